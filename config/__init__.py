@@ -1,0 +1,1 @@
+"""Base layer: settings, database access and money primitives. Imports nothing of ours."""

@@ -1,0 +1,79 @@
+"""Money primitives shared by every layer: ISO 4217 exponents and the one rounding function.
+
+Money is an `int` in the currency's minor unit; rates and quantities are `Decimal`. Rounding
+happens in exactly one place (`to_minor`), half-up, so every remote system that recomputes an
+invoice from its lines arrives at the same cents.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+
+__all__ = [
+    "UnknownCurrencyError",
+    "ceil_units",
+    "currency_exponent",
+    "format_minor",
+    "from_minor",
+    "parse_major",
+    "to_minor",
+]
+
+# ISO 4217 minor-unit exponents; currencies not listed here use 2.
+_EXPONENTS: dict[str, int] = {
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "CLF": 4, "UYW": 4,
+}  # fmt: skip
+
+
+class UnknownCurrencyError(ValueError):
+    pass
+
+
+def currency_exponent(currency: str) -> int:
+    code = currency.upper()
+    if len(code) != 3 or not code.isalpha():
+        raise UnknownCurrencyError(f"currency: {currency!r} is not a three-letter ISO 4217 code")
+    return _EXPONENTS.get(code, 2)
+
+
+def to_minor(amount_major: Decimal, currency: str) -> int:
+    """The one rounding function: a major-unit Decimal to integer minor units, half-up."""
+    if not amount_major.is_finite():
+        raise ValueError(f"amount must be finite, got {amount_major}")
+    scaled = amount_major.scaleb(currency_exponent(currency))
+    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def from_minor(amount_minor: int, currency: str) -> Decimal:
+    exponent = currency_exponent(currency)
+    return Decimal(amount_minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+def format_minor(amount_minor: int, currency: str) -> str:
+    """`12345, "USD"` -> `"123.45 USD"`; for people, never for parsing."""
+    value = from_minor(amount_minor, currency)
+    return f"{value:,} {currency.upper()}"
+
+
+def parse_major(text: str, currency: str, field: str = "amount") -> int:
+    """Parse a decimal string in major units that must be exact in minor units."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError) as exc:
+        raise ValueError(f"{field}: {text!r} is not a decimal number") from exc
+    if not value.is_finite():
+        raise ValueError(f"{field}: must be finite")
+    exponent = currency_exponent(currency)
+    if value != value.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP):
+        raise ValueError(f"{field}: {text} has more than {exponent} decimals for {currency}")
+    return to_minor(value, currency)
+
+
+def ceil_units(quantity: Decimal, block: Decimal) -> Decimal:
+    """Number of started blocks (per started minute, per started 1,000)."""
+    if block <= 0:
+        raise ValueError("block size must be positive")
+    return (quantity / block).to_integral_value(rounding=ROUND_CEILING)

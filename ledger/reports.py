@@ -1,0 +1,93 @@
+"""Reading the books: one account's balance, grouped movements, and the trial balance."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlmodel import Session
+
+from ledger.errors import AccountNotFoundError
+from ledger.repository import LedgerRepository
+from ledger.schemas import BalanceRow, TrialBalance, TrialBalanceRow
+
+__all__ = ["account_balance", "balances", "trial_balance"]
+
+
+def account_balance(
+    session: Session,
+    partner_id: str,
+    code: str,
+    currency: str,
+    as_of: datetime | None = None,
+    *,
+    client_id: str | None = None,
+    usage_type: str | None = None,
+) -> int:
+    """Debit-positive balance of postings effective at or before `as_of` (all when None)."""
+    repo = LedgerRepository(session)
+    account = repo.account(partner_id, code, currency)
+    if account is None or account.id is None:
+        raise AccountNotFoundError(partner_id, code, currency)
+    return repo.account_sum(account.id, as_of, client_id, usage_type)
+
+
+def balances(
+    session: Session,
+    partner_id: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    by_client: bool = False,
+    by_usage_type: bool = False,
+) -> list[BalanceRow]:
+    """Debits and credits per account (and per client / usage type) over [start, end)."""
+    repo = LedgerRepository(session)
+    accounts = {a.id: a for a in repo.accounts(partner_id)}
+    rows = []
+    for account_id, client, usage, debits, credits in repo.movements(
+        partner_id, start, end, by_client, by_usage_type
+    ):
+        account = accounts[account_id]
+        rows.append(
+            BalanceRow(
+                account_code=account.code,
+                account_name=account.name,
+                account_type=account.type,
+                normal_side=account.normal_side,
+                currency=account.currency,
+                client_id=client,
+                usage_type=usage,
+                debits=debits,
+                credits=credits,
+            )
+        )
+    rows.sort(key=lambda r: (r.currency, r.account_code, r.client_id or "", r.usage_type or ""))
+    return rows
+
+
+def trial_balance(session: Session, partner_id: str, as_of: datetime | None = None) -> TrialBalance:
+    """Each account's balance on its debit or credit side; per currency the columns agree."""
+    repo = LedgerRepository(session)
+    sums = repo.sums_by_account(partner_id, as_of)
+    rows: list[TrialBalanceRow] = []
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for account in repo.accounts(partner_id):
+        net = sums.get(account.id or -1, 0)
+        if net == 0:
+            continue
+        debit, credit = (net, 0) if net > 0 else (0, -net)
+        rows.append(
+            TrialBalanceRow(
+                account.code, account.name, account.type, account.currency, debit, credit
+            )
+        )
+        totals[account.currency][0] += debit
+        totals[account.currency][1] += credit
+    rows.sort(key=lambda r: (r.currency, r.account_code))
+    return TrialBalance(
+        partner_id=partner_id,
+        as_of=as_of,
+        rows=tuple(rows),
+        totals={cur: (d, c) for cur, (d, c) in sorted(totals.items())},
+    )

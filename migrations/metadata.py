@@ -1,0 +1,9 @@
+"""Imports every table module so `SQLModel.metadata` is complete for Alembic and tests."""
+
+from sqlmodel import SQLModel
+
+import ledger.models  # noqa: F401
+
+__all__ = ["target_metadata"]
+
+target_metadata = SQLModel.metadata
