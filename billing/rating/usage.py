@@ -1,0 +1,223 @@
+"""Rating one usage type: a period's aggregated quantity and a price model to charge lines.
+
+Pure functions, no database. Each line is rounded once, by `config.money.to_minor` (half-up);
+nothing is rounded before that (quantities and rates stay exact `Decimal`s).
+
+Decisions (DESIGN.md, "Money, quantities and time", is the source):
+- tier `up_to` is inclusive and counts from the start of the period: with tiers 1000 / 5000,
+  a quantity of exactly 1000 is wholly in the first tier;
+- `per_unit` with `block_size`: the line's quantity is the number of started blocks and its unit
+  price the price of a block (`unit_price * block_size`), so 61 s at a 60 s block is 2 blocks;
+- `package`: an `included` line (amount 0) shows how much of the bundle was used, then an
+  `overage` line per unit or per started block of the excess;
+- zero usage yields one zero-amount line (at the first tier's or the unit price), so a usage type
+  priced in the plan is shown with its rate even in a quiet period;
+- a negative or non-finite quantity is refused: corrections are netted before rating, and a
+  period's quantity is never below zero.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+from billing.rating.lines import ChargeLine, LineKind, UsageCharge
+from config.money import ceil_units, to_minor
+from config.prices import (
+    GraduatedPrice,
+    PackagePrice,
+    PerUnitPrice,
+    PriceModel,
+    Tier,
+    VolumePrice,
+    canonical_decimal,
+)
+
+__all__ = ["check_quantity", "rate_usage", "round_line"]
+
+_ZERO = Decimal(0)
+_PRECISION = 60  # digits: every product of a realistic quantity and rate is exact
+
+
+def round_line(amount_major: Decimal, currency: str) -> int:
+    """`to_minor` with enough precision that the half-up rounding is the only rounding."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        return to_minor(amount_major, currency)
+
+
+def _times(quantity: Decimal, price: Decimal) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        return quantity * price
+
+
+def _n(value: Decimal) -> str:
+    return canonical_decimal(value)
+
+
+def check_quantity(quantity: Decimal) -> Decimal:
+    """Quantities are exact, finite and not negative."""
+    if not isinstance(quantity, Decimal):
+        raise TypeError(f"quantity must be a Decimal, not {type(quantity).__name__}")
+    if not quantity.is_finite() or quantity < 0:
+        raise ValueError(f"quantity must be a finite number >= 0, got {quantity}")
+    return quantity
+
+
+def _line(
+    kind: LineKind,
+    description: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    currency: str,
+    usage_type: str,
+    *,
+    tier: int | None = None,
+    block_size: Decimal | None = None,
+) -> ChargeLine:
+    amount = round_line(_times(quantity, unit_price), currency)
+    return ChargeLine(kind, description, quantity, unit_price, amount, usage_type, tier, block_size)
+
+
+def _range(lower: Decimal, upper: Decimal | None) -> str:
+    if upper is None:
+        return f"above {_n(lower)}"
+    if lower == 0:
+        return f"up to {_n(upper)}"
+    return f"above {_n(lower)} up to {_n(upper)}"
+
+
+def _per_unit(
+    price: PerUnitPrice, quantity: Decimal, currency: str, usage_type: str, name: str
+) -> list[ChargeLine]:
+    if price.block_size is None:
+        return [_line(LineKind.USAGE, name, quantity, price.unit_price, currency, usage_type)]
+    blocks = ceil_units(quantity, price.block_size)
+    per_block = _times(price.unit_price, price.block_size)
+    text = f"{name} ({_n(quantity)} in {_n(blocks)} started blocks of {_n(price.block_size)})"
+    return [
+        _line(
+            LineKind.USAGE,
+            text,
+            blocks,
+            per_block,
+            currency,
+            usage_type,
+            block_size=price.block_size,
+        )
+    ]
+
+
+def _graduated(
+    tiers: tuple[Tier, ...], quantity: Decimal, currency: str, usage_type: str, name: str
+) -> list[ChargeLine]:
+    lines: list[ChargeLine] = []
+    lower = _ZERO
+    for index, tier in enumerate(tiers):
+        upper = tier.up_to
+        share = (quantity if upper is None else min(quantity, upper)) - lower
+        if share > 0:
+            text = f"{name}, tier {index + 1} ({_range(lower, upper)})"
+            lines.append(
+                _line(
+                    LineKind.USAGE, text, share, tier.unit_price, currency, usage_type, tier=index
+                )
+            )
+        if upper is None or quantity <= upper:
+            break
+        lower = upper
+    if not lines:
+        first = tiers[0]
+        text = f"{name}, tier 1 ({_range(_ZERO, first.up_to)})"
+        lines.append(
+            _line(LineKind.USAGE, text, _ZERO, first.unit_price, currency, usage_type, tier=0)
+        )
+    return lines
+
+
+def _volume(
+    tiers: tuple[Tier, ...], quantity: Decimal, currency: str, usage_type: str, name: str
+) -> list[ChargeLine]:
+    lower = _ZERO
+    for index, tier in enumerate(tiers):
+        if tier.up_to is None or quantity <= tier.up_to:
+            text = f"{name} (volume tier {index + 1}: {_range(lower, tier.up_to)})"
+            return [
+                _line(
+                    LineKind.USAGE,
+                    text,
+                    quantity,
+                    tier.unit_price,
+                    currency,
+                    usage_type,
+                    tier=index,
+                )
+            ]
+        lower = tier.up_to
+    raise ValueError("volume price without an unbounded last tier")  # validation prevents this
+
+
+def _package(
+    price: PackagePrice, quantity: Decimal, currency: str, usage_type: str, name: str
+) -> list[ChargeLine]:
+    lines: list[ChargeLine] = []
+    if price.included > 0:
+        used = min(quantity, price.included)
+        text = f"{name}, included ({_n(used)} of {_n(price.included)})"
+        lines.append(_line(LineKind.INCLUDED, text, used, _ZERO, currency, usage_type))
+    overage = max(quantity - price.included, _ZERO)
+    if overage > 0 or not lines:
+        above = f"{name}, overage above {_n(price.included)}"
+        if price.overage_unit_price is not None:
+            lines.append(
+                _line(
+                    LineKind.OVERAGE, above, overage, price.overage_unit_price, currency, usage_type
+                )
+            )
+        else:
+            assert price.block_size is not None and price.block_price is not None
+            blocks = ceil_units(overage, price.block_size)
+            text = (
+                f"{above} ({_n(overage)} in {_n(blocks)} started blocks of {_n(price.block_size)})"
+            )
+            lines.append(
+                _line(
+                    LineKind.OVERAGE,
+                    text,
+                    blocks,
+                    price.block_price,
+                    currency,
+                    usage_type,
+                    block_size=price.block_size,
+                )
+            )
+    return lines
+
+
+def rate_usage(
+    price: PriceModel,
+    quantity: Decimal,
+    currency: str,
+    *,
+    usage_type: str,
+    name: str | None = None,
+) -> UsageCharge:
+    """Charge lines for `quantity` (the period's aggregate) under `price`, in `currency`.
+
+    Used for retail charges and, with the wholesale price, for cost: the same models apply.
+    `name` labels the lines (the usage type's display name; its code by default).
+    """
+    check_quantity(quantity)
+    label = name or usage_type
+    lines: list[ChargeLine]
+    if isinstance(price, PerUnitPrice):
+        lines = _per_unit(price, quantity, currency, usage_type, label)
+    elif isinstance(price, GraduatedPrice):
+        lines = _graduated(price.tiers, quantity, currency, usage_type, label)
+    elif isinstance(price, VolumePrice):
+        lines = _volume(price.tiers, quantity, currency, usage_type, label)
+    elif isinstance(price, PackagePrice):
+        lines = _package(price, quantity, currency, usage_type, label)
+    else:  # pragma: no cover - the union is closed
+        raise TypeError(f"unknown price model {price!r}")
+    return UsageCharge(usage_type, quantity, currency.upper(), price, tuple(lines))
