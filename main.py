@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from billing.metering.cli import usage_app
+from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
 from config.db import get_engine
 from config.settings import get_settings
 from ledger.cli import ledger_app
@@ -11,6 +15,11 @@ from migrations.runner import upgrade_to_head
 
 app = typer.Typer(help="Rebill: usage-based rebilling and accounting sync.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(partners_app, name="partners")
+app.add_typer(clients_app, name="clients")
+app.add_typer(usage_types_app, name="usage-types")
+app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(usage_app, name="usage")
 
 
 @app.command()
@@ -27,6 +36,17 @@ def demo() -> None:
 
     upgrade_to_head(get_engine())
     run_demo(get_engine())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API (uvicorn); OpenAPI at /openapi.json, docs at /docs."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from sqlmodel import SQLModel
 
+import billing.metering.models
+import billing.tenants.models  # noqa: F401
 import ledger.models  # noqa: F401
 
 __all__ = ["target_metadata"]

@@ -1,0 +1,1 @@
+"""The HTTP interface: the FastAPI app factory and what every route shares (authentication)."""

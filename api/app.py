@@ -1,0 +1,22 @@
+"""The FastAPI application. `create_app()` is the factory uvicorn and the tests call."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.auth import require_scope
+from billing.metering import endpoints as metering_endpoints
+from billing.tenants import endpoints as tenant_endpoints
+
+__all__ = ["create_app"]
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Rebill",
+        version="0.1.0",
+        summary="Usage-based rebilling and accounting sync for white-label partners.",
+    )
+    app.include_router(tenant_endpoints.build_router(require_scope))
+    app.include_router(metering_endpoints.build_router(require_scope))
+    return app

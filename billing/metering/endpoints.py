@@ -1,0 +1,240 @@
+"""`/v1/usage`: ingest a batch, page through the audit trail, export it, summarise it.
+
+The ingest body is read and parsed by hand (quantities become `Decimal`, never floats) and
+the parse, validation and insert run in a worker thread: a 10,000-event batch must not stall
+the event loop. Every read is filtered by the key's partner before anything else, so another
+partner's client simply has no events.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the route annotations, which use
+# dependencies local to `build_router`, as real objects.
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime
+
+from billing.metering.models import EventSource
+from billing.metering.repository import EventFilter
+from billing.metering.schemas import (
+    BatchErrorResponse,
+    IngestResponse,
+    SummaryLine,
+    SummaryResponse,
+    UsageEventIn,
+    UsageEventOut,
+    UsageEventPage,
+    quantity_text,
+)
+from billing.metering.service import (
+    InvalidCursorError,
+    ingest,
+    iter_events,
+    list_events,
+    month_bounds,
+    summarize,
+)
+from billing.metering.validation import (
+    MAX_BATCH,
+    BatchTooLargeError,
+    MalformedBatchError,
+    parse_batch,
+)
+from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.models import Scope
+from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
+from config.db import session_scope
+
+__all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "build_router"]
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+EXPORT_COLUMNS = (
+    "id", "event_id", "client", "usage_type", "quantity", "occurred_at", "received_at",
+    "source", "wholesale_cost", "currency", "adjusts_id", "properties",
+)  # fmt: skip
+_MAX_SUMMARY_DAYS = 366
+
+_BATCH_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "maxItems": MAX_BATCH,
+    "items": UsageEventIn.model_json_schema(),
+}
+_INGEST_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": BatchErrorResponse, "description": "Malformed JSON, or not an array."},
+    413: {
+        "model": ErrorResponse,
+        "description": f"More than {MAX_BATCH:,} events, or over 64 MiB.",
+    },
+}
+_BAD_QUERY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Invalid cursor, period or date range."},
+    404: {"model": ErrorResponse, "description": "Unknown client."},
+}
+
+
+ClientParam = Annotated[str | None, Query(description="Client id.")]
+UsageTypeParam = Annotated[str | None, Query(description="Usage type code.")]
+FromParam = Annotated[AwareDatetime | None, Query(alias="from", description="occurred_at >=")]
+ToParam = Annotated[AwareDatetime | None, Query(alias="to", description="occurred_at <")]
+
+
+def _ingest_body(partner_id: str, body: bytes) -> IngestResponse | JSONResponse:
+    try:
+        events = parse_batch(body)
+    except MalformedBatchError as exc:
+        content = BatchErrorResponse(detail=str(exc), line=exc.line, column=exc.column)
+        return JSONResponse(content.model_dump(), status_code=status.HTTP_400_BAD_REQUEST)
+    except BatchTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+    with session_scope() as session:
+        result = ingest(session, partner_id, events, EventSource.API)
+    return IngestResponse.of(result)
+
+
+def _export_rows(partner_id: str, where: EventFilter) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    with session_scope() as session:
+        for count, event in enumerate(iter_events(session, partner_id, where), start=1):
+            writer.writerow(
+                [event.id, event.event_id, event.client_id, event.usage_type,
+                 quantity_text(event.quantity), event.occurred_at.isoformat(),
+                 event.received_at.isoformat(), event.source, event.wholesale_cost,
+                 event.currency, event.adjusts_id or "",
+                 json.dumps(event.properties, sort_keys=True) if event.properties else ""]
+            )  # fmt: skip
+            if count % 1000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _summary_range(period: str | None, start: date | None, end: date | None) -> tuple[date, date]:
+    if period is not None:
+        if start is not None or end is not None:
+            raise ValueError("give either period or from/to, not both")
+        return month_bounds(period)
+    if start is None and end is None:
+        return month_bounds(datetime.now(UTC).strftime("%Y-%m"))
+    if start is None or end is None:
+        raise ValueError("from and to go together")
+    if end < start or (end - start).days >= _MAX_SUMMARY_DAYS:
+        raise ValueError(
+            f"from must not be after to, and the range at most {_MAX_SUMMARY_DAYS} days"
+        )
+    return start, end
+
+
+def build_router(require: RequireScope) -> APIRouter:
+    router = APIRouter(prefix="/v1/usage", tags=["usage"], responses=AUTH_RESPONSES)
+    ingest_key = Depends(require(Scope.INGEST))
+    read_key = Depends(require(Scope.READ))
+
+    @router.post(
+        "",
+        summary=f"Send up to {MAX_BATCH:,} usage events",
+        response_model=IngestResponse,
+        responses=_INGEST_ERRORS,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _BATCH_SCHEMA}},
+            }
+        },
+    )
+    async def ingest_usage(
+        request: Request, principal: Annotated[Principal, ingest_key]
+    ) -> IngestResponse | JSONResponse:
+        """Valid events are stored even when others in the batch are rejected. A replayed
+        `event_id` with the same body counts as a duplicate; with a different body it is
+        rejected as a conflict. Each rejection names its index, field and reason."""
+        partner_id = partner_of(principal)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body over 64 MiB")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body over 64 MiB")
+        return await run_in_threadpool(_ingest_body, partner_id, body)
+
+    @router.get("", summary="The audit trail, oldest first", responses=_BAD_QUERY)
+    def list_usage(
+        principal: Annotated[Principal, read_key],
+        client: ClientParam = None,
+        usage_type: UsageTypeParam = None,
+        start: FromParam = None,
+        end: ToParam = None,
+        cursor: Annotated[str | None, Query(description="From the previous page.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> UsageEventPage:
+        where = EventFilter(client, usage_type, start, end)
+        try:
+            with session_scope() as session:
+                rows, next_cursor = list_events(
+                    session, partner_of(principal), where, cursor, limit
+                )
+        except InvalidCursorError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+        return UsageEventPage(items=[UsageEventOut.of(e) for e in rows], next_cursor=next_cursor)
+
+    @router.get(
+        "/export.csv",
+        summary="Every matching event as CSV (streamed)",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {}}, "description": "CSV, one event a row."}},
+    )
+    def export_usage(
+        principal: Annotated[Principal, read_key],
+        client: ClientParam = None,
+        usage_type: UsageTypeParam = None,
+        start: FromParam = None,
+        end: ToParam = None,
+    ) -> StreamingResponse:
+        where = EventFilter(client, usage_type, start, end)
+        return StreamingResponse(
+            _export_rows(partner_of(principal), where),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
+        )
+
+    @router.get(
+        "/summary",
+        summary="Totals per client x usage type x day (the client's time zone)",
+        responses=_BAD_QUERY,
+    )
+    def usage_summary(
+        principal: Annotated[Principal, read_key],
+        client: ClientParam = None,
+        usage_type: UsageTypeParam = None,
+        period: Annotated[
+            str | None, Query(pattern=r"^\d{4}-\d{2}$", description="A month, e.g. 2026-10.")
+        ] = None,
+        start: Annotated[date | None, Query(alias="from", description="First day.")] = None,
+        end: Annotated[date | None, Query(alias="to", description="Last day (inclusive).")] = None,
+    ) -> SummaryResponse:
+        partner_id = partner_of(principal)
+        try:
+            first, last = _summary_range(period, start, end)
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+        with translate_errors(), session_scope() as session:
+            totals = summarize(
+                session, partner_id, first, last, client_id=client, usage_type=usage_type
+            )
+        lines = [
+            SummaryLine(client=t.client_id, usage_type=t.usage_type, day=t.day,
+                        quantity=quantity_text(t.quantity), events=t.events,
+                        wholesale_cost=t.wholesale_cost, currency=t.currency)
+            for t in totals
+        ]  # fmt: skip
+        return SummaryResponse(start=first, end=last, lines=lines)
+
+    return router

@@ -1,0 +1,283 @@
+"""Ingestion and the audit trail. Services never commit: the request or import does.
+
+One path serves the API, CSV import and bulk loads: validate every event in Python against
+cached lookups, then write all valid events with `INSERT ... ON CONFLICT DO NOTHING` and only
+when fewer rows were written than sent, read back the stored body hashes of those event ids
+to tell replays (duplicates) from conflicts. Rows are written in event_id order so that two
+writers sending overlapping batches to PostgreSQL take row locks in the same order and never
+deadlock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Context, Decimal, localcontext
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from billing.metering.models import EventSource, UsageEvent
+from billing.metering.repository import EventFilter, MeteringRepository, NewEvent
+from billing.metering.schemas import IngestResult
+from billing.metering.validation import (
+    Catalog,
+    EventValidator,
+    Rejection,
+    UsageTypeRule,
+    ValidEvent,
+)
+from billing.tenants.repository import TenantRepository
+from billing.tenants.service import get_client, get_partner
+from config.db_types import utcnow, uuid7
+
+__all__ = [
+    "DayTotal",
+    "InvalidCursorError",
+    "decode_cursor",
+    "encode_cursor",
+    "ingest",
+    "iter_events",
+    "list_events",
+    "load_catalog",
+    "month_bounds",
+    "summarize",
+]
+
+
+_EXACT = Context(prec=60)
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotal:
+    client_id: str
+    usage_type: str
+    day: date
+    quantity: Decimal
+    events: int
+    wholesale_cost: int
+    currency: str
+
+    def plus(self, other: DayTotal) -> DayTotal:
+        """The sum of two totals of one usage type (keeps this one's client and day)."""
+        return replace(
+            self,
+            quantity=self.quantity + other.quantity,
+            events=self.events + other.events,
+            wholesale_cost=self.wholesale_cost + other.wholesale_cost,
+        )
+
+
+def load_catalog(session: Session, partner_id: str) -> Catalog:
+    """The partner and its usage types; clients are looked up as batches mention them."""
+    partner = get_partner(session, partner_id)
+    rules = {
+        t.code: UsageTypeRule(t.code, t.precision, t.wholesale_rate)
+        for t in TenantRepository(session).usage_types(partner_id)
+    }
+    late_days = int(partner.settings.get("late_event_days", 90))
+    return Catalog(partner.id, partner.currency, late_days, rules)
+
+
+def ingest(
+    session: Session,
+    partner_id: str,
+    events: Sequence[object],
+    source: EventSource = EventSource.API,
+    *,
+    catalog: Catalog | None = None,
+    received_at: datetime | None = None,
+) -> IngestResult:
+    """Store every valid event once; `catalog` may be reused across chunks of one import."""
+    catalog = catalog or load_catalog(session, partner_id)
+    _resolve_clients(session, catalog, events)
+    validator = EventValidator(catalog, received_at or utcnow())
+    result = IngestResult()
+    firsts: dict[str, ValidEvent] = {}
+    with localcontext(_EXACT):  # quantity x rate is exact before `to_minor` rounds it once
+        for index, raw in enumerate(events):
+            checked = validator.validate(index, raw)
+            if isinstance(checked, Rejection):
+                result.rejections.append(checked)
+                continue
+            first = firsts.setdefault(checked.event_id, checked)
+            if first is not checked:
+                if first.body_hash == checked.body_hash:
+                    result.duplicates += 1
+                else:
+                    result.rejections.append(_conflict(checked))
+    originals = [e for e in firsts.values() if e.adjusts is None]
+    adjustments = [e for e in firsts.values() if e.adjusts is not None]
+    repo = MeteringRepository(session)
+    _store(repo, catalog, source, validator.received_at, [(e, None) for e in originals], result)
+    if adjustments:
+        linked = _link_adjustments(repo, catalog.partner_id, adjustments, result)
+        _store(repo, catalog, EventSource.ADJUSTMENT, validator.received_at, linked, result)
+    result.rejections.sort(key=lambda r: r.index)
+    return result
+
+
+def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object]) -> None:
+    known = catalog.clients
+    missing = {
+        client
+        for raw in events
+        if isinstance(raw, dict)
+        and isinstance(client := raw.get("client"), str)
+        and client not in known
+    }
+    if missing:
+        known.update(TenantRepository(session).client_statuses(catalog.partner_id, missing))
+
+
+def _store(
+    repo: MeteringRepository,
+    catalog: Catalog,
+    source: str,
+    received_at: datetime,
+    pending: list[tuple[ValidEvent, uuid.UUID | None]],
+    result: IngestResult,
+) -> None:
+    if not pending:
+        return
+    pending.sort(key=lambda item: item[0].event_id)
+    rows = [NewEvent(uuid7(), event, adjusts_id) for event, adjusts_id in pending]
+    written = repo.insert_new(catalog.partner_id, catalog.currency, source, received_at, rows)
+    if written == len(rows):
+        result.accepted += written
+        return
+    result.accepted += written
+    ids = (row.event.event_id for row in rows)
+    if written == 0:  # a pure replay: no need to learn which rows are ours
+        hashes = repo.stored_hashes(catalog.partner_id, ids)
+        mine: set[uuid.UUID] = set()
+    else:
+        stored = repo.stored(catalog.partner_id, ids)
+        hashes = {event_id: ref.body_hash for event_id, ref in stored.items()}
+        mine = {row.id for row in rows} & {ref.id for ref in stored.values()}
+    for row in rows:
+        if row.id in mine:
+            continue
+        stored_hash = hashes.get(row.event.event_id)
+        if stored_hash is None:  # only if the isolation level hides a concurrent commit
+            raise RuntimeError(f"event {row.event.event_id!r} was neither written nor found")
+        if stored_hash == row.event.body_hash:
+            result.duplicates += 1
+        else:
+            result.rejections.append(_conflict(row.event))
+
+
+def _link_adjustments(
+    repo: MeteringRepository, partner_id: str, adjustments: list[ValidEvent], result: IngestResult
+) -> list[tuple[ValidEvent, uuid.UUID | None]]:
+    """Each adjustment must correct a stored original of the same client and usage type."""
+    originals = repo.stored(partner_id, {str(e.adjusts) for e in adjustments})
+    linked: list[tuple[ValidEvent, uuid.UUID | None]] = []
+    for event in adjustments:
+        original = originals.get(str(event.adjusts))
+        reason = None
+        if original is None:
+            reason = f"adjusts unknown event {event.adjusts!r}"
+        elif original.adjusts_id is not None:
+            reason = f"{event.adjusts!r} is itself an adjustment; adjust the original event"
+        elif (original.client_id, original.usage_type) != (event.client_id, event.usage_type):
+            reason = f"{event.adjusts!r} belongs to another client or usage type"
+        if reason is None and original is not None:
+            linked.append((event, original.id))
+        else:
+            result.rejections.append(Rejection(event.index, "adjusts", str(reason), event.event_id))
+    return linked
+
+
+def _conflict(event: ValidEvent) -> Rejection:
+    return Rejection(
+        event.index,
+        "event_id",
+        f"conflict: event_id {event.event_id!r} was already received with a different body",
+        event.event_id,
+    )
+
+
+# audit trail ----------------------------------------------------------------------
+def encode_cursor(event_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(event_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursorError(f"cursor {cursor[:40]!r} is not one this API returned") from exc
+
+
+def list_events(
+    session: Session, partner_id: str, where: EventFilter, cursor: str | None, limit: int
+) -> tuple[list[UsageEvent], str | None]:
+    """One page in id (arrival) order and the cursor of the next page, if there is one."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = MeteringRepository(session).page(partner_id, where, after, limit + 1)
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], encode_cursor(rows[limit - 1].id)
+
+
+def iter_events(session: Session, partner_id: str, where: EventFilter) -> Iterator[UsageEvent]:
+    return MeteringRepository(session).stream(partner_id, where)
+
+
+def month_bounds(period: str) -> tuple[date, date]:
+    """`"2026-10"` -> first and last day of that month."""
+    try:
+        first = datetime.strptime(period, "%Y-%m").date()  # noqa: DTZ007 - a date, no time
+    except ValueError as exc:
+        raise ValueError(f"period {period!r} is not a month such as 2026-10") from exc
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def summarize(
+    session: Session,
+    partner_id: str,
+    start: date,
+    end: date,
+    *,
+    client_id: str | None = None,
+    usage_type: str | None = None,
+) -> list[DayTotal]:
+    """Totals per client x usage type x calendar day in each client's own time zone."""
+    partner = get_partner(session, partner_id)
+    if client_id is not None:
+        zones = {client_id: ZoneInfo(get_client(session, partner_id, client_id).timezone)}
+        zone = zones[client_id]
+        window_start = datetime.combine(start, time.min, zone).astimezone(UTC)
+        window_end = datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    else:
+        zones = {
+            cid: ZoneInfo(tz)
+            for cid, tz in TenantRepository(session).client_timezones(partner_id).items()
+        }
+        # Every offset on Earth is within a day of UTC: widen, then keep exact local days.
+        window_start = datetime.combine(start - timedelta(days=1), time.min, UTC)
+        window_end = datetime.combine(end + timedelta(days=2), time.min, UTC)
+    where = EventFilter(client_id, usage_type, window_start, window_end)
+    totals: dict[tuple[str, str, date], DayTotal] = {}
+    currency = partner.currency
+    for row in MeteringRepository(session).summary_rows(partner_id, where):
+        day = row.occurred_at.astimezone(zones[row.client_id]).date()
+        if not start <= day <= end:
+            continue
+        key = (row.client_id, row.usage_type, day)
+        one = DayTotal(
+            row.client_id, row.usage_type, day, row.quantity, 1, row.wholesale_cost, currency
+        )
+        seen = totals.get(key)
+        totals[key] = one if seen is None else seen.plus(one)
+    return [totals[key] for key in sorted(totals)]

@@ -1,0 +1,297 @@
+"""Checks one raw usage event and turns it into what gets stored, or says exactly why not.
+
+This is the hot path of ingestion (a million events per run), so it is plain Python over
+dicts with everything per-partner looked up once in a `Catalog`, not a Pydantic model per
+event. The body hash covers what makes two sends "the same event": client, usage type, the
+exact quantity, the instant (whatever offset it was written in) and the properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from billing.metering.models import QUANTITY_SCALE
+from config.money import to_minor
+
+__all__ = [
+    "EVENT_FIELDS",
+    "MAX_BATCH",
+    "MAX_PROPERTIES_BYTES",
+    "BatchTooLargeError",
+    "Catalog",
+    "EventValidator",
+    "MalformedBatchError",
+    "Rejection",
+    "UsageTypeRule",
+    "ValidEvent",
+    "encode_properties",
+    "parse_batch",
+]
+
+EVENT_FIELDS = frozenset(
+    {"event_id", "client", "usage_type", "quantity", "occurred_at", "properties", "adjusts"}
+)
+MAX_BATCH = 10_000
+MAX_PROPERTIES_BYTES = 16 * 1024
+MAX_EVENT_ID = 200
+FUTURE_TOLERANCE = timedelta(hours=24)
+# A stored quantity is a signed 64-bit count of 10^-QUANTITY_SCALE units.
+_MAX_ADJUSTED = 18 - QUANTITY_SCALE - 1
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTypeRule:
+    code: str
+    precision: int
+    wholesale_rate: Decimal
+    quantum: Decimal = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quantum", Decimal(1).scaleb(-self.precision))
+
+
+@dataclass(slots=True)
+class Catalog:
+    """One partner's lookups for a batch; `clients` maps known client ids to their status."""
+
+    partner_id: str
+    currency: str
+    late_event_days: int
+    usage_types: dict[str, UsageTypeRule]
+    clients: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    field: str
+    reason: str
+    event_id: str | None = None
+
+
+@dataclass(slots=True)
+class ValidEvent:
+    index: int
+    event_id: str
+    client_id: str
+    usage_type: str
+    quantity: Decimal
+    quantity_scaled: int
+    occurred_at: datetime
+    occurred_text: str
+    properties: dict[str, Any] | None
+    properties_json: str | None
+    adjusts: str | None
+    wholesale_cost: int
+    body_hash: str
+
+
+class MalformedBatchError(ValueError):
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        where = f" at line {line}, column {column}" if line is not None else ""
+        super().__init__(f"malformed JSON{where}: {reason}" if line is not None else reason)
+        self.line = line
+        self.column = column
+
+
+class BatchTooLargeError(ValueError):
+    pass
+
+
+def parse_batch(body: bytes, limit: int = MAX_BATCH) -> list[object]:
+    """A JSON array of events with every number parsed as `Decimal` (never a binary float)."""
+    try:
+        parsed = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+    except json.JSONDecodeError as exc:
+        raise MalformedBatchError(exc.msg, exc.lineno, exc.colno) from None
+    except UnicodeDecodeError:
+        raise MalformedBatchError("the body is not UTF-8 text") from None
+    if not isinstance(parsed, list):
+        raise MalformedBatchError("the body must be a JSON array of events")
+    if len(parsed) > limit:
+        raise BatchTooLargeError(f"{len(parsed)} events in one batch; the limit is {limit}")
+    return parsed
+
+
+class _InvalidEventError(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
+def encode_properties(value: dict[str, Any]) -> str:
+    """Compact, key-sorted JSON; exact decimals (parsed as `Decimal`) stay JSON numbers."""
+    decimals: list[str] = []
+
+    def placeholder(item: object) -> str:
+        if isinstance(item, Decimal):
+            if not item.is_finite():
+                raise _InvalidEventError("properties", "must not contain NaN or infinity")
+            decimals.append(str(item))
+            return f"\x00{len(decimals) - 1}"
+        raise _InvalidEventError("properties", f"cannot hold a {type(item).__name__}")
+
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=placeholder
+        )
+    except ValueError as exc:  # float NaN/inf given by a Python caller
+        raise _InvalidEventError("properties", "must not contain NaN or infinity") from exc
+    for number, decimal_text in enumerate(decimals):
+        text = text.replace(f'"\\u0000{number}"', decimal_text, 1)
+    return text
+
+
+class EventValidator:
+    """Validates events for one partner against one arrival time (the batch's)."""
+
+    def __init__(self, catalog: Catalog, received_at: datetime) -> None:
+        self.catalog = catalog
+        self.received_at = received_at
+        self.latest = received_at + FUTURE_TOLERANCE
+        self.earliest = received_at - timedelta(days=catalog.late_event_days)
+
+    def validate(self, index: int, raw: object) -> ValidEvent | Rejection:
+        try:
+            return self._validate(index, raw)
+        except _InvalidEventError as problem:
+            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            event_id = event_id if isinstance(event_id, str) else None
+            return Rejection(index, problem.field, problem.reason, event_id)
+
+    def _validate(self, index: int, raw: object) -> ValidEvent:
+        if not isinstance(raw, dict):
+            raise _InvalidEventError("event", "must be a JSON object")
+        if not EVENT_FIELDS.issuperset(raw):
+            unknown = sorted(str(key) for key in raw if key not in EVENT_FIELDS)
+            raise _InvalidEventError(unknown[0], "unknown field")
+        event_id = raw.get("event_id")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID:
+            raise _InvalidEventError("event_id", _required_text(event_id, MAX_EVENT_ID))
+        catalog = self.catalog
+        client_id = raw.get("client")
+        if not isinstance(client_id, str):
+            raise _InvalidEventError("client", _required_text(client_id, 64))
+        status = catalog.clients.get(client_id)
+        if status is None:
+            raise _InvalidEventError("client", f"unknown client {client_id!r}")
+        if status == "archived":
+            raise _InvalidEventError("client", f"client {client_id!r} is archived")
+        code = raw.get("usage_type")
+        if not isinstance(code, str):
+            raise _InvalidEventError("usage_type", _required_text(code, 64))
+        rule = catalog.usage_types.get(code)
+        if rule is None:
+            raise _InvalidEventError("usage_type", f"unknown usage type {code!r}")
+        adjusts = raw.get("adjusts")
+        if adjusts is not None and (not isinstance(adjusts, str) or not adjusts):
+            raise _InvalidEventError(
+                "adjusts", "must be the event_id of the event this one corrects"
+            )
+        quantity = _quantity(raw.get("quantity"), rule, adjusts is not None)
+        occurred_at = self._occurred_at(raw.get("occurred_at"))
+        occurred_text = occurred_at.isoformat(" ", "microseconds")[:26]
+        properties = raw.get("properties")
+        properties_json: str | None = None
+        if properties is not None:
+            if not isinstance(properties, dict):
+                raise _InvalidEventError("properties", "must be a JSON object")
+            if properties:
+                properties_json = encode_properties(properties)
+                size = len(properties_json)
+                if size * 4 > MAX_PROPERTIES_BYTES:
+                    size = len(properties_json.encode())
+                if size > MAX_PROPERTIES_BYTES:
+                    raise _InvalidEventError("properties", f"is {size} bytes; the limit is 16 KiB")
+            else:
+                properties = None
+        scaled = int(quantity.scaleb(QUANTITY_SCALE))
+        canonical = "\x1f".join(
+            (client_id, code, str(scaled), occurred_text, properties_json or "", adjusts or "")
+        )
+        return ValidEvent(
+            index,
+            event_id,
+            client_id,
+            code,
+            quantity,
+            scaled,
+            occurred_at,
+            occurred_text,
+            properties,
+            properties_json,
+            adjusts,
+            to_minor(quantity * rule.wholesale_rate, catalog.currency),
+            hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest(),
+        )
+
+    def _occurred_at(self, value: object) -> datetime:
+        if value is None or value == "":
+            raise _InvalidEventError("occurred_at", "is required")
+        if not isinstance(value, str):
+            raise _InvalidEventError("occurred_at", "must be an ISO 8601 timestamp string")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise _InvalidEventError(
+                "occurred_at", f"{value[:40]!r} is not an ISO 8601 timestamp"
+            ) from None
+        if parsed.tzinfo is None:
+            raise _InvalidEventError(
+                "occurred_at", "has no time zone: add Z or an offset such as +02:00"
+            )
+        occurred = parsed.astimezone(UTC)
+        if occurred > self.latest:
+            raise _InvalidEventError("occurred_at", "is more than 24 hours in the future")
+        if occurred < self.earliest:
+            days = self.catalog.late_event_days
+            raise _InvalidEventError(
+                "occurred_at", f"is older than the partner's late-event window of {days} days"
+            )
+        return occurred
+
+
+def _quantity(value: object, rule: UsageTypeRule, adjustment: bool) -> Decimal:
+    if type(value) is Decimal:
+        quantity = value
+    elif type(value) is str:
+        if not value.strip():
+            raise _InvalidEventError("quantity", "is required")
+        try:
+            quantity = Decimal(value.strip())
+        except InvalidOperation:
+            raise _InvalidEventError("quantity", f"{value[:40]!r} is not a number") from None
+    elif type(value) is int:
+        quantity = Decimal(value)
+    elif value is None:
+        raise _InvalidEventError("quantity", "is required")
+    else:
+        raise _InvalidEventError(
+            "quantity", f"must be a decimal number, not {type(value).__name__}"
+        )
+    if not quantity.is_finite():
+        raise _InvalidEventError("quantity", "must be finite (NaN and infinity are refused)")
+    if quantity < 0 and not adjustment:
+        raise _InvalidEventError("quantity", "must not be negative (only adjustments may be)")
+    if quantity and quantity.adjusted() > _MAX_ADJUSTED:
+        raise _InvalidEventError("quantity", "is too large")
+    # Exact: the quotient has at most 18 digits once the magnitude is bounded as above.
+    if quantity % rule.quantum:
+        raise _InvalidEventError(
+            "quantity",
+            f"has more decimal places than usage type {rule.code!r} allows ({rule.precision})",
+        )
+    return quantity
+
+
+def _required_text(value: object, limit: int) -> str:
+    if value is None or value == "":
+        return "is required"
+    if not isinstance(value, str):
+        return f"must be a string, not {type(value).__name__}"
+    return f"must be at most {limit} characters"

@@ -1,0 +1,71 @@
+"""Tenants: partners, their clients and usage types, and the API keys that act for them."""
+
+from billing.tenants.errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    TenantError,
+)
+from billing.tenants.models import (
+    Aggregation,
+    ApiKey,
+    Client,
+    ClientStatus,
+    Partner,
+    Scope,
+    UsageType,
+)
+from billing.tenants.schemas import (
+    ClientCreate,
+    ClientUpdate,
+    PartnerCreate,
+    PartnerSettings,
+    PartnerUpdate,
+    Principal,
+    UsageTypeCreate,
+)
+from billing.tenants.service import (
+    authenticate,
+    create_api_key,
+    create_client,
+    create_partner,
+    create_usage_type,
+    get_client,
+    get_partner,
+    revoke_api_key,
+    update_client,
+    update_partner,
+)
+
+__all__ = [
+    "Aggregation",
+    "AlreadyExistsError",
+    "ApiKey",
+    "AuthenticationError",
+    "Client",
+    "ClientCreate",
+    "ClientStatus",
+    "ClientUpdate",
+    "NotFoundError",
+    "Partner",
+    "PartnerCreate",
+    "PartnerSettings",
+    "PartnerUpdate",
+    "PermissionDeniedError",
+    "Principal",
+    "Scope",
+    "TenantError",
+    "UsageType",
+    "UsageTypeCreate",
+    "authenticate",
+    "create_api_key",
+    "create_client",
+    "create_partner",
+    "create_usage_type",
+    "get_client",
+    "get_partner",
+    "revoke_api_key",
+    "update_client",
+    "update_partner",
+]

@@ -1,0 +1,184 @@
+"""`/v1/partners`, `/v1/clients`, `/v1/usage-types`.
+
+Platform keys (no partner) manage partners; a partner's admin key manages its own partner,
+clients and usage types; `read` keys may list them. A partner key asking for another partner's
+row gets 404, exactly as if it did not exist. Each request is one unit of work.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the route annotations, which use
+# dependencies local to `build_router`, as real objects.
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from sqlalchemy.exc import IntegrityError
+
+from billing.tenants import service
+from billing.tenants.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    PermissionDeniedError,
+    TenantError,
+)
+from billing.tenants.models import ClientStatus, Scope
+from billing.tenants.schemas import (
+    ClientCreate,
+    ClientPage,
+    ClientRead,
+    ClientUpdate,
+    ErrorResponse,
+    PartnerCreate,
+    PartnerRead,
+    PartnerUpdate,
+    Principal,
+    RequireScope,
+    UsageTypeCreate,
+    UsageTypeRead,
+)
+from config.db import session_scope
+
+__all__ = ["AUTH_RESPONSES", "build_router", "partner_of", "translate_errors"]
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing, unknown or revoked API key."},
+    403: {"model": ErrorResponse, "description": "The key lacks the scope this route needs."},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No such row for this key's partner."}
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "The id (or external_ref) is taken."}
+}
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    try:
+        yield
+    except NotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except AlreadyExistsError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except PermissionDeniedError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except TenantError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    except IntegrityError as exc:  # lost a race with a concurrent create of the same id
+        raise HTTPException(status.HTTP_409_CONFLICT, "conflicts with an existing row") from exc
+
+
+def partner_of(principal: Principal) -> str:
+    """The partner a key acts for; platform keys act for none and get 403 here."""
+    if principal.partner_id is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "a platform key manages partners only; use a partner key"
+        )
+    return principal.partner_id
+
+
+def _visible_partner(principal: Principal, partner_id: str) -> None:
+    if principal.partner_id is not None and principal.partner_id != partner_id:
+        raise NotFoundError("partner", partner_id)
+
+
+def build_router(require: RequireScope) -> APIRouter:
+    router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES)
+    admin_key = Depends(require(Scope.ADMIN))
+    read_key = Depends(require(Scope.READ))
+
+    @router.post(
+        "/partners",
+        tags=["partners"],
+        status_code=status.HTTP_201_CREATED,
+        responses=_CONFLICT,
+        summary="Create a partner (platform key)",
+    )
+    def create_partner(
+        spec: PartnerCreate, principal: Annotated[Principal, admin_key]
+    ) -> PartnerRead:
+        if principal.partner_id is not None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "only a platform key creates partners")
+        with translate_errors(), session_scope() as session:
+            return PartnerRead.model_validate(service.create_partner(session, spec))
+
+    @router.get("/partners", tags=["partners"], summary="Partners this key may manage")
+    def list_partners(principal: Annotated[Principal, admin_key]) -> list[PartnerRead]:
+        with session_scope() as session:
+            partners = service.list_partners(session)
+        visible = [p for p in partners if principal.partner_id in (None, p.id)]
+        return [PartnerRead.model_validate(p) for p in visible]
+
+    @router.get("/partners/{partner_id}", tags=["partners"], responses=_NOT_FOUND)
+    def get_partner(partner_id: str, principal: Annotated[Principal, admin_key]) -> PartnerRead:
+        with translate_errors(), session_scope() as session:
+            _visible_partner(principal, partner_id)
+            return PartnerRead.model_validate(service.get_partner(session, partner_id))
+
+    @router.patch("/partners/{partner_id}", tags=["partners"], responses=_NOT_FOUND)
+    def update_partner(
+        partner_id: str, spec: PartnerUpdate, principal: Annotated[Principal, admin_key]
+    ) -> PartnerRead:
+        with translate_errors(), session_scope() as session:
+            _visible_partner(principal, partner_id)
+            return PartnerRead.model_validate(service.update_partner(session, partner_id, spec))
+
+    @router.post(
+        "/clients",
+        tags=["clients"],
+        status_code=status.HTTP_201_CREATED,
+        responses=_CONFLICT,
+    )
+    def create_client(spec: ClientCreate, principal: Annotated[Principal, admin_key]) -> ClientRead:
+        with translate_errors(), session_scope() as session:
+            client = service.create_client(session, partner_of(principal), spec)
+            return ClientRead.model_validate(client)
+
+    @router.get("/clients", tags=["clients"])
+    def list_clients(
+        principal: Annotated[Principal, read_key],
+        client_status: Annotated[ClientStatus | None, Query(alias="status")] = None,
+        cursor: Annotated[str | None, Query(description="From the previous page.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> ClientPage:
+        with session_scope() as session:
+            rows = service.list_clients(
+                session, partner_of(principal), status=client_status, after=cursor, limit=limit + 1
+            )
+        items = [ClientRead.model_validate(c) for c in rows[:limit]]
+        return ClientPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+    @router.get("/clients/{client_id}", tags=["clients"], responses=_NOT_FOUND)
+    def get_client(client_id: str, principal: Annotated[Principal, read_key]) -> ClientRead:
+        with translate_errors(), session_scope() as session:
+            client = service.get_client(session, partner_of(principal), client_id)
+            return ClientRead.model_validate(client)
+
+    @router.patch("/clients/{client_id}", tags=["clients"], responses={**_NOT_FOUND, **_CONFLICT})
+    def update_client(
+        client_id: str, spec: ClientUpdate, principal: Annotated[Principal, admin_key]
+    ) -> ClientRead:
+        with translate_errors(), session_scope() as session:
+            client = service.update_client(session, partner_of(principal), client_id, spec)
+            return ClientRead.model_validate(client)
+
+    @router.post(
+        "/usage-types",
+        tags=["usage types"],
+        status_code=status.HTTP_201_CREATED,
+        responses=_CONFLICT,
+    )
+    def create_usage_type(
+        spec: UsageTypeCreate, principal: Annotated[Principal, admin_key]
+    ) -> UsageTypeRead:
+        with translate_errors(), session_scope() as session:
+            usage_type = service.create_usage_type(session, partner_of(principal), spec)
+            return UsageTypeRead.model_validate(usage_type)
+
+    @router.get("/usage-types", tags=["usage types"])
+    def list_usage_types(principal: Annotated[Principal, read_key]) -> list[UsageTypeRead]:
+        with session_scope() as session:
+            types = service.list_usage_types(session, partner_of(principal))
+        return [UsageTypeRead.model_validate(t) for t in types]
+
+    return router

@@ -1,0 +1,276 @@
+"""What the API and the command line accept and return for partners, clients, usage types
+and API keys. Validation lives here so both entry points refuse the same input the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from billing.tenants.models import Aggregation, ClientStatus, Scope
+from config.money import UnknownCurrencyError, currency_exponent
+
+__all__ = [
+    "MAX_PRECISION",
+    "Address",
+    "ApiKeyCreated",
+    "ApiKeyRead",
+    "Branding",
+    "ClientCreate",
+    "ClientPage",
+    "ClientRead",
+    "ClientUpdate",
+    "ErrorResponse",
+    "PartnerCreate",
+    "PartnerRead",
+    "PartnerSettings",
+    "PartnerUpdate",
+    "Principal",
+    "RequireScope",
+    "UsageTypeCreate",
+    "UsageTypeRead",
+]
+
+MAX_PRECISION = 6
+"""Decimals a usage type may allow; matches what a stored quantity keeps."""
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("use 1-64 lowercase letters, digits, '-' or '_', starting alphanumeric")
+    return value
+
+
+def _code(value: str) -> str:
+    if not _CODE.match(value):
+        raise ValueError("use 1-64 lowercase letters, digits or '_', starting with a letter")
+    return value
+
+
+def _currency(value: str) -> str:
+    try:
+        currency_exponent(value)
+    except UnknownCurrencyError as exc:
+        raise ValueError(str(exc)) from exc
+    return value.upper()
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from exc
+    return value
+
+
+def _email(value: str | None) -> str | None:
+    if value is not None and not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _rate(value: Decimal) -> Decimal:
+    if not value.is_finite() or value < 0:
+        raise ValueError("must be a finite, non-negative decimal")
+    if value != value.quantize(Decimal(1).scaleb(-MAX_PRECISION)):
+        raise ValueError(f"at most {MAX_PRECISION} decimal places")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Code = Annotated[str, AfterValidator(_code)]
+Currency = Annotated[str, AfterValidator(_currency)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Email = Annotated[str | None, AfterValidator(_email)]
+Rate = Annotated[Decimal, AfterValidator(_rate)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartnerSettings(_Input):
+    late_event_days: int = Field(
+        default=90, ge=1, le=3650, description="Events older than this many days are refused."
+    )
+
+
+class Branding(BaseModel):
+    """Free-form beyond these keys: invoice templates may read more."""
+
+    model_config = ConfigDict(extra="allow")
+
+    display_name: str | None = None
+    logo_url: str | None = None
+    primary_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    footer: str | None = None
+
+
+class Address(_Input):
+    line1: str | None = Field(default=None, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1")
+
+
+class PartnerCreate(_Input):
+    id: Slug
+    name: str = Field(min_length=1, max_length=200)
+    currency: Currency = "USD"
+    timezone: TimeZone = "UTC"
+    invoice_prefix: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9-]{1,20}$", description="Defaults to the id."
+    )
+    branding: Branding = Field(default_factory=Branding)
+    settings: PartnerSettings = Field(default_factory=PartnerSettings)
+
+
+class PartnerUpdate(_Input):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: TimeZone | None = None
+    invoice_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,20}$")
+    branding: Branding | None = None
+    settings: PartnerSettings | None = None
+
+
+class PartnerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    currency: str
+    timezone: str
+    invoice_prefix: str
+    branding: dict[str, Any]
+    settings: PartnerSettings
+    created_at: datetime
+
+
+class ClientCreate(_Input):
+    id: Slug
+    name: str = Field(min_length=1, max_length=200)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    billing_email: Email = None
+    address: Address = Field(default_factory=Address)
+    currency: Currency | None = Field(default=None, description="Defaults to the partner's.")
+    timezone: TimeZone | None = Field(default=None, description="Defaults to the partner's.")
+    billing_anchor_day: int = Field(
+        default=1, ge=1, le=31, description="Day of month a cycle starts (31 = month end)."
+    )
+    status: ClientStatus = ClientStatus.ACTIVE
+
+
+class ClientUpdate(_Input):
+    """Currency is fixed once a client exists: its events and invoices are priced in it."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    billing_email: Email = None
+    address: Address | None = None
+    timezone: TimeZone | None = None
+    billing_anchor_day: int | None = Field(default=None, ge=1, le=31)
+    status: ClientStatus | None = None
+
+
+class ClientRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    partner_id: str
+    name: str
+    external_ref: str | None
+    billing_email: str | None
+    address: dict[str, Any]
+    currency: str
+    timezone: str
+    billing_anchor_day: int
+    status: ClientStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClientPage(BaseModel):
+    items: list[ClientRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class UsageTypeCreate(_Input):
+    code: Code = Field(description="e.g. voice_minutes, sms, chat_conversations, workflow_runs")
+    display_name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=40, examples=["minute", "message"])
+    precision: int = Field(default=0, ge=0, le=MAX_PRECISION, description="Decimals allowed.")
+    aggregation: Aggregation = Aggregation.SUM
+    aggregation_property: str | None = Field(default=None, min_length=1, max_length=100)
+    wholesale_rate: Rate = Field(
+        default=Decimal(0), description="Per unit, in the partner's currency."
+    )
+
+    @model_validator(mode="after")
+    def _property_matches_aggregation(self) -> UsageTypeCreate:
+        needs = self.aggregation is Aggregation.UNIQUE_COUNT
+        if needs and not self.aggregation_property:
+            raise ValueError("unique_count needs aggregation_property (the property to count)")
+        if not needs and self.aggregation_property:
+            raise ValueError("aggregation_property only applies to unique_count")
+        return self
+
+
+class UsageTypeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    partner_id: str
+    display_name: str
+    unit: str
+    precision: int
+    aggregation: Aggregation
+    aggregation_property: str | None
+    wholesale_rate: Decimal
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    prefix: str = Field(description="Identifies the key (for revoking); not a secret.")
+    partner_id: str | None = Field(description="None for a platform key.")
+    name: str
+    scopes: list[Scope]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The secret. Shown once; only its hash is stored.")
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="What went wrong, for a person to read.")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a partner key acts for its partner only; a platform key for none."""
+
+    key_prefix: str
+    partner_id: str | None
+    scopes: frozenset[Scope]
+
+    def allows(self, scope: Scope) -> bool:
+        return scope in self.scopes or Scope.ADMIN in self.scopes
+
+
+RequireScope = Callable[[Scope], Callable[..., Principal]]
+"""Builds the FastAPI dependency for a scope; `api/` supplies it so billing never imports api."""

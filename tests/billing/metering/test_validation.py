@@ -1,0 +1,240 @@
+"""The per-event rules, without a database: every rejection names its field and a clear reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from billing.metering.validation import (
+    MAX_PROPERTIES_BYTES,
+    BatchTooLargeError,
+    Catalog,
+    EventValidator,
+    MalformedBatchError,
+    Rejection,
+    UsageTypeRule,
+    ValidEvent,
+    encode_properties,
+    parse_batch,
+)
+
+NOW = datetime(2026, 10, 15, 12, 0, tzinfo=UTC)
+
+
+def validator(late_event_days: int = 90) -> EventValidator:
+    catalog = Catalog(
+        partner_id="acme",
+        currency="USD",
+        late_event_days=late_event_days,
+        usage_types={
+            "sms": UsageTypeRule("sms", 0, Decimal("0.0075")),
+            "voice_minutes": UsageTypeRule("voice_minutes", 2, Decimal("0.013")),
+        },
+        clients={"alpha": "active", "gone": "archived"},
+    )
+    return EventValidator(catalog, NOW)
+
+
+def raw(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event_id": "e-1",
+        "client": "alpha",
+        "usage_type": "voice_minutes",
+        "quantity": Decimal("12.5"),
+        "occurred_at": "2026-10-15T10:00:00Z",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def rejected(body: object) -> Rejection:
+    result = validator().validate(7, body)
+    assert isinstance(result, Rejection), result
+    assert result.index == 7
+    return result
+
+
+def accepted(body: object, **kwargs: Any) -> ValidEvent:
+    result = validator(**kwargs).validate(0, body)
+    assert isinstance(result, ValidEvent), result
+    return result
+
+
+def test_a_valid_event_is_normalised_to_utc_and_costed() -> None:
+    event = accepted(raw(occurred_at="2026-10-15T06:00:00-04:00"))
+    assert event.occurred_at == datetime(2026, 10, 15, 10, 0, tzinfo=UTC)
+    assert event.quantity == Decimal("12.5")
+    assert event.quantity_scaled == 12_500_000
+    assert event.wholesale_cost == 16  # 12.5 x 0.013 = 0.1625 -> 16 cents, half-up
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "reason"),
+    [
+        ({"client": "nobody"}, "client", "unknown client 'nobody'"),
+        ({"client": "gone"}, "client", "client 'gone' is archived"),
+        ({"client": ...}, "client", "is required"),
+        ({"usage_type": "fax"}, "usage_type", "unknown usage type 'fax'"),
+        ({"quantity": ...}, "quantity", "is required"),
+        ({"quantity": None}, "quantity", "is required"),
+        ({"quantity": "twelve"}, "quantity", "'twelve' is not a number"),
+        ({"quantity": True}, "quantity", "must be a decimal number, not bool"),
+        ({"quantity": Decimal("-1")}, "quantity", "must not be negative (only adjustments may be)"),
+        ({"quantity": Decimal("NaN")}, "quantity", "must be finite (NaN and infinity are refused)"),
+        ({"quantity": "Infinity"}, "quantity", "must be finite (NaN and infinity are refused)"),
+        ({"quantity": "-inf"}, "quantity", "must be finite (NaN and infinity are refused)"),
+        (
+            {"quantity": "1.234"},
+            "quantity",
+            "has more decimal places than usage type 'voice_minutes' allows (2)",
+        ),
+        ({"quantity": "1e15"}, "quantity", "is too large"),
+        ({"occurred_at": ...}, "occurred_at", "is required"),
+        ({"occurred_at": "yesterday"}, "occurred_at", "'yesterday' is not an ISO 8601 timestamp"),
+        (
+            {"occurred_at": "2026-10-15T10:00:00"},
+            "occurred_at",
+            "has no time zone: add Z or an offset such as +02:00",
+        ),
+        (
+            {"occurred_at": "2026-10-16T12:00:01Z"},
+            "occurred_at",
+            "is more than 24 hours in the future",
+        ),
+        (
+            {"occurred_at": "2026-07-17T11:59:59Z"},
+            "occurred_at",
+            "is older than the partner's late-event window of 90 days",
+        ),
+        ({"properties": ["a"]}, "properties", "must be a JSON object"),
+        ({"event_id": ""}, "event_id", "is required"),
+        ({"event_id": 12}, "event_id", "must be a string, not int"),
+        ({"event_id": "x" * 201}, "event_id", "must be at most 200 characters"),
+        ({"colour": "red"}, "colour", "unknown field"),
+        ({"adjusts": ""}, "adjusts", "must be the event_id of the event this one corrects"),
+    ],
+)
+def test_each_rule_names_field_and_reason(
+    overrides: dict[str, Any], field: str, reason: str
+) -> None:
+    problem = rejected(raw(**overrides))
+    assert (problem.field, problem.reason) == (field, reason)
+
+
+def test_a_non_object_is_rejected_as_a_whole() -> None:
+    problem = rejected(["e-1", "alpha"])
+    assert (problem.field, problem.reason, problem.event_id) == ("event", "must be a JSON object", None)
+
+
+def test_the_rejection_carries_the_senders_event_id() -> None:
+    assert rejected(raw(client="nobody")).event_id == "e-1"
+
+
+def test_the_boundaries_themselves_are_accepted() -> None:
+    accepted(raw(occurred_at=(NOW + timedelta(hours=24)).isoformat()))
+    accepted(raw(occurred_at=(NOW - timedelta(days=90)).isoformat()))
+    accepted(raw(quantity=Decimal("0")))
+    accepted(raw(quantity="12.50"))  # trailing zeros are not extra precision
+
+
+def test_the_late_window_is_the_partners() -> None:
+    old = raw(occurred_at=(NOW - timedelta(days=10)).isoformat())
+    accepted(old, late_event_days=30)
+    problem = validator(late_event_days=7).validate(0, old)
+    assert isinstance(problem, Rejection)
+    assert problem.reason == "is older than the partner's late-event window of 7 days"
+
+
+def test_properties_over_16_kib_are_rejected_and_at_16_kib_kept() -> None:
+    padding = MAX_PROPERTIES_BYTES - len('{"p":""}')
+    accepted(raw(properties={"p": "x" * padding}))
+    problem = rejected(raw(properties={"p": "x" * (padding + 1)}))
+    assert problem.field == "properties"
+    assert problem.reason == f"is {MAX_PROPERTIES_BYTES + 1} bytes; the limit is 16 KiB"
+
+
+def test_properties_size_counts_utf8_bytes() -> None:
+    # 6,000 euro signs are 18,000 bytes in UTF-8, though only 6,000 characters.
+    problem = rejected(raw(properties={"p": "€" * 6000}))
+    assert problem.field == "properties"
+
+
+def test_an_adjustment_may_be_negative() -> None:
+    event = accepted(raw(quantity=Decimal("-2.5"), adjusts="e-0"))
+    assert event.quantity_scaled == -2_500_000
+    assert event.wholesale_cost == -3  # -0.0325 rounds half-up (away from zero) to -3 cents
+
+
+def test_the_same_instant_in_another_offset_has_the_same_body() -> None:
+    one = accepted(raw(occurred_at="2026-10-15T10:00:00Z", quantity=Decimal("12.5")))
+    two = accepted(raw(occurred_at="2026-10-15T12:00:00+02:00", quantity="12.50"))
+    assert one.body_hash == two.body_hash
+    other = accepted(raw(quantity="12.51"))
+    assert other.body_hash != one.body_hash
+
+
+@given(
+    digits=st.integers(min_value=0, max_value=10**12),
+    decimals=st.integers(min_value=0, max_value=8),
+    precision=st.integers(min_value=0, max_value=6),
+)
+def test_precision_rule_matches_the_decimal_places_of_random_quantities(
+    digits: int, decimals: int, precision: int
+) -> None:
+    text = str(Decimal(digits).scaleb(-decimals))
+    value = Decimal(text)
+    catalog = Catalog("acme", "USD", 90, {"t": UsageTypeRule("t", precision, Decimal("0.5"))})
+    catalog.clients["alpha"] = "active"
+    result = EventValidator(catalog, NOW).validate(0, raw(usage_type="t", quantity=text))
+    places = max(0, -value.normalize().as_tuple().exponent)  # type: ignore[operator]
+    if value.adjusted() > 11:
+        assert isinstance(result, Rejection)
+    elif places <= precision:
+        assert isinstance(result, ValidEvent), result
+        assert Decimal(result.quantity_scaled).scaleb(-6) == value
+    else:
+        assert isinstance(result, Rejection)
+        assert result.field == "quantity"
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.decimals(allow_nan=False, allow_infinity=False, places=4)
+    | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
+def test_properties_survive_encoding_exactly(properties: dict[str, Any]) -> None:
+    text = encode_properties(properties)
+    assert json.loads(text, parse_float=Decimal) == properties
+
+
+def test_parse_batch_reads_numbers_as_decimals() -> None:
+    batch = parse_batch(b'[{"quantity": 0.1, "n": 3}]')
+    assert batch == [{"quantity": Decimal("0.1"), "n": 3}]
+    assert type(batch[0]["quantity"]) is Decimal  # type: ignore[index]
+
+
+def test_parse_batch_says_where_the_json_broke() -> None:
+    with pytest.raises(MalformedBatchError) as caught:
+        parse_batch(b'[\n  {"event_id": "a"},\n  {"event_id": }\n]')
+    assert (caught.value.line, caught.value.column) == (3, 16)
+    assert "line 3, column 16" in str(caught.value)
+
+
+def test_parse_batch_refuses_a_non_array_and_too_many_events() -> None:
+    with pytest.raises(MalformedBatchError, match="must be a JSON array"):
+        parse_batch(b'{"event_id": "a"}')
+    with pytest.raises(BatchTooLargeError, match="3 events in one batch; the limit is 2"):
+        parse_batch(b"[{}, {}, {}]", limit=2)
