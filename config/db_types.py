@@ -7,6 +7,7 @@ and re-tagged as UTC on the way out.
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 import uuid
@@ -14,11 +15,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 
-__all__ = ["DecimalText", "UTCDateTime", "utcnow", "uuid7"]
+__all__ = ["BigId", "DecimalText", "StrEnumType", "UTCDateTime", "utcnow", "uuid7"]
+
+
+# 64-bit keys on PostgreSQL; on SQLite exactly INTEGER so the key is the rowid (fast, ordered).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -75,3 +80,20 @@ class DecimalText(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+
+class StrEnumType(TypeDecorator[enum.StrEnum]):
+    """A `StrEnum` stored as its plain value in a VARCHAR, loaded back as the enum member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[enum.StrEnum], length: int = 32) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> enum.StrEnum | None:
+        return None if value is None else self.enum_class(value)

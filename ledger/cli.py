@@ -103,7 +103,7 @@ def entries_command(
     with session_scope() as session:
         repo = LedgerRepository(session)
         entries = repo.recent_entries(partner, limit, source)
-        legs = repo.postings_of([e.id for e in entries])
+        legs = repo.postings_of([e.entry_id for e in entries])
     by_entry: dict[object, list[dict[str, Any]]] = {}
     for posting, acct in legs:
         by_entry.setdefault(posting.entry_id, []).append(

@@ -9,13 +9,12 @@ row seals them, and once it exists no posting can be added to it.
 from __future__ import annotations
 
 import enum
-import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from config.db_types import UTCDateTime, utcnow, uuid7
+from config.db_types import BigId, StrEnumType, UTCDateTime, utcnow
 
 __all__ = ["Account", "AccountType", "JournalEntry", "NormalSide", "Posting"]
 
@@ -51,12 +50,12 @@ class Account(SQLModel, table=True):
     partner_id: str = Field(max_length=64, index=True)
     code: str = Field(max_length=80)
     name: str = Field(max_length=200)
-    type: AccountType = Field(sa_column=Column(String(16), nullable=False))
+    type: AccountType = Field(sa_column=Column(StrEnumType(AccountType, 16), nullable=False))
     role: str | None = Field(default=None, max_length=40)
     currency: str = Field(max_length=3)
     client_id: str | None = Field(default=None, max_length=64)
     usage_type: str | None = Field(default=None, max_length=64)
-    normal_side: NormalSide = Field(sa_column=Column(String(6), nullable=False))
+    normal_side: NormalSide = Field(sa_column=Column(StrEnumType(NormalSide, 6), nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -66,7 +65,7 @@ class JournalEntry(SQLModel, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = (UniqueConstraint("partner_id", "idempotency_key"),)
 
-    id: uuid.UUID = Field(default_factory=uuid7, sa_column=Column(Uuid, primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     partner_id: str = Field(max_length=64)
     idempotency_key: str = Field(max_length=200)
     body_hash: str = Field(max_length=64)
@@ -77,23 +76,32 @@ class JournalEntry(SQLModel, table=True):
     memo: str = Field(default="", max_length=500)
     source_type: str = Field(default="manual", max_length=40)
     source_id: str | None = Field(default=None, max_length=120)
-    reverses_entry_id: uuid.UUID | None = Field(
+
+    @property
+    def entry_id(self) -> int:
+        """The id of a stored entry (entries are only ever read back after insertion)."""
+        if self.id is None:
+            raise ValueError(f"entry {self.idempotency_key!r} has not been stored")
+        return self.id
+
+    reverses_entry_id: int | None = Field(
         default=None,
-        sa_column=Column(Uuid, ForeignKey("ledger_entry.id"), nullable=True, unique=True),
+        sa_column=Column(BigId, ForeignKey("ledger_entry.id"), nullable=True, unique=True),
     )
 
 
 class Posting(SQLModel, table=True):
     __tablename__ = "ledger_posting"
     __table_args__ = (
-        Index("ix_ledger_posting_entry", "entry_id"),
+        # Covers the seal check (balance per currency of one entry) without touching the table.
+        Index("ix_ledger_posting_entry", "entry_id", "currency", "amount"),
         Index("ix_ledger_posting_balance", "partner_id", "account_id", "effective_at", "amount"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    entry_id: uuid.UUID = Field(
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    entry_id: int = Field(
         sa_column=Column(
-            Uuid,
+            BigId,
             ForeignKey("ledger_entry.id", deferrable=True, initially="DEFERRED"),
             nullable=False,
         )

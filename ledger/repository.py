@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, null, select
+from sqlalchemy import Connection, Table, case, func, null, select, text
 from sqlmodel import Session, col
 
+from config.db_types import utcnow
 from ledger.models import Account, JournalEntry, Posting
+from ledger.schemas import EntrySpec
 
 __all__ = ["LedgerRepository"]
 
 _CHUNK = 500
+_ROWS_PER_STATEMENT = 100  # x 10 columns: far below SQLite's and PostgreSQL's parameter limits
+_POSTING_COLUMNS = (
+    "entry_id", "partner_id", "account_id", "amount", "currency", "client_id", "usage_type",
+    "effective_at",
+)  # fmt: skip
+_ENTRY_COLUMNS = (
+    "id", "partner_id", "idempotency_key", "body_hash", "effective_at", "recorded_at", "memo",
+    "source_type", "source_id", "reverses_entry_id",
+)  # fmt: skip
 
 
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    @property
+    def has_concurrent_writers(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     # accounts -----------------------------------------------------------------
     def accounts(self, partner_id: str, currency: str | None = None) -> list[Account]:
@@ -42,27 +56,33 @@ class LedgerRepository:
         return account
 
     # entries ------------------------------------------------------------------
-    def entries_by_key(self, partner_id: str, keys: Iterable[str]) -> dict[str, JournalEntry]:
-        found: dict[str, JournalEntry] = {}
+    def keys_posted(self, partner_id: str, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """Idempotency key -> (entry id, body hash) for the keys already on the books."""
+        found: dict[str, tuple[int, str]] = {}
         key_list = list(keys)
+        columns = (
+            col(JournalEntry.idempotency_key),
+            col(JournalEntry.id),
+            col(JournalEntry.body_hash),
+        )
         for start in range(0, len(key_list), _CHUNK):
             chunk = key_list[start : start + _CHUNK]
-            query = select(JournalEntry).where(
+            query = select(*columns).where(
                 col(JournalEntry.partner_id) == partner_id,
                 col(JournalEntry.idempotency_key).in_(chunk),
             )
-            found.update((e.idempotency_key, e) for e in self.session.scalars(query))
+            found.update((key, (int(id_), body)) for key, id_, body in self.session.execute(query))
         return found
 
-    def entry(self, partner_id: str, entry_id: uuid.UUID) -> JournalEntry | None:
+    def entry(self, partner_id: str, entry_id: int) -> JournalEntry | None:
         entry = self.session.get(JournalEntry, entry_id)
         return entry if entry is not None and entry.partner_id == partner_id else None
 
-    def reversal_of(self, entry_id: uuid.UUID) -> JournalEntry | None:
+    def reversal_of(self, entry_id: int) -> JournalEntry | None:
         query = select(JournalEntry).where(col(JournalEntry.reverses_entry_id) == entry_id)
         return self.session.scalars(query).first()
 
-    def postings_of(self, entry_ids: Sequence[uuid.UUID]) -> list[tuple[Posting, Account]]:
+    def postings_of(self, entry_ids: Sequence[int]) -> list[tuple[Posting, Account]]:
         rows: list[tuple[Posting, Account]] = []
         for start in range(0, len(entry_ids), _CHUNK):
             query = (
@@ -71,7 +91,7 @@ class LedgerRepository:
                 .where(col(Posting.entry_id).in_(entry_ids[start : start + _CHUNK]))
                 .order_by(col(Posting.id))
             )
-            rows.extend((p, a) for p, a in self.session.execute(query).tuples())
+            rows.extend((p, a) for p, a in self.session.execute(query))
         return rows
 
     def recent_entries(
@@ -83,12 +103,74 @@ class LedgerRepository:
         order = (col(JournalEntry.effective_at).desc(), col(JournalEntry.id).desc())
         return list(self.session.scalars(query.order_by(*order).limit(limit)))
 
-    def insert_sealed(self, postings: list[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
-        """Postings first, entries last: each entry row seals its postings (see models)."""
-        if postings:
-            self.session.execute(insert(Posting), postings)
-        if entries:
-            self.session.execute(insert(JournalEntry), entries)
+    def allocate_entry_ids(self, count: int) -> list[int]:
+        """Entry ids are needed before the entry rows exist (postings are written first)."""
+        if count == 0:
+            return []
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = text(
+                "SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) "
+                "FROM generate_series(1, :n)"
+            )
+            return [int(v) for v in self.session.scalars(query, {"n": count})]
+        # SQLite: one writer at a time; a concurrent writer fails its commit rather than sharing ids.
+        top = self.session.scalar(select(func.coalesce(func.max(col(JournalEntry.id)), 0)))
+        return list(range(int(top or 0) + 1, int(top or 0) + 1 + count))
+
+    def insert_sealed(
+        self,
+        partner_id: str,
+        specs: Sequence[EntrySpec],
+        ids: dict[str, int],
+        hashes: dict[str, str],
+        accounts: dict[tuple[str, str], Account],
+    ) -> None:
+        """Postings first, entries last: each entry row seals its postings (see models).
+
+        Rows go to the driver as tuples in one executemany per table. The timestamps are the
+        only columns needing conversion; each distinct one is bound once with the column
+        type's own processor, so stored values are exactly what the ORM would write.
+        """
+        connection = self.session.connection()
+        dialect = connection.dialect
+        entry_table: Table = JournalEntry.__table__  # type: ignore[attr-defined]
+        processor = entry_table.c.effective_at.type._cached_bind_processor(dialect)
+        bound: dict[datetime, Any] = {}
+
+        def bind(moment: datetime) -> Any:
+            value = bound.get(moment)
+            if value is None:
+                value = bound[moment] = processor(moment) if processor else moment
+            return value
+
+        recorded_at = bind(utcnow())
+        postings: list[tuple[Any, ...]] = []
+        entries: list[tuple[Any, ...]] = []
+        for spec in specs:
+            key = spec.idempotency_key
+            entry_id = ids[key]
+            when = bind(spec.effective_at)
+            for leg in spec.postings:
+                account = accounts[(leg.account, leg.currency)]
+                postings.append(
+                    (
+                        entry_id, partner_id, account.id, leg.amount, leg.currency,
+                        account.client_id if leg.client_id is None else leg.client_id,
+                        account.usage_type if leg.usage_type is None else leg.usage_type,
+                        when,
+                    )
+                )  # fmt: skip
+            entries.append(
+                (
+                    entry_id, partner_id, key, hashes[key], when, recorded_at, spec.memo,
+                    spec.source_type, spec.source_id, spec.reverses_entry_id,
+                )
+            )  # fmt: skip
+        for table, names, rows in (
+            ("ledger_posting", _POSTING_COLUMNS, postings),
+            ("ledger_entry", _ENTRY_COLUMNS, entries),
+        ):
+            _insert_rows(connection, table, names, rows)
 
     # balances -----------------------------------------------------------------
     def account_sum(
@@ -116,7 +198,7 @@ class LedgerRepository:
         if as_of is not None:
             query = query.where(col(Posting.effective_at) <= as_of)
         query = query.group_by(col(Posting.account_id))
-        return {int(a): int(s) for a, s in self.session.execute(query).tuples()}
+        return {int(a): int(s) for a, s in self.session.execute(query)}
 
     def movements(
         self,
@@ -147,5 +229,32 @@ class LedgerRepository:
             group.append(client_col)
         if usage_col is not None:
             group.append(usage_col)
-        rows = self.session.execute(query.group_by(*group)).tuples()
+        rows = self.session.execute(query.group_by(*group))
         return [(int(a), c, u, int(d), int(cr)) for a, c, u, d, cr in rows]
+
+
+def _insert_rows(
+    connection: Connection, table: str, names: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL: COPY. SQLite: multi-row INSERTs (`_ROWS_PER_STATEMENT` rows each), which
+    beat executemany by a fifth to a third there."""
+    if connection.dialect.name == "postgresql":
+        driver_connection = connection.connection.driver_connection
+        assert driver_connection is not None
+        with (
+            driver_connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    one_row = f"({', '.join(marker for _ in names)})"
+    head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+    full = head + ", ".join([one_row] * _ROWS_PER_STATEMENT)
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        statement = (
+            full if len(chunk) == _ROWS_PER_STATEMENT else head + ", ".join([one_row] * len(chunk))
+        )
+        connection.exec_driver_sql(statement, tuple(value for row in chunk for value in row))

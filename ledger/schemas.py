@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ledger.models import AccountType, NormalSide
 
@@ -20,6 +18,10 @@ __all__ = [
 ]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 @dataclass(frozen=True, slots=True)
 class PostingSpec:
     """One leg: a signed amount in minor units, debit positive, credit negative."""
@@ -30,8 +32,8 @@ class PostingSpec:
     client_id: str | None = None
     usage_type: str | None = None
 
-    def canonical(self) -> list[object]:
-        return [self.account, self.currency, self.amount, self.client_id, self.usage_type]
+    def canonical(self) -> tuple[str, str, int, str | None, str | None]:
+        return (self.account, self.currency, self.amount, self.client_id, self.usage_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,26 +44,21 @@ class EntrySpec:
     memo: str = ""
     source_type: str = "manual"
     source_id: str | None = None
-    reverses_entry_id: uuid.UUID | None = None
+    reverses_entry_id: int | None = None
 
     def body_hash(self) -> str:
-        """Identity of the entry's content: a replay must match it exactly."""
-        body = {
-            "effective_at": self.effective_at.astimezone(UTC).isoformat(),
-            "memo": self.memo,
-            "source": [self.source_type, self.source_id],
-            "reverses": str(self.reverses_entry_id) if self.reverses_entry_id else None,
-            "postings": sorted(
-                (p.canonical() for p in self.postings), key=lambda leg: json.dumps(leg)
-            ),
-        }
-        encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-        return hashlib.sha256(encoded).hexdigest()
+        """Identity of the entry's content (leg order aside): a replay must match it exactly."""
+        micros = (self.effective_at - _EPOCH) // _MICROSECOND
+        legs = sorted(leg.canonical() for leg in self.postings)
+        body = repr(
+            (micros, self.memo, self.source_type, self.source_id, self.reverses_entry_id, legs)
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class PostingResult:
-    entry_ids: tuple[uuid.UUID, ...]
+    entry_ids: tuple[int, ...]
     posted: int
     replayed: int
 

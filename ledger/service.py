@@ -2,22 +2,21 @@
 
 One code path serves a single entry and a bulk of 100,000: validate everything first (nothing is
 written if any entry is wrong), drop replays, then insert all postings and all entries in two
-statements over many rows inside a savepoint. A concurrent writer that wins the race on an
-idempotency key makes the savepoint roll back and the batch re-check its keys once.
+statements over many rows. On PostgreSQL the insert runs in a savepoint: a concurrent writer that
+wins the race on an idempotency key makes it roll back and the batch re-check its keys once.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from config.db_types import utcnow, uuid7
+from config.db_types import utcnow
 from ledger.errors import (
     AccountNotFoundError,
     AlreadyReversedError,
@@ -40,17 +39,20 @@ def validate_entry(spec: EntrySpec) -> None:
     key = spec.idempotency_key
     if not key or len(key) > _MAX_KEY:
         raise InvalidEntryError(key, f"idempotency key must be 1 to {_MAX_KEY} characters")
+    if "\x00" in key or "\x00" in spec.memo:
+        raise InvalidEntryError(key, "idempotency key and memo must not contain NUL characters")
     if spec.effective_at.tzinfo is None or spec.effective_at.utcoffset() is None:
         raise InvalidEntryError(key, "effective_at must carry a time zone")
     if len(spec.postings) < 2:
         raise InvalidEntryError(key, "an entry needs at least two postings")
     imbalance: dict[str, int] = defaultdict(int)
     for index, leg in enumerate(spec.postings):
-        if isinstance(leg.amount, bool) or not isinstance(leg.amount, int):
+        amount = leg.amount
+        if type(amount) is not int:
             raise InvalidEntryError(key, f"postings[{index}].amount must be integer minor units")
-        if leg.amount == 0:
+        if amount == 0:
             raise InvalidEntryError(key, f"postings[{index}].amount must not be zero")
-        imbalance[leg.currency] += leg.amount
+        imbalance[leg.currency] += amount
     off = {currency: total for currency, total in imbalance.items() if total != 0}
     if off:
         raise UnbalancedEntryError(key, off)
@@ -81,21 +83,29 @@ def post_entries(session: Session, partner_id: str, specs: Sequence[EntrySpec]) 
     repo = LedgerRepository(session)
     accounts = _account_index(repo, partner_id, unique)
     for attempt in (1, 2):
-        existing = repo.entries_by_key(partner_id, hashes)
-        for key, entry in existing.items():
-            if entry.body_hash != hashes[key]:
+        existing = repo.keys_posted(partner_id, hashes)
+        for key, (_, body) in existing.items():
+            if body != hashes[key]:
                 raise IdempotencyConflictError(key)
         fresh = [spec for spec in unique if spec.idempotency_key not in existing]
-        ids = {spec.idempotency_key: uuid7() for spec in fresh}
-        postings, entries = _rows(partner_id, fresh, ids, hashes, accounts)
+        ids = dict(
+            zip(
+                (spec.idempotency_key for spec in fresh),
+                repo.allocate_entry_ids(len(fresh)),
+                strict=True,
+            )
+        )
+        # A savepoint lets PostgreSQL writers that race on a key re-check and retry; SQLite has
+        # one writer at a time, and there a savepoint would double the cost of the insert.
+        guard = session.begin_nested() if repo.has_concurrent_writers else nullcontext()
         try:
-            with session.begin_nested():
-                repo.insert_sealed(postings, entries)
+            with guard:
+                repo.insert_sealed(partner_id, fresh, ids, hashes, accounts)
         except IntegrityError:
             if attempt == 2:
                 raise
             continue
-        all_ids = {**{k: e.id for k, e in existing.items()}, **ids}
+        all_ids = {**{k: id_ for k, (id_, _) in existing.items()}, **ids}
         return PostingResult(
             entry_ids=tuple(all_ids[spec.idempotency_key] for spec in specs),
             posted=len(fresh),
@@ -107,7 +117,7 @@ def post_entries(session: Session, partner_id: str, specs: Sequence[EntrySpec]) 
 def reverse_entry(
     session: Session,
     partner_id: str,
-    entry_id: uuid.UUID,
+    entry_id: int,
     *,
     effective_at: datetime | None = None,
     memo: str | None = None,
@@ -119,7 +129,7 @@ def reverse_entry(
     if original is None:
         raise LedgerError(f"partner {partner_id!r} has no entry {entry_id}")
     key = idempotency_key or f"reversal:{original.idempotency_key}"
-    previous = repo.reversal_of(original.id)
+    previous = repo.reversal_of(original.entry_id)
     if previous is not None:
         if previous.idempotency_key == key:
             return previous
@@ -134,7 +144,7 @@ def reverse_entry(
             client_id=posting.client_id,
             usage_type=posting.usage_type,
         )
-        for posting, account in repo.postings_of([original.id])
+        for posting, account in repo.postings_of([original.entry_id])
     )
     spec = EntrySpec(
         idempotency_key=key,
@@ -143,7 +153,7 @@ def reverse_entry(
         memo=memo or f"Reversal of {original.idempotency_key}",
         source_type=original.source_type,
         source_id=original.source_id,
-        reverses_entry_id=original.id,
+        reverses_entry_id=original.entry_id,
     )
     return post_entry(session, partner_id, spec)
 
@@ -157,48 +167,3 @@ def _account_index(
             if (leg.account, leg.currency) not in index:
                 raise AccountNotFoundError(partner_id, leg.account, leg.currency)
     return index
-
-
-def _rows(
-    partner_id: str,
-    specs: Sequence[EntrySpec],
-    ids: dict[str, uuid.UUID],
-    hashes: dict[str, str],
-    accounts: dict[tuple[str, str], Account],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    recorded_at = utcnow()
-    postings: list[dict[str, Any]] = []
-    entries: list[dict[str, Any]] = []
-    for spec in specs:
-        entry_id = ids[spec.idempotency_key]
-        for leg in spec.postings:
-            account = accounts[(leg.account, leg.currency)]
-            postings.append(
-                {
-                    "entry_id": entry_id,
-                    "partner_id": partner_id,
-                    "account_id": account.id,
-                    "amount": leg.amount,
-                    "currency": leg.currency,
-                    "client_id": leg.client_id if leg.client_id is not None else account.client_id,
-                    "usage_type": (
-                        leg.usage_type if leg.usage_type is not None else account.usage_type
-                    ),
-                    "effective_at": spec.effective_at,
-                }
-            )
-        entries.append(
-            {
-                "id": entry_id,
-                "partner_id": partner_id,
-                "idempotency_key": spec.idempotency_key,
-                "body_hash": hashes[spec.idempotency_key],
-                "effective_at": spec.effective_at,
-                "recorded_at": recorded_at,
-                "memo": spec.memo,
-                "source_type": spec.source_type,
-                "source_id": spec.source_id,
-                "reverses_entry_id": spec.reverses_entry_id,
-            }
-        )
-    return postings, entries

@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from config.db_types import UTCDateTime
+from config.db_types import BigId, UTCDateTime
 
 revision = "0001"
 down_revision = None
@@ -33,9 +33,9 @@ _SQLITE_TRIGGERS = [
                      AND a.currency = NEW.currency AND a.partner_id = NEW.partner_id)
     BEGIN SELECT RAISE(ABORT, 'ledger_posting: currency or partner differs from its account'); END""",
     """CREATE TRIGGER ledger_entry_balanced BEFORE INSERT ON ledger_entry
-    WHEN EXISTS (SELECT 1 FROM ledger_posting WHERE entry_id = NEW.id
-                 GROUP BY currency HAVING SUM(amount) <> 0)
-      OR (SELECT COUNT(*) FROM ledger_posting WHERE entry_id = NEW.id) < 2
+    WHEN (SELECT COALESCE(SUM(legs), 0) < 2 OR MIN(total) <> 0 OR MAX(total) <> 0
+          FROM (SELECT COUNT(*) AS legs, SUM(amount) AS total FROM ledger_posting
+                WHERE entry_id = NEW.id GROUP BY currency))
     BEGIN SELECT RAISE(ABORT, 'ledger_entry: postings do not balance per currency'); END""",
 ]
 
@@ -105,7 +105,7 @@ def upgrade() -> None:
     op.create_index("ix_ledger_account_partner_id", "ledger_account", ["partner_id"])
     op.create_table(
         "ledger_entry",
-        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("id", BigId, primary_key=True),
         sa.Column("partner_id", sa.String(length=64), nullable=False),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
@@ -116,7 +116,7 @@ def upgrade() -> None:
         sa.Column("source_id", sa.String(length=120), nullable=True),
         sa.Column(
             "reverses_entry_id",
-            sa.Uuid(),
+            BigId,
             sa.ForeignKey("ledger_entry.id"),
             nullable=True,
             unique=True,
@@ -125,10 +125,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_posting",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", BigId, primary_key=True),
         sa.Column(
             "entry_id",
-            sa.Uuid(),
+            BigId,
             sa.ForeignKey("ledger_entry.id", deferrable=True, initially="DEFERRED"),
             nullable=False,
         ),
@@ -140,7 +140,7 @@ def upgrade() -> None:
         sa.Column("usage_type", sa.String(length=64), nullable=True),
         sa.Column("effective_at", UTCDateTime(), nullable=False),
     )
-    op.create_index("ix_ledger_posting_entry", "ledger_posting", ["entry_id"])
+    op.create_index("ix_ledger_posting_entry", "ledger_posting", ["entry_id", "currency", "amount"])
     op.create_index(
         "ix_ledger_posting_balance",
         "ledger_posting",

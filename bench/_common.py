@@ -1,0 +1,63 @@
+"""Shared bench plumbing: fresh migrated databases and a figure printer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from config.db import create_db_engine
+from migrations.runner import upgrade_to_head
+
+PG_URL = os.environ.get("REBILL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
+
+
+def fresh_sqlite(folder: Path | None = None) -> tuple[Engine, Path]:
+    root = folder or Path(tempfile.mkdtemp(prefix="rebill-bench-"))
+    path = root / f"bench-{uuid.uuid4().hex[:8]}.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine)
+    return engine, path
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[Engine | None]:
+    """A migrated private schema, dropped afterwards; None when PostgreSQL is unreachable."""
+    schema = f"rebill_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = create_db_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        print(f"  (PostgreSQL unavailable: {exc.__class__.__name__})")
+        yield None
+        return
+    engine = create_db_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade_to_head(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def figure(label: str, value: float, unit: str, target: str = "") -> None:
+    suffix = f"   target: {target}" if target else ""
+    print(f"  {label:<52} {value:>14,.0f} {unit}{suffix}")
