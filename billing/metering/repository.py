@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeVar, Unpack
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import JSON, Select, Text, bindparam, cast, select
+from sqlalchemy import JSON, Select, Text, bindparam, cast, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -29,7 +29,7 @@ __all__ = ["EventFilter", "MeteringRepository", "NewEvent", "StoredRef", "Summar
 
 _LOOKUP_CHUNK = 1000
 _INSERT_CHUNK = 5000
-_Query = TypeVar("_Query", bound=Select[Unpack[tuple[Any, ...]]])
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 _TABLE = UsageEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = [column.name for column in _TABLE.columns]
 _IDEMPOTENCY_KEY = ["partner_id", "event_id"]
@@ -92,6 +92,16 @@ class MeteringRepository:
         self.session = session
 
     # writing ------------------------------------------------------------------
+    def claim_sqlite_writer(self) -> None:
+        """On SQLite, take the write lock before this transaction reads anything.
+
+        A deferred SQLite transaction that has read and then wants to write fails at once
+        (SQLITE_BUSY_SNAPSHOT, no busy wait) if another process committed in between; a
+        write first makes it wait its turn instead. The statement changes no row.
+        """
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(text("UPDATE billing_partner SET id = id WHERE 0"))
+
     def insert_new(
         self,
         partner_id: str,

@@ -97,6 +97,8 @@ def ingest(
     received_at: datetime | None = None,
 ) -> IngestResult:
     """Store every valid event once; `catalog` may be reused across chunks of one import."""
+    repo = MeteringRepository(session)
+    repo.claim_sqlite_writer()
     catalog = catalog or load_catalog(session, partner_id)
     _resolve_clients(session, catalog, events)
     validator = EventValidator(catalog, received_at or utcnow())
@@ -116,7 +118,6 @@ def ingest(
                     result.rejections.append(_conflict(checked))
     originals = [e for e in firsts.values() if e.adjusts is None]
     adjustments = [e for e in firsts.values() if e.adjusts is not None]
-    repo = MeteringRepository(session)
     _store(repo, catalog, source, validator.received_at, [(e, None) for e in originals], result)
     if adjustments:
         linked = _link_adjustments(repo, catalog.partner_id, adjustments, result)

@@ -24,7 +24,9 @@ def tenants(session: Session) -> Session:
     return session
 
 
-def send(session: Session, events: Sequence[object], partner: str = "acme", **kw: Any) -> IngestResult:
+def send(
+    session: Session, events: Sequence[object], partner: str = "acme", **kw: Any
+) -> IngestResult:
     result = ingest(session, partner, events, **kw)
     session.commit()
     return result
@@ -32,7 +34,9 @@ def send(session: Session, events: Sequence[object], partner: str = "acme", **kw
 
 def stored(session: Session, partner: str = "acme") -> list[UsageEvent]:
     session.expire_all()
-    query = select(UsageEvent).where(col(UsageEvent.partner_id) == partner).order_by(col(UsageEvent.id))
+    query = (
+        select(UsageEvent).where(col(UsageEvent.partner_id) == partner).order_by(col(UsageEvent.id))
+    )
     return list(session.scalars(query))
 
 
@@ -173,7 +177,10 @@ def test_adjustments_correct_an_original(tenants: Session) -> None:
 
 
 def test_an_adjustment_may_follow_its_original_in_the_same_batch(tenants: Session) -> None:
-    batch = [event("e-1", quantity="4", adjusts=None), event("e-1-fix", quantity="-1", adjusts="e-1")]
+    batch = [
+        event("e-1", quantity="4", adjusts=None),
+        event("e-1-fix", quantity="-1", adjusts="e-1"),
+    ]
     result = send(tenants, batch)
     assert (result.accepted, result.rejected) == (2, 0)
 

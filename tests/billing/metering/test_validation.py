@@ -129,7 +129,11 @@ def test_each_rule_names_field_and_reason(
 
 def test_a_non_object_is_rejected_as_a_whole() -> None:
     problem = rejected(["e-1", "alpha"])
-    assert (problem.field, problem.reason, problem.event_id) == ("event", "must be a JSON object", None)
+    assert (problem.field, problem.reason, problem.event_id) == (
+        "event",
+        "must be a JSON object",
+        None,
+    )
 
 
 def test_the_rejection_carries_the_senders_event_id() -> None:
@@ -209,7 +213,9 @@ json_values = st.recursive(
     | st.integers()
     | st.decimals(allow_nan=False, allow_infinity=False, places=4)
     | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 
