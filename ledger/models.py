@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.db_types import BigId, StrEnumType, UTCDateTime, utcnow
@@ -63,7 +63,17 @@ class Account(SQLModel, table=True):
 
 class JournalEntry(SQLModel, table=True):
     __tablename__ = "ledger_entry"
-    __table_args__ = (UniqueConstraint("partner_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("partner_id", "idempotency_key"),
+        # At most one reversal per entry; partial, so ordinary entries add no index entry.
+        Index(
+            "uq_ledger_entry_reverses",
+            "reverses_entry_id",
+            unique=True,
+            sqlite_where=text("reverses_entry_id IS NOT NULL"),
+            postgresql_where=text("reverses_entry_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     partner_id: str = Field(max_length=64)
@@ -86,7 +96,7 @@ class JournalEntry(SQLModel, table=True):
 
     reverses_entry_id: int | None = Field(
         default=None,
-        sa_column=Column(BigId, ForeignKey("ledger_entry.id"), nullable=True, unique=True),
+        sa_column=Column(BigId, ForeignKey("ledger_entry.id"), nullable=True),
     )
 
 

@@ -23,4 +23,5 @@ def upgrade_to_head(engine: Engine) -> None:
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": independent branches (one per domain, merged later) all apply.
+        command.upgrade(config, "heads")

@@ -119,9 +119,16 @@ def upgrade() -> None:
             BigId,
             sa.ForeignKey("ledger_entry.id"),
             nullable=True,
-            unique=True,
         ),
         sa.UniqueConstraint("partner_id", "idempotency_key"),
+    )
+    op.create_index(
+        "uq_ledger_entry_reverses",
+        "ledger_entry",
+        ["reverses_entry_id"],
+        unique=True,
+        sqlite_where=sa.text("reverses_entry_id IS NOT NULL"),
+        postgresql_where=sa.text("reverses_entry_id IS NOT NULL"),
     )
     op.create_table(
         "ledger_posting",
