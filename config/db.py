@@ -39,6 +39,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Bulk inserts touch index pages all over the file: a 32 MiB page cache (default 2 MiB)
+    # and checkpointing every ~40 MB of WAL (default 4 MB) instead of after nearly every
+    # 1,000-row commit make usage ingestion ~15-40% faster (bench/ingest.py).
+    cursor.execute("PRAGMA cache_size=-32768")
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -130,7 +131,15 @@ def _header(first: list[str] | None, path: Path) -> list[str]:
     return header
 
 
-def _chunks(reader: Iterator[list[str]], header: list[str], size: int) -> Iterator[_Chunk]:
+class _Rows(Protocol):
+    """A `csv.reader`: rows, and the physical line the last row ended on."""
+
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+
+def _chunks(reader: _Rows, header: list[str], size: int) -> Iterator[_Chunk]:
     """Rows as event dicts; extra columns become properties (empty cells are left out)."""
     width = len(header)
     fixed = {name: header.index(name) for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
@@ -138,23 +147,24 @@ def _chunks(reader: Iterator[list[str]], header: list[str], size: int) -> Iterat
     extras = [(i, name) for i, name in enumerate(header) if name not in fixed]
     i_event, i_client, i_type, i_quantity, i_time = (fixed[n] for n in REQUIRED_COLUMNS)
     i_adjusts = fixed.get("adjusts")
-    line_num = getattr(reader, "line_num", 0)
+    line_num = reader.line_num
     chunk = _Chunk([], [], [], [])
     for row in reader:
-        line = line_num + 1
-        line_num = getattr(reader, "line_num", line)
+        line, line_num = line_num + 1, reader.line_num
         if not row:
             continue
         if len(row) != width:
             chunk.bad.append((line, "row", f"has {len(row)} columns; the header has {width}", row))
         else:
-            properties = {name: row[i] for i, name in extras if row[i] != ""}
-            chunk.events.append(
-                {"event_id": row[i_event], "client": row[i_client], "usage_type": row[i_type],
-                 "quantity": row[i_quantity], "occurred_at": row[i_time],
-                 "properties": properties or None,
-                 "adjusts": (row[i_adjusts] or None) if i_adjusts is not None else None}
-            )  # fmt: skip
+            event: dict[str, object] = {
+                "event_id": row[i_event], "client": row[i_client], "usage_type": row[i_type],
+                "quantity": row[i_quantity], "occurred_at": row[i_time],
+            }  # fmt: skip
+            if extras:
+                event["properties"] = {name: row[i] for i, name in extras if row[i]} or None
+            if i_adjusts is not None:
+                event["adjusts"] = row[i_adjusts] or None
+            chunk.events.append(event)
             chunk.lines.append(line)
             chunk.rows.append(row)
         if len(chunk.events) + len(chunk.bad) >= size:

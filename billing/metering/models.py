@@ -22,7 +22,6 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
-    String,
     UniqueConstraint,
     Uuid,
 )
@@ -30,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from config.db_types import UTCDateTime, uuid7
+from config.db_types import StrEnumType, UTCDateTime, uuid7
 
 __all__ = ["QUANTITY_SCALE", "EventSource", "ScaledQuantity", "UsageEvent"]
 
@@ -94,7 +93,7 @@ class UsageEvent(SQLModel, table=True):
     properties: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
-    source: EventSource = Field(sa_column=Column(String(16), nullable=False))
+    source: EventSource = Field(sa_column=Column(StrEnumType(EventSource, 16), nullable=False))
     wholesale_cost: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
     adjusts_id: uuid.UUID | None = Field(

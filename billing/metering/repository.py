@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 from billing.metering.models import UsageEvent
 from billing.metering.validation import ValidEvent
 
-__all__ = ["EventFilter", "MeteringRepository", "NewEvent", "StoredRef", "SummaryRow"]
+__all__ = ["EventFilter", "MeteringRepository", "StoredRef", "SummaryRow"]
 
 _LOOKUP_CHUNK = 1000
 _INSERT_CHUNK = 5000
@@ -33,12 +33,6 @@ _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 _TABLE = UsageEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = [column.name for column in _TABLE.columns]
 _IDEMPOTENCY_KEY = ["partner_id", "event_id"]
-
-
-class NewEvent(NamedTuple):
-    id: uuid.UUID
-    event: ValidEvent
-    adjusts_id: uuid.UUID | None
 
 
 class StoredRef(NamedTuple):
@@ -64,6 +58,11 @@ class EventFilter:
     usage_type: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+
+def _hex(value: uuid.UUID | None) -> str | None:
+    """How SQLAlchemy's `Uuid` stores a UUID on SQLite: 32 hex digits, no dashes."""
+    return None if value is None else value.hex
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +107,7 @@ class MeteringRepository:
         currency: str,
         source: str,
         received_at: datetime,
-        events: Sequence[NewEvent],
+        events: Sequence[ValidEvent],
     ) -> int:
         """Insert what is not there yet; returns how many rows were written."""
         connection = self.session.connection()
@@ -118,12 +117,10 @@ class MeteringRepository:
             received = received_at.isoformat(" ", "microseconds")[:26]
             for start in range(0, len(events), _INSERT_CHUNK):
                 rows = [
-                    (item.id.hex, partner_id, e.client_id, e.usage_type, e.event_id,
+                    (_hex(e.id), partner_id, e.client_id, e.usage_type, e.event_id,
                      e.quantity_scaled, e.occurred_text, received, e.properties_json, source,
-                     e.wholesale_cost, currency,
-                     item.adjusts_id.hex if item.adjusts_id else None, e.body_hash)
-                    for item in events[start : start + _INSERT_CHUNK]
-                    for e in (item.event,)
+                     e.wholesale_cost, currency, _hex(e.adjusts_id), e.body_hash)
+                    for e in events[start : start + _INSERT_CHUNK]
                 ]  # fmt: skip
                 result = connection.exec_driver_sql(
                     sql, rows, execution_options={"preserve_rowcount": True}
@@ -133,14 +130,13 @@ class MeteringRepository:
         statement = _postgres_insert()
         for start in range(0, len(events), _INSERT_CHUNK):
             dicts = [
-                {"id": item.id, "partner_id": partner_id, "client_id": e.client_id,
+                {"id": e.id, "partner_id": partner_id, "client_id": e.client_id,
                  "usage_type": e.usage_type, "event_id": e.event_id, "quantity": e.quantity,
                  "occurred_at": e.occurred_at, "received_at": received_at,
                  "properties": e.properties_json, "source": source,
                  "wholesale_cost": e.wholesale_cost, "currency": currency,
-                 "adjusts_id": item.adjusts_id, "body_hash": e.body_hash}
-                for item in events[start : start + _INSERT_CHUNK]
-                for e in (item.event,)
+                 "adjusts_id": e.adjusts_id, "body_hash": e.body_hash}
+                for e in events[start : start + _INSERT_CHUNK]
             ]  # fmt: skip
             written += self.session.execute(statement, dicts).rowcount  # type: ignore[attr-defined]
         return written

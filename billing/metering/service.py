@@ -17,12 +17,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal, localcontext
+from operator import attrgetter
+from time import monotonic
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from billing.metering.models import EventSource, UsageEvent
-from billing.metering.repository import EventFilter, MeteringRepository, NewEvent
+from billing.metering.repository import EventFilter, MeteringRepository
 from billing.metering.schemas import IngestResult
 from billing.metering.validation import (
     Catalog,
@@ -50,6 +53,11 @@ __all__ = [
 
 
 _EXACT = Context(prec=60)
+_CLIENT_STATUS_TTL = 5.0
+_STATUS_CACHE: WeakKeyDictionary[object, dict[str, tuple[float, dict[str, str]]]] = (
+    WeakKeyDictionary()
+)
+_BY_EVENT_ID = attrgetter("event_id")
 
 
 class InvalidCursorError(ValueError):
@@ -118,7 +126,7 @@ def ingest(
                     result.rejections.append(_conflict(checked))
     originals = [e for e in firsts.values() if e.adjusts is None]
     adjustments = [e for e in firsts.values() if e.adjusts is not None]
-    _store(repo, catalog, source, validator.received_at, [(e, None) for e in originals], result)
+    _store(repo, catalog, source, validator.received_at, originals, result)
     if adjustments:
         linked = _link_adjustments(repo, catalog.partner_id, adjustments, result)
         _store(repo, catalog, EventSource.ADJUSTMENT, validator.received_at, linked, result)
@@ -127,7 +135,17 @@ def ingest(
 
 
 def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object]) -> None:
+    """Fill `catalog.clients` with the statuses of the clients these events name.
+
+    Statuses read in the last few seconds are reused across requests (one query per batch
+    for a thousand clients costs more than validating the batch): a client archived a moment
+    ago may still receive events for up to `_CLIENT_STATUS_TTL` seconds. Unknown ids are
+    always looked up again, so a client created a moment ago is found at once.
+    """
     known = catalog.clients
+    recent = _recent_statuses(session, catalog.partner_id)
+    if not known:
+        known.update(recent)
     missing = {
         client
         for raw in events
@@ -136,7 +154,19 @@ def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object
         and client not in known
     }
     if missing:
-        known.update(TenantRepository(session).client_statuses(catalog.partner_id, missing))
+        found = TenantRepository(session).client_statuses(catalog.partner_id, missing)
+        known.update(found)
+        recent.update(found)
+
+
+def _recent_statuses(session: Session, partner_id: str) -> dict[str, str]:
+    by_partner = _STATUS_CACHE.setdefault(session.get_bind(), {})
+    now = monotonic()
+    loaded_at, statuses = by_partner.get(partner_id, (now, {}))
+    if now - loaded_at >= _CLIENT_STATUS_TTL or not statuses:
+        loaded_at, statuses = now, {}
+        by_partner[partner_id] = (loaded_at, statuses)
+    return statuses
 
 
 def _store(
@@ -144,57 +174,57 @@ def _store(
     catalog: Catalog,
     source: str,
     received_at: datetime,
-    pending: list[tuple[ValidEvent, uuid.UUID | None]],
+    events: list[ValidEvent],
     result: IngestResult,
 ) -> None:
-    if not pending:
+    if not events:
         return
-    pending.sort(key=lambda item: item[0].event_id)
-    rows = [NewEvent(uuid7(), event, adjusts_id) for event, adjusts_id in pending]
-    written = repo.insert_new(catalog.partner_id, catalog.currency, source, received_at, rows)
-    if written == len(rows):
-        result.accepted += written
-        return
+    events.sort(key=_BY_EVENT_ID)
+    for event in events:
+        event.id = uuid7()
+    written = repo.insert_new(catalog.partner_id, catalog.currency, source, received_at, events)
     result.accepted += written
-    ids = (row.event.event_id for row in rows)
+    if written == len(events):
+        return
+    event_ids = (event.event_id for event in events)
     if written == 0:  # a pure replay: no need to learn which rows are ours
-        hashes = repo.stored_hashes(catalog.partner_id, ids)
-        mine: set[uuid.UUID] = set()
+        hashes = repo.stored_hashes(catalog.partner_id, event_ids)
+        mine: set[uuid.UUID | None] = set()
     else:
-        stored = repo.stored(catalog.partner_id, ids)
+        stored = repo.stored(catalog.partner_id, event_ids)
         hashes = {event_id: ref.body_hash for event_id, ref in stored.items()}
-        mine = {row.id for row in rows} & {ref.id for ref in stored.values()}
-    for row in rows:
-        if row.id in mine:
+        mine = {ref.id for ref in stored.values()}
+    for event in events:
+        if event.id in mine:
             continue
-        stored_hash = hashes.get(row.event.event_id)
+        stored_hash = hashes.get(event.event_id)
         if stored_hash is None:  # only if the isolation level hides a concurrent commit
-            raise RuntimeError(f"event {row.event.event_id!r} was neither written nor found")
-        if stored_hash == row.event.body_hash:
+            raise RuntimeError(f"event {event.event_id!r} was neither written nor found")
+        if stored_hash == event.body_hash:
             result.duplicates += 1
         else:
-            result.rejections.append(_conflict(row.event))
+            result.rejections.append(_conflict(event))
 
 
 def _link_adjustments(
     repo: MeteringRepository, partner_id: str, adjustments: list[ValidEvent], result: IngestResult
-) -> list[tuple[ValidEvent, uuid.UUID | None]]:
+) -> list[ValidEvent]:
     """Each adjustment must correct a stored original of the same client and usage type."""
     originals = repo.stored(partner_id, {str(e.adjusts) for e in adjustments})
-    linked: list[tuple[ValidEvent, uuid.UUID | None]] = []
+    linked: list[ValidEvent] = []
     for event in adjustments:
         original = originals.get(str(event.adjusts))
-        reason = None
         if original is None:
             reason = f"adjusts unknown event {event.adjusts!r}"
         elif original.adjusts_id is not None:
             reason = f"{event.adjusts!r} is itself an adjustment; adjust the original event"
         elif (original.client_id, original.usage_type) != (event.client_id, event.usage_type):
             reason = f"{event.adjusts!r} belongs to another client or usage type"
-        if reason is None and original is not None:
-            linked.append((event, original.id))
         else:
-            result.rejections.append(Rejection(event.index, "adjusts", str(reason), event.event_id))
+            event.adjusts_id = original.id
+            linked.append(event)
+            continue
+        result.rejections.append(Rejection(event.index, "adjusts", reason, event.event_id))
     return linked
 
 

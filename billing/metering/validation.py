@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -89,6 +90,8 @@ class ValidEvent:
     adjusts: str | None
     wholesale_cost: int
     body_hash: str
+    id: uuid.UUID | None = None  # assigned when stored
+    adjusts_id: uuid.UUID | None = None  # the stored original, for an adjustment
 
 
 class MalformedBatchError(ValueError):
@@ -124,8 +127,19 @@ class _InvalidEventError(Exception):
         self.reason = reason
 
 
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def encode_properties(value: dict[str, Any]) -> str:
     """Compact, key-sorted JSON; exact decimals (parsed as `Decimal`) stay JSON numbers."""
+    try:
+        return _ENCODER.encode(value)
+    except TypeError:  # holds a Decimal (a JSON number with a fraction): the slow path below
+        pass
+    except ValueError as exc:  # a float NaN or infinity from a Python caller
+        raise _InvalidEventError("properties", "must not contain NaN or infinity") from exc
     decimals: list[str] = []
 
     def placeholder(item: object) -> str:
@@ -136,11 +150,16 @@ def encode_properties(value: dict[str, Any]) -> str:
             return f"\x00{len(decimals) - 1}"
         raise _InvalidEventError("properties", f"cannot hold a {type(item).__name__}")
 
+    encoder = json.JSONEncoder(
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=placeholder,
+    )
     try:
-        text = json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=placeholder
-        )
-    except ValueError as exc:  # float NaN/inf given by a Python caller
+        text = encoder.encode(value)
+    except ValueError as exc:
         raise _InvalidEventError("properties", "must not contain NaN or infinity") from exc
     for number, decimal_text in enumerate(decimals):
         text = text.replace(f'"\\u0000{number}"', decimal_text, 1)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlmodel import Field, SQLModel
 
-from config.db_types import DecimalText, UTCDateTime, utcnow, uuid7
+from config.db_types import DecimalText, StrEnumType, UTCDateTime, utcnow, uuid7
 
 __all__ = [
     "Aggregation",
@@ -82,7 +82,10 @@ class Client(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     billing_anchor_day: int = Field(default=1)
     status: ClientStatus = Field(
-        default=ClientStatus.ACTIVE, sa_column=Column(String(16), nullable=False)
+        default=ClientStatus.ACTIVE,
+        sa_column=Column(
+            StrEnumType(ClientStatus, 16), nullable=False, default=ClientStatus.ACTIVE
+        ),
     )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
@@ -101,7 +104,8 @@ class UsageType(SQLModel, table=True):
     unit: str = Field(max_length=40)
     precision: int = Field(default=0)
     aggregation: Aggregation = Field(
-        default=Aggregation.SUM, sa_column=Column(String(16), nullable=False)
+        default=Aggregation.SUM,
+        sa_column=Column(StrEnumType(Aggregation, 16), nullable=False, default=Aggregation.SUM),
     )
     aggregation_property: str | None = Field(default=None, max_length=100)
     # Per unit, in the partner's currency; the rating issue generalises this to price models.

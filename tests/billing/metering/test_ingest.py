@@ -272,3 +272,17 @@ def test_a_reused_catalog_sees_clients_created_later(tenants: Session) -> None:
     create_client(tenants, "acme", ClientCreate(id="delta", name="Delta"))
     tenants.commit()
     assert send(tenants, [event("e-2", client="delta")], catalog=catalog).accepted == 1
+
+
+def test_an_archived_client_is_refused_once_its_cached_status_expires(
+    tenants: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.metering import service
+    from billing.tenants import ClientStatus, ClientUpdate, update_client
+
+    assert send(tenants, [event("e-1")]).accepted == 1
+    update_client(tenants, "acme", "alpha", ClientUpdate(status=ClientStatus.ARCHIVED))
+    tenants.commit()
+    monkeypatch.setattr(service, "_CLIENT_STATUS_TTL", 0.0)
+    result = send(tenants, [event("e-2")])
+    assert result.rejections[0].reason == "client 'alpha' is archived"
