@@ -31,6 +31,15 @@ class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def claim_sqlite_writer(self) -> None:
+        """On SQLite, take the write lock before reading keys and allocating ids.
+
+        Otherwise a transaction that read and then writes fails at once (SQLITE_BUSY_SNAPSHOT)
+        when another process committed in between; this way it waits its turn. No row changes.
+        """
+        if not self.has_concurrent_writers:
+            self.session.execute(text("UPDATE ledger_account SET id = id WHERE 0"))
+
     @property
     def has_concurrent_writers(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"

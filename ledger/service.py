@@ -81,6 +81,7 @@ def post_entries(session: Session, partner_id: str, specs: Sequence[EntrySpec]) 
         elif seen != body:
             raise IdempotencyConflictError(spec.idempotency_key)
     repo = LedgerRepository(session)
+    repo.claim_sqlite_writer()
     accounts = _account_index(repo, partner_id, unique)
     for attempt in (1, 2):
         existing = repo.keys_posted(partner_id, hashes)

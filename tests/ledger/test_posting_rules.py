@@ -141,3 +141,38 @@ def test_nul_characters_are_refused_before_reaching_the_database(books: Session)
     spec = entry("nul", at(10, 1), ("1200", 1), ("4100", -1), memo="a\x00b")
     with pytest.raises(InvalidEntryError, match="NUL"):
         post_entries(books, PARTNER, [spec])
+
+
+def test_two_processes_posting_the_same_keys_store_each_entry_once(
+    books: Session, database_url: str
+) -> None:
+    """Concurrent writers racing on the same idempotency keys: each entry exists once."""
+    import multiprocessing
+    import os
+
+    books.commit()
+    url = os.environ["REBILL_DATABASE_URL"]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        results = pool.map(_post_shared_batch, [url, url])
+    assert sum(posted for posted, _ in results) == 200
+    assert sum(replayed for _, replayed in results) == 200
+    assert trial_balance(books, PARTNER).totals == {"USD": (200 * 100, 200 * 100)}
+
+
+def _post_shared_batch(url: str) -> tuple[int, int]:
+    from sqlmodel import Session as WorkerSession
+
+    from config.db import create_db_engine
+
+    engine = create_db_engine(url)
+    specs = [entry(f"shared:{n}", at(10, 1), ("1200", 100), ("4100", -100)) for n in range(200)]
+    posted = replayed = 0
+    for start in range(0, 200, 50):
+        with WorkerSession(engine) as worker:
+            result = post_entries(worker, PARTNER, specs[start : start + 50])
+            worker.commit()
+        posted += result.posted
+        replayed += result.replayed
+    engine.dispose()
+    return posted, replayed
