@@ -28,9 +28,11 @@ class AccountRole(enum.StrEnum):
     CUSTOMER_CREDIT = "customer_credit"
     USAGE_REVENUE = "usage_revenue"
     SUBSCRIPTION_REVENUE = "subscription_revenue"
+    DISCOUNTS = "discounts"
     CREDIT_NOTES = "credit_notes"
     WHOLESALE_COST = "wholesale_cost"
     PAYMENT_FEES = "payment_fees"
+    BAD_DEBT = "bad_debt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +58,18 @@ STANDARD_CHART: tuple[ChartLine, ...] = (
     _line(AccountRole.CUSTOMER_CREDIT, "2300", "Customer credit balances", AccountType.LIABILITY),
     _line(AccountRole.USAGE_REVENUE, "4000", "Usage revenue", AccountType.REVENUE),
     _line(AccountRole.SUBSCRIPTION_REVENUE, "4100", "Subscription revenue", AccountType.REVENUE),
-    # Contra-revenue: a revenue account whose normal balance is a debit.
+    # Contra-revenue: revenue accounts whose normal balance is a debit.
+    ChartLine(
+        AccountRole.DISCOUNTS, "4800", "Discounts given",
+        AccountType.REVENUE, NormalSide.DEBIT,
+    ),
     ChartLine(
         AccountRole.CREDIT_NOTES, "4900", "Credit notes and refunds",
         AccountType.REVENUE, NormalSide.DEBIT,
     ),
     _line(AccountRole.WHOLESALE_COST, "5000", "Wholesale cost of usage", AccountType.EXPENSE),
     _line(AccountRole.PAYMENT_FEES, "6100", "Payment fees", AccountType.EXPENSE),
+    _line(AccountRole.BAD_DEBT, "6200", "Bad debt (uncollectible invoices)", AccountType.EXPENSE),
 )  # fmt: skip
 
 
