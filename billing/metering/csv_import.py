@@ -20,7 +20,6 @@ from typing import Protocol
 from sqlmodel import Session
 
 from billing.metering.models import EventSource
-from billing.metering.schemas import IngestResult
 from billing.metering.service import ingest, load_catalog
 
 __all__ = [
@@ -84,8 +83,7 @@ def import_csv(
     total_bytes = path.stat().st_size
     with unit_of_work() as session:
         catalog = load_catalog(session, partner_id)
-    totals = IngestResult()
-    rows = rejected = 0
+    rows = accepted = duplicates = rejected = 0
     with (
         path.open("rb") as raw,
         io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
@@ -98,8 +96,8 @@ def import_csv(
         for chunk in _chunks(reader, header, chunk_size):
             with unit_of_work() as session:
                 result = ingest(session, partner_id, chunk.events, EventSource.CSV, catalog=catalog)
-            totals.accepted += result.accepted
-            totals.duplicates += result.duplicates
+            accepted += result.accepted
+            duplicates += result.duplicates
             failures = [(chunk.lines[r.index], r.field, r.reason, chunk.rows[r.index])
                         for r in result.rejections]  # fmt: skip
             for line, field, reason, row in sorted(chunk.bad + failures):
@@ -110,8 +108,8 @@ def import_csv(
                 on_progress(raw.tell(), total_bytes)
     return ImportSummary(
         rows=rows,
-        accepted=totals.accepted,
-        duplicates=totals.duplicates,
+        accepted=accepted,
+        duplicates=duplicates,
         rejected=rejected,
         rejects_path=rejects_path,
         seconds=time.perf_counter() - started,

@@ -46,15 +46,6 @@ class IngestResult:
     def rejected(self) -> int:
         return len(self.rejections)
 
-    def add(self, other: IngestResult, index_offset: int = 0) -> None:
-        """Fold a later chunk's result in, renumbering its rejections to whole-input indexes."""
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.rejections.extend(
-            Rejection(r.index + index_offset, r.field, r.reason, r.event_id)
-            for r in other.rejections
-        )
-
 
 class UsageEventIn(BaseModel):
     """One element of the `POST /v1/usage` array (documentation: the body is parsed by hand)."""

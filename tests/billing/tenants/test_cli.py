@@ -34,10 +34,10 @@ def test_set_up_a_partner_from_the_shell(engine: Engine) -> None:
         "--unit", "minute", "--precision", "2", "--wholesale-rate", "0.013")  # fmt: skip
 
     [partner] = json.loads(run("partners", "list", "--json"))
-    assert (partner["id"], partner["currency"], partner["settings"]) == (
+    assert (partner["id"], partner["currency"], partner["settings"]["late_event_days"]) == (
         "acme",
         "GBP",
-        {"late_event_days": 30},
+        30,
     )
     clients = {c["id"]: c for c in json.loads(run("clients", "list", "-p", "acme", "--json"))}
     assert clients["bistro"]["address"] == {"country": "GB"}

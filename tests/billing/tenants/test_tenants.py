@@ -43,7 +43,7 @@ def acme(session: Session) -> Session:
 def test_a_partner_gets_sensible_defaults(acme: Session) -> None:
     partner = get_partner(acme, "acme")
     assert (partner.currency, partner.invoice_prefix) == ("EUR", "ACME")
-    assert partner.settings == {"late_event_days": 90}
+    assert partner.settings["late_event_days"] == 90
     with pytest.raises(AlreadyExistsError):
         create_partner(acme, PartnerCreate(id="acme", name="Again"))
 
