@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from billing.metering.cli import usage_app
+from billing.pricing.cli import attach, config_app, margins_command, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
 from config.db import get_engine
 from config.settings import get_settings
@@ -20,6 +21,10 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(usage_types_app, name="usage-types")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(usage_app, name="usage")
+app.add_typer(config_app, name="config")
+app.add_typer(prices_app, name="prices")
+app.command("margins")(margins_command)
+attach(usage_app, ledger_app)
 
 
 @app.command()

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.auth import require_scope
 from billing.metering import endpoints as metering_endpoints
+from billing.pricing import endpoints as pricing_endpoints
 from billing.tenants import endpoints as tenant_endpoints
 
 __all__ = ["create_app"]
@@ -19,4 +20,5 @@ def create_app() -> FastAPI:
     )
     app.include_router(tenant_endpoints.build_router(require_scope))
     app.include_router(metering_endpoints.build_router(require_scope))
+    app.include_router(pricing_endpoints.build_router(require_scope))
     return app

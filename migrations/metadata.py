@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 import billing.metering.models
+import billing.pricing.models
 import billing.tenants.models  # noqa: F401
 import ledger.models  # noqa: F401
 

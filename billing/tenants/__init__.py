@@ -24,6 +24,7 @@ from billing.tenants.schemas import (
     PartnerUpdate,
     Principal,
     UsageTypeCreate,
+    UsageTypeUpdate,
 )
 from billing.tenants.service import (
     authenticate,
@@ -36,6 +37,7 @@ from billing.tenants.service import (
     revoke_api_key,
     update_client,
     update_partner,
+    update_usage_type,
 )
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "TenantError",
     "UsageType",
     "UsageTypeCreate",
+    "UsageTypeUpdate",
     "authenticate",
     "create_api_key",
     "create_client",
@@ -68,4 +71,5 @@ __all__ = [
     "revoke_api_key",
     "update_client",
     "update_partner",
+    "update_usage_type",
 ]

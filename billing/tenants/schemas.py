@@ -36,6 +36,7 @@ __all__ = [
     "RequireScope",
     "UsageTypeCreate",
     "UsageTypeRead",
+    "UsageTypeUpdate",
 ]
 
 MAX_PRECISION = 6
@@ -103,6 +104,17 @@ class _Input(BaseModel):
 class PartnerSettings(_Input):
     late_event_days: int = Field(
         default=90, ge=1, le=3650, description="Events older than this many days are refused."
+    )
+    net_terms_days: int = Field(default=30, ge=0, le=365, description="Invoice due after days.")
+    auto_approve: bool = Field(default=False, description="Issue invoices without review.")
+    margin_alert_percent: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Clients whose margin % falls below this are flagged; none: no alerts.",
+    )
+    finance_emails: list[str] = Field(
+        default_factory=list, description="Who receives reconciliation reports."
     )
 
 
@@ -226,6 +238,18 @@ class UsageTypeCreate(_Input):
         if not needs and self.aggregation_property:
             raise ValueError("aggregation_property only applies to unique_count")
         return self
+
+
+class UsageTypeUpdate(_Input):
+    """The code is fixed: events and prices refer to it. `wholesale_rate` is the per-unit rate
+    each event's drill-down cost is computed with (period cost is rated from price books)."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    unit: str | None = Field(default=None, min_length=1, max_length=40)
+    precision: int | None = Field(default=None, ge=0, le=MAX_PRECISION)
+    aggregation: Aggregation | None = None
+    aggregation_property: str | None = Field(default=None, min_length=1, max_length=100)
+    wholesale_rate: Rate | None = None
 
 
 class UsageTypeRead(BaseModel):

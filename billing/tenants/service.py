@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from billing.tenants.errors import (
@@ -18,6 +19,7 @@ from billing.tenants.errors import (
     AuthenticationError,
     NotFoundError,
     PermissionDeniedError,
+    TenantError,
 )
 from billing.tenants.models import ApiKey, Client, ClientStatus, Partner, Scope, UsageType
 from billing.tenants.repository import TenantRepository
@@ -30,6 +32,7 @@ from billing.tenants.schemas import (
     PartnerUpdate,
     Principal,
     UsageTypeCreate,
+    UsageTypeUpdate,
 )
 from config.db_types import utcnow
 
@@ -51,6 +54,7 @@ __all__ = [
     "revoke_api_key",
     "update_client",
     "update_partner",
+    "update_usage_type",
 ]
 
 KEY_PREFIX = "rbk_"
@@ -79,7 +83,7 @@ def create_partner(session: Session, spec: PartnerCreate) -> Partner:
         timezone=spec.timezone,
         invoice_prefix=spec.invoice_prefix or spec.id.upper()[:20],
         branding=spec.branding.model_dump(exclude_none=True),
-        settings=spec.settings.model_dump(),
+        settings=spec.settings.model_dump(mode="json"),
     )
     return repo.add(partner)
 
@@ -89,6 +93,8 @@ def update_partner(session: Session, partner_id: str, spec: PartnerUpdate) -> Pa
     changes = spec.model_dump(exclude_unset=True)
     if spec.branding is not None:
         changes["branding"] = spec.branding.model_dump(exclude_none=True)
+    if spec.settings is not None:
+        changes["settings"] = spec.settings.model_dump(mode="json")
     for field, value in changes.items():
         setattr(partner, field, value)
     partner.updated_at = utcnow()
@@ -168,6 +174,35 @@ def create_usage_type(session: Session, partner_id: str, spec: UsageTypeCreate) 
     if repo.usage_type(partner_id, spec.code) is not None:
         raise AlreadyExistsError("usage type", spec.code)
     return repo.add(UsageType(partner_id=partner_id, **spec.model_dump()))
+
+
+def update_usage_type(
+    session: Session, partner_id: str, code: str, spec: UsageTypeUpdate
+) -> UsageType:
+    """Change what the spec sets; the result must still satisfy `UsageTypeCreate`'s rule that
+    only `unique_count` has (and needs) an aggregation property."""
+    repo = TenantRepository(session)
+    usage_type = repo.usage_type(partner_id, code)
+    if usage_type is None:
+        raise NotFoundError("usage type", code)
+    changes = spec.model_dump(exclude_unset=True)
+    merged = {
+        "code": usage_type.code,
+        "display_name": usage_type.display_name,
+        "unit": usage_type.unit,
+        "precision": usage_type.precision,
+        "aggregation": usage_type.aggregation,
+        "aggregation_property": usage_type.aggregation_property,
+        "wholesale_rate": usage_type.wholesale_rate,
+        **changes,
+    }
+    try:
+        UsageTypeCreate.model_validate(merged)
+    except ValidationError as exc:
+        raise TenantError(f"usage type {code!r}: {exc.errors()[0]['msg']}") from exc
+    for field, value in changes.items():
+        setattr(usage_type, field, value)
+    return repo.add(usage_type)
 
 
 def list_usage_types(session: Session, partner_id: str) -> list[UsageType]:

@@ -261,7 +261,15 @@ class ClientSpec(_Section):
     external_ref: Text | None = None
     address: AddressSpec | None = None
     status: Literal["active", "suspended", "archived"] = "active"
+    starts_on: date | None = None
+    ends_on: date | None = None
     prices: dict[str, PriceEntry] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _service_dates(self) -> ClientSpec:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise rules_error([(("ends_on",), f"must not be before starts_on ({self.starts_on})")])
+        return self
 
     @field_validator("address", mode="before")
     @classmethod

@@ -124,6 +124,10 @@ def test_openapi_documents_every_route(api: TestClient) -> None:
         ("/v1/clients/{client_id}", "get"), ("/v1/clients/{client_id}", "patch"),
         ("/v1/usage-types", "get"), ("/v1/usage-types", "post"), ("/v1/usage", "post"),
         ("/v1/usage", "get"), ("/v1/usage/export.csv", "get"), ("/v1/usage/summary", "get"),
+        ("/v1/plans", "get"), ("/v1/plans", "post"), ("/v1/plans/{code}", "get"),
+        ("/v1/plans/{code}", "put"), ("/v1/clients/{client_id}/prices", "get"),
+        ("/v1/clients/{client_id}/prices", "put"), ("/v1/clients/{client_id}/usage/current", "get"),
+        ("/v1/margins", "get"), ("/v1/price-changes", "get"),
     }  # fmt: skip
     operations = {
         (path, method): op for path, item in spec["paths"].items() for method, op in item.items()

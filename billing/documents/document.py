@@ -1,0 +1,337 @@
+"""What a client-facing document says: the one object the invoicing core fills to get a PDF and
+an e-mail.
+
+The classes are frozen and hold only what the client may read. Wholesale cost and margin have no
+field here on purpose: the renderer cannot leak what it is never given. Totals are not fields
+either but sums of the lines (DESIGN.md: "the invoice total is the sum of its rounded lines"), so
+a document whose figures disagree with each other cannot be built.
+
+Amounts are `int` minor units of `InvoiceDocument.currency`; quantities and unit prices are exact
+`Decimal`s. Construction refuses floats, naive mistakes (a credit note without the invoice it
+credits, an invoice without a due date) and colours that are not `#RRGGBB` (the colour goes into
+CSS, where HTML escaping does not protect).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from billing.rating.lines import ChargeLine
+from billing.tenants.models import Client, Partner
+from config.money import currency_exponent, format_minor
+
+from .formatting import address_lines, format_date
+
+__all__ = [
+    "DEFAULT_PRIMARY_COLOR",
+    "ClientDetails",
+    "DocumentKind",
+    "DocumentLine",
+    "DocumentLineKind",
+    "InvoiceDocument",
+    "PartnerBranding",
+    "TaxDetails",
+    "document_lines",
+]
+
+DEFAULT_PRIMARY_COLOR = "#1F2937"
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+PaperSize = Literal["A4", "Letter"]
+
+
+class DocumentKind(enum.StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class DocumentLineKind(enum.StrEnum):
+    """Why a line is there. The values of `billing.rating.LineKind` are a subset, so a rating
+    line converts with `DocumentLineKind(line.kind.value)`."""
+
+    BASE_FEE = "base_fee"
+    USAGE = "usage"
+    INCLUDED = "included"
+    OVERAGE = "overage"
+    MINIMUM_TRUE_UP = "minimum_true_up"
+    DISCOUNT = "discount"
+    TAX = "tax"
+    PRIOR_PERIOD_ADJUSTMENT = "prior_period_adjustment"
+
+
+# Lines shown in the totals block rather than in the itemised table.
+_TOTALS_KINDS = frozenset({DocumentLineKind.DISCOUNT, DocumentLineKind.TAX})
+
+
+def _require_decimal(value: object, what: str) -> None:
+    # A float here would already be a different number from the one the partner typed.
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise TypeError(f"{what} must be a finite Decimal, got {value!r}")
+
+
+def _require_minor(value: object, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an int in minor units, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerBranding:
+    """The sender of the document, as the client sees it."""
+
+    partner_id: str
+    name: str
+    sender_email: str | None = None
+    sender_name: str | None = None
+    logo_path: Path | None = None
+    primary_color: str = DEFAULT_PRIMARY_COLOR
+    address: Sequence[str] = ()
+    footer: str | None = None
+    paper_size: PaperSize = "A4"
+
+    def __post_init__(self) -> None:
+        if not _COLOR.match(self.primary_color):
+            raise ValueError(f"primary_color must be #RRGGBB, got {self.primary_color!r}")
+        object.__setattr__(self, "primary_color", self.primary_color.upper())
+        object.__setattr__(self, "address", tuple(self.address))
+        if self.paper_size not in ("A4", "Letter"):
+            raise ValueError(f"paper_size must be A4 or Letter, got {self.paper_size!r}")
+
+    @property
+    def display_sender(self) -> str:
+        return self.sender_name or self.name
+
+    @classmethod
+    def from_partner(cls, partner: Partner, *, base_dir: Path | None = None) -> PartnerBranding:
+        """Read the partner's `branding` JSON, whichever way it was written: the partner file's
+        keys (`logo`, `primary_color`, `sender_name`, `sender_email`, `address`) or the API's
+        (`display_name`, `logo_url`, `footer`). A relative logo path is taken from `base_dir`
+        (default: the working directory); a URL is not a file and is ignored, because rendering
+        never fetches from the network. A stored colour that is not `#RRGGBB` falls back to the
+        default rather than stopping an invoice run."""
+        branding: Mapping[str, Any] = partner.branding or {}
+        logo = branding.get("logo") or branding.get("logo_path") or branding.get("logo_url")
+        logo_path: Path | None = None
+        if isinstance(logo, str) and logo and "://" not in logo:
+            logo_path = Path(logo)
+            if base_dir is not None and not logo_path.is_absolute():
+                logo_path = base_dir / logo_path
+        color = branding.get("primary_color")
+        paper = branding.get("paper_size")
+        return cls(
+            partner_id=partner.id,
+            name=_text(branding.get("display_name")) or partner.name,
+            sender_email=_text(branding.get("sender_email")),
+            sender_name=_text(branding.get("sender_name")),
+            logo_path=logo_path,
+            primary_color=color
+            if isinstance(color, str) and _COLOR.match(color)
+            else DEFAULT_PRIMARY_COLOR,
+            address=address_lines(branding.get("address")),
+            footer=_text(branding.get("footer")),
+            paper_size="Letter" if isinstance(paper, str) and paper.lower() == "letter" else "A4",
+        )
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDetails:
+    """The recipient: who the document is addressed to and where it is e-mailed."""
+
+    name: str
+    email: str | None = None
+    address: Sequence[str] = ()
+    external_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", tuple(self.address))
+
+    @classmethod
+    def from_client(cls, client: Client) -> ClientDetails:
+        return cls(
+            name=client.name,
+            email=client.billing_email,
+            address=address_lines(client.address),
+            external_ref=client.external_ref,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLine:
+    """One printed line. `unit_price` is per `unit` (e.g. "minute", "block of 1000 message");
+    `tier_label` names the tier of a graduated or volume line ("Tier 2: 1,001-5,000")."""
+
+    kind: DocumentLineKind
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount_minor: int
+    usage_type: str | None = None
+    unit: str | None = None
+    tier_label: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", DocumentLineKind(self.kind))
+        _require_decimal(self.quantity, f"line {self.description!r}: quantity")
+        _require_decimal(self.unit_price, f"line {self.description!r}: unit_price")
+        _require_minor(self.amount_minor, f"line {self.description!r}: amount_minor")
+
+    @classmethod
+    def from_charge_line(
+        cls,
+        line: ChargeLine,
+        *,
+        unit: str | None = None,
+        tier_label: str | None = None,
+        kind: DocumentLineKind | None = None,
+    ) -> DocumentLine:
+        """A rating line as printed; without a `tier_label`, tier `n` (0-based) reads "Tier n+1".
+        A block-priced line's unit becomes "block of <size> <unit>"."""
+        if line.block_size is not None:
+            size = f"{line.block_size:,f}"
+            unit = f"block of {size} {unit}" if unit else f"block of {size}"
+        if tier_label is None and line.tier is not None:
+            tier_label = f"Tier {line.tier + 1}"
+        return cls(
+            kind=kind or DocumentLineKind(line.kind.value),
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount_minor=line.amount,
+            usage_type=line.usage_type,
+            unit=unit,
+            tier_label=tier_label,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TaxDetails:
+    name: str
+    percent: Decimal
+
+    def __post_init__(self) -> None:
+        _require_decimal(self.percent, "tax percent")
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    """An invoice or credit note, ready to render.
+
+    `period_end` is the last day included (printed as is; a rating `BillingPeriod` gives it as
+    `last_day`). `subtotal_minor` is every line except discount and tax (so it includes any
+    minimum-spend true-up and prior-period adjustments), and
+    `total_minor == subtotal_minor + discount_minor + tax_minor == sum of all lines`; the discount
+    is a negative line. A credit note names the invoice it credits and why; its amounts are the
+    credited amounts, positive.
+    """
+
+    kind: DocumentKind
+    number: str
+    status: str
+    issue_date: date
+    due_date: date | None
+    period_start: date
+    period_end: date
+    currency: str
+    partner: PartnerBranding
+    client: ClientDetails
+    lines: Sequence[DocumentLine]
+    tax: TaxDetails | None = None
+    auto_charge: bool = False
+    net_days: int = 30
+    credited_invoice: str | None = None
+    credit_reason: str | None = None
+    _sums: tuple[int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", DocumentKind(self.kind))
+        object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "currency", self.currency.upper())
+        currency_exponent(self.currency)  # raises on a code that is not ISO 4217-shaped
+        if not self.number.strip():
+            raise ValueError("number must not be empty")
+        if self.period_end < self.period_start:
+            raise ValueError(f"period_end {self.period_end} is before {self.period_start}")
+        if self.net_days < 0:
+            raise ValueError("net_days must not be negative")
+        if self.kind is DocumentKind.INVOICE and self.due_date is None:
+            raise ValueError(f"invoice {self.number}: due_date is required")
+        if self.kind is DocumentKind.CREDIT_NOTE and not (
+            self.credited_invoice and self.credit_reason
+        ):
+            raise ValueError(
+                f"credit note {self.number}: credited_invoice and credit_reason are required"
+            )
+        subtotal = discount = tax = 0
+        for line in self.lines:
+            if not isinstance(line, DocumentLine):
+                raise TypeError(f"lines must be DocumentLine, got {type(line).__name__}")
+            if line.kind is DocumentLineKind.DISCOUNT:
+                discount += line.amount_minor
+            elif line.kind is DocumentLineKind.TAX:
+                tax += line.amount_minor
+            else:
+                subtotal += line.amount_minor
+        object.__setattr__(self, "_sums", (subtotal, discount, tax))
+
+    @property
+    def subtotal_minor(self) -> int:
+        return self._sums[0]
+
+    @property
+    def discount_minor(self) -> int:
+        """Zero or negative: the discount as the line that takes it off."""
+        return self._sums[1]
+
+    @property
+    def tax_minor(self) -> int:
+        return self._sums[2]
+
+    @property
+    def total_minor(self) -> int:
+        return sum(self._sums)
+
+    @property
+    def itemised_lines(self) -> tuple[DocumentLine, ...]:
+        """The lines of the table; discount and tax are shown among the totals."""
+        return tuple(line for line in self.lines if line.kind not in _TOTALS_KINDS)
+
+    @property
+    def discount_lines(self) -> tuple[DocumentLine, ...]:
+        return tuple(line for line in self.lines if line.kind is DocumentLineKind.DISCOUNT)
+
+    @property
+    def title(self) -> str:
+        return "Invoice" if self.kind is DocumentKind.INVOICE else "Credit note"
+
+    @property
+    def payment_note(self) -> str:
+        """How the money moves, in the words the client reads."""
+        if self.kind is DocumentKind.CREDIT_NOTE:
+            return (
+                f"This credit note reduces invoice {self.credited_invoice} by "
+                f"{format_minor(self.total_minor, self.currency)}. No payment is due."
+            )
+        if self.auto_charge:
+            return "This invoice will be charged to your card on file."
+        assert self.due_date is not None  # checked in __post_init__
+        days = "day" if self.net_days == 1 else "days"
+        return f"Due by {format_date(self.due_date)}, net {self.net_days} {days}."
+
+
+def document_lines(lines: Sequence[ChargeLine], units: Mapping[str, str]) -> list[DocumentLine]:
+    """Rating lines as printed, each usage line with its usage type's unit from `units`."""
+    return [
+        DocumentLine.from_charge_line(
+            line, unit=units.get(line.usage_type) if line.usage_type else None
+        )
+        for line in lines
+    ]

@@ -1,0 +1,76 @@
+"""The e-mail that carries a document: text and HTML alternatives, the PDF, optionally the CSV
+of events, from the partner's sender to the client's billing address.
+
+The Message-ID is made here, once, and travels with the stored message through every retry, so
+a message delivered twice (a timeout after the server accepted it) is recognisably the same one.
+Names go through `email.headerregistry.Address`, which quotes and encodes them (RFC 2047) and
+refuses line breaks in headers; control characters are replaced first so that a client named
+"X\\r\\nBcc: ..." is a strange name, not an extra recipient.
+"""
+
+from __future__ import annotations
+
+import re
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+
+from .document import DocumentKind, InvoiceDocument
+from .render import load_logo, render_email_html, render_email_text
+
+__all__ = ["MAX_CSV_ATTACHMENT_BYTES", "MissingAddressError", "build_invoice_email"]
+
+MAX_CSV_ATTACHMENT_BYTES = 5 * 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+class MissingAddressError(ValueError):
+    """The document cannot be e-mailed: no (valid) sender or recipient address."""
+
+
+def _one_line(value: str) -> str:
+    return _CONTROL.sub(" ", value).strip()
+
+
+def _address(value: str | None, whose: str, number: str) -> str:
+    if not value or not _ADDRESS.match(value.strip()):
+        raise MissingAddressError(f"{number}: {whose} has no valid e-mail address ({value!r})")
+    return value.strip()
+
+
+def build_invoice_email(
+    doc: InvoiceDocument,
+    pdf: bytes,
+    *,
+    events_csv: bytes | None = None,
+) -> EmailMessage:
+    """The complete message, ready for `queue_email` or a backend. The CSV is attached when
+    given and no larger than `MAX_CSV_ATTACHMENT_BYTES` (a mailbox refuses larger mail; the
+    full CSV stays on disk for the partner to send another way)."""
+    sender = _address(doc.partner.sender_email, f"partner {doc.partner.partner_id}", doc.number)
+    recipient = _address(doc.client.email, f"client {doc.client.name!r}", doc.number)
+    domain = sender.rsplit("@", 1)[1]
+    title = "Invoice" if doc.kind is DocumentKind.INVOICE else "Credit note"
+
+    message = EmailMessage(policy=SMTP)
+    message["From"] = Address(_one_line(doc.partner.display_sender), addr_spec=sender)
+    message["To"] = Address(_one_line(doc.client.name), addr_spec=recipient)
+    message["Subject"] = _one_line(f"{title} {doc.number} from {doc.partner.name}")
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=domain)
+
+    message.set_content(render_email_text(doc))
+    logo = load_logo(doc.partner.logo_path)
+    logo_cid = make_msgid(idstring="logo", domain=domain) if logo else None
+    message.add_alternative(render_email_html(doc, logo_cid), subtype="html")
+    html_part = message.get_body(preferencelist=("html",))
+    if logo is not None and logo_cid is not None and isinstance(html_part, EmailMessage):
+        maintype, subtype = logo.mime_type.split("/", 1)
+        html_part.add_related(logo.data, maintype, subtype, cid=logo_cid, disposition="inline")
+
+    message.add_attachment(pdf, "application", "pdf", filename=f"{doc.number}.pdf")
+    if events_csv is not None and len(events_csv) <= MAX_CSV_ATTACHMENT_BYTES:
+        message.add_attachment(events_csv, "text", "csv", filename=f"{doc.number}-usage.csv")
+    return message

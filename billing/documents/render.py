@@ -1,0 +1,186 @@
+"""HTML and text renderings of an `InvoiceDocument`, from the Jinja2 templates beside this module.
+
+Every figure is formatted here, in Python, with exact `Decimal`/int arithmetic, and the templates
+only place strings: a template cannot do arithmetic wrongly or print a float. Autoescaping is on
+for every `.html` template, so a client called `<script>` is printed, not run. Values that land
+in CSS (the colour, the paper size) are validated by `PartnerBranding`, because HTML escaping
+does not protect a style sheet.
+
+The logo is read from disk and embedded (a `data:` URI in the PDF, a `cid:` part in e-mail):
+nothing is fetched at render time. A logo that is missing, unreadable, too large or not an
+image is left out with a warning; an invoice run must not stop for a branding problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import mimetypes
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from .document import DocumentKind, DocumentLineKind, InvoiceDocument
+from .formatting import (
+    format_amount,
+    format_date,
+    format_money,
+    format_percent,
+    format_quantity,
+    format_rate,
+)
+
+__all__ = [
+    "MAX_LOGO_BYTES",
+    "Logo",
+    "load_logo",
+    "render_email_html",
+    "render_email_text",
+    "render_invoice_html",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_LOGO_BYTES = 1024 * 1024
+_LOGO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/svg+xml", "image/webp"})
+
+
+@dataclass(frozen=True, slots=True)
+class Logo:
+    data: bytes
+    mime_type: str
+
+    @property
+    def data_uri(self) -> str:
+        return f"data:{self.mime_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def load_logo(path: Path | None) -> Logo | None:
+    """The logo's bytes, or None (with a warning) when there is no usable image at `path`."""
+    if path is None:
+        return None
+    mime_type, _ = mimetypes.guess_type(path.name)
+    if mime_type not in _LOGO_TYPES:
+        log.warning("logo %s skipped: not a PNG, JPEG, GIF, SVG or WebP file name", path)
+        return None
+    try:
+        size = path.stat().st_size
+        if size > MAX_LOGO_BYTES:
+            log.warning("logo %s skipped: %d bytes, over %d", path, size, MAX_LOGO_BYTES)
+            return None
+        return Logo(path.read_bytes(), mime_type)
+    except OSError as exc:
+        log.warning("logo %s skipped: %s", path, exc)
+        return None
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("billing.documents", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _LineView:
+    description: str
+    tier_label: str | None
+    quantity: str
+    unit: str | None
+    unit_price: str
+    amount: str
+    included: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """Everything a template prints, already formatted."""
+
+    doc: InvoiceDocument
+    logo_src: str | None
+    period: str
+    issue_date: str
+    due_date: str | None
+    banner: str | None
+    lines: tuple[_LineView, ...]
+    totals: tuple[tuple[str, str], ...]
+    total_label: str
+    total: str
+
+
+def _banner(doc: InvoiceDocument) -> str | None:
+    status = doc.status.lower()
+    if status == "draft":
+        return "Draft: not a request for payment"
+    if status == "void":
+        return "Void"
+    return None
+
+
+def _view(doc: InvoiceDocument, logo_src: str | None) -> _View:
+    currency = doc.currency
+    lines = tuple(
+        _LineView(
+            description=line.description,
+            tier_label=line.tier_label,
+            quantity=format_quantity(line.quantity),
+            unit=line.unit,
+            unit_price=format_rate(line.unit_price, currency),
+            amount=format_amount(line.amount_minor, currency),
+            included=line.kind is DocumentLineKind.INCLUDED and line.amount_minor == 0,
+        )
+        for line in doc.itemised_lines
+    )
+    totals = [("Subtotal", format_money(doc.subtotal_minor, currency))]
+    discounts = doc.discount_lines
+    if discounts or doc.discount_minor:
+        label = discounts[0].description if len(discounts) == 1 else "Discount"
+        totals.append((label, format_money(doc.discount_minor, currency)))
+    if doc.tax is not None:
+        label = f"{doc.tax.name} ({format_percent(doc.tax.percent)})"
+        totals.append((label, format_money(doc.tax_minor, currency)))
+    elif doc.tax_minor:
+        totals.append(("Tax", format_money(doc.tax_minor, currency)))
+    credit = doc.kind is DocumentKind.CREDIT_NOTE
+    return _View(
+        doc=doc,
+        logo_src=logo_src,
+        period=f"{format_date(doc.period_start)} \u2013 {format_date(doc.period_end)}",
+        issue_date=format_date(doc.issue_date),
+        due_date=format_date(doc.due_date) if doc.due_date else None,
+        banner=_banner(doc),
+        lines=lines,
+        totals=tuple(totals),
+        total_label="Total credit" if credit else "Total due",
+        total=format_money(doc.total_minor, currency),
+    )
+
+
+def _render(template: str, doc: InvoiceDocument, logo_src: str | None) -> str:
+    return _environment().get_template(template).render(v=_view(doc, logo_src))
+
+
+def render_invoice_html(doc: InvoiceDocument, logo: Logo | None = None) -> str:
+    """The printable document (what the PDF is made of), logo embedded as a data URI.
+    `logo` defaults to the partner's logo file; pass one to render many documents of one
+    partner without reading the file each time."""
+    logo = logo or load_logo(doc.partner.logo_path)
+    return _render("invoice.html", doc, logo.data_uri if logo else None)
+
+
+def render_email_html(doc: InvoiceDocument, logo_cid: str | None = None) -> str:
+    """The HTML body of the e-mail; `logo_cid` is the Content-ID of the inline logo part."""
+    return _render("email.html", doc, f"cid:{logo_cid.strip('<>')}" if logo_cid else None)
+
+
+def render_email_text(doc: InvoiceDocument) -> str:
+    return _render("email.txt", doc, None)

@@ -1,0 +1,294 @@
+"""`/v1/plans`, `/v1/clients/{id}/prices`, `/v1/clients/{id}/usage/current`, `/v1/margins`,
+`/v1/price-changes`.
+
+Writes need an admin key, reads a read key; every route acts for the key's partner only
+(another partner's plan or client is a 404, as if it did not exist). Bodies are parsed by hand
+with JSON numbers as exact decimals, then validated by the partner file's own models; every
+problem comes back at once with its path (`prices.voice_minutes.tiers[1].up_to`).
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the route annotations, which use
+# dependencies local to `build_router`, as real objects.
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from billing.pricing.book import client_period, local_today
+from billing.pricing.changes import put_client_pricing, put_plan
+from billing.pricing.errors import InvalidPricingError
+from billing.pricing.live import live_figures
+from billing.pricing.margins import GroupBy, margins
+from billing.pricing.repository import PricingRepository
+from billing.pricing.schemas import (
+    ClientPricingIn,
+    EffectivePricesOut,
+    FieldChangeOut,
+    LiveFiguresOut,
+    MarginReportOut,
+    PlanOut,
+    effective_prices_out,
+    live_out,
+    margins_out,
+    plan_out,
+)
+from billing.pricing.service import plan_histories, plan_history, pricing_for
+from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.models import Scope
+from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug
+from billing.tenants.service import get_client, get_partner
+from config.db import session_scope
+from config.db_types import utcnow
+from config.partner_file import ConfigProblem, PlanSpec
+from config.partner_file.problems import problems_from_validation_error
+
+__all__ = ["build_router"]
+
+
+class PlanCreateIn(PlanSpec):
+    """`POST /v1/plans`: a plan's first version, with its code."""
+
+    code: Slug
+
+
+class ProblemOut(BaseModel):
+    path: str
+    message: str
+
+
+class ProblemsResponse(BaseModel):
+    detail: str
+    errors: list[ProblemOut]
+
+
+class PlanChangeOut(BaseModel):
+    plan: PlanOut
+    created: bool
+    changes: list[FieldChangeOut]
+
+
+class ChangesOut(BaseModel):
+    changes: list[FieldChangeOut]
+
+
+class PriceChangeOut(BaseModel):
+    changed_at: str
+    source: str
+    reference: str | None
+    object: str
+    key: str
+    action: str
+    effective_from: date | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ProblemsResponse, "description": "Every problem, each at its path."},
+    404: {"model": ErrorResponse, "description": "No such plan or client for this key."},
+}
+_FORCE = Query(description="Allow an effective_from inside a period already started.")
+
+
+def _problems(problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> JSONResponse:
+    count = len(problems)
+    body = ProblemsResponse(
+        detail=f"{count} problem{'s' if count != 1 else ''}: nothing was changed",
+        errors=[ProblemOut(path=p.path or "(body)", message=p.message) for p in problems],
+    )
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body(), parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not JSON: {exc}") from exc
+
+
+def _validated(model: type[BaseModel], raw: Any) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidPricingError(problems_from_validation_error(exc, raw)) from exc
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+def build_router(require: RequireScope) -> APIRouter:
+    router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES)
+    admin_key = Depends(require(Scope.ADMIN))
+    read_key = Depends(require(Scope.READ))
+
+    @router.get("/plans", tags=["prices"], summary="The partner's plans, every version")
+    def list_plans(principal: Annotated[Principal, read_key]) -> list[PlanOut]:
+        with session_scope() as session:
+            return [plan_out(h) for h in plan_histories(session, partner_of(principal))]
+
+    @router.get("/plans/{code}", tags=["prices"], responses=_INVALID)
+    def get_plan(code: str, principal: Annotated[Principal, read_key]) -> PlanOut:
+        with translate_errors(), session_scope() as session:
+            return plan_out(plan_history(session, partner_of(principal), code))
+
+    def write_plan(
+        principal: Principal, code: str, raw: Any, model: type[PlanSpec], create: bool, force: bool
+    ) -> PlanChangeOut | JSONResponse:
+        partner_id = partner_of(principal)
+        try:
+            with translate_errors(), session_scope() as session:
+                spec = _validated(model, raw)
+                changes, created = put_plan(
+                    session, partner_id, code, spec, utcnow(),
+                    reference=principal.key_prefix, force=force, create=create,
+                )  # fmt: skip
+                history = plan_history(session, partner_id, code)
+        except InvalidPricingError as exc:
+            return _problems(exc.problems)
+        return PlanChangeOut(
+            plan=plan_out(history),
+            created=created,
+            changes=[FieldChangeOut.of(c) for c in changes],
+        )
+
+    @router.post(
+        "/plans",
+        tags=["prices"],
+        response_model=PlanChangeOut,
+        status_code=status.HTTP_201_CREATED,
+        responses={**_INVALID, 409: {"model": ErrorResponse, "description": "Code taken."}},
+        openapi_extra=_schema(PlanCreateIn),
+        summary="Create a plan (its first version covers all time unless effective_from says)",
+    )
+    async def create_plan(request: Request, principal: Annotated[Principal, admin_key]) -> Any:
+        raw = await _body(request)
+        code = raw.get("code") if isinstance(raw, dict) else None
+        return write_plan(principal, str(code or ""), raw, PlanCreateIn, True, False)
+
+    @router.put(
+        "/plans/{code}",
+        tags=["prices"],
+        response_model=PlanChangeOut,
+        responses=_INVALID,
+        openapi_extra=_schema(PlanSpec),
+        summary="Write a new version of a plan (or create it)",
+    )
+    async def put_plan_version(
+        code: str,
+        request: Request,
+        response: Response,
+        principal: Annotated[Principal, admin_key],
+        force: Annotated[bool, _FORCE] = False,
+    ) -> Any:
+        """Without `effective_from` the version takes effect today: each client's period that
+        started before keeps the previous version (a change never rewrites the past)."""
+        result = write_plan(principal, code, await _body(request), PlanSpec, False, force)
+        if isinstance(result, PlanChangeOut) and result.created:
+            response.status_code = status.HTTP_201_CREATED
+        return result
+
+    @router.get("/clients/{client_id}/prices", tags=["prices"], responses=_INVALID)
+    def get_client_prices(
+        client_id: str,
+        principal: Annotated[Principal, read_key],
+        on: Annotated[date | None, Query(description="A day of the period; default today.")] = None,
+    ) -> EffectivePricesOut:
+        """The prices in force for the client's period containing `on`."""
+        partner_id = partner_of(principal)
+        with translate_errors(), session_scope() as session:
+            client = get_client(session, partner_id, client_id)
+            day = on or local_today(client.timezone, utcnow())
+            period = client_period(client.billing_anchor_day, day)
+            pricing = pricing_for(session, partner_id, client_id, period)
+            return effective_prices_out(client_id, period, client.currency, pricing)
+
+    @router.put(
+        "/clients/{client_id}/prices",
+        tags=["prices"],
+        response_model=ChangesOut,
+        responses=_INVALID,
+        openapi_extra=_schema(ClientPricingIn),
+        summary="Override a client's prices, plan or terms",
+    )
+    async def put_client_prices(
+        client_id: str,
+        request: Request,
+        principal: Annotated[Principal, admin_key],
+        force: Annotated[bool, _FORCE] = False,
+    ) -> Any:
+        partner_id = partner_of(principal)
+        raw = await _body(request)
+        try:
+            with translate_errors(), session_scope() as session:
+                get_client(session, partner_id, client_id)
+                body = _validated(ClientPricingIn, raw)
+                changes = put_client_pricing(
+                    session, partner_id, client_id, body, utcnow(),
+                    reference=principal.key_prefix, force=force,
+                )  # fmt: skip
+        except InvalidPricingError as exc:
+            return _problems(exc.problems)
+        return ChangesOut(changes=[FieldChangeOut.of(c) for c in changes])
+
+    @router.get("/clients/{client_id}/usage/current", tags=["usage"], responses=_INVALID)
+    def current_usage(
+        client_id: str,
+        principal: Annotated[Principal, read_key],
+        on: Annotated[date | None, Query(description="A day of the period; default today.")] = None,
+    ) -> LiveFiguresOut:
+        """Period to date: quantity, charge lines, wholesale cost and margin per usage type,
+        and the statement totals, rated exactly as the invoice will be."""
+        partner_id = partner_of(principal)
+        with translate_errors(), session_scope() as session:
+            return live_out(
+                partner_id, live_figures(session, partner_id, client_id, utcnow(), on=on)
+            )
+
+    @router.get("/margins", tags=["margins"], response_model_by_alias=True)
+    def get_margins(
+        principal: Annotated[Principal, read_key],
+        start: Annotated[date | None, Query(alias="from", description="First day.")] = None,
+        end: Annotated[date | None, Query(alias="to", description="Last day, inclusive.")] = None,
+        group_by: Annotated[GroupBy, Query(description="client, usage_type or period")] = "client",
+    ) -> MarginReportOut:
+        """Cost, charge, margin and margin % from the books (partner's time zone); clients
+        under the partner's `margin_alert_percent` are flagged."""
+        partner_id = partner_of(principal)
+        with translate_errors(), session_scope() as session:
+            today = local_today(get_partner(session, partner_id).timezone, utcnow())
+            first, last = start or today.replace(day=1), end or today
+            if last < first:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, "to is before from")
+            return margins_out(margins(session, partner_id, first, last, group_by))
+
+    @router.get("/price-changes", tags=["prices"], summary="The change log, newest first")
+    def price_changes(
+        principal: Annotated[Principal, read_key],
+        key: Annotated[str | None, Query(description="Keys starting with this.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[PriceChangeOut]:
+        with session_scope() as session:
+            rows = PricingRepository(session).changes(
+                partner_of(principal), object_key=key, limit=limit
+            )
+        return [
+            PriceChangeOut(
+                changed_at=r.changed_at.isoformat(), source=r.source.value,
+                reference=r.reference, object=r.object_type, key=r.object_key,
+                action=r.action, effective_from=r.effective_from, before=r.before,
+                after=r.after,
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    return router

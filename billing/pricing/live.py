@@ -1,0 +1,167 @@
+"""Live figures: each client's period so far, rated exactly as its invoice will be.
+
+Quantities are aggregated in SQL per billing window (clients sharing a time zone and billing
+day share a window, so a partner-wide run is a few grouped queries); pricing comes from the
+price book in force at the period start; the statement is `rate_period`'s, the same function
+invoicing will call, so the live total and the invoice total cannot differ for the same usage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from billing.pricing.book import PriceBook, client_period, local_today, period_window
+from billing.pricing.service import load_book
+from billing.pricing.usage_repository import AggregationRule, UsageTotal, UsageTotalsRepository
+from billing.rating import (
+    BillingPeriod,
+    PeriodStatement,
+    UsageCharge,
+    UsageMargin,
+    rate_costs,
+    rate_period,
+    usage_margins,
+)
+from billing.tenants.models import Client
+from billing.tenants.repository import TenantRepository
+from billing.tenants.service import get_client, get_partner
+
+__all__ = ["ClientFigures", "live_figures", "rate_clients"]
+
+_FILTER_LIMIT = 2000  # below this many clients a window's query names them; above, scans all
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFigures:
+    """One client's period: usage totals, the statement (retail, client currency), wholesale
+    cost per usage type (partner currency) and margins (when both currencies agree)."""
+
+    client_id: str
+    period: BillingPeriod
+    window: tuple[datetime, datetime]
+    plan_name: str
+    statement: PeriodStatement
+    costs: dict[str, UsageCharge]
+    totals: dict[str, UsageTotal]
+    names: dict[str, str]
+    cost_currency: str
+
+    def charge(self, usage_type: str) -> int:
+        """The usage lines of `usage_type` (what accrual posts); 0 when not priced."""
+        rated = self.statement.usage_charge(usage_type)
+        return 0 if rated is None else rated.amount
+
+    def cost(self, usage_type: str) -> int:
+        rated = self.costs.get(usage_type)
+        return 0 if rated is None else rated.amount
+
+    @property
+    def cost_total(self) -> int:
+        return sum(rated.amount for rated in self.costs.values())
+
+    @property
+    def usage_total(self) -> int:
+        return sum(rated.amount for rated in self.statement.usage)
+
+    @property
+    def margins(self) -> tuple[UsageMargin, ...]:
+        if self.cost_currency != self.statement.currency:
+            return ()
+        return usage_margins(self.statement, self.costs)
+
+    @property
+    def usage_types(self) -> list[str]:
+        """Every usage type shown: priced, used, or costed."""
+        seen = dict.fromkeys(charge.usage_type for charge in self.statement.usage)
+        seen.update(dict.fromkeys(self.totals))
+        seen.update(dict.fromkeys(c for c, rated in self.costs.items() if rated.amount))
+        return list(seen)
+
+
+def _rules(session: Session, partner_id: str) -> dict[str, AggregationRule]:
+    return {
+        t.code: AggregationRule(t.aggregation, t.aggregation_property)
+        for t in TenantRepository(session).usage_types(partner_id)
+    }
+
+
+def _figures(
+    book: PriceBook,
+    client: Client,
+    period: BillingPeriod,
+    window: tuple[datetime, datetime],
+    totals: dict[str, UsageTotal],
+) -> ClientFigures:
+    pricing = book.client_pricing(client.id, period)
+    quantities = {code: max(total.quantity, _ZERO) for code, total in totals.items()}
+    statement = rate_period(
+        pricing.plan, quantities, client.currency, period, pricing.terms, names=book.names
+    )
+    costs = rate_costs(pricing.wholesale, quantities, book.currency)
+    return ClientFigures(
+        client.id,
+        period,
+        window,
+        statement.plan_name,
+        statement,
+        costs,
+        totals,
+        book.names,
+        book.currency,
+    )
+
+
+def rate_clients(
+    session: Session,
+    partner_id: str,
+    now: datetime,
+    *,
+    client_ids: Sequence[str] | None = None,
+    on: date | None = None,
+    previous: bool = False,
+) -> list[ClientFigures]:
+    """Figures for the period containing `now` (or the local date `on`) of every client (or of
+    `client_ids`); with `previous`, the period before it too (the grace window accrual covers).
+    """
+    partner = get_partner(session, partner_id)
+    tenants = TenantRepository(session)
+    if client_ids is None:
+        clients = tenants.clients(partner_id)
+    else:
+        clients = [get_client(session, partner_id, client_id) for client_id in client_ids]
+    book = load_book(session, partner_id, None if client_ids is None else list(client_ids))
+    rules = _rules(session, partner.id)
+    groups: dict[tuple[BillingPeriod, str], list[Client]] = defaultdict(list)
+    for client in clients:
+        period = client_period(client.billing_anchor_day, on or local_today(client.timezone, now))
+        groups[(period, client.timezone)].append(client)
+        if previous:
+            before = client_period(client.billing_anchor_day, period.start - timedelta(days=1))
+            groups[(before, client.timezone)].append(client)
+    usage = UsageTotalsRepository(session)
+    figures: list[ClientFigures] = []
+    for (period, timezone), members in groups.items():
+        window = period_window(period, timezone)
+        named = [c.id for c in members] if len(members) <= _FILTER_LIMIT else None
+        found = usage.totals(partner.id, *window, rules, named)
+        by_client: dict[str, dict[str, UsageTotal]] = defaultdict(dict)
+        for (client_id, usage_type), total in found.items():
+            by_client[client_id][usage_type] = total
+        for client in members:
+            figures.append(_figures(book, client, period, window, by_client.get(client.id, {})))
+    return figures
+
+
+def live_figures(
+    session: Session, partner_id: str, client_id: str, now: datetime, *, on: date | None = None
+) -> ClientFigures:
+    """One client's period containing `now` (or its local date `on`), usage to date."""
+    [figures] = rate_clients(session, partner_id, now, client_ids=[client_id], on=on)
+    return figures

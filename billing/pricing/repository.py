@@ -1,0 +1,238 @@
+"""Every query on price books and the change log. Each takes the partner id first.
+
+Client-scoped reads accept `client_ids` so that one client's live figure loads one client's
+rows, while a partner-wide run (accrual, the rating benchmark) loads everything in a handful of
+queries instead of one per client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy import or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col
+
+from billing.pricing.models import (
+    AccrualState,
+    ClientDates,
+    ClientTermsVersion,
+    PlanVersion,
+    PriceChange,
+    PriceScope,
+    PriceVersion,
+    PricingPlan,
+)
+
+__all__ = ["AccruedRow", "PricingRepository"]
+
+_CHUNK = 500
+_Row = TypeVar("_Row", bound=SQLModel)
+_CLIENT_PLAN = "client:%"
+
+
+class AccruedRow(NamedTuple):
+    client_id: str
+    usage_type: str
+    period_start: date
+    charge: int
+    cost: int
+    accruals: int
+
+
+_ACCRUAL_KEY = ["partner_id", "client_id", "usage_type", "period_start"]
+_ACCRUAL_SET = (
+    "period_end", "currency", "cost_currency", "charge", "cost", "accruals", "watermark",
+    "updated_at",
+)  # fmt: skip
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
+class PricingRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: _Row) -> _Row:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def add_all(self, rows: Sequence[SQLModel]) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
+
+    # plans --------------------------------------------------------------------
+    def plan(self, partner_id: str, code: str) -> PricingPlan | None:
+        return self.session.get(PricingPlan, (partner_id, code))
+
+    def plans(self, partner_id: str) -> list[PricingPlan]:
+        """The partner's plans, without clients' own plans."""
+        query = (
+            select(PricingPlan)
+            .where(col(PricingPlan.partner_id) == partner_id, col(PricingPlan.client_id).is_(None))
+            .order_by(col(PricingPlan.code))
+        )
+        return list(self.session.scalars(query))
+
+    def plan_versions(
+        self, partner_id: str, codes: Sequence[str] | None = None, *, client_plans: bool = True
+    ) -> list[PlanVersion]:
+        """Versions of the given plans, or of every plan (clients' own plans unless
+        `client_plans` is False)."""
+        query = select(PlanVersion).where(col(PlanVersion.partner_id) == partner_id)
+        order = (col(PlanVersion.plan_code), col(PlanVersion.effective_from))
+        if codes is None:
+            if not client_plans:
+                query = query.where(col(PlanVersion.plan_code).not_like(_CLIENT_PLAN))
+            return list(self.session.scalars(query.order_by(*order)))
+        found: list[PlanVersion] = []
+        for chunk in _chunks(codes):
+            chunked = query.where(col(PlanVersion.plan_code).in_(chunk))
+            found.extend(self.session.scalars(chunked.order_by(*order)))
+        return found
+
+    # prices -------------------------------------------------------------------
+    def price_versions(
+        self,
+        partner_id: str,
+        scope: PriceScope | None = None,
+        owners: Sequence[str] | None = None,
+        usage_type: str | None = None,
+    ) -> list[PriceVersion]:
+        query = select(PriceVersion).where(col(PriceVersion.partner_id) == partner_id)
+        if scope is not None:
+            query = query.where(col(PriceVersion.scope) == scope)
+        if usage_type is not None:
+            query = query.where(col(PriceVersion.usage_type) == usage_type)
+        order = (
+            col(PriceVersion.owner),
+            col(PriceVersion.usage_type),
+            col(PriceVersion.effective_from),
+        )
+        if owners is None:
+            return list(self.session.scalars(query.order_by(*order)))
+        found: list[PriceVersion] = []
+        for chunk in _chunks(owners):
+            chunked = query.where(col(PriceVersion.owner).in_(chunk))
+            found.extend(self.session.scalars(chunked.order_by(*order)))
+        return found
+
+    def book_price_versions(
+        self, partner_id: str, client_ids: Sequence[str] | None
+    ) -> list[PriceVersion]:
+        """Prices a price book needs: plans and wholesale, and client prices (of `client_ids`
+        only, when given), without other clients' own plans."""
+        if client_ids is None:
+            return self.price_versions(partner_id)
+        shared = select(PriceVersion).where(
+            col(PriceVersion.partner_id) == partner_id,
+            or_(
+                col(PriceVersion.scope) == PriceScope.WHOLESALE,
+                (col(PriceVersion.scope) == PriceScope.PLAN)
+                & col(PriceVersion.owner).not_like(_CLIENT_PLAN),
+            ),
+        )
+        found = list(self.session.scalars(shared))
+        owners = [*client_ids, *(f"client:{client}" for client in client_ids)]
+        found.extend(
+            row
+            for row in self.price_versions(partner_id, owners=owners)
+            if row.scope is not PriceScope.WHOLESALE
+        )
+        return found
+
+    # clients ------------------------------------------------------------------
+    def terms_versions(
+        self, partner_id: str, client_ids: Sequence[str] | None = None
+    ) -> list[ClientTermsVersion]:
+        return self._client_rows(ClientTermsVersion, partner_id, client_ids)
+
+    def client_dates(
+        self, partner_id: str, client_ids: Sequence[str] | None = None
+    ) -> list[ClientDates]:
+        return self._client_rows(ClientDates, partner_id, client_ids)
+
+    def dates_of(self, partner_id: str, client_id: str) -> ClientDates | None:
+        return self.session.get(ClientDates, (partner_id, client_id))
+
+    def _client_rows(
+        self, model: type[_Row], partner_id: str, client_ids: Sequence[str] | None
+    ) -> list[_Row]:
+        table: Any = model
+        query = select(model).where(table.partner_id == partner_id)
+        if client_ids is None:
+            return list(self.session.scalars(query))
+        found: list[_Row] = []
+        for chunk in _chunks(client_ids):
+            found.extend(self.session.scalars(query.where(table.client_id.in_(chunk))))
+        return found
+
+    # change log ---------------------------------------------------------------
+    def changes(
+        self, partner_id: str, *, object_key: str | None = None, limit: int = 100
+    ) -> list[PriceChange]:
+        query = select(PriceChange).where(col(PriceChange.partner_id) == partner_id)
+        if object_key is not None:
+            query = query.where(col(PriceChange.object_key).startswith(object_key))
+        order = (col(PriceChange.changed_at).desc(), col(PriceChange.id).desc())
+        return list(self.session.scalars(query.order_by(*order).limit(limit)))
+
+    # accrual state -------------------------------------------------------------
+    def lock_accruals(self, partner_id: str) -> None:
+        """Serialise accrual runs of one partner: each posts the difference from the state the
+        previous run left, so two runs must not read the same state. PostgreSQL: a transaction
+        advisory lock; SQLite: take the write lock before reading (one writer at a time)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"rebill-accrual:{partner_id}"},
+            )
+        else:
+            self.session.execute(text("UPDATE billing_partner SET id = id WHERE 0"))
+
+    def accrued(
+        self, partner_id: str, period_starts: Iterable[date], client_ids: Sequence[str] | None
+    ) -> list[AccruedRow]:
+        state = AccrualState
+        query = select(
+            col(state.client_id),
+            col(state.usage_type),
+            col(state.period_start),
+            col(state.charge),
+            col(state.cost),
+            col(state.accruals),
+        ).where(
+            col(state.partner_id) == partner_id,
+            col(state.period_start).in_(sorted(set(period_starts))),
+        )
+        if client_ids is None:
+            return [AccruedRow(*row) for row in self.session.execute(query)]
+        found: list[AccruedRow] = []
+        for chunk in _chunks(client_ids):
+            chunked = query.where(col(state.client_id).in_(chunk))
+            found.extend(AccruedRow(*row) for row in self.session.execute(chunked))
+        return found
+
+    def save_accrued(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or overwrite accrual state rows (absolute values: replaying is harmless)."""
+        if not rows:
+            return
+        table: Any = AccrualState.__table__  # type: ignore[attr-defined]
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=_ACCRUAL_KEY,
+            set_={name: insert.excluded[name] for name in _ACCRUAL_SET},
+        )
+        for start in range(0, len(rows), 5000):
+            self.session.execute(statement, list(rows[start : start + 5000]))
+
+    def accrual_states(self, partner_id: str) -> list[AccrualState]:
+        query = select(AccrualState).where(col(AccrualState.partner_id) == partner_id)
+        return list(self.session.scalars(query))

@@ -1,0 +1,421 @@
+"""Writing price books: every change becomes a version and a change-log row, never an edit of
+a period already started.
+
+Rules (where DESIGN and the issue are silent, these are the decisions):
+- With an explicit `effective_from`, the version is written at that date; unchanged when the
+  version already in force on that date says the same.
+- Without one, a change is compared with the newest version and, when different, written from
+  the day it is made (the partner's local date): periods that started earlier keep the old
+  version, so the change reaches each client from its next period. Two changes on one day
+  overwrite that day's version (both are logged).
+- The first version of something created in the same operation (a new plan, client or usage
+  type) covers all time before it (`BEGINNING`): nothing was priced before, so nothing rated
+  changes.
+- An explicit `effective_from` earlier than the start of the current period of any existing
+  client it affects is refused (a problem at the key path of that date), unless forced: those
+  periods may already be invoiced. Affected: the plan's clients (newest terms), every client
+  for wholesale prices, the client itself for its own terms, prices and plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+
+from billing.pricing.book import (
+    BEGINNING,
+    PlanHeader,
+    Timeline,
+    client_period,
+    local_today,
+)
+from billing.pricing.describe import describe_price, describe_value
+from billing.pricing.models import (
+    ChangeSource,
+    ClientTermsVersion,
+    PlanVersion,
+    PriceChange,
+    PriceScope,
+    PriceVersion,
+    PricingPlan,
+)
+from billing.pricing.repository import PricingRepository
+from billing.tenants.repository import TenantRepository
+from billing.tenants.service import get_partner
+from config.db_types import utcnow
+from config.partner_file import ConfigProblem, PlanSpec, entry_price
+from config.prices import Loc, PriceModel, parse_price, price_to_json
+
+__all__ = [
+    "ChangeContext",
+    "FieldChange",
+    "change_action",
+    "change_context",
+    "decide",
+    "log_change",
+    "put_prices",
+    "set_plan",
+    "set_wholesale",
+]
+
+_V = TypeVar("_V")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field of one object, before and after, for people (`None`: absent)."""
+
+    name: str
+    before: str | None
+    after: str | None
+    effective_from: date | None = None
+
+
+@dataclass
+class ChangeContext:
+    """One operation's view: when it happens, who makes it, which clients it may affect."""
+
+    partner_id: str
+    today: date
+    source: ChangeSource
+    reference: str | None = None
+    force: bool = False
+    period_starts: dict[str, date] = field(default_factory=dict)
+    plan_members: dict[str, set[str]] = field(default_factory=dict)
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+
+def change_context(
+    session: Session,
+    partner_id: str,
+    now: datetime,
+    source: ChangeSource,
+    *,
+    reference: str | None = None,
+    force: bool = False,
+    partner_timezone: str | None = None,
+) -> ChangeContext:
+    """The context for changing a partner's prices now; `partner_timezone` for a partner that
+    does not exist yet (config apply creating it)."""
+    tenants = TenantRepository(session)
+    timezone = partner_timezone or get_partner(session, partner_id).timezone
+    context = ChangeContext(partner_id, local_today(timezone, now), source, reference, force)
+    for client in tenants.clients(partner_id):
+        today = local_today(client.timezone, now)
+        context.period_starts[client.id] = client_period(client.billing_anchor_day, today).start
+    newest: dict[str, ClientTermsVersion] = {}
+    for row in PricingRepository(session).terms_versions(partner_id):
+        seen = newest.get(row.client_id)
+        if seen is None or row.effective_from > seen.effective_from:
+            newest[row.client_id] = row
+    for client_id, row in newest.items():
+        if row.plan_code is not None:
+            context.plan_members.setdefault(row.plan_code, set()).add(client_id)
+    return context
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def log_change(
+    session: Session,
+    context: ChangeContext,
+    object_type: str,
+    key: str,
+    action: str,
+    when: date | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> None:
+    PricingRepository(session).add(
+        PriceChange(
+            partner_id=context.partner_id,
+            changed_at=utcnow(),
+            source=context.source,
+            reference=context.reference,
+            object_type=object_type,
+            object_key=key[:200],
+            action=action,
+            effective_from=when,
+            before=None if before is None else {k: _json(v) for k, v in before.items()},
+            after=None if after is None else {k: _json(v) for k, v in after.items()},
+        )
+    )
+
+
+def _allowed(context: ChangeContext, when: date, affected: Iterable[str], loc: Loc) -> bool:
+    if context.force:
+        return True
+    started = [
+        (start, client)
+        for client in affected
+        if (start := context.period_starts.get(client)) is not None and when < start
+    ]
+    if not started:
+        return True
+    start, client = max(started)
+    context.problems.append(
+        ConfigProblem(
+            loc,
+            f"{when} is before the current period of client {client!r}, which started {start}: "
+            "a change never rewrites a period already started (date it "
+            f"{start} or later, or apply with --force)",
+        )
+    )
+    return False
+
+
+def decide(
+    context: ChangeContext,
+    timeline: Timeline[_V],
+    desired: _V | None,
+    explicit: date | None,
+    new_owner: bool,
+    affected: Iterable[str],
+    loc: Loc,
+) -> tuple[date, _V | None] | None:
+    """Where to write `desired` and what it replaces there, or None when nothing changes."""
+    if explicit is not None:
+        current = timeline.at(explicit)
+        if current == desired or not _allowed(context, explicit, affected, loc):
+            return None
+        return explicit, current
+    newest = timeline.latest()
+    current = None if newest is None else newest[1]
+    if current == desired:
+        return None
+    when = BEGINNING if new_owner and newest is None else context.today
+    return when, current
+
+
+def change_action(before: object | None, after: object | None) -> str:
+    if after is None:
+        return "removed"
+    return "created" if before is None else "updated"
+
+
+# --- prices -------------------------------------------------------------------------------------
+
+
+def _price_timelines(
+    session: Session, partner_id: str, scope: PriceScope, owner: str
+) -> dict[str, tuple[Timeline[PriceModel | None], dict[date, PriceVersion]]]:
+    found: dict[str, tuple[Timeline[PriceModel | None], dict[date, PriceVersion]]] = {}
+    for row in PricingRepository(session).price_versions(partner_id, scope, [owner]):
+        timeline, rows = found.setdefault(row.usage_type, (Timeline(), {}))
+        timeline.add(row.effective_from, None if row.price is None else parse_price(row.price))
+        rows[row.effective_from] = row
+    return found
+
+
+def _put_price(
+    session: Session,
+    context: ChangeContext,
+    scope: PriceScope,
+    owner: str,
+    usage_type: str,
+    history: tuple[Timeline[PriceModel | None], dict[date, PriceVersion]],
+    desired: PriceModel | None,
+    explicit: date | None,
+    new_owner: bool,
+    affected: Iterable[str],
+    loc: Loc,
+    label: str,
+) -> FieldChange | None:
+    timeline, rows = history
+    decided = decide(context, timeline, desired, explicit, new_owner, affected, loc)
+    if decided is None:
+        return None
+    when, before = decided
+    stored = None if desired is None else price_to_json(desired)
+    row = rows.get(when)
+    if row is None:
+        row = PriceVersion(
+            partner_id=context.partner_id,
+            scope=scope,
+            owner=owner,
+            usage_type=usage_type,
+            effective_from=when,
+            price=stored,
+            source=context.source,
+        )
+    else:
+        row.price, row.source, row.created_at = stored, context.source, utcnow()
+    PricingRepository(session).add(row)
+    timeline.add(when, desired)
+    rows[when] = row
+    object_key = f"{owner}.{usage_type}" if owner else usage_type
+    log_change(
+        session,
+        context,
+        f"{scope}_price",
+        object_key,
+        change_action(before, desired),
+        when,
+        None if before is None else {"price": price_to_json(before)},
+        None if stored is None else {"price": stored},
+    )
+    return FieldChange(label, describe_price(before), describe_price(desired), when)
+
+
+def set_wholesale(
+    session: Session,
+    context: ChangeContext,
+    usage_type: str,
+    price: PriceModel,
+    *,
+    effective_from: date | None = None,
+    new_owner: bool = False,
+    loc: Loc = ("effective_from",),
+) -> list[FieldChange]:
+    """The partner's wholesale cost price of one usage type (rated per period like retail)."""
+    history = _price_timelines(session, context.partner_id, PriceScope.WHOLESALE, "")
+    change = _put_price(
+        session,
+        context,
+        PriceScope.WHOLESALE,
+        "",
+        usage_type,
+        history.get(usage_type, (Timeline(), {})),
+        price,
+        effective_from,
+        new_owner,
+        context.period_starts,
+        loc,
+        "wholesale",
+    )
+    return [] if change is None else [change]
+
+
+def put_prices(
+    session: Session,
+    context: ChangeContext,
+    scope: PriceScope,
+    owner: str,
+    desired: Mapping[str, tuple[PriceModel, date | None, Loc]],
+    removal_from: tuple[date | None, Loc],
+    new_owner: bool,
+    affected: Sequence[str],
+) -> list[FieldChange]:
+    """Make the owner's prices exactly `desired` (usage type -> price, date, date's path)."""
+    history = _price_timelines(session, context.partner_id, scope, owner)
+    changes: list[FieldChange] = []
+    for usage_type in sorted(set(desired) | set(history)):
+        price, explicit, loc = desired.get(usage_type, (None, *removal_from))
+        change = _put_price(
+            session,
+            context,
+            scope,
+            owner,
+            usage_type,
+            history.get(usage_type, (Timeline(), {})),
+            price,
+            explicit,
+            new_owner,
+            affected,
+            loc,
+            f"prices.{usage_type}",
+        )
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+# --- plans --------------------------------------------------------------------------------------
+
+
+def _header_fields(before: PlanHeader | None, after: PlanHeader, when: date) -> list[FieldChange]:
+    old = {} if before is None else asdict(before)
+    return [
+        FieldChange(name, describe_value(old.get(name)), describe_value(value), when)
+        for name, value in asdict(after).items()
+        if (before is None and value is not None) or (before is not None and old.get(name) != value)
+    ]
+
+
+def set_plan(
+    session: Session,
+    context: ChangeContext,
+    code: str,
+    spec: PlanSpec,
+    currency: str,
+    *,
+    client_id: str | None = None,
+    loc: Loc = (),
+) -> list[FieldChange]:
+    """Make plan `code` (a client's own plan when `client_id` is given) say what `spec` says:
+    its header and its prices, each versioned (see the module's rules)."""
+    repo = PricingRepository(session)
+    new_owner = repo.plan(context.partner_id, code) is None
+    if new_owner:
+        repo.add(PricingPlan(partner_id=context.partner_id, code=code, client_id=client_id))
+    affected = sorted(
+        {client_id} if client_id is not None else context.plan_members.get(code, set())
+    )
+    rows = {row.effective_from: row for row in repo.plan_versions(context.partner_id, [code])}
+    timeline: Timeline[PlanHeader] = Timeline(
+        (day, PlanHeader(r.name, r.currency, r.base_fee, r.minimum_spend))
+        for day, r in rows.items()
+    )
+    desired = PlanHeader(spec.name, currency, spec.base_fee, spec.minimum_spend)
+    changes: list[FieldChange] = []
+    explicit_loc = (*loc, "effective_from")
+    decided = decide(
+        context, timeline, desired, spec.effective_from, new_owner, affected, explicit_loc
+    )
+    if decided is not None:
+        when, before = decided
+        row = rows.get(when) or PlanVersion(
+            partner_id=context.partner_id,
+            plan_code=code,
+            effective_from=when,
+            name=desired.name,
+            currency=currency,
+            base_fee=desired.base_fee,
+            source=context.source,
+        )
+        row.name, row.currency, row.base_fee = desired.name, currency, desired.base_fee
+        row.minimum_spend, row.source = desired.minimum_spend, context.source
+        repo.add(row)
+        changes.extend(_header_fields(before, desired, when))
+        log_change(
+            session,
+            context,
+            "plan",
+            code,
+            change_action(before, desired),
+            when,
+            None if before is None else asdict(before),
+            asdict(desired),
+        )
+    prices = {
+        usage_type: (
+            entry_price(entry),
+            entry.effective_from or spec.effective_from,
+            (*loc, "prices", usage_type, "effective_from")
+            if entry.effective_from
+            else explicit_loc,
+        )
+        for usage_type, entry in spec.prices.items()
+    }
+    changes += put_prices(
+        session,
+        context,
+        PriceScope.PLAN,
+        code,
+        prices,
+        (spec.effective_from, explicit_loc),
+        new_owner,
+        affected,
+    )
+    return changes
