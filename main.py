@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from billing.documents.cli import mail_app
 from billing.metering.cli import usage_app
 from billing.pricing.cli import attach, config_app, margins_command, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
@@ -25,6 +26,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(prices_app, name="prices")
 app.command("margins")(margins_command)
 attach(usage_app, ledger_app)
+app.add_typer(mail_app, name="mail")
 
 
 @app.command()

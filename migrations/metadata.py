@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import billing.documents.models
 import billing.metering.models
 import billing.pricing.models
 import billing.tenants.models  # noqa: F401
