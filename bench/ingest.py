@@ -231,7 +231,7 @@ def csv_worker(csv_path: Path, db_path: Path) -> None:
     summary = import_csv(lambda: session_scope(engine), PARTNER, csv_path)
     peak = peak_rss_mib()
     assert summary.rejected == 0, summary
-    print(json.dumps({"rows": summary.rows, "seconds": summary.seconds, "accepted": summary.accepted,
+    print(json.dumps({"rows": summary.rows, "seconds": summary.elapsed.total_seconds(), "accepted": summary.accepted,
                       "peak_mib": peak, "baseline_mib": before}))  # fmt: skip
 
 

@@ -64,7 +64,8 @@ def import_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(
-        f"{summary.rows:,} rows in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f}/s): "
+        f"{summary.rows:,} rows in {summary.elapsed.total_seconds():.1f} s "
+        f"({summary.rows_per_second:,}/s): "
         f"{summary.accepted:,} accepted, {summary.duplicates:,} duplicates, "
         f"{summary.rejected:,} rejected"
     )

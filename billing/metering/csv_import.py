@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -49,11 +50,12 @@ class ImportSummary:
     duplicates: int
     rejected: int
     rejects_path: Path
-    seconds: float
+    elapsed: timedelta
 
     @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
+    def rows_per_second(self) -> int:
+        seconds = self.elapsed.total_seconds()
+        return round(self.rows / seconds) if seconds else 0
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -78,7 +80,7 @@ def import_csv(
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
 ) -> ImportSummary:
-    started = time.perf_counter()
+    started = time.perf_counter_ns()
     rejects_path = rejects_path or default_rejects_path(path)
     total_bytes = path.stat().st_size
     with unit_of_work() as session:
@@ -112,7 +114,7 @@ def import_csv(
         duplicates=duplicates,
         rejected=rejected,
         rejects_path=rejects_path,
-        seconds=time.perf_counter() - started,
+        elapsed=timedelta(microseconds=(time.perf_counter_ns() - started) // 1000),
     )
 
 

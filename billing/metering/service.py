@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal, localcontext
 from operator import attrgetter
-from time import monotonic
+from time import monotonic_ns
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
@@ -53,8 +53,8 @@ __all__ = [
 
 
 _EXACT = Context(prec=60)
-_CLIENT_STATUS_TTL = 5.0
-_STATUS_CACHE: WeakKeyDictionary[object, dict[str, tuple[float, dict[str, str]]]] = (
+_CLIENT_STATUS_TTL_NS = 5_000_000_000
+_STATUS_CACHE: WeakKeyDictionary[object, dict[str, tuple[int, dict[str, str]]]] = (
     WeakKeyDictionary()
 )
 _BY_EVENT_ID = attrgetter("event_id")
@@ -139,7 +139,7 @@ def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object
 
     Statuses read in the last few seconds are reused across requests (one query per batch
     for a thousand clients costs more than validating the batch): a client archived a moment
-    ago may still receive events for up to `_CLIENT_STATUS_TTL` seconds. Unknown ids are
+    ago may still receive events for up to five seconds (`_CLIENT_STATUS_TTL_NS`). Unknown ids are
     always looked up again, so a client created a moment ago is found at once.
     """
     known = catalog.clients
@@ -161,9 +161,9 @@ def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object
 
 def _recent_statuses(session: Session, partner_id: str) -> dict[str, str]:
     by_partner = _STATUS_CACHE.setdefault(session.get_bind(), {})
-    now = monotonic()
+    now = monotonic_ns()
     loaded_at, statuses = by_partner.get(partner_id, (now, {}))
-    if now - loaded_at >= _CLIENT_STATUS_TTL or not statuses:
+    if now - loaded_at >= _CLIENT_STATUS_TTL_NS or not statuses:
         loaded_at, statuses = now, {}
         by_partner[partner_id] = (loaded_at, statuses)
     return statuses

@@ -283,6 +283,6 @@ def test_an_archived_client_is_refused_once_its_cached_status_expires(
     assert send(tenants, [event("e-1")]).accepted == 1
     update_client(tenants, "acme", "alpha", ClientUpdate(status=ClientStatus.ARCHIVED))
     tenants.commit()
-    monkeypatch.setattr(service, "_CLIENT_STATUS_TTL", 0.0)
+    monkeypatch.setattr(service, "_CLIENT_STATUS_TTL_NS", 0)
     result = send(tenants, [event("e-2")])
     assert result.rejections[0].reason == "client 'alpha' is archived"
