@@ -59,6 +59,7 @@ EXPORT_COLUMNS = (
     "source", "wholesale_cost", "currency", "adjusts_id", "properties",
 )  # fmt: skip
 _MAX_SUMMARY_DAYS = 366
+_TOO_BIG = "the body is over 64 MiB: send fewer or smaller events per request"
 
 _BATCH_SCHEMA: dict[str, Any] = {
     "type": "array",
@@ -159,10 +160,15 @@ def build_router(require: RequireScope) -> APIRouter:
         partner_id = partner_of(principal)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body over 64 MiB")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body over 64 MiB")
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG)
+        parts: list[bytes] = []
+        size = 0
+        async for part in request.stream():  # stop reading at the limit, whatever was declared
+            size += len(part)
+            if size > MAX_BODY_BYTES:
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG)
+            parts.append(part)
+        body = b"".join(parts)
         return await run_in_threadpool(_ingest_body, partner_id, body)
 
     @router.get("", summary="The audit trail, oldest first", responses=_BAD_QUERY)

@@ -108,6 +108,23 @@ def test_a_batch_over_the_limit_is_413(api: TestClient, keys: Keys) -> None:
     assert api.get("/v1/usage", headers=Keys.header(keys.acme)).json()["items"] == []
 
 
+def test_a_body_over_the_byte_limit_is_413_even_without_a_length(
+    api: TestClient, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.metering import endpoints
+
+    monkeypatch.setattr(endpoints, "MAX_BODY_BYTES", 1_000)
+    body = json.dumps([event(f"e-{i}") for i in range(20)]).encode()
+    declared = post(api, keys.acme, body)
+    streamed = api.post(
+        "/v1/usage", content=iter([body[:600], body[600:]]), headers=Keys.header(keys.acme)
+    )
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert "over 64 MiB" in response.json()["detail"]
+    assert api.get("/v1/usage", headers=Keys.header(keys.acme)).json()["items"] == []
+
+
 def test_malformed_json_is_400_saying_where(api: TestClient, keys: Keys) -> None:
     response = post(api, keys.acme, '[\n  {"event_id": "a",\n   "client" "alpha"}\n]')
     assert response.status_code == 400
