@@ -1,6 +1,6 @@
 """Every query metering runs. Ingestion writes with one `INSERT ... ON CONFLICT DO NOTHING`
 executed over thousands of rows: the unique `(partner_id, event_id)` index decides what is a
-replay, even between concurrent writers, and nothing is read before writing.
+replay, even between concurrent writers, and no stored event is read before writing.
 
 On SQLite the rows are handed to the driver already in storage form (the exact text
 SQLAlchemy's SQLite types write, checked by a test), because per-value type processing costs
