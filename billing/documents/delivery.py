@@ -16,7 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from .document import InvoiceDocument
 from .events_csv import write_line_events_csv
@@ -38,6 +39,20 @@ class QueuedDocument:
     not_emailed_reason: str | None = None
 
 
+def _already_queued(session: Session, doc: InvoiceDocument) -> OutgoingEmail | None:
+    query = (
+        select(OutgoingEmail)
+        .where(
+            col(OutgoingEmail.partner_id) == doc.partner.partner_id,
+            col(OutgoingEmail.kind) == doc.kind.value,
+            col(OutgoingEmail.related_id) == doc.number,
+        )
+        .order_by(col(OutgoingEmail.id))
+        .limit(1)
+    )
+    return session.execute(query).scalars().first()
+
+
 def queue_document(
     session: Session,
     doc: InvoiceDocument,
@@ -45,10 +60,15 @@ def queue_document(
     events: Iterable[tuple[str, str, datetime, Decimal, int | None]] | None = None,
     directory: Path | None = None,
     now: datetime | None = None,
+    resend: bool = False,
 ) -> QueuedDocument:
     """PDF to `<documents_dir>/<partner>/<number>.pdf`, events (if given) to
     `<number>-usage.csv` beside it and attached when small enough, e-mail queued (not sent),
-    due at `now` (default: the current time)."""
+    due at `now` (default: the current time).
+
+    Safe to run again for the same document (a document job restarted after a crash): the
+    files are rewritten and the e-mail already queued for this number is returned instead of a
+    second one. `resend=True` queues another copy (the client asked for it again)."""
     pdf = render_invoice_pdf(doc)
     pdf_path = write_invoice_pdf(doc, directory, pdf=pdf)
     csv_path: Path | None = None
@@ -60,6 +80,8 @@ def queue_document(
             csv_bytes = csv_path.read_bytes()
         else:
             log.warning("%s: usage CSV too large to attach; it stays at %s", doc.number, csv_path)
+    if not resend and (queued := _already_queued(session, doc)) is not None:
+        return QueuedDocument(pdf_path, csv_path, queued)
     try:
         message = build_invoice_email(doc, pdf, events_csv=csv_bytes)
     except MissingAddressError as exc:

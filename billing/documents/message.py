@@ -11,12 +11,13 @@ refuses line breaks in headers; control characters are replaced first so that a 
 from __future__ import annotations
 
 import re
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
-from .document import DocumentKind, InvoiceDocument
+from .document import InvoiceDocument
 from .render import load_logo, render_email_html, render_email_text
 
 __all__ = ["MAX_CSV_ATTACHMENT_BYTES", "MissingAddressError", "build_invoice_email"]
@@ -35,9 +36,14 @@ def _one_line(value: str) -> str:
 
 
 def _address(value: str | None, whose: str, number: str) -> str:
+    """The bare address if `value` is one a mail server will take, else MissingAddressError."""
+    problem = f"{number}: {whose} has no valid e-mail address ({value!r})"
     if not value or not _ADDRESS.match(value.strip()):
-        raise MissingAddressError(f"{number}: {whose} has no valid e-mail address ({value!r})")
-    return value.strip()
+        raise MissingAddressError(problem)
+    try:
+        return Address(addr_spec=value.strip()).addr_spec
+    except (ValueError, HeaderParseError) as exc:  # e.g. "a,b@x.example"
+        raise MissingAddressError(problem) from exc
 
 
 def build_invoice_email(
@@ -52,12 +58,11 @@ def build_invoice_email(
     sender = _address(doc.partner.sender_email, f"partner {doc.partner.partner_id}", doc.number)
     recipient = _address(doc.client.email, f"client {doc.client.name!r}", doc.number)
     domain = sender.rsplit("@", 1)[1]
-    title = "Invoice" if doc.kind is DocumentKind.INVOICE else "Credit note"
 
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(_one_line(doc.partner.display_sender), addr_spec=sender)
     message["To"] = Address(_one_line(doc.client.name), addr_spec=recipient)
-    message["Subject"] = _one_line(f"{title} {doc.number} from {doc.partner.name}")
+    message["Subject"] = _one_line(f"{doc.title} {doc.number} from {doc.partner.name}")
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=domain)
 

@@ -108,6 +108,9 @@ def test_missing_addresses_are_reported() -> None:
         build_invoice_email(with_client(invoice(), email=None), PDF)
     with pytest.raises(MissingAddressError, match="partner acme"):
         build_invoice_email(invoice(partner=branding(sender_email="not an address")), PDF)
+    for bad in ("a,b@x.example", "a b@x.example", "a@b@c.example"):
+        with pytest.raises(MissingAddressError):
+            build_invoice_email(with_client(invoice(), email=bad), PDF)
 
 
 def test_file_backend_writes_a_parseable_eml(tmp_path: Path) -> None:

@@ -113,6 +113,23 @@ def test_issue_then_send_through_files(engine: Engine, partner: str) -> None:
     assert len(list(mail_dir.glob("*.eml"))) == 1
 
 
+def test_queueing_a_document_again_does_not_mail_it_twice(engine: Engine, partner: str) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        first = queue_document(session, invoice(), now=NOW)
+        again = queue_document(session, invoice(), now=NOW)  # same transaction
+        session.commit()
+        later = queue_document(session, invoice(), now=NOW)  # a restarted job
+        session.commit()
+    assert first.email is not None and again.email is not None and later.email is not None
+    assert first.email.id == again.email.id == later.email.id
+    assert count(engine) == 1
+    with Session(engine, expire_on_commit=False) as session:
+        copy = queue_document(session, invoice(), now=NOW, resend=True)
+        session.commit()
+    assert copy.email is not None and copy.email.id != first.email.id
+    assert count(engine) == 2
+
+
 def test_no_address_still_writes_the_pdf(engine: Engine, partner: str) -> None:
     with Session(engine, expire_on_commit=False) as session:
         queued = queue_document(session, with_client(invoice(), email=None))
