@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.metering.validation import (
@@ -183,6 +183,7 @@ def test_the_same_instant_in_another_offset_has_the_same_body() -> None:
     assert other.body_hash != one.body_hash
 
 
+@settings(deadline=None)  # CI machines are shared; the property, not the speed, is tested
 @given(
     digits=st.integers(min_value=0, max_value=10**12),
     decimals=st.integers(min_value=0, max_value=8),
@@ -220,6 +221,7 @@ json_values = st.recursive(
 )
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
 def test_properties_survive_encoding_exactly(properties: dict[str, Any]) -> None:
     text = encode_properties(properties)
