@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from billing.documents.cli import mail_app
+from billing.invoicing.cli import cycle_app, invoices_app
 from billing.metering.cli import usage_app
 from billing.pricing.cli import attach, config_app, margins_command, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
@@ -27,6 +28,8 @@ app.add_typer(prices_app, name="prices")
 app.command("margins")(margins_command)
 attach(usage_app, ledger_app)
 app.add_typer(mail_app, name="mail")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(invoices_app, name="invoices")
 
 
 @app.command()

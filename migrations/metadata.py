@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 import billing.documents.models
+import billing.invoicing.models
 import billing.metering.models
 import billing.pricing.models
 import billing.tenants.models  # noqa: F401

@@ -1,0 +1,243 @@
+"""`/v1/invoices` and `/v1/cycles`: review, issue and correct invoices; the dispute pack.
+
+`read` keys list and read invoices and their usage; changing anything needs an `admin` key.
+A key only ever sees its own partner's invoices: another partner's invoice is a 404, exactly as
+if it did not exist. Wholesale cost and margin (`internal`, and per-event cost in the dispute
+pack) are shown to admin keys only: a `read` key may sit in a client portal. Each request is
+one unit of work.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from billing.invoicing.closing import close_cycles, refresh_draft
+from billing.invoicing.credits import create_credit_note
+from billing.invoicing.cycles import parse_month
+from billing.invoicing.errors import (
+    InvalidCreditError,
+    InvalidTransitionError,
+    InvoiceNotFoundError,
+    InvoicingError,
+)
+from billing.invoicing.explain import explain_invoice
+from billing.invoicing.models import Invoice, InvoiceStatus
+from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
+from billing.invoicing.schemas import (
+    CreditNoteIn,
+    CreditNoteRead,
+    ExplanationRead,
+    InvoicePage,
+    InvoiceRead,
+    VoidIn,
+    credit_note_read,
+    explanation_read,
+    invoice_read,
+)
+from billing.invoicing.service import (
+    approve_invoice,
+    get_invoice,
+    issue_invoice,
+    list_invoices,
+    void_invoice,
+)
+from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.models import Scope
+from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
+from config.db import session_scope
+
+__all__ = ["build_router"]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No such invoice for this key's partner."},
+    409: {"model": ErrorResponse, "description": "The invoice's state does not allow it."},
+}
+
+
+class CloseIn(BaseModel):
+    period: str | None = Field(
+        default=None, pattern=r"^\d{4}-\d{2}$", description="Periods starting in this month."
+    )
+    client: str | None = Field(default=None, description="Only this client.")
+
+
+class CloseOut(BaseModel):
+    created: list[str]
+    auto_approved: int
+    adjustments: int
+    already_closed: int
+    not_due: int
+    nothing_to_bill: int
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        with translate_errors():
+            yield
+    except InvoiceNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except InvalidTransitionError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except (InvalidCreditError, InvoicingError, ValueError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+def _internal(principal: Principal) -> bool:
+    return Scope.ADMIN in principal.scopes
+
+
+def _read(session: Session, invoice: Invoice, principal: Principal) -> InvoiceRead:
+    lines = InvoiceRepository(session).lines([invoice.invoice_id])[invoice.invoice_id]
+    return invoice_read(invoice, lines, internal=_internal(principal))
+
+
+def build_router(require: RequireScope) -> APIRouter:
+    router = APIRouter(tags=["invoices"], responses=AUTH_RESPONSES)
+    read_key = Depends(require(Scope.READ))
+    admin_key = Depends(require(Scope.ADMIN))
+
+    @router.get("/v1/invoices", summary="Invoices, oldest first")
+    def list_route(
+        principal: Annotated[Principal, read_key],
+        status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
+        client: Annotated[str | None, Query(description="Client id.")] = None,
+        period: Annotated[
+            str | None, Query(pattern=r"^\d{4}-\d{2}$", description="Periods starting in a month.")
+        ] = None,
+        cursor: Annotated[str | None, Query(description="From the previous page.")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> InvoicePage:
+        partner_id = partner_of(principal)
+        start = end = None
+        if period is not None:
+            year, month = parse_month(period)
+            start = date(year, month, 1)
+            end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        if cursor is not None and not cursor.isdigit():
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor is not one this API returned")
+        where = InvoiceFilter(status_, client, None, start, end)
+        with _errors(), session_scope() as session:
+            rows = list_invoices(
+                session, partner_id, where, after=int(cursor) if cursor else None, limit=limit + 1
+            )
+            page = rows[:limit]
+            items = [_read(session, invoice, principal) for invoice in page]
+        next_cursor = str(page[-1].id) if len(rows) > limit and page else None
+        return InvoicePage(items=items, next_cursor=next_cursor)
+
+    @router.get("/v1/invoices/{key}", summary="One invoice (by id or number)", responses=_ERRORS)
+    def get_route(key: str, principal: Annotated[Principal, read_key]) -> InvoiceRead:
+        with _errors(), session_scope() as session:
+            invoice = get_invoice(session, partner_of(principal), key)
+            return _read(session, invoice, principal)
+
+    @router.get(
+        "/v1/invoices/{key}/usage",
+        summary="The dispute pack: every event behind each line, and that they add up",
+        responses=_ERRORS,
+    )
+    def usage_route(key: str, principal: Annotated[Principal, read_key]) -> ExplanationRead:
+        with _errors(), session_scope() as session:
+            invoice = get_invoice(session, partner_of(principal), key)
+            return explanation_read(explain_invoice(session, invoice), costs=_internal(principal))
+
+    @router.post("/v1/invoices/{key}/refresh", summary="Re-rate a draft", responses=_ERRORS)
+    def refresh_route(key: str, principal: Annotated[Principal, admin_key]) -> InvoiceRead:
+        partner_id = partner_of(principal)
+        with _errors(), session_scope() as session:
+            invoice = get_invoice(session, partner_id, key)
+            invoice = refresh_draft(session, partner_id, invoice.invoice_id)
+            return _read(session, invoice, principal)
+
+    @router.post("/v1/invoices/{key}/approve", summary="Approve a draft", responses=_ERRORS)
+    def approve_route(key: str, principal: Annotated[Principal, admin_key]) -> InvoiceRead:
+        partner_id = partner_of(principal)
+        with _errors(), session_scope() as session:
+            invoice = approve_invoice(session, partner_id, key, by=f"api:{principal.key_prefix}")
+            return _read(session, invoice, principal)
+
+    @router.post(
+        "/v1/invoices/{key}/issue",
+        summary="Issue an approved invoice: number, ledger entry, PDF and e-mail queued",
+        responses=_ERRORS,
+    )
+    def issue_route(key: str, principal: Annotated[Principal, admin_key]) -> InvoiceRead:
+        partner_id = partner_of(principal)
+        with _errors(), session_scope() as session:
+            invoice = issue_invoice(session, partner_id, key)
+            return _read(session, invoice, principal)
+
+    @router.post(
+        "/v1/invoices/{key}/void",
+        summary="Void an issued, unpaid invoice (reversing entry)",
+        responses=_ERRORS,
+    )
+    def void_route(
+        key: str, body: VoidIn, principal: Annotated[Principal, admin_key]
+    ) -> InvoiceRead:
+        partner_id = partner_of(principal)
+        with _errors(), session_scope() as session:
+            invoice, _ = void_invoice(session, partner_id, key, body.reason, rebill=body.rebill)
+            return _read(session, invoice, principal)
+
+    @router.post(
+        "/v1/invoices/{key}/credit-notes",
+        summary="Credit an issued invoice, in full or by line",
+        status_code=status.HTTP_201_CREATED,
+        responses=_ERRORS,
+    )
+    def credit_route(
+        key: str, body: CreditNoteIn, principal: Annotated[Principal, admin_key]
+    ) -> CreditNoteRead:
+        partner_id = partner_of(principal)
+        with _errors(), session_scope() as session:
+            issued = create_credit_note(
+                session,
+                partner_id,
+                key,
+                body.reason,
+                lines=body.requests(),
+                by=f"api:{principal.key_prefix}",
+            )
+            invoice = get_invoice(session, partner_id, issued.note.invoice_id)
+            return credit_note_read(issued.note, issued.lines, invoice.number)
+
+    @router.get(
+        "/v1/invoices/{key}/credit-notes", summary="An invoice's credit notes", responses=_ERRORS
+    )
+    def credit_notes_route(
+        key: str, principal: Annotated[Principal, read_key]
+    ) -> list[CreditNoteRead]:
+        partner_id = partner_of(principal)
+        with _errors(), session_scope() as session:
+            invoice = get_invoice(session, partner_id, key)
+            repo = InvoiceRepository(session)
+            notes = repo.credit_notes(partner_id, invoice.invoice_id)
+            lines = repo.credit_note_lines([n.id for n in notes if n.id is not None])
+            return [credit_note_read(n, lines[n.id or 0], invoice.number) for n in notes]
+
+    @router.post(
+        "/v1/cycles/close",
+        summary="Close every due billing cycle: one draft per client and period",
+    )
+    def close_route(body: CloseIn, principal: Annotated[Principal, admin_key]) -> CloseOut:
+        partner_id = partner_of(principal)
+        with _errors(), session_scope() as session:
+            result = close_cycles(session, partner_id, period=body.period, client_id=body.client)
+        return CloseOut(
+            created=[str(i) for i in result.created],
+            auto_approved=result.auto_approved,
+            adjustments=result.adjustments,
+            already_closed=result.already_closed,
+            not_due=len(result.not_due),
+            nothing_to_bill=len(result.nothing_to_bill),
+        )
+
+    return router
