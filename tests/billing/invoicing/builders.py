@@ -155,6 +155,10 @@ timezone = "UTC"
 invoice_prefix = "ACME-"
 net_terms_days = 15
 
+[partner.branding]
+sender_name = "Acme Billing"
+sender_email = "billing@acme.example"
+
 [usage_types.voice]
 name = "Voice minutes"
 unit = "minute"
