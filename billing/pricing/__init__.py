@@ -27,6 +27,7 @@ from billing.pricing.models import (
     PriceVersion,
     PricingPlan,
 )
+from billing.pricing.schemas import ClientPricingIn
 from billing.pricing.service import load_book, plan_histories, plan_history, pricing_for
 from billing.pricing.versions import FieldChange
 
@@ -40,6 +41,7 @@ __all__ = [
     "ClientDates",
     "ClientFigures",
     "ClientPricing",
+    "ClientPricingIn",
     "ClientTermsVersion",
     "FieldChange",
     "InvalidPricingError",

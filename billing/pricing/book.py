@@ -161,6 +161,7 @@ class PriceBook:
     )
     terms: dict[str, Timeline[TermsValue]] = field(default_factory=dict)
     dates: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
+    default_wholesale: dict[str, PriceModel] = field(default_factory=dict)
     _plan_cache: dict[tuple[str, date], PlanPricing | None] = field(default_factory=dict)
     _price_cache: dict[tuple[PriceScope, str, date], dict[str, PriceModel]] = field(
         default_factory=dict
@@ -202,7 +203,12 @@ class PriceBook:
         return None if header is None else header.currency
 
     def wholesale_at(self, day: date) -> dict[str, PriceModel]:
-        return self.prices_at(PriceScope.WHOLESALE, "", day)
+        """Wholesale prices in force; a usage type without one (set up through the tenants API,
+        not a partner file) costs its per-unit `wholesale_rate`."""
+        versions = self.prices_at(PriceScope.WHOLESALE, "", day)
+        if not self.default_wholesale:
+            return versions
+        return {**self.default_wholesale, **versions}
 
     def terms_at(self, client_id: str, day: date) -> TermsValue | None:
         timeline = self.terms.get(client_id)
@@ -214,10 +220,10 @@ class PriceBook:
         starts_on, ends_on = self.dates.get(client_id, (None, None))
         wholesale = self.wholesale_at(day)
         version = self.terms_at(client_id, day)
+        overrides = self.prices_at(PriceScope.CLIENT, client_id, day)
         if version is None:
-            return ClientPricing(
-                NO_PLAN, ClientTerms(starts_on=starts_on, ends_on=ends_on), wholesale
-            )
+            terms = ClientTerms(price_overrides=overrides, starts_on=starts_on, ends_on=ends_on)
+            return ClientPricing(NO_PLAN, terms, wholesale)
         base = self.plan_at(version.plan_code, day) if version.plan_code else None
         own = self.plan_at(custom_plan_code(client_id), day) if version.custom_plan else None
         plan: PlanLike = base or own or NO_PLAN
@@ -228,7 +234,7 @@ class PriceBook:
         terms = ClientTerms(
             discount_percent=version.discount_percent,
             tax=tax,
-            price_overrides=self.prices_at(PriceScope.CLIENT, client_id, day),
+            price_overrides=overrides,
             plan_override=override,
             starts_on=starts_on,
             ends_on=ends_on,

@@ -100,7 +100,7 @@ def _problems(problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> JSON
         detail=f"{count} problem{'s' if count != 1 else ''}: nothing was changed",
         errors=[ProblemOut(path=p.path or "(body)", message=p.message) for p in problems],
     )
-    return JSONResponse(body.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    return JSONResponse(body.model_dump(), status_code=422)
 
 
 async def _body(request: Request) -> Any:

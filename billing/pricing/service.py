@@ -23,7 +23,7 @@ from billing.rating import BillingPeriod
 from billing.tenants.errors import NotFoundError
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
-from config.prices import PriceModel, parse_price
+from config.prices import PerUnitPrice, PriceModel, parse_price
 
 __all__ = [
     "PlanHistory",
@@ -43,7 +43,11 @@ def load_book(
     partner = get_partner(session, partner_id)
     repo = PricingRepository(session)
     book = PriceBook(partner.id, partner.currency, partner.timezone)
-    book.names = {t.code: t.display_name for t in TenantRepository(session).usage_types(partner_id)}
+    usage_types = TenantRepository(session).usage_types(partner_id)
+    book.names = {t.code: t.display_name for t in usage_types}
+    book.default_wholesale = {
+        t.code: PerUnitPrice(model="per_unit", unit_price=t.wholesale_rate) for t in usage_types
+    }
     if client_ids is None:
         plan_rows = repo.plan_versions(partner_id)
     else:
