@@ -44,6 +44,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # 1,000-row commit make usage ingestion ~15-40% faster (bench/ingest.py).
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    # Reads through a memory map: aggregating a period's usage (a grouped index scan that
+    # visits rows all over the file) is ~40% faster than through read() calls (bench/cycle.py).
+    cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
 

@@ -19,6 +19,7 @@ from billing.invoicing.cycles import parse_month
 from billing.invoicing.documents import invoice_document, write_pdf
 from billing.invoicing.errors import InvoicingError
 from billing.invoicing.explain import explain_invoice
+from billing.invoicing.issuing import issue_invoices
 from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.invoicing.schemas import credit_note_read, explanation_read, invoice_read
@@ -26,7 +27,6 @@ from billing.invoicing.service import (
     approve_invoice,
     approve_invoices,
     get_invoice,
-    issue_invoices,
     list_invoices,
     mark_uncollectible,
     set_auto_approve,
@@ -237,10 +237,10 @@ def approve_command(
             if all_drafts:
                 done = approve_invoices(session, partner_id, by=by)
             else:
-                done = [approve_invoice(session, partner_id, k, by=by) for k in keys or []]
+                done = len([approve_invoice(session, partner_id, k, by=by) for k in keys or []])
     except (InvoicingError, TenantError) as exc:
         raise _fail(exc) from exc
-    typer.echo(f"{len(done)} invoices approved")
+    typer.echo(f"{done} invoices approved")
 
 
 @invoices_app.command("issue")

@@ -5,12 +5,8 @@ Each draft is rated exactly as live figures and accrual rate the period: pricing
 and rating's `rate_period` and `rate_costs`. Clients sharing a time zone and period share one
 grouped query, so a cycle of 10,000 clients is a handful of queries and bulk inserts.
 
-Late usage: for the client's issued periods that may still receive events (the partner's
-`late_event_days`), events received after the period was rated are looked up (a cheap query on
-the few recent rows); for those periods the whole period is aggregated again and compared with
-what the client's standing invoices already billed of it. The difference in quantity, usage
-charge and cost becomes a prior-period adjustment on the new draft. Because the comparison is
-of totals, an event is billed once whatever the timing, and never dropped.
+Late usage of the client's issued periods (see `late`) becomes prior-period adjustment lines on
+the client's newest draft of the run.
 
 Closing is exactly-once: a (client, period) with any invoice is skipped, and the insert itself
 skips a pair another closer wrote a moment earlier (unique index, `ON CONFLICT DO NOTHING`).
@@ -37,32 +33,29 @@ from billing.invoicing.cycles import (
 )
 from billing.invoicing.drafts import Adjustment, DraftInvoice, DraftUsage, build_lines, plain
 from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundError
+from billing.invoicing.late import RunContext, late_adjustments
 from billing.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceUsage
-from billing.invoicing.repository import BilledUsage, InvoiceRepository
+from billing.invoicing.repository import ClientInfo, InvoiceRepository
 from billing.pricing.book import NO_PLAN, PriceBook, local_today, period_window
 from billing.pricing.service import load_book
-from billing.pricing.usage_repository import AggregationRule, UsageTotal, UsageTotalsRepository
+from billing.pricing.usage_repository import UsageTotal
 from billing.rating import (
     BillingPeriod,
     ClientTerms,
     PeriodStatement,
     UsageCharge,
-    effective_prices,
     rate_costs,
     rate_period,
-    rate_usage,
 )
-from billing.tenants.models import Client, Partner, UsageType
-from billing.tenants.repository import TenantRepository
-from billing.tenants.service import get_client, get_partner
+from billing.tenants.errors import NotFoundError
+from billing.tenants.service import get_partner
 from config.db_types import utcnow
 
 __all__ = ["CloseResult", "close_cycles", "redraft", "refresh_draft"]
 
 _ZERO = Decimal(0)
+_NO_USAGE = UsageTotal(_ZERO, 0, None)
 _FILTER_LIMIT = 2000  # like live figures: name the clients in a window's query up to this many
-_LATE_MARGIN = timedelta(minutes=10)  # an ingest that began before a rating may commit after it
-_LATE_LOOKBACK_EXTRA = timedelta(days=62)
 
 
 @dataclass
@@ -77,7 +70,7 @@ class CloseResult:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    client: Client
+    client: ClientInfo
     period: BillingPeriod
 
 
@@ -94,29 +87,14 @@ class _Rated:
     adjustments: int
 
 
-class _Context:
-    """What one run reads once: partner, usage types, price book, the run's clocks."""
-
-    def __init__(self, session: Session, partner: Partner, book: PriceBook, now: datetime) -> None:
-        self.session = session
-        self.partner = partner
-        self.book = book
-        self.now = now
-        # Watermarks compare with events' `received_at`, which is wall-clock time, even when
-        # `now` (which periods are due) is another moment in tests or a backfill.
-        self.snapshot = utcnow()
-        self.types: dict[str, UsageType] = {
-            t.code: t for t in TenantRepository(session).usage_types(partner.id)
-        }
-        self.rules = {
-            code: AggregationRule(t.aggregation, t.aggregation_property)
-            for code, t in self.types.items()
-        }
-        self.repo = InvoiceRepository(session)
-        self.usage = UsageTotalsRepository(session)
+def _client(repo: InvoiceRepository, partner_id: str, client_id: str) -> ClientInfo:
+    found = repo.client_infos(partner_id, client_id)
+    if not found:
+        raise NotFoundError("client", client_id)
+    return found[0]
 
 
-def _first_day(book: PriceBook, client: Client) -> tuple[date | None, date | None]:
+def _first_day(book: PriceBook, client: ClientInfo) -> tuple[date | None, date | None]:
     starts_on, ends_on = book.dates.get(client.id, (None, None))
     if starts_on is None:
         starts_on = local_today(client.timezone, client.created_at)
@@ -124,8 +102,8 @@ def _first_day(book: PriceBook, client: Client) -> tuple[date | None, date | Non
 
 
 def _targets(
-    ctx: _Context,
-    clients: Sequence[Client],
+    ctx: RunContext,
+    clients: Sequence[ClientInfo],
     closed: dict[str, set[date]],
     month: tuple[int, int] | None,
     result: CloseResult,
@@ -152,7 +130,7 @@ def _targets(
 
 
 def _totals(
-    ctx: _Context, targets: Sequence[_Target]
+    ctx: RunContext, targets: Sequence[_Target]
 ) -> dict[tuple[str, date], tuple[tuple[datetime, datetime], dict[str, UsageTotal]]]:
     groups: dict[tuple[BillingPeriod, str], list[_Target]] = defaultdict(list)
     for target in targets:
@@ -170,92 +148,8 @@ def _totals(
     return found
 
 
-def _late_candidates(
-    ctx: _Context, client_ids: Sequence[str], billed: dict[tuple[str, date, str], BilledUsage]
-) -> dict[str, list[tuple[Invoice, set[str]]]]:
-    """Client -> [(issued invoice, usage types with events received after it was rated)]."""
-    late_days = int(ctx.partner.settings.get("late_event_days", 90))
-    oldest = min(ctx.now, ctx.snapshot) - timedelta(days=late_days) - _LATE_LOOKBACK_EXTRA
-    issued = ctx.repo.issued_since(ctx.partner.id, client_ids, oldest)
-    windows: dict[tuple[datetime, datetime], list[Invoice]] = defaultdict(list)
-    for invoice in issued:
-        windows[(invoice.period_start_at, invoice.period_end_at)].append(invoice)
-    found: dict[str, list[tuple[Invoice, set[str]]]] = defaultdict(list)
-    for (start, end), invoices in windows.items():
-        by_client = {invoice.client_id: invoice for invoice in invoices}
-        since = min(invoice.watermark for invoice in invoices) - _LATE_MARGIN
-        flagged: dict[str, set[str]] = defaultdict(set)
-        for event in ctx.repo.late_events(ctx.partner.id, list(by_client), start, end, since):
-            invoice = by_client[event.client_id]
-            seen = billed.get((event.client_id, invoice.period_start, event.usage_type))
-            mark = seen.watermark if seen and seen.watermark else invoice.watermark
-            if event.received_at > mark - _LATE_MARGIN:
-                flagged[event.client_id].add(event.usage_type)
-        for client_id, usage_types in flagged.items():
-            found[client_id].append((by_client[client_id], usage_types))
-    return found
-
-
-def _adjustments(
-    ctx: _Context, client_ids: Sequence[str], exclude_invoice_id: int | None = None
-) -> dict[str, list[Adjustment]]:
-    billed = ctx.repo.billed_usage(
-        ctx.partner.id, client_ids, exclude_invoice_id=exclude_invoice_id
-    )
-    candidates = _late_candidates(ctx, client_ids, billed)
-    found: dict[str, list[Adjustment]] = defaultdict(list)
-    for client_id, items in candidates.items():
-        for invoice, usage_types in sorted(items, key=lambda item: item[0].period_start):
-            period = BillingPeriod(invoice.period_start, invoice.period_end + timedelta(days=1))
-            totals = ctx.usage.totals(
-                ctx.partner.id,
-                invoice.period_start_at,
-                invoice.period_end_at,
-                ctx.rules,
-                [client_id],
-            )
-            pricing = ctx.book.client_pricing(client_id, period)
-            prices = effective_prices(pricing.plan, pricing.terms)
-            for usage_type in sorted(usage_types):
-                total = totals.get((client_id, usage_type), UsageTotal(_ZERO, 0, None))
-                rated_quantity = max(total.quantity, _ZERO)
-                price = prices.get(usage_type)
-                charge = 0
-                if price is not None:
-                    charge = rate_usage(
-                        price, rated_quantity, invoice.currency, usage_type=usage_type
-                    ).amount
-                cost_price = pricing.wholesale.get(usage_type)
-                cost = 0
-                if cost_price is not None:
-                    cost = rate_usage(
-                        cost_price, rated_quantity, ctx.book.currency, usage_type=usage_type
-                    ).amount
-                before = billed.get((client_id, invoice.period_start, usage_type), BilledUsage())
-                delta = total.quantity - before.quantity
-                if delta == 0 and charge == before.charge and cost == before.cost:
-                    continue
-                kind = ctx.types.get(usage_type)
-                found[client_id].append(
-                    Adjustment(
-                        usage_type=usage_type,
-                        origin_start=invoice.period_start,
-                        origin_last_day=invoice.period_end,
-                        name=ctx.book.names.get(usage_type, usage_type),
-                        unit=kind.unit if kind else "unit",
-                        quantity=delta,
-                        total_quantity=total.quantity,
-                        charge=charge - before.charge,
-                        cost=cost - before.cost,
-                        events=total.events,
-                        watermark=ctx.snapshot,
-                    )
-                )
-    return found
-
-
 def _rate(
-    ctx: _Context,
+    ctx: RunContext,
     targets: Sequence[_Target],
     adjustments: dict[str, list[Adjustment]],
 ) -> list[_Rated]:
@@ -271,29 +165,30 @@ def _rate(
         client, period = target.client, target.period
         window, usage = totals[(client.id, period.start)]
         pricing = ctx.book.client_pricing(client.id, period)
+        late = adjustments.get(client.id, []) if newest[client.id] == period.start else []
+        if pricing.plan is NO_PLAN and not usage and not late:
+            continue  # nothing to bill: no plan in force, no usage, no late usage
         quantities = {code: max(total.quantity, _ZERO) for code, total in usage.items()}
         statement = rate_period(
             pricing.plan, quantities, client.currency, period, pricing.terms, names=ctx.book.names
         )
         costs = rate_costs(pricing.wholesale, quantities, ctx.book.currency)
-        late = adjustments.get(client.id, []) if newest[client.id] == period.start else []
         draft = DraftInvoice(
             build_lines(statement, costs, pricing.terms.discount_percent, pricing.terms.tax, late)
         )
-        codes = set(usage) | {charge.usage_type for charge in statement.usage}
-        codes |= {code for code, cost in costs.items() if cost.amount}
+        charges = {charge.usage_type: charge.amount for charge in statement.usage}
+        cost_amounts = {code: cost.amount for code, cost in costs.items()}
+        codes = set(usage) | set(charges) | {c for c, amount in cost_amounts.items() if amount}
         for code in sorted(codes):
-            total = usage.get(code, UsageTotal(_ZERO, 0, None))
-            charge = statement.usage_charge(code)
-            cost = costs.get(code)
+            total = usage.get(code, _NO_USAGE)
             draft.usage.append(
                 DraftUsage(
                     code,
                     period.start,
                     total.quantity,
                     total.quantity,
-                    charge.amount if charge else 0,
-                    cost.amount if cost else 0,
+                    charges.get(code, 0),
+                    cost_amounts.get(code, 0),
                     total.events,
                     ctx.snapshot,
                 )
@@ -312,9 +207,6 @@ def _rate(
                 )
             )
         terms = ctx.book.terms_at(client.id, period.start)
-        events = sum(total.events for total in usage.values())
-        if pricing.plan is NO_PLAN and events == 0 and not late:
-            continue
         auto_charge = bool(terms and terms.auto_charge)
         rated.append(
             _Rated(
@@ -332,7 +224,7 @@ def _rate(
     return rated
 
 
-def _invoice_values(ctx: _Context, item: _Rated) -> dict[str, object]:
+def _invoice_values(ctx: RunContext, item: _Rated) -> dict[str, object]:
     """The columns of a draft computed from its rating (shared by insert and refresh)."""
     tax = item.terms.tax
     return {
@@ -355,44 +247,33 @@ def _invoice_values(ctx: _Context, item: _Rated) -> dict[str, object]:
     }
 
 
+LINE_COLUMNS = (
+    "invoice_id", "position", "kind", "usage_type", "description", "quantity", "unit_price",
+    "amount_minor", "cost_minor", "tier", "block_size", "origin_period_start",
+)  # fmt: skip
+USAGE_COLUMNS = (
+    "invoice_id", "partner_id", "client_id", "usage_type", "origin_period_start", "quantity",
+    "total_quantity", "charge_minor", "cost_minor", "events", "watermark",
+    "unbilled_cleared_minor", "cost_cleared_minor",
+)  # fmt: skip
+
+
 def _content_rows(
     invoice_id: int, client_id: str, partner_id: str, draft: DraftInvoice
-) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    lines: list[dict[str, object]] = [
-        {
-            "invoice_id": invoice_id,
-            "position": position,
-            "kind": line.kind,
-            "usage_type": line.usage_type,
-            "description": line.description[:500],
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "amount_minor": line.amount,
-            "cost_minor": line.cost,
-            "tier": line.tier,
-            "block_size": line.block_size,
-            "origin_period_start": line.origin_period_start,
-        }
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """A draft's lines and usage rows, as tuples in `LINE_COLUMNS` / `USAGE_COLUMNS` order."""
+    lines: list[tuple[object, ...]] = [
+        (invoice_id, position, line.kind, line.usage_type, line.description[:500],
+         line.quantity, line.unit_price, line.amount, line.cost, line.tier, line.block_size,
+         line.origin_period_start)
         for position, line in enumerate(draft.lines, start=1)
-    ]
-    usage = [
-        {
-            "invoice_id": invoice_id,
-            "partner_id": partner_id,
-            "client_id": client_id,
-            "usage_type": row.usage_type,
-            "origin_period_start": row.origin_period_start,
-            "quantity": plain(row.quantity),
-            "total_quantity": plain(row.total_quantity),
-            "charge_minor": row.charge,
-            "cost_minor": row.cost,
-            "events": row.events,
-            "watermark": row.watermark,
-            "unbilled_cleared_minor": 0,
-            "cost_cleared_minor": 0,
-        }
+    ]  # fmt: skip
+    usage: list[tuple[object, ...]] = [
+        (invoice_id, partner_id, client_id, row.usage_type, row.origin_period_start,
+         plain(row.quantity), plain(row.total_quantity), row.charge, row.cost, row.events,
+         row.watermark, 0, 0)
         for row in draft.usage
-    ]
+    ]  # fmt: skip
     return lines, usage
 
 
@@ -410,12 +291,11 @@ def close_cycles(
     repo.claim_sqlite_writer()
     partner = get_partner(session, partner_id)
     month = parse_month(period) if period else None
-    if client_id is not None:
-        clients = [get_client(session, partner_id, client_id)]
-    else:
-        clients = TenantRepository(session).clients(partner_id)
+    clients = repo.client_infos(partner_id, client_id)
+    if client_id is not None and not clients:
+        raise NotFoundError("client", client_id)
     book = load_book(session, partner_id, [client_id] if client_id else None)
-    ctx = _Context(session, partner, book, now or utcnow())
+    ctx = RunContext(session, partner, book, now or utcnow())
     result = CloseResult()
     closed = repo.closed_periods(partner_id, [client_id] if client_id else None)
     targets = _targets(ctx, clients, closed, month, result)
@@ -434,19 +314,38 @@ def redraft(
     is nothing to bill or a live invoice exists."""
     InvoiceRepository(session).claim_sqlite_writer()
     partner = get_partner(session, partner_id)
-    client = get_client(session, partner_id, client_id)
-    ctx = _Context(session, partner, load_book(session, partner_id, [client_id]), now or utcnow())
+    client = _client(InvoiceRepository(session), partner_id, client_id)
+    ctx = RunContext(session, partner, load_book(session, partner_id, [client_id]), now or utcnow())
     result = CloseResult()
     _draft(ctx, [_Target(client, period)], result)
     return result.created[0] if result.created else None
 
 
-def _draft(ctx: _Context, targets: Sequence[_Target], result: CloseResult) -> None:
+def _insert_invoices(
+    repo: InvoiceRepository, rows: list[dict[str, object]]
+) -> dict[tuple[str, date], int]:
+    """PostgreSQL: `INSERT ... ON CONFLICT DO NOTHING RETURNING` (a concurrent closer may win a
+    pair). SQLite: this transaction has held the write lock since before it read which periods
+    are closed, so no pair can conflict, and ids are allocated and rows inserted in bulk."""
+    if not rows or repo.dialect == "postgresql":
+        return repo.insert_invoices(rows)
+    ids = repo.next_invoice_ids(len(rows))
+    names = ("id", *rows[0])
+    repo.insert_bulk(
+        Invoice, names, [(id_, *row.values()) for id_, row in zip(ids, rows, strict=True)]
+    )
+    return {
+        (str(row["client_id"]), row["period_start"]): id_  # type: ignore[misc]
+        for id_, row in zip(ids, rows, strict=True)
+    }
+
+
+def _draft(ctx: RunContext, targets: Sequence[_Target], result: CloseResult) -> None:
     if not targets:
         return
     repo, partner_id = ctx.repo, ctx.partner.id
     client_ids = sorted({t.client.id for t in targets})
-    adjustments = _adjustments(ctx, client_ids)
+    adjustments = late_adjustments(ctx, client_ids)
     rated = _rate(ctx, targets, adjustments)
     rated_keys = {(r.target.client.id, r.target.period.start) for r in rated}
     result.nothing_to_bill += [
@@ -481,9 +380,9 @@ def _draft(ctx: _Context, targets: Sequence[_Target], result: CloseResult) -> No
                 **_invoice_values(ctx, item),
             }
         )
-    written = repo.insert_invoices(rows)
-    lines: list[dict[str, object]] = []
-    usage: list[dict[str, object]] = []
+    written = _insert_invoices(repo, rows)
+    lines: list[tuple[object, ...]] = []
+    usage: list[tuple[object, ...]] = []
     for item in rated:
         key = (item.target.client.id, item.target.period.start)
         invoice_id = written.get(key)
@@ -497,8 +396,8 @@ def _draft(ctx: _Context, targets: Sequence[_Target], result: CloseResult) -> No
         result.adjustments += item.adjustments
         if overrides.get(key[0], partner_auto):
             result.auto_approved += 1
-    repo.insert_rows(InvoiceLine, lines)
-    repo.insert_rows(InvoiceUsage, usage)
+    repo.insert_bulk(InvoiceLine, LINE_COLUMNS, lines)
+    repo.insert_bulk(InvoiceUsage, USAGE_COLUMNS, usage)
 
 
 def refresh_draft(
@@ -515,11 +414,11 @@ def refresh_draft(
             str(invoice.id), invoice.status, "refresh", "only drafts are re-rated"
         )
     partner = get_partner(session, partner_id)
-    client = get_client(session, partner_id, invoice.client_id)
+    client = _client(repo, partner_id, invoice.client_id)
     book = load_book(session, partner_id, [client.id])
-    ctx = _Context(session, partner, book, now or utcnow())
+    ctx = RunContext(session, partner, book, now or utcnow())
     period = BillingPeriod(invoice.period_start, invoice.period_end + timedelta(days=1))
-    adjustments = _adjustments(ctx, [client.id], exclude_invoice_id=invoice.invoice_id)
+    adjustments = late_adjustments(ctx, [client.id], exclude_invoice_id=invoice.invoice_id)
     rated = _rate(ctx, [_Target(client, period)], adjustments)
     repo.delete_draft_content(invoice.invoice_id)
     if rated:
@@ -535,6 +434,6 @@ def refresh_draft(
     invoice.updated_at = ctx.snapshot
     session.add(invoice)
     session.flush()
-    repo.insert_rows(InvoiceLine, lines)
-    repo.insert_rows(InvoiceUsage, usage)
+    repo.insert_bulk(InvoiceLine, LINE_COLUMNS, lines)
+    repo.insert_bulk(InvoiceUsage, USAGE_COLUMNS, usage)
     return invoice

@@ -31,6 +31,7 @@ from sqlmodel import Session
 from billing.invoicing.documents import DocumentOutcome, credit_note_document, publish
 from billing.invoicing.errors import InvalidCreditError, InvalidTransitionError
 from billing.invoicing.events import credit_note_payload, record_event
+from billing.invoicing.issuing import format_number
 from billing.invoicing.models import (
     BillingEventKind,
     CreditNote,
@@ -43,7 +44,7 @@ from billing.invoicing.models import (
 )
 from billing.invoicing.posting import AccountCodes, credit_note_entry
 from billing.invoicing.repository import InvoiceRepository
-from billing.invoicing.service import format_number, get_invoice
+from billing.invoicing.service import get_invoice
 from billing.pricing.book import local_today
 from billing.rating import round_line
 from billing.tenants.service import get_client, get_partner

@@ -120,7 +120,12 @@ class DraftInvoice:
 
 def plain(value: Decimal) -> Decimal:
     """The same number without trailing zeros or an exponent (`600.000000` -> `600`)."""
-    return Decimal(canonical_decimal(value))
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent >= 0:
+        return value
+    if value == value.to_integral_value():
+        return value.quantize(_ONE)
+    return value.normalize()
 
 
 def allocate(total: int, weights: Sequence[Decimal]) -> list[int]:
@@ -175,9 +180,12 @@ def _units(line: ChargeLine) -> Decimal:
     return line.quantity * line.block_size if line.block_size is not None else line.quantity
 
 
+_KINDS = {kind: InvoiceLineKind(kind.value) for kind in LineKind}
+
+
 def _from_charge(line: ChargeLine, cost: int = 0) -> DraftLine:
     return DraftLine(
-        InvoiceLineKind(line.kind.value),
+        _KINDS[line.kind],
         line.description,
         plain(line.quantity),
         plain(line.unit_price),
@@ -190,6 +198,8 @@ def _from_charge(line: ChargeLine, cost: int = 0) -> DraftLine:
 
 
 def _usage_lines(charge: UsageCharge, cost: int) -> list[DraftLine]:
+    if len(charge.lines) == 1:
+        return [_from_charge(charge.lines[0], cost)]
     costs = allocate(cost, [_units(line) for line in charge.lines])
     return [_from_charge(line, part) for line, part in zip(charge.lines, costs, strict=True)]
 

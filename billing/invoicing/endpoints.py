@@ -27,6 +27,7 @@ from billing.invoicing.errors import (
     InvoicingError,
 )
 from billing.invoicing.explain import explain_invoice
+from billing.invoicing.issuing import issue_invoice
 from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.invoicing.schemas import (
@@ -40,13 +41,7 @@ from billing.invoicing.schemas import (
     explanation_read,
     invoice_read,
 )
-from billing.invoicing.service import (
-    approve_invoice,
-    get_invoice,
-    issue_invoice,
-    list_invoices,
-    void_invoice,
-)
+from billing.invoicing.service import approve_invoice, get_invoice, list_invoices, void_invoice
 from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope

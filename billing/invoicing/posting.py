@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -38,15 +39,15 @@ from billing.invoicing.models import (
     CreditNote,
     CreditNoteLine,
     Invoice,
-    InvoiceLine,
     InvoiceLineKind,
-    InvoiceUsage,
 )
 from ledger import AccountRole, EntrySpec, PostingSpec, account_for
 
 __all__ = [
     "USAGE_LINE_KINDS",
     "AccountCodes",
+    "LineAmount",
+    "UsageAmounts",
     "credit_note_entry",
     "invoice_entry",
     "uncollectible_entry",
@@ -61,6 +62,35 @@ USAGE_LINE_KINDS = frozenset(
     }
 )
 _SUBSCRIPTION_KINDS = frozenset({InvoiceLineKind.BASE_FEE, InvoiceLineKind.MINIMUM_TRUE_UP})
+
+
+class LineAmount(Protocol):
+    """What the issue entry needs of a line (`InvoiceLine` or a lighter row)."""
+
+    @property
+    def kind(self) -> InvoiceLineKind: ...
+
+    @property
+    def usage_type(self) -> str | None: ...
+
+    @property
+    def amount_minor(self) -> int: ...
+
+
+class UsageAmounts(Protocol):
+    """What the issue entry needs of a usage row (`InvoiceUsage` or a lighter row)."""
+
+    @property
+    def usage_type(self) -> str: ...
+
+    @property
+    def cost_minor(self) -> int: ...
+
+    @property
+    def unbilled_cleared_minor(self) -> int: ...
+
+    @property
+    def cost_cleared_minor(self) -> int: ...
 
 
 class AccountCodes:
@@ -105,8 +135,8 @@ class _Legs:
 def invoice_entry(
     codes: AccountCodes,
     invoice: Invoice,
-    lines: Iterable[InvoiceLine],
-    usage: Iterable[InvoiceUsage],
+    lines: Iterable[LineAmount],
+    usage: Iterable[UsageAmounts],
     effective_at: datetime,
 ) -> EntrySpec | None:
     """The issue entry; None for an invoice that moves nothing (all zero)."""

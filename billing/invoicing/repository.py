@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
@@ -22,6 +22,7 @@ from billing.invoicing.models import (
     CreditNoteLine,
     Invoice,
     InvoiceLine,
+    InvoiceLineKind,
     InvoiceStatus,
     InvoiceUsage,
     NumberSequence,
@@ -29,11 +30,22 @@ from billing.invoicing.models import (
 )
 from billing.metering.models import UsageEvent
 from billing.pricing.models import AccrualState
+from billing.tenants.models import Client
 
-__all__ = ["BilledUsage", "InvoiceFilter", "InvoiceRepository", "LateEvent"]
+__all__ = [
+    "BilledUsage",
+    "ClientInfo",
+    "InvoiceFilter",
+    "InvoiceRepository",
+    "LateEvent",
+    "LineFigure",
+    "UsageFigure",
+]
 
 _CHUNK = 500
 _INSERT_CHUNK = 2000
+_MISSING = object()
+_ROWS_PER_STATEMENT = 50  # x up to 14 columns: within SQLite's 999-parameter default
 _Row = TypeVar("_Row", bound=SQLModel)
 
 
@@ -66,6 +78,37 @@ class LateEvent:
     received_at: datetime
 
 
+class LineFigure(NamedTuple):
+    """A line's figures without the ORM object (issuing thousands at once)."""
+
+    kind: InvoiceLineKind
+    usage_type: str | None
+    amount_minor: int
+
+
+@dataclass(slots=True)
+class UsageFigure:
+    """A usage row's figures without the ORM object; issuing fills in the cleared amounts."""
+
+    id: int
+    usage_type: str
+    origin_period_start: date
+    charge_minor: int
+    cost_minor: int
+    unbilled_cleared_minor: int = 0
+    cost_cleared_minor: int = 0
+
+
+class ClientInfo(NamedTuple):
+    """What closing needs of a client, without loading ORM objects for thousands of them."""
+
+    id: str
+    timezone: str
+    billing_anchor_day: int
+    currency: str
+    created_at: datetime
+
+
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -89,6 +132,23 @@ class InvoiceRepository:
         self.session.add(row)
         self.session.flush()
         return row
+
+    def client_infos(self, partner_id: str, client_id: str | None = None) -> list[ClientInfo]:
+        query = select(
+            col(Client.id),
+            col(Client.timezone),
+            col(Client.billing_anchor_day),
+            col(Client.currency),
+            col(Client.created_at),
+        ).where(col(Client.partner_id) == partner_id)
+        if client_id is not None:
+            query = query.where(col(Client.id) == client_id)
+        return [ClientInfo(*row) for row in self.session.execute(query.order_by(col(Client.id)))]
+
+    def next_invoice_ids(self, count: int) -> list[int]:
+        """Ids for rows about to be inserted (SQLite, holding the write lock)."""
+        top = self.session.scalar(select(func.coalesce(func.max(col(Invoice.id)), 0)))
+        return list(range(int(top or 0) + 1, int(top or 0) + 1 + count))
 
     # invoices -------------------------------------------------------------------
     def invoice(self, partner_id: str, invoice_id: int, *, lock: bool = False) -> Invoice | None:
@@ -144,6 +204,27 @@ class InvoiceRepository:
             query = query.limit(limit)
         return list(self.session.scalars(query))
 
+    def approve_drafts(
+        self, partner_id: str, by: str, moment: datetime, client_id: str | None = None
+    ) -> int:
+        table: Any = Invoice.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.partner_id == partner_id, table.c.status == InvoiceStatus.DRAFT.value)
+            .values(
+                status=InvoiceStatus.APPROVED.value,
+                approved_at=moment,
+                approved_by=by,
+                version=table.c.version + 1,
+                updated_at=moment,
+            )
+        )
+        if client_id is not None:
+            statement = statement.where(table.c.client_id == client_id)
+        result = self.session.execute(statement.execution_options(synchronize_session=False))
+        self.session.expire_all()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def ids_with_status(self, partner_id: str, status: InvoiceStatus) -> list[int]:
         query = (
             select(col(Invoice.id))
@@ -194,6 +275,60 @@ class InvoiceRepository:
         for chunk in _chunks(list(rows), _INSERT_CHUNK):
             self.session.execute(insert(table), list(chunk))
 
+    def insert_bulk(
+        self, model: type[SQLModel], names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Many rows without per-row statement overhead: values go through each column type's
+        own bind processor (so they are stored exactly as the ORM would store them), then
+        PostgreSQL takes them by COPY and SQLite by multi-row INSERTs."""
+        if not rows:
+            return
+        table: Any = model.__table__  # type: ignore[attr-defined]
+        connection = self.session.connection()
+        dialect = connection.dialect
+        processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+        # Each distinct value is processed once per column (a cycle repeats the same dates,
+        # watermark, kinds and prices thousands of times).
+        active: list[tuple[int, Any, dict[Any, Any]]] = [
+            (i, p, {}) for i, p in enumerate(processors) if p is not None
+        ]
+        stored: list[tuple[Any, ...]] = []
+        for row in rows:
+            values = list(row)
+            for index, process, memo in active:
+                value = values[index]
+                if value is None:
+                    continue
+                try:
+                    done = memo.get(value, _MISSING)
+                except TypeError:  # unhashable (JSON): process every time
+                    values[index] = process(value)
+                    continue
+                if done is _MISSING:
+                    done = memo[value] = process(value)
+                values[index] = done
+            stored.append(tuple(values))
+        columns = ", ".join(names)
+        if dialect.name == "postgresql":
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
+            ):
+                for row_values in stored:
+                    copy.write_row(row_values)
+            return
+        one = "(" + ", ".join("?" for _ in names) + ")"
+        head = f"INSERT INTO {table.name} ({columns}) VALUES "
+        full = head + ", ".join([one] * _ROWS_PER_STATEMENT)
+        for start in range(0, len(stored), _ROWS_PER_STATEMENT):
+            chunk = stored[start : start + _ROWS_PER_STATEMENT]
+            sql = (
+                full if len(chunk) == _ROWS_PER_STATEMENT else head + ", ".join([one] * len(chunk))
+            )
+            connection.exec_driver_sql(sql, tuple(v for row_values in chunk for v in row_values))
+
     def update_invoices(self, rows: Sequence[dict[str, Any]]) -> None:
         """Bulk UPDATE by primary key (`id` in each dict)."""
         for chunk in _chunks(list(rows), _INSERT_CHUNK):
@@ -232,6 +367,81 @@ class InvoiceRepository:
             for row in self.session.scalars(query):
                 found[row.invoice_id].append(row)
         return found
+
+    def line_figures(self, invoice_ids: Sequence[int]) -> dict[int, list[LineFigure]]:
+        found: dict[int, list[LineFigure]] = {i: [] for i in invoice_ids}
+        line = InvoiceLine
+        for chunk in _chunks(list(invoice_ids)):
+            query = (
+                select(
+                    col(line.invoice_id),
+                    col(line.kind),
+                    col(line.usage_type),
+                    col(line.amount_minor),
+                )
+                .where(col(line.invoice_id).in_(chunk))
+                .order_by(col(line.invoice_id), col(line.position))
+            )
+            for invoice_id, kind, usage_type, amount in self.session.execute(query):
+                found[invoice_id].append(LineFigure(kind, usage_type, amount))
+        return found
+
+    def usage_figures(self, invoice_ids: Sequence[int]) -> dict[int, list[UsageFigure]]:
+        found: dict[int, list[UsageFigure]] = {i: [] for i in invoice_ids}
+        row = InvoiceUsage
+        for chunk in _chunks(list(invoice_ids)):
+            query = (
+                select(
+                    col(row.invoice_id), col(row.id), col(row.usage_type),
+                    col(row.origin_period_start), col(row.charge_minor), col(row.cost_minor),
+                )
+                .where(col(row.invoice_id).in_(chunk))
+                .order_by(col(row.id))
+            )  # fmt: skip
+            for invoice_id, *values in self.session.execute(query):
+                found[invoice_id].append(UsageFigure(*values))
+        return found
+
+    def set_cleared(self, rows: Sequence[UsageFigure]) -> None:
+        """Record what issuing cleared on each usage row (one executemany)."""
+        table: Any = InvoiceUsage.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                unbilled_cleared_minor=bindparam("cleared"),
+                cost_cleared_minor=bindparam("cost_cleared"),
+            )
+        )
+        params = [
+            {
+                "row_id": r.id,
+                "cleared": r.unbilled_cleared_minor,
+                "cost_cleared": r.cost_cleared_minor,
+            }
+            for r in rows
+        ]
+        for chunk in _chunks(params, _INSERT_CHUNK):
+            self.session.connection().execute(statement, list(chunk))
+
+    def mark_issued(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Freeze issued invoices: number, dates, entry and status in one executemany. Each
+        dict has `row_id` and every column below."""
+        table: Any = Invoice.__table__  # type: ignore[attr-defined]
+        names = (
+            "number", "status", "issued_at", "issue_date", "due_at", "net_terms_days",
+            "ledger_entry_id", "version", "updated_at",
+        )  # fmt: skip
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"v_{name}") for name in names})
+        )
+        params = [
+            {"row_id": row["row_id"], **{f"v_{name}": row[name] for name in names}} for row in rows
+        ]
+        for chunk in _chunks(params, _INSERT_CHUNK):
+            self.session.connection().execute(statement, list(chunk))
 
     def billed_usage(
         self,

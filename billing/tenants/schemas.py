@@ -106,6 +106,12 @@ class PartnerSettings(_Input):
         default=90, ge=1, le=3650, description="Events older than this many days are refused."
     )
     net_terms_days: int = Field(default=30, ge=0, le=365, description="Invoice due after days.")
+    grace_period_hours: int = Field(
+        default=24,
+        ge=0,
+        le=2160,
+        description="Hours after a period ends before its invoice is drafted (late events).",
+    )
     auto_approve: bool = Field(default=False, description="Issue invoices without review.")
     margin_alert_percent: Decimal | None = Field(
         default=None,

@@ -177,6 +177,7 @@ class PartnerSpec(_Section):
     timezone: TimeZone
     invoice_prefix: Annotated[StrictStr, AfterValidator(_prefix)] = "INV-"
     net_terms_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
+    grace_period_hours: Annotated[StrictInt, Field(ge=0, le=2160)] = 24
     auto_approve: StrictBool = False
     margin_alert_percent: Percent | None = None
     late_event_days: Annotated[StrictInt, Field(ge=0, le=3650)] = 90

@@ -100,7 +100,7 @@ def setup_partner(session: Session, toml: str = TOML, **settings: Any) -> Partne
     report = apply_partner_file(session, parse_partner_toml(toml), datetime.now(UTC))
     partner = session.get(Partner, report.partner_id)
     assert partner is not None
-    partner.settings = {**partner.settings, "grace_period_hours": 0, **settings}
+    partner.settings = {**partner.settings, **settings}
     session.add(partner)
     session.commit()
     return partner
@@ -138,7 +138,10 @@ def send(
 
 
 def run_accrual(session: Session, partner: str = PARTNER) -> None:
-    accrue(session, partner)
+    """Accrue as a run an hour into this month would: last month is still in its grace
+    period (accrual covers it until invoicing takes over)."""
+    first = datetime.now(UTC).replace(day=1, hour=1, minute=0, second=0, microsecond=0)
+    accrue(session, partner, first)
     session.commit()
 
 
@@ -199,9 +202,10 @@ def close_and_issue(
     session: Session, month: date, partner: str = PARTNER, **kwargs: Any
 ) -> list[Any]:
     from billing.invoicing.closing import close_cycles
+    from billing.invoicing.issuing import issue_invoices
     from billing.invoicing.models import InvoiceStatus
     from billing.invoicing.repository import InvoiceRepository
-    from billing.invoicing.service import approve_invoices, issue_invoices
+    from billing.invoicing.service import approve_invoices
 
     close_cycles(session, partner, period=month_text(month), **kwargs)
     approve_invoices(session, partner, by="test")

@@ -7,9 +7,10 @@ from sqlmodel import Session
 
 from billing.invoicing.credits import CreditRequest, create_credit_note
 from billing.invoicing.errors import InvalidCreditError, InvalidTransitionError
+from billing.invoicing.issuing import issue_invoices
 from billing.invoicing.models import BillingEvent, BillingEventKind, InvoiceStatus
 from billing.invoicing.repository import InvoiceRepository
-from billing.invoicing.service import get_invoice, issue_invoices, mark_uncollectible, void_invoice
+from billing.invoicing.service import get_invoice, mark_uncollectible, void_invoice
 from ledger import trial_balance
 from ledger.repository import LedgerRepository
 from tests.billing.invoicing.builders import (

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from billing.documents import OutgoingEmail
 from billing.invoicing.closing import close_cycles
 from billing.invoicing.credits import create_credit_note
-from billing.invoicing.service import approve_invoices, issue_invoices
+from billing.invoicing.issuing import issue_invoices
+from billing.invoicing.service import approve_invoices
 from main import app
 from tests.billing.invoicing.builders import (
     SIMPLE,

@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from billing.invoicing.closing import close_cycles, refresh_draft
 from billing.invoicing.explain import explain_invoice
+from billing.invoicing.issuing import issue_invoices
 from billing.invoicing.models import InvoiceLineKind
 from billing.invoicing.repository import InvoiceRepository
-from billing.invoicing.service import approve_invoices, get_invoice, issue_invoices
+from billing.invoicing.service import approve_invoices, get_invoice
 from billing.pricing.book import client_period
 from ledger import trial_balance
 from tests.billing.invoicing.builders import (
@@ -65,7 +66,7 @@ def _late_setup(session: Session) -> tuple[str, datetime]:
     run_accrual(session)
     next_start = client_period(1, month).end
     next_close = datetime.combine(client_period(1, next_start).end, datetime.min.time(), UTC)
-    return str(october.number), next_close + timedelta(hours=1)
+    return str(october.number), next_close + timedelta(hours=25)  # after the grace period
 
 
 def test_late_usage_goes_on_the_next_invoice(session: Session) -> None:
@@ -84,9 +85,12 @@ def test_late_usage_goes_on_the_next_invoice(session: Session) -> None:
     invoice = get_invoice(session, "acme", draft_id)
     assert invoice.total_minor == sum(ln.amount_minor for ln in lines)
     # Refreshing the draft finds the same adjustment, not a second one.
+    amounts = [ln.amount_minor for ln in lines]
+    position = adjustment.position
     refreshed = refresh_draft(session, "acme", draft_id, when)
+    session.expire_all()
     again = InvoiceRepository(session).lines([draft_id])[draft_id]
-    assert [ln.amount_minor for ln in again] == [ln.amount_minor for ln in lines]
+    assert [ln.amount_minor for ln in again] == amounts
     assert refreshed.total_minor == invoice.total_minor
     # Issue: the late usage accrued into unbilled is cleared; the books balance.
     approve_invoices(session, "acme", by="test")
@@ -98,7 +102,7 @@ def test_late_usage_goes_on_the_next_invoice(session: Session) -> None:
     # The dispute pack shows the late event behind the adjustment.
     explanation = explain_invoice(session, issued)
     assert explanation.ok
-    line = next(ln for ln in explanation.lines if ln.position == adjustment.position)
+    line = next(ln for ln in explanation.lines if ln.position == position)
     assert [e.event_id for e in line.events] == ["late1"]
     # The October invoice itself stays as issued; its pack says one event came later.
     old = explain_invoice(session, get_invoice(session, "acme", october))
@@ -125,7 +129,7 @@ def test_a_negative_correction_after_issue_is_credited_on_the_next_invoice(
     next_close = datetime.combine(
         client_period(1, client_period(1, month).end).end, datetime.min.time(), UTC
     )
-    result = close_cycles(session, "acme", next_close, client_id="bakery")
+    result = close_cycles(session, "acme", next_close + timedelta(hours=25), client_id="bakery")
     [draft_id] = result.created
     lines = InvoiceRepository(session).lines([draft_id])[draft_id]
     [adjustment] = [ln for ln in lines if ln.kind is InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT]

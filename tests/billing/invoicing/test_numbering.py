@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from billing.invoicing.closing import close_cycles
+from billing.invoicing.issuing import format_number
 from billing.invoicing.models import Invoice
-from billing.invoicing.service import approve_invoices, format_number
+from billing.invoicing.service import approve_invoices
 from tests.billing.invoicing.builders import SIMPLE, last_month, month_text, setup_partner
 
 CLIENTS = 30
@@ -27,7 +28,7 @@ def test_number_format() -> None:
 
 def _issue_each(ids: list[int], start: Barrier, results: Any) -> None:
     """In a fresh process: one transaction per invoice, as concurrent API calls would."""
-    from billing.invoicing.service import issue_invoice
+    from billing.invoicing.issuing import issue_invoice
     from config.db import session_scope
 
     start.wait(timeout=60)

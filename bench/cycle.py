@@ -1,0 +1,254 @@
+"""A billing cycle at scale: close, approve and issue for 10,000 clients and 1,000,000 events.
+
+Targets (issue 5): drafts for 10,000 clients and 1,000,000 events in under 10 s; issuing them
+(numbers, ledger entries, billing events; without PDFs) in under 30 s. Also reported: PDF
+rendering in invoices/s through the issuing path (PDF written, e-mail queued).
+
+Set-up (not timed): a partner with four usage types and four plans covering every price model
+(graduated, volume, package with blocks, per unit with blocks, base fee and minimum spend,
+discount and tax on some clients), its clients, last month's events through the metering bulk
+ingest, and one accrual run (so issuing clears unbilled receivable as in production).
+
+    .venv/bin/python bench/cycle.py                                # 10,000 clients, 1M events
+    .venv/bin/python bench/cycle.py --clients 1000 --events 100000 # quick run
+    .venv/bin/python bench/cycle.py --postgres                     # on PostgreSQL too
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import tempfile
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Engine, func, insert, select  # noqa: E402
+
+from bench._common import Timer, fresh_postgres, fresh_sqlite  # noqa: E402
+from billing.invoicing.closing import close_cycles  # noqa: E402
+from billing.invoicing.issuing import issue_invoices  # noqa: E402
+from billing.invoicing.models import Invoice, InvoiceLine, InvoiceStatus  # noqa: E402
+from billing.invoicing.repository import InvoiceRepository  # noqa: E402
+from billing.invoicing.service import approve_invoices  # noqa: E402
+from billing.metering import ingest, load_catalog  # noqa: E402
+from billing.pricing.accrual import accrue  # noqa: E402
+from billing.pricing.apply import apply_partner_file  # noqa: E402
+from billing.pricing.book import BEGINNING  # noqa: E402
+from billing.pricing.models import ChangeSource, ClientTermsVersion  # noqa: E402
+from billing.tenants import Client  # noqa: E402
+from config.db import session_scope  # noqa: E402
+from config.partner_file import parse_partner_toml  # noqa: E402
+from ledger import trial_balance  # noqa: E402
+
+PARTNER = "bench"
+PLANS = ("growth", "starter", "bundle", "metered")
+TYPES = (("voice_minutes", 2), ("sms", 0), ("chat", 0), ("workflow_runs", 0))
+TOML = """
+[partner]
+id = "bench"
+name = "Bench Agency"
+currency = "USD"
+timezone = "UTC"
+invoice_prefix = "B-"
+
+[partner.branding]
+sender_email = "billing@bench.example"
+
+[usage_types.voice_minutes]
+name = "Voice minutes"
+unit = "minute"
+precision = 2
+wholesale = { model = "per_unit", unit_price = "0.045" }
+[usage_types.sms]
+name = "SMS"
+unit = "message"
+wholesale = { model = "per_unit", unit_price = "0.0079" }
+[usage_types.chat]
+name = "Chat conversations"
+unit = "conversation"
+wholesale = { model = "graduated", tiers = [ { up_to = 1000, unit_price = "0.02" }, { unit_price = "0.015" } ] }
+[usage_types.workflow_runs]
+name = "Workflow runs"
+unit = "run"
+wholesale = { model = "per_unit", unit_price = "0.001" }
+
+[plans.growth]
+name = "Growth"
+base_fee = "99.00"
+minimum_spend = "150.00"
+[plans.growth.prices.voice_minutes]
+model = "graduated"
+tiers = [ { up_to = 1000, unit_price = "0.15" }, { up_to = 5000, unit_price = "0.12" }, { unit_price = "0.09" } ]
+[plans.growth.prices.sms]
+model = "package"
+included = 1000
+overage_unit_price = "0.02"
+[plans.growth.prices.chat]
+model = "per_unit"
+unit_price = "0.05"
+
+[plans.starter]
+name = "Starter"
+[plans.starter.prices.voice_minutes]
+model = "per_unit"
+unit_price = "0.18"
+block_size = 1
+[plans.starter.prices.sms]
+model = "volume"
+tiers = [ { up_to = 500, unit_price = "0.03" }, { unit_price = "0.02" } ]
+
+[plans.bundle]
+name = "Bundle"
+base_fee = "49.00"
+[plans.bundle.prices.sms]
+model = "package"
+included = 100
+block_size = 1000
+block_price = "10.00"
+[plans.bundle.prices.workflow_runs]
+model = "per_unit"
+unit_price = "0.004"
+
+[plans.metered]
+name = "Metered"
+[plans.metered.prices.voice_minutes]
+model = "volume"
+tiers = [ { up_to = 2000, unit_price = "0.14" }, { unit_price = "0.10" } ]
+[plans.metered.prices.chat]
+model = "graduated"
+tiers = [ { up_to = 100, unit_price = "0.08" }, { unit_price = "0.06" } ]
+"""
+
+
+def last_month() -> date:
+    first = datetime.now(UTC).date().replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def populate(engine: Engine, clients: int, events: int, seed: int = 7) -> None:
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        apply_partner_file(session, parse_partner_toml(TOML), now)
+        stamps = {"created_at": now, "updated_at": now}
+        session.execute(
+            insert(Client),
+            [{"partner_id": PARTNER, "id": f"c{n:05d}", "name": f"Client {n}",
+              "billing_email": f"ap{n}@example.com", "address": {}, "currency": "USD",
+              "timezone": "UTC", "billing_anchor_day": 1, "status": "active", **stamps}
+             for n in range(clients)],
+        )  # fmt: skip
+        session.execute(
+            insert(ClientTermsVersion),
+            [{"partner_id": PARTNER, "client_id": f"c{n:05d}", "effective_from": BEGINNING,
+              "plan_code": PLANS[n % len(PLANS)], "custom_plan": False,
+              "discount_percent": Decimal(10 if n % 5 == 0 else 0),
+              "tax_name": "Sales tax" if n % 3 == 0 else None,
+              "tax_percent": Decimal("8.25") if n % 3 == 0 else None,
+              "auto_charge": n % 2 == 0, "source": ChangeSource.FILE, "created_at": now}
+             for n in range(clients)],
+        )  # fmt: skip
+    rng = random.Random(seed)
+    start = datetime.combine(last_month(), datetime.min.time(), UTC)
+    seconds = int(
+        (
+            datetime.combine(date.today().replace(day=1), datetime.min.time(), UTC) - start
+        ).total_seconds()
+    )
+    with session_scope(engine) as session:
+        catalog = load_catalog(session, PARTNER)
+    chunk: list[dict[str, Any]] = []
+    for n in range(events):
+        code, precision = TYPES[rng.randrange(len(TYPES))]
+        chunk.append(
+            {"event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+             "client": f"c{rng.randrange(clients):05d}", "usage_type": code,
+             "quantity": Decimal(rng.randrange(1, 3000 if precision else 40)).scaleb(-precision),
+             "occurred_at": (start + timedelta(seconds=rng.randrange(seconds))).isoformat()}
+        )  # fmt: skip
+        if len(chunk) == 10_000 or n == events - 1:
+            with session_scope(engine) as session:
+                result = ingest(session, PARTNER, chunk, catalog=catalog)
+                assert not result.rejections, result.rejections[:3]
+            chunk = []
+
+
+def run(engine: Engine, clients: int, events: int, pdfs: int) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    with Timer() as timer:
+        populate(engine, clients, events)
+    print(f"  set-up: {clients:,} clients, {events:,} events in {timer.seconds:.1f} s")
+    with Timer() as timer, session_scope(engine) as session:
+        accrue(session, PARTNER)
+    print(f"  accrual run (pricing): {timer.seconds:.1f} s")
+    gc.collect()
+    with Timer() as timer, session_scope(engine) as session:
+        result = close_cycles(session, PARTNER, period=f"{last_month():%Y-%m}")
+    figures["close"] = timer.seconds
+    assert len(result.created) == clients, (len(result.created), clients)
+    with Timer() as timer, session_scope(engine) as session:
+        approved = approve_invoices(session, PARTNER, by="bench")
+    figures["approve"] = timer.seconds
+    with session_scope(engine) as session:
+        ids = InvoiceRepository(session).ids_with_status(PARTNER, InvoiceStatus.APPROVED)
+    sample, rest = ids[:pdfs], ids[pdfs:]
+    gc.collect()
+    with Timer() as timer, session_scope(engine) as session:
+        issued = issue_invoices(session, PARTNER, rest, documents=False)
+    figures["issue"] = timer.seconds
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Timer() as timer,
+        session_scope(engine) as session,
+    ):
+        issue_invoices(session, PARTNER, sample, documents=True, directory=Path(folder))
+    figures["pdf_rate"] = len(sample) / timer.seconds if sample else 0
+    with session_scope(engine) as session:
+        lines = session.scalar(select(func.count()).select_from(InvoiceLine)) or 0
+        total = session.scalar(select(func.sum(Invoice.total_minor))) or 0  # type: ignore[arg-type]
+        balanced = trial_balance(session, PARTNER).is_balanced
+    print(
+        f"  {len(result.created):,} drafts ({lines:,} lines), {approved:,} approved, "
+        f"{len(issued.invoices) + len(sample):,} issued; invoiced {total / 100:,.2f} USD; "
+        f"trial balance {'balanced' if balanced else 'NOT BALANCED'}"
+    )
+    return figures
+
+
+def report(figures: dict[str, float], clients: int, events: int) -> None:
+    print(f"  {'cycle close (drafts)':<44} {figures['close']:>8.2f} s   target: < 10 s")
+    print(f"  {'approve all (one statement)':<44} {figures['approve']:>8.2f} s")
+    print(
+        f"  {'issue without PDFs (one transaction)':<44} {figures['issue']:>8.2f} s   target: < 30 s"
+    )
+    print(f"  {'issue with PDF + e-mail queued':<44} {figures['pdf_rate']:>8.1f} invoices/s")
+    print(f"  ({clients:,} clients, {events:,} events)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--pdfs", type=int, default=20, help="invoices issued with PDFs")
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
+    args = parser.parse_args()
+    print("== SQLite")
+    engine, _ = fresh_sqlite()
+    report(run(engine, args.clients, args.events, args.pdfs), args.clients, args.events)
+    engine.dispose()
+    if args.postgres:
+        print("== PostgreSQL")
+        with fresh_postgres() as pg:
+            if pg is not None:
+                report(run(pg, args.clients, args.events, args.pdfs), args.clients, args.events)
+
+
+if __name__ == "__main__":
+    main()

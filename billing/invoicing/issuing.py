@@ -1,0 +1,241 @@
+"""Issuing invoices, one or a whole cycle, in one transaction. Services never commit.
+
+1. lock: the partner's accrual lock (so no accrual run moves what is being cleared) and the
+   invoices' rows; on SQLite the write lock first;
+2. the next numbers of the partner's sequence: one row-locking `UPDATE ... RETURNING` for the
+   whole batch, so there are no gaps and no duplicates even with two issuers at once;
+3. issue date and due date (net terms, in the client's calendar);
+4. what the entry clears of pricing's accruals is recorded on the usage rows, and the accrual
+   state is brought up to what is now billed (see `_reconcile_accruals`);
+5. one ledger entry per invoice (`invoice:{partner}:{number}`, see `posting`), posted in bulk;
+6. status `issued`: from here the database refuses any change to amounts, lines and usage;
+7. an `invoice.issued` billing event per invoice, and unless told not to, the PDF written and the
+   e-mail queued (billing/documents).
+A cycle of 10,000 invoices is one number allocation, a few executemany updates, one bulk ledger
+posting and one bulk event insert; lines and usage are read as plain rows, not ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from billing.invoicing.documents import DocumentOutcome, invoice_document, publish
+from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundError
+from billing.invoicing.events import event_row, invoice_payload
+from billing.invoicing.models import BillingEventKind, Invoice, InvoiceStatus, SequenceKind
+from billing.invoicing.posting import AccountCodes, invoice_entry
+from billing.invoicing.repository import BilledUsage, InvoiceRepository, UsageFigure
+from billing.invoicing.service import get_invoice, label
+from billing.pricing.book import local_today
+from billing.pricing.repository import PricingRepository
+from billing.tenants.repository import TenantRepository
+from billing.tenants.service import get_client, get_partner
+from config.db_types import utcnow
+from ledger import EntrySpec, post_entries
+
+__all__ = ["NUMBER_DIGITS", "IssueResult", "format_number", "issue_invoice", "issue_invoices"]
+
+NUMBER_DIGITS = 6
+_SEPARATORS = ("-", "_", ".", "/")
+
+
+@dataclass
+class IssueResult:
+    invoices: list[Invoice] = field(default_factory=list)
+    documents: list[DocumentOutcome] = field(default_factory=list)
+
+
+def format_number(prefix: str, counter: int, digits: int = NUMBER_DIGITS) -> str:
+    """`ACME-` + 42 -> `ACME-000042`; a prefix ending in a letter or digit gets a `-`."""
+    joiner = "" if not prefix or prefix.endswith(_SEPARATORS) else "-"
+    return f"{prefix}{joiner}{counter:0{digits}d}"
+
+
+def _reconcile_accruals(
+    session: Session,
+    repo: InvoiceRepository,
+    partner_id: str,
+    invoices: Sequence[Invoice],
+    usage: dict[int, list[UsageFigure]],
+) -> None:
+    """Record on each usage row what its entry clears, and bring pricing's accrual state to
+    what is now billed.
+
+    Invariant: for a (client, period, usage type), unbilled receivable holds what accrual
+    recognised beyond what issued invoices billed (accrued - billed). So an invoice clears
+    `accrued - billed before`, books the rest of what it bills as a usage revenue true-up, and
+    sets the accrual state to `billed after` (as if accrual had recognised the true-up): the
+    next accrual run posts nothing for usage already billed, only late usage from then on.
+    Wholesale cost is reconciled the same way. Voiding hands the true-up back (`void_invoice`).
+    """
+    client_ids = sorted({invoice.client_id for invoice in invoices})
+    starts = {row.origin_period_start for rows in usage.values() for row in rows}
+    pricing = PricingRepository(session)
+    accrued = {
+        (row.client_id, row.period_start, row.usage_type): row
+        for row in pricing.accrued(partner_id, starts, client_ids)
+    }
+    billed = repo.billed_usage(partner_id, client_ids, issued_only=True)
+    own = {(i.client_id, i.period_start): i.period_end + timedelta(days=1) for i in invoices}
+    earlier = {row.origin_period_start for rows in usage.values() for row in rows} - {
+        i.period_start for i in invoices
+    }
+    ends = repo.period_ends(partner_id, client_ids, earlier) if earlier else {}
+    states: dict[tuple[str, date, str], dict[str, Any]] = {}
+    stamp = utcnow()
+    for invoice in invoices:
+        for row in usage[invoice.invoice_id]:
+            key = (invoice.client_id, row.origin_period_start, row.usage_type)
+            acc = accrued.get(key)
+            state = states.get(key)
+            charge = state["charge"] if state else (acc.charge if acc else 0)
+            cost = state["cost"] if state else (acc.cost if acc else 0)
+            before = billed.setdefault(key, BilledUsage())
+            row.unbilled_cleared_minor = charge - before.charge
+            row.cost_cleared_minor = cost - before.cost
+            before.charge += row.charge_minor
+            before.cost += row.cost_minor
+            period = (invoice.client_id, row.origin_period_start)
+            states[key] = {
+                "partner_id": partner_id, "client_id": invoice.client_id,
+                "usage_type": row.usage_type, "period_start": row.origin_period_start,
+                "period_end": own.get(period) or ends.get(period)
+                or invoice.period_end + timedelta(days=1),
+                "currency": invoice.currency, "cost_currency": invoice.cost_currency,
+                "charge": before.charge, "cost": before.cost,
+                "accruals": acc.accruals if acc else 0,
+                "watermark": f"invoiced {invoice.number}"[:64], "updated_at": stamp,
+            }  # fmt: skip
+    repo.set_cleared([row for rows in usage.values() for row in rows])
+    pricing.save_accrued(list(states.values()))
+
+
+def issue_invoices(
+    session: Session,
+    partner_id: str,
+    keys: Sequence[str | int],
+    *,
+    now: datetime | None = None,
+    documents: bool = True,
+    directory: Path | None = None,
+) -> IssueResult:
+    """Issue approved invoices (see the module doc); all or nothing."""
+    moment = now or utcnow()
+    repo = InvoiceRepository(session)
+    repo.claim_sqlite_writer()
+    PricingRepository(session).lock_accruals(partner_id)
+    partner = get_partner(session, partner_id)
+    ids = [
+        key if isinstance(key, int) else get_invoice(session, partner_id, key).invoice_id
+        for key in keys
+    ]
+    invoices = repo.invoices_by_id(partner_id, ids, lock=True)
+    if len(invoices) != len(set(ids)):
+        missing = set(ids) - {i.invoice_id for i in invoices}
+        raise InvoiceNotFoundError(str(min(missing)))
+    for invoice in invoices:
+        if invoice.status is not InvoiceStatus.APPROVED:
+            why = "approve it first" if invoice.status is InvoiceStatus.DRAFT else ""
+            raise InvalidTransitionError(label(invoice), invoice.status, "issue", why)
+    if not invoices:
+        return IssueResult()
+    invoices.sort(key=lambda i: (i.period_start, i.client_id, i.invoice_id))
+    invoice_ids = [i.invoice_id for i in invoices]
+    lines = repo.line_figures(invoice_ids)
+    usage = repo.usage_figures(invoice_ids)
+    first = repo.allocate_numbers(partner_id, SequenceKind.INVOICE, len(invoices))
+    net_days = int(partner.settings.get("net_terms_days", 30))
+    for offset, invoice in enumerate(invoices):
+        issue_date = local_today(invoice.timezone, moment)
+        for name, value in (
+            ("number", format_number(partner.invoice_prefix, first + offset)),
+            ("issued_at", moment),
+            ("issue_date", issue_date),
+            ("net_terms_days", net_days),
+            ("due_at", issue_date + timedelta(days=net_days)),
+        ):
+            set_committed_value(invoice, name, value)
+    _reconcile_accruals(session, repo, partner_id, invoices, usage)
+    codes = AccountCodes(session, partner_id)
+    specs: list[EntrySpec] = []
+    posted: list[Invoice] = []
+    for invoice in invoices:
+        spec = invoice_entry(
+            codes, invoice, lines[invoice.invoice_id], usage[invoice.invoice_id], moment
+        )
+        if spec is not None:
+            specs.append(spec)
+            posted.append(invoice)
+    entry_ids = post_entries(session, partner_id, specs).entry_ids if specs else ()
+    for invoice, entry_id in zip(posted, entry_ids, strict=True):
+        set_committed_value(invoice, "ledger_entry_id", entry_id)
+    for invoice in invoices:
+        set_committed_value(invoice, "status", InvoiceStatus.ISSUED)
+        set_committed_value(invoice, "version", invoice.version + 1)
+        set_committed_value(invoice, "updated_at", moment)
+    repo.mark_issued(
+        [
+            {"row_id": i.invoice_id, "number": i.number, "status": i.status,
+             "issued_at": i.issued_at, "issue_date": i.issue_date, "due_at": i.due_at,
+             "net_terms_days": i.net_terms_days, "ledger_entry_id": i.ledger_entry_id,
+             "version": i.version, "updated_at": i.updated_at}
+            for i in invoices
+        ]
+    )  # fmt: skip
+    repo.add_events(
+        [
+            event_row(
+                partner_id,
+                BillingEventKind.INVOICE_ISSUED,
+                "invoice",
+                str(invoice.id),
+                invoice_payload(invoice),
+                moment,
+            )
+            for invoice in invoices
+        ]
+    )
+    result = IssueResult(invoices=list(invoices))
+    if documents:
+        result.documents = _publish(session, partner_id, invoices, directory)
+    return result
+
+
+def _publish(
+    session: Session, partner_id: str, invoices: Sequence[Invoice], directory: Path | None
+) -> list[DocumentOutcome]:
+    """PDF and queued e-mail per invoice, with the CSV of the events behind each line."""
+    from billing.invoicing.explain import line_event_rows
+
+    partner = get_partner(session, partner_id)
+    units = {t.code: t.unit for t in TenantRepository(session).usage_types(partner_id)}
+    lines = InvoiceRepository(session).lines([i.invoice_id for i in invoices])
+    outcomes = []
+    for invoice in invoices:
+        client = get_client(session, partner_id, invoice.client_id)
+        doc = invoice_document(session, partner, client, invoice, lines[invoice.invoice_id], units)
+        events = line_event_rows(session, invoice)
+        outcomes.append(publish(session, doc, events=events, directory=directory))
+    return outcomes
+
+
+def issue_invoice(
+    session: Session,
+    partner_id: str,
+    key: str | int,
+    *,
+    now: datetime | None = None,
+    documents: bool = True,
+    directory: Path | None = None,
+) -> Invoice:
+    result = issue_invoices(
+        session, partner_id, [key], now=now, documents=documents, directory=directory
+    )
+    return result.invoices[0]
