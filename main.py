@@ -41,8 +41,9 @@ def init() -> None:
 
 @app.command()
 def demo() -> None:
-    """Run the main job on the embedded defaults (SQLite under ./var) and show what it did."""
-    from ledger.demo import run_demo
+    """The main job on a demo partner: 20 clients, a month of usage, accrual, cycle close,
+    review, issue, PDFs and e-mails on disk, and a summary. Safe to run again."""
+    from billing.invoicing.demo import run_demo
 
     upgrade_to_head(get_engine())
     run_demo(get_engine())
