@@ -31,7 +31,16 @@ from billing.invoicing.cycles import (
     parse_month,
     period_starting_in,
 )
-from billing.invoicing.drafts import Adjustment, DraftInvoice, DraftUsage, build_lines, plain
+from billing.invoicing.draft_rows import (
+    LINE_COLUMNS,
+    USAGE_COLUMNS,
+    Rated,
+    Target,
+    content_rows,
+    insert_invoices,
+    invoice_values,
+)
+from billing.invoicing.drafts import Adjustment, DraftInvoice, DraftUsage, build_lines
 from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundError
 from billing.invoicing.late import RunContext, late_adjustments
 from billing.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceUsage
@@ -41,9 +50,6 @@ from billing.pricing.service import load_book
 from billing.pricing.usage_repository import UsageTotal
 from billing.rating import (
     BillingPeriod,
-    ClientTerms,
-    PeriodStatement,
-    UsageCharge,
     rate_costs,
     rate_period,
 )
@@ -68,25 +74,6 @@ class CloseResult:
     nothing_to_bill: list[tuple[str, date]] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    client: ClientInfo
-    period: BillingPeriod
-
-
-@dataclass
-class _Rated:
-    target: _Target
-    window: tuple[datetime, datetime]
-    statement: PeriodStatement
-    terms: ClientTerms
-    costs: dict[str, UsageCharge]
-    totals: dict[str, UsageTotal]
-    draft: DraftInvoice
-    auto_charge: bool
-    adjustments: int
-
-
 def _client(repo: InvoiceRepository, partner_id: str, client_id: str) -> ClientInfo:
     found = repo.client_infos(partner_id, client_id)
     if not found:
@@ -107,9 +94,9 @@ def _targets(
     closed: dict[str, set[date]],
     month: tuple[int, int] | None,
     result: CloseResult,
-) -> list[_Target]:
+) -> list[Target]:
     grace = grace_hours(ctx.partner.settings)
-    targets: list[_Target] = []
+    targets: list[Target] = []
     for client in clients:
         first, last = _first_day(ctx.book, client)
         cycle = ClientCycle(client.id, client.timezone, client.billing_anchor_day, first, last)
@@ -121,18 +108,18 @@ def _targets(
             elif not is_due(cycle, period, ctx.now, grace):
                 result.not_due.append((client.id, period.start))
             else:
-                targets.append(_Target(client, period))
+                targets.append(Target(client, period))
             continue
         newest = max(done, default=None)
         for period in due_periods(cycle, ctx.now, grace, newest):
-            targets.append(_Target(client, period))
+            targets.append(Target(client, period))
     return targets
 
 
 def _totals(
-    ctx: RunContext, targets: Sequence[_Target]
+    ctx: RunContext, targets: Sequence[Target]
 ) -> dict[tuple[str, date], tuple[tuple[datetime, datetime], dict[str, UsageTotal]]]:
-    groups: dict[tuple[BillingPeriod, str], list[_Target]] = defaultdict(list)
+    groups: dict[tuple[BillingPeriod, str], list[Target]] = defaultdict(list)
     for target in targets:
         groups[(target.period, target.client.timezone)].append(target)
     found: dict[tuple[str, date], tuple[tuple[datetime, datetime], dict[str, UsageTotal]]] = {}
@@ -150,9 +137,9 @@ def _totals(
 
 def _rate(
     ctx: RunContext,
-    targets: Sequence[_Target],
+    targets: Sequence[Target],
     adjustments: dict[str, list[Adjustment]],
-) -> list[_Rated]:
+) -> list[Rated]:
     totals = _totals(ctx, targets)
     newest: dict[str, date] = {}
     for target in targets:
@@ -160,7 +147,7 @@ def _rate(
         newest[target.client.id] = (
             target.period.start if seen is None else max(seen, target.period.start)
         )
-    rated: list[_Rated] = []
+    rated: list[Rated] = []
     for target in targets:
         client, period = target.client, target.period
         window, usage = totals[(client.id, period.start)]
@@ -209,7 +196,7 @@ def _rate(
         terms = ctx.book.terms_at(client.id, period.start)
         auto_charge = bool(terms and terms.auto_charge)
         rated.append(
-            _Rated(
+            Rated(
                 target,
                 window,
                 statement,
@@ -222,59 +209,6 @@ def _rate(
             )
         )
     return rated
-
-
-def _invoice_values(ctx: RunContext, item: _Rated) -> dict[str, object]:
-    """The columns of a draft computed from its rating (shared by insert and refresh)."""
-    tax = item.terms.tax
-    return {
-        "currency": item.statement.currency,
-        "plan_name": item.statement.plan_name,
-        "subtotal_minor": item.draft.subtotal,
-        "discount_minor": item.draft.discount,
-        "tax_minor": item.draft.tax,
-        "total_minor": item.draft.total,
-        "discount_percent": item.terms.discount_percent,
-        "tax_name": tax.name if tax else None,
-        "tax_percent": tax.percent if tax else None,
-        "cost_minor": item.draft.cost,
-        "cost_currency": ctx.book.currency,
-        "auto_charge": item.auto_charge,
-        "watermark": ctx.snapshot,
-        "usage_events": sum(total.events for total in item.totals.values()),
-        "net_terms_days": int(ctx.partner.settings.get("net_terms_days", 30)),
-        "updated_at": ctx.snapshot,
-    }
-
-
-LINE_COLUMNS = (
-    "invoice_id", "position", "kind", "usage_type", "description", "quantity", "unit_price",
-    "amount_minor", "cost_minor", "tier", "block_size", "origin_period_start",
-)  # fmt: skip
-USAGE_COLUMNS = (
-    "invoice_id", "partner_id", "client_id", "usage_type", "origin_period_start", "quantity",
-    "total_quantity", "charge_minor", "cost_minor", "events", "watermark",
-    "unbilled_cleared_minor", "cost_cleared_minor",
-)  # fmt: skip
-
-
-def _content_rows(
-    invoice_id: int, client_id: str, partner_id: str, draft: DraftInvoice
-) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """A draft's lines and usage rows, as tuples in `LINE_COLUMNS` / `USAGE_COLUMNS` order."""
-    lines: list[tuple[object, ...]] = [
-        (invoice_id, position, line.kind, line.usage_type, line.description[:500],
-         line.quantity, line.unit_price, line.amount, line.cost, line.tier, line.block_size,
-         line.origin_period_start)
-        for position, line in enumerate(draft.lines, start=1)
-    ]  # fmt: skip
-    usage: list[tuple[object, ...]] = [
-        (invoice_id, partner_id, client_id, row.usage_type, row.origin_period_start,
-         plain(row.quantity), plain(row.total_quantity), row.charge, row.cost, row.events,
-         row.watermark, 0, 0)
-        for row in draft.usage
-    ]  # fmt: skip
-    return lines, usage
 
 
 def close_cycles(
@@ -317,30 +251,11 @@ def redraft(
     client = _client(InvoiceRepository(session), partner_id, client_id)
     ctx = RunContext(session, partner, load_book(session, partner_id, [client_id]), now or utcnow())
     result = CloseResult()
-    _draft(ctx, [_Target(client, period)], result)
+    _draft(ctx, [Target(client, period)], result)
     return result.created[0] if result.created else None
 
 
-def _insert_invoices(
-    repo: InvoiceRepository, rows: list[dict[str, object]]
-) -> dict[tuple[str, date], int]:
-    """PostgreSQL: `INSERT ... ON CONFLICT DO NOTHING RETURNING` (a concurrent closer may win a
-    pair). SQLite: this transaction has held the write lock since before it read which periods
-    are closed, so no pair can conflict, and ids are allocated and rows inserted in bulk."""
-    if not rows or repo.dialect == "postgresql":
-        return repo.insert_invoices(rows)
-    ids = repo.next_invoice_ids(len(rows))
-    names = ("id", *rows[0])
-    repo.insert_bulk(
-        Invoice, names, [(id_, *row.values()) for id_, row in zip(ids, rows, strict=True)]
-    )
-    return {
-        (str(row["client_id"]), row["period_start"]): id_  # type: ignore[misc]
-        for id_, row in zip(ids, rows, strict=True)
-    }
-
-
-def _draft(ctx: RunContext, targets: Sequence[_Target], result: CloseResult) -> None:
+def _draft(ctx: RunContext, targets: Sequence[Target], result: CloseResult) -> None:
     if not targets:
         return
     repo, partner_id = ctx.repo, ctx.partner.id
@@ -377,10 +292,10 @@ def _draft(ctx: RunContext, targets: Sequence[_Target], result: CloseResult) -> 
                 "approved_by": "auto" if auto else None,
                 "version": 1,
                 "created_at": ctx.snapshot,
-                **_invoice_values(ctx, item),
+                **invoice_values(ctx, item),
             }
         )
-    written = _insert_invoices(repo, rows)
+    written = insert_invoices(repo, rows)
     lines: list[tuple[object, ...]] = []
     usage: list[tuple[object, ...]] = []
     for item in rated:
@@ -389,7 +304,7 @@ def _draft(ctx: RunContext, targets: Sequence[_Target], result: CloseResult) -> 
         if invoice_id is None:
             result.already_closed += 1
             continue
-        more_lines, more_usage = _content_rows(invoice_id, key[0], partner_id, item.draft)
+        more_lines, more_usage = content_rows(invoice_id, key[0], partner_id, item.draft)
         lines += more_lines
         usage += more_usage
         result.created.append(invoice_id)
@@ -419,13 +334,13 @@ def refresh_draft(
     ctx = RunContext(session, partner, book, now or utcnow())
     period = BillingPeriod(invoice.period_start, invoice.period_end + timedelta(days=1))
     adjustments = late_adjustments(ctx, [client.id], exclude_invoice_id=invoice.invoice_id)
-    rated = _rate(ctx, [_Target(client, period)], adjustments)
+    rated = _rate(ctx, [Target(client, period)], adjustments)
     repo.delete_draft_content(invoice.invoice_id)
     if rated:
         item = rated[0]
-        for name, value in _invoice_values(ctx, item).items():
+        for name, value in invoice_values(ctx, item).items():
             setattr(invoice, name, value)
-        lines, usage = _content_rows(invoice.invoice_id, client.id, partner_id, item.draft)
+        lines, usage = content_rows(invoice.invoice_id, client.id, partner_id, item.draft)
     else:
         for name in ("subtotal_minor", "discount_minor", "tax_minor", "total_minor", "cost_minor"):
             setattr(invoice, name, 0)

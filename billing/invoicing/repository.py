@@ -4,32 +4,37 @@ statements over many rows at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
+from billing.invoicing.bulk import insert_storage_rows
 from billing.invoicing.models import (
-    ISSUED_STATES,
     BillingEvent,
     ClientBillingSettings,
     CreditNote,
     CreditNoteLine,
     Invoice,
     InvoiceLine,
-    InvoiceLineKind,
     InvoiceStatus,
     InvoiceUsage,
     NumberSequence,
     SequenceKind,
 )
-from billing.metering.models import UsageEvent
-from billing.pricing.models import AccrualState
+from billing.invoicing.rows import (
+    BilledUsage,
+    ClientInfo,
+    InvoiceFilter,
+    LateEvent,
+    LineFigure,
+    UsageFigure,
+    chunks,
+)
+from billing.invoicing.usage_queries import UsageQueries
 from billing.tenants.models import Client
 
 __all__ = [
@@ -42,79 +47,11 @@ __all__ = [
     "UsageFigure",
 ]
 
-_CHUNK = 500
 _INSERT_CHUNK = 2000
-_MISSING = object()
-_ROWS_PER_STATEMENT = 50  # x up to 14 columns: within SQLite's 999-parameter default
 _Row = TypeVar("_Row", bound=SQLModel)
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceFilter:
-    status: InvoiceStatus | None = None
-    client_id: str | None = None
-    period_start: date | None = None
-    period_from: date | None = None
-    period_to: date | None = None
-
-
-@dataclass
-class BilledUsage:
-    """What the client's standing invoices billed (and cleared) of one usage type and period."""
-
-    quantity: Decimal = Decimal(0)
-    charge: int = 0
-    cost: int = 0
-    unbilled_cleared: int = 0
-    cost_cleared: int = 0
-    watermark: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LateEvent:
-    client_id: str
-    usage_type: str
-    occurred_at: datetime
-    received_at: datetime
-
-
-class LineFigure(NamedTuple):
-    """A line's figures without the ORM object (issuing thousands at once)."""
-
-    kind: InvoiceLineKind
-    usage_type: str | None
-    amount_minor: int
-
-
-@dataclass(slots=True)
-class UsageFigure:
-    """A usage row's figures without the ORM object; issuing fills in the cleared amounts."""
-
-    id: int
-    usage_type: str
-    origin_period_start: date
-    charge_minor: int
-    cost_minor: int
-    unbilled_cleared_minor: int = 0
-    cost_cleared_minor: int = 0
-
-
-class ClientInfo(NamedTuple):
-    """What closing needs of a client, without loading ORM objects for thousands of them."""
-
-    id: str
-    timezone: str
-    billing_anchor_day: int
-    currency: str
-    created_at: datetime
-
-
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-class InvoiceRepository:
+class InvoiceRepository(UsageQueries):
     def __init__(self, session: Session) -> None:
         self.session = session
 
@@ -169,7 +106,7 @@ class InvoiceRepository:
         self, partner_id: str, invoice_ids: Sequence[int], *, lock: bool = False
     ) -> list[Invoice]:
         found: list[Invoice] = []
-        for chunk in _chunks(list(invoice_ids)):
+        for chunk in chunks(list(invoice_ids)):
             query = select(Invoice).where(
                 col(Invoice.partner_id) == partner_id, col(Invoice.id).in_(chunk)
             )
@@ -243,7 +180,7 @@ class InvoiceRepository:
         )
         found: dict[str, set[date]] = {}
         batches: Iterable[Sequence[str] | None] = (
-            [None] if client_ids is None else _chunks(list(client_ids))
+            [None] if client_ids is None else chunks(list(client_ids))
         )
         for chunk in batches:
             chunked = query if chunk is None else query.where(col(Invoice.client_id).in_(chunk))
@@ -265,78 +202,21 @@ class InvoiceRepository:
             .returning(table.c.id, table.c.client_id, table.c.period_start)
         )
         written: dict[tuple[str, date], int] = {}
-        for chunk in _chunks(list(rows), _INSERT_CHUNK):
+        for chunk in chunks(list(rows), _INSERT_CHUNK):
             for id_, client_id, start in self.session.execute(statement, list(chunk)):
                 written[(client_id, start)] = int(id_)
         return written
 
     def insert_rows(self, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
         table: Any = model.__table__  # type: ignore[attr-defined]
-        for chunk in _chunks(list(rows), _INSERT_CHUNK):
+        for chunk in chunks(list(rows), _INSERT_CHUNK):
             self.session.execute(insert(table), list(chunk))
 
     def insert_bulk(
         self, model: type[SQLModel], names: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None:
-        """Many rows without per-row statement overhead: values go through each column type's
-        own bind processor (so they are stored exactly as the ORM would store them), then
-        PostgreSQL takes them by COPY and SQLite by multi-row INSERTs."""
-        if not rows:
-            return
-        table: Any = model.__table__  # type: ignore[attr-defined]
-        connection = self.session.connection()
-        dialect = connection.dialect
-        processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
-        # Each distinct value is processed once per column (a cycle repeats the same dates,
-        # watermark, kinds and prices thousands of times).
-        active: list[tuple[int, Any, dict[Any, Any]]] = [
-            (i, p, {}) for i, p in enumerate(processors) if p is not None
-        ]
-        stored: list[tuple[Any, ...]] = []
-        for row in rows:
-            values = list(row)
-            for index, process, memo in active:
-                value = values[index]
-                if value is None:
-                    continue
-                try:
-                    done = memo.get(value, _MISSING)
-                except TypeError:  # unhashable (JSON): process every time
-                    values[index] = process(value)
-                    continue
-                if done is _MISSING:
-                    done = memo[value] = process(value)
-                values[index] = done
-            stored.append(tuple(values))
-        columns = ", ".join(names)
-        if dialect.name == "postgresql":
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            with (
-                driver.cursor() as cursor,
-                cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
-            ):
-                for row_values in stored:
-                    copy.write_row(row_values)
-            return
-        one = "(" + ", ".join("?" for _ in names) + ")"
-        head = f"INSERT INTO {table.name} ({columns}) VALUES "
-        full = head + ", ".join([one] * _ROWS_PER_STATEMENT)
-        for start in range(0, len(stored), _ROWS_PER_STATEMENT):
-            chunk = stored[start : start + _ROWS_PER_STATEMENT]
-            sql = (
-                full if len(chunk) == _ROWS_PER_STATEMENT else head + ", ".join([one] * len(chunk))
-            )
-            connection.exec_driver_sql(sql, tuple(v for row_values in chunk for v in row_values))
-
-    def update_invoices(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Bulk UPDATE by primary key (`id` in each dict)."""
-        for chunk in _chunks(list(rows), _INSERT_CHUNK):
-            self.session.execute(update(Invoice), list(chunk))
-
-    def update_usage(self, rows: Sequence[dict[str, Any]]) -> None:
-        for chunk in _chunks(list(rows), _INSERT_CHUNK):
-            self.session.execute(update(InvoiceUsage), list(chunk))
+        """Many rows in storage form, by COPY or multi-row INSERTs (see `bulk`)."""
+        insert_storage_rows(self.session.connection(), model, names, rows)
 
     def delete_draft_content(self, invoice_id: int) -> None:
         """A refresh replaces a draft's lines and usage (the database refuses it once issued)."""
@@ -346,7 +226,7 @@ class InvoiceRepository:
 
     def lines(self, invoice_ids: Sequence[int]) -> dict[int, list[InvoiceLine]]:
         found: dict[int, list[InvoiceLine]] = {i: [] for i in invoice_ids}
-        for chunk in _chunks(list(invoice_ids)):
+        for chunk in chunks(list(invoice_ids)):
             query = (
                 select(InvoiceLine)
                 .where(col(InvoiceLine.invoice_id).in_(chunk))
@@ -358,7 +238,7 @@ class InvoiceRepository:
 
     def usage_rows(self, invoice_ids: Sequence[int]) -> dict[int, list[InvoiceUsage]]:
         found: dict[int, list[InvoiceUsage]] = {i: [] for i in invoice_ids}
-        for chunk in _chunks(list(invoice_ids)):
+        for chunk in chunks(list(invoice_ids)):
             query = (
                 select(InvoiceUsage)
                 .where(col(InvoiceUsage.invoice_id).in_(chunk))
@@ -371,7 +251,7 @@ class InvoiceRepository:
     def line_figures(self, invoice_ids: Sequence[int]) -> dict[int, list[LineFigure]]:
         found: dict[int, list[LineFigure]] = {i: [] for i in invoice_ids}
         line = InvoiceLine
-        for chunk in _chunks(list(invoice_ids)):
+        for chunk in chunks(list(invoice_ids)):
             query = (
                 select(
                     col(line.invoice_id),
@@ -389,7 +269,7 @@ class InvoiceRepository:
     def usage_figures(self, invoice_ids: Sequence[int]) -> dict[int, list[UsageFigure]]:
         found: dict[int, list[UsageFigure]] = {i: [] for i in invoice_ids}
         row = InvoiceUsage
-        for chunk in _chunks(list(invoice_ids)):
+        for chunk in chunks(list(invoice_ids)):
             query = (
                 select(
                     col(row.invoice_id), col(row.id), col(row.usage_type),
@@ -421,7 +301,7 @@ class InvoiceRepository:
             }
             for r in rows
         ]
-        for chunk in _chunks(params, _INSERT_CHUNK):
+        for chunk in chunks(params, _INSERT_CHUNK):
             self.session.connection().execute(statement, list(chunk))
 
     def mark_issued(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -440,191 +320,8 @@ class InvoiceRepository:
         params = [
             {"row_id": row["row_id"], **{f"v_{name}": row[name] for name in names}} for row in rows
         ]
-        for chunk in _chunks(params, _INSERT_CHUNK):
+        for chunk in chunks(params, _INSERT_CHUNK):
             self.session.connection().execute(statement, list(chunk))
-
-    def billed_usage(
-        self,
-        partner_id: str,
-        client_ids: Sequence[str],
-        *,
-        before: date | None = None,
-        exclude_invoice_id: int | None = None,
-        issued_only: bool = False,
-    ) -> dict[tuple[str, date, str], BilledUsage]:
-        """(client, period start, usage type) -> what the client's invoices that are not void
-        (or, with `issued_only`, that are issued and stand) billed and cleared of it."""
-        row = InvoiceUsage
-        query = (
-            select(
-                col(row.client_id),
-                col(row.origin_period_start),
-                col(row.usage_type),
-                col(row.quantity),
-                col(row.charge_minor),
-                col(row.cost_minor),
-                col(row.unbilled_cleared_minor),
-                col(row.cost_cleared_minor),
-                col(row.watermark),
-            )
-            .join(Invoice, col(Invoice.id) == col(row.invoice_id))
-            .where(col(row.partner_id) == partner_id, col(Invoice.status) != InvoiceStatus.VOID)
-        )
-        if before is not None:
-            query = query.where(col(row.origin_period_start) < before)
-        if issued_only:
-            query = query.where(col(Invoice.status).in_(sorted(ISSUED_STATES)))
-        if exclude_invoice_id is not None:
-            query = query.where(col(row.invoice_id) != exclude_invoice_id)
-        found: dict[tuple[str, date, str], BilledUsage] = {}
-        for chunk in _chunks(list(client_ids)):
-            for values in self.session.execute(query.where(col(row.client_id).in_(chunk))):
-                client, start, usage_type, quantity, charge, cost, cleared, cost_cleared, mark = (
-                    values
-                )
-                billed = found.setdefault((client, start, usage_type), BilledUsage())
-                billed.quantity += quantity
-                billed.charge += charge
-                billed.cost += cost
-                billed.unbilled_cleared += cleared
-                billed.cost_cleared += cost_cleared
-                if billed.watermark is None or mark > billed.watermark:
-                    billed.watermark = mark
-        return found
-
-    def invoices_for_period(
-        self, partner_id: str, client_id: str, period_start: date
-    ) -> list[Invoice]:
-        """The client's invoices of one period, the standing one first."""
-        query = select(Invoice).where(
-            col(Invoice.partner_id) == partner_id,
-            col(Invoice.client_id) == client_id,
-            col(Invoice.period_start) == period_start,
-        )
-        found = list(self.session.scalars(query.order_by(col(Invoice.id))))
-        return sorted(found, key=lambda i: i.status is InvoiceStatus.VOID)
-
-    def coverage_marks(
-        self, partner_id: str, client_id: str, usage_type: str, period_start: date
-    ) -> list[datetime]:
-        """Watermarks of the standing invoices' usage rows of one usage type and period."""
-        query = (
-            select(col(InvoiceUsage.watermark))
-            .join(Invoice, col(Invoice.id) == col(InvoiceUsage.invoice_id))
-            .where(
-                col(InvoiceUsage.partner_id) == partner_id,
-                col(InvoiceUsage.client_id) == client_id,
-                col(InvoiceUsage.usage_type) == usage_type,
-                col(InvoiceUsage.origin_period_start) == period_start,
-                col(Invoice.status) != InvoiceStatus.VOID,
-            )
-        )
-        return list(self.session.scalars(query))
-
-    def period_ends(
-        self, partner_id: str, client_ids: Sequence[str], starts: Iterable[date]
-    ) -> dict[tuple[str, date], date]:
-        """(client, period start) -> the period's end (exclusive), from its invoices."""
-        wanted = sorted(set(starts))
-        found: dict[tuple[str, date], date] = {}
-        for chunk in _chunks(list(client_ids)):
-            query = select(
-                col(Invoice.client_id), col(Invoice.period_start), col(Invoice.period_end)
-            ).where(
-                col(Invoice.partner_id) == partner_id,
-                col(Invoice.client_id).in_(chunk),
-                col(Invoice.period_start).in_(wanted),
-            )
-            for client_id, start, last in self.session.execute(query):
-                found[(client_id, start)] = last + timedelta(days=1)
-        return found
-
-    def shift_accruals(
-        self, partner_id: str, client_id: str, changes: Sequence[tuple[date, str, int, int]]
-    ) -> None:
-        """Subtract (charge, cost) from pricing's accrual state of (period, usage type): how a
-        void hands back to accrual what the invoice had taken over."""
-        table: Any = AccrualState.__table__  # type: ignore[attr-defined]
-        for start, usage_type, charge, cost in changes:
-            if charge == 0 and cost == 0:
-                continue
-            self.session.execute(
-                update(table)
-                .where(
-                    table.c.partner_id == partner_id,
-                    table.c.client_id == client_id,
-                    table.c.usage_type == usage_type,
-                    table.c.period_start == start,
-                )
-                .values(charge=table.c.charge - charge, cost=table.c.cost - cost)
-            )
-
-    def issued_since(
-        self, partner_id: str, client_ids: Sequence[str], ended_after: datetime
-    ) -> list[Invoice]:
-        """Issued invoices (not void) of these clients whose period ended after a moment:
-        the periods late usage may still arrive for."""
-        found: list[Invoice] = []
-        for chunk in _chunks(list(client_ids)):
-            query = select(Invoice).where(
-                col(Invoice.partner_id) == partner_id,
-                col(Invoice.client_id).in_(chunk),
-                col(Invoice.status).in_(sorted(ISSUED_STATES)),
-                col(Invoice.period_end_at) > ended_after,
-            )
-            found.extend(self.session.scalars(query))
-        return found
-
-    def late_events(
-        self,
-        partner_id: str,
-        client_ids: Sequence[str],
-        start: datetime,
-        end: datetime,
-        received_after: datetime,
-    ) -> list[LateEvent]:
-        """Events of these clients that occurred in `[start, end)` and were received after a
-        moment: the few candidates for prior-period adjustments."""
-        event = UsageEvent
-        found: list[LateEvent] = []
-        for chunk in _chunks(list(client_ids)):
-            query = select(
-                col(event.client_id),
-                col(event.usage_type),
-                col(event.occurred_at),
-                col(event.received_at),
-            ).where(
-                col(event.partner_id) == partner_id,
-                col(event.client_id).in_(chunk),
-                col(event.occurred_at) >= start,
-                col(event.occurred_at) < end,
-                col(event.received_at) > received_after,
-            )
-            found.extend(LateEvent(*values) for values in self.session.execute(query))
-        return found
-
-    def events(
-        self,
-        partner_id: str,
-        client_id: str,
-        usage_type: str,
-        start: datetime,
-        end: datetime,
-    ) -> Iterator[UsageEvent]:
-        """A usage type's events of one client in `[start, end)`, in time order."""
-        query = (
-            select(UsageEvent)
-            .where(
-                col(UsageEvent.partner_id) == partner_id,
-                col(UsageEvent.client_id) == client_id,
-                col(UsageEvent.usage_type) == usage_type,
-                col(UsageEvent.occurred_at) >= start,
-                col(UsageEvent.occurred_at) < end,
-            )
-            .order_by(col(UsageEvent.occurred_at), col(UsageEvent.id))
-            .execution_options(yield_per=2000)
-        )
-        yield from self.session.scalars(query)
 
     # numbering ----------------------------------------------------------------
     def allocate_numbers(self, partner_id: str, kind: SequenceKind, count: int) -> int:
@@ -671,15 +368,9 @@ class InvoiceRepository:
         )
         return list(self.session.scalars(query))
 
-    def credit_note_by_number(self, partner_id: str, number: str) -> CreditNote | None:
-        query = select(CreditNote).where(
-            col(CreditNote.partner_id) == partner_id, col(CreditNote.number) == number
-        )
-        return self.session.scalars(query).first()
-
     def credit_note_lines(self, credit_note_ids: Sequence[int]) -> dict[int, list[CreditNoteLine]]:
         found: dict[int, list[CreditNoteLine]] = {i: [] for i in credit_note_ids}
-        for chunk in _chunks(list(credit_note_ids)):
+        for chunk in chunks(list(credit_note_ids)):
             query = (
                 select(CreditNoteLine)
                 .where(col(CreditNoteLine.credit_note_id).in_(chunk))
@@ -700,11 +391,3 @@ class InvoiceRepository:
         if after is not None:
             query = query.where(col(BillingEvent.id) > after)
         return list(self.session.scalars(query.order_by(col(BillingEvent.id)).limit(limit)))
-
-    def count_by_status(self, partner_id: str) -> dict[str, int]:
-        query = (
-            select(col(Invoice.status), func.count())
-            .where(col(Invoice.partner_id) == partner_id)
-            .group_by(col(Invoice.status))
-        )
-        return {str(status): int(n) for status, n in self.session.execute(query)}

@@ -1,0 +1,205 @@
+"""The queries about usage behind invoices: what standing invoices billed of each period, late
+events, the events of a line, and pricing's accrual state. A mixin of `InvoiceRepository`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceStatus, InvoiceUsage
+from billing.invoicing.rows import BilledUsage, LateEvent, chunks
+from billing.metering.models import UsageEvent
+from billing.pricing.models import AccrualState
+
+__all__ = ["UsageQueries"]
+
+
+class UsageQueries:
+    session: Session
+
+    def billed_usage(
+        self,
+        partner_id: str,
+        client_ids: Sequence[str],
+        *,
+        before: date | None = None,
+        exclude_invoice_id: int | None = None,
+        issued_only: bool = False,
+    ) -> dict[tuple[str, date, str], BilledUsage]:
+        """(client, period start, usage type) -> what the client's invoices that are not void
+        (or, with `issued_only`, that are issued and stand) billed and cleared of it."""
+        row = InvoiceUsage
+        query = (
+            select(
+                col(row.client_id),
+                col(row.origin_period_start),
+                col(row.usage_type),
+                col(row.quantity),
+                col(row.charge_minor),
+                col(row.cost_minor),
+                col(row.unbilled_cleared_minor),
+                col(row.cost_cleared_minor),
+                col(row.watermark),
+            )
+            .join(Invoice, col(Invoice.id) == col(row.invoice_id))
+            .where(col(row.partner_id) == partner_id, col(Invoice.status) != InvoiceStatus.VOID)
+        )
+        if before is not None:
+            query = query.where(col(row.origin_period_start) < before)
+        if issued_only:
+            query = query.where(col(Invoice.status).in_(sorted(ISSUED_STATES)))
+        if exclude_invoice_id is not None:
+            query = query.where(col(row.invoice_id) != exclude_invoice_id)
+        found: dict[tuple[str, date, str], BilledUsage] = {}
+        for chunk in chunks(list(client_ids)):
+            for values in self.session.execute(query.where(col(row.client_id).in_(chunk))):
+                client, start, usage_type, quantity, charge, cost, cleared, cost_cleared, mark = (
+                    values
+                )
+                billed = found.setdefault((client, start, usage_type), BilledUsage())
+                billed.quantity += quantity
+                billed.charge += charge
+                billed.cost += cost
+                billed.unbilled_cleared += cleared
+                billed.cost_cleared += cost_cleared
+                if billed.watermark is None or mark > billed.watermark:
+                    billed.watermark = mark
+        return found
+
+    def invoices_for_period(
+        self, partner_id: str, client_id: str, period_start: date
+    ) -> list[Invoice]:
+        """The client's invoices of one period, the standing one first."""
+        query = select(Invoice).where(
+            col(Invoice.partner_id) == partner_id,
+            col(Invoice.client_id) == client_id,
+            col(Invoice.period_start) == period_start,
+        )
+        found = list(self.session.scalars(query.order_by(col(Invoice.id))))
+        return sorted(found, key=lambda i: i.status is InvoiceStatus.VOID)
+
+    def coverage_marks(
+        self, partner_id: str, client_id: str, usage_type: str, period_start: date
+    ) -> list[datetime]:
+        """Watermarks of the standing invoices' usage rows of one usage type and period."""
+        query = (
+            select(col(InvoiceUsage.watermark))
+            .join(Invoice, col(Invoice.id) == col(InvoiceUsage.invoice_id))
+            .where(
+                col(InvoiceUsage.partner_id) == partner_id,
+                col(InvoiceUsage.client_id) == client_id,
+                col(InvoiceUsage.usage_type) == usage_type,
+                col(InvoiceUsage.origin_period_start) == period_start,
+                col(Invoice.status) != InvoiceStatus.VOID,
+            )
+        )
+        return list(self.session.scalars(query))
+
+    def period_ends(
+        self, partner_id: str, client_ids: Sequence[str], starts: Iterable[date]
+    ) -> dict[tuple[str, date], date]:
+        """(client, period start) -> the period's end (exclusive), from its invoices."""
+        wanted = sorted(set(starts))
+        found: dict[tuple[str, date], date] = {}
+        for chunk in chunks(list(client_ids)):
+            query = select(
+                col(Invoice.client_id), col(Invoice.period_start), col(Invoice.period_end)
+            ).where(
+                col(Invoice.partner_id) == partner_id,
+                col(Invoice.client_id).in_(chunk),
+                col(Invoice.period_start).in_(wanted),
+            )
+            for client_id, start, last in self.session.execute(query):
+                found[(client_id, start)] = last + timedelta(days=1)
+        return found
+
+    def shift_accruals(
+        self, partner_id: str, client_id: str, changes: Sequence[tuple[date, str, int, int]]
+    ) -> None:
+        """Subtract (charge, cost) from pricing's accrual state of (period, usage type): how a
+        void hands back to accrual what the invoice had taken over."""
+        table: Any = AccrualState.__table__  # type: ignore[attr-defined]
+        for start, usage_type, charge, cost in changes:
+            if charge == 0 and cost == 0:
+                continue
+            self.session.execute(
+                update(table)
+                .where(
+                    table.c.partner_id == partner_id,
+                    table.c.client_id == client_id,
+                    table.c.usage_type == usage_type,
+                    table.c.period_start == start,
+                )
+                .values(charge=table.c.charge - charge, cost=table.c.cost - cost)
+            )
+
+    def issued_since(
+        self, partner_id: str, client_ids: Sequence[str], ended_after: datetime
+    ) -> list[Invoice]:
+        """Issued invoices (not void) of these clients whose period ended after a moment:
+        the periods late usage may still arrive for."""
+        found: list[Invoice] = []
+        for chunk in chunks(list(client_ids)):
+            query = select(Invoice).where(
+                col(Invoice.partner_id) == partner_id,
+                col(Invoice.client_id).in_(chunk),
+                col(Invoice.status).in_(sorted(ISSUED_STATES)),
+                col(Invoice.period_end_at) > ended_after,
+            )
+            found.extend(self.session.scalars(query))
+        return found
+
+    def late_events(
+        self,
+        partner_id: str,
+        client_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        received_after: datetime,
+    ) -> list[LateEvent]:
+        """Events of these clients that occurred in `[start, end)` and were received after a
+        moment: the few candidates for prior-period adjustments."""
+        event = UsageEvent
+        found: list[LateEvent] = []
+        for chunk in chunks(list(client_ids)):
+            query = select(
+                col(event.client_id),
+                col(event.usage_type),
+                col(event.occurred_at),
+                col(event.received_at),
+            ).where(
+                col(event.partner_id) == partner_id,
+                col(event.client_id).in_(chunk),
+                col(event.occurred_at) >= start,
+                col(event.occurred_at) < end,
+                col(event.received_at) > received_after,
+            )
+            found.extend(LateEvent(*values) for values in self.session.execute(query))
+        return found
+
+    def events(
+        self,
+        partner_id: str,
+        client_id: str,
+        usage_type: str,
+        start: datetime,
+        end: datetime,
+    ) -> Iterator[UsageEvent]:
+        """A usage type's events of one client in `[start, end)`, in time order."""
+        query = (
+            select(UsageEvent)
+            .where(
+                col(UsageEvent.partner_id) == partner_id,
+                col(UsageEvent.client_id) == client_id,
+                col(UsageEvent.usage_type) == usage_type,
+                col(UsageEvent.occurred_at) >= start,
+                col(UsageEvent.occurred_at) < end,
+            )
+            .order_by(col(UsageEvent.occurred_at), col(UsageEvent.id))
+            .execution_options(yield_per=2000)
+        )
+        yield from self.session.scalars(query)
