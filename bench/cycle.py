@@ -11,7 +11,7 @@ ingest, and one accrual run (so issuing clears unbilled receivable as in product
 
     .venv/bin/python bench/cycle.py                                # 10,000 clients, 1M events
     .venv/bin/python bench/cycle.py --clients 1000 --events 100000 # quick run
-    .venv/bin/python bench/cycle.py --postgres                     # on PostgreSQL too
+    .venv/bin/python bench/cycle.py --database postgres            # on PostgreSQL
 """
 
 from __future__ import annotations
@@ -243,13 +243,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--pdfs", type=int, default=20, help="invoices issued with PDFs")
-    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
+    parser.add_argument(
+        "--database", choices=("sqlite", "postgres", "both"), default="sqlite",
+        help="PostgreSQL: REBILL_BENCH_PG_URL (default the local test database)",
+    )  # fmt: skip
     args = parser.parse_args()
-    print("== SQLite")
-    engine, _ = fresh_sqlite()
-    report(run(engine, args.clients, args.events, args.pdfs), args.clients, args.events)
-    engine.dispose()
-    if args.postgres:
+    if args.database in ("sqlite", "both"):
+        print("== SQLite")
+        engine, _ = fresh_sqlite()
+        report(run(engine, args.clients, args.events, args.pdfs), args.clients, args.events)
+        engine.dispose()
+    if args.database in ("postgres", "both"):
         print("== PostgreSQL")
         with fresh_postgres() as pg:
             if pg is not None:

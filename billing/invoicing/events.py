@@ -1,18 +1,33 @@
 """The billing event log: what the outside world must hear of, appended in the same
-transaction as the change (the sync outbox reads it later; billing never imports sync)."""
+transaction as the change (the sync outbox reads it later; billing never imports sync).
+
+Invoicing writes its own events (issued, voided, credited). `client.changed` is written by a
+mapper listener registered here: whenever a client row is inserted or really changed through
+the ORM (the tenants API and CLI, `config apply`), the event goes into the same flush, so the
+tenants package needs no knowledge of the log.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, event, insert, inspect
+from sqlalchemy.orm import Mapper
 from sqlmodel import Session
 
 from billing.invoicing.models import BillingEvent, BillingEventKind, CreditNote, Invoice
 from billing.invoicing.repository import InvoiceRepository
+from billing.tenants.models import Client
 from config.db_types import utcnow
 
-__all__ = ["credit_note_payload", "event_row", "invoice_payload", "record_event"]
+__all__ = [
+    "client_payload",
+    "credit_note_payload",
+    "event_row",
+    "invoice_payload",
+    "record_event",
+]
 
 
 def invoice_payload(invoice: Invoice) -> dict[str, Any]:
@@ -82,3 +97,48 @@ def record_event(
         payload=payload,
     )
     return InvoiceRepository(session).add(event)
+
+
+def client_payload(client: Client) -> dict[str, Any]:
+    return {
+        "client": client.id,
+        "name": client.name,
+        "external_ref": client.external_ref,
+        "billing_email": client.billing_email,
+        "address": dict(client.address or {}),
+        "currency": client.currency,
+        "timezone": client.timezone,
+        "status": str(client.status),
+    }
+
+
+_STAMPS = frozenset({"created_at", "updated_at"})
+
+
+def _client_created(_mapper: Mapper[Client], connection: Connection, target: Client) -> None:
+    _log_client(connection, target)
+
+
+def _client_updated(_mapper: Mapper[Client], connection: Connection, target: Client) -> None:
+    # A flush may visit a client that did not change, or only had its timestamp touched.
+    if any(attr.history.has_changes() for attr in inspect(target).attrs if attr.key not in _STAMPS):
+        _log_client(connection, target)
+
+
+def _log_client(connection: Connection, target: Client) -> None:
+    table: Any = BillingEvent.__table__  # type: ignore[attr-defined]
+    connection.execute(
+        insert(table).values(
+            event_row(
+                target.partner_id,
+                BillingEventKind.CLIENT_CHANGED,
+                "client",
+                target.id,
+                client_payload(target),
+            )
+        )
+    )
+
+
+event.listen(Client, "after_insert", _client_created)
+event.listen(Client, "after_update", _client_updated)

@@ -159,3 +159,18 @@ def test_drafts_cannot_be_voided_or_credited(session: Session) -> None:
         create_credit_note(session, "acme", draft, "no", documents=False)
     with pytest.raises(InvalidTransitionError):
         issue_invoices(session, "acme", [draft], documents=False)
+
+
+def test_client_changes_are_logged_for_the_outbox(session: Session) -> None:
+    from billing.tenants import ClientUpdate, update_client
+
+    setup_partner(session, SIMPLE)
+    created = _events(session, BillingEventKind.CLIENT_CHANGED)
+    assert {e.subject_id for e in created} == {"c1", "c2"}
+    update_client(session, "acme", "c1", ClientUpdate(name="Client One Ltd"))
+    session.commit()
+    changed = _events(session, BillingEventKind.CLIENT_CHANGED)
+    assert len(changed) == 3 and changed[-1].payload["name"] == "Client One Ltd"
+    update_client(session, "acme", "c1", ClientUpdate(name="Client One Ltd"))  # no change
+    session.commit()
+    assert len(_events(session, BillingEventKind.CLIENT_CHANGED)) == 3
