@@ -36,9 +36,10 @@ def render_invoice(invoice: Invoice, lines: list[Any]) -> list[str]:
         out.append(f"      {'tax':<58} {'':>27} {format_minor(invoice.tax_minor, cur):>16}")
     out.append(f"      {'TOTAL':<58} {'':>27} {format_minor(invoice.total_minor, cur):>16}")
     margin = invoice.subtotal_minor + invoice.discount_minor - invoice.cost_minor
+    shown = format_minor(margin, cur) if cur == invoice.cost_currency else "n/a (currencies)"
     out.append(
         f"      internal: cost {format_minor(invoice.cost_minor, invoice.cost_currency)}, "
-        f"margin {format_minor(margin, cur)}"
+        f"margin {shown}"
     )
     if invoice.issued_at:
         out.append(f"      issued {invoice.issue_date}, due {invoice.due_at}")

@@ -64,11 +64,13 @@ class InternalLine(BaseModel):
 
 
 class InternalFigures(BaseModel):
-    """Wholesale cost (partner currency) and margin: admin keys and the CLI only."""
+    """Wholesale cost (partner currency) and margin: admin keys and the CLI only. Margin is
+    (subtotal + discount - cost), before tax; null when the invoice is in another currency
+    than the cost (no conversion is guessed)."""
 
     cost_minor: int
     cost_currency: str
-    margin_minor: int
+    margin_minor: int | None
     margin_percent: Exact | None
     lines: list[InternalLine]
 
@@ -224,11 +226,12 @@ def invoice_read(invoice: Invoice, lines: list[InvoiceLine], *, internal: bool) 
     figures = None
     if internal:
         charge = invoice.subtotal_minor + invoice.discount_minor
+        same = invoice.currency == invoice.cost_currency
         figures = InternalFigures(
             cost_minor=invoice.cost_minor,
             cost_currency=invoice.cost_currency,
-            margin_minor=charge - invoice.cost_minor,
-            margin_percent=margin_percent(charge, invoice.cost_minor),
+            margin_minor=charge - invoice.cost_minor if same else None,
+            margin_percent=margin_percent(charge, invoice.cost_minor) if same else None,
             lines=[InternalLine(position=ln.position, cost_minor=ln.cost_minor) for ln in lines],
         )
     return InvoiceRead(

@@ -67,3 +67,34 @@ def test_two_processes_issuing_at_once_get_contiguous_unique_numbers(session: Se
     session.expire_all()
     stored = session.scalars(select(col(Invoice.number)).order_by(col(Invoice.number))).all()
     assert list(stored) == issued
+
+
+def _close(month: str, start: Barrier, results: Any) -> None:
+    from billing.invoicing.closing import close_cycles
+    from config.db import session_scope
+
+    start.wait(timeout=60)
+    with session_scope() as session:
+        results.put(len(close_cycles(session, "acme", period=month).created))
+
+
+def test_two_processes_closing_the_same_cycle_create_each_draft_once(session: Session) -> None:
+    extra = "".join(
+        f'\n[clients.k{i:02d}]\nname = "K{i}"\nemail = "k{i}@example.com"\nplan = "std"\n'
+        for i in range(CLIENTS - 2)
+    )
+    setup_partner(session, SIMPLE + extra)
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    results = context.Queue()
+    month = month_text(last_month())
+    workers = [context.Process(target=_close, args=(month, start, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    created = [results.get(timeout=300) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    assert sum(created) == CLIENTS
+    session.expire_all()
+    assert len(session.scalars(select(Invoice)).all()) == CLIENTS
