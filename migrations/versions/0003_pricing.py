@@ -21,7 +21,10 @@ def upgrade() -> None:
     op.create_table(
         "pricing_plan",
         sa.Column(
-            "partner_id", sa.String(length=64), sa.ForeignKey("billing_partner.id"), primary_key=True
+            "partner_id",
+            sa.String(length=64),
+            sa.ForeignKey("billing_partner.id"),
+            primary_key=True,
         ),
         sa.Column("code", sa.String(length=80), primary_key=True),
         sa.Column("client_id", sa.String(length=64), nullable=True),
