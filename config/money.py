@@ -7,7 +7,7 @@ invoice from its lines arrives at the same cents.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 __all__ = [
     "UnknownCurrencyError",
@@ -32,19 +32,33 @@ class UnknownCurrencyError(ValueError):
     pass
 
 
+_CHECKED: dict[str, int] = {}  # currencies already validated -> exponent (rating's hot path)
+_WIDE = Context(prec=60)  # wide enough that the half-up rounding is the only rounding
+_ONE = Decimal(1)
+
+
 def currency_exponent(currency: str) -> int:
+    known = _CHECKED.get(currency)
+    if known is not None:
+        return known
     code = currency.upper()
     if len(code) != 3 or not code.isalpha():
         raise UnknownCurrencyError(f"currency: {currency!r} is not a three-letter ISO 4217 code")
-    return _EXPONENTS.get(code, 2)
+    exponent = _CHECKED[currency] = _EXPONENTS.get(code, 2)
+    return exponent
 
 
 def to_minor(amount_major: Decimal, currency: str) -> int:
-    """The one rounding function: a major-unit Decimal to integer minor units, half-up."""
+    """The one rounding function: a major-unit Decimal to integer minor units, half-up.
+
+    Computed in a 60-digit context whatever the caller's, so no amount is rounded before."""
     if not amount_major.is_finite():
         raise ValueError(f"amount must be finite, got {amount_major}")
-    scaled = amount_major.scaleb(currency_exponent(currency))
-    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    exponent = _CHECKED.get(currency)
+    if exponent is None:
+        exponent = currency_exponent(currency)
+    scaled = amount_major.scaleb(exponent, _WIDE)
+    return int(scaled.quantize(_ONE, rounding=ROUND_HALF_UP, context=_WIDE))
 
 
 def from_minor(amount_minor: int, currency: str) -> Decimal:

@@ -1,8 +1,10 @@
 """Accrual: the books follow usage as it happens (DESIGN, "The books").
 
-Each run rates every client's open period (and the one before it, whose invoice may not be out
-yet) exactly as live figures do, and posts per client and usage type the difference between
-the period-to-date usage charge and cost and what earlier runs accrued:
+Each run rates every client's open period exactly as live figures do, and the period before it
+while that one is in its grace period (`grace_period_hours` after its end, default 24: the time
+invoicing leaves late events before it drafts; after it, the invoice settles late usage). Per
+client and usage type it posts the difference between the period-to-date usage charge and cost
+and what earlier runs accrued:
     Dr Unbilled receivable          / Cr Usage revenue: <usage type>     (client currency)
     Dr Wholesale cost: <usage type> / Cr Wholesale payable               (partner currency)
 Every leg carries the client and usage type. A difference can be negative (volume pricing
@@ -33,17 +35,19 @@ from typing import Any
 
 from sqlmodel import Session
 
-from billing.pricing.live import ClientFigures, rate_clients
+from billing.pricing.live import ClientFigures, few_collections, rate_clients
 from billing.pricing.repository import AccruedRow, PricingRepository
 from billing.pricing.usage_repository import UsageTotal
+from billing.tenants.service import get_partner
 from config.db_types import utcnow
 from ledger import AccountRole, EntrySpec, PostingSpec, account_for, post_entries
 
-__all__ = ["AccrualResult", "accrue"]
+__all__ = ["DEFAULT_GRACE_HOURS", "AccrualResult", "accrue", "grace_period"]
 
 _KEY_LIMIT = 200
 _MICROSECOND = timedelta(microseconds=1)
 _POST_CHUNK = 10_000
+DEFAULT_GRACE_HOURS = 24
 
 
 @dataclass
@@ -143,6 +147,12 @@ def _entry(
     )
 
 
+def grace_period(settings: dict[str, Any]) -> timedelta:
+    """How long after a period ends its late events are still accrued: the partner's
+    `grace_period_hours`, the setting invoicing waits for before it drafts the invoice."""
+    return timedelta(hours=int(settings.get("grace_period_hours", DEFAULT_GRACE_HOURS)))
+
+
 def accrue(
     session: Session,
     partner_id: str,
@@ -156,13 +166,40 @@ def accrue(
     moment = now or utcnow()
     repo = PricingRepository(session)
     repo.lock_accruals(partner_id)
-    figures = rate_clients(session, partner_id, moment, client_ids=client_ids, previous=previous)
+    figures = rate_clients(
+        session,
+        partner_id,
+        moment,
+        client_ids=client_ids,
+        previous=previous,
+        grace=grace_period(get_partner(session, partner_id).settings),
+        used_only=True,
+    )
     accrued: dict[tuple[str, Any], dict[str, AccruedRow]] = defaultdict(dict)
     periods = {f.period.start for f in figures}
     for row in repo.accrued(partner_id, periods, client_ids):
         accrued[(row.client_id, row.period_start)][row.usage_type] = row
     accounts = _Accounts(session, partner_id)
     result = AccrualResult()
+    with few_collections():
+        specs, states = _changes(partner_id, figures, accrued, accounts, result, moment)
+        for start in range(0, len(specs), _POST_CHUNK):
+            post_entries(session, partner_id, specs[start : start + _POST_CHUNK])
+    repo.save_accrued(states)
+    result.entries = len(specs)
+    return result
+
+
+def _changes(
+    partner_id: str,
+    figures: list[ClientFigures],
+    accrued: dict[tuple[str, Any], dict[str, AccruedRow]],
+    accounts: _Accounts,
+    result: AccrualResult,
+    moment: datetime,
+) -> tuple[list[EntrySpec], list[dict[str, Any]]]:
+    """The entries to post and the state to save: one per client, usage type and period whose
+    charge or cost differs from what was accrued."""
     specs: list[EntrySpec] = []
     states: list[dict[str, Any]] = []
     stamp = utcnow()
@@ -171,8 +208,7 @@ def accrue(
         for usage_type in sorted(set(item.totals) | set(before)):
             total = item.totals.get(usage_type)
             charge, cost = item.charge(usage_type), item.cost(usage_type)
-            previous_row = before.get(usage_type)
-            done = previous_row or AccruedRow(
+            done = before.get(usage_type) or AccruedRow(
                 item.client_id, usage_type, item.period.start, 0, 0, 0
             )
             charge_change, cost_change = charge - done.charge, cost - done.cost
@@ -198,8 +234,4 @@ def accrue(
             result.clients.add(item.client_id)
             result.charge[item.statement.currency] += charge_change
             result.cost[item.cost_currency] += cost_change
-    for start in range(0, len(specs), _POST_CHUNK):
-        post_entries(session, partner_id, specs[start : start + _POST_CHUNK])
-    repo.save_accrued(states)
-    result.entries = len(specs)
-    return result
+    return specs, states

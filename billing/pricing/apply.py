@@ -17,17 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from billing.pricing.book import TermsValue, custom_plan_code
 from billing.pricing.clients import set_client_dates, set_client_prices, set_client_terms
 from billing.pricing.describe import describe_value
+from billing.pricing.file_checks import check_tenants
 from billing.pricing.models import ChangeSource
-from billing.pricing.repository import PricingRepository
 from billing.pricing.versions import (
     ChangeContext,
     FieldChange,
@@ -48,21 +46,17 @@ from billing.tenants.schemas import (
     UsageTypeUpdate,
 )
 from config.partner_file import (
-    ClientSpec,
     ConfigProblem,
     PartnerFile,
     PartnerFileError,
-    UsageTypeSpec,
     entry_price,
 )
 from config.partner_file.problems import file_order
-from config.prices import Loc, PackagePrice, PerUnitPrice, PriceModel
+from config.prices import Loc
 from ledger import open_standard_chart
 from ledger.repository import LedgerRepository
 
-__all__ = ["ApplyReport", "ObjectReport", "apply_partner_file", "drill_down_rate"]
-
-_RATE_PLACES = Decimal("0.000001")
+__all__ = ["ApplyReport", "ObjectReport", "apply_partner_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,154 +82,6 @@ class ApplyReport:
     def add(self, kind: str, key: str, created: bool, fields: list[FieldChange]) -> None:
         action = "created" if created else "updated" if fields else "unchanged"
         self.objects.append(ObjectReport(kind, key, action, tuple(fields)))
-
-
-def drill_down_rate(price: PriceModel) -> Decimal:
-    """The per-unit rate each usage event's own cost is computed with (for drill-down only;
-    the period's cost is rated from the whole price): the rate of the first unit billed."""
-    if isinstance(price, PerUnitPrice):
-        rate = price.unit_price
-    elif isinstance(price, PackagePrice):
-        if price.overage_unit_price is not None:
-            rate = price.overage_unit_price
-        else:
-            assert price.block_price is not None and price.block_size is not None
-            rate = price.block_price / price.block_size
-    else:
-        rate = price.tiers[0].unit_price
-    return rate.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP).normalize()
-
-
-# --- from the file to the tenants schemas, with problems at the file's key paths -------------
-
-
-def _problems(exc: ValidationError, at: Loc, rename: Mapping[str, Loc]) -> list[ConfigProblem]:
-    found = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        head = str(loc[0]) if loc else ""
-        mapped = (*rename.get(head, (head,) if head else ()), *loc[1:])
-        message = error["msg"].removeprefix("Value error, ")
-        found.append(ConfigProblem((*at, *mapped), message[:1].lower() + message[1:]))
-    return found
-
-
-def _build(
-    model: type[BaseModel],
-    data: dict[str, Any],
-    at: Loc,
-    rename: Mapping[str, Loc],
-    out: list[ConfigProblem],
-) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        out.extend(_problems(exc, at, rename))
-        return None
-
-
-def _partner_data(pf: PartnerFile) -> dict[str, Any]:
-    spec = pf.partner
-    return {
-        "id": spec.id,
-        "name": spec.name,
-        "currency": spec.currency,
-        "timezone": spec.timezone,
-        "invoice_prefix": spec.invoice_prefix,
-        "branding": spec.branding.model_dump(exclude_none=True),
-        "settings": {
-            "late_event_days": spec.late_event_days,
-            "net_terms_days": spec.net_terms_days,
-            "auto_approve": spec.auto_approve,
-            "margin_alert_percent": spec.margin_alert_percent,
-            "finance_emails": list(spec.finance_emails),
-        },
-    }
-
-
-def _usage_type_data(code: str, spec: UsageTypeSpec) -> dict[str, Any]:
-    return {
-        "code": code,
-        "display_name": spec.name,
-        "unit": spec.unit,
-        "precision": spec.precision,
-        "aggregation": spec.aggregation,
-        "aggregation_property": spec.aggregation_property,
-        "wholesale_rate": drill_down_rate(entry_price(spec.wholesale)),
-    }
-
-
-def _client_data(code: str, spec: ClientSpec, currency: str, timezone: str) -> dict[str, Any]:
-    return {
-        "id": code,
-        "name": spec.name,
-        "external_ref": spec.external_ref,
-        "billing_email": spec.email,
-        "address": spec.address.model_dump(exclude_none=True) if spec.address else {},
-        "currency": currency,
-        "timezone": timezone,
-        "billing_anchor_day": spec.billing_day,
-        "status": spec.status,
-    }
-
-
-_PARTNER_KEYS: dict[str, Loc] = {"settings": ()}
-_USAGE_TYPE_KEYS: dict[str, Loc] = {
-    "code": (), "display_name": ("name",), "wholesale_rate": ("wholesale",),
-    "": ("aggregation_property",),
-}  # fmt: skip
-_CLIENT_KEYS: dict[str, Loc] = {
-    "id": (), "billing_email": ("email",), "billing_anchor_day": ("billing_day",),
-}  # fmt: skip
-
-
-@dataclass
-class _Plan:
-    """What the checks decided, for the writes that follow."""
-
-    partner: PartnerCreate
-    usage_types: dict[str, UsageTypeCreate]
-    clients: dict[str, ClientCreate]
-
-
-def _check(session: Session, pf: PartnerFile) -> tuple[_Plan | None, list[ConfigProblem]]:
-    problems: list[ConfigProblem] = []
-    repo = TenantRepository(session)
-    partner_id = pf.partner.id
-    partner = _build(PartnerCreate, _partner_data(pf), ("partner",), _PARTNER_KEYS, problems)
-    existing = repo.partner(partner_id)
-    if existing is not None and existing.currency != pf.partner.currency:
-        problems.append(
-            ConfigProblem(
-                ("partner", "currency"),
-                f"cannot change from {existing.currency} to {pf.partner.currency}: the "
-                "partner's books, usage costs and prices are kept in it",
-            )
-        )
-    usage_types = {}
-    for code, spec in pf.usage_types.items():
-        at: Loc = ("usage_types", code)
-        usage_types[code] = _build(
-            UsageTypeCreate, _usage_type_data(code, spec), at, _USAGE_TYPE_KEYS, problems
-        )
-    clients = {}
-    for code, client_spec in pf.clients.items():
-        currency = pf.client_currency(code)
-        data = _client_data(code, client_spec, currency, pf.client_timezone(code))
-        clients[code] = _build(ClientCreate, data, ("clients", code), _CLIENT_KEYS, problems)
-        stored = repo.client(partner_id, code)
-        if stored is not None and stored.currency != currency:
-            where = "currency" if client_spec.currency else "plan"
-            problems.append(
-                ConfigProblem(
-                    ("clients", code, where),
-                    f"the client is billed in {stored.currency}; its currency cannot change to "
-                    f"{currency} (its usage and invoices are priced in it)",
-                )
-            )
-    if problems:
-        return None, problems
-    return _Plan(partner, usage_types, clients), problems
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -357,9 +203,10 @@ def _apply_client(
     context: ChangeContext,
     pf: PartnerFile,
     spec: ClientCreate,
+    existing: Mapping[str, Client],
     report: ApplyReport,
 ) -> None:
-    stored: Client | None = TenantRepository(session).client(context.partner_id, spec.id)
+    stored: Client | None = existing.get(spec.id)
     desired = {name: getattr(spec, name) for name in _CLIENT_FIELDS}
     desired.update(_flat("address.", spec.address.model_dump(exclude_none=True)))
     fields: list[FieldChange] = []
@@ -430,7 +277,7 @@ def apply_partner_file(
 ) -> ApplyReport:
     """Create or update everything the file describes; raises `PartnerFileError` (and the
     caller must roll back) when anything cannot be applied."""
-    plan, problems = _check(session, pf)
+    plan, problems = check_tenants(session, pf)
     if plan is None:
         raise PartnerFileError(_ordered(pf, problems), reference)
     context = change_context(
@@ -442,20 +289,21 @@ def apply_partner_file(
         force=force,
         partner_timezone=pf.partner.timezone,
     )
+    context.versions.preload()
     report = ApplyReport(pf.partner.id)
     partner = _apply_partner(session, context, plan.partner, report)
     _apply_chart(session, partner, report)
     for spec in plan.usage_types.values():
         _apply_usage_type(session, context, pf, spec, report)
-    repo = PricingRepository(session)
     for code, plan_spec in pf.plans.items():
-        new = repo.plan(partner.id, code) is None
+        new = code not in context.versions.plan_codes()
         fields = set_plan(
             session, context, code, plan_spec, pf.plan_currency(code), loc=("plans", code)
         )
         report.add("plan", code, new, fields)
+    existing = {client.id: client for client in TenantRepository(session).clients(partner.id)}
     for client in plan.clients.values():
-        _apply_client(session, context, pf, client, report)
+        _apply_client(session, context, pf, client, existing, report)
     if context.problems:
         raise PartnerFileError(_ordered(pf, context.problems), reference)
     return report

@@ -14,7 +14,6 @@ from sqlmodel import Session
 from billing.pricing.book import TermsValue, Timeline
 from billing.pricing.describe import describe_value
 from billing.pricing.models import ClientDates, ClientTermsVersion, PriceScope
-from billing.pricing.repository import PricingRepository
 from billing.pricing.versions import (
     ChangeContext,
     FieldChange,
@@ -98,8 +97,7 @@ def set_client_terms(
     loc: Loc = ("effective_from",),
 ) -> list[FieldChange]:
     """The client's plan assignment, own-plan switch, discount, tax and auto charge."""
-    repo = PricingRepository(session)
-    rows = {row.effective_from: row for row in repo.terms_versions(context.partner_id, [client_id])}
+    rows = context.versions.terms().get(client_id, {})
     timeline: Timeline[TermsValue] = Timeline(
         (
             day,
@@ -124,7 +122,7 @@ def set_client_terms(
     for name, value in asdict(desired).items():
         setattr(row, name, value)
     row.source = context.source
-    repo.add(row)
+    context.versions.add(row)
     log_change(
         session,
         context,
@@ -146,15 +144,14 @@ def set_client_dates(
     ends_on: date | None,
 ) -> list[FieldChange]:
     """When the client's service began and ended (not versioned: see `ClientDates`)."""
-    repo = PricingRepository(session)
-    row = repo.dates_of(context.partner_id, client_id)
+    row = context.versions.dates(client_id)
     before = (None, None) if row is None else (row.starts_on, row.ends_on)
     if before == (starts_on, ends_on):
         return []
     if row is None:
         row = ClientDates(partner_id=context.partner_id, client_id=client_id)
     row.starts_on, row.ends_on, row.updated_at = starts_on, ends_on, utcnow()
-    repo.add(row)
+    context.versions.add(row)
     names = ("starts_on", "ends_on")
     log_change(
         session,

@@ -63,9 +63,9 @@ class PricingRepository:
         self.session.flush()
         return row
 
-    def add_all(self, rows: Sequence[SQLModel]) -> None:
-        self.session.add_all(rows)
-        self.session.flush()
+    def queue(self, row: SQLModel) -> None:
+        """Add without flushing: written with the next query's autoflush or the commit."""
+        self.session.add(row)
 
     # plans --------------------------------------------------------------------
     def plan(self, partner_id: str, code: str) -> PricingPlan | None:

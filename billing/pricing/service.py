@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -24,6 +25,9 @@ from billing.tenants.errors import NotFoundError
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
 from config.prices import PerUnitPrice, PriceModel, parse_price
+
+_K = TypeVar("_K")
+_T = TypeVar("_T")
 
 __all__ = [
     "PlanHistory",
@@ -55,11 +59,11 @@ def load_book(
         plan_rows += repo.plan_versions(partner_id, [custom_plan_code(c) for c in client_ids])
     for row in plan_rows:
         header = PlanHeader(row.name, row.currency, row.base_fee, row.minimum_spend)
-        book.plans.setdefault(row.plan_code, Timeline()).add(row.effective_from, header)
+        _timeline(book.plans, row.plan_code).add(row.effective_from, header)
     parsed: dict[str, PriceModel] = {}
     for price_row in repo.book_price_versions(partner_id, client_ids):
         timelines = book.prices.setdefault((price_row.scope, price_row.owner), {})
-        timeline = timelines.setdefault(price_row.usage_type, Timeline())
+        timeline = _timeline(timelines, price_row.usage_type)
         timeline.add(price_row.effective_from, _parse(price_row, parsed))
     for terms in repo.terms_versions(partner_id, client_ids):
         value = TermsValue(
@@ -70,10 +74,17 @@ def load_book(
             terms.tax_percent,
             terms.auto_charge,
         )
-        book.terms.setdefault(terms.client_id, Timeline()).add(terms.effective_from, value)
+        _timeline(book.terms, terms.client_id).add(terms.effective_from, value)
     for dates in repo.client_dates(partner_id, client_ids):
         book.dates[dates.client_id] = (dates.starts_on, dates.ends_on)
     return book
+
+
+def _timeline(timelines: dict[_K, Timeline[_T]], key: _K) -> Timeline[_T]:
+    found = timelines.get(key)
+    if found is None:
+        found = timelines[key] = Timeline()
+    return found
 
 
 def _parse(row: PriceVersion, parsed: dict[str, PriceModel]) -> PriceModel | None:

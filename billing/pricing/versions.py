@@ -37,7 +37,6 @@ from billing.pricing.book import (
 from billing.pricing.describe import describe_price, describe_value
 from billing.pricing.models import (
     ChangeSource,
-    ClientTermsVersion,
     PlanVersion,
     PriceChange,
     PriceScope,
@@ -45,11 +44,12 @@ from billing.pricing.models import (
     PricingPlan,
 )
 from billing.pricing.repository import PricingRepository
+from billing.pricing.store import PriceHistory, VersionStore
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
 from config.db_types import utcnow
 from config.partner_file import ConfigProblem, PlanSpec, entry_price
-from config.prices import Loc, PriceModel, parse_price, price_to_json
+from config.prices import Loc, PriceModel, price_to_json
 
 __all__ = [
     "ChangeContext",
@@ -88,6 +88,12 @@ class ChangeContext:
     period_starts: dict[str, date] = field(default_factory=dict)
     plan_members: dict[str, set[str]] = field(default_factory=dict)
     problems: list[ConfigProblem] = field(default_factory=list)
+    store: VersionStore | None = None
+
+    @property
+    def versions(self) -> VersionStore:
+        assert self.store is not None, "build contexts with change_context()"
+        return self.store
 
 
 def change_context(
@@ -108,14 +114,11 @@ def change_context(
     for client in tenants.clients(partner_id):
         today = local_today(client.timezone, now)
         context.period_starts[client.id] = client_period(client.billing_anchor_day, today).start
-    newest: dict[str, ClientTermsVersion] = {}
-    for row in PricingRepository(session).terms_versions(partner_id):
-        seen = newest.get(row.client_id)
-        if seen is None or row.effective_from > seen.effective_from:
-            newest[row.client_id] = row
-    for client_id, row in newest.items():
-        if row.plan_code is not None:
-            context.plan_members.setdefault(row.plan_code, set()).add(client_id)
+    context.store = VersionStore(session, partner_id)
+    for client_id, rows in context.store.terms().items():
+        newest = rows[max(rows)]
+        if newest.plan_code is not None:
+            context.plan_members.setdefault(newest.plan_code, set()).add(client_id)
     return context
 
 
@@ -137,7 +140,7 @@ def log_change(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
 ) -> None:
-    PricingRepository(session).add(
+    PricingRepository(session).queue(
         PriceChange(
             partner_id=context.partner_id,
             changed_at=utcnow(),
@@ -207,24 +210,13 @@ def change_action(before: object | None, after: object | None) -> str:
 # --- prices -------------------------------------------------------------------------------------
 
 
-def _price_timelines(
-    session: Session, partner_id: str, scope: PriceScope, owner: str
-) -> dict[str, tuple[Timeline[PriceModel | None], dict[date, PriceVersion]]]:
-    found: dict[str, tuple[Timeline[PriceModel | None], dict[date, PriceVersion]]] = {}
-    for row in PricingRepository(session).price_versions(partner_id, scope, [owner]):
-        timeline, rows = found.setdefault(row.usage_type, (Timeline(), {}))
-        timeline.add(row.effective_from, None if row.price is None else parse_price(row.price))
-        rows[row.effective_from] = row
-    return found
-
-
 def _put_price(
     session: Session,
     context: ChangeContext,
     scope: PriceScope,
     owner: str,
     usage_type: str,
-    history: tuple[Timeline[PriceModel | None], dict[date, PriceVersion]],
+    history: PriceHistory,
     desired: PriceModel | None,
     explicit: date | None,
     new_owner: bool,
@@ -232,7 +224,7 @@ def _put_price(
     loc: Loc,
     label: str,
 ) -> FieldChange | None:
-    timeline, rows = history
+    timeline, rows = history.timeline, history.rows
     decided = decide(context, timeline, desired, explicit, new_owner, affected, loc)
     if decided is None:
         return None
@@ -251,7 +243,7 @@ def _put_price(
         )
     else:
         row.price, row.source, row.created_at = stored, context.source, utcnow()
-    PricingRepository(session).add(row)
+    context.versions.add(row)
     timeline.add(when, desired)
     rows[when] = row
     object_key = f"{owner}.{usage_type}" if owner else usage_type
@@ -279,14 +271,14 @@ def set_wholesale(
     loc: Loc = ("effective_from",),
 ) -> list[FieldChange]:
     """The partner's wholesale cost price of one usage type (rated per period like retail)."""
-    history = _price_timelines(session, context.partner_id, PriceScope.WHOLESALE, "")
+    history = context.versions.prices(PriceScope.WHOLESALE, "")
     change = _put_price(
         session,
         context,
         PriceScope.WHOLESALE,
         "",
         usage_type,
-        history.get(usage_type, (Timeline(), {})),
+        history.setdefault(usage_type, PriceHistory()),
         price,
         effective_from,
         new_owner,
@@ -308,7 +300,7 @@ def put_prices(
     affected: Sequence[str],
 ) -> list[FieldChange]:
     """Make the owner's prices exactly `desired` (usage type -> price, date, date's path)."""
-    history = _price_timelines(session, context.partner_id, scope, owner)
+    history = context.versions.prices(scope, owner)
     changes: list[FieldChange] = []
     for usage_type in sorted(set(desired) | set(history)):
         price, explicit, loc = desired.get(usage_type, (None, *removal_from))
@@ -318,7 +310,7 @@ def put_prices(
             scope,
             owner,
             usage_type,
-            history.get(usage_type, (Timeline(), {})),
+            history.setdefault(usage_type, PriceHistory()),
             price,
             explicit,
             new_owner,
@@ -355,18 +347,18 @@ def set_plan(
 ) -> list[FieldChange]:
     """Make plan `code` (a client's own plan when `client_id` is given) say what `spec` says:
     its header and its prices, each versioned (see the module's rules)."""
-    repo = PricingRepository(session)
-    new_owner = repo.plan(context.partner_id, code) is None
+    store = context.versions
+    new_owner = code not in store.plan_codes()
     if new_owner:
-        repo.add(PricingPlan(partner_id=context.partner_id, code=code, client_id=client_id))
+        PricingRepository(session).add(
+            PricingPlan(partner_id=context.partner_id, code=code, client_id=client_id)
+        )
+        store.plan_codes().add(code)
     affected = sorted(
         {client_id} if client_id is not None else context.plan_members.get(code, set())
     )
-    rows = {row.effective_from: row for row in repo.plan_versions(context.partner_id, [code])}
-    timeline: Timeline[PlanHeader] = Timeline(
-        (day, PlanHeader(r.name, r.currency, r.base_fee, r.minimum_spend))
-        for day, r in rows.items()
-    )
+    history = store.plan(code)
+    rows, timeline = history.rows, history.timeline
     desired = PlanHeader(spec.name, currency, spec.base_fee, spec.minimum_spend)
     changes: list[FieldChange] = []
     explicit_loc = (*loc, "effective_from")
@@ -386,7 +378,9 @@ def set_plan(
         )
         row.name, row.currency, row.base_fee = desired.name, currency, desired.base_fee
         row.minimum_spend, row.source = desired.minimum_spend, context.source
-        repo.add(row)
+        store.add(row)
+        rows[when] = row
+        timeline.add(when, desired)
         changes.extend(_header_fields(before, desired, when))
         log_change(
             session,

@@ -18,7 +18,8 @@ Decisions (DESIGN.md, "Money, quantities and time", is the source):
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
+from functools import lru_cache
 
 from billing.rating.lines import ChargeLine, LineKind, UsageCharge
 from config.money import ceil_units, to_minor
@@ -35,24 +36,20 @@ from config.prices import (
 __all__ = ["check_quantity", "rate_usage", "round_line"]
 
 _ZERO = Decimal(0)
-_PRECISION = 60  # digits: every product of a realistic quantity and rate is exact
+_EXACT = Context(prec=60)  # digits: every product of a realistic quantity and rate is exact
 
 
 def round_line(amount_major: Decimal, currency: str) -> int:
-    """`to_minor` with enough precision that the half-up rounding is the only rounding."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return to_minor(amount_major, currency)
+    """`to_minor`, which computes with enough precision that half-up is the only rounding."""
+    return to_minor(amount_major, currency)
 
 
 def _times(quantity: Decimal, price: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return quantity * price
+    return _EXACT.multiply(quantity, price)
 
 
-def _n(value: Decimal) -> str:
-    return canonical_decimal(value)
+# Descriptions repeat the same few rates and bounds for every client: format each once.
+_n = lru_cache(maxsize=16_384)(canonical_decimal)
 
 
 def check_quantity(quantity: Decimal) -> Decimal:

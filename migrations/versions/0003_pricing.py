@@ -113,6 +113,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_pricing_change_partner_time", "pricing_change", ["partner_id", "changed_at"]
     )
+    op.create_index(
+        "ix_usage_event_rating",
+        "usage_event",
+        [
+            "partner_id", "client_id", "usage_type", "occurred_at", "quantity", "received_at",
+            "adjusts_id",
+        ],
+    )  # fmt: skip
     op.create_table(
         "pricing_accrual",
         sa.Column("partner_id", sa.String(length=64), primary_key=True),
@@ -131,6 +139,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_event_rating", table_name="usage_event")
     for table in (
         "pricing_accrual",
         "pricing_change",

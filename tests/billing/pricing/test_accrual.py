@@ -127,21 +127,27 @@ def test_a_price_change_inside_the_open_period_is_accrued(session: Session) -> N
     assert _booked(session, "acme")[("alpha", "voice")][0] == 500
 
 
-def test_late_events_of_the_previous_period_are_accrued_inside_it(session: Session) -> None:
+def test_late_events_of_the_previous_period_are_accrued_within_the_grace_period(
+    session: Session,
+) -> None:
     apply_text(session, "acme")
-    late = datetime(2026, 2, 27, 18, tzinfo=UTC)
-    send(session, "acme", [event("feb", "beta", "voice", "5", late)], received_at=MARCH)
+    # 20:00 on 28 February in Chicago: alpha's February period, which ended 06:00 UTC on 1 March
+    late = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    send(session, "acme", [event("feb", "alpha", "voice", "5", late)], received_at=MARCH)
+    assert accrue(session, "acme", MARCH, previous=False).entries == 0
     result = accrue(session, "acme", MARCH)
     session.commit()
     assert result.entries == 1
     entry = session.scalars(
         select(JournalEntry).where(col(JournalEntry.source_type) == "accrual")
     ).one()
-    # beta's period runs 15 February to 15 March: dated at the arrival, inside the period.
-    assert entry.effective_at == MARCH
-    assert entry.source_id == "beta:2026-02-15"
-    only_open = accrue(session, "acme", MARCH, previous=False)
-    assert only_open.entries == 0
+    assert entry.source_id == "alpha:2026-02-01"
+    # dated inside the period it belongs to: the last instant before it ended
+    assert entry.effective_at == datetime(2026, 3, 1, 6, tzinfo=UTC) - timedelta(microseconds=1)
+    # after the grace period (24 hours by default) the invoice takes late usage over
+    after = datetime(2026, 3, 3, tzinfo=UTC)
+    send(session, "acme", [event("feb2", "alpha", "voice", "5", late)], received_at=after)
+    assert accrue(session, "acme", after).entries == 0
 
 
 def test_accruing_one_client(session: Session) -> None:

@@ -19,7 +19,7 @@ MAR = datetime(2026, 3, 20, 12, tzinfo=UTC)
 
 def _books(session: Session) -> None:
     apply_text(session, "acme", now=FEB)
-    feb = datetime(2026, 2, 10, tzinfo=UTC)
+    feb = datetime(2026, 2, 17, tzinfo=UTC)  # alpha's February, beta's period from the 15th
     send(
         session,
         "acme",

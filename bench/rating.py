@@ -1,0 +1,219 @@
+"""Rating and accrual speed: one period for many clients, from a million events.
+
+Targets (issue 4): rate one period for 10,000 clients x 5 usage types from 1,000,000 events in
+under 5 s on SQLite (aggregate in SQL, rate in Python); accrue the same into the ledger in
+under 10 s. The partner is set up with `config apply` (a generated partner file: 2 plans, one
+client in ten with its own price, a tenth of clients billed from the 15th) and the events are
+loaded with the metering bulk ingest service; neither is part of the targets.
+
+    .venv/bin/python bench/rating.py                                # 10,000 x 5, 1,000,000
+    .venv/bin/python bench/rating.py --clients 1000 --events 100000 # quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from bench._common import Timer, figure, fresh_sqlite
+from billing.metering import ingest, load_catalog
+from billing.pricing import accrue, apply_partner_file, rate_clients
+from billing.pricing.usage_repository import UsageTotalsRepository
+from config.db import session_scope
+from config.partner_file import parse_partner_toml
+from ledger import Posting, trial_balance
+
+PARTNER = "bench"
+NOW = datetime(2026, 3, 28, 12, tzinfo=UTC)
+CHUNK = 10_000
+USAGE_TYPES = """
+[usage_types.voice]
+name = "Voice minutes"
+precision = 2
+wholesale = { model = "graduated", tiers = [ { up_to = 1000, unit_price = "0.013" }, { unit_price = "0.011" } ] }
+[usage_types.sms]
+name = "SMS"
+wholesale = { model = "per_unit", unit_price = "0.0079" }
+[usage_types.chat]
+name = "Chats"
+aggregation = "count"
+wholesale = { model = "per_unit", unit_price = "0.02" }
+[usage_types.seats]
+name = "Seats"
+aggregation = "max"
+wholesale = { model = "per_unit", unit_price = "3" }
+[usage_types.agents]
+name = "Agents"
+aggregation = "unique_count"
+aggregation_property = "agent"
+wholesale = { model = "per_unit", unit_price = "1.5" }
+"""
+PLANS = """
+[plans.growth]
+name = "Growth"
+base_fee = "99.00"
+minimum_spend = "150.00"
+prices.voice = { model = "graduated", tiers = [ { up_to = 1000, unit_price = "0.15" }, { up_to = 5000, unit_price = "0.12" }, { unit_price = "0.09" } ] }
+prices.sms = { model = "volume", tiers = [ { up_to = 500, unit_price = "0.03" }, { unit_price = "0.02" } ] }
+prices.chat = { model = "package", included = 100, block_size = 50, block_price = "2.50" }
+prices.seats = { model = "per_unit", unit_price = "12" }
+prices.agents = { model = "per_unit", unit_price = "4" }
+[plans.starter]
+name = "Starter"
+prices.voice = { model = "per_unit", unit_price = "0.18", block_size = 1 }
+prices.sms = { model = "per_unit", unit_price = "0.03" }
+prices.chat = { model = "per_unit", unit_price = "0.05" }
+"""
+TYPES = ("voice", "sms", "chat", "seats", "agents")
+
+
+def partner_file(clients: int) -> str:
+    parts = [
+        f'[partner]\nid = "{PARTNER}"\nname = "Bench"\ncurrency = "USD"\ntimezone = "UTC"\n'
+        'margin_alert_percent = "25"\n',
+        USAGE_TYPES,
+        PLANS,
+    ]
+    for n in range(clients):
+        plan = "growth" if n % 2 else "starter"
+        day = 15 if n % 10 == 3 else 1
+        own = '\nprices.sms = { model = "per_unit", unit_price = "0.025" }' if n % 10 == 7 else ""
+        tax = (
+            '\ntax = { name = "Tax", percent = "8.25" }\ndiscount_percent = "5"'
+            if n % 4 == 0
+            else ""
+        )
+        parts.append(
+            f'[clients.c{n:05d}]\nname = "Client {n}"\nemail = "c{n}@example.com"\n'
+            f'plan = "{plan}"\nbilling_day = {day}{tax}{own}\n'
+        )
+    return "\n".join(parts)
+
+
+def make_events(count: int, clients: int, types: int, seed: int = 11) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    span = int((NOW - start).total_seconds())
+    events = []
+    for _ in range(count):
+        code = TYPES[rng.randrange(types)]
+        quantity = rng.randrange(1, 3000) if code == "voice" else rng.randrange(1, 20)
+        event: dict[str, Any] = {
+            "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+            "client": f"c{rng.randrange(clients):05d}",
+            "usage_type": code,
+            "quantity": f"{quantity / 100:.2f}" if code == "voice" else str(quantity),
+            "occurred_at": (start + timedelta(seconds=rng.randrange(span))).isoformat(),
+        }
+        if code == "agents":
+            event["properties"] = {"agent": f"a{rng.randrange(40)}"}
+        events.append(event)
+    return events
+
+
+def set_up(engine: Engine, clients: int, events: list[dict[str, Any]]) -> tuple[float, float]:
+    text = partner_file(clients)
+    with Timer() as apply_timer, Session(engine) as session:
+        apply_partner_file(session, parse_partner_toml(text), NOW)
+        session.commit()
+    with session_scope(engine) as session:
+        catalog = load_catalog(session, PARTNER)
+    with Timer() as ingest_timer:
+        for start in range(0, len(events), CHUNK):
+            with session_scope(engine) as session:
+                result = ingest(
+                    session,
+                    PARTNER,
+                    events[start : start + CHUNK],
+                    catalog=catalog,
+                    received_at=NOW,
+                )
+                assert not result.rejections, result.rejections[:3]
+    return apply_timer.seconds, ingest_timer.seconds
+
+
+def _time_sql() -> list[float]:
+    """Accumulate the time spent in the SQL aggregation (a wrapper around the repository)."""
+    spent = [0.0]
+    original = UsageTotalsRepository.totals
+
+    def timed(self: UsageTotalsRepository, *args: Any, **kwargs: Any) -> Any:
+        with Timer() as timer:
+            found = original(self, *args, **kwargs)
+        spent[0] += timer.seconds
+        return found
+
+    UsageTotalsRepository.totals = timed  # type: ignore[method-assign]
+    return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--types", type=int, default=5, choices=range(1, 6))
+    args = parser.parse_args()
+    print(
+        f"rating: {args.clients:,} clients x {args.types} usage types, {args.events:,} events "
+        "(sum, volume, count, max and unique_count aggregations)"
+    )
+    events = make_events(args.events, args.clients, args.types)
+    gc.freeze()  # the generated input is not part of what is measured
+    engine, _ = fresh_sqlite()
+    applied, ingested = set_up(engine, args.clients, events)
+    figure("config apply of the partner file (setup)", applied, "s")
+    figure("bulk ingest of the events (setup)", args.events / ingested, "events/s")
+    del events
+
+    sql_seconds = _time_sql()
+    with Timer() as rating, Session(engine) as session:
+        rated = rate_clients(session, PARTNER, NOW)
+    lines = sum(len(f.statement.lines) for f in rated)
+    total = sum(f.statement.total for f in rated)
+    print(f"  rated {len(rated):,} client periods, {lines:,} invoice lines, total {total:,} cents")
+    figure(
+        "rate one period for every client (SQL aggregate + rate_period)",
+        rating.seconds * 1000,
+        "ms",
+        "< 5,000 ms",
+    )
+    figure("  of which the SQL aggregation", sql_seconds[0] * 1000, "ms")
+
+    with Timer() as accrual, Session(engine) as session:
+        result = accrue(session, PARTNER, NOW)
+        session.commit()
+    figure(
+        f"accrue into the ledger ({result.entries:,} entries)",
+        accrual.seconds * 1000,
+        "ms",
+        "< 10,000 ms",
+    )
+    with Timer() as replay, Session(engine) as session:
+        again = accrue(session, PARTNER, NOW)
+        session.commit()
+    assert again.entries == 0
+    figure("accrue again, nothing changed (posts nothing)", replay.seconds * 1000, "ms")
+    with Session(engine) as session:
+        postings = session.scalar(select(func.count()).select_from(Posting))
+        balanced = trial_balance(session, PARTNER).is_balanced
+        both = rate_clients(session, PARTNER, NOW, previous=True)  # accrual covers both periods
+    charged, cost = sum(f.usage_total for f in both), sum(f.cost_total for f in both)
+    same = (charged, cost) == (result.charge["USD"], result.cost["USD"])
+    print(f"  {postings:,} postings; trial balance balanced: {balanced}; "
+          f"accrued charge and cost equal the rated figures: {same}")  # fmt: skip
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
