@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
-from billing.invoicing.bulk import insert_storage_rows
+from billing.invoicing.bulk import insert_storage_rows, stage_rows
 from billing.invoicing.models import (
     BillingEvent,
     ClientBillingSettings,
@@ -202,10 +202,40 @@ class InvoiceRepository(UsageQueries):
             .returning(table.c.id, table.c.client_id, table.c.period_start)
         )
         written: dict[tuple[str, date], int] = {}
+        if self.dialect == "postgresql" and rows:
+            # Staged by COPY, then one set-based insert: psycopg would otherwise parse a huge
+            # multi-row statement per batch.
+            names = list(rows[0])
+            connection = self.session.connection()
+            staged = stage_rows(connection, Invoice, names, [tuple(r.values()) for r in rows])
+            columns = ", ".join(names)
+            result = connection.exec_driver_sql(
+                f"INSERT INTO invoice ({columns}) SELECT {columns} FROM {staged} "
+                "ON CONFLICT (partner_id, client_id, period_start) WHERE status <> 'void' "
+                "DO NOTHING RETURNING id, client_id, period_start"
+            )
+            return {(client_id, start): int(id_) for id_, client_id, start in result}
         for chunk in chunks(list(rows), _INSERT_CHUNK):
             for id_, client_id, start in self.session.execute(statement, list(chunk)):
                 written[(client_id, start)] = int(id_)
         return written
+
+    def _update_by_id(
+        self, model: type[SQLModel], names: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> bool:
+        """PostgreSQL: stage `(id, *names)` rows and update them in one statement; returns
+        False on SQLite, where an executemany is as fast."""
+        if self.dialect != "postgresql":
+            return False
+        if rows:
+            table: Any = model.__table__  # type: ignore[attr-defined]
+            connection = self.session.connection()
+            staged = stage_rows(connection, model, ["id", *names], rows)
+            assignments = ", ".join(f"{name} = s.{name}" for name in names)
+            connection.exec_driver_sql(
+                f"UPDATE {table.name} AS t SET {assignments} FROM {staged} AS s WHERE t.id = s.id"
+            )
+        return True
 
     def insert_rows(self, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
         table: Any = model.__table__  # type: ignore[attr-defined]
@@ -283,7 +313,13 @@ class InvoiceRepository(UsageQueries):
         return found
 
     def set_cleared(self, rows: Sequence[UsageFigure]) -> None:
-        """Record what issuing cleared on each usage row (one executemany)."""
+        """Record what issuing cleared on each usage row (one statement or executemany)."""
+        if self._update_by_id(
+            InvoiceUsage,
+            ("unbilled_cleared_minor", "cost_cleared_minor"),
+            [(r.id, r.unbilled_cleared_minor, r.cost_cleared_minor) for r in rows],
+        ):
+            return
         table: Any = InvoiceUsage.__table__  # type: ignore[attr-defined]
         statement = (
             update(table)
@@ -312,6 +348,9 @@ class InvoiceRepository(UsageQueries):
             "number", "status", "issued_at", "issue_date", "due_at", "net_terms_days",
             "ledger_entry_id", "version", "updated_at",
         )  # fmt: skip
+        staged = [(row["row_id"], *(row[name] for name in names)) for row in rows]
+        if self._update_by_id(Invoice, names, staged):
+            return
         statement = (
             update(table)
             .where(table.c.id == bindparam("row_id"))
@@ -382,7 +421,10 @@ class InvoiceRepository(UsageQueries):
 
     # billing events --------------------------------------------------------------
     def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.insert_rows(BillingEvent, rows)
+        """Append billing events (rows from `events.event_row`), in bulk."""
+        if rows:
+            names = list(rows[0])
+            self.insert_bulk(BillingEvent, names, [tuple(row[n] for n in names) for row in rows])
 
     def billing_events(
         self, partner_id: str, *, after: int | None = None, limit: int = 100

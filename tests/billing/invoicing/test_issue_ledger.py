@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from billing.invoicing.models import InvoiceStatus
+from billing.invoicing.models import BillingEventKind, InvoiceStatus
+from billing.invoicing.repository import InvoiceRepository
 from ledger import trial_balance
 from ledger.repository import LedgerRepository
 from tests.billing.invoicing.builders import (
@@ -53,6 +54,14 @@ def test_worked_example_issue_entry(session: Session) -> None:
     assert balance(session, "4000.voice") == -1000
     assert balance(session, "5000.voice") == 400
     assert trial_balance(session, "acme").is_balanced
+    # One `invoice.issued` billing event per invoice, for the sync outbox.
+    issued = [
+        e
+        for e in InvoiceRepository(session).billing_events("acme")
+        if e.kind is BillingEventKind.INVOICE_ISSUED
+    ]
+    assert [e.payload["number"] for e in issued] == ["ACME-000001", "ACME-000002"]
+    assert issued[0].payload["total_minor"] == 3300 and issued[0].subject_id == str(invoice.id)
 
 
 def test_true_up_when_usage_arrived_after_the_last_accrual(session: Session) -> None:
