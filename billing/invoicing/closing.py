@@ -26,7 +26,6 @@ from sqlmodel import Session
 from billing.invoicing.cycles import (
     ClientCycle,
     due_periods,
-    grace_hours,
     is_due,
     parse_month,
     period_starting_in,
@@ -45,6 +44,7 @@ from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundErro
 from billing.invoicing.late import RunContext, late_adjustments
 from billing.invoicing.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceUsage
 from billing.invoicing.repository import ClientInfo, InvoiceRepository
+from billing.pricing.accrual import grace_period
 from billing.pricing.book import NO_PLAN, PriceBook, local_today, period_window
 from billing.pricing.service import load_book
 from billing.pricing.usage_repository import UsageTotal
@@ -95,7 +95,7 @@ def _targets(
     month: tuple[int, int] | None,
     result: CloseResult,
 ) -> list[Target]:
-    grace = grace_hours(ctx.partner.settings)
+    grace = grace_period(ctx.partner.settings)
     targets: list[Target] = []
     for client in clients:
         first, last = _first_day(ctx.book, client)

@@ -6,7 +6,9 @@ period arithmetic itself is pricing's (`client_period`, `period_window`), so acc
 figures and invoices always agree on which days a period covers.
 
 Decisions where the issue is silent:
-- the grace period defaults to 24 hours (`grace_period_hours` in the partner's settings);
+- the grace period is the partner's `grace_period_hours` (default 24), read by pricing's
+  `grace_period`: accrual keeps accruing the previous period exactly as long, so the books and
+  the drafts hand over at the same moment;
 - without `--period`, every due period since the client's last invoice (or since it started:
   its `starts_on`, else the day it was created) is closed, at most `MAX_BACKFILL` periods back,
   so a scheduler that missed a run catches up but a forgotten client does not produce years
@@ -20,23 +22,19 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from billing.pricing.book import client_period, local_today, period_window
 from billing.rating import BillingPeriod
 
 __all__ = [
-    "DEFAULT_GRACE_HOURS",
     "MAX_BACKFILL",
     "ClientCycle",
     "due_periods",
-    "grace_hours",
     "is_due",
     "parse_month",
     "period_starting_in",
 ]
 
-DEFAULT_GRACE_HOURS = 24
 MAX_BACKFILL = 12
 
 
@@ -49,11 +47,6 @@ class ClientCycle:
     anchor_day: int
     first_day: date | None = None
     last_day: date | None = None
-
-
-def grace_hours(settings: dict[str, Any]) -> int:
-    value = settings.get("grace_period_hours", DEFAULT_GRACE_HOURS)
-    return int(value) if isinstance(value, int | str) else DEFAULT_GRACE_HOURS
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -72,13 +65,13 @@ def period_starting_in(cycle: ClientCycle, year: int, month: int) -> BillingPeri
     return client_period(cycle.anchor_day, date(year, month, day))
 
 
-def is_due(cycle: ClientCycle, period: BillingPeriod, now: datetime, grace: int) -> bool:
+def is_due(cycle: ClientCycle, period: BillingPeriod, now: datetime, grace: timedelta) -> bool:
     _, end = period_window(period, cycle.timezone)
-    return end + timedelta(hours=grace) <= now
+    return end + grace <= now
 
 
 def due_periods(
-    cycle: ClientCycle, now: datetime, grace: int, after: date | None
+    cycle: ClientCycle, now: datetime, grace: timedelta, after: date | None
 ) -> list[BillingPeriod]:
     """Due periods that start after `after` (the client's last invoiced period start) and
     overlap the client's active days, oldest first."""
