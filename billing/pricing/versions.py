@@ -140,6 +140,8 @@ def log_change(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
 ) -> None:
+    """Record one change (what, when it takes effect, before and after, who made it); queued
+    with the change itself, so both are written or neither is."""
     PricingRepository(session).queue(
         PriceChange(
             partner_id=context.partner_id,
@@ -172,7 +174,7 @@ def _allowed(context: ChangeContext, when: date, affected: Iterable[str], loc: L
             loc,
             f"{when} is before the current period of client {client!r}, which started {start}: "
             "a change never rewrites a period already started (date it "
-            f"{start} or later, or apply with --force)",
+            f"{start} or later, or force it: --force, or force=true in the API)",
         )
     )
     return False
