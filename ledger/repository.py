@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, case, func, null, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from config.db_types import utcnow
@@ -250,12 +251,15 @@ def _insert_rows(
     if connection.dialect.name == "postgresql":
         driver_connection = connection.connection.driver_connection
         assert driver_connection is not None
-        with (
-            driver_connection.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+        try:
+            with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except connection.dialect.dbapi.IntegrityError as exc:  # type: ignore[union-attr]
+            # The driver's own error, raised past SQLAlchemy: translate it so callers (the
+            # savepoint retry on a racing idempotency key) see the usual IntegrityError.
+            raise IntegrityError(statement, None, exc) from exc
         return
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     one_row = f"({', '.join(marker for _ in names)})"
