@@ -1,0 +1,332 @@
+"""The one interface every accounting connector implements, in neutral terms.
+
+`mappings/` turns our clients, usage types, invoices and credit notes into the specs below
+(already resolved against the connection's mapping: account codes, tax codes, item codes, and
+the "quantity 1 at the line amount" rule); a connector turns a spec into its remote's wire
+format, sends it through `connectors.http`, and answers with `RemoteRef`s and `RemoteInvoice`s.
+`sync/` decides when. Nothing here knows our database.
+
+Every remote failure surfaces as one of the five `ConnectorError` subclasses, so the worker's
+retry policy is written once: `RetryableError` and `RateLimitedError` are retried (the latter
+not before `retry_after`), `AuthExpiredError` stops the connection until it is refreshed or
+re-authorised, `RejectedError` and `NotFoundError` are permanent for that request (the partner
+must fix data or mapping).
+Batch methods answer per element: one rejected invoice never fails its 29 neighbours.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "AuthExpiredError",
+    "Capability",
+    "ConnectionInfo",
+    "Connector",
+    "ConnectorError",
+    "CreditNoteSpec",
+    "CustomerSpec",
+    "FieldError",
+    "InvoiceSpec",
+    "ItemSpec",
+    "LineSpec",
+    "NotFoundError",
+    "Outcome",
+    "RateLimitedError",
+    "RejectedError",
+    "RemoteInvoice",
+    "RemotePayment",
+    "RemoteRef",
+    "RemoteStatus",
+    "RetryableError",
+]
+
+
+class Capability(enum.StrEnum):
+    CUSTOMERS = "customers"
+    ITEMS = "items"
+    INVOICES = "invoices"
+    BATCH = "batch"  # many objects per request (QuickBooks /batch, Xero arrays)
+    VOID = "void"
+    CREDIT_NOTES = "credit_notes"
+    PAYMENTS = "payments"
+    IDEMPOTENCY_KEYS = "idempotency_keys"  # the remote replays a request with the same key
+
+
+class Outcome(enum.StrEnum):
+    """The fixed set of ways a remote call can fail."""
+
+    RETRYABLE = "retryable"
+    RATE_LIMITED = "rate_limited"
+    AUTH_EXPIRED = "auth_expired"
+    REJECTED = "rejected"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One complaint of the remote, in words a partner can act on. `field` is the remote's
+    field path when it names one (``Line[2].SalesItemLineDetail.ItemRef``, ``Contact.Name``)."""
+
+    message: str
+    field: str | None = None
+    code: str | None = None
+
+
+class ConnectorError(Exception):
+    """Base of the five outcomes. `message` is safe to show a partner (no tokens, no bodies
+    with secrets); `status` is the HTTP status when there was one."""
+
+    outcome: Outcome = Outcome.RETRYABLE
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class RetryableError(ConnectorError):
+    """5xx, timeouts, reset connections, conflicts worth another try (a stale SyncToken).
+    `uncertain` is True when the request may have reached the remote and been committed there
+    (a read timeout or reset after sending): before creating again, look the object up."""
+
+    outcome = Outcome.RETRYABLE
+
+    def __init__(self, message: str, *, status: int | None = None, uncertain: bool = False) -> None:
+        super().__init__(message, status=status)
+        self.uncertain = uncertain
+
+
+class RateLimitedError(ConnectorError):
+    outcome = Outcome.RATE_LIMITED
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = 429
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after  # seconds, from Retry-After or the rate budget
+
+
+class AuthExpiredError(ConnectorError):
+    """The access token was refused and could not be refreshed, or the refresh token itself is
+    invalid: the connection needs the partner to re-authorise."""
+
+    outcome = Outcome.AUTH_EXPIRED
+
+
+class RejectedError(ConnectorError):
+    outcome = Outcome.REJECTED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        status: int | None = 400,
+    ) -> None:
+        super().__init__(message, status=status)
+        self.errors = tuple(errors)
+
+
+class NotFoundError(ConnectorError):
+    outcome = Outcome.NOT_FOUND
+
+    def __init__(self, message: str, *, status: int | None = 404) -> None:
+        super().__init__(message, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """What a provider module's `build_connector(info, tokens, *, transport=None)` needs to
+    know of a stored connection (tokens come separately, through a `TokenSource`)."""
+
+    connection_id: str
+    partner_id: str
+    provider: str
+    remote_tenant: str  # QuickBooks realmId, Xero tenant id, FreshBooks account id
+    base_url: str | None = None  # None: the provider's production URL
+    settings: Mapping[str, object] = field(default_factory=dict)  # partner-file mapping
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRef:
+    """Where our object lives remotely. `version` is QuickBooks' SyncToken or Xero's
+    UpdatedDateUTC; connectors that need it for updates store it here."""
+
+    remote_id: str
+    version: str | None = None
+    number: str | None = None  # the remote's document number, when it has one
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSpec:
+    """`reference` is our client id, stored where the remote has a field for it
+    (Xero ContactNumber; QuickBooks has none writable for lookup, so PrivateNote/Notes plus
+    DisplayName) and used to find the customer before creating it."""
+
+    reference: str
+    display_name: str
+    email: str | None = None
+    currency: str | None = None
+    address: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """A product/service per usage type (and one for base fees and adjustments). `code` is
+    unique per connection; `income_account` is the remote account id (QuickBooks) or code
+    (Xero) from the connection's mapping."""
+
+    code: str
+    name: str
+    description: str = ""
+    income_account: str | None = None
+    tax_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineSpec:
+    """One invoice line, already made safe for a remote that recomputes amounts: either
+    `quantity * unit_price == amount_minor / 10**exponent` exactly, or quantity is 1 and
+    unit_price is the line amount (the detail then lives in `description`).
+    `amount_minor` is authoritative; connectors send quantity and unit price and may check."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount_minor: int
+    item_code: str | None = None
+    account: str | None = None
+    tax_code: str | None = None
+    tracking: Mapping[str, str] = field(default_factory=dict)  # class / tracking category
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSpec:
+    """`number` is our invoice number and the key every connector looks up before creating.
+    `total_minor` equals the sum of line amounts plus `tax_minor`; connectors must make the
+    remote arrive at the same total to the cent (explicit tax amounts where the remote allows)."""
+
+    reference: str  # our invoice id
+    number: str
+    customer_reference: str
+    customer: RemoteRef
+    currency: str
+    issue_date: date
+    due_date: date | None
+    lines: tuple[LineSpec, ...]
+    subtotal_minor: int
+    tax_minor: int
+    total_minor: int
+    memo: str = ""
+    draft: bool = False  # Xero: DRAFT instead of AUTHORISED, by partner choice
+    tax_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteSpec:
+    reference: str  # our credit note id
+    number: str
+    invoice: RemoteRef  # the remote invoice it credits (allocated to it where supported)
+    invoice_number: str
+    customer: RemoteRef
+    currency: str
+    issue_date: date
+    lines: tuple[LineSpec, ...]
+    tax_minor: int
+    total_minor: int
+    reason: str = ""
+
+
+class RemoteStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"  # authorised / sent, amount due > 0
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    VOID = "void"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePayment:
+    remote_id: str
+    amount_minor: int
+    currency: str
+    paid_on: date
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteInvoice:
+    """An invoice as the remote holds it, read back (remote → ours direction)."""
+
+    ref: RemoteRef
+    number: str
+    customer_id: str
+    currency: str
+    issue_date: date | None
+    status: RemoteStatus
+    total_minor: int
+    amount_due_minor: int
+    amount_paid_minor: int
+    payments: tuple[RemotePayment, ...] = ()
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """One remote system for one connection (realm, tenant, account). All methods are async
+    and raise `ConnectorError` subclasses; batch methods return one result per input, in
+    order, each a value or the `ConnectorError` for that element. `idempotency_key` values are
+    deterministic (`rebill:{connection}:{op}:{our id}:{version}`) so a retried request is
+    replayed by remotes that support keys."""
+
+    provider: str
+    capabilities: frozenset[Capability]
+    max_batch: int  # elements per batch request (1 when the remote has no batch endpoint)
+
+    async def find_customers(self, references: Sequence[CustomerSpec]) -> list[RemoteRef | None]:
+        """Look each customer up by our reference, then by display name."""
+        ...
+
+    async def upsert_customers(
+        self, customers: Sequence[CustomerSpec], idempotency_keys: Sequence[str]
+    ) -> list[RemoteRef | ConnectorError]: ...
+
+    async def ensure_items(
+        self, items: Sequence[ItemSpec], idempotency_keys: Sequence[str]
+    ) -> list[RemoteRef | ConnectorError]:
+        """Find each item by code (or name) and create the missing ones."""
+        ...
+
+    async def find_invoices(self, numbers: Sequence[str]) -> dict[str, RemoteInvoice]:
+        """Invoices that already exist remotely with these numbers (for the lookup that keeps
+        an uncertain create from making a duplicate). Voided/deleted ones are included."""
+        ...
+
+    async def push_invoices(
+        self, invoices: Sequence[InvoiceSpec], idempotency_keys: Sequence[str]
+    ) -> list[RemoteRef | ConnectorError]: ...
+
+    async def void_invoice(self, invoice: RemoteRef, idempotency_key: str) -> RemoteRef: ...
+
+    async def push_credit_note(
+        self, credit_note: CreditNoteSpec, idempotency_key: str
+    ) -> RemoteRef: ...
+
+    async def fetch_invoice(self, invoice: RemoteRef) -> RemoteInvoice: ...
+
+    async def list_invoices(self, start: date, end: date) -> list[RemoteInvoice]:
+        """Every invoice dated in [start, end], all pages."""
+        ...
+
+    async def check_references(self, references: Mapping[str, str]) -> dict[str, str]:
+        """Of the remote objects a mapping names (setting path → remote id or code: accounts,
+        tax codes, classes, tracking options), those that do not exist, with the reason."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,2 @@
+"""Pure translations between our billing objects and the neutral specs of `connectors.base`,
+per remote, plus the external-reference table (our id ↔ remote id)."""
