@@ -1,0 +1,1 @@
+"""Stateful fakes of the remote APIs, used through respx and on loopback."""
