@@ -1,0 +1,216 @@
+"""A rate budget per connection: never send more than the remote allows, rather than send and
+be told off with a 429. One `RateBudget` is shared by every client of a connection (see
+`RateBudget.shared`), so two connector instances for the same QuickBooks realm or Xero tenant
+count against one budget.
+
+Limits are sliding windows (a request counts for the 60 s / 24 h after it was sent) plus a
+maximum of requests in flight. The remote's own view lowers what is left: Xero reports
+`X-MinLimit-Remaining`, `X-DayLimit-Remaining` and `X-AppMinLimit-Remaining`; a 429's
+Retry-After pauses every caller (`pause`). Waits longer than `max_wait` (a spent day limit)
+raise `RateLimitedError(retry_after=...)` so the worker reschedules instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import ClassVar
+
+import httpx
+
+from connectors.base import RateLimitedError
+from connectors.http.retry import Sleep
+
+__all__ = ["RateBudget"]
+
+MINUTE = 60.0
+DAY = 86_400.0
+
+
+class RateBudget:
+    _shared: ClassVar[dict[str, RateBudget]] = {}
+
+    def __init__(
+        self,
+        name: str,
+        per_minute: int | None,
+        per_day: int | None = None,
+        concurrent: int | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        max_wait: float = 120.0,
+        remote_day_probe: float = 3600.0,
+    ) -> None:
+        for field, limit in (
+            ("per_minute", per_minute),
+            ("per_day", per_day),
+            ("concurrent", concurrent),
+        ):
+            if limit is not None and limit < 1:
+                raise ValueError(f"{field}: must be at least 1 or None, got {limit}")
+        self.name = name
+        self.per_minute = per_minute
+        self.per_day = per_day
+        self.concurrent = concurrent
+        self.max_wait = max_wait
+        # When the remote says the day is spent we do not know when its window frees; probe
+        # again after this long (the probe's 429 then carries a precise Retry-After).
+        self.remote_day_probe = remote_day_probe
+        self._clock = clock
+        self._sleep = sleep
+        self._minute: deque[float] = deque()
+        self._day: deque[float] = deque()
+        self._in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._paused_until = 0.0
+        # The remote's count: (requests left, valid until); decremented per request sent.
+        self._remote_minute: tuple[int, float] | None = None
+        self._remote_day: tuple[int, float] | None = None
+        self.max_in_flight = 0  # high-water mark, for tests and benchmarks
+
+    # -- sharing ----------------------------------------------------------------------------
+    @classmethod
+    def shared(
+        cls,
+        key: str,
+        per_minute: int | None,
+        per_day: int | None = None,
+        concurrent: int | None = None,
+        **options: object,
+    ) -> RateBudget:
+        """The one budget of `key` in this process ("xero:tenant abc"); created on first use
+        with these limits, later calls get the same instance whatever limits they pass."""
+        budget = cls._shared.get(key)
+        if budget is None:
+            budget = cls(key, per_minute, per_day, concurrent, **options)  # type: ignore[arg-type]
+            cls._shared[key] = budget
+        return budget
+
+    @classmethod
+    def forget_shared(cls) -> None:
+        """Drop every shared budget (tests; a process that re-reads its connections)."""
+        cls._shared.clear()
+
+    # -- what the remote tells us -------------------------------------------------------------
+    def pause(self, seconds: float) -> None:
+        """Nobody sends through this budget for `seconds` (a 429's Retry-After)."""
+        if seconds > 0:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def observe(self, response: httpx.Response) -> None:
+        """Lower what is left to what the remote reports (Xero's remaining-headers)."""
+        now = self._clock()
+        minute = _min_header(response, "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
+        if minute is not None:
+            self._remote_minute = (minute, now + MINUTE)
+        day = _min_header(response, "X-DayLimit-Remaining")
+        if day is not None:
+            self._remote_day = (day, now + DAY)
+
+    # -- taking a slot ------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for a free concurrency slot and a free request in every window, then count one
+        request as sent. Raises `RateLimitedError` when the wait would exceed `max_wait`."""
+        await self._enter()
+        try:
+            while True:
+                wait = self._wait_needed()
+                if wait <= 0:
+                    break
+                if wait > self.max_wait:
+                    raise RateLimitedError(
+                        f"{self.name}: rate limit reached, free again in {wait:.0f} s",
+                        retry_after=wait,
+                        status=None,
+                    )
+                await self._sleep(wait)
+            self._record()
+            yield
+        finally:
+            self._leave()
+
+    def _wait_needed(self) -> float:
+        """Seconds until one more request fits (0 when it fits now)."""
+        now = self._clock()
+        _prune(self._minute, now - MINUTE)
+        _prune(self._day, now - DAY)
+        waits = [self._paused_until - now]
+        if self.per_minute is not None and len(self._minute) >= self.per_minute:
+            waits.append(self._minute[len(self._minute) - self.per_minute] + MINUTE - now)
+        if self.per_day is not None and len(self._day) >= self.per_day:
+            waits.append(self._day[len(self._day) - self.per_day] + DAY - now)
+        if self._remote_minute is not None:
+            left, until = self._remote_minute
+            if now >= until:
+                self._remote_minute = None
+            elif left <= 0:
+                waits.append(until - now)
+        if self._remote_day is not None:
+            left, until = self._remote_day
+            if now >= until:
+                self._remote_day = None
+            elif left <= 0:
+                local = self._day[0] + DAY - now if self._day else until - now
+                waits.append(min(local, until - DAY + self.remote_day_probe - now))
+        return max(waits)
+
+    def _record(self) -> None:
+        now = self._clock()
+        if self.per_minute is not None:
+            self._minute.append(now)
+        self._day.append(now)  # kept for the remote-day estimate even without a local limit
+        if self.per_day is None and len(self._day) > 100_000:
+            self._day.popleft()
+        if self._remote_minute is not None:
+            left, until = self._remote_minute
+            self._remote_minute = (left - 1, until)
+        if self._remote_day is not None:
+            left, until = self._remote_day
+            self._remote_day = (left - 1, until)
+
+    async def _enter(self) -> None:
+        if self.concurrent is None or (self._in_flight < self.concurrent and not self._waiters):
+            self._in_flight += 1
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter  # _leave hands its slot over: _in_flight already counts us
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._leave()  # we were handed a slot we will not use
+                else:
+                    waiter.cancel()
+                raise
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes to the waiter
+                return
+        self._in_flight -= 1
+
+
+def _prune(window: deque[float], horizon: float) -> None:
+    while window and window[0] <= horizon:
+        window.popleft()
+
+
+def _min_header(response: httpx.Response, *names: str) -> int | None:
+    values: list[int] = []
+    for header in names:
+        raw = response.headers.get(header)
+        if raw is None:
+            continue
+        try:
+            values.append(int(raw.strip()))
+        except ValueError:
+            continue
+    return min(values) if values else None
