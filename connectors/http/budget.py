@@ -77,16 +77,30 @@ class RateBudget:
     def shared(
         cls,
         key: str,
-        per_minute: int | None,
+        per_minute: int | None = None,
         per_day: int | None = None,
         concurrent: int | None = None,
-        **options: object,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        max_wait: float = 120.0,
+        remote_day_probe: float = 3600.0,
     ) -> RateBudget:
         """The one budget of `key` in this process ("xero:tenant abc"); created on first use
-        with these limits, later calls get the same instance whatever limits they pass."""
+        with these limits, later calls get the same instance whatever limits they pass (every
+        client of one connection counts against one budget)."""
         budget = cls._shared.get(key)
         if budget is None:
-            budget = cls(key, per_minute, per_day, concurrent, **options)  # type: ignore[arg-type]
+            budget = cls(
+                key,
+                per_minute,
+                per_day,
+                concurrent,
+                clock=clock,
+                sleep=sleep,
+                max_wait=max_wait,
+                remote_day_probe=remote_day_probe,
+            )
             cls._shared[key] = budget
         return budget
 

@@ -126,7 +126,7 @@ class HttpClient:
                 raise
             except ConnectorError as error:
                 if not retry or not self.retry.should_retry(
-                    error, attempt, method=method, idempotent=idempotent
+                    error, attempt, method=method, idempotent=idempotent, retry_after=hint
                 ):
                     raise
                 await self.retry.sleep(self.retry.delay(attempt, error, retry_after=hint))

@@ -62,16 +62,26 @@ class RetryPolicy:
         return wait
 
     def should_retry(
-        self, error: ConnectorError, attempt: int, *, method: str, idempotent: bool | None
+        self,
+        error: ConnectorError,
+        attempt: int,
+        *,
+        method: str,
+        idempotent: bool | None,
+        retry_after: float | None = None,
     ) -> bool:
-        """Whether failed attempt number `attempt` deserves another one."""
+        """Whether failed attempt number `attempt` deserves another one. A remote asking for
+        more patience than `max_delay` (a spent day limit) goes back to the worker, which
+        reschedules the row instead of holding a connection for hours."""
         if attempt >= self.max_attempts:
             return False
-        if isinstance(error, RateLimitedError):
-            # A remote asking for more patience than we allow goes back to the worker.
-            return error.retry_after is None or error.retry_after <= self.max_delay
-        if not isinstance(error, RetryableError) or error.status == 409:
+        if not isinstance(error, RetryableError | RateLimitedError) or error.status == 409:
             return False
+        for hint in (retry_after, getattr(error, "retry_after", None)):
+            if isinstance(hint, int | float) and hint > self.max_delay:
+                return False
+        if isinstance(error, RateLimitedError):
+            return True
         if error.uncertain:
             safe = idempotent if idempotent is not None else method.upper() not in UNSAFE_METHODS
             return safe

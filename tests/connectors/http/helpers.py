@@ -17,9 +17,12 @@ class FakeClock:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
+        """Advance to the moment this sleeper wakes; concurrent sleepers with the same wake
+        time do not add up (time moves to the latest wake time, not the sum)."""
         self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
+        target = self.now + max(0.0, seconds)
         await asyncio.sleep(0)
+        self.now = max(self.now, target)
 
 
 class RecordingTokens:
