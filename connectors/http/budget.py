@@ -26,8 +26,27 @@ from connectors.http.retry import Sleep
 
 __all__ = ["RateBudget"]
 
+SECOND = 1.0
 MINUTE = 60.0
 DAY = 86_400.0
+
+
+class _Window:
+    """At most `limit` requests in any `width` seconds: the send times still inside."""
+
+    __slots__ = ("limit", "sent", "width")
+
+    def __init__(self, width: float, limit: int) -> None:
+        self.width = width
+        self.limit = limit
+        self.sent: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        while self.sent and self.sent[0] <= now - self.width:
+            self.sent.popleft()
+        if len(self.sent) < self.limit:
+            return 0.0
+        return self.sent[len(self.sent) - self.limit] + self.width - now
 
 
 class RateBudget:
@@ -44,17 +63,20 @@ class RateBudget:
         sleep: Sleep = asyncio.sleep,
         max_wait: float = 120.0,
         remote_day_probe: float = 3600.0,
+        per_second: int | None = None,
     ) -> None:
         for field, limit in (
             ("per_minute", per_minute),
             ("per_day", per_day),
             ("concurrent", concurrent),
+            ("per_second", per_second),
         ):
             if limit is not None and limit < 1:
                 raise ValueError(f"{field}: must be at least 1 or None, got {limit}")
         self.name = name
         self.per_minute = per_minute
         self.per_day = per_day
+        self.per_second = per_second  # Stripe counts per second
         self.concurrent = concurrent
         self.max_wait = max_wait
         # When the remote says the day is spent we do not know when its window frees; probe
@@ -62,8 +84,11 @@ class RateBudget:
         self.remote_day_probe = remote_day_probe
         self._clock = clock
         self._sleep = sleep
-        self._minute: deque[float] = deque()
-        self._day: deque[float] = deque()
+        self._windows = [
+            _Window(width, limit)
+            for width, limit in ((SECOND, per_second), (MINUTE, per_minute), (DAY, per_day))
+            if limit is not None
+        ]
         self._in_flight = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = 0.0
@@ -85,6 +110,7 @@ class RateBudget:
         sleep: Sleep = asyncio.sleep,
         max_wait: float = 120.0,
         remote_day_probe: float = 3600.0,
+        per_second: int | None = None,
     ) -> RateBudget:
         """The one budget of `key` in this process ("xero:tenant abc"); created on first use
         with these limits, later calls get the same instance whatever limits they pass (every
@@ -100,6 +126,7 @@ class RateBudget:
                 sleep=sleep,
                 max_wait=max_wait,
                 remote_day_probe=remote_day_probe,
+                per_second=per_second,
             )
             cls._shared[key] = budget
         return budget
@@ -151,13 +178,7 @@ class RateBudget:
     def _wait_needed(self) -> float:
         """Seconds until one more request fits (0 when it fits now)."""
         now = self._clock()
-        _prune(self._minute, now - MINUTE)
-        _prune(self._day, now - DAY)
-        waits = [self._paused_until - now]
-        if self.per_minute is not None and len(self._minute) >= self.per_minute:
-            waits.append(self._minute[len(self._minute) - self.per_minute] + MINUTE - now)
-        if self.per_day is not None and len(self._day) >= self.per_day:
-            waits.append(self._day[len(self._day) - self.per_day] + DAY - now)
+        waits = [self._paused_until - now, *(window.wait(now) for window in self._windows)]
         if self._remote_minute is not None:
             left, until = self._remote_minute
             if now >= until:
@@ -169,17 +190,14 @@ class RateBudget:
             if now >= until:
                 self._remote_day = None
             elif left <= 0:
-                local = self._day[0] + DAY - now if self._day else until - now
-                waits.append(min(local, until - DAY + self.remote_day_probe - now))
+                # Unknown when the remote's 24 h window frees: probe again after a while.
+                waits.append(until - DAY + self.remote_day_probe - now)
         return max(waits)
 
     def _record(self) -> None:
         now = self._clock()
-        if self.per_minute is not None:
-            self._minute.append(now)
-        self._day.append(now)  # kept for the remote-day estimate even without a local limit
-        if self.per_day is None and len(self._day) > 100_000:
-            self._day.popleft()
+        for window in self._windows:
+            window.sent.append(now)
         if self._remote_minute is not None:
             left, until = self._remote_minute
             self._remote_minute = (left - 1, until)
@@ -210,11 +228,6 @@ class RateBudget:
                 waiter.set_result(None)  # the slot passes to the waiter
                 return
         self._in_flight -= 1
-
-
-def _prune(window: deque[float], horizon: float) -> None:
-    while window and window[0] <= horizon:
-        window.popleft()
 
 
 def _min_header(response: httpx.Response, *names: str) -> int | None:

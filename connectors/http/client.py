@@ -19,7 +19,7 @@ from connectors.base import AuthExpiredError, ConnectorError, RateLimitedError
 from connectors.http.auth import TokenSource, bearer_headers
 from connectors.http.budget import RateBudget
 from connectors.http.classify import classify_exception, classify_response, parse_retry_after
-from connectors.http.logs import logger, redact
+from connectors.http.logs import install_httpx_redaction, logger, redact
 from connectors.http.retry import RetryPolicy
 
 __all__ = ["ErrorParser", "HttpClient"]
@@ -28,6 +28,8 @@ ErrorParser = Callable[[httpx.Response], ConnectorError | None]
 
 # Pause applied to the budget on a 429 that names no Retry-After.
 DEFAULT_429_PAUSE = 1.0
+
+install_httpx_redaction()
 
 
 class HttpClient:
@@ -38,7 +40,7 @@ class HttpClient:
         auth: TokenSource | None = None,
         budget: RateBudget | None = None,
         retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout = httpx.Timeout(30.0, connect=10.0),
+        timeout: httpx.Timeout | float = httpx.Timeout(30.0, connect=10.0),
         default_headers: Mapping[str, str] | None = None,
         error_parser: ErrorParser | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -50,6 +52,7 @@ class HttpClient:
         self.budget = budget
         self.retry = retry if retry is not None else RetryPolicy()
         self.error_parser = error_parser
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout,
@@ -89,13 +92,15 @@ class HttpClient:
         retry: bool = True,
         idempotent: bool | None = None,
         budgets: Iterable[RateBudget] = (),
+        timeout: httpx.Timeout | float | None = None,
     ) -> httpx.Response:
         """Send until a 2xx, a permanent failure or the end of the retry policy.
 
         `retry=False`: one attempt (a 401 is still refreshed and resent once: the remote did
         not act on it). `idempotent=True`: a write whose outcome is uncertain may be resent
         (it carries an idempotency key the remote honours); None infers it from the method.
-        `budgets`: extra budgets this request also consumes (QuickBooks' batch limit)."""
+        `budgets`: extra budgets this request also consumes (QuickBooks' batch limit).
+        `timeout`: this request's own timeout (a large batch), else the client's."""
         method = method.upper()
         extra = tuple(budgets)
         attempt = 0
@@ -104,12 +109,13 @@ class HttpClient:
         while True:
             attempt += 1
             hint: float | None = None  # the remote's Retry-After, on any status
-            if self.auth is not None and token is None:
-                token = await self.auth.access_token()
             try:
+                if self.auth is not None and token is None:
+                    token = await self.auth.access_token()
                 response = await self._attempt(
                     attempt, method, path, token, extra,
                     params=params, json=json, content=content, data=data, headers=headers,
+                    timeout=timeout if timeout is not None else self._timeout,
                 )  # fmt: skip
                 if response.is_success:
                     return response
@@ -168,16 +174,30 @@ class HttpClient:
     def _classify(self, response: httpx.Response) -> ConnectorError:
         error: ConnectorError | None = None
         if self.error_parser is not None:
-            error = self.error_parser(response)
+            try:
+                error = self.error_parser(response)
+            except Exception as exc:  # a body the parser did not expect: default outcome
+                logger.warning(
+                    "%s: error parser failed on HTTP %s: %s",
+                    self.name, response.status_code, type(exc).__name__,
+                )  # fmt: skip
         if error is None:
             error = classify_response(response, name=self.name)
+        if response.status_code == 401 and not isinstance(error, AuthExpiredError):
+            # Whatever the body says, a refused token needs re-authorisation, not a data fix.
+            error = AuthExpiredError(error.message, status=401)
         if isinstance(error, RateLimitedError) and error.retry_after is None:
             error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return error
 
     def _log(self, method: str, path: str, status: str, started: float, attempt: int) -> None:
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        safe_path = redact(path)
         logger.info(
-            "%s %s %s -> %s in %.0f ms (attempt %d)",
-            self.name, method, redact(path), status, elapsed_ms, attempt,
+            "%s %s %s -> %s in %d ms (attempt %d)",
+            self.name, method, safe_path, status, elapsed_ms, attempt,
+            extra={
+                "connector": self.name, "http_method": method, "http_path": safe_path,
+                "http_status": status, "elapsed_ms": elapsed_ms, "attempt": attempt,
+            },
         )  # fmt: skip

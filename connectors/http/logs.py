@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-__all__ = ["MASK", "logger", "redact"]
+__all__ = ["MASK", "RedactingFilter", "install_httpx_redaction", "logger", "redact"]
 
 logger = logging.getLogger("rebill.http")
 
@@ -34,3 +34,28 @@ def redact(text: str | httpx.URL | None) -> str:
     value = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", value)
     value = _JSON.sub(lambda m: f'{m.group(1)}"{MASK}"', value)
     return _SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", value)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message through `redact`: httpx logs every request URL at INFO
+    (`HTTP Request: POST https://...?code=...`), which would otherwise bypass ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error handling
+            return True
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_httpx_redaction() -> None:
+    """Redact what httpx and httpcore log (idempotent)."""
+    for name in ("httpx", "httpcore"):
+        target = logging.getLogger(name)
+        if _FILTER not in target.filters:
+            target.addFilter(_FILTER)

@@ -273,3 +273,14 @@ def test_budget_property_never_over_limits(
         assert budget.max_in_flight <= concurrent
 
     asyncio.run(scenario())
+
+
+async def test_per_second_window() -> None:
+    clock = FakeClock()
+    budget = RateBudget("stripe", per_minute=None, per_second=5, clock=clock, sleep=clock.sleep)
+    sent = []
+    for _ in range(12):
+        async with budget.slot():
+            sent.append(clock.now)
+    assert max_in_window(sent, 1.0) == 5
+    assert sent[-1] - sent[0] == pytest.approx(2.0)

@@ -277,3 +277,109 @@ async def test_default_headers_and_base_url() -> None:
     assert sent.headers["Accept"] == "application/json"
     assert sent.headers["X-Extra"] == "1"
     assert "Authorization" not in sent.headers
+
+
+@respx.mock
+async def test_error_parser_that_fails_falls_back_to_default() -> None:
+    clock = FakeClock()
+
+    def parser(response: httpx.Response) -> ConnectorError | None:
+        return RejectedError(response.json()["missing"])  # KeyError / JSON error
+
+    respx.get(f"{BASE}/x").mock(return_value=httpx.Response(422, text="<html>oops</html>"))
+    async with make_client(clock, error_parser=parser) as client:
+        with pytest.raises(RejectedError) as info:
+            await client.request("GET", "/x")
+    assert info.value.status == 422
+    assert info.value.errors == ()
+
+
+@respx.mock
+async def test_401_is_auth_expired_whatever_the_parser_says() -> None:
+    clock = FakeClock()
+    respx.get(f"{BASE}/x").mock(return_value=httpx.Response(401, json={"Fault": {}}))
+    async with make_client(
+        clock, error_parser=lambda r: RejectedError("AuthenticationFailed", status=401)
+    ) as client:
+        with pytest.raises(AuthExpiredError, match="AuthenticationFailed"):
+            await client.request("GET", "/x")
+
+
+@respx.mock
+async def test_token_source_failure_is_retried_like_any_retryable() -> None:
+    clock = FakeClock()
+
+    class Flaky(RecordingTokens):
+        calls = 0
+
+        async def access_token(self) -> str:
+            self.calls += 1
+            if self.calls == 1:
+                raise RetryableError("token endpoint down")
+            return await super().access_token()
+
+    tokens = Flaky(["t"])
+    route = respx.get(f"{BASE}/x").mock(return_value=httpx.Response(200))
+    async with make_client(clock, tokens=tokens) as client:
+        await client.request("GET", "/x")
+    assert route.call_count == 1
+    assert route.calls.last.request.headers["Authorization"] == "Bearer t"
+
+
+@respx.mock
+async def test_httpx_own_logs_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    respx.post(url__startswith=f"{BASE}/token").mock(return_value=httpx.Response(200))
+    caplog.set_level(logging.INFO)
+    async with make_client(clock) as client:
+        await client.request("POST", "/token?code=sekret-code", data={"client_secret": "sekret"})
+    assert "HTTP Request" in caplog.text  # httpx logged the request ...
+    assert "sekret" not in caplog.text  # ... without the code
+
+
+@respx.mock
+async def test_per_request_timeout_reaches_httpx() -> None:
+    clock = FakeClock()
+    seen: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions.get("timeout"))
+        return httpx.Response(200)
+
+    respx.get(f"{BASE}/x").mock(side_effect=handler)
+    async with make_client(clock) as client:
+        await client.request("GET", "/x")
+        await client.request("GET", "/x", timeout=httpx.Timeout(120.0))
+    assert seen[0] == httpx.Timeout(30.0, connect=10.0).as_dict()
+    assert seen[1] == httpx.Timeout(120.0).as_dict()
+
+
+@respx.mock
+async def test_xero_headers_throttle_through_the_client() -> None:
+    clock = FakeClock()
+    budget = RateBudget("xero:t", per_minute=60, per_day=5000, clock=clock, sleep=clock.sleep)
+    respx.get(f"{BASE}/Invoices").mock(
+        return_value=httpx.Response(
+            200, headers={"X-MinLimit-Remaining": "0", "X-DayLimit-Remaining": "4000"}
+        )
+    )
+    async with make_client(clock, budget=budget) as client:
+        await client.request("GET", "/Invoices")
+        start = clock.now
+        await client.request("GET", "/Invoices")
+    assert clock.now - start == pytest.approx(60.0)
+
+
+@respx.mock
+async def test_day_limit_spent_raises_rate_limited_without_sending() -> None:
+    clock = FakeClock()
+    budget = RateBudget("xero:t", per_minute=60, per_day=2, clock=clock, sleep=clock.sleep)
+    route = respx.get(f"{BASE}/Invoices").mock(return_value=httpx.Response(200))
+    async with make_client(clock, budget=budget) as client:
+        await client.request("GET", "/Invoices")
+        await client.request("GET", "/Invoices")
+        with pytest.raises(RateLimitedError) as info:
+            await client.request("GET", "/Invoices")
+    assert route.call_count == 2
+    assert info.value.retry_after is not None
+    assert info.value.retry_after > 86_000
