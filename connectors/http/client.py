@@ -151,7 +151,9 @@ class HttpClient:
         if token is not None:
             request_headers.update(bearer_headers(token))
         async with contextlib.AsyncExitStack() as stack:
-            for budget in (self.budget, *extra):
+            # The narrower extra budgets first: a request waiting for the batch limit must
+            # not sit on one of the connection's concurrency slots meanwhile.
+            for budget in (*extra, self.budget):
                 if budget is not None:
                     await stack.enter_async_context(budget.slot())
             started = time.perf_counter()

@@ -383,3 +383,24 @@ async def test_day_limit_spent_raises_rate_limited_without_sending() -> None:
     assert route.call_count == 2
     assert info.value.retry_after is not None
     assert info.value.retry_after > 86_000
+
+
+@respx.mock
+async def test_base_url_with_a_path_prefix() -> None:
+    clock = FakeClock()
+    route = respx.get("https://api.xero.test/api.xro/2.0/Invoices").mock(
+        return_value=httpx.Response(200)
+    )
+    client = HttpClient(
+        "https://api.xero.test/api.xro/2.0",
+        "xero:t",
+        retry=RetryPolicy(sleep=clock.sleep),
+    )
+    async with client:
+        await client.request("GET", "/Invoices", params={"page": 2})
+    assert route.calls.last.request.url.params["page"] == "2"
+
+
+def test_client_validates_base_url() -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        HttpClient("", "x")
