@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 import billing.documents.models
 import billing.invoicing.models
 import billing.metering.models
+import billing.payments.models
 import billing.pricing.models
 import billing.tenants.models  # noqa: F401
 import ledger.models  # noqa: F401

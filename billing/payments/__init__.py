@@ -1,0 +1,52 @@
+"""Payments: money received against invoices (Stripe, accounting tools, by hand), refunds,
+disputes and payouts, each recorded once, in the books and on the invoice. See `service`."""
+
+from billing.payments.errors import (
+    DuplicateConflictError,
+    InvalidPaymentError,
+    OverpaymentError,
+    PaymentNotFoundError,
+    PaymentsError,
+    PaymentStateError,
+)
+from billing.payments.service import (
+    Dispute,
+    Payment,
+    PaymentMethod,
+    PaymentSource,
+    Payout,
+    RecordedDispute,
+    RecordedPayment,
+    RecordedPayout,
+    RecordedRefund,
+    Refund,
+    payments_for_invoice,
+    record_dispute,
+    record_payment,
+    record_payout,
+    refund_payment,
+)
+
+__all__ = [
+    "Dispute",
+    "DuplicateConflictError",
+    "InvalidPaymentError",
+    "OverpaymentError",
+    "Payment",
+    "PaymentMethod",
+    "PaymentNotFoundError",
+    "PaymentSource",
+    "PaymentStateError",
+    "PaymentsError",
+    "Payout",
+    "RecordedDispute",
+    "RecordedPayment",
+    "RecordedPayout",
+    "RecordedRefund",
+    "Refund",
+    "payments_for_invoice",
+    "record_dispute",
+    "record_payment",
+    "record_payout",
+    "refund_payment",
+]
