@@ -1,0 +1,28 @@
+"""A fake Stripe behind respx and a gateway pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import respx
+
+from connectors.stripe import StripeCredentials, StripeGateway
+from tests.fakes.stripe import FakeStripe
+
+BASE = "https://api.stripe.test"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    fake = FakeStripe(base_url=BASE)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="api.stripe.test").mock(side_effect=fake.handle)
+        yield fake
+
+
+@pytest.fixture
+def gateway(fake: FakeStripe) -> Iterator[StripeGateway]:
+    gw = StripeGateway(StripeCredentials("conn1", fake.api_key, api_base=BASE))
+    yield gw
+    gw.close()
