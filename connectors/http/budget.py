@@ -49,6 +49,38 @@ class _Window:
         return self.sent[len(self.sent) - self.limit] + self.width - now
 
 
+class _RemoteCount:
+    """What the remote said was left of its window of `width` seconds when we looked (`seen`),
+    brought up to date: minus what we sent since, plus those of our earlier requests (`earlier`:
+    their send times, oldest first) that have left the window by now. Without `earlier` nothing
+    frees before `fallback` (when to look again)."""
+
+    __slots__ = ("earlier", "fallback", "left", "seen", "sent_since", "width")
+
+    def __init__(
+        self, left: int, seen: float, width: float, fallback: float, earlier: tuple[float, ...]
+    ) -> None:
+        self.left = left
+        self.seen = seen
+        self.width = width
+        self.fallback = fallback
+        self.earlier = earlier
+        self.sent_since = 0
+
+    def stale(self, now: float) -> bool:
+        return now >= self.seen + self.width
+
+    def wait(self, now: float) -> float:
+        expired = sum(1 for sent in self.earlier if sent + self.width <= now)
+        left = self.left - self.sent_since + expired
+        if left > 0:
+            return 0.0
+        index = expired - left  # the earlier request whose expiry frees one request
+        if index < len(self.earlier):
+            return self.earlier[index] + self.width - now
+        return self.fallback - now
+
+
 class RateBudget:
     _shared: ClassVar[dict[str, RateBudget]] = {}
 
@@ -89,12 +121,13 @@ class RateBudget:
             for width, limit in ((SECOND, per_second), (MINUTE, per_minute), (DAY, per_day))
             if limit is not None
         ]
-        self._in_flight = 0
+        self._in_flight = 0  # holding a concurrency slot (sent, or waiting for a window)
+        self._sent_in_flight = 0  # sent and not yet answered
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._paused_until = 0.0
-        # The remote's count: (requests left, valid until); decremented per request sent.
-        self._remote_minute: tuple[int, float] | None = None
-        self._remote_day: tuple[int, float] | None = None
+        self._recent: deque[float] = deque()  # our sends of the last minute, whatever the limits
+        # What the remote reports is left: this connection's minute and day, the app's minute.
+        self._remote: dict[str, _RemoteCount] = {}
         self.max_in_flight = 0  # high-water mark, for tests and benchmarks
 
     # -- sharing ----------------------------------------------------------------------------
@@ -143,14 +176,26 @@ class RateBudget:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def observe(self, response: httpx.Response) -> None:
-        """Lower what is left to what the remote reports (Xero's remaining-headers)."""
+        """Lower what is left to what the remote reports (Xero's remaining-headers).
+
+        Requests still in flight (other than the one answered) may not be counted yet in the
+        remote's figure, so they are taken off it. The connection's minute is modelled as a
+        sliding window (our requests of the last minute free a request each as they age out);
+        the app-wide minute and the day, shared with what we cannot see, free only after a
+        full minute / after `remote_day_probe` (then a probe's 429 says exactly when)."""
         now = self._clock()
-        minute = _min_header(response, "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
-        if minute is not None:
-            self._remote_minute = (minute, now + MINUTE)
-        day = _min_header(response, "X-DayLimit-Remaining")
-        if day is not None:
-            self._remote_day = (day, now + DAY)
+        _prune(self._recent, now - MINUTE)
+        uncounted = max(0, self._sent_in_flight - 1)
+        for key, header, width, fallback in (
+            ("minute", "X-MinLimit-Remaining", MINUTE, now + MINUTE),
+            ("app", "X-AppMinLimit-Remaining", MINUTE, now + MINUTE),
+            ("day", "X-DayLimit-Remaining", DAY, now + self.remote_day_probe),
+        ):
+            left = _int_header(response, header)
+            if left is None:
+                continue
+            earlier = tuple(self._recent) if key == "minute" else ()
+            self._remote[key] = _RemoteCount(left - uncounted, now, width, fallback, earlier)
 
     # -- taking a slot ------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -171,7 +216,11 @@ class RateBudget:
                     )
                 await self._sleep(wait)
             self._record()
-            yield
+            self._sent_in_flight += 1
+            try:
+                yield
+            finally:
+                self._sent_in_flight -= 1
         finally:
             self._leave()
 
@@ -179,31 +228,21 @@ class RateBudget:
         """Seconds until one more request fits (0 when it fits now)."""
         now = self._clock()
         waits = [self._paused_until - now, *(window.wait(now) for window in self._windows)]
-        if self._remote_minute is not None:
-            left, until = self._remote_minute
-            if now >= until:
-                self._remote_minute = None
-            elif left <= 0:
-                waits.append(until - now)
-        if self._remote_day is not None:
-            left, until = self._remote_day
-            if now >= until:
-                self._remote_day = None
-            elif left <= 0:
-                # Unknown when the remote's 24 h window frees: probe again after a while.
-                waits.append(until - DAY + self.remote_day_probe - now)
+        for key, count in list(self._remote.items()):
+            if count.stale(now):
+                del self._remote[key]
+            else:
+                waits.append(count.wait(now))
         return max(waits)
 
     def _record(self) -> None:
         now = self._clock()
         for window in self._windows:
             window.sent.append(now)
-        if self._remote_minute is not None:
-            left, until = self._remote_minute
-            self._remote_minute = (left - 1, until)
-        if self._remote_day is not None:
-            left, until = self._remote_day
-            self._remote_day = (left - 1, until)
+        _prune(self._recent, now - MINUTE)
+        self._recent.append(now)
+        for count in self._remote.values():
+            count.sent_since += 1
 
     async def _enter(self) -> None:
         if self.concurrent is None or (self._in_flight < self.concurrent and not self._waiters):
@@ -230,14 +269,16 @@ class RateBudget:
         self._in_flight -= 1
 
 
-def _min_header(response: httpx.Response, *names: str) -> int | None:
-    values: list[int] = []
-    for header in names:
-        raw = response.headers.get(header)
-        if raw is None:
-            continue
-        try:
-            values.append(int(raw.strip()))
-        except ValueError:
-            continue
-    return min(values) if values else None
+def _prune(window: deque[float], horizon: float) -> None:
+    while window and window[0] <= horizon:
+        window.popleft()
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    raw = response.headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import deque
 
 import httpx
 import pytest
@@ -284,3 +285,44 @@ async def test_per_second_window() -> None:
             sent.append(clock.now)
     assert max_in_window(sent, 1.0) == 5
     assert sent[-1] - sent[0] == pytest.approx(2.0)
+
+
+async def test_remote_minute_count_frees_as_our_requests_age_out() -> None:
+    """A remote with a sliding 60/min window that reports what is left, and no local minute
+    limit: the budget alone keeps us under it (no 429) and loses little throughput (slots free
+    as our own requests age out, not a full minute after the last answer)."""
+    clock = FakeClock()
+    budget = RateBudget("xero:t", per_minute=None, concurrent=5, clock=clock, sleep=clock.sleep)
+    accepted: deque[float] = deque()
+    refused = 0
+
+    async def remote(request: httpx.Request) -> httpx.Response:
+        nonlocal refused
+        await clock.sleep(1.0)
+        while accepted and accepted[0] <= clock.now - 60.0:
+            accepted.popleft()
+        if len(accepted) >= 60:
+            refused += 1
+            return httpx.Response(429, headers={"Retry-After": "5"})
+        accepted.append(clock.now)
+        return httpx.Response(200, headers={"X-MinLimit-Remaining": str(60 - len(accepted))})
+
+    client = HttpClient(
+        "https://xero.test",
+        "xero:t",
+        budget=budget,
+        retry=RetryPolicy(sleep=clock.sleep, rng=random.Random(3)),
+        transport=httpx.MockTransport(remote),
+    )
+    start = clock.now
+    async with client:
+
+        async def worker() -> None:
+            for _ in range(36):
+                await client.request("GET", "/Invoices")
+
+        await asyncio.gather(*(worker() for _ in range(5)))
+    assert refused == 0
+    # 180 requests at 60/min, 12 s per burst of 60: the third burst starts soon after 120 s
+    # (waiting a full minute after each "0 left" would take about 156 s).
+    assert clock.now - start < 137.0
