@@ -9,6 +9,7 @@ import typer
 from billing.documents.cli import mail_app
 from billing.invoicing.cli import cycle_app, invoices_app
 from billing.metering.cli import usage_app
+from billing.payments.cli import payments_app
 from billing.pricing.cli import attach, config_app, margins_command, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
 from config.db import get_engine
@@ -30,6 +31,7 @@ attach(usage_app, ledger_app)
 app.add_typer(mail_app, name="mail")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(invoices_app, name="invoices")
+app.add_typer(payments_app, name="payments")
 
 
 @app.command()

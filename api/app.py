@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api.auth import require_scope
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.metering import endpoints as metering_endpoints
+from billing.payments import endpoints as payments_endpoints
 from billing.pricing import endpoints as pricing_endpoints
 from billing.tenants import endpoints as tenant_endpoints
 
@@ -23,4 +24,5 @@ def create_app() -> FastAPI:
     app.include_router(metering_endpoints.build_router(require_scope))
     app.include_router(pricing_endpoints.build_router(require_scope))
     app.include_router(invoicing_endpoints.build_router(require_scope))
+    app.include_router(payments_endpoints.build_router(require_scope))
     return app
