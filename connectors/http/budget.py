@@ -8,12 +8,16 @@ maximum of requests in flight. The remote's own view lowers what is left: Xero r
 `X-MinLimit-Remaining`, `X-DayLimit-Remaining` and `X-AppMinLimit-Remaining`; a 429's
 Retry-After pauses every caller (`pause`). Waits longer than `max_wait` (a spent day limit)
 raise `RateLimitedError(retry_after=...)` so the worker reschedules instead of sleeping.
+
+A shared budget may be used from several event loops (threads that each run their own loop):
+its counts are kept under a lock and a freed slot wakes its waiter on the waiter's own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -121,6 +125,7 @@ class RateBudget:
             for width, limit in ((SECOND, per_second), (MINUTE, per_minute), (DAY, per_day))
             if limit is not None
         ]
+        self._lock = threading.Lock()
         self._in_flight = 0  # holding a concurrency slot (sent, or waiting for a window)
         self._sent_in_flight = 0  # sent and not yet answered
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -173,7 +178,8 @@ class RateBudget:
     def pause(self, seconds: float) -> None:
         """Nobody sends through this budget for `seconds` (a 429's Retry-After)."""
         if seconds > 0:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            with self._lock:
+                self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def observe(self, response: httpx.Response) -> None:
         """Lower what is left to what the remote reports (Xero's remaining-headers).
@@ -183,7 +189,10 @@ class RateBudget:
         sliding window (our requests of the last minute free a request each as they age out);
         the app-wide minute and the day, shared with what we cannot see, free only after a
         full minute / after `remote_day_probe` (then a probe's 429 says exactly when)."""
-        now = self._clock()
+        with self._lock:
+            self._observe(response, self._clock())
+
+    def _observe(self, response: httpx.Response, now: float) -> None:
         _prune(self._recent, now - MINUTE)
         uncounted = max(0, self._sent_in_flight - 1)
         for key, header, width, fallback in (
@@ -205,9 +214,12 @@ class RateBudget:
         await self._enter()
         try:
             while True:
-                wait = self._wait_needed()
-                if wait <= 0:
-                    break
+                with self._lock:  # check and count in one step: no other caller in between
+                    wait = self._wait_needed()
+                    if wait <= 0:
+                        self._record()
+                        self._sent_in_flight += 1
+                        break
                 if wait > self.max_wait:
                     raise RateLimitedError(
                         f"{self.name}: rate limit reached, free again in {wait:.0f} s",
@@ -215,12 +227,11 @@ class RateBudget:
                         status=None,
                     )
                 await self._sleep(wait)
-            self._record()
-            self._sent_in_flight += 1
             try:
                 yield
             finally:
-                self._sent_in_flight -= 1
+                with self._lock:
+                    self._sent_in_flight -= 1
         finally:
             self._leave()
 
@@ -245,28 +256,46 @@ class RateBudget:
             count.sent_since += 1
 
     async def _enter(self) -> None:
-        if self.concurrent is None or (self._in_flight < self.concurrent and not self._waiters):
-            self._in_flight += 1
-        else:
+        """Take a concurrency slot, first come first served."""
+        with self._lock:
+            free = self.concurrent is None or self._in_flight < self.concurrent
+            if free and not self._waiters:
+                self._in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self._in_flight)
+                return
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
-            try:
-                await waiter  # _leave hands its slot over: _in_flight already counts us
-            except BaseException:
-                if waiter.done() and not waiter.cancelled():
-                    self._leave()  # we were handed a slot we will not use
-                else:
-                    waiter.cancel()
-                raise
-        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            await waiter  # _leave hands its slot over: _in_flight already counts us
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._leave()  # we were handed a slot we will not use
+            else:
+                waiter.cancel()  # a wake-up already on its way passes the slot on
+            raise
+        with self._lock:
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
 
     def _leave(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot passes to the waiter
+        """Give the slot to the longest waiter still waiting, else free it."""
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if waiter.done():
+                    continue
+                try:
+                    waiter.get_loop().call_soon_threadsafe(self._wake, waiter)
+                except RuntimeError:  # its loop is closed: nobody there to wake
+                    continue
                 return
-        self._in_flight -= 1
+            self._in_flight -= 1
+
+    def _wake(self, waiter: asyncio.Future[None]) -> None:
+        """On the waiter's loop: hand it the slot, or pass the slot on if it gave up."""
+        if waiter.done():
+            self._leave()
+        else:
+            waiter.set_result(None)
 
 
 def _prune(window: deque[float], horizon: float) -> None:

@@ -326,3 +326,67 @@ async def test_remote_minute_count_frees_as_our_requests_age_out() -> None:
     # 180 requests at 60/min, 12 s per burst of 60: the third burst starts soon after 120 s
     # (waiting a full minute after each "0 left" would take about 156 s).
     assert clock.now - start < 137.0
+
+
+async def test_slot_handed_to_a_waiter_that_gives_up_passes_on() -> None:
+    budget = RateBudget("x", per_minute=None, concurrent=1)
+    entered = asyncio.Event()
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def holder() -> None:
+        async with budget.slot():
+            entered.set()
+            await release.wait()
+
+    async def waiter(name: str) -> None:
+        async with budget.slot():
+            order.append(name)
+
+    first = asyncio.create_task(holder())
+    await entered.wait()
+    quitter = asyncio.create_task(waiter("quitter"))
+    patient = asyncio.create_task(waiter("patient"))
+    await asyncio.sleep(0)
+    release.set()
+    await first  # its slot is now on its way to the quitter ...
+    quitter.cancel()  # ... which gives up before the hand-over lands
+    await patient
+    with pytest.raises(asyncio.CancelledError):
+        await quitter
+    assert order == ["patient"]
+    assert budget._in_flight == 0
+
+
+def test_shared_budget_across_threads_and_loops() -> None:
+    """Two threads, each with its own event loop, share one budget of 3 concurrent."""
+    import threading
+
+    budget = RateBudget("x", per_minute=None, concurrent=3)
+    lock = threading.Lock()
+    in_flight = 0
+    peak = 0
+
+    async def work() -> None:
+        nonlocal in_flight, peak
+
+        async def one() -> None:
+            nonlocal in_flight, peak
+            async with budget.slot():
+                with lock:
+                    in_flight += 1
+                    peak = max(peak, in_flight)
+                await asyncio.sleep(0.002)
+                with lock:
+                    in_flight -= 1
+
+        await asyncio.gather(*(one() for _ in range(20)))
+
+    threads = [threading.Thread(target=asyncio.run, args=(work(),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not any(thread.is_alive() for thread in threads)
+    assert peak <= 3
+    assert budget._in_flight == 0
