@@ -261,15 +261,16 @@ class ConnectorContract:
     async def test_429_is_retried_after_retry_after_or_reported(
         self, connector: Connector, fake: FakeRemote, sleeps: list[float]
     ) -> None:
-        spec = self.make_invoice_spec("INV-1004", await self.customer(connector))
+        customer = await self.customer(connector)
+        spec = self.make_invoice_spec("INV-1004", customer)
         fake.fail_next("429")
         result = await self.push_one(connector, spec)
         if isinstance(result, RemoteRef):
             assert sleeps and max(sleeps) >= 1.0  # the fake's Retry-After was honoured
         else:
             assert isinstance(result, RateLimitedError) and result.retry_after
+        spec2 = self.make_invoice_spec("INV-1005", customer)
         fake.fail_next("429", count=50)
-        spec2 = self.make_invoice_spec("INV-1005", await self.customer(connector))
         with pytest.raises(RateLimitedError):
             _raise(await self.push_one(connector, spec2))
         assert len(fake.invoices_by_number("INV-1005")) == 0

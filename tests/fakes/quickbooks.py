@@ -1,0 +1,374 @@
+"""A stateful fake of the QuickBooks Online Accounting API v3 (one company, `/v3/company/{realm}`).
+
+Behaves as documented where our connector depends on it: Ids and SyncTokens assigned by the
+server (SyncToken bumps on every change, a stale one is Fault 5010); required fields
+(CustomerRef, Line, DetailType, ItemRef, an income account on Service items) answer Fault 2020
+or 2500; duplicate invoice / credit memo DocNumber is 6140 and duplicate Customer or Item name
+6240; a sales line's Amount must equal Qty x UnitPrice (UnitPrice kept to 7 decimals) or Fault
+6070; TotalAmt = lines + tax (TxnTaxDetail.TotalTax when given, else the tax code's rate),
+Balance = TotalAmt - payments; `requestid` replays the first answer; `/batch` takes up to 30
+operations with a Fault per element; queries (see `quickbooks_query`) page with STARTPOSITION /
+MAXRESULTS; void zeroes the invoice and notes "Voided"; 401 AuthenticationFault for a bad
+token; 429 ThrottleExceeded past 500/min or 10 concurrent per realm, or 40 batch/min.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from tests.fakes.base import FakeRemote, json_response
+from tests.fakes.quickbooks_query import Fault, QueryError, fault_body, matches, parse_query
+from tests.fakes.quickbooks_rules import QuickBooksRules
+
+__all__ = ["FakeQuickBooks"]
+
+ENTITIES = {
+    "customer": "Customer",
+    "item": "Item",
+    "invoice": "Invoice",
+    "creditmemo": "CreditMemo",
+    "payment": "Payment",
+    "account": "Account",
+    "taxcode": "TaxCode",
+    "class": "Class",
+}
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(
+        body, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)
+    ).encode()
+
+
+class FakeQuickBooks(QuickBooksRules, FakeRemote):
+    default_base_url = "https://quickbooks.api.intuit.com"
+
+    def __init__(self, realm: str = "9130357", *, home_currency: str = "USD") -> None:
+        super().__init__()
+        self.realm = realm
+        self.home_currency = home_currency
+        self.currencies = {home_currency, "EUR", "GBP", "CAD"}
+        self._ids = itertools.count(100)
+        self.store: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in ENTITIES.values()}
+        self._requestids: set[str] = set()
+        for acc_id, name in (("79", "Sales of Product Income"), ("80", "Services")):
+            self.store["Account"][acc_id] = {
+                "Id": acc_id,
+                "Name": name,
+                "AccountType": "Income",
+                "Active": True,
+                "SyncToken": "0",
+            }
+        self.tax_rates = {"TAX": Decimal("0.08"), "NON": Decimal(0)}
+        for code in self.tax_rates:
+            self.store["TaxCode"][code] = {
+                "Id": code,
+                "Name": code,
+                "Active": True,
+                "SyncToken": "0",
+            }
+        self.store["Preferences"] = {
+            "1": {
+                "Id": "1",
+                "SyncToken": "0",
+                "CurrencyPrefs": {
+                    "MultiCurrencyEnabled": True,
+                    "HomeCurrency": {"value": home_currency},
+                },
+            }
+        }
+        self.store["Class"]["5000"] = {
+            "Id": "5000",
+            "Name": "Rebill",
+            "Active": True,
+            "SyncToken": "0",
+        }
+        self.set_rate_limit(500, concurrent=10, bucket=f"realm:{realm}")
+        self.set_rate_limit(40, bucket=f"batch:{realm}")
+
+    # ---- FakeRemote hooks -------------------------------------------------------------------
+    def buckets_of(self, request: httpx.Request) -> tuple[str, ...]:
+        if request.url.path.endswith("/batch"):
+            return (f"realm:{self.realm}", f"batch:{self.realm}")
+        return (f"realm:{self.realm}",)
+
+    def auth_error_response(self, request: httpx.Request) -> httpx.Response:
+        body = {
+            "fault": {
+                "error": [
+                    {
+                        "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                        "detail": "Token expired: the access token is no longer valid",
+                        "code": "3200",
+                    }
+                ],
+                "type": "AUTHENTICATION",
+            }
+        }
+        return json_response(401, body)
+
+    def rate_limit_response(self, request: httpx.Request, retry_after: float) -> httpx.Response:
+        body = fault_body(
+            "ThrottleExceeded",
+            [
+                (
+                    "003001",
+                    "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                    "The request limit was reached.",
+                    "",
+                )
+            ],
+        )
+        return json_response(429, body, {"Retry-After": str(max(1, round(retry_after)))})
+
+    def server_error_response(self, request: httpx.Request) -> httpx.Response:
+        body = fault_body(
+            "SystemFault",
+            [
+                (
+                    "10000",
+                    "An application error has occurred while processing your request",
+                    "System Failure Error: internal error",
+                    "",
+                )
+            ],
+        )
+        return json_response(500, body)
+
+    # ---- routing ----------------------------------------------------------------------------
+    def dispatch(self, request: httpx.Request) -> httpx.Response:
+        prefix = f"/v3/company/{self.realm}/"
+        path = request.url.path
+        if not path.startswith(prefix):
+            fault = Fault(
+                "100",
+                "General Authorization Error",
+                "This realm is not authorized",
+                kind="AuthorizationFault",
+                status=403,
+            )
+            return self._fault(fault)
+        parts = path[len(prefix) :].strip("/").split("/")
+        params = request.url.params
+        requestid = params.get("requestid")
+        if requestid is not None:
+            if len(requestid) > 50:
+                return self._fault(
+                    Fault(
+                        "2010",
+                        "Request has invalid or unsupported property",
+                        "requestid is longer than 50 characters",
+                        "requestid",
+                    )
+                )
+            if (old := self.replay(f"{path}|{requestid}", request)) is not None:
+                return old
+        try:
+            response = self._route(request, parts)
+        except Fault as fault:
+            return self._fault(fault)
+        if requestid is not None and request.method == "POST":
+            self.remember(f"{path}|{requestid}", request, response)
+        return response
+
+    def _fault(self, fault: Fault) -> httpx.Response:
+        return httpx.Response(
+            fault.status, content=_dumps(fault.body()), headers={"Content-Type": "application/json"}
+        )
+
+    def _ok(self, body: dict[str, Any]) -> httpx.Response:
+        body["time"] = datetime.now(UTC).isoformat()
+        return httpx.Response(
+            200, content=_dumps(body), headers={"Content-Type": "application/json"}
+        )
+
+    def _route(self, request: httpx.Request, parts: list[str]) -> httpx.Response:
+        head = parts[0].lower()
+        if head == "query":
+            text = request.url.params.get("query") or request.content.decode()
+            return self._ok({"QueryResponse": self.query(text)})
+        if head == "batch" and request.method == "POST":
+            return self._ok({"BatchItemResponse": self._batch(self._body(request))})
+        entity = ENTITIES.get(head)
+        if entity is None:
+            raise Fault(
+                "4000", "Unsupported Operation", f"Operation {head} is not supported", status=400
+            )
+        if request.method == "GET" and len(parts) == 2:
+            return self._ok({entity: self.get(entity, parts[1])})
+        if request.method == "POST" and len(parts) == 1:
+            op = request.url.params.get("operation", "create")
+            return self._ok({entity: self.write(entity, op, self._body(request))})
+        raise Fault("4000", "Unsupported Operation", f"{request.method} {'/'.join(parts)}")
+
+    @staticmethod
+    def _body(request: httpx.Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.content, parse_float=Decimal)
+        except ValueError as exc:
+            raise Fault(
+                "2010", "Request has invalid or unsupported property", f"Invalid JSON: {exc}"
+            ) from None
+        if not isinstance(body, dict):
+            raise Fault(
+                "2010", "Request has invalid or unsupported property", "body must be an object"
+            )
+        return body
+
+    # ---- operations -------------------------------------------------------------------------
+    def get(self, entity: str, obj_id: str) -> dict[str, Any]:
+        obj = self.store[entity].get(obj_id)
+        if obj is None:
+            raise Fault(
+                "610",
+                "Object Not Found",
+                f"Object Not Found : Something you're trying to use has been made inactive. {entity} {obj_id}",
+            )
+        return obj
+
+    def query(self, text: str) -> dict[str, Any]:
+        try:
+            q = parse_query(text)
+        except QueryError as exc:
+            raise Fault(
+                "4000", "Error parsing query", f"QueryParserError: {exc}", kind="ValidationFault"
+            ) from None
+        rows = [
+            o
+            for o in self.store.get(q.entity, {}).values()
+            if all(matches(o, c) for c in q.conditions)
+        ]
+        key = q.order_by or "Id"
+        rows.sort(
+            key=lambda o: int(o[key]) if key == "Id" else str(o.get(key, "")), reverse=q.descending
+        )
+        page = rows[q.start - 1 : q.start - 1 + q.max_results]
+        if not page:
+            return {}
+        return {q.entity: page, "startPosition": q.start, "maxResults": len(page)}
+
+    def write(self, entity: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
+        if op == "create":
+            obj = getattr(self, f"_check_{entity.lower()}")(body, None)
+            obj["Id"] = str(next(self._ids))
+            obj["SyncToken"] = "0"
+            obj["MetaData"] = {
+                "CreateTime": datetime.now(UTC).isoformat(),
+                "LastUpdatedTime": datetime.now(UTC).isoformat(),
+            }
+            self.store[entity][obj["Id"]] = obj
+            return obj
+        current = self.get(entity, str(body.get("Id", "")))
+        if str(body.get("SyncToken")) != current["SyncToken"]:
+            raise Fault(
+                "5010",
+                "Stale Object Error",
+                "Stale Object Error : You and another user were working on this at the same time.",
+                "SyncToken",
+            )
+        if op == "update":
+            merged = {**current, **body} if body.get("sparse") else {**body}
+            obj = getattr(self, f"_check_{entity.lower()}")(merged, current["Id"])
+        elif op == "void" and entity in {"Invoice", "Payment", "CreditMemo"}:
+            obj = dict(current)
+            for line in obj["Line"]:
+                line["Amount"] = Decimal(0)
+                if "SalesItemLineDetail" in line:
+                    line["SalesItemLineDetail"]["Qty"] = Decimal(0)
+            obj["TotalAmt"] = obj["Balance"] = Decimal(0)
+            obj["TxnTaxDetail"] = {"TotalTax": Decimal(0)}
+            obj["PrivateNote"] = (
+                f"Voided{(' - ' + current['PrivateNote']) if current.get('PrivateNote') else ''}"
+            )
+        elif op == "delete":
+            del self.store[entity][current["Id"]]
+            return {"Id": current["Id"], "status": "Deleted", "domain": "QBO"}
+        else:
+            raise Fault("4000", "Unsupported Operation", f"operation={op} on {entity}")
+        obj.update(
+            Id=current["Id"],
+            SyncToken=str(int(current["SyncToken"]) + 1),
+            MetaData=current["MetaData"],
+        )
+        self.store[entity][obj["Id"]] = obj
+        return obj
+
+    def _batch(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        items = body.get("BatchItemRequest")
+        if not isinstance(items, list) or not items:
+            raise Fault(
+                "2020",
+                "Required param missing, need to supply the required value for the API",
+                "Required parameter BatchItemRequest is missing",
+                "BatchItemRequest",
+            )
+        if len(items) > 30:
+            raise Fault(
+                "1040",
+                "Too many batch items",
+                f"Maximum of 30 BatchItemRequests; got {len(items)}",
+                "BatchItemRequest",
+            )
+        out: list[dict[str, Any]] = []
+        for item in items:
+            bid = item.get("bId")
+            try:
+                if "Query" in item:
+                    out.append({"bId": bid, "QueryResponse": self.query(item["Query"])})
+                    continue
+                [entity] = [k for k in item if k in self.store]
+                out.append(
+                    {
+                        "bId": bid,
+                        entity: self.write(entity, item.get("operation", "create"), item[entity]),
+                    }
+                )
+            except Fault as fault:
+                out.append({"bId": bid, "Fault": fault.body()["Fault"]})
+            except ValueError:
+                out.append(
+                    {
+                        "bId": bid,
+                        "Fault": fault_body(
+                            "ValidationFault",
+                            [
+                                (
+                                    "2020",
+                                    "Required param missing",
+                                    "one entity per BatchItemRequest",
+                                    "",
+                                )
+                            ],
+                        )["Fault"],
+                    }
+                )
+        return out
+
+    # ---- test helpers -----------------------------------------------------------------------
+    def pay(self, invoice_id: str, amount: Decimal, on: str = "2026-11-05") -> dict[str, Any]:
+        """Record a customer payment against an invoice (as the partner would in QuickBooks)."""
+        invoice = self.get("Invoice", invoice_id)
+        body = {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": amount,
+            "TxnDate": on,
+            "CurrencyRef": invoice["CurrencyRef"],
+            "Line": [
+                {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+            ],
+        }
+        payment = self.write("Payment", "create", body)
+        invoice["LinkedTxn"][-1]["TxnId"] = payment["Id"]
+        return payment
+
+    def invoices_by_number(self, number: str) -> list[dict[str, Any]]:
+        return [i for i in self.store["Invoice"].values() if i.get("DocNumber") == number]
+
+    def objects(self, entity: str) -> list[dict[str, Any]]:
+        return list(self.store[entity].values())
