@@ -26,6 +26,7 @@ from typing import ClassVar
 import httpx
 
 from connectors.base import RateLimitedError
+from connectors.http.logs import logger
 from connectors.http.retry import Sleep
 
 __all__ = ["RateBudget"]
@@ -221,11 +222,13 @@ class RateBudget:
                         self._sent_in_flight += 1
                         break
                 if wait > self.max_wait:
+                    logger.info("%s: rate budget spent, free again in %.0f s", self.name, wait)
                     raise RateLimitedError(
                         f"{self.name}: rate limit reached, free again in {wait:.0f} s",
                         retry_after=wait,
                         status=None,
                     )
+                logger.debug("%s: rate budget: waiting %.2f s", self.name, wait)
                 await self._sleep(wait)
             try:
                 yield

@@ -7,6 +7,7 @@ secret-free logs behave the same for QuickBooks, Xero, FreshBooks and Stripe.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,7 +16,7 @@ from typing import Any, Self
 
 import httpx
 
-from connectors.base import AuthExpiredError, ConnectorError, RateLimitedError
+from connectors.base import AuthExpiredError, ConnectorError, RateLimitedError, RetryableError
 from connectors.http.auth import TokenSource, bearer_headers
 from connectors.http.budget import RateBudget
 from connectors.http.classify import classify_exception, classify_response, parse_retry_after
@@ -44,9 +45,16 @@ class HttpClient:
         default_headers: Mapping[str, str] | None = None,
         error_parser: ErrorParser | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        attempt_deadline: float | None = 300.0,
     ) -> None:
+        """`attempt_deadline`: the most one attempt may take in all (httpx's timeouts are per
+        connect/read/write step, so a body dripping slowly would otherwise never time out)."""
         if not base_url:
             raise ValueError("base_url: must not be empty")
+        if attempt_deadline is not None and attempt_deadline <= 0:
+            raise ValueError("attempt_deadline: must be positive or None")
+        self.attempt_deadline = attempt_deadline
         self.name = name
         self.auth = auth
         self.budget = budget
@@ -158,13 +166,21 @@ class HttpClient:
                     await stack.enter_async_context(budget.slot())
             started = time.perf_counter()
             try:
-                response = await self._client.request(
-                    method, path, headers=request_headers, **kwargs
-                )
+                async with asyncio.timeout(self.attempt_deadline):
+                    response = await self._client.request(
+                        method, path, headers=request_headers, **kwargs
+                    )
             except httpx.HTTPError as exc:
                 error = classify_exception(exc, name=self.name, method=method, path=path)
                 self._log(method, path, type(exc).__name__, started, attempt)
                 raise error from None
+            except TimeoutError:
+                self._log(method, path, "AttemptDeadline", started, attempt)
+                raise RetryableError(
+                    f"{self.name}: no complete answer within {self.attempt_deadline:.0f} s on "
+                    f"{method} {redact(path)}: the remote may have received it",
+                    uncertain=True,
+                ) from None
             self._log(method, path, str(response.status_code), started, attempt)
             if self.budget is not None:
                 self.budget.observe(response)

@@ -3,6 +3,7 @@ error parsers, and logs free of secrets."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from datetime import UTC, datetime, timedelta
@@ -404,3 +405,25 @@ async def test_base_url_with_a_path_prefix() -> None:
 def test_client_validates_base_url() -> None:
     with pytest.raises(ValueError, match="base_url"):
         HttpClient("", "x")
+
+
+async def test_attempt_deadline_bounds_a_slow_answer() -> None:
+    clock = FakeClock()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200)
+
+    client = HttpClient(
+        BASE,
+        "slow",
+        retry=RetryPolicy(sleep=clock.sleep),
+        transport=httpx.MockTransport(slow),
+        attempt_deadline=0.05,
+    )
+    async with client:
+        with pytest.raises(RetryableError) as info:
+            await client.request("POST", "/invoices", json={})
+    assert info.value.uncertain is True
+    with pytest.raises(ValueError, match="attempt_deadline"):
+        HttpClient(BASE, "x", attempt_deadline=0)
