@@ -4,13 +4,14 @@
 outcomes) and `redact` (no secrets in logs)."""
 
 from connectors.http.auth import StaticTokenSource, TokenSource, bearer_headers
-from connectors.http.budget import RateBudget
+from connectors.http.budget import BudgetExhaustedError, RateBudget
 from connectors.http.classify import classify_exception, classify_response, parse_retry_after
 from connectors.http.client import ErrorParser, HttpClient
 from connectors.http.logs import redact
 from connectors.http.retry import RetryPolicy
 
 __all__ = [
+    "BudgetExhaustedError",
     "ErrorParser",
     "HttpClient",
     "RateBudget",

@@ -29,11 +29,16 @@ from connectors.base import RateLimitedError
 from connectors.http.logs import logger
 from connectors.http.retry import Sleep
 
-__all__ = ["RateBudget"]
+__all__ = ["BudgetExhaustedError", "RateBudget"]
 
 SECOND = 1.0
 MINUTE = 60.0
 DAY = 86_400.0
+
+
+class BudgetExhaustedError(RateLimitedError):
+    """Raised by `RateBudget.slot` itself (nothing was sent). Passing through the slot of
+    another budget taken for the same request, it gives that budget its request back."""
 
 
 class _Window:
@@ -218,12 +223,12 @@ class RateBudget:
                 with self._lock:  # check and count in one step: no other caller in between
                     wait = self._wait_needed()
                     if wait <= 0:
-                        self._record()
+                        sent_at = self._record()
                         self._sent_in_flight += 1
                         break
                 if wait > self.max_wait:
                     logger.info("%s: rate budget spent, free again in %.0f s", self.name, wait)
-                    raise RateLimitedError(
+                    raise BudgetExhaustedError(
                         f"{self.name}: rate limit reached, free again in {wait:.0f} s",
                         retry_after=wait,
                         status=None,
@@ -232,6 +237,10 @@ class RateBudget:
                 await self._sleep(wait)
             try:
                 yield
+            except BudgetExhaustedError:
+                with self._lock:
+                    self._unrecord(sent_at)  # another budget refused: nothing went out
+                raise
             finally:
                 with self._lock:
                     self._sent_in_flight -= 1
@@ -249,7 +258,7 @@ class RateBudget:
                 waits.append(count.wait(now))
         return max(waits)
 
-    def _record(self) -> None:
+    def _record(self) -> float:
         now = self._clock()
         for window in self._windows:
             window.sent.append(now)
@@ -257,6 +266,14 @@ class RateBudget:
         self._recent.append(now)
         for count in self._remote.values():
             count.sent_since += 1
+        return now
+
+    def _unrecord(self, sent_at: float) -> None:
+        for sent in (*(window.sent for window in self._windows), self._recent):
+            _remove_last(sent, sent_at)
+        for count in self._remote.values():
+            if count.seen <= sent_at and count.sent_since > 0:
+                count.sent_since -= 1
 
     async def _enter(self) -> None:
         """Take a concurrency slot, first come first served."""
@@ -304,6 +321,13 @@ class RateBudget:
 def _prune(window: deque[float], horizon: float) -> None:
     while window and window[0] <= horizon:
         window.popleft()
+
+
+def _remove_last(window: deque[float], value: float) -> None:
+    for index in range(len(window) - 1, -1, -1):
+        if window[index] == value:
+            del window[index]
+            return
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:

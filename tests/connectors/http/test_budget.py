@@ -9,11 +9,12 @@ from collections import deque
 
 import httpx
 import pytest
+import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import RateLimitedError
-from connectors.http import HttpClient, RateBudget, RetryPolicy
+from connectors.http import BudgetExhaustedError, HttpClient, RateBudget, RetryPolicy
 from tests.connectors.http.helpers import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -390,3 +391,25 @@ def test_shared_budget_across_threads_and_loops() -> None:
     assert not any(thread.is_alive() for thread in threads)
     assert peak <= 3
     assert budget._in_flight == 0
+
+
+@respx.mock
+async def test_refusal_by_one_budget_gives_the_others_their_request_back() -> None:
+    clock = FakeClock()
+    batch = RateBudget("batch", per_minute=2, clock=clock, sleep=clock.sleep)
+    realm = RateBudget("realm", per_minute=100, clock=clock, sleep=clock.sleep, max_wait=10.0)
+    respx.post("https://qbo.test/batch").mock(return_value=httpx.Response(200))
+    client = HttpClient(
+        "https://qbo.test", "qbo", budget=realm, retry=RetryPolicy(sleep=clock.sleep)
+    )
+    async with client:
+        realm.pause(100.0)  # longer than the retry policy waits: back to the caller
+        for _ in range(3):
+            with pytest.raises(BudgetExhaustedError) as info:
+                await client.request("POST", "/batch", json={}, budgets=(batch,))
+            assert isinstance(info.value, RateLimitedError)
+        assert list(batch._windows[0].sent) == []
+        clock.now += 100.0
+        await client.request("POST", "/batch", json={}, budgets=(batch,))
+        await client.request("POST", "/batch", json={}, budgets=(batch,))
+    assert clock.sleeps == []
