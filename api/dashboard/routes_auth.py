@@ -1,0 +1,109 @@
+"""Sign-in, sign-out, the landing redirect and the operator's partner list/switcher."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.dashboard.session import (
+    SignInLimiter,
+    dashboard_settings,
+    new_session,
+    read_session,
+    write_session,
+)
+from api.dashboard.users import authenticate, get_user
+from api.dashboard.web import Viewer, check_csrf, not_found, render, viewer
+from config.db import session_scope
+
+__all__ = ["build_auth_router"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths of the dashboard itself (no open redirect to another site)."""
+    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+        return target
+    return "/dashboard"
+
+
+def build_auth_router() -> APIRouter:
+    router = APIRouter(prefix="/dashboard", include_in_schema=False)
+    settings = dashboard_settings()
+    limiter = SignInLimiter(settings.signin_attempts, settings.signin_window_seconds)
+
+    @router.get("")
+    def landing(who: Annotated[Viewer, Depends(viewer)]) -> Response:
+        if who.operator:
+            return RedirectResponse("/dashboard/partners", status_code=303)
+        return RedirectResponse(f"/dashboard/p/{who.partner_id}", status_code=303)
+
+    @router.get("/signin")
+    def signin_page(request: Request, next: str | None = None) -> Response:
+        data = read_session(request)
+        if data is not None and data.user_id is not None:
+            with session_scope() as db:
+                if get_user(db, data.user_id) is not None:
+                    return RedirectResponse(_safe_next(next), status_code=303)
+        if data is None or data.user_id is not None:
+            data = new_session()
+        response = render(
+            request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next)
+        )
+        write_session(response, data)
+        return response
+
+    @router.post("/signin", dependencies=[Depends(check_csrf)])
+    def signin(
+        request: Request,
+        email: Annotated[str, Form(max_length=320)],
+        password: Annotated[str, Form(max_length=1000)],
+        next: Annotated[str, Form()] = "/dashboard",
+    ) -> Response:
+        address = email.strip().lower()
+        keys = (f"email:{address}", f"ip:{request.client.host if request.client else '?'}")
+        error = None
+        if limiter.blocked(*keys):
+            error = "Too many failed attempts: wait a few minutes and try again."
+            code = 429
+        else:
+            with session_scope() as db:
+                user = authenticate(db, address, password)
+                user_id = None if user is None else user.user_id
+            if user_id is None:
+                limiter.failed(*keys)
+                error, code = "The e-mail or the password is wrong.", 401
+        if error is not None:
+            data = read_session(request) or new_session()
+            return render(
+                request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next),
+                error=error, email=email, status_code=code,
+            )  # fmt: skip
+        limiter.succeeded(keys[0])
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        write_session(response, new_session(user_id))
+        return response
+
+    @router.post("/signout", dependencies=[Depends(check_csrf)])
+    def signout() -> Response:
+        response = RedirectResponse("/dashboard/signin", status_code=303)
+        write_session(response, new_session())
+        return response
+
+    @router.get("/partners")
+    def partners(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Response:
+        if not who.operator:
+            return RedirectResponse(f"/dashboard/p/{who.partner_id}", status_code=303)
+        with session_scope() as db:
+            return render(request, "partners.html", who, None, db=db)
+
+    @router.get("/switch")
+    def switch(
+        who: Annotated[Viewer, Depends(viewer)], partner: Annotated[str, Query(max_length=64)]
+    ) -> Response:
+        if not who.may_see(partner):
+            raise not_found()
+        return RedirectResponse(f"/dashboard/p/{partner}", status_code=303)
+
+    return router

@@ -1,0 +1,128 @@
+"""Usage drill-down (filter by client, usage type and month; page through events; stream the
+selection as CSV) and the sync and reconciliation page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import Response, StreamingResponse
+
+from api.dashboard.figures import month_end
+from api.dashboard.sync_state import sync_overview
+from api.dashboard.web import Viewer, month_of, partner_in_view, render, viewer
+from billing.metering.repository import EventFilter
+from billing.metering.schemas import quantity_text
+from billing.metering.service import InvalidCursorError, iter_events, list_events
+from billing.pricing.book import local_today
+from billing.tenants.models import Partner
+from billing.tenants.repository import TenantRepository
+from config.db import session_scope
+from config.db_types import utcnow
+
+__all__ = ["EXPORT_COLUMNS", "build_usage_router"]
+
+PAGE = 50
+EXPORT_COLUMNS = (
+    "id", "event_id", "client", "usage_type", "quantity", "occurred_at", "received_at",
+    "source", "wholesale_cost", "currency", "adjusts_id", "properties",
+)  # fmt: skip
+Text = Annotated[str | None, Query(max_length=64)]
+
+
+def _filter(
+    partner: Partner, client: str | None, usage_type: str | None, period: str | None
+) -> tuple[EventFilter, str]:
+    """The events of the month (in the partner's time zone) or of all time ('all')."""
+    if period == "all":
+        return EventFilter(client or None, usage_type or None), "all"
+    first = month_of(period, local_today(partner.timezone, utcnow()))
+    zone = ZoneInfo(partner.timezone)
+    start = datetime.combine(first, time.min, zone).astimezone(UTC)
+    end = datetime.combine(month_end(first) + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return EventFilter(client or None, usage_type or None, start, end), f"{first:%Y-%m}"
+
+
+def _csv(partner_id: str, where: EventFilter) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    with session_scope() as db:
+        for count, event in enumerate(iter_events(db, partner_id, where), start=1):
+            writer.writerow(
+                [event.id, event.event_id, event.client_id, event.usage_type,
+                 quantity_text(event.quantity), event.occurred_at.isoformat(),
+                 event.received_at.isoformat(), event.source, event.wholesale_cost,
+                 event.currency, event.adjusts_id or "",
+                 json.dumps(event.properties, sort_keys=True) if event.properties else ""]
+            )  # fmt: skip
+            if count % 1000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+def build_usage_router() -> APIRouter:
+    router = APIRouter(prefix="/dashboard/p/{partner_id}", include_in_schema=False)
+
+    @router.get("/usage")
+    def usage_page(
+        request: Request,
+        partner_id: str,
+        who: Annotated[Viewer, Depends(viewer)],
+        client: Text = None,
+        usage_type: Text = None,
+        period: Annotated[str | None, Query(max_length=7)] = None,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> Response:
+        with session_scope() as db:
+            partner = partner_in_view(db, who, partner_id)
+            where, shown = _filter(partner, client, usage_type, period)
+            try:
+                events, next_cursor = list_events(db, partner.id, where, cursor, PAGE)
+            except InvalidCursorError as exc:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, f"cursor: {exc}") from exc
+            tenants = TenantRepository(db)
+            return render(
+                request, "usage.html", who, partner, db=db, events=events,
+                next_cursor=next_cursor, client=client or "", usage_type=usage_type or "",
+                period=shown, clients=tenants.clients(partner.id),
+                usage_types=tenants.usage_types(partner.id), first_page=cursor is None,
+            )  # fmt: skip
+
+    @router.get("/usage.csv")
+    def usage_csv(
+        partner_id: str,
+        who: Annotated[Viewer, Depends(viewer)],
+        client: Text = None,
+        usage_type: Text = None,
+        period: Annotated[str | None, Query(max_length=7)] = None,
+    ) -> Response:
+        with session_scope() as db:
+            partner = partner_in_view(db, who, partner_id)
+            where, shown = _filter(partner, client, usage_type, period)
+        name = f"usage-{partner.id}-{shown}.csv"
+        return StreamingResponse(
+            _csv(partner.id, where),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @router.get("/sync")
+    def sync_page(
+        request: Request, partner_id: str, who: Annotated[Viewer, Depends(viewer)]
+    ) -> Response:
+        with session_scope() as db:
+            partner = partner_in_view(db, who, partner_id)
+            return render(
+                request, "sync.html", who, partner, db=db, overview=sync_overview(db, partner.id)
+            )
+
+    return router
