@@ -63,19 +63,31 @@ class _RemoteCount:
     """What the remote said was left of its window of `width` seconds when we looked (`seen`),
     brought up to date: minus what we sent since, plus those of our earlier requests (`earlier`:
     their send times, oldest first) that have left the window by now. Without `earlier` nothing
-    frees before `fallback` (when to look again)."""
+    frees before `fallback`, when one request may go and look again (a probe; the next one
+    `fallback_every` later, unless its answer brings a fresh count)."""
 
-    __slots__ = ("earlier", "fallback", "left", "seen", "sent_since", "width")
+    __slots__ = ("earlier", "fallback", "fallback_every", "left", "seen", "sent_since", "width")
 
     def __init__(
-        self, left: int, seen: float, width: float, fallback: float, earlier: tuple[float, ...]
+        self,
+        left: int,
+        seen: float,
+        width: float,
+        fallback_every: float,
+        earlier: tuple[float, ...] = (),
     ) -> None:
         self.left = left
         self.seen = seen
         self.width = width
-        self.fallback = fallback
+        self.fallback_every = fallback_every
+        self.fallback = seen + fallback_every
         self.earlier = earlier
         self.sent_since = 0
+
+    def sent(self, now: float) -> None:
+        self.sent_since += 1
+        if now >= self.fallback:
+            self.fallback = now + self.fallback_every  # that was the probe
 
     def stale(self, now: float) -> bool:
         return now >= self.seen + self.width
@@ -201,16 +213,16 @@ class RateBudget:
     def _observe(self, response: httpx.Response, now: float) -> None:
         _prune(self._recent, now - MINUTE)
         uncounted = max(0, self._sent_in_flight - 1)
-        for key, header, width, fallback in (
-            ("minute", "X-MinLimit-Remaining", MINUTE, now + MINUTE),
-            ("app", "X-AppMinLimit-Remaining", MINUTE, now + MINUTE),
-            ("day", "X-DayLimit-Remaining", DAY, now + self.remote_day_probe),
+        for key, header, width, fallback_every in (
+            ("minute", "X-MinLimit-Remaining", MINUTE, MINUTE),
+            ("app", "X-AppMinLimit-Remaining", MINUTE, MINUTE),
+            ("day", "X-DayLimit-Remaining", DAY, self.remote_day_probe),
         ):
             left = _int_header(response, header)
             if left is None:
                 continue
             earlier = tuple(self._recent) if key == "minute" else ()
-            self._remote[key] = _RemoteCount(left - uncounted, now, width, fallback, earlier)
+            self._remote[key] = _RemoteCount(left - uncounted, now, width, fallback_every, earlier)
 
     # -- taking a slot ------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -265,7 +277,7 @@ class RateBudget:
         _prune(self._recent, now - MINUTE)
         self._recent.append(now)
         for count in self._remote.values():
-            count.sent_since += 1
+            count.sent(now)
         return now
 
     def _unrecord(self, sent_at: float) -> None:

@@ -142,7 +142,14 @@ async def test_xero_day_remaining_zero_raises_and_probes_later() -> None:
             pass
     assert info.value.retry_after == pytest.approx(3600.0)
     clock.now += 3600.0
-    async with budget.slot():  # the probe is allowed
+    async with budget.slot():  # one probe is allowed ...
+        pass
+    with pytest.raises(RateLimitedError) as again:  # ... and no more until the next hour
+        async with budget.slot():
+            pass
+    assert again.value.retry_after == pytest.approx(3600.0)
+    budget.observe(httpx.Response(200, headers={"X-DayLimit-Remaining": "10"}))
+    async with budget.slot():  # a fresh count from the remote opens the budget again
         pass
 
 
