@@ -1,0 +1,434 @@
+"""`XeroConnector`: the `connectors.base.Connector` for one Xero organisation (tenant).
+
+Every request goes through our `HttpClient` (bearer token, the tenant's shared rate budget,
+retries, Xero error parsing) with ``xero-tenant-id`` set. Writes carry an ``Idempotency-Key``
+(see `queries.request_key`) and send many elements per request with ``summarizeErrors=false``,
+so Xero answers 200 with each element marked ``OK`` or ``ERROR``: one bad invoice is one
+`RejectedError` in the result list, never a failed batch of 50.
+
+Before creating, lookups use our keys: contacts by ContactNumber (our client id) then Name,
+items by Code, invoices by InvoiceNumber, credit notes by CreditNoteNumber.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from connectors.base import (
+    Capability,
+    ConnectorError,
+    CreditNoteSpec,
+    CustomerSpec,
+    InvoiceSpec,
+    ItemSpec,
+    RejectedError,
+    RemoteInvoice,
+    RemoteRef,
+    RemoteStatus,
+    RetryableError,
+)
+from connectors.http import HttpClient
+from connectors.xero import payloads
+from connectors.xero.errors import element_error
+from connectors.xero.queries import chunks, date_where, equals_any, quote, request_key
+from connectors.xero.references import check_references
+
+__all__ = ["API", "MAX_BATCH", "PAGE_SIZE", "XeroConnector"]
+
+API = "/api.xro/2.0"
+MAX_BATCH = 50  # Xero recommends at most 50 elements per request
+PAGE_SIZE = 100  # Xero pages lists by 100
+LOOKUP_CHUNK = 25  # values per `where`/`InvoiceNumbers` lookup (keeps URLs short)
+logger = logging.getLogger("connectors.xero")
+Element = Mapping[str, Any]
+
+
+class XeroConnector:
+    provider = "xero"
+    capabilities = frozenset(
+        {
+            Capability.CUSTOMERS,
+            Capability.ITEMS,
+            Capability.INVOICES,
+            Capability.BATCH,
+            Capability.VOID,
+            Capability.CREDIT_NOTES,
+            Capability.IDEMPOTENCY_KEYS,
+        }
+    )
+    max_batch = MAX_BATCH
+
+    def __init__(
+        self,
+        client: HttpClient,
+        *,
+        connection_id: str,
+        tenant_id: str,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        if not 1 <= page_size <= 1000:
+            raise ValueError(f"page_size: Xero pages hold 1 to 1,000 elements, got {page_size}")
+        self.client = client
+        self.connection_id = connection_id
+        self.tenant_id = tenant_id
+        self.page_size = page_size  # sent as pageSize; a shorter page is the last one
+
+    # -- transport ----------------------------------------------------------------------------
+    async def _get(self, resource: str, params: Mapping[str, object] | None = None) -> Any:
+        response = await self.client.request("GET", f"{API}/{resource}", params=params)
+        return payloads.loads(response.content)
+
+    async def _write(
+        self,
+        method: str,
+        resource: str,
+        body: Mapping[str, object],
+        key: str,
+        params: Mapping[str, object] | None = None,
+    ) -> Any:
+        response = await self.client.request(
+            method,
+            f"{API}/{resource}",
+            params=params,
+            content=payloads.dumps(body),
+            headers={"Content-Type": "application/json", "Idempotency-Key": key},
+            idempotent=True,  # Xero replays a request with the same key
+        )
+        return payloads.loads(response.content)
+
+    async def _batch(
+        self,
+        method: str,
+        collection: str,
+        bodies: Sequence[Element],
+        keys: Sequence[str],
+        *,
+        noun: str,
+        label: str,
+        unitdp: bool = False,
+    ) -> list[Element | ConnectorError]:
+        """Send elements `MAX_BATCH` at a time with ``summarizeErrors=false``; each answer is
+        the element Xero returned or the error for it."""
+        results: list[Element | ConnectorError] = []
+        for start in range(0, len(bodies), MAX_BATCH):
+            part = bodies[start : start + MAX_BATCH]
+            part_keys = keys[start : start + MAX_BATCH]
+            params: dict[str, object] = {"summarizeErrors": "false"}
+            if unitdp:
+                params["unitdp"] = 4
+            key = request_key(part_keys, op=f"{method.lower()}-{collection.lower()}")
+            try:
+                data = await self._write(method, collection, {collection: list(part)}, key, params)
+            except ConnectorError as error:
+                results.extend([error] * len(part))
+                continue
+            answered = list(data.get(collection) or ()) if isinstance(data, Mapping) else []
+            for index, body in enumerate(part):
+                if index >= len(answered):
+                    results.append(
+                        RetryableError(
+                            f"Xero answered {len(answered)} of {len(part)} {collection}; "
+                            "look the missing ones up before resending",
+                            uncertain=True,
+                        )
+                    )
+                    continue
+                element = answered[index]
+                if str(element.get("StatusAttributeString", "OK")).upper() == "ERROR":
+                    what = f"{noun} {body.get(label)}" if body.get(label) else noun
+                    results.append(
+                        element_error(element, what=what, path=f"{collection}[{start + index}]")
+                    )
+                else:
+                    results.append(element)
+        return results
+
+    # -- contacts -------------------------------------------------------------------------------
+    async def _find_contacts(self, specs: Sequence[CustomerSpec]) -> list[Element | None]:
+        found: list[Element | None] = [None] * len(specs)
+        numbers = [payloads.contact_payload(spec)["ContactNumber"] for spec in specs]
+        by_number: dict[str, Element] = {}
+        for part in chunks(sorted({str(n) for n in numbers}), LOOKUP_CHUNK):
+            data = await self._get("Contacts", {"where": equals_any("ContactNumber", part)})
+            for contact in data.get("Contacts") or ():
+                by_number.setdefault(str(contact.get("ContactNumber", "")), contact)
+        for index, number in enumerate(numbers):
+            found[index] = by_number.get(str(number))
+        missing = sorted({specs[i].display_name for i, hit in enumerate(found) if hit is None})
+        by_name: dict[str, Element] = {}
+        for part in chunks(missing, LOOKUP_CHUNK):
+            data = await self._get("Contacts", {"where": equals_any("Name", part)})
+            for contact in data.get("Contacts") or ():
+                by_name.setdefault(str(contact.get("Name", "")).casefold(), contact)
+        for index, spec in enumerate(specs):
+            if found[index] is None:
+                found[index] = by_name.get(spec.display_name.casefold())
+        return found
+
+    async def find_customers(self, references: Sequence[CustomerSpec]) -> list[RemoteRef | None]:
+        return [
+            None if c is None else _contact_ref(c) for c in await self._find_contacts(references)
+        ]
+
+    async def upsert_customers(
+        self, customers: Sequence[CustomerSpec], idempotency_keys: Sequence[str]
+    ) -> list[RemoteRef | ConnectorError]:
+        """Create the contacts not found (PUT); bring found ones up to date (POST) when their
+        name, number or e-mail differ: a contact found by Name gets our ContactNumber."""
+        _same_length(customers, idempotency_keys)
+        results: list[RemoteRef | ConnectorError | None] = [None] * len(customers)
+        creates: list[int] = []
+        updates: dict[int, str] = {}  # index -> ContactID
+        for index, existing in enumerate(await self._find_contacts(customers)):
+            if existing is None:
+                creates.append(index)
+            elif _contact_differs(existing, payloads.contact_payload(customers[index])):
+                updates[index] = str(existing["ContactID"])
+            else:
+                results[index] = _contact_ref(existing)
+        for method, indexes in (("PUT", creates), ("POST", list(updates))):
+            if not indexes:
+                continue
+            bodies = [payloads.contact_payload(customers[i], updates.get(i)) for i in indexes]
+            answers = await self._batch(
+                method, "Contacts", bodies, [idempotency_keys[i] for i in indexes],
+                noun="the contact", label="Name",
+            )  # fmt: skip
+            for i, answer in zip(indexes, answers, strict=True):
+                results[i] = answer if isinstance(answer, ConnectorError) else _contact_ref(answer)
+        return [_settled(result) for result in results]
+
+    # -- items ----------------------------------------------------------------------------------
+    async def ensure_items(
+        self, items: Sequence[ItemSpec], idempotency_keys: Sequence[str]
+    ) -> list[RemoteRef | ConnectorError]:
+        """Items are few (one per usage type): read them all once, create the missing ones."""
+        _same_length(items, idempotency_keys)
+        data = await self._get("Items")
+        by_code = {str(i.get("Code", "")).casefold(): i for i in data.get("Items") or ()}
+        results: list[RemoteRef | ConnectorError | None] = [None] * len(items)
+        missing: list[int] = []
+        for index, spec in enumerate(items):
+            existing = by_code.get(spec.code.casefold())
+            if existing is None:
+                missing.append(index)
+            else:
+                results[index] = _item_ref(existing)
+        answers = await self._batch(
+            "PUT", "Items", [payloads.item_payload(items[i]) for i in missing],
+            [idempotency_keys[i] for i in missing], noun="the item", label="Code",
+        )  # fmt: skip
+        for i, answer in zip(missing, answers, strict=True):
+            results[i] = answer if isinstance(answer, ConnectorError) else _item_ref(answer)
+        return [_settled(result) for result in results]
+
+    # -- invoices -------------------------------------------------------------------------------
+    async def find_invoices(self, numbers: Sequence[str]) -> dict[str, RemoteInvoice]:
+        """By InvoiceNumber, all statuses; a live invoice wins over a voided/deleted one with
+        the same number."""
+        found: dict[str, RemoteInvoice] = {}
+        wanted = sorted(set(numbers))
+        plain = [n for n in wanted if "," not in n]
+        for part in chunks(plain, LOOKUP_CHUNK):
+            await self._collect(found, {"InvoiceNumbers": ",".join(part)}, set(part))
+        for part in chunks([n for n in wanted if "," in n], LOOKUP_CHUNK):
+            await self._collect(found, {"where": equals_any("InvoiceNumber", part)}, set(part))
+        return found
+
+    async def _collect(
+        self, found: dict[str, RemoteInvoice], params: Mapping[str, object], numbers: set[str]
+    ) -> None:
+        for element in await self._pages("Invoices", params):
+            if element.get("Type", "ACCREC") != "ACCREC":
+                continue
+            invoice = payloads.remote_invoice(element)
+            if invoice.number not in numbers:
+                continue
+            current = found.get(invoice.number)
+            if current is None or (_dead(current) and not _dead(invoice)):
+                found[invoice.number] = invoice
+
+    async def _pages(self, resource: str, params: Mapping[str, object]) -> list[Element]:
+        """Every element of a paged list: ``page=1, 2, ...`` with ``pageSize``, until the
+        page count Xero reports, or (without one) a page shorter than asked."""
+        elements: list[Element] = []
+        page = 1
+        while True:
+            data = await self._get(resource, {**params, "page": page, "pageSize": self.page_size})
+            batch = list(data.get(resource) or ())
+            elements.extend(batch)
+            pages = (data.get("pagination") or {}).get("pageCount")
+            last = page >= pages if isinstance(pages, int) else len(batch) < self.page_size
+            if last or not batch:
+                return elements
+            page += 1
+
+    async def push_invoices(
+        self, invoices: Sequence[InvoiceSpec], idempotency_keys: Sequence[str]
+    ) -> list[RemoteRef | ConnectorError]:
+        _same_length(invoices, idempotency_keys)
+        results: list[RemoteRef | ConnectorError] = []
+        for part, keys in zip(
+            chunks(invoices, MAX_BATCH), chunks(idempotency_keys, MAX_BATCH), strict=True
+        ):
+            built = [payloads.invoice_payload(spec) for spec in part]
+            answers = await self._batch(
+                "PUT", "Invoices", [body for body, _ in built], keys,
+                noun="the invoice", label="InvoiceNumber", unitdp=any(dp for _, dp in built),
+            )  # fmt: skip
+            for spec, answer in zip(part, answers, strict=True):
+                if isinstance(answer, ConnectorError):
+                    results.append(answer)
+                    continue
+                _check_total(spec, answer)
+                results.append(_invoice_ref(answer))
+        return results
+
+    async def fetch_invoice(self, invoice: RemoteRef) -> RemoteInvoice:
+        data = await self._get(f"Invoices/{invoice.remote_id}", {"unitdp": 4})
+        elements = data.get("Invoices") or ()
+        if not elements:
+            raise RetryableError(f"Xero answered no invoice for {invoice.remote_id}")
+        return payloads.remote_invoice(elements[0])
+
+    async def list_invoices(self, start: date, end: date) -> list[RemoteInvoice]:
+        elements = await self._pages("Invoices", {"where": date_where(start, end)})
+        return [payloads.remote_invoice(element) for element in elements]
+
+    async def void_invoice(self, invoice: RemoteRef, idempotency_key: str) -> RemoteRef:
+        """AUTHORISED → VOIDED; DRAFT/SUBMITTED → DELETED (Xero voids only approved
+        invoices); already voided/deleted → nothing to do; paid → the partner must remove the
+        payment in Xero first."""
+        current = await self.fetch_invoice(invoice)
+        if current.status in (RemoteStatus.VOID, RemoteStatus.DELETED):
+            return current.ref
+        if current.amount_paid_minor > 0 or current.status is RemoteStatus.PAID:
+            raise RejectedError(
+                f"Xero invoice {current.number} has payments; remove them in Xero before it "
+                "can be voided",
+                status=None,
+            )
+        status = "DELETED" if current.status is RemoteStatus.DRAFT else "VOIDED"
+        data = await self._write(
+            "POST",
+            f"Invoices/{invoice.remote_id}",
+            {"Invoices": [{"InvoiceID": invoice.remote_id, "Status": status}]},
+            request_key([idempotency_key], op="void"),
+        )
+        return _invoice_ref(data["Invoices"][0])
+
+    # -- credit notes ---------------------------------------------------------------------------
+    async def push_credit_note(
+        self, credit_note: CreditNoteSpec, idempotency_key: str
+    ) -> RemoteRef:
+        """Create the ACCRECCREDIT note (unless it exists by number) and allocate what it can
+        to the credited invoice (at most the invoice's amount due; a paid or draft invoice
+        leaves the credit unallocated, as credit on the contact)."""
+        where = f"CreditNoteNumber=={quote(credit_note.number)}"
+        existing = [
+            note
+            for note in (await self._get("CreditNotes", {"where": where})).get("CreditNotes") or ()
+            if note.get("Status") not in ("DELETED", "VOIDED")
+        ]
+        if existing:
+            note: Element = existing[0]
+        else:
+            body, unitdp = payloads.credit_note_payload(credit_note)
+            data = await self._write(
+                "PUT",
+                "CreditNotes",
+                {"CreditNotes": [body]},
+                request_key([idempotency_key], op="credit", suffix="create"),
+                {"unitdp": 4} if unitdp else None,
+            )
+            note = data["CreditNotes"][0]
+        ref = RemoteRef(
+            remote_id=str(note["CreditNoteID"]),
+            version=payloads.version_of(note),
+            number=note.get("CreditNoteNumber"),
+        )
+        remaining = payloads.to_cents(
+            note.get("RemainingCredit", note.get("Total")), credit_note.currency
+        )
+        if remaining <= 0:
+            return ref
+        invoice = await self.fetch_invoice(credit_note.invoice)
+        amount = min(remaining, invoice.amount_due_minor)
+        if invoice.status not in (RemoteStatus.OPEN, RemoteStatus.PARTIALLY_PAID) or amount <= 0:
+            return ref
+        await self._write(
+            "PUT",
+            f"CreditNotes/{ref.remote_id}/Allocations",
+            payloads.allocation_payload(
+                credit_note.invoice.remote_id, amount, credit_note.currency, credit_note.issue_date
+            ),
+            request_key([idempotency_key], op="credit", suffix="allocate"),
+        )
+        return ref
+
+    # -- references and lifetime ------------------------------------------------------------
+    async def check_references(self, references: Mapping[str, str]) -> dict[str, str]:
+        return await check_references(self._get, references)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _same_length(values: Sequence[object], keys: Sequence[str]) -> None:
+    if len(values) != len(keys):
+        raise ValueError(f"{len(values)} elements but {len(keys)} idempotency keys")
+
+
+def _settled(result: RemoteRef | ConnectorError | None) -> RemoteRef | ConnectorError:
+    if result is None:  # pragma: no cover - every index is filled above
+        raise RuntimeError("an element got no answer")
+    return result
+
+
+def _contact_ref(contact: Element) -> RemoteRef:
+    return RemoteRef(
+        remote_id=str(contact["ContactID"]),
+        version=payloads.version_of(contact),
+        number=contact.get("ContactNumber"),
+    )
+
+
+def _contact_differs(existing: Element, wanted: Mapping[str, object]) -> bool:
+    return any(
+        str(existing.get(key) or "") != str(wanted.get(key) or "")
+        for key in ("Name", "ContactNumber", "EmailAddress")
+    )
+
+
+def _item_ref(item: Element) -> RemoteRef:
+    return RemoteRef(
+        remote_id=str(item["ItemID"]), version=payloads.version_of(item), number=item.get("Code")
+    )
+
+
+def _invoice_ref(invoice: Element) -> RemoteRef:
+    return RemoteRef(
+        remote_id=str(invoice["InvoiceID"]),
+        version=payloads.version_of(invoice),
+        number=invoice.get("InvoiceNumber"),
+    )
+
+
+def _dead(invoice: RemoteInvoice) -> bool:
+    return invoice.status in (RemoteStatus.VOID, RemoteStatus.DELETED)
+
+
+def _check_total(spec: InvoiceSpec, element: Element) -> None:
+    """Xero's total should be ours to the cent by construction; say so loudly if not (the
+    reconciliation report will list it too)."""
+    if "Total" not in element:
+        return
+    remote = payloads.to_cents(element.get("Total"), spec.currency)
+    if remote != spec.total_minor:
+        logger.warning(
+            "xero invoice %s: remote total %d != ours %d (%s)",
+            spec.number, remote, spec.total_minor, spec.currency,
+        )  # fmt: skip
