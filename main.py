@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from billing.documents.cli import mail_app
+from billing.exports.cli import export_command
 from billing.invoicing.cli import cycle_app, invoices_app
 from billing.metering.cli import usage_app
 from billing.payments.cli import payments_app
@@ -32,6 +33,7 @@ app.add_typer(mail_app, name="mail")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
+app.command("export")(export_command)
 
 
 @app.command()
