@@ -37,6 +37,24 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Accounting connections (OAuth2 apps registered with each provider). The URL overrides
+    # let a fake or a sandbox stand in for the real endpoints; empty means the provider's own.
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where this server is reachable by browsers; OAuth redirect URIs start here.",
+    )
+    quickbooks_client_id: str = ""
+    quickbooks_client_secret: SecretStr = SecretStr("")
+    quickbooks_auth_url: str = ""
+    quickbooks_token_url: str = ""
+    quickbooks_api_url: str = ""
+    xero_client_id: str = ""
+    xero_client_secret: SecretStr = SecretStr("")
+    xero_auth_url: str = ""
+    xero_token_url: str = ""
+    xero_connections_url: str = ""
+    xero_api_url: str = ""
+    oauth_timeout_seconds: float = 20.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,6 +8,7 @@ import billing.metering.models
 import billing.payments.models
 import billing.pricing.models
 import billing.tenants.models  # noqa: F401
+import connectors.connections.models  # noqa: F401
 import ledger.models  # noqa: F401
 
 __all__ = ["target_metadata"]

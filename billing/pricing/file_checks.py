@@ -80,6 +80,10 @@ def _partner_data(pf: PartnerFile) -> dict[str, Any]:
             "auto_approve": spec.auto_approve,
             "margin_alert_percent": spec.margin_alert_percent,
             "finance_emails": list(spec.finance_emails),
+            "connections": {
+                name: {"provider": conn.provider, "enabled": conn.enabled, **conn.settings}
+                for name, conn in spec.connections.items()
+            },
         },
     }
 

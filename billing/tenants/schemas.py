@@ -122,6 +122,14 @@ class PartnerSettings(_Input):
     finance_emails: list[str] = Field(
         default_factory=list, description="Who receives reconciliation reports."
     )
+    connections: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description=(
+            "Per connection name (`[partner.connections.<name>]`): provider, enabled and the "
+            "mapping settings the connector reads (account codes, tax codes, items). "
+            "Credentials never go here; they are stored encrypted by `connections connect`."
+        ),
+    )
 
 
 class Branding(BaseModel):
