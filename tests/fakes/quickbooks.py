@@ -40,6 +40,11 @@ ENTITIES = {
 }
 
 
+def _sort_key(value: Any) -> tuple[int, int, str]:
+    text = str(value if value is not None else "")
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
 def _dumps(body: Any) -> bytes:
     return json.dumps(
         body, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)
@@ -245,9 +250,7 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
             if all(matches(o, c) for c in q.conditions)
         ]
         key = q.order_by or "Id"
-        rows.sort(
-            key=lambda o: int(o[key]) if key == "Id" else str(o.get(key, "")), reverse=q.descending
-        )
+        rows.sort(key=lambda o: _sort_key(o.get(key)), reverse=q.descending)
         page = rows[q.start - 1 : q.start - 1 + q.max_results]
         if not page:
             return {}
