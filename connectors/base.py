@@ -37,6 +37,8 @@ __all__ = [
     "LineSpec",
     "NotFoundError",
     "Outcome",
+    "PaymentSpec",
+    "PaymentsConnector",
     "RateLimitedError",
     "RejectedError",
     "RemoteInvoice",
@@ -254,11 +256,36 @@ class RemoteStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RemotePayment:
+    """A payment as the remote holds it. `invoice_id` / `invoice_number` say which invoice it
+    is applied to (read-back of payments recorded only in the accounting tool); `reference` is
+    ours when we pushed it (so read-back skips our own payments)."""
+
     remote_id: str
     amount_minor: int
     currency: str
     paid_on: date
     reference: str | None = None
+    invoice_id: str | None = None
+    invoice_number: str | None = None
+    voided: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSpec:
+    """A payment we recorded (Stripe, or by hand) to put against the remote invoice.
+    `account` is the deposit account from the mapping (QuickBooks DepositToAccountRef id,
+    Xero account code, FreshBooks none)."""
+
+    reference: str  # our payment id
+    invoice: RemoteRef
+    invoice_number: str
+    customer: RemoteRef
+    amount_minor: int
+    currency: str
+    paid_on: date
+    method: str = "card"  # card | bank_transfer | other
+    account: str | None = None
+    memo: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,3 +357,19 @@ class Connector(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PaymentsConnector(Connector, Protocol):
+    """A connector that can also put payments against invoices and read them back (issue 7).
+    Separate from `Connector` so adapters gain it one at a time; check with `isinstance` or
+    `Capability.PAYMENTS`."""
+
+    async def record_payment(self, payment: PaymentSpec, idempotency_key: str) -> RemoteRef:
+        """Apply the payment to the remote invoice, exactly once: look it up by our reference
+        before creating when the remote has no idempotency keys."""
+        ...
+
+    async def list_payments(self, start: date, end: date) -> list[RemotePayment]:
+        """Payments dated in [start, end] with the invoice each is applied to, all pages."""
+        ...
