@@ -12,7 +12,6 @@ items by Code, invoices by InvoiceNumber, credit notes by CreditNoteNumber.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -35,6 +34,16 @@ from connectors.xero import payloads
 from connectors.xero.errors import element_error
 from connectors.xero.queries import chunks, date_where, equals_any, quote, request_key
 from connectors.xero.references import check_references
+from connectors.xero.results import (
+    check_total,
+    contact_differs,
+    contact_ref,
+    invoice_ref,
+    is_dead,
+    item_ref,
+    same_length,
+    settled,
+)
 
 __all__ = ["API", "MAX_BATCH", "PAGE_SIZE", "XeroConnector"]
 
@@ -42,7 +51,6 @@ API = "/api.xro/2.0"
 MAX_BATCH = 50  # Xero recommends at most 50 elements per request
 PAGE_SIZE = 100  # Xero pages lists by 100
 LOOKUP_CHUNK = 25  # values per `where`/`InvoiceNumbers` lookup (keeps URLs short)
-logger = logging.getLogger("connectors.xero")
 Element = Mapping[str, Any]
 
 
@@ -170,7 +178,7 @@ class XeroConnector:
 
     async def find_customers(self, references: Sequence[CustomerSpec]) -> list[RemoteRef | None]:
         return [
-            None if c is None else _contact_ref(c) for c in await self._find_contacts(references)
+            None if c is None else contact_ref(c) for c in await self._find_contacts(references)
         ]
 
     async def upsert_customers(
@@ -178,17 +186,17 @@ class XeroConnector:
     ) -> list[RemoteRef | ConnectorError]:
         """Create the contacts not found (PUT); bring found ones up to date (POST) when their
         name, number or e-mail differ: a contact found by Name gets our ContactNumber."""
-        _same_length(customers, idempotency_keys)
+        same_length(customers, idempotency_keys)
         results: list[RemoteRef | ConnectorError | None] = [None] * len(customers)
         creates: list[int] = []
         updates: dict[int, str] = {}  # index -> ContactID
         for index, existing in enumerate(await self._find_contacts(customers)):
             if existing is None:
                 creates.append(index)
-            elif _contact_differs(existing, payloads.contact_payload(customers[index])):
+            elif contact_differs(existing, payloads.contact_payload(customers[index])):
                 updates[index] = str(existing["ContactID"])
             else:
-                results[index] = _contact_ref(existing)
+                results[index] = contact_ref(existing)
         for method, indexes in (("PUT", creates), ("POST", list(updates))):
             if not indexes:
                 continue
@@ -198,15 +206,15 @@ class XeroConnector:
                 noun="the contact", label="Name",
             )  # fmt: skip
             for i, answer in zip(indexes, answers, strict=True):
-                results[i] = answer if isinstance(answer, ConnectorError) else _contact_ref(answer)
-        return [_settled(result) for result in results]
+                results[i] = answer if isinstance(answer, ConnectorError) else contact_ref(answer)
+        return [settled(result) for result in results]
 
     # -- items ----------------------------------------------------------------------------------
     async def ensure_items(
         self, items: Sequence[ItemSpec], idempotency_keys: Sequence[str]
     ) -> list[RemoteRef | ConnectorError]:
         """Items are few (one per usage type): read them all once, create the missing ones."""
-        _same_length(items, idempotency_keys)
+        same_length(items, idempotency_keys)
         data = await self._get("Items")
         by_code = {str(i.get("Code", "")).casefold(): i for i in data.get("Items") or ()}
         results: list[RemoteRef | ConnectorError | None] = [None] * len(items)
@@ -216,14 +224,14 @@ class XeroConnector:
             if existing is None:
                 missing.append(index)
             else:
-                results[index] = _item_ref(existing)
+                results[index] = item_ref(existing)
         answers = await self._batch(
             "PUT", "Items", [payloads.item_payload(items[i]) for i in missing],
             [idempotency_keys[i] for i in missing], noun="the item", label="Code",
         )  # fmt: skip
         for i, answer in zip(missing, answers, strict=True):
-            results[i] = answer if isinstance(answer, ConnectorError) else _item_ref(answer)
-        return [_settled(result) for result in results]
+            results[i] = answer if isinstance(answer, ConnectorError) else item_ref(answer)
+        return [settled(result) for result in results]
 
     # -- invoices -------------------------------------------------------------------------------
     async def find_invoices(self, numbers: Sequence[str]) -> dict[str, RemoteInvoice]:
@@ -248,7 +256,7 @@ class XeroConnector:
             if invoice.number not in numbers:
                 continue
             current = found.get(invoice.number)
-            if current is None or (_dead(current) and not _dead(invoice)):
+            if current is None or (is_dead(current) and not is_dead(invoice)):
                 found[invoice.number] = invoice
 
     async def _pages(self, resource: str, params: Mapping[str, object]) -> list[Element]:
@@ -269,7 +277,7 @@ class XeroConnector:
     async def push_invoices(
         self, invoices: Sequence[InvoiceSpec], idempotency_keys: Sequence[str]
     ) -> list[RemoteRef | ConnectorError]:
-        _same_length(invoices, idempotency_keys)
+        same_length(invoices, idempotency_keys)
         results: list[RemoteRef | ConnectorError] = []
         for part, keys in zip(
             chunks(invoices, MAX_BATCH), chunks(idempotency_keys, MAX_BATCH), strict=True
@@ -283,8 +291,8 @@ class XeroConnector:
                 if isinstance(answer, ConnectorError):
                     results.append(answer)
                     continue
-                _check_total(spec, answer)
-                results.append(_invoice_ref(answer))
+                check_total(spec, answer)
+                results.append(invoice_ref(answer))
         return results
 
     async def fetch_invoice(self, invoice: RemoteRef) -> RemoteInvoice:
@@ -318,7 +326,7 @@ class XeroConnector:
             {"Invoices": [{"InvoiceID": invoice.remote_id, "Status": status}]},
             request_key([idempotency_key], op="void"),
         )
-        return _invoice_ref(data["Invoices"][0])
+        return invoice_ref(data["Invoices"][0])
 
     # -- credit notes ---------------------------------------------------------------------------
     async def push_credit_note(
@@ -375,60 +383,3 @@ class XeroConnector:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def _same_length(values: Sequence[object], keys: Sequence[str]) -> None:
-    if len(values) != len(keys):
-        raise ValueError(f"{len(values)} elements but {len(keys)} idempotency keys")
-
-
-def _settled(result: RemoteRef | ConnectorError | None) -> RemoteRef | ConnectorError:
-    if result is None:  # pragma: no cover - every index is filled above
-        raise RuntimeError("an element got no answer")
-    return result
-
-
-def _contact_ref(contact: Element) -> RemoteRef:
-    return RemoteRef(
-        remote_id=str(contact["ContactID"]),
-        version=payloads.version_of(contact),
-        number=contact.get("ContactNumber"),
-    )
-
-
-def _contact_differs(existing: Element, wanted: Mapping[str, object]) -> bool:
-    return any(
-        str(existing.get(key) or "") != str(wanted.get(key) or "")
-        for key in ("Name", "ContactNumber", "EmailAddress")
-    )
-
-
-def _item_ref(item: Element) -> RemoteRef:
-    return RemoteRef(
-        remote_id=str(item["ItemID"]), version=payloads.version_of(item), number=item.get("Code")
-    )
-
-
-def _invoice_ref(invoice: Element) -> RemoteRef:
-    return RemoteRef(
-        remote_id=str(invoice["InvoiceID"]),
-        version=payloads.version_of(invoice),
-        number=invoice.get("InvoiceNumber"),
-    )
-
-
-def _dead(invoice: RemoteInvoice) -> bool:
-    return invoice.status in (RemoteStatus.VOID, RemoteStatus.DELETED)
-
-
-def _check_total(spec: InvoiceSpec, element: Element) -> None:
-    """Xero's total should be ours to the cent by construction; say so loudly if not (the
-    reconciliation report will list it too)."""
-    if "Total" not in element:
-        return
-    remote = payloads.to_cents(element.get("Total"), spec.currency)
-    if remote != spec.total_minor:
-        logger.warning(
-            "xero invoice %s: remote total %d != ours %d (%s)",
-            spec.number, remote, spec.total_minor, spec.currency,
-        )  # fmt: skip
