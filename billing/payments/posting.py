@@ -3,7 +3,8 @@
 Payment (key `payment:{partner}:{payment id}`), cash = Stripe clearing for Stripe payments,
 Bank for payments recorded in an accounting tool or by hand:
     Dr Cash / Cr Accounts receivable       the amount
-    Dr Payment fees / Cr Cash              the fee (when there is one)
+    Dr Payment fees / Cr Cash              the fee (when there is one; a fee reported only
+                                           later posts alone, key `payment:...:fee`)
 Refund (`refund:{partner}:{refund id}`):
     Dr Accounts receivable / Cr Cash       the amount (the credit note that goes with it
                                            posts Dr Credit notes / Cr Accounts receivable)
@@ -27,6 +28,7 @@ from ledger import AccountRole, EntrySpec, PostingSpec
 __all__ = [
     "cash_role",
     "dispute_entry",
+    "fee_entry",
     "payment_entry",
     "payout_entry",
     "refund_entry",
@@ -66,6 +68,22 @@ def payment_entry(codes: AccountCodes, payment: Payment, invoice_number: str | N
             f"Payment {payment.external_id} ({payment.source}, {payment.method}) on invoice "
             f"{invoice_number}"
         )[:500],
+        source_type="payment",
+        source_id=str(payment.payment_id),
+    )
+
+
+def fee_entry(codes: AccountCodes, payment: Payment, invoice_number: str | None) -> EntrySpec:
+    """The fee of a payment recorded first without one."""
+    cash = cash_role(payment.source)
+    cur, client = payment.currency, payment.client_id
+    return EntrySpec(
+        idempotency_key=f"payment:{payment.partner_id}:{payment.payment_id}:fee",
+        effective_at=payment.received_at,
+        postings=tuple(
+            _pair(codes, AccountRole.PAYMENT_FEES, cash, payment.fee_minor, cur, client)
+        ),
+        memo=f"Fee of payment {payment.external_id} on invoice {invoice_number}"[:500],
         source_type="payment",
         source_id=str(payment.payment_id),
     )

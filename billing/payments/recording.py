@@ -13,7 +13,9 @@ Decisions where the issue is silent:
   invoice and its state.
 - A replay (same partner, source, connection and external id) returns the stored payment with
   `created=False`; the same id with a different invoice, amount, currency or fee is an error
-  naming that field.
+  naming that field. A fee missing from the first report (0) and brought by a later one is
+  posted then, once (Dr Payment fees / Cr Cash, key `payment:{partner}:{id}:fee`); a later
+  report without the fee is a plain replay.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from billing.payments.errors import (
     PaymentStateError,
 )
 from billing.payments.models import Payment, PaymentMethod, PaymentSource, Payout
-from billing.payments.posting import payment_entry, payout_entry
+from billing.payments.posting import fee_entry, payment_entry, payout_entry
 from billing.payments.repository import PaymentFilter, PaymentsRepository
 from billing.payments.schemas import RecordedPayment, RecordedPayout
 from config.db_types import utcnow
@@ -125,10 +127,25 @@ def _same(existing: Payment, invoice_id: int, amount: int, currency: str, fee: i
         ("invoice_id", existing.invoice_id, invoice_id),
         ("amount_minor", existing.amount_minor, amount),
         ("currency", existing.currency, currency),
-        ("fee_minor", existing.fee_minor, fee),
     ):
         if stored != given:
             raise DuplicateConflictError("payment", existing.external_id, field, stored, given)
+    if fee and existing.fee_minor and fee != existing.fee_minor:
+        raise DuplicateConflictError(
+            "payment", existing.external_id, "fee_minor", existing.fee_minor, fee
+        )
+
+
+def _late_fee(session: Session, payment: Payment, fee: int, invoice: Invoice) -> None:
+    """The fee of a payment first reported without one (Stripe's balance transaction was not
+    known yet): posted once, as its own entry, when a later report brings it."""
+    if fee > payment.amount_minor:
+        raise InvalidPaymentError("fee_minor", "must not exceed the amount")
+    payment.fee_minor = fee
+    spec = fee_entry(AccountCodes(session, payment.partner_id), payment, invoice.number)
+    post_entry(session, payment.partner_id, spec)
+    session.add(payment)
+    session.flush()
 
 
 def record_payment(
@@ -167,6 +184,8 @@ def record_payment(
     existing = repo.payment_by_external(partner_id, source, connection_id or "", external_id)
     if existing is not None:
         _same(existing, invoice_id, amount_minor, currency.upper(), fee_minor)
+        if fee_minor and not existing.fee_minor:
+            _late_fee(session, existing, fee_minor, invoice)
         return RecordedPayment(existing, False)
     refusal = _NO_PAYMENTS.get(invoice.status)
     if refusal is not None:

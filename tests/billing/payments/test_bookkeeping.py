@@ -281,3 +281,25 @@ def test_no_payment_on_a_void_or_draft_invoice(session: Session, invoice: Invoic
             session, partner_id="acme", invoice_id=draft.invoice_id, amount_minor=100,
             currency="USD", source=PaymentSource.MANUAL, external_id="r2", received_at=PAID_AT,
         )  # fmt: skip
+
+
+def test_a_fee_reported_later_is_posted_once(session: Session, invoice: Invoice) -> None:
+    def report(fee: int) -> bool:
+        _, created = record_payment(
+            session, partner_id="acme", invoice_id=invoice.invoice_id, amount_minor=3300,
+            currency="USD", source=PaymentSource.STRIPE, connection_id="acct_1",
+            external_id="pi_7", received_at=PAID_AT, fee_minor=fee,
+        )  # fmt: skip
+        session.commit()
+        return created
+
+    assert report(0)  # payment_intent.succeeded: no balance transaction yet
+    assert balance(session, "1050") == 3300 and balance(session, "6100") == 0
+    assert not report(126)  # charge.succeeded with the fee
+    assert not report(126) and not report(0)  # replays, with and without it
+    assert balance(session, "1050") == 3300 - 126 and balance(session, "6100") == 126
+    [payment] = payments_for_invoice(session, "acme", invoice.invoice_id)
+    assert payment.fee_minor == 126
+    with pytest.raises(DuplicateConflictError, match="fee_minor"):
+        report(127)
+    assert trial_balance(session, "acme").is_balanced
