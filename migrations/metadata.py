@@ -10,6 +10,8 @@ import billing.pricing.models
 import billing.tenants.models  # noqa: F401
 import connectors.connections.models  # noqa: F401
 import ledger.models  # noqa: F401
+import mappings.models  # noqa: F401
+import sync.models  # noqa: F401
 
 __all__ = ["target_metadata"]
 

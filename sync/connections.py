@@ -1,0 +1,66 @@
+"""What sync reads of the stored connections (`connector_connection`, owned by
+`connectors.connections`): id, partner, provider, status and when it was connected or last
+changed. Read through a lightweight table clause so sync does not depend on the token store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, column, select, table
+from sqlmodel import Session
+
+from config.db_types import UTCDateTime
+
+__all__ = ["FANNED_OUT_STATUSES", "ConnectionSummary", "connection_summaries"]
+
+# A connection that needs re-authorisation still collects rows (paused until it is back);
+# pending (no tokens yet) and disconnected ones collect nothing.
+FANNED_OUT_STATUSES = ("active", "needs_reauth")
+
+_connections = table(
+    "connector_connection",
+    column("id", String()),
+    column("partner_id", String()),
+    column("name", String()),
+    column("provider", String()),
+    column("status", String()),
+    column("created_at", UTCDateTime()),
+    column("updated_at", UTCDateTime()),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSummary:
+    id: str
+    partner_id: str
+    name: str
+    provider: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def connection_summaries(
+    session: Session,
+    *,
+    partner_id: str | None = None,
+    connection_ids: list[str] | None = None,
+    statuses: tuple[str, ...] | None = None,
+) -> list[ConnectionSummary]:
+    c = _connections.c
+    query = select(
+        c.id, c.partner_id, c.name, c.provider, c.status, c.created_at, c.updated_at
+    ).order_by(c.id)
+    if partner_id is not None:
+        query = query.where(c.partner_id == partner_id)
+    if connection_ids is not None:
+        query = query.where(c.id.in_(connection_ids))
+    if statuses is not None:
+        query = query.where(c.status.in_(statuses))
+    return [ConnectionSummary(*row) for row in session.execute(query)]

@@ -1,0 +1,210 @@
+"""Fan-out (billing event log → outbox rows per connection), status and backfill.
+
+The billing event log is written in the transaction that issues, voids or credits an invoice
+or changes a client, so an event exists exactly when its change does. `fan_out` turns the
+events after each connection's cursor into outbox rows, idempotently (the unique key on
+(event, connection, op) with ON CONFLICT DO NOTHING), in the caller's transaction.
+
+A connection sees only its partner's events created after it was connected; older invoices
+are pushed on request with `backfill` (`python main.py sync backfill --connection C --since
+DATE`), which adds rows for their issue events.
+
+The cursor and concurrent writers: on PostgreSQL ids come from a sequence, so a transaction
+still in flight may hold a smaller id than one already committed. The cursor therefore only
+moves past events that are settled (created before `now - settle` and before the start of the
+oldest write transaction still running, less the same margin); events after it are looked at
+again next time, which costs nothing because rows are inserted idempotently. On SQLite, a
+single writer at a time, ids are committed in order and the cursor follows at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from billing.invoicing.models import BillingEvent, BillingEventKind
+from config.db_types import utcnow
+from sync.claims import take_write_lock
+from sync.connections import FANNED_OUT_STATUSES, ConnectionSummary, connection_summaries
+from sync.models import OutboxOp, OutboxRow, OutboxStatus, SyncCursor
+
+__all__ = ["FanOutResult", "backfill", "fan_out", "rows_for_event"]
+
+_SCAN = 5000  # events per connection per call
+
+
+@dataclass
+class FanOutResult:
+    rows_created: int = 0
+    events_seen: int = 0
+
+
+def rows_for_event(event: BillingEvent) -> list[tuple[OutboxOp, str, str]]:
+    """(op, subject, our id) for one event; events with no remote action give none."""
+    payload: dict[str, Any] = event.payload or {}
+    if event.kind is BillingEventKind.CLIENT_CHANGED:
+        return [(OutboxOp.CUSTOMER_UPSERT, f"client:{event.subject_id}", event.subject_id)]
+    if event.kind is BillingEventKind.INVOICE_ISSUED:
+        return [(OutboxOp.INVOICE_PUSH, f"invoice:{event.subject_id}", event.subject_id)]
+    if event.kind is BillingEventKind.INVOICE_VOIDED:
+        return [(OutboxOp.INVOICE_VOID, f"invoice:{event.subject_id}", event.subject_id)]
+    if event.kind is BillingEventKind.CREDIT_NOTE_ISSUED:
+        # Ordered behind the invoice it credits.
+        invoice_id = str(payload.get("invoice_id", ""))
+        return [(OutboxOp.CREDIT_NOTE_PUSH, f"invoice:{invoice_id}", event.subject_id)]
+    return []
+
+
+def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    table: Any = OutboxRow.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).on_conflict_do_nothing()
+    before = _count(session)
+    session.execute(statement, rows)
+    return _count(session) - before
+
+
+def _count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(OutboxRow)).scalar_one())
+
+
+def _watermark(session: Session, now: datetime, settle: timedelta) -> datetime | None:
+    """Events created before this instant are all visible (None: no limit, SQLite)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    oldest = session.execute(
+        text(
+            "SELECT min(xact_start) FROM pg_stat_activity "
+            "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+        )
+    ).scalar_one_or_none()
+    mark = now - settle
+    if isinstance(oldest, datetime):
+        mark = min(mark, oldest - settle)
+    return mark
+
+
+def _cursor(session: Session, connection: ConnectionSummary) -> SyncCursor:
+    cursor = session.get(SyncCursor, connection.id)
+    if cursor is None:
+        start = session.execute(
+            select(func.max(BillingEvent.id)).where(
+                col(BillingEvent.partner_id) == connection.partner_id,
+                col(BillingEvent.created_at) < connection.created_at,
+            )
+        ).scalar_one_or_none()
+        cursor = SyncCursor(
+            connection_id=connection.id,
+            partner_id=connection.partner_id,
+            last_event_id=int(start or 0),
+        )
+        session.add(cursor)
+        session.flush()
+    return cursor
+
+
+def _row(
+    connection: ConnectionSummary, event: BillingEvent, op: OutboxOp, subject: str, our_id: str,
+    now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "connection_id": connection.id,
+        "partner_id": connection.partner_id,
+        "billing_event_id": event.id,
+        "op": op.value,
+        "subject_id": subject,
+        "our_id": our_id,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def fan_out(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    settle: timedelta = timedelta(seconds=60),
+    connections: list[ConnectionSummary] | None = None,
+) -> FanOutResult:
+    """Outbox rows for every event each connection has not seen yet (caller commits)."""
+    moment = now or utcnow()
+    take_write_lock(session)
+    result = FanOutResult()
+    targets = (
+        connections
+        if connections is not None
+        else connection_summaries(session, statuses=FANNED_OUT_STATUSES)
+    )
+    mark = _watermark(session, moment, settle)
+    for connection in targets:
+        cursor = _cursor(session, connection)
+        events = list(
+            session.scalars(
+                select(BillingEvent)
+                .where(
+                    col(BillingEvent.partner_id) == connection.partner_id,
+                    col(BillingEvent.id) > cursor.last_event_id,
+                )
+                .order_by(col(BillingEvent.id))
+                .limit(_SCAN)
+            )
+        )
+        result.events_seen += len(events)
+        rows = [
+            _row(connection, event, op, subject, our_id, moment)
+            for event in events
+            for op, subject, our_id in rows_for_event(event)
+        ]
+        result.rows_created += _insert_ignore(session, rows)
+        settled = cursor.last_event_id
+        for event in events:
+            if mark is not None and event.created_at >= mark:
+                break
+            settled = event.id or settled
+        if settled != cursor.last_event_id:
+            cursor.last_event_id = settled
+            cursor.updated_at = moment
+            session.add(cursor)
+    session.flush()
+    return result
+
+
+def backfill(
+    session: Session, connection: ConnectionSummary, since: date, *, now: datetime | None = None
+) -> int:
+    """Rows for the partner's invoices issued since `since` (and their voids and credit
+    notes), which a connection made later does not see; idempotent, caller commits."""
+    moment = now or utcnow()
+    take_write_lock(session)
+    start = datetime.combine(since, time.min, tzinfo=moment.tzinfo)
+    kinds = (
+        BillingEventKind.INVOICE_ISSUED,
+        BillingEventKind.INVOICE_VOIDED,
+        BillingEventKind.CREDIT_NOTE_ISSUED,
+    )
+    events = session.scalars(
+        select(BillingEvent)
+        .where(
+            col(BillingEvent.partner_id) == connection.partner_id,
+            col(BillingEvent.kind).in_(kinds),
+            col(BillingEvent.created_at) >= start,
+        )
+        .order_by(col(BillingEvent.id))
+    )
+    rows = [
+        _row(connection, event, op, subject, our_id, moment)
+        for event in events
+        for op, subject, our_id in rows_for_event(event)
+    ]
+    return _insert_ignore(session, rows)
