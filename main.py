@@ -15,6 +15,7 @@ from billing.pricing.cli import attach, config_app, margins_command, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
 from config.db import get_engine
 from config.settings import get_settings
+from connectors.connections.cli import connections_app
 from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 
@@ -34,6 +35,7 @@ app.add_typer(cycle_app, name="cycle")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.command("export")(export_command)
+app.add_typer(connections_app, name="connections")
 
 
 @app.command()

@@ -1,0 +1,194 @@
+"""`python main.py connections connect|list|disconnect|refresh|check`.
+
+`connect` prints the consent URL the partner opens in a browser; the provider then redirects
+to `/oauth/<provider>/callback` on this server (REBILL_PUBLIC_URL), which stores the tokens.
+Nothing here ever prints a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+from config.cli_helpers import echo_json
+from config.db import get_engine, session_scope
+from connectors.base import ConnectorError
+
+from .models import Connection
+from .repository import connection_by_name, list_connections
+from .service import ConnectionSetupError, disconnect, mapping_settings, start_consent
+from .token_source import DatabaseTokenSource
+
+__all__ = ["connections_app"]
+
+connections_app = typer.Typer(
+    help="Accounting connections (QuickBooks Online, Xero): connect, list, check, refresh.",
+    no_args_is_help=True,
+)
+
+PartnerOpt = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
+NameOpt = Annotated[
+    str | None,
+    typer.Option("--name", "--connection", help="Connection name (default: the provider)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _record(row: Connection) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "partner": row.partner_id,
+        "name": row.name,
+        "provider": row.provider.value,
+        "status": row.status.value,
+        "tenant": row.remote_tenant,
+        "tenant_name": row.remote_tenant_name,
+        "access_expires_at": row.access_expires_at,
+        "refresh_expires_at": row.refresh_expires_at,
+        "token_version": row.token_version,
+        "last_error": row.last_error,
+        "updated_at": row.updated_at,
+    }
+
+
+def _find(session: Session, partner: str, name: str | None) -> Connection:
+    if name is not None:
+        row = connection_by_name(session, partner, name)
+        if row is None:
+            raise _fail(f"connection: partner {partner} has no connection {name!r}")
+        return row
+    rows = list_connections(session, partner)
+    if len(rows) != 1:
+        names = ", ".join(r.name for r in rows) or "none"
+        raise _fail(f"--name: partner {partner} has {len(rows)} connections ({names}); pick one")
+    return rows[0]
+
+
+@connections_app.command("connect")
+def connect_command(
+    provider: Annotated[str, typer.Argument(help="quickbooks or xero")],
+    partner: PartnerOpt,
+    name: NameOpt = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Xero: the organisation's name, when the login has several.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="API base URL for this connection (sandbox).")
+    ] = None,
+) -> None:
+    """Print the consent URL (valid 15 minutes, once) for the partner to open."""
+    try:
+        with session_scope() as session:
+            started = start_consent(
+                session,
+                partner_id=partner,
+                provider=provider,
+                name=name,
+                tenant_name=tenant,
+                base_url=base_url,
+            )
+    except ConnectionSetupError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Open this URL to connect {provider} for {partner} (valid 15 minutes, once):")
+    typer.echo(started.url)
+
+
+@connections_app.command("list")
+def list_command(
+    partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Connections with their status, organisation, token expiry and last error."""
+    with session_scope() as session:
+        records = [_record(row) for row in list_connections(session, partner)]
+    if as_json:
+        echo_json(records)
+        return
+    if not records:
+        typer.echo("no connections")
+    for r in records:
+        tenant = r["tenant_name"] or r["tenant"] or "-"
+        expiry = r["access_expires_at"].isoformat() if r["access_expires_at"] else "-"
+        line = f"{r['partner']}/{r['name']}  {r['provider']}  {r['status']}  tenant {tenant}"
+        typer.echo(f"{line}  token until {expiry}")
+        if r["last_error"]:
+            typer.echo(f"    last error: {r['last_error']}")
+
+
+@connections_app.command("disconnect")
+def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
+    """Forget the connection's tokens (syncing to it stops until it is connected again)."""
+    with session_scope() as session:
+        row = _find(session, partner, name)
+        disconnect(session, partner, row.name)
+        typer.echo(f"disconnected {partner}/{row.name} ({row.provider.value})")
+
+
+@connections_app.command("refresh")
+def refresh_command(partner: PartnerOpt, name: NameOpt = None) -> None:
+    """Refresh the connection's tokens now (saving the rotated refresh token)."""
+    with session_scope() as session:
+        row = _find(session, partner, name)
+        connection_id, conn_name = row.id, row.name
+    label = f"{partner}/{conn_name}"
+    source = DatabaseTokenSource(get_engine(), connection_id)
+    try:
+        asyncio.run(source.force_refresh())
+    except ConnectorError as exc:
+        raise _fail(exc.message, 1) from None
+    with session_scope() as session:
+        fresh = _find(session, partner, conn_name)
+        typer.echo(f"refreshed {label}; access token valid until {fresh.access_expires_at}")
+
+
+def _mapping_names(provider: str, settings: Mapping[str, object]) -> Mapping[str, str]:
+    """What the provider's mapping (`mappings.<provider>`) names remotely. Imported by name:
+    connectors do not depend on mappings; this command is where the two meet."""
+    module = importlib.import_module(f"mappings.{provider}")
+    mapping = module.mapping_from_settings(settings)
+    names: Mapping[str, str] = mapping.required_remote_names()
+    return names
+
+
+async def _missing(connection_id: str, names: Mapping[str, str]) -> dict[str, str]:
+    from connectors.registry import open_connector  # the registry imports provider modules
+
+    connector = open_connector(get_engine(), connection_id)
+    try:
+        return await connector.check_references(names)
+    finally:
+        await connector.aclose()
+
+
+@connections_app.command("check")
+def check_command(partner: PartnerOpt, name: NameOpt = None) -> None:
+    """List what the connection's mapping names that does not exist remotely (exit 1 if any)."""
+    with session_scope() as session:
+        row = _find(session, partner, name)
+        connection_id, provider, label = row.id, row.provider.value, f"{partner}/{row.name}"
+        settings = mapping_settings(session, row)
+    try:
+        names = _mapping_names(provider, settings)
+    except ValueError as exc:  # MappingError names the setting
+        raise _fail(f"mapping of {label}: {exc}") from None
+    try:
+        missing = asyncio.run(_missing(connection_id, names))
+    except ConnectorError as exc:
+        raise _fail(f"{label}: {exc.message}", 1) from None
+    if not missing:
+        typer.echo(f"{label}: all {len(names)} mapped names exist in {provider}")
+        return
+    typer.echo(f"{label}: {len(missing)} of {len(names)} mapped names do not exist in {provider}:")
+    for setting, reason in sorted(missing.items()):
+        typer.echo(f"  {setting} = {names.get(setting, '?')!r}: {reason}")
+    raise typer.Exit(1)
