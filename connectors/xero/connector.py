@@ -40,6 +40,8 @@ from connectors.xero.results import (
     contact_ref,
     invoice_ref,
     is_dead,
+    is_duplicate_number,
+    is_ours,
     item_ref,
     same_length,
     settled,
@@ -277,23 +279,47 @@ class XeroConnector:
     async def push_invoices(
         self, invoices: Sequence[InvoiceSpec], idempotency_keys: Sequence[str]
     ) -> list[RemoteRef | ConnectorError]:
+        """Create invoices, 50 a request. An element refused because its number exists is
+        looked up: when that invoice is ours (same contact, same total, not voided) its
+        reference is the answer (the create happened earlier, under another key); otherwise
+        the refusal stands."""
         same_length(invoices, idempotency_keys)
-        results: list[RemoteRef | ConnectorError] = []
-        for part, keys in zip(
-            chunks(invoices, MAX_BATCH), chunks(idempotency_keys, MAX_BATCH), strict=True
-        ):
-            built = [payloads.invoice_payload(spec) for spec in part]
-            answers = await self._batch(
-                "PUT", "Invoices", [body for body, _ in built], keys,
-                noun="the invoice", label="InvoiceNumber", unitdp=any(dp for _, dp in built),
-            )  # fmt: skip
-            for spec, answer in zip(part, answers, strict=True):
-                if isinstance(answer, ConnectorError):
-                    results.append(answer)
-                    continue
-                check_total(spec, answer)
-                results.append(invoice_ref(answer))
-        return results
+        results: list[RemoteRef | ConnectorError | None] = [None] * len(invoices)
+        bodies: list[Mapping[str, object]] = []
+        sent: list[int] = []
+        unitdp = False
+        for index, spec in enumerate(invoices):
+            try:
+                body, needs = payloads.invoice_payload(spec)
+            except ValueError as exc:
+                results[index] = RejectedError(
+                    f"invoice {spec.number} cannot be sent to Xero: {exc}", status=None
+                )
+                continue
+            bodies.append(body)
+            sent.append(index)
+            unitdp = unitdp or needs
+        answers = await self._batch(
+            "PUT", "Invoices", bodies, [idempotency_keys[i] for i in sent],
+            noun="the invoice", label="InvoiceNumber", unitdp=unitdp,
+        )  # fmt: skip
+        duplicates: list[int] = []
+        for index, answer in zip(sent, answers, strict=True):
+            if isinstance(answer, ConnectorError):
+                results[index] = answer
+                if isinstance(answer, RejectedError) and is_duplicate_number(answer):
+                    duplicates.append(index)
+                continue
+            check_total(invoices[index], answer)
+            results[index] = invoice_ref(answer)
+        if duplicates:
+            found = await self.find_invoices([invoices[i].number for i in duplicates])
+            for index in duplicates:
+                spec = invoices[index]
+                existing = found.get(spec.number)
+                if existing is not None and is_ours(existing, spec):
+                    results[index] = existing.ref
+        return [settled(result) for result in results]
 
     async def fetch_invoice(self, invoice: RemoteRef) -> RemoteInvoice:
         data = await self._get(f"Invoices/{invoice.remote_id}", {"unitdp": 4})

@@ -7,7 +7,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base import ConnectorError, InvoiceSpec, RemoteInvoice, RemoteRef, RemoteStatus
+from connectors.base import (
+    ConnectorError,
+    InvoiceSpec,
+    RejectedError,
+    RemoteInvoice,
+    RemoteRef,
+    RemoteStatus,
+)
 from connectors.xero import payloads
 
 __all__ = [
@@ -16,6 +23,8 @@ __all__ = [
     "contact_ref",
     "invoice_ref",
     "is_dead",
+    "is_duplicate_number",
+    "is_ours",
     "item_ref",
     "same_length",
     "settled",
@@ -80,3 +89,19 @@ def check_total(spec: InvoiceSpec, element: Element) -> None:
             "xero invoice %s: remote total %d != ours %d (%s)",
             spec.number, remote, spec.total_minor, spec.currency,
         )  # fmt: skip
+
+
+def is_duplicate_number(error: RejectedError) -> bool:
+    """Xero's "Invoice # must be unique." on an element."""
+    return any("must be unique" in e.message.lower() for e in error.errors)
+
+
+def is_ours(existing: RemoteInvoice, spec: InvoiceSpec) -> bool:
+    """An invoice with our number that we may take as the one we meant to create: live, for
+    the same contact, with our total (anything else is somebody else's document)."""
+    return (
+        not is_dead(existing)
+        and existing.customer_id == spec.customer.remote_id
+        and existing.total_minor == spec.total_minor
+        and existing.currency.upper() == spec.currency.upper()
+    )

@@ -4,6 +4,7 @@ remaining-headers, every error shape)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import date
@@ -272,10 +273,16 @@ async def test_the_same_key_replays_the_first_answer(xero: XeroConnector, fake: 
     assert isinstance(first, RemoteRef) and isinstance(second, RemoteRef)
     assert first == second
     assert len(fake.invoices_by_number("INV-901")) == 1
-    # a new key is a new request: Xero refuses the duplicate number, per element
+    # a new key is a new request: Xero refuses the duplicate number; the invoice it has is
+    # ours (same contact and total), so that is the answer
     [third] = await xero.push_invoices([spec], ["rebill:c:invoice:901:2"])
-    assert isinstance(third, RejectedError) and "must be unique" in third.message
-    assert "already exists in Xero" in third.message
+    assert isinstance(third, RemoteRef) and third.remote_id == first.remote_id
+    # an invoice with our number but another total is somebody else's: refused, said why
+    other = dataclasses.replace(spec, total_minor=spec.total_minor + 1)
+    [fourth] = await xero.push_invoices([other], ["rebill:c:invoice:901:3"])
+    assert isinstance(fourth, RejectedError) and "must be unique" in fourth.message
+    assert "already exists in Xero" in fourth.message
+    assert len(fake.invoices_by_number("INV-901")) == 1
 
 
 @pytest.mark.anyio
@@ -428,3 +435,31 @@ def test_build_connector_defaults() -> None:
     assert connector.client.budget is build_connector(info, None).client.budget  # per tenant
     with pytest.raises(ValueError, match="remote_tenant"):
         build_connector(ConnectionInfo("c", "p", "xero", ""), None)
+
+
+@pytest.mark.anyio
+async def test_never_more_than_five_calls_at_once(fake: FakeXero) -> None:
+    def connector_with(concurrent: int | None) -> tuple[XeroConnector, FakeTransport]:
+        clock = Clock(fake)
+        transport = FakeTransport(fake, latency=0.01)
+        budget = RateBudget("xero-c", None, None, concurrent, clock=clock, sleep=clock.sleep)
+        info = ConnectionInfo("conn-c", "acme", "xero", TENANT, base_url="https://xero.test")
+        retry = RetryPolicy(max_attempts=1)
+        connector = build_connector(
+            info, FakeTokens(fake), transport=transport, budget=budget, retry=retry
+        )
+        return connector, transport
+
+    polite, transport = connector_with(5)
+    await asyncio.gather(*(polite.find_invoices([f"INV-{i}"]) for i in range(12)))
+    assert transport.max_in_flight == 5
+    assert all(r.status == 200 for r in fake.requests)
+    # without our limit Xero's own answers 429 "concurrent"
+    rude, _ = connector_with(None)
+    results = await asyncio.gather(
+        *(rude.find_invoices([f"INV-{i}"]) for i in range(12)), return_exceptions=True
+    )
+    limited = [r for r in results if isinstance(r, Exception)]
+    assert limited and all("at once" in str(r) for r in limited)
+    await polite.aclose()
+    await rude.aclose()
