@@ -303,3 +303,29 @@ def test_a_fee_reported_later_is_posted_once(session: Session, invoice: Invoice)
     with pytest.raises(DuplicateConflictError, match="fee_minor"):
         report(127)
     assert trial_balance(session, "acme").is_balanced
+
+
+def test_a_refund_no_credit_note_can_match_reopens_the_amount(
+    session: Session, invoice: Invoice
+) -> None:
+    payment_id = _pay_by_card(session, invoice)
+    # With 10% VAT a credit note totals x + round(x / 10): 0.04 -> 0.04, 0.05 -> 0.06, so
+    # none totals 0.05.
+    refund, _, note = refund_payment(
+        session, partner_id="acme", payment_id=payment_id, amount_minor=5,
+        external_id="re_5", refunded_at=PAID_AT, reason="rounding", documents=False,
+    )  # fmt: skip
+    session.commit()
+    assert note is None and refund.credit_note_id is None
+    after = get_invoice(session, "acme", invoice.invoice_id)
+    assert after.amount_due_minor == 5 and after.status is InvoiceStatus.PARTIALLY_PAID
+    assert balance(session, "1200") == 5
+    # 25.00 spans two lines: 22.73 credited + 2.27 VAT.
+    _, _, note = refund_payment(
+        session, partner_id="acme", payment_id=payment_id, amount_minor=2500,
+        external_id="re_6", refunded_at=PAID_AT, reason="outage", documents=False,
+    )  # fmt: skip
+    session.commit()
+    assert note is not None
+    assert (note.subtotal_minor, note.tax_minor, note.total_minor) == (2273, 227, 2500)
+    assert balance(session, "1200") == 5 and trial_balance(session, "acme").is_balanced
