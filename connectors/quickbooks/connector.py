@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from connectors.base import (
@@ -30,13 +31,11 @@ from connectors.base import (
     RetryableError,
 )
 from connectors.quickbooks.api import BATCH_MAX, QuickBooksApi
+from connectors.quickbooks.customers import Customers
 from connectors.quickbooks.errors import DUPLICATE_NAME, DUPLICATE_NUMBER, has_code
 from connectors.quickbooks.payloads import (
-    CUSTOMER_NOTE_PREFIX,
+    credit_application_payload,
     credit_memo_payload,
-    customer_marker,
-    customer_names,
-    customer_payload,
     invoice_payload,
     is_voided,
     item_payload,
@@ -73,6 +72,7 @@ class QuickBooksConnector:
 
     def __init__(self, api: QuickBooksApi) -> None:
         self.api = api
+        self._customers = Customers(api)
         self._items: dict[str, str] = {}  # our item code (QuickBooks Name) → Item Id
         self._home_currency: str | None = None
         self._home_known = False
@@ -91,62 +91,15 @@ class QuickBooksConnector:
             self._home_known = True
         return self._home_currency
 
-    # ---- customers ------------------------------------------------------------------------
-    async def _customer_candidates(
-        self, specs: Sequence[CustomerSpec]
-    ) -> dict[str, list[dict[str, Any]]]:
-        names = [n for spec in specs for n in customer_names(spec)]
-        by_name: dict[str, list[dict[str, Any]]] = {}
-        for row in await self.api.query_in("Customer", "DisplayName", names):
-            by_name.setdefault(str(row.get("DisplayName", "")).lower(), []).append(row)
-        return by_name
-
-    @staticmethod
-    def _match(
-        spec: CustomerSpec, by_name: Mapping[str, list[dict[str, Any]]]
-    ) -> dict[str, Any] | None:
-        """Ours by the reference in Notes (under either name), else a customer of the same
-        name that no other Rebill client claims (the partner created it by hand)."""
-        base, fallback = customer_names(spec)
-        rows = [*by_name.get(base.lower(), []), *by_name.get(fallback.lower(), [])]
-        marker = customer_marker(spec.reference)
-        for row in rows:
-            if str(row.get("Notes") or "").strip() == marker:
-                return row
-        for row in by_name.get(base.lower(), []):
-            if not str(row.get("Notes") or "").startswith(CUSTOMER_NOTE_PREFIX):
-                return row
-        return None
-
+    # ---- customers (see `connectors.quickbooks.customers`) -------------------------------
     async def find_customers(self, references: Sequence[CustomerSpec]) -> list[RemoteRef | None]:
-        by_name = await self._customer_candidates(references)
-        found = [self._match(spec, by_name) for spec in references]
-        return [remote_ref(row) if row else None for row in found]
+        return await self._customers.find(references)
 
     async def upsert_customers(
         self, customers: Sequence[CustomerSpec], idempotency_keys: Sequence[str]
     ) -> list[RemoteRef | ConnectorError]:
         _same_length(customers, idempotency_keys)
-        by_name = await self._customer_candidates(customers)
-        results: list[Result | None] = []
-        todo: list[tuple[int, dict[str, Any]]] = []
-        for i, spec in enumerate(customers):
-            row = self._match(spec, by_name)
-            if row is not None:
-                results.append(remote_ref(row))
-                continue
-            base, fallback = customer_names(spec)
-            name = fallback if by_name.get(base.lower()) else base
-            results.append(None)
-            todo.append((i, customer_payload(spec, name)))
-        created = await self._create_many("Customer", todo, idempotency_keys)
-        for i, outcome in created.items():
-            if isinstance(outcome, ConnectorError) and has_code(outcome, DUPLICATE_NAME):
-                [again] = await self.find_customers([customers[i]])  # created meanwhile
-                results[i] = again if again is not None else outcome
-            else:
-                results[i] = outcome
-        return [r if r is not None else RetryableError("customer not created") for r in results]
+        return await self._customers.upsert(customers, idempotency_keys)
 
     # ---- items ----------------------------------------------------------------------------
     async def _known_items(self, codes: Sequence[str]) -> None:
@@ -279,20 +232,42 @@ class QuickBooksConnector:
     async def push_credit_note(
         self, credit_note: CreditNoteSpec, idempotency_key: str
     ) -> RemoteRef:
+        """Create the CreditMemo (found by DocNumber first), then apply it to the invoice it
+        credits with a zero-amount Payment linking both, so the invoice's Balance drops. The
+        application is repeated safely: it only happens while the memo has credit left."""
         rows = await self.api.query_in("CreditMemo", "DocNumber", [credit_note.number])
+        home = await self.home_currency()
         if rows:
-            return remote_ref(rows[0])
-        await self._known_items([ln.item_code for ln in credit_note.lines if ln.item_code])
-        body = credit_memo_payload(
-            credit_note, self._items, home_currency=await self.home_currency()
+            memo = rows[0]
+        else:
+            await self._known_items([ln.item_code for ln in credit_note.lines if ln.item_code])
+            body = credit_memo_payload(credit_note, self._items, home_currency=home)
+            try:
+                memo = await self.api.write("CreditMemo", body, idempotency_key)
+            except ConnectorError as error:
+                if not has_code(error, DUPLICATE_NUMBER):
+                    raise
+                found = await self.api.query_in("CreditMemo", "DocNumber", [credit_note.number])
+                if not found:
+                    raise
+                memo = found[0]
+        await self._apply_credit(memo, credit_note, f"{idempotency_key}:apply", home)
+        return remote_ref(memo)
+
+    async def _apply_credit(
+        self, memo: dict[str, Any], spec: CreditNoteSpec, key: str, home: str | None
+    ) -> None:
+        left = Decimal(str(memo.get("RemainingCredit", memo.get("Balance", 0)) or 0))
+        if left <= 0 or not spec.invoice.remote_id:
+            return
+        invoice = await self.api.get("Invoice", spec.invoice.remote_id)
+        balance = Decimal(str(invoice.get("Balance") or 0))
+        if is_voided(invoice) or balance <= 0:
+            return
+        body = credit_application_payload(
+            memo, invoice, min(left, balance), spec, home_currency=home
         )
-        try:
-            return remote_ref(await self.api.write("CreditMemo", body, idempotency_key))
-        except ConnectorError as error:
-            outcome = await self._existing_on_duplicate(error, credit_note.number, "CreditMemo")
-            if isinstance(outcome, ConnectorError):
-                raise outcome from None
-            return outcome
+        await self.api.write("Payment", body, key)
 
     async def fetch_invoice(self, invoice: RemoteRef) -> RemoteInvoice:
         row = await self.api.get("Invoice", invoice.remote_id)

@@ -39,6 +39,7 @@ from connectors.base import (
 
 __all__ = [
     "CUSTOMER_NOTE_PREFIX",
+    "credit_application_payload",
     "credit_memo_payload",
     "customer_marker",
     "customer_names",
@@ -222,6 +223,31 @@ def credit_memo_payload(
         "Line": _lines(spec.lines, spec.currency, item_ids),
         "TxnTaxDetail": _tax(spec.tax_minor, None, spec.currency),
         "PrivateNote": note[:PRIVATE_NOTE_MAX],
+    }
+    if home_currency is None or spec.currency.upper() != home_currency.upper():
+        body["CurrencyRef"] = _ref(spec.currency.upper())
+    return body
+
+
+def credit_application_payload(
+    memo: Mapping[str, Any],
+    invoice: Mapping[str, Any],
+    amount: Decimal,
+    spec: CreditNoteSpec,
+    *,
+    home_currency: str | None,
+) -> dict[str, Any]:
+    """A zero-amount Payment applying `amount` of the credit memo to the invoice (how
+    QuickBooks links a credit to the invoice it corrects)."""
+    body: dict[str, Any] = {
+        "CustomerRef": _ref(str(memo["CustomerRef"]["value"])),
+        "TotalAmt": Decimal(0),
+        "TxnDate": spec.issue_date,
+        "PrivateNote": f"Rebill: credit note {spec.number} applied to invoice {spec.invoice_number}",
+        "Line": [
+            {"Amount": amount, "LinkedTxn": [{"TxnId": str(invoice["Id"]), "TxnType": "Invoice"}]},
+            {"Amount": amount, "LinkedTxn": [{"TxnId": str(memo["Id"]), "TxnType": "CreditMemo"}]},
+        ],
     }
     if home_currency is None or spec.currency.upper() != home_currency.upper():
         body["CurrencyRef"] = _ref(spec.currency.upper())

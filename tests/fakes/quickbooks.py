@@ -266,6 +266,8 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
                 "LastUpdatedTime": datetime.now(UTC).isoformat(),
             }
             self.store[entity][obj["Id"]] = obj
+            if entity == "Payment":
+                self._apply_payment(obj)
             return obj
         current = self.get(entity, str(body.get("Id", "")))
         if str(body.get("SyncToken")) != current["SyncToken"]:
@@ -366,9 +368,7 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
                 {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
             ],
         }
-        payment = self.write("Payment", "create", body)
-        invoice["LinkedTxn"][-1]["TxnId"] = payment["Id"]
-        return payment
+        return self.write("Payment", "create", body)
 
     def invoices_by_number(self, number: str) -> list[dict[str, Any]]:
         return [i for i in self.store["Invoice"].values() if i.get("DocNumber") == number]

@@ -237,11 +237,8 @@ class QuickBooksRules:
             tax = money(taxable * self.tax_rates.get(str(code), Decimal(0))) if code else Decimal(0)
         tax_detail["TotalTax"] = tax
         total = subtotal + tax
-        paid = (
-            sum((Decimal(str(p["Amount"])) for p in self._payments_for(own_id)), Decimal(0))
-            if own_id
-            else Decimal(0)
-        )
+        before = self.store[entity].get(own_id or "")
+        paid = before["TotalAmt"] - before["Balance"] if before else Decimal(0)
         return {
             **body,
             "Line": lines,
@@ -261,26 +258,50 @@ class QuickBooksRules:
         return obj
 
     def _check_payment(self, body: dict[str, Any], own_id: str | None) -> dict[str, Any]:
+        """A payment's lines link invoices (paid) and credit memos (used as money); what it
+        takes from each must be there, and TotalAmt = invoices - credits."""
         self._ref("Customer", body.get("CustomerRef"), "CustomerRef")
         total = money(body.get("TotalAmt", 0))
+        net = Decimal(0)
         for line in body.get("Line", []):
+            amount = money(line["Amount"])
             for linked in line.get("LinkedTxn", []):
-                invoice = self.get("Invoice", str(linked["TxnId"]))
-                amount = money(line["Amount"])
-                if amount > invoice["Balance"]:
+                kind = linked.get("TxnType")
+                if kind not in {"Invoice", "CreditMemo"}:
+                    raise Fault(
+                        "2010",
+                        "Request has invalid or unsupported property",
+                        f"LinkedTxn.TxnType {kind}",
+                        "Line.LinkedTxn.TxnType",
+                    )
+                target = self.get(kind, str(linked["TxnId"]))
+                if amount > target["Balance"]:
                     raise Fault(
                         "6000",
                         "Business Validation Error",
-                        "The payment amount exceeds the invoice balance",
+                        f"The amount applied exceeds the {kind} balance",
                         "Line.Amount",
                     )
-                invoice["Balance"] -= amount
-                invoice["SyncToken"] = str(int(invoice["SyncToken"]) + 1)
-                invoice.setdefault("LinkedTxn", []).append(
-                    {"TxnId": None, "TxnType": "Payment", "Amount": amount}
-                )
+                net += amount if kind == "Invoice" else -amount
+        if net != total:
+            raise Fault(
+                "6000",
+                "Business Validation Error",
+                f"TotalAmt {total} is not the invoices paid less the credits applied ({net})",
+                "TotalAmt",
+            )
         return {**body, "TotalAmt": total}
 
-    def _payments_for(self, invoice_id: str) -> list[dict[str, Any]]:
-        invoice = self.store["Invoice"].get(invoice_id, {})
-        return [t for t in invoice.get("LinkedTxn", []) if t.get("TxnType") == "Payment"]
+    def _apply_payment(self, payment: dict[str, Any]) -> None:
+        """After the payment got its Id: lower each linked balance and link it back."""
+        for line in payment.get("Line", []):
+            amount = money(line["Amount"])
+            for linked in line.get("LinkedTxn", []):
+                target = self.store[linked["TxnType"]][str(linked["TxnId"])]
+                target["Balance"] -= amount
+                if "RemainingCredit" in target:
+                    target["RemainingCredit"] = target["Balance"]
+                target["SyncToken"] = str(int(target["SyncToken"]) + 1)
+                target.setdefault("LinkedTxn", []).append(
+                    {"TxnId": payment["Id"], "TxnType": "Payment"}
+                )
