@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.auth import require_scope
+from api.dashboard.app import mount_dashboard
 from api.oauth import build_router as build_oauth_router
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.metering import endpoints as metering_endpoints
@@ -26,5 +27,6 @@ def create_app() -> FastAPI:
     app.include_router(pricing_endpoints.build_router(require_scope))
     app.include_router(invoicing_endpoints.build_router(require_scope))
     app.include_router(payments_endpoints.build_router(require_scope))
+    mount_dashboard(app)
     app.include_router(build_oauth_router())
     return app

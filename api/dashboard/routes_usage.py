@@ -12,11 +12,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from api.dashboard.figures import month_end
-from api.dashboard.sync_state import sync_overview
-from api.dashboard.web import Viewer, month_of, partner_in_view, render, viewer
+from api.dashboard.sync_state import retry_dead_rows, sync_overview
+from api.dashboard.web import Viewer, check_csrf, month_of, partner_in_view, render, viewer
 from billing.metering.repository import EventFilter
 from billing.metering.schemas import quantity_text
 from billing.metering.service import InvalidCursorError, iter_events, list_events
@@ -122,7 +122,25 @@ def build_usage_router() -> APIRouter:
         with session_scope() as db:
             partner = partner_in_view(db, who, partner_id)
             return render(
-                request, "sync.html", who, partner, db=db, overview=sync_overview(db, partner.id)
-            )
+                request, "sync.html", who, partner, db=db, overview=sync_overview(db, partner.id),
+                retried=request.query_params.get("retried"),
+            )  # fmt: skip
+
+    @router.post("/sync/retry", dependencies=[Depends(check_csrf)])
+    async def retry_dead(
+        request: Request, partner_id: str, who: Annotated[Viewer, Depends(viewer)]
+    ) -> Response:
+        """Dead outbox rows of this partner back to pending (the sync package's own retry)."""
+        form = await request.form()
+        try:
+            ids = [int(str(value)) for value in form.getlist("row")]
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "row: must be outbox row ids") from exc
+        with session_scope() as db:
+            partner = partner_in_view(db, who, partner_id)
+            every = form.get("all") == "1"
+            count = retry_dead_rows(db, partner.id, None if every else ids) if ids or every else 0
+        target = f"/dashboard/p/{partner_id}/sync?retried={count}"
+        return RedirectResponse(target, status_code=303)
 
     return router

@@ -8,6 +8,7 @@ Columns are picked by name from what the table has; nothing here writes.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 from sqlalchemy import MetaData, Table, func, inspect, select
 from sqlmodel import Session
 
-__all__ = ["SyncOverview", "invoice_sync_status", "sync_overview"]
+from config.db_types import utcnow
+
+__all__ = ["SyncOverview", "invoice_sync_status", "retry_dead_rows", "sync_overview"]
 
 OUTBOX = "sync_outbox"
 CONNECTIONS = "connector_connection"
@@ -124,3 +127,16 @@ def invoice_sync_status(
             continue
         found.setdefault(invoice_id, {})[connection] = str(values["status"])
     return found
+
+
+def retry_dead_rows(db: Session, partner_id: str, row_ids: Sequence[int] | None) -> int:
+    """Through `sync.repository.retry_rows` (always scoped to the partner); 0 when the sync
+    package is not installed. Looked up at run time: sync is built alongside the dashboard."""
+    try:
+        repository: Any = importlib.import_module("sync.repository")
+    except ImportError:
+        return 0
+    retry = getattr(repository, "retry_rows", None)
+    if retry is None:
+        return 0
+    return int(retry(db, utcnow(), row_ids=row_ids, partner_id=partner_id))
