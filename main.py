@@ -18,6 +18,7 @@ from config.settings import get_settings
 from connectors.connections.cli import connections_app
 from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
+from sync.cli import sync_app, worker_command
 
 app = typer.Typer(help="Rebill: usage-based rebilling and accounting sync.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
@@ -36,6 +37,8 @@ app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.command("export")(export_command)
 app.add_typer(connections_app, name="connections")
+app.add_typer(sync_app, name="sync")
+app.command("worker")(worker_command)
 
 
 @app.command()

@@ -1,0 +1,180 @@
+"""`python main.py worker` and `python main.py sync ...`: drain the outbox, see what is pending,
+failed or done, retry, resume and backfill."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import date
+from types import FrameType
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+
+from config.cli_helpers import echo_json
+from config.db import get_engine, session_scope
+from config.db_types import utcnow
+from sync import repository as repo
+from sync.connections import connection_summaries
+from sync.service import backfill
+from sync.status import status_report
+from sync.worker import OpenRemote, RunStats, Worker
+
+__all__ = ["run_workers", "sync_app", "worker_command"]
+
+log = logging.getLogger("rebill.sync")
+
+sync_app = typer.Typer(help="Accounting sync: the outbox and its worker.", no_args_is_help=True)
+
+Once = Annotated[bool, typer.Option("--once", help="Drain what is due now, then exit.")]
+Concurrency = Annotated[int, typer.Option(min=1, max=32, help="Worker threads in this process.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _open_remote(engine: Engine) -> OpenRemote:
+    from sync.remotes import registry_remote
+
+    return registry_remote(engine)
+
+
+def run_workers(
+    engine: Engine,
+    open_remote: OpenRemote,
+    *,
+    once: bool,
+    concurrency: int = 1,
+    stop: threading.Event | None = None,
+) -> list[RunStats]:
+    """`concurrency` workers in threads until `stop` (or, with `once`, until nothing is due)."""
+    stop = stop or threading.Event()
+    results: list[RunStats] = [RunStats() for _ in range(concurrency)]
+
+    def run(index: int) -> None:
+        worker = Worker(engine, open_remote)
+        if once:
+            results[index] = worker.run_once(stop)
+        else:
+            worker.run_forever(stop)
+
+    threads = [
+        threading.Thread(target=run, args=(i,), name=f"sync-{i}") for i in range(concurrency)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.5)
+    return results
+
+
+def _graceful(stop: threading.Event) -> None:
+    """SIGTERM / SIGINT: finish the batch in hand, then exit (leases cover a hard kill)."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the current batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _report(results: list[RunStats]) -> None:
+    done = sum(r.done for r in results)
+    retried = sum(r.retried for r in results)
+    dead = sum(r.dead for r in results)
+    paused = sum(r.paused for r in results)
+    typer.echo(f"done {done}, retrying {retried}, dead {dead}, paused {paused}")
+
+
+def worker_command(once: Once = False, concurrency: Concurrency = 1) -> None:
+    """Run the sync worker: push the outbox to every connected accounting system."""
+    stop = threading.Event()
+    _graceful(stop)
+    engine = get_engine()
+    _report(
+        run_workers(engine, _open_remote(engine), once=once, concurrency=concurrency, stop=stop)
+    )
+
+
+@sync_app.command("run")
+def run_command(once: Once = False, concurrency: Concurrency = 1) -> None:
+    """Drain the outbox (with --once: what is due now, then exit)."""
+    worker_command(once=once, concurrency=concurrency)
+
+
+@sync_app.command("status")
+def status_command(
+    partner: Annotated[
+        str | None, typer.Option("--partner", "-p", help="Only this partner.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Rows per connection and state, the oldest waiting row, and dead rows with their errors."""
+    with session_scope() as session:
+        report = status_report(session, partner)
+    if as_json:
+        echo_json(report)
+        return
+    if not report["connections"]:
+        typer.echo("nothing in the outbox")
+    for entry in report["connections"]:
+        counts = ", ".join(f"{k} {v}" for k, v in entry["counts"].items() if v)
+        name = entry["name"] or entry["connection"]
+        line = f"{name} ({entry['provider']}, {entry['connection_status']}): {counts}"
+        if entry["oldest_pending_seconds"] is not None:
+            line += f"; oldest pending {entry['oldest_pending_seconds']}s"
+        typer.echo(line)
+    for row in report["dead"]:
+        typer.echo(f"dead row {row['row']} {row['op']} {row['subject']}: {row['error']}")
+
+
+@sync_app.command("retry")
+def retry_command(
+    row: Annotated[int | None, typer.Argument(help="The outbox row to retry.")] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Retry every dead row.")] = False,
+    connection: Annotated[
+        str | None, typer.Option(help="With --dead: only this connection.")
+    ] = None,
+) -> None:
+    """Put a dead (or paused) row, or every dead row, back in the queue with fresh attempts."""
+    if (row is None) == (not dead):
+        raise typer.BadParameter("give either a ROW or --dead")
+    with session_scope() as session:
+        count = repo.retry_rows(
+            session, utcnow(), row_ids=[row] if row is not None else None, connection_id=connection
+        )
+    if row is not None and count == 0:
+        typer.secho(
+            f"row {row}: not dead or paused (nothing to retry)", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(f"{count} row(s) queued again")
+
+
+@sync_app.command("resume")
+def resume_command(connection: Annotated[str, typer.Option(help="Connection id.")]) -> None:
+    """Resume a connection's paused rows (the worker does it by itself after re-authorising)."""
+    with session_scope() as session:
+        count = repo.resume_connection(session, connection, utcnow())
+    typer.echo(f"{count} row(s) resumed")
+
+
+@sync_app.command("backfill")
+def backfill_command(
+    connection: Annotated[str, typer.Option(help="Connection id.")],
+    since: Annotated[str, typer.Option(help="Invoices issued on or after this date (YYYY-MM-DD).")],
+) -> None:
+    """Push invoices issued before the connection was made (they are not sent by themselves)."""
+    try:
+        start = date.fromisoformat(since)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--since: {since!r} is not a date (YYYY-MM-DD)") from exc
+    with session_scope() as session:
+        found = connection_summaries(session, connection_ids=[connection])
+        if not found:
+            raise typer.BadParameter(f"--connection: no connection {connection!r}")
+        summary = found[0]
+        count = backfill(session, summary, start)
+    typer.echo(f"{count} row(s) added to the outbox")
