@@ -99,16 +99,19 @@ class QuickBooksApi:
         return _entity(loads(response.content), entity)
 
     async def query(
-        self, entity: str, where: str = "", order_by: str = "Id"
+        self, entity: str, where: str = "", order_by: str | None = "Id"
     ) -> list[dict[str, Any]]:
-        """Every row of ``select * from entity [where ...]``, all pages."""
+        """Every row of ``SELECT * FROM entity [WHERE ...]``, all pages (ORDERBY keeps the pages
+        stable while we read them)."""
         rows: list[dict[str, Any]] = []
         start = 1
         while True:
-            text = f"select * from {entity}"
+            text = f"SELECT * FROM {entity}"
             if where:
-                text += f" where {where}"
-            text += f" orderby {order_by} startposition {start} maxresults {self.page_size}"
+                text += f" WHERE {where}"
+            if order_by:
+                text += f" ORDERBY {order_by}"
+            text += f" STARTPOSITION {start} MAXRESULTS {self.page_size}"
             response = await self.client.request(
                 "GET", self.path("query"), params=self._params(query=text), headers=_JSON
             )
@@ -129,7 +132,7 @@ class QuickBooksApi:
         for i in range(0, len(unique), chunk):
             part = unique[i : i + chunk]
             rows.extend(
-                await self.query(entity, f"{field} in ({', '.join(quote(v) for v in part)})")
+                await self.query(entity, f"{field} IN ({', '.join(quote(v) for v in part)})")
             )
         return rows
 

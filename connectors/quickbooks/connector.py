@@ -84,7 +84,7 @@ class QuickBooksConnector:
         """The company's home currency (Preferences), read once; None when unreadable, and
         then CurrencyRef is always sent."""
         if not self._home_known:
-            rows = await self.api.query("Preferences")
+            rows = await self.api.query("Preferences", order_by=None)
             prefs = rows[0] if rows else {}
             home = ((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value")
             self._home_currency = str(home) if home else None
@@ -281,7 +281,7 @@ class QuickBooksConnector:
 
     async def list_invoices(self, start: date, end: date) -> list[RemoteInvoice]:
         home = await self.home_currency()
-        where = f"TxnDate >= '{start.isoformat()}' and TxnDate <= '{end.isoformat()}'"
+        where = f"TxnDate >= '{start.isoformat()}' AND TxnDate <= '{end.isoformat()}'"
         return [
             remote_invoice(row, home_currency=home)
             for row in await self.api.query("Invoice", where)
