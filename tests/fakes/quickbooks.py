@@ -54,8 +54,15 @@ def _dumps(body: Any) -> bytes:
 class FakeQuickBooks(QuickBooksRules, FakeRemote):
     default_base_url = "https://quickbooks.api.intuit.com"
 
-    def __init__(self, realm: str = "9130357", *, home_currency: str = "USD") -> None:
-        super().__init__()
+    def __init__(
+        self,
+        realm: str = "9130357",
+        *,
+        home_currency: str = "USD",
+        require_auth: bool = True,
+        base_url: str | None = None,
+    ) -> None:
+        super().__init__(require_auth=require_auth, base_url=base_url)
         self.realm = realm
         self.home_currency = home_currency
         self.currencies = {home_currency, "EUR", "GBP", "CAD"}
