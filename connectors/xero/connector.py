@@ -12,6 +12,7 @@ items by Code, invoices by InvoiceNumber, credit notes by CreditNoteNumber.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -31,8 +32,9 @@ from connectors.base import (
 )
 from connectors.http import HttpClient
 from connectors.xero import payloads
+from connectors.xero.credit_notes import push_credit_note
 from connectors.xero.errors import element_error
-from connectors.xero.queries import chunks, date_where, equals_any, quote, request_key
+from connectors.xero.queries import chunks, date_where, equals_any, request_key
 from connectors.xero.references import check_references
 from connectors.xero.results import (
     check_total,
@@ -52,7 +54,7 @@ __all__ = ["API", "MAX_BATCH", "PAGE_SIZE", "XeroConnector"]
 API = "/api.xro/2.0"
 MAX_BATCH = 50  # Xero recommends at most 50 elements per request
 PAGE_SIZE = 100  # Xero pages lists by 100
-LOOKUP_CHUNK = 25  # values per `where`/`InvoiceNumbers` lookup (keeps URLs short)
+LOOKUP_CHUNK = 50  # values per `where`/`InvoiceNumbers` lookup: one batch, one lookup
 Element = Mapping[str, Any]
 
 
@@ -87,11 +89,12 @@ class XeroConnector:
         self.page_size = page_size  # sent as pageSize; a shorter page is the last one
 
     # -- transport ----------------------------------------------------------------------------
-    async def _get(self, resource: str, params: Mapping[str, object] | None = None) -> Any:
+    async def read(self, resource: str, params: Mapping[str, object] | None = None) -> Any:
+        """GET ``/api.xro/2.0/{resource}``, parsed with exact decimals."""
         response = await self.client.request("GET", f"{API}/{resource}", params=params)
         return payloads.loads(response.content)
 
-    async def _write(
+    async def send(
         self,
         method: str,
         resource: str,
@@ -99,6 +102,8 @@ class XeroConnector:
         key: str,
         params: Mapping[str, object] | None = None,
     ) -> Any:
+        """A write with its Idempotency-Key: the client may resend it after an uncertain
+        failure (timeout, reset), since Xero answers a repeated key with its first answer."""
         response = await self.client.request(
             method,
             f"{API}/{resource}",
@@ -131,7 +136,7 @@ class XeroConnector:
                 params["unitdp"] = 4
             key = request_key(part_keys, op=f"{method.lower()}-{collection.lower()}")
             try:
-                data = await self._write(method, collection, {collection: list(part)}, key, params)
+                data = await self.send(method, collection, {collection: list(part)}, key, params)
             except ConnectorError as error:
                 results.extend([error] * len(part))
                 continue
@@ -157,52 +162,69 @@ class XeroConnector:
         return results
 
     # -- contacts -------------------------------------------------------------------------------
-    async def _find_contacts(self, specs: Sequence[CustomerSpec]) -> list[Element | None]:
+    async def _find_contacts(
+        self, specs: Sequence[CustomerSpec]
+    ) -> tuple[list[Element | None], set[int]]:
+        """Each spec's contact (by ContactNumber, else by Name when that contact has no
+        number of its own), and the specs whose Name belongs to another numbered contact."""
         found: list[Element | None] = [None] * len(specs)
-        numbers = [payloads.contact_payload(spec)["ContactNumber"] for spec in specs]
+        numbers = [str(payloads.contact_payload(spec)["ContactNumber"]) for spec in specs]
         by_number: dict[str, Element] = {}
-        for part in chunks(sorted({str(n) for n in numbers}), LOOKUP_CHUNK):
-            data = await self._get("Contacts", {"where": equals_any("ContactNumber", part)})
+        for part in chunks(sorted(set(numbers)), LOOKUP_CHUNK):
+            data = await self.read("Contacts", {"where": equals_any("ContactNumber", part)})
             for contact in data.get("Contacts") or ():
                 by_number.setdefault(str(contact.get("ContactNumber", "")), contact)
         for index, number in enumerate(numbers):
-            found[index] = by_number.get(str(number))
+            found[index] = by_number.get(number)
         missing = sorted({specs[i].display_name for i, hit in enumerate(found) if hit is None})
         by_name: dict[str, Element] = {}
         for part in chunks(missing, LOOKUP_CHUNK):
-            data = await self._get("Contacts", {"where": equals_any("Name", part)})
+            data = await self.read("Contacts", {"where": equals_any("Name", part)})
             for contact in data.get("Contacts") or ():
                 by_name.setdefault(str(contact.get("Name", "")).casefold(), contact)
+        taken: set[int] = set()
         for index, spec in enumerate(specs):
-            if found[index] is None:
-                found[index] = by_name.get(spec.display_name.casefold())
-        return found
+            named = by_name.get(spec.display_name.casefold()) if found[index] is None else None
+            if named is None:
+                continue
+            if named.get("ContactNumber") in (None, "", numbers[index]):
+                found[index] = named  # the partner's own contact for this client: adopt it
+            else:
+                taken.add(index)  # another client's: ours needs a distinct name
+        return found, taken
 
     async def find_customers(self, references: Sequence[CustomerSpec]) -> list[RemoteRef | None]:
-        return [
-            None if c is None else contact_ref(c) for c in await self._find_contacts(references)
-        ]
+        found, _ = await self._find_contacts(references)
+        return [None if contact is None else contact_ref(contact) for contact in found]
 
     async def upsert_customers(
         self, customers: Sequence[CustomerSpec], idempotency_keys: Sequence[str]
     ) -> list[RemoteRef | ConnectorError]:
         """Create the contacts not found (PUT); bring found ones up to date (POST) when their
-        name, number or e-mail differ: a contact found by Name gets our ContactNumber."""
+        name, number or e-mail differ: a contact found by Name gets our ContactNumber. Xero
+        names are unique, so a client whose name another client's contact holds is created
+        as ``Name [client id]`` (and kept so)."""
         same_length(customers, idempotency_keys)
         results: list[RemoteRef | ConnectorError | None] = [None] * len(customers)
         creates: list[int] = []
         updates: dict[int, str] = {}  # index -> ContactID
-        for index, existing in enumerate(await self._find_contacts(customers)):
+        wanted = list(customers)
+        found, taken = await self._find_contacts(customers)
+        for index, existing in enumerate(found):
+            spec = customers[index]
+            distinct = f"{spec.display_name} [{spec.reference}]"
+            if index in taken or (existing is not None and existing.get("Name") == distinct):
+                wanted[index] = dataclasses.replace(spec, display_name=distinct)
             if existing is None:
                 creates.append(index)
-            elif contact_differs(existing, payloads.contact_payload(customers[index])):
+            elif contact_differs(existing, payloads.contact_payload(wanted[index])):
                 updates[index] = str(existing["ContactID"])
             else:
                 results[index] = contact_ref(existing)
         for method, indexes in (("PUT", creates), ("POST", list(updates))):
             if not indexes:
                 continue
-            bodies = [payloads.contact_payload(customers[i], updates.get(i)) for i in indexes]
+            bodies = [payloads.contact_payload(wanted[i], updates.get(i)) for i in indexes]
             answers = await self._batch(
                 method, "Contacts", bodies, [idempotency_keys[i] for i in indexes],
                 noun="the contact", label="Name",
@@ -217,7 +239,7 @@ class XeroConnector:
     ) -> list[RemoteRef | ConnectorError]:
         """Items are few (one per usage type): read them all once, create the missing ones."""
         same_length(items, idempotency_keys)
-        data = await self._get("Items")
+        data = await self.read("Items")
         by_code = {str(i.get("Code", "")).casefold(): i for i in data.get("Items") or ()}
         results: list[RemoteRef | ConnectorError | None] = [None] * len(items)
         missing: list[int] = []
@@ -267,7 +289,7 @@ class XeroConnector:
         elements: list[Element] = []
         page = 1
         while True:
-            data = await self._get(resource, {**params, "page": page, "pageSize": self.page_size})
+            data = await self.read(resource, {**params, "page": page, "pageSize": self.page_size})
             batch = list(data.get(resource) or ())
             elements.extend(batch)
             pages = (data.get("pagination") or {}).get("pageCount")
@@ -322,7 +344,7 @@ class XeroConnector:
         return [settled(result) for result in results]
 
     async def fetch_invoice(self, invoice: RemoteRef) -> RemoteInvoice:
-        data = await self._get(f"Invoices/{invoice.remote_id}", {"unitdp": 4})
+        data = await self.read(f"Invoices/{invoice.remote_id}", {"unitdp": 4})
         elements = data.get("Invoices") or ()
         if not elements:
             raise RetryableError(f"Xero answered no invoice for {invoice.remote_id}")
@@ -346,7 +368,7 @@ class XeroConnector:
                 status=None,
             )
         status = "DELETED" if current.status is RemoteStatus.DRAFT else "VOIDED"
-        data = await self._write(
+        data = await self.send(
             "POST",
             f"Invoices/{invoice.remote_id}",
             {"Invoices": [{"InvoiceID": invoice.remote_id, "Status": status}]},
@@ -358,54 +380,11 @@ class XeroConnector:
     async def push_credit_note(
         self, credit_note: CreditNoteSpec, idempotency_key: str
     ) -> RemoteRef:
-        """Create the ACCRECCREDIT note (unless it exists by number) and allocate what it can
-        to the credited invoice (at most the invoice's amount due; a paid or draft invoice
-        leaves the credit unallocated, as credit on the contact)."""
-        where = f"CreditNoteNumber=={quote(credit_note.number)}"
-        existing = [
-            note
-            for note in (await self._get("CreditNotes", {"where": where})).get("CreditNotes") or ()
-            if note.get("Status") not in ("DELETED", "VOIDED")
-        ]
-        if existing:
-            note: Element = existing[0]
-        else:
-            body, unitdp = payloads.credit_note_payload(credit_note)
-            data = await self._write(
-                "PUT",
-                "CreditNotes",
-                {"CreditNotes": [body]},
-                request_key([idempotency_key], op="credit", suffix="create"),
-                {"unitdp": 4} if unitdp else None,
-            )
-            note = data["CreditNotes"][0]
-        ref = RemoteRef(
-            remote_id=str(note["CreditNoteID"]),
-            version=payloads.version_of(note),
-            number=note.get("CreditNoteNumber"),
-        )
-        remaining = payloads.to_cents(
-            note.get("RemainingCredit", note.get("Total")), credit_note.currency
-        )
-        if remaining <= 0:
-            return ref
-        invoice = await self.fetch_invoice(credit_note.invoice)
-        amount = min(remaining, invoice.amount_due_minor)
-        if invoice.status not in (RemoteStatus.OPEN, RemoteStatus.PARTIALLY_PAID) or amount <= 0:
-            return ref
-        await self._write(
-            "PUT",
-            f"CreditNotes/{ref.remote_id}/Allocations",
-            payloads.allocation_payload(
-                credit_note.invoice.remote_id, amount, credit_note.currency, credit_note.issue_date
-            ),
-            request_key([idempotency_key], op="credit", suffix="allocate"),
-        )
-        return ref
+        return await push_credit_note(self, credit_note, idempotency_key)
 
     # -- references and lifetime ------------------------------------------------------------
     async def check_references(self, references: Mapping[str, str]) -> dict[str, str]:
-        return await check_references(self._get, references)
+        return await check_references(self.read, references)
 
     async def aclose(self) -> None:
         await self.client.aclose()

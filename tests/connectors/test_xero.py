@@ -463,3 +463,23 @@ async def test_never_more_than_five_calls_at_once(fake: FakeXero) -> None:
     assert limited and all("at once" in str(r) for r in limited)
     await polite.aclose()
     await rude.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_name_held_by_another_clients_contact_gets_a_distinct_name(
+    xero: XeroConnector, fake: FakeXero
+) -> None:
+    fake.contacts["c1"] = {
+        "ContactID": "c1",
+        "Name": "Client client-5",
+        "ContactNumber": "someone-else",
+        "ContactStatus": "ACTIVE",
+    }
+    spec = contract.make_customer_spec("client-5")
+    [ref] = await xero.upsert_customers([spec], [contract.key("customer", "client-5")])
+    assert isinstance(ref, RemoteRef) and ref.remote_id != "c1"
+    assert fake.contacts[ref.remote_id]["Name"] == "Client client-5 [client-5]"
+    # the next sync finds it by number and leaves the name alone
+    [again] = await xero.upsert_customers([spec], [contract.key("customer", "client-5", 2)])
+    assert again == ref
+    assert len(fake.contacts) == 2 and not fake.requests_to("/Contacts", "POST")
