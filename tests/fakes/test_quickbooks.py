@@ -246,3 +246,28 @@ def test_void_zeroes_the_invoice_and_needs_the_current_sync_token() -> None:
         and voided["PrivateNote"].startswith("Voided")
     )
     assert voided["SyncToken"] == "1"
+
+
+@pytest.mark.anyio
+async def test_the_connector_works_against_the_fake_on_loopback() -> None:
+    """What `python main.py sandbox` relies on: the same fake behind a real socket."""
+    from connectors.base import ConnectionInfo, RemoteRef
+    from connectors.http import StaticTokenSource
+    from connectors.quickbooks import build_connector
+    from tests.connectors.test_quickbooks import CONTRACT
+    from tests.fakes.server import FakeServer
+
+    fake = FakeQuickBooks("4242")
+    with FakeServer(fake) as server:
+        info = ConnectionInfo("conn-loop", "acme", "quickbooks", "4242", base_url=server.url)
+        connector = build_connector(info, StaticTokenSource(fake.initial_token))
+        try:
+            customer = await CONTRACT.customer(connector)
+            [ref] = await connector.push_invoices(
+                [CONTRACT.make_invoice_spec("L-1", customer)], ["k"]
+            )
+            assert isinstance(ref, RemoteRef)
+            assert (await connector.fetch_invoice(ref)).total_minor == 3500
+        finally:
+            await connector.aclose()
+    assert len(fake.invoices_by_number("L-1")) == 1
