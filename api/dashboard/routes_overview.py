@@ -13,6 +13,7 @@ from api.dashboard.figures import month_end, portfolio, previous_month
 from api.dashboard.web import Viewer, brand_of, month_of, not_found, partner_in_view, render, viewer
 from billing.invoicing.repository import InvoiceFilter
 from billing.invoicing.service import list_invoices
+from billing.payments.repository import PaymentFilter, PaymentsRepository
 from billing.pricing.book import local_today
 from billing.pricing.describe import describe_price
 from billing.pricing.live import live_figures
@@ -75,6 +76,10 @@ def build_overview_router() -> APIRouter:
             figures = live_figures(db, partner.id, client.id, utcnow())
             pricing = pricing_for(db, partner.id, client.id, figures.period)
             invoices = list_invoices(db, partner.id, InvoiceFilter(client_id=client.id))
+            payments = PaymentsRepository(db).payments(
+                partner.id, PaymentFilter(client_id=client.id)
+            )
+            numbers = {i.invoice_id: i.number for i in invoices}
             invoices.sort(key=lambda i: (i.period_start, i.invoice_id), reverse=True)
             rows = figures.margins
             chart = column_chart(
@@ -96,7 +101,8 @@ def build_overview_router() -> APIRouter:
             return render(
                 request, "client.html", who, partner, db=db, client=client, figures=figures,
                 rows=rows, chart=chart, plan=pricing.plan, terms=pricing.terms, prices=prices,
-                overrides=overrides, invoices=invoices,
+                overrides=overrides, invoices=invoices, payments=list(reversed(payments)),
+                numbers=numbers, period_last=figures.period.end - timedelta(days=1),
             )  # fmt: skip
 
     return router

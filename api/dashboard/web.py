@@ -49,6 +49,15 @@ def _percent(value: Decimal | None) -> str:
     return "n/a" if value is None else f"{value:f}%"
 
 
+def _quantity(value: Decimal) -> str:
+    """`Decimal("7.000000")` -> `"7"`, `Decimal("1234.50")` -> `"1,234.5"`."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        normal = normal.quantize(Decimal(1))
+    return format_quantity(normal)
+
+
 def _money(amount: int, currency: str) -> str:
     return format_money(amount, currency)
 
@@ -56,7 +65,7 @@ def _money(amount: int, currency: str) -> str:
 templates.env.filters["money"] = _money
 templates.env.filters["amount"] = format_amount
 templates.env.filters["pct"] = _percent
-templates.env.filters["qty"] = format_quantity
+templates.env.filters["qty"] = _quantity
 templates.env.filters["urlq"] = lambda value: quote(str(value), safe="")
 
 
