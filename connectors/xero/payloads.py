@@ -156,14 +156,13 @@ def contact_payload(spec: CustomerSpec, contact_id: str | None = None) -> dict[s
     payload: dict[str, object] = {
         "Name": spec.display_name[:255],
         "ContactNumber": spec.reference[:CONTACT_NUMBER_MAX],
-        "IsCustomer": True,
     }
     if contact_id is not None:
         payload = {"ContactID": contact_id, **payload}
     if spec.email:
         payload["EmailAddress"] = spec.email
-    if spec.currency:
-        payload["DefaultCurrency"] = spec.currency.upper()
+    # No DefaultCurrency (refused where the organisation lacks that currency; invoices carry
+    # their CurrencyCode) and no IsCustomer (Xero derives it from the contact's invoices).
     address: dict[str, str] = {}
     for field, keys in _ADDRESS_KEYS.items():
         found = next((spec.address[key] for key in keys if spec.address.get(key)), None)

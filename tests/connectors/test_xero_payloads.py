@@ -148,7 +148,7 @@ def test_contact_payload_carries_our_reference() -> None:
     )
     body = payloads.contact_payload(spec, "id-1")
     assert body["ContactID"] == "id-1" and body["ContactNumber"] == "client-1"
-    assert body["DefaultCurrency"] == "NZD"
+    assert "DefaultCurrency" not in body and "IsCustomer" not in body
     assert body["Addresses"] == [
         {
             "AddressType": "POBOX",
