@@ -96,11 +96,9 @@ class DatabaseTokenSource:
         self._notify = on_needs_reauth or log_needs_reauth
         self._margin = margin
         self._cached: _Snapshot | None = None
-        self._dead: str | None = None  # why the connection can no longer be used
 
     # -- TokenSource ------------------------------------------------------------------------
     async def access_token(self) -> str:
-        self._raise_if_dead()
         cached = self._cached
         if cached is not None and self._fresh(cached.expires_at):
             return cached.access_token
@@ -113,7 +111,6 @@ class DatabaseTokenSource:
     async def refresh_after_rejection(self, rejected: str) -> str:
         """The remote refused `rejected` (401): refresh, unless the stored token is already a
         different one (another worker refreshed meanwhile), which is then returned."""
-        self._raise_if_dead()
         self._cached = None
         snapshot = await asyncio.to_thread(self._read)
         if snapshot.access_token != rejected:
@@ -123,7 +120,6 @@ class DatabaseTokenSource:
 
     async def force_refresh(self) -> str:
         """Refresh now whatever the expiry (`connections refresh`)."""
-        self._raise_if_dead()
         snapshot = await asyncio.to_thread(self._read)
         return await self._refresh(seen_version=snapshot.version, rejected=snapshot.access_token)
 
@@ -131,22 +127,21 @@ class DatabaseTokenSource:
     def _fresh(self, expires_at: datetime | None) -> bool:
         return expires_at is not None and expires_at - self._margin > utcnow()
 
-    def _raise_if_dead(self) -> None:
-        if self._dead is not None:
-            raise AuthExpiredError(self._dead, status=None)
-
     def _usable(self, row: Connection | None) -> Connection:
+        """The row if it can be used; else AuthExpiredError (read from the database only: a
+        connection that needs re-authorisation costs no network call, and works again as
+        soon as the partner reconnects)."""
         if row is None:
-            self._dead = f"connection {self.connection_id} does not exist"
-        elif row.status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
+            raise AuthExpiredError(f"connection {self.connection_id} does not exist", status=None)
+        if row.status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
+            self._cached = None
             detail = f": {row.last_error}" if row.last_error else ""
-            self._dead = (
+            raise AuthExpiredError(
                 f"{row.provider.value} connection {row.name!r} of partner {row.partner_id} is "
                 f"{row.status.value}{detail}; connect it again with `python main.py connections "
-                f"connect {row.provider.value} --partner {row.partner_id} --name {row.name}`"
+                f"connect {row.provider.value} --partner {row.partner_id} --name {row.name}`",
+                status=None,
             )
-        if self._dead is not None or row is None:
-            raise AuthExpiredError(self._dead or "connection missing", status=None)
         return row
 
     def _snapshot(self, row: Connection) -> _Snapshot:
@@ -238,7 +233,6 @@ class DatabaseTokenSource:
                 "updated_at": utcnow(),
             },
         )
-        self._dead = reason
         self._cached = None
         try:
             self._notify(row.id, reason)

@@ -20,6 +20,7 @@ import itertools
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -45,6 +46,8 @@ class OAuthFake:
     refresh_lifetime: int | None = None  # QuickBooks sends x_refresh_token_expires_in
     refresh_delay: float = 0.0
     tenants: list[dict[str, Any]] = field(default_factory=list)
+    # called with every access token issued, so a remote's fake can accept it
+    on_access_issued: Callable[[str], None] | None = None
     refresh_calls: int = 0
     invalid_grants: int = 0
     live_refresh: set[str] = field(default_factory=set)
@@ -104,6 +107,8 @@ class OAuthFake:
         self.access[access] = _Access(time.monotonic() + self.access_lifetime)
         self.live_refresh.add(refresh)
         self.issued_refresh.append(refresh)
+        if self.on_access_issued is not None:
+            self.on_access_issued(access)
         return access, refresh
 
     def _pair_body(self) -> dict[str, Any]:

@@ -8,10 +8,12 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from connectors.base import AuthExpiredError
 from connectors.connections.crypto import cipher_from_settings
 from connectors.connections.models import ConnectionStatus
+from connectors.connections.service import complete_consent, start_consent
 from connectors.connections.token_source import DatabaseTokenSource
 from tests.connectors.connections.conftest import Seed, stored
 from tests.fakes.oauth import OAuthFake
@@ -122,6 +124,19 @@ async def test_invalid_grant_marks_needs_reauth_tells_once_and_stops_calling(
     with pytest.raises(AuthExpiredError, match="connections connect xero --partner acme"):
         await other.access_token()
     assert fake.refresh_calls == calls and len(told) == 1
+    # the partner connects again: the same (long-lived) source works at once
+    with Session(configured) as session:
+        started = start_consent(session, partner_id="acme", provider="xero", name="books")
+        session.commit()
+    await complete_consent(
+        configured,
+        provider="xero",
+        code=fake.issue_code(),
+        state=started.state,
+        transport=transport,
+    )
+    assert fake.access_valid(await source.access_token())
+    assert stored(configured, connection_id).status is ConnectionStatus.ACTIVE
 
 
 async def test_server_errors_do_not_lose_the_connection(
