@@ -3,6 +3,7 @@ sync tests and the sandbox)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -231,3 +232,34 @@ def test_usable_as_a_respx_side_effect(fake: FakeXero) -> None:
         )
     assert answer.status_code == 200
     assert {a["Code"] for a in answer.json()["Accounts"]} >= {"200", "260"}
+
+
+@pytest.mark.anyio
+async def test_the_connector_against_the_fake_on_loopback(fake: FakeXero) -> None:
+    """What `python main.py sandbox` relies on: the same fake behind a real socket."""
+    from connectors.base import ConnectionInfo, CustomerSpec, InvoiceSpec, LineSpec, RemoteRef
+    from connectors.xero import build_connector
+    from tests.fakes.base import FakeTokens
+    from tests.fakes.server import FakeServer
+
+    with FakeServer(fake) as server:
+        info = ConnectionInfo("conn-l", "acme", "xero", "t-1", base_url=server.url)
+        connector = build_connector(info, FakeTokens(fake), budget=None)
+        try:
+            [customer] = await connector.upsert_customers(
+                [CustomerSpec("client-1", "Acme")], ["rebill:l:customer:client-1:1"]
+            )
+            assert isinstance(customer, RemoteRef)
+            line = LineSpec("SMS", Decimal(1500), Decimal("0.0125"), 1875, account="200")
+            spec = InvoiceSpec(
+                reference="1", number="INV-L1", customer_reference="client-1",
+                customer=customer, currency="USD", issue_date=date(2026, 10, 31),
+                due_date=None, lines=(line,), subtotal_minor=1875, tax_minor=0,
+                total_minor=1875,
+            )  # fmt: skip
+            [ref] = await connector.push_invoices([spec], ["rebill:l:invoice:1:1"])
+            assert isinstance(ref, RemoteRef)
+            remote = await connector.fetch_invoice(ref)
+            assert remote.total_minor == 1875
+        finally:
+            await connector.aclose()

@@ -56,8 +56,10 @@ class FakeXero(XeroStore, FakeRemote):
         base_currency: str = "USD",
         limits: bool = True,
         page_size: int = 100,
+        require_auth: bool = True,
+        base_url: str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(require_auth=require_auth, base_url=base_url)
         self.tenant_id = tenant_id
         self.base_currency = base_currency
         self.currencies = {base_currency, "NZD", "AUD", "GBP", "EUR"}
