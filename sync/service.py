@@ -61,19 +61,14 @@ def rows_for_event(event: BillingEvent) -> list[tuple[OutboxOp, str, str]]:
 
 
 def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert rows that do not exist yet; how many were new."""
     if not rows:
         return 0
     table: Any = OutboxRow.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing()
-    before = _count(session)
-    session.execute(statement, rows)
-    return _count(session) - before
-
-
-def _count(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(OutboxRow)).scalar_one())
+    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return len(session.execute(statement, rows).all())
 
 
 def _watermark(session: Session, now: datetime, settle: timedelta) -> datetime | None:
