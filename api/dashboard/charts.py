@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from billing.documents.formatting import format_amount
 
-__all__ = ["Series", "column_chart", "trend_chart"]
+__all__ = ["COST_COLOR", "MARGIN_COLOR", "Series", "column_chart", "trend_chart"]
 
 _COST = "#b45309"  # amber 700: 4.9:1 on white
 _MARGIN = "#15803d"  # green 700

@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from api.dashboard.charts import COST_COLOR, MARGIN_COLOR, Series, column_chart, trend_chart
 from api.dashboard.figures import month_end, portfolio, previous_month
 from api.dashboard.web import Viewer, brand_of, month_of, not_found, partner_in_view, render, viewer
+from billing.documents.document import PartnerBranding
+from billing.documents.render import load_logo
 from billing.invoicing.repository import InvoiceFilter
 from billing.invoicing.service import list_invoices
 from billing.payments.repository import PaymentFilter, PaymentsRepository
@@ -59,6 +61,21 @@ def build_overview_router() -> APIRouter:
                 period=f"{first:%Y-%m}", previous=f"{previous_month(first):%Y-%m}",
                 following=f"{month_end(first) + timedelta(days=1):%Y-%m}",
             )  # fmt: skip
+
+    @router.get("/logo")
+    def logo(partner_id: str, who: Annotated[Viewer, Depends(viewer)]) -> Response:
+        """The partner's logo file (the one its invoices embed), for the page header."""
+        with session_scope() as db:
+            partner = partner_in_view(db, who, partner_id)
+            found = load_logo(PartnerBranding.from_partner(partner).logo_path)
+        if found is None:
+            raise not_found()
+        return Response(
+            found.data,
+            media_type=found.mime_type,
+            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                     "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"},
+        )  # fmt: skip
 
     @router.get("/clients/{client_id}")
     def client_page(

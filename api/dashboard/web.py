@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from api.dashboard.models import DashboardRole, DashboardUser
 from api.dashboard.session import SessionData, csrf_ok, read_session
 from api.dashboard.users import get_user
+from billing.documents.document import PartnerBranding
 from billing.documents.formatting import format_amount, format_money, format_quantity
 from billing.tenants.models import Partner
 from config.db import session_scope
@@ -43,6 +44,14 @@ _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_COLOR = "#1f4e79"
+PAGE_HEADERS = {
+    # no framing (an approve button under someone else's page), no sniffing, no leaking URLs
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; object-src 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 
 
 def _percent(value: Decimal | None) -> str:
@@ -134,7 +143,7 @@ class Brand:
     name: str
     color: str
     text: str
-    logo_data_uri: str | None
+    has_logo: bool
 
 
 def _text_on(color: str) -> str:
@@ -146,13 +155,12 @@ def _text_on(color: str) -> str:
 
 
 def brand_of(partner: Partner | None) -> Brand:
+    """The partner's name, colour and logo as its invoices show them (`PartnerBranding`)."""
     if partner is None:
-        return Brand("Rebill", DEFAULT_COLOR, "#ffffff", None)
-    branding = partner.branding or {}
-    raw = branding.get("primary_color")
-    color = raw if isinstance(raw, str) and _HEX.match(raw) else DEFAULT_COLOR
-    name = branding.get("sender_name") or partner.name
-    return Brand(str(name), color, _text_on(color), None)
+        return Brand("Rebill", DEFAULT_COLOR, "#ffffff", False)
+    branding = PartnerBranding.from_partner(partner)
+    color = branding.primary_color if _HEX.match(branding.primary_color) else DEFAULT_COLOR
+    return Brand(branding.display_sender, color, _text_on(color), branding.logo_path is not None)
 
 
 def month_of(text: str | None, default: date) -> date:
@@ -188,7 +196,7 @@ def render(
     """A page with the chrome: branding, navigation, partner switcher and the CSRF token."""
     data = who.session if who is not None else read_session(request)
     partners = _partners(db, who) if (db is not None and who is not None) else []
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         template,
         {
@@ -201,6 +209,8 @@ def render(
         },
         status_code=status_code,
     )
+    response.headers.update(PAGE_HEADERS)
+    return response
 
 
 def user_label(user: DashboardUser) -> str:
