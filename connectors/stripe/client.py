@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import httpx
 import stripe
 
 from connectors.base import NotFoundError, RetryableError
 from connectors.stripe.errors import map_stripe_error
+from connectors.stripe.types import (
+    DEFAULT_TIMEOUT,
+    BalanceFee,
+    CardDetails,
+    ChargeDetails,
+    CheckoutLink,
+    IntentResult,
+    RefundDetails,
+    StripeCredentials,
+    StripeCustomer,
+)
 
 __all__ = [
     "DEFAULT_API_BASE",
@@ -40,7 +49,6 @@ __all__ = [
 ]
 
 DEFAULT_API_BASE = "https://api.stripe.com"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _MAX_KEY = 255  # Stripe's limit on Idempotency-Key
 T = TypeVar("T")
 
@@ -55,86 +63,6 @@ def idempotency_key(connection_id: str, op: str, our_id: str | int, version: str
     return f"rebill:{op}:{digest}"
 
 
-@dataclass(frozen=True, slots=True)
-class StripeCredentials:
-    """One partner's Stripe account as a connection: `connection_id` goes into every
-    idempotency key, so two partners can never collide."""
-
-    connection_id: str
-    api_key: str
-    api_base: str | None = None
-    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
-
-
-@dataclass(frozen=True, slots=True)
-class StripeCustomer:
-    id: str
-    email: str | None
-    default_payment_method: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CheckoutLink:
-    id: str
-    url: str
-    expires_at: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class CardDetails:
-    payment_method_id: str
-    brand: str | None
-    last4: str | None
-    exp_month: int | None
-    exp_year: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class IntentResult:
-    """A PaymentIntent after a call: `status` is Stripe's (`succeeded`, `processing`,
-    `requires_action`, `requires_payment_method`, ...)."""
-
-    id: str
-    status: str
-    amount_minor: int
-    currency: str
-    charge_id: str | None
-    metadata: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceFee:
-    id: str
-    amount_minor: int
-    fee_minor: int
-    net_minor: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChargeDetails:
-    id: str
-    payment_intent_id: str | None
-    amount_minor: int
-    currency: str
-    created: int
-    paid: bool
-    amount_refunded_minor: int
-    fee: BalanceFee | None
-    metadata: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class RefundDetails:
-    id: str
-    amount_minor: int
-    currency: str
-    charge_id: str | None
-    payment_intent_id: str | None
-    status: str | None
-    created: int
-    reason: str | None
-
-
 def _id_of(value: object) -> str | None:
     """An expandable field: a bare id, or an expanded object with an id."""
     if value is None or isinstance(value, str):
@@ -144,12 +72,14 @@ def _id_of(value: object) -> str | None:
 
 
 def _metadata(value: object) -> dict[str, str]:
+    """Metadata as a plain dict (a StripeObject is not a mapping: `to_dict()` makes one)."""
     if value is None:
         return {}
-    try:
-        return {str(k): str(v) for k, v in dict(value).items()}  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    to_dict = getattr(value, "to_dict", None)
+    plain = to_dict() if callable(to_dict) else value
+    if not isinstance(plain, dict):
         return {}
+    return {str(k): str(v) for k, v in plain.items()}
 
 
 class StripeGateway:

@@ -76,6 +76,7 @@ def test_successful_charge_has_the_fee_of_its_balance_transaction(
     assert charge.fee is not None
     assert charge.fee.fee_minor == stripe_fee(12345) == 388  # 357.995 -> 358, + 30
     assert charge.payment_intent_id == result.id
+    assert gateway.retrieve_payment_intent(result.id).metadata == {"rebill_invoice_id": "7"}
     sent = fake.requests_to("/v1/payment_intents", "POST")[0].body
     assert "off_session=true" in sent and "confirm=true" in sent and "amount=12345" in sent
 

@@ -1,0 +1,320 @@
+"""Charging auto-charge invoices and dunning: `charge_due_invoices` is the one entry point
+(the sync worker calls it on `invoice.issued`; the scheduler and `python main.py stripe
+charge-due` call it periodically: it finds its own work, so a missed event is never lost).
+
+Why an off-session PaymentIntent and not a Stripe Invoice: our invoice is the legal document
+(numbered, taxed, frozen, in the books and in the accounting tools); a Stripe Invoice would be
+a second invoice with its own numbering, tax and rounding that must agree to the cent and be
+kept from e-mailing the client twice. A PaymentIntent charges exactly our amount due, carries
+our invoice id in its metadata, and leaves retries (the partner's schedule) to us.
+
+Like the mail outbox, each charge row goes through three short steps so that no database
+lock is held while Stripe is called (on SQLite that lock would stop every writer):
+1. claim (a conditional UPDATE to `processing` with a lease, committed);
+2. call Stripe (`attempt.attempt_charge`), outside any transaction;
+3. record the outcome, the payment (ledger, invoice) and the e-mails in one transaction.
+A worker that dies between 1 and 3 leaves the row claimed until the lease lapses; the next
+run repeats the same attempt with the same idempotency key, so Stripe replays its answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from billing.invoicing.models import Invoice, InvoiceStatus
+from billing.tenants.models import Client, Partner
+from config.db_types import utcnow
+from connectors.stripe import StripeGateway
+from sync.stripe.accounts import GatewayFactory, dunning_days, gateway_for
+from sync.stripe.attempt import Attempt, ChargeRequest, attempt_charge
+from sync.stripe.models import ChargeStatus, StripeAccount, StripeCharge, StripeCustomer
+from sync.stripe.notify import client_notice, partner_notice, partner_recipients, queue_notice
+from sync.stripe.payments import PaymentFacts, record_stripe_payment
+
+__all__ = ["CLAIM_LEASE", "ChargeReport", "charge_due_invoices", "enqueue_charges"]
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=10)
+REPEAT_AFTER = timedelta(minutes=5)
+AUTH_RETRY = timedelta(hours=1)
+_CHARGEABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+_DUE = (ChargeStatus.PENDING, ChargeStatus.RETRY_SCHEDULED, ChargeStatus.PROCESSING)
+SessionSource = Engine | Callable[[], Session]
+
+
+@dataclass(slots=True)
+class ChargeReport:
+    queued: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        parts = [f"queued {self.queued}"] + [f"{k} {v}" for k, v in sorted(self.outcomes.items())]
+        return ", ".join(parts)
+
+
+def _factory(source: SessionSource) -> Callable[[], Session]:
+    if isinstance(source, Engine):
+        return lambda: Session(source, expire_on_commit=False)
+    return source
+
+
+def enqueue_charges(session: Session, now: datetime) -> int:
+    """One charge row per issued, unpaid auto-charge invoice of a partner with a Stripe
+    account, issued since the account was connected (older invoices were never promised to
+    be charged), unless the client's auto-charge is paused. Caller commits."""
+    query = (
+        select(Invoice, col(StripeAccount.id))
+        .join(StripeAccount, col(StripeAccount.partner_id) == col(Invoice.partner_id))
+        .outerjoin(StripeCharge, col(StripeCharge.invoice_id) == col(Invoice.id))
+        .outerjoin(
+            StripeCustomer,
+            (col(StripeCustomer.partner_id) == col(Invoice.partner_id))
+            & (col(StripeCustomer.client_id) == col(Invoice.client_id)),
+        )
+        .where(
+            col(Invoice.auto_charge).is_(True),
+            col(Invoice.status).in_(_CHARGEABLE),
+            col(Invoice.issued_at) >= col(StripeAccount.created_at),
+            col(StripeCharge.id).is_(None),
+            or_(col(StripeCustomer.id).is_(None), col(StripeCustomer.auto_charge).is_(True)),
+        )
+        .order_by(col(Invoice.id))
+    )
+    added = 0
+    for invoice, account_id in session.execute(query).all():
+        if invoice.amount_due_minor <= 0:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    StripeCharge(
+                        partner_id=invoice.partner_id,
+                        invoice_id=invoice.invoice_id,
+                        account_id=account_id,
+                        currency=invoice.currency,
+                        amount_minor=invoice.amount_due_minor,
+                        next_attempt_at=now,
+                    )
+                )
+            added += 1
+        except IntegrityError:  # another scheduler queued it first
+            continue
+    return added
+
+
+def _due_ids(sessions: Callable[[], Session], now: datetime, limit: int) -> list[int]:
+    with sessions() as session:
+        query = (
+            select(col(StripeCharge.id))
+            .where(col(StripeCharge.status).in_(_DUE), col(StripeCharge.next_attempt_at) <= now)
+            .order_by(col(StripeCharge.next_attempt_at), col(StripeCharge.id))
+            .limit(limit)
+        )
+        return [i for i in session.execute(query).scalars() if i is not None]
+
+
+def _claim(
+    sessions: Callable[[], Session], row_id: int, now: datetime
+) -> tuple[ChargeRequest, StripeAccount] | None:
+    with sessions() as session, session.begin():
+        claimed = session.execute(
+            update(StripeCharge)
+            .where(
+                col(StripeCharge.id) == row_id,
+                col(StripeCharge.status).in_(_DUE),
+                col(StripeCharge.next_attempt_at) <= now,
+            )
+            .values(status=ChargeStatus.PROCESSING, next_attempt_at=now + CLAIM_LEASE)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row = session.get(StripeCharge, row_id)
+        assert row is not None
+        invoice = session.get(Invoice, row.invoice_id)
+        account = session.get(StripeAccount, row.account_id)
+        assert invoice is not None and account is not None
+        if invoice.status not in _CHARGEABLE or invoice.amount_due_minor <= 0:
+            row.status = ChargeStatus.SETTLED_ELSEWHERE
+            row.next_attempt_at = None
+            row.updated_at = now
+            session.add(row)
+            return None
+        if not row.uncertain:
+            row.amount_minor = invoice.amount_due_minor
+        customer = session.execute(
+            select(StripeCustomer).where(
+                col(StripeCustomer.partner_id) == invoice.partner_id,
+                col(StripeCustomer.client_id) == invoice.client_id,
+            )
+        ).scalar_one_or_none()
+        session.add(row)
+        request = ChargeRequest(
+            row_id=row_id,
+            partner_id=row.partner_id,
+            client_id=invoice.client_id,
+            invoice_id=invoice.invoice_id,
+            invoice_number=invoice.number or str(invoice.id),
+            attempt=row.attempts + 1,
+            amount_minor=row.amount_minor,
+            currency=invoice.currency,
+            customer_id=customer.customer_id if customer else None,
+            payment_method_id=customer.payment_method_id if customer else None,
+        )
+        return request, account
+
+
+def _notify(
+    session: Session,
+    kind: str,
+    request: ChargeRequest,
+    outcome: Attempt,
+    next_attempt: datetime | None,
+) -> None:
+    partner = session.get(Partner, request.partner_id)
+    client = session.get(Client, (request.partner_id, request.client_id))
+    invoice = session.get(Invoice, request.invoice_id)
+    if partner is None or client is None or invoice is None:
+        return
+    day = next_attempt.date() if next_attempt else None
+    link = outcome.link.url if outcome.link else None
+    queue_notice(
+        session,
+        partner,
+        [client.billing_email],
+        client_notice(
+            kind,
+            partner=partner,
+            client=client,
+            invoice=invoice,
+            amount_minor=request.amount_minor,
+            reason=outcome.reason,
+            next_attempt=day,
+            link=link,
+        ),
+        kind=f"stripe_{kind}_client",
+        related_id=invoice.number,
+    )
+    queue_notice(
+        session,
+        partner,
+        partner_recipients(partner),
+        partner_notice(
+            kind,
+            client=client,
+            invoice=invoice,
+            amount_minor=request.amount_minor,
+            attempt=request.attempt,
+            reason=outcome.reason,
+            next_attempt=day,
+        ),
+        kind=f"stripe_{kind}_partner",
+        related_id=invoice.number,
+    )
+
+
+def _decline(
+    session: Session, row: StripeCharge, request: ChargeRequest, outcome: Attempt, now: datetime
+) -> str:
+    partner = session.get(Partner, row.partner_id)
+    account = session.get(StripeAccount, row.account_id)
+    assert partner is not None and account is not None
+    days = dunning_days(account, partner)
+    row.attempts = request.attempt
+    row.first_failed_at = row.first_failed_at or now
+    if row.attempts <= len(days):
+        row.status = ChargeStatus.RETRY_SCHEDULED
+        row.next_attempt_at = row.first_failed_at + timedelta(days=days[row.attempts - 1])
+        _notify(session, "declined", request, outcome, row.next_attempt_at)
+        return "declined"
+    row.status = ChargeStatus.FAILED
+    row.next_attempt_at = None
+    _notify(session, "failed", request, outcome, None)
+    return "failed"
+
+
+def _record(
+    sessions: Callable[[], Session], request: ChargeRequest, outcome: Attempt, now: datetime
+) -> str:
+    with sessions() as session, session.begin():
+        row = session.get(StripeCharge, request.row_id, with_for_update=True)
+        assert row is not None
+        if row.status is not ChargeStatus.PROCESSING or row.attempts != request.attempt - 1:
+            return "superseded"  # a webhook or another worker settled it meanwhile
+        row.updated_at = now
+        row.payment_intent_id = outcome.intent_id or row.payment_intent_id
+        row.last_decline_code = outcome.reason
+        row.last_error = outcome.message
+        result = outcome.kind
+        if outcome.kind in ("repeat", "auth"):
+            row.status = ChargeStatus.PENDING
+            row.uncertain = True  # same attempt number, same key, same amount
+            wait = REPEAT_AFTER if outcome.kind == "repeat" else AUTH_RETRY
+            if outcome.retry_after:
+                wait = max(wait, timedelta(seconds=outcome.retry_after))
+            row.next_attempt_at = now + wait
+        else:
+            row.uncertain = False
+        if outcome.kind == "succeeded" and outcome.charge is not None:
+            row.attempts = request.attempt
+            row.status = ChargeStatus.SUCCEEDED
+            row.next_attempt_at = None
+            row.last_decline_code = None
+            facts = PaymentFacts.from_charge(outcome.charge, request.invoice_id)
+            recorded = record_stripe_payment(session, row.account_id, request.partner_id, facts)
+            row.payment_id, row.last_error = recorded.payment_id, recorded.error
+        elif outcome.kind == "awaiting":
+            row.attempts = request.attempt
+            row.status = ChargeStatus.AWAITING_STRIPE
+            row.next_attempt_at = None
+        elif outcome.kind == "action":
+            row.attempts = request.attempt
+            row.status = ChargeStatus.REQUIRES_ACTION
+            row.next_attempt_at = None
+            row.action_url = outcome.link.url if outcome.link else None
+            _notify(session, "action", request, outcome, None)
+        elif outcome.kind == "declined":
+            result = _decline(session, row, request, outcome, now)
+        session.add(row)
+        return result
+
+
+def charge_due_invoices(
+    source: SessionSource,
+    *,
+    now: datetime | None = None,
+    gateway_factory: GatewayFactory | None = None,
+    limit: int = 100,
+) -> ChargeReport:
+    """Queue newly issued auto-charge invoices, then make every attempt that is due (first
+    charges, dunning retries, repeats after an unknown outcome). Never raises for one
+    invoice's Stripe failure; database errors propagate."""
+    sessions = _factory(source)
+    moment = (now or utcnow()).astimezone(UTC)
+    report = ChargeReport()
+    with sessions() as session, session.begin():
+        report.queued = enqueue_charges(session, moment)
+    gateways: dict[str, StripeGateway] = {}
+    try:
+        for row_id in _due_ids(sessions, moment, limit):
+            claimed = _claim(sessions, row_id, moment)
+            if claimed is None:
+                continue
+            request, account = claimed
+            gateway = gateways.get(account.id)
+            if gateway is None:
+                gateway = gateways[account.id] = gateway_for(account, gateway_factory)
+            outcome = attempt_charge(gateway, request)
+            report.outcomes[_record(sessions, request, outcome, moment)] += 1
+    finally:
+        for gateway in gateways.values():
+            gateway.close()
+    return report

@@ -1,0 +1,174 @@
+"""`python main.py stripe ...` and `python main.py clients payment-link C`.
+
+- `stripe connect`: store the partner's Stripe secret key and webhook signing secret
+  (encrypted); prompts for them so they stay out of shell history.
+- `clients payment-link C`: create (or link, `--customer cus_...`) the client's Stripe customer
+  and print a Checkout link (setup mode) where the client saves a card for automatic charges.
+- `stripe charge-due`: queue newly issued auto-charge invoices and make every charge or dunning
+  retry that is due (run it from cron or the scheduler; safe to run concurrently).
+- `stripe charges` / `stripe events`: what is being charged, and the webhook events received.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from billing.tenants.models import Client
+from config.cli_helpers import echo_json, parse_as_of
+from config.db import get_engine, session_scope
+from config.money import format_minor
+from connectors.base import ConnectorError
+from sync.stripe.accounts import (
+    StripeSetupError,
+    account_for_partner,
+    connect_account,
+    gateway_for,
+)
+from sync.stripe.charging import charge_due_invoices
+from sync.stripe.customers import ensure_customer, link_customer, setup_link
+from sync.stripe.models import ChargeStatus, EventStatus, StripeCharge, StripeEvent
+
+__all__ = ["payment_link_command", "stripe_app"]
+
+stripe_app = typer.Typer(
+    help="Stripe: connect an account, charge auto-charge invoices, dunning, webhook events.",
+    no_args_is_help=True,
+)
+PartnerOpt = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
+
+
+def _fail(message: object) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+@stripe_app.command("connect")
+def connect_command(
+    partner: PartnerOpt,
+    secret_key: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="sk_... or rk_... (restricted).")
+    ],
+    webhook_secret: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="The endpoint's whsec_... secret.")
+    ],
+    api_base: Annotated[str | None, typer.Option(help="Another API URL (a fake).")] = None,
+    dunning_days: Annotated[
+        str | None, typer.Option(help="Retry days after the first failure, e.g. 3,5,7.")
+    ] = None,
+) -> None:
+    """Store the partner's Stripe keys (encrypted with REBILL_SECRET_KEY)."""
+    days = None
+    if dunning_days:
+        try:
+            days = [int(part) for part in dunning_days.split(",")]
+        except ValueError as exc:
+            raise typer.BadParameter(
+                "whole days, comma-separated", param_hint="--dunning-days"
+            ) from exc
+    try:
+        with session_scope() as session:
+            account = connect_account(
+                session, partner, secret_key=secret_key, webhook_secret=webhook_secret,
+                api_base=api_base, dunning=days,
+            )  # fmt: skip
+            typer.echo(f"stripe account {account.id} connected for {partner}")
+    except StripeSetupError as exc:
+        raise _fail(exc) from exc
+
+
+def payment_link_command(
+    client: Annotated[str, typer.Argument(help="Client id.")],
+    partner: PartnerOpt,
+    customer: Annotated[
+        str | None, typer.Option(help="Link this existing Stripe customer (cus_...).")
+    ] = None,
+) -> None:
+    """Create or link the client's Stripe customer and print a link to save a card."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        account = account_for_partner(session, partner)
+        if account is None:
+            raise _fail(
+                f"partner {partner!r} has no Stripe account (python main.py stripe connect)"
+            )
+        found = session.get(Client, (partner, client))
+        if found is None:
+            raise _fail(f"client: no client {client!r} for partner {partner!r}")
+        gateway = gateway_for(account)
+        try:
+            if customer:
+                row = link_customer(session, gateway, account, found, customer)
+            else:
+                row = ensure_customer(session, gateway, account, found)
+            session.commit()
+            link = setup_link(gateway, row, purpose="payment-link")
+        except ConnectorError as exc:
+            raise _fail(exc.message) from exc
+        finally:
+            gateway.close()
+    typer.echo(f"stripe customer: {row.customer_id}")
+    if row.card_last4:
+        typer.echo(f"saved card: {row.card_brand} ending {row.card_last4}")
+    typer.echo(link.url)
+
+
+@stripe_app.command("charge-due")
+def charge_due_command(
+    now: Annotated[str | None, typer.Option(help="Act as of this ISO time (tests).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Attempts per run.")] = 100,
+) -> None:
+    """Charge newly issued auto-charge invoices and make the dunning retries that are due."""
+    report = charge_due_invoices(get_engine(), now=parse_as_of(now, "--now"), limit=limit)
+    typer.echo(str(report))
+
+
+@stripe_app.command("charges")
+def charges_command(
+    partner: PartnerOpt,
+    status: Annotated[ChargeStatus | None, typer.Option(help="Only this status.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Charge series per invoice: status, attempts, next attempt, last decline."""
+    with session_scope() as session:
+        query = select(StripeCharge).where(col(StripeCharge.partner_id) == partner)
+        if status is not None:
+            query = query.where(col(StripeCharge.status) == status)
+        rows = list(session.execute(query.order_by(col(StripeCharge.id))).scalars())
+    data = [
+        {
+            "invoice_id": r.invoice_id, "status": str(r.status), "attempts": r.attempts,
+            "amount": format_minor(r.amount_minor, r.currency),
+            "next_attempt_at": r.next_attempt_at, "last_decline_code": r.last_decline_code,
+            "payment_intent": r.payment_intent_id, "last_error": r.last_error,
+        }
+        for r in rows
+    ]  # fmt: skip
+    if as_json:
+        echo_json(data)
+        return
+    for item in data:
+        typer.echo(
+            f"invoice {item['invoice_id']}: {item['status']} ({item['attempts']} attempts, "
+            f"{item['amount']}) next={item['next_attempt_at'] or '-'} "
+            f"decline={item['last_decline_code'] or '-'}"
+        )
+
+
+@stripe_app.command("events")
+def events_command(
+    status: Annotated[EventStatus | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Webhook events received, newest first (failed ones say why)."""
+    with session_scope() as session:
+        query = select(StripeEvent).order_by(col(StripeEvent.id).desc()).limit(limit)
+        if status is not None:
+            query = query.where(col(StripeEvent.status) == status)
+        for event in session.execute(query).scalars():
+            typer.echo(
+                f"{event.received_at:%Y-%m-%d %H:%M:%S} {event.event_id} {event.type} "
+                f"{event.status}" + (f": {event.last_error}" if event.last_error else "")
+            )
