@@ -1,0 +1,115 @@
+"""The FreshBooks request plumbing `FreshBooksConnector` is built on: account-scoped paths,
+the ``{"response": {"result": ...}}`` envelope (errors inside a 2xx answer included), writes
+that are never repeated blindly, create-then-look-up after an uncertain answer, and paging
+with ``page``/``per_page`` until the ``pages`` FreshBooks reports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from connectors.base import ConnectorError, RetryableError
+from connectors.freshbooks import payloads
+from connectors.freshbooks.errors import envelope_error
+from connectors.http import HttpClient
+
+__all__ = ["MAX_PAGE_SIZE", "Element", "FreshBooksApi"]
+
+MAX_PAGE_SIZE = 100  # FreshBooks' per_page limit
+Element = Mapping[str, Any]
+T = TypeVar("T")
+logger = logging.getLogger("connectors.freshbooks")
+
+
+class FreshBooksApi:
+    def __init__(
+        self,
+        client: HttpClient,
+        *,
+        connection_id: str,
+        account_id: str,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size: FreshBooks pages hold 1 to 100 records, got {page_size}")
+        self.client = client
+        self.connection_id = connection_id
+        self.account_id = account_id
+        self.page_size = page_size
+
+    # -- transport ----------------------------------------------------------------------------
+    def _path(self, resource: str) -> str:
+        return f"/accounting/account/{self.account_id}/{resource}"
+
+    @staticmethod
+    def _result(content: bytes, *, what: str) -> Element:
+        body = payloads.loads(content) if content else {}
+        error = envelope_error(body, what=what)
+        if error is not None:
+            raise error
+        result = (body.get("response") or {}).get("result") if isinstance(body, Mapping) else None
+        if not isinstance(result, Mapping):
+            raise RetryableError(f"FreshBooks answered {what} without a result")
+        return result
+
+    async def _get(self, resource: str, params: Mapping[str, object] | None = None) -> Element:
+        response = await self.client.request("GET", self._path(resource), params=params)
+        return self._result(response.content, what=resource)
+
+    async def _send(self, method: str, resource: str, key: str, body: Mapping[str, object]) -> Any:
+        """One write; never repeated blindly when its outcome is uncertain (no idempotency
+        keys at FreshBooks): the caller looks the object up instead."""
+        response = await self.client.request(
+            method,
+            self._path(resource),
+            content=payloads.dumps({key: body}),
+            headers={"Content-Type": "application/json"},
+            idempotent=False,
+        )
+        result = self._result(response.content, what=resource)
+        element = result.get(key)
+        if not isinstance(element, Mapping):
+            raise RetryableError(f"FreshBooks answered {resource} without {key!r}", uncertain=True)
+        return element
+
+    async def _create(
+        self,
+        resource: str,
+        key: str,
+        body: Mapping[str, object],
+        lookup: Callable[[], Awaitable[Element | None]],
+    ) -> Element:
+        """Create, and when the answer was lost after sending, look for what we sent."""
+        try:
+            created: Element = await self._send("POST", resource, key, body)
+        except RetryableError as error:
+            if not error.uncertain:
+                raise
+            found = await lookup()
+            if found is None:
+                raise
+            logger.info("freshbooks %s: found after an uncertain create", resource)
+            return found
+        return created
+
+    async def _pages(self, resource: str, key: str, params: Mapping[str, object]) -> list[Element]:
+        """Every record of a paged list: ``page=1, 2, ...`` until the ``pages`` it reports."""
+        records: list[Element] = []
+        page = 1
+        while True:
+            result = await self._get(resource, {**params, "page": page, "per_page": self.page_size})
+            batch = [r for r in result.get(key) or () if isinstance(r, Mapping)]
+            records.extend(batch)
+            pages = result.get("pages")
+            last = page >= int(pages) if pages is not None else len(batch) < self.page_size
+            if last or not batch:
+                return records
+            page += 1
+
+    @staticmethod
+    async def _settle(call: Awaitable[T]) -> T | ConnectorError:
+        try:
+            return await call
+        except ConnectorError as error:
+            return error
