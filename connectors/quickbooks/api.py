@@ -18,7 +18,7 @@ from typing import Any
 from connectors.base import ConnectorError, RejectedError, RetryableError
 from connectors.http import HttpClient, RateBudget
 from connectors.quickbooks.errors import error_from_fault
-from connectors.quickbooks.payloads import dumps, loads
+from connectors.quickbooks.payloads import dumps, loads, quote
 
 __all__ = [
     "BATCH_MAX",
@@ -122,19 +122,31 @@ class QuickBooksApi:
             start += len(page)
 
     async def query_in(
-        self, entity: str, field: str, values: Sequence[str], chunk: int = 50
+        self,
+        entity: str,
+        field: str,
+        values: Sequence[str],
+        chunk: int = 50,
+        *,
+        include_inactive: bool = False,
     ) -> list[dict[str, Any]]:
-        """Rows whose `field` is one of `values` (queried in chunks, the URL stays short)."""
-        from connectors.quickbooks.payloads import quote
-
+        """Rows whose `field` is one of `values` (queried in chunks, the URL stays short).
+        QuickBooks answers only active list objects unless asked for both."""
+        either = " AND Active IN (true, false)" if include_inactive else ""
         rows: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(values))
         for i in range(0, len(unique), chunk):
             part = unique[i : i + chunk]
-            rows.extend(
-                await self.query(entity, f"{field} IN ({', '.join(quote(v) for v in part)})")
-            )
+            where = f"{field} IN ({', '.join(quote(v) for v in part)}){either}"
+            rows.extend(await self.query(entity, where))
         return rows
+
+    async def reactivate(self, entity: str, row: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """Make an inactive list object (customer, item) active again, keeping its Id."""
+        body = {"Id": row["Id"], "SyncToken": row["SyncToken"], "sparse": True, "Active": True}
+        return await self.write(
+            entity, body, f"{key}:reactivate:{row['SyncToken']}", operation="update"
+        )
 
     async def batch(
         self,

@@ -23,9 +23,11 @@ from connectors.base import (
     ConnectorError,
     CreditNoteSpec,
     CustomerSpec,
+    FieldError,
     InvoiceSpec,
     ItemSpec,
     NotFoundError,
+    RejectedError,
     RemoteInvoice,
     RemoteRef,
     RetryableError,
@@ -34,6 +36,7 @@ from connectors.quickbooks.api import BATCH_MAX, QuickBooksApi
 from connectors.quickbooks.customers import Customers
 from connectors.quickbooks.errors import DUPLICATE_NAME, DUPLICATE_NUMBER, has_code
 from connectors.quickbooks.payloads import (
+    DOC_NUMBER_MAX,
     credit_application_payload,
     credit_memo_payload,
     invoice_payload,
@@ -123,8 +126,7 @@ class QuickBooksConnector:
             if isinstance(outcome, RemoteRef):
                 self._items[spec.code] = outcome.remote_id
             elif isinstance(outcome, ConnectorError) and has_code(outcome, DUPLICATE_NAME):
-                self._items.pop(spec.code, None)
-                await self._known_items([spec.code])
+                outcome = await self._revive_item(spec.code, idempotency_keys[i], outcome)
             if spec.code in self._items:
                 results.append(RemoteRef(remote_id=self._items[spec.code]))
             else:
@@ -132,6 +134,22 @@ class QuickBooksConnector:
                     outcome if outcome is not None else NotFoundError(f"item {spec.code}")
                 )
         return results
+
+    async def _revive_item(self, code: str, key: str, error: ConnectorError) -> ConnectorError:
+        """6240 on create: the name exists, created meanwhile (active) or made inactive by the
+        partner (QuickBooks hides inactive items from queries): reactivate it."""
+        await self._known_items([code])
+        if code in self._items:
+            return error
+        rows = await self.api.query_in("Item", "Name", [code], include_inactive=True)
+        if not rows:
+            return error
+        try:
+            revived = await self.api.reactivate("Item", rows[0], key)
+        except ConnectorError as failure:
+            return failure
+        self._items[code] = str(revived["Id"])
+        return error
 
     async def _create_many(
         self, entity: str, todo: Sequence[tuple[int, dict[str, Any]]], keys: Sequence[str]
@@ -159,19 +177,22 @@ class QuickBooksConnector:
         _same_length(invoices, idempotency_keys)
         if not invoices:
             return []
-        existing = await self.find_invoices([s.number for s in invoices])
+        existing = await self.find_invoices([s.number for s in invoices if _fits(s.number)])
         home = await self.home_currency()
         await self._known_items([ln.item_code for s in invoices for ln in s.lines if ln.item_code])
         todo = [
             (i, invoice_payload(spec, self._items, home_currency=home))
             for i, spec in enumerate(invoices)
-            if spec.number not in existing
+            if spec.number not in existing and _fits(spec.number)
         ]
         created = await self._create_many_raw("Invoice", todo, idempotency_keys)
         results: list[Result] = []
         for i, spec in enumerate(invoices):
             if spec.number in existing:
                 results.append(existing[spec.number].ref)
+                continue
+            if not _fits(spec.number):
+                results.append(_too_long(spec.number))
                 continue
             outcome = created[i]
             if isinstance(outcome, ConnectorError):
@@ -235,6 +256,8 @@ class QuickBooksConnector:
         """Create the CreditMemo (found by DocNumber first), then apply it to the invoice it
         credits with a zero-amount Payment linking both, so the invoice's Balance drops. The
         application is repeated safely: it only happens while the memo has credit left."""
+        if not _fits(credit_note.number):
+            raise _too_long(credit_note.number)
         rows = await self.api.query_in("CreditMemo", "DocNumber", [credit_note.number])
         home = await self.home_currency()
         if rows:
@@ -297,7 +320,8 @@ class QuickBooksConnector:
                 continue
             wanted.setdefault(entity, {}).setdefault(remote_id, []).append(path)
         for entity, ids in wanted.items():
-            rows = {str(r["Id"]): r for r in await self.api.query_in(entity, "Id", list(ids))}
+            found = await self.api.query_in(entity, "Id", list(ids), include_inactive=True)
+            rows = {str(r["Id"]): r for r in found}
             for remote_id, paths in ids.items():
                 row = rows.get(remote_id)
                 reason = None
@@ -314,6 +338,18 @@ class QuickBooksConnector:
                 if reason:
                     problems.update(dict.fromkeys(paths, reason))
         return problems
+
+
+def _fits(number: str) -> bool:
+    return 0 < len(number) <= DOC_NUMBER_MAX
+
+
+def _too_long(number: str) -> RejectedError:
+    reason = (
+        f"QuickBooks allows 1 to {DOC_NUMBER_MAX} characters in a document number; "
+        f"{number!r} has {len(number)}: shorten the partner's invoice number prefix"
+    )
+    return RejectedError(reason, errors=[FieldError(reason, field="DocNumber")], status=None)
 
 
 def _same_length(objects: Sequence[object], keys: Sequence[str]) -> None:

@@ -39,10 +39,7 @@ class Customers:
 
     async def _by_name(self, specs: Sequence[CustomerSpec]) -> dict[str, list[dict[str, Any]]]:
         names = [n for spec in specs for n in customer_names(spec)]
-        by_name: dict[str, list[dict[str, Any]]] = {}
-        for row in await self.api.query_in("Customer", "DisplayName", names):
-            by_name.setdefault(str(row.get("DisplayName", "")).lower(), []).append(row)
-        return by_name
+        return _by_name(await self.api.query_in("Customer", "DisplayName", names))
 
     @staticmethod
     def match(spec: CustomerSpec, by_name: Rows) -> dict[str, Any] | None:
@@ -79,13 +76,41 @@ class Customers:
                 (i, customer_payload(spec, fallback if by_name.get(base.lower()) else base))
             )
         created = await self._create(todo, keys)
+        bodies = dict(todo)
         for i, outcome in created.items():
             if isinstance(outcome, ConnectorError) and has_code(outcome, DUPLICATE_NAME):
-                [again] = await self.find([specs[i]])  # created meanwhile by another worker
-                results[i] = again if again is not None else outcome
-            else:
-                results[i] = outcome
+                outcome = await self._name_taken(specs[i], keys[i], bodies[i], outcome)
+            results[i] = outcome
         return [r if r is not None else RetryableError("customer not created") for r in results]
+
+    async def _name_taken(
+        self, spec: CustomerSpec, key: str, body: dict[str, Any], error: ConnectorError
+    ) -> Result:
+        """6240 on create. The name is held by: our customer created meanwhile (found), an
+        inactive customer (QuickBooks hides them; ours or unclaimed: reactivated), or a
+        vendor or employee (QuickBooks names are unique across all three: take the fallback
+        name)."""
+        [again] = await self.find([spec])
+        if again is not None:
+            return again
+        names = customer_names(spec)
+        hidden = await self.api.query_in("Customer", "DisplayName", names, include_inactive=True)
+        row = self.match(spec, _by_name(hidden))
+        if row is not None:
+            try:
+                revived = await self.api.reactivate("Customer", row, key)
+            except ConnectorError as failure:
+                return failure
+            return await self._update(revived, spec, key, _by_name(hidden))
+        if body["DisplayName"] == names[1]:
+            return error
+        try:
+            created = await self.api.write(
+                "Customer", {**body, "DisplayName": names[1]}, f"{key}:alt"
+            )
+        except ConnectorError as failure:
+            return failure
+        return remote_ref(created)
 
     async def _ours(self) -> dict[str, dict[str, Any]]:
         """Every customer carrying our note, by client id (one scan of all pages)."""
@@ -148,6 +173,13 @@ class Customers:
         return RetryableError(
             "the customer kept changing in QuickBooks while we updated it", status=409
         )
+
+
+def _by_name(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_name.setdefault(str(row.get("DisplayName", "")).lower(), []).append(row)
+    return by_name
 
 
 def _changes(row: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from connectors.base import (
 
 __all__ = [
     "CUSTOMER_NOTE_PREFIX",
+    "DOC_NUMBER_MAX",
     "credit_application_payload",
     "credit_memo_payload",
     "customer_marker",
@@ -193,7 +194,7 @@ def invoice_payload(
 ) -> dict[str, Any]:
     """CurrencyRef only when the currency differs from the company's (multicurrency)."""
     body: dict[str, Any] = {
-        "DocNumber": spec.number[:DOC_NUMBER_MAX],
+        "DocNumber": spec.number,
         "TxnDate": spec.issue_date,
         "CustomerRef": _ref(spec.customer.remote_id),
         "Line": _lines(spec.lines, spec.currency, item_ids),
@@ -217,7 +218,7 @@ def credit_memo_payload(
     if spec.reason:
         note += f": {spec.reason}"
     body: dict[str, Any] = {
-        "DocNumber": spec.number[:DOC_NUMBER_MAX],
+        "DocNumber": spec.number,
         "TxnDate": spec.issue_date,
         "CustomerRef": _ref(spec.customer.remote_id),
         "Line": _lines(spec.lines, spec.currency, item_ids),

@@ -1,5 +1,6 @@
-"""QuickBooks: customers kept in step with our clients (renames, e-mail changes) without a
-second customer, and credit memos applied to the invoice they correct."""
+"""QuickBooks: customers kept in step with our clients (renames, e-mail changes, inactive
+twins, names held by vendors) without a second customer, items revived, document numbers
+checked, and credit memos applied to the invoice they correct."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from connectors.base import CreditNoteSpec, CustomerSpec, LineSpec, RemoteRef, RemoteStatus
+from connectors.base import (
+    CreditNoteSpec,
+    CustomerSpec,
+    ItemSpec,
+    LineSpec,
+    RejectedError,
+    RemoteRef,
+    RemoteStatus,
+)
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
 from tests.connectors.test_quickbooks import CONTRACT, make_connector
@@ -144,3 +153,59 @@ async def test_a_credit_larger_than_the_balance_applies_what_is_due(
     memo = await qbo.push_credit_note(note, "k-cn")
     assert (await qbo.fetch_invoice(invoice)).status is RemoteStatus.PAID
     assert fake.store["CreditMemo"][memo.remote_id]["Balance"] == Decimal("7.50")
+
+
+@pytest.mark.anyio
+async def test_an_item_the_partner_made_inactive_is_reactivated(
+    qbo: QuickBooksConnector, fake: FakeQuickBooks
+) -> None:
+    old = fake.write(
+        "Item", "create", {"Name": "voice", "IncomeAccountRef": {"value": "79"}, "Active": False}
+    )
+    [ref] = await qbo.ensure_items([ItemSpec("voice", "Voice", income_account="79")], ["k-voice"])
+    assert isinstance(ref, RemoteRef) and ref.remote_id == old["Id"]
+    assert fake.store["Item"][old["Id"]]["Active"] is True
+    assert len(fake.objects("Item")) == 1
+
+
+@pytest.mark.anyio
+async def test_our_inactive_customer_is_reactivated_not_duplicated(
+    qbo: QuickBooksConnector, fake: FakeQuickBooks
+) -> None:
+    old = fake.write(
+        "Customer", "create", {"DisplayName": "Acme", "Notes": "Rebill client c-1", "Active": False}
+    )
+    [ref] = await qbo.upsert_customers([CustomerSpec("c-1", "Acme", email="a@acme.test")], ["k1"])
+    assert isinstance(ref, RemoteRef) and ref.remote_id == old["Id"]
+    stored = fake.store["Customer"][old["Id"]]
+    assert stored["Active"] is True and stored["PrimaryEmailAddr"] == {"Address": "a@acme.test"}
+    assert len(fake.objects("Customer")) == 1
+
+
+@pytest.mark.anyio
+async def test_a_name_held_by_a_vendor_gives_the_customer_the_suffixed_name(
+    qbo: QuickBooksConnector, fake: FakeQuickBooks
+) -> None:
+    fake.store["Vendor"]["1"] = {"Id": "1", "DisplayName": "Acme", "SyncToken": "0"}
+    [ref] = await qbo.upsert_customers([CustomerSpec("c-1", "Acme")], ["k1"])
+    assert isinstance(ref, RemoteRef)
+    assert [c["DisplayName"] for c in fake.objects("Customer")] == ["Acme [c-1]"]
+    [found] = await qbo.find_customers([CustomerSpec("c-1", "Acme")])
+    assert found is not None and found.remote_id == ref.remote_id
+
+
+@pytest.mark.anyio
+async def test_numbers_longer_than_quickbooks_allows_are_refused_by_name(
+    qbo: QuickBooksConnector, fake: FakeQuickBooks
+) -> None:
+    customer = await CONTRACT.customer(qbo)
+    long_number = "ACME-WHOLESALE-2026-000001"  # 26 characters; QuickBooks keeps 21
+    specs = [
+        CONTRACT.make_invoice_spec(long_number, customer),
+        CONTRACT.make_invoice_spec("OK-1", customer),
+    ]
+    refused, pushed = await qbo.push_invoices(specs, ["k1", "k2"])
+    assert isinstance(refused, RejectedError) and refused.errors[0].field == "DocNumber"
+    assert "21" in refused.message and long_number in refused.message
+    assert isinstance(pushed, RemoteRef)
+    assert [i["DocNumber"] for i in fake.objects("Invoice")] == ["OK-1"]

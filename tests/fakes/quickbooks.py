@@ -68,7 +68,7 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
         self.currencies = {home_currency, "EUR", "GBP", "CAD"}
         self._ids = itertools.count(100)
         self.store: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in ENTITIES.values()}
-        self._requestids: set[str] = set()
+        self.store["Vendor"], self.store["Employee"] = {}, {}  # only their names matter here
         for acc_id, name in (("79", "Sales of Product Income"), ("80", "Services")):
             self.store["Account"][acc_id] = {
                 "Id": acc_id,
@@ -251,10 +251,13 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
             raise Fault(
                 "4000", "Error parsing query", f"QueryParserError: {exc}", kind="ValidationFault"
             ) from None
+        # Like QuickBooks, inactive list objects only show when the query asks for them.
+        hide_inactive = not any(c.field == "Active" for c in q.conditions)
         rows = [
             o
             for o in self.store.get(q.entity, {}).values()
             if all(matches(o, c) for c in q.conditions)
+            and not (hide_inactive and o.get("Active") is False)
         ]
         key = q.order_by or "Id"
         rows.sort(key=lambda o: _sort_key(o.get(key)), reverse=q.descending)

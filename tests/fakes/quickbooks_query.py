@@ -96,6 +96,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _unquote(token: str) -> str:
+    if token.lower() in {"true", "false"}:  # Active = false, Active IN (true, false)
+        return token.lower()
     if not (token.startswith("'") and token.endswith("'")):
         raise QueryError(f"expected a quoted value, got {token!r}")
     return re.sub(r"\\(.)", r"\1", token[1:-1])
@@ -193,6 +195,8 @@ def matches(obj: dict[str, Any], cond: Cond) -> bool:
     have = _get(obj, cond.field)
     if have is None:
         return False
+    if isinstance(have, bool):
+        have = "true" if have else "false"
     if cond.op == "in":
         return str(have) in cond.values
     if cond.op == "like":

@@ -55,7 +55,11 @@ class QuickBooksRules:
         return str(value)
 
     def _unique_name(self, entity: str, field: str, value: str, own_id: str | None) -> None:
-        for other in self.store[entity].values():
+        """Items among items; customer names are unique across customers, vendors and
+        employees (inactive ones included)."""
+        kinds = ("Customer", "Vendor", "Employee") if entity == "Customer" else (entity,)
+        others = [o for kind in kinds for o in self.store.get(kind, {}).values()]
+        for other in others:
             if str(other.get(field, "")).lower() == value.lower() and other["Id"] != own_id:
                 raise Fault(
                     "6240",
