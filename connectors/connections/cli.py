@@ -19,6 +19,7 @@ from config.cli_helpers import echo_json
 from config.db import get_engine, session_scope
 from connectors.base import ConnectorError
 
+from .maintenance import refresh_due_connections
 from .models import Connection
 from .repository import connection_by_name, list_connections
 from .service import ConnectionSetupError, disconnect, mapping_settings, start_consent
@@ -135,8 +136,29 @@ def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
 
 
 @connections_app.command("refresh")
-def refresh_command(partner: PartnerOpt, name: NameOpt = None) -> None:
-    """Refresh the connection's tokens now (saving the rotated refresh token)."""
+def refresh_command(
+    partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    name: NameOpt = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="Every active connection whose refresh token lapses within 30 days "
+            "(the daily keep-alive; no --partner needed).",
+        ),
+    ] = False,
+) -> None:
+    """Refresh a connection's tokens now (saving the rotated refresh token)."""
+    if due:
+        report = asyncio.run(refresh_due_connections(get_engine()))
+        typer.echo(f"refreshed {len(report.refreshed)}, failed {len(report.failed)}")
+        for connection_id, message in report.failed.items():
+            typer.echo(f"  {connection_id}: {message}")
+        if report.failed:
+            raise typer.Exit(1)
+        return
+    if partner is None:
+        raise _fail("--partner: required (or --due for every connection that is due)")
     with session_scope() as session:
         row = _find(session, partner, name)
         connection_id, conn_name = row.id, row.name

@@ -73,6 +73,9 @@ class XeroTenant:
     created: str  # ISO timestamp as sent; compared as text (same format for every entry)
 
 
+# Refresh-token lifetimes documented but not sent (QuickBooks sends x_refresh_token_expires_in).
+_REFRESH_LIFETIME = {"xero": timedelta(days=60)}
+
 _DEFAULTS: dict[str, dict[str, str]] = {
     "quickbooks": {
         "auth": "https://appcenter.intuit.com/connect/oauth2",
@@ -217,13 +220,17 @@ def _grant(provider: str, response: httpx.Response) -> TokenGrant:
     if not isinstance(access, str) or not access or not isinstance(refresh, str) or not refresh:
         raise RetryableError(f"{provider}: token response lacks access_token or refresh_token")
     now = utcnow()
-    expires_in = int(body.get("expires_in") or 1800)
-    refresh_in = body.get("x_refresh_token_expires_in")
+    try:
+        expires_in = int(body.get("expires_in") or 1800)
+        refresh_in = int(body.get("x_refresh_token_expires_in") or 0)
+    except (TypeError, ValueError):
+        raise RetryableError(f"{provider}: token response has a non-numeric expiry") from None
+    lifetime = timedelta(seconds=refresh_in) if refresh_in else _REFRESH_LIFETIME.get(provider)
     return TokenGrant(
         access_token=access,
         refresh_token=refresh,
         access_expires_at=now + timedelta(seconds=expires_in),
-        refresh_expires_at=now + timedelta(seconds=int(refresh_in)) if refresh_in else None,
+        refresh_expires_at=now + lifetime if lifetime else None,
     )
 
 

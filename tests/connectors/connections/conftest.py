@@ -112,6 +112,7 @@ def seed(configured: Engine, partner: str, fake: OAuthFake) -> Seed:
         provider: str = "xero",
         name: str = "books",
         expires_in: timedelta = timedelta(minutes=30),
+        refresh_expires_in: timedelta | None = None,
     ) -> str:
         access, refresh = fake.grant_pair()
         cipher = cipher_from_settings()
@@ -124,6 +125,7 @@ def seed(configured: Engine, partner: str, fake: OAuthFake) -> Seed:
             access_token_enc=cipher.encrypt(access),
             refresh_token_enc=cipher.encrypt(refresh),
             access_expires_at=utcnow() + expires_in,
+            refresh_expires_at=utcnow() + refresh_expires_in if refresh_expires_in else None,
             token_version=1,
         )
         with Session(configured, expire_on_commit=False) as session:

@@ -78,6 +78,8 @@ def test_xero_callback_picks_the_named_or_newest_tenant(
     assert "Connected xero for acme" in response.text
     row = stored(configured, connection_id)
     assert (row.status, row.remote_tenant) == (ConnectionStatus.ACTIVE, tenant)
+    assert row.refresh_expires_at is not None  # Xero: 60 days, documented, not sent
+    assert timedelta(days=59) < row.refresh_expires_at - utcnow() <= timedelta(days=60)
     assert row.remote_tenant_name in response.text
 
 

@@ -191,3 +191,14 @@ income_accounts = { voice = "79" }
         )
         assert state is not None and state.tenant_name == "Solo GmbH"
     assert timedelta(0) < state.expires_at - datetime.now(UTC) <= timedelta(minutes=15)
+
+
+def test_refresh_due_and_refresh_without_partner(
+    configured: Engine, seed: Seed, fake: OAuthFake, oauth_mock: None
+) -> None:
+    seed(refresh_expires_in=timedelta(days=3))
+    result = runner.invoke(connections_app, ["refresh", "--due"])
+    assert result.exit_code == 0, result.output
+    assert "refreshed 1, failed 0" in result.output and fake.refresh_calls == 1
+    missing = runner.invoke(connections_app, ["refresh"])
+    assert missing.exit_code == 2 and "--partner: required" in missing.output
