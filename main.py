@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from api.dashboard.cli import users_app
 from billing.documents.cli import mail_app
 from billing.exports.cli import export_command
 from billing.invoicing.cli import cycle_app, invoices_app
@@ -19,6 +20,7 @@ from connectors.connections.cli import connections_app
 from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 from sync.cli import sync_app, worker_command
+from sync.stripe.cli import payment_link_command, stripe_app
 
 app = typer.Typer(help="Rebill: usage-based rebilling and accounting sync.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
@@ -39,6 +41,9 @@ app.command("export")(export_command)
 app.add_typer(connections_app, name="connections")
 app.add_typer(sync_app, name="sync")
 app.command("worker")(worker_command)
+app.add_typer(stripe_app, name="stripe")
+clients_app.command("payment-link")(payment_link_command)
+app.add_typer(users_app, name="users")
 
 
 @app.command()

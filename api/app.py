@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api.auth import require_scope
 from api.dashboard.app import mount_dashboard
 from api.oauth import build_router as build_oauth_router
+from api.webhooks import build_router as build_webhooks_router
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.metering import endpoints as metering_endpoints
 from billing.payments import endpoints as payments_endpoints
@@ -29,4 +30,5 @@ def create_app() -> FastAPI:
     app.include_router(payments_endpoints.build_router(require_scope))
     mount_dashboard(app)
     app.include_router(build_oauth_router())
+    app.include_router(build_webhooks_router())
     return app
