@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from billing.invoicing.models import InvoiceLineKind
 from config.money import to_minor
-from connectors.base import ItemSpec, RemoteRef, RemoteStatus
+from connectors.base import RemoteRef, RemoteStatus
 from connectors.http import RetryPolicy
 from mappings.invoices import line_spec
 from mappings.quickbooks import mapping_from_settings
@@ -79,10 +79,7 @@ def test_any_invoice_arrives_with_our_total(
         connector = make_connector(fake, FakeTokens(fake), RetryPolicy(max_attempts=1))
         try:
             customer = await CONTRACT.customer(connector)
-            items = [
-                ItemSpec(MAPPING.item_code(u), u, income_account="79") for u in ("voice", None)
-            ]
-            await connector.ensure_items(items, ["k-a", "k-b"])
+            # the contract's items exist now: voice, sms, base-fee, adjustment (no prefix)
             spec = CONTRACT.make_invoice_spec("P-1", customer, lines=specs, tax_minor=tax)
             [ref] = await connector.push_invoices([spec], ["k"])
             assert isinstance(ref, RemoteRef), ref
