@@ -145,6 +145,7 @@ def line_spec(
     product = _EXACT.multiply(line.quantity, line.unit_price)
     fits = (
         product == amount
+        and line.quantity != 0  # some remotes turn a zero quantity into 1 (Xero) or refuse it
         and decimals(line.unit_price) <= mapping.max_unit_price_decimals
         and decimals(line.quantity) <= mapping.max_quantity_decimals
     )

@@ -177,6 +177,13 @@ def test_a_rate_with_too_many_decimals_goes_as_one_at_the_line_amount() -> None:
     assert (exact.item_code, exact.account, exact.tax_code) == ("item-voice", "41-voice", "TAX")
 
 
+def test_a_zero_quantity_line_goes_as_one_at_zero() -> None:
+    line = Line(K.USAGE, "voice", "Voice", Decimal(0), Decimal("0.10"), 0)
+    spec = line_spec(line, "USD", Mapping4(), taxed=False)
+    assert (spec.quantity, spec.unit_price, spec.amount_minor) == (1, Decimal("0.00"), 0)
+    assert spec.description == "Voice (0 \u00d7 0.1)"
+
+
 def test_generic_lines_use_the_base_fee_and_adjustment_items() -> None:
     inv = Inv(
         "USD",
