@@ -70,7 +70,12 @@ def build_router() -> APIRouter:
             return _page(400, "Not connected", str(exc))
         except ConnectorError as exc:
             log.warning("oauth callback for %s failed: %s", provider, exc.message)
-            return _page(502, "Not connected", exc.message)
+            return _page(
+                502,
+                "Not connected",
+                f"{exc.message} The link is used up: start again with "
+                f"`python main.py connections connect {provider} --partner ...`.",
+            )
         where = f" ({connection.remote_tenant_name})" if connection.remote_tenant_name else ""
         return _page(
             200,

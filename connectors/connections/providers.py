@@ -15,8 +15,9 @@ Every URL can be overridden in settings so a fake or a sandbox can stand in.
 Failures map onto the connector outcomes: `invalid_grant` (the refresh token or code is spent,
 expired or revoked) is `InvalidGrantError`, an `AuthExpiredError` the partner fixes by
 connecting again; 5xx, timeouts and resets are `RetryableError`; 429 is `RateLimitedError`;
-any other refusal (bad client credentials, wrong redirect URI) is `RejectedError` naming the
-setting to check. Nothing here logs or raises with a token in it.
+any other refusal (wrong redirect URI, bad client credentials) is `RejectedError` naming the
+setting to check (`AuthExpiredError` with the same message when the answer is a 401: the HTTP
+client treats every 401 so). Nothing here logs or raises with a token in it.
 """
 
 from __future__ import annotations

@@ -143,7 +143,10 @@ def choose_tenant(tenants: list[XeroTenant], wanted: str | None) -> XeroTenant:
         named = [t for t in tenants if t.tenant_name.casefold() == wanted.casefold()]
         if not named:
             names = ", ".join(sorted(t.tenant_name for t in tenants))
-            raise ConnectionSetupError(f"tenant: no organisation named {wanted!r} (found: {names})")
+            raise ConnectionSetupError(
+                f"tenant: no organisation named {wanted!r} (found: {names}); connect again "
+                "with --tenant set to one of them"
+            )
         tenants = named
     return max(tenants, key=lambda t: t.created)
 
