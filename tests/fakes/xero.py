@@ -71,6 +71,7 @@ class FakeXero(XeroStore, FakeRemote):
         self.credit_notes: dict[str, Element] = {}
         self._stamps = itertools.count(1)
         self._numbers = itertools.count(1)
+        self._by_number: dict[str, list[str]] = {}
         self.accounts = {
             code: {
                 "AccountID": str(uuid.uuid4()),
@@ -188,7 +189,7 @@ class FakeXero(XeroStore, FakeRemote):
             reads: dict[str, Callable[[], list[Element]]] = {
                 "Contacts": lambda: list(self.contacts.values()),
                 "Items": lambda: list(self.items.values()),
-                "Invoices": lambda: [self._out(i, request) for i in self.invoices.values()],
+                "Invoices": lambda: list(self.invoices.values()),  # `_out` once selected
                 "CreditNotes": lambda: list(self.credit_notes.values()),
                 "Accounts": lambda: list(self.accounts.values()),
                 "TaxRates": lambda: list(self.tax_rates.values()),
@@ -204,6 +205,8 @@ class FakeXero(XeroStore, FakeRemote):
                     "Items": "ItemID",
                 }.get(resource)
                 found = [e for e in reads[resource]() if id_field and e.get(id_field) == rest[0]]
+                if resource == "Invoices":
+                    found = [self._out(e, request) for e in found]
                 if not found:
                     return respond(404, "The resource you're looking for cannot be found")
                 return respond(200, {resource: found})
@@ -260,6 +263,8 @@ class FakeXero(XeroStore, FakeRemote):
                 "pageCount": -(-count // size),
                 "itemCount": count,
             }
+        if resource == "Invoices":
+            elements = [self._out(e, request) for e in elements]
         body[resource] = elements
         return respond(200, body)
 
@@ -276,7 +281,12 @@ class FakeXero(XeroStore, FakeRemote):
         bad ones, otherwise one bad element undoes all and answers 400."""
         summarize = force_summary or request.url.params.get("summarizeErrors", "true") != "false"
         unitdp = 4 if request.url.params.get("unitdp") == "4" else 2
-        snapshot = copy.deepcopy((self.contacts, self.items, self.invoices, self.credit_notes))
+        # all-or-nothing needs the state before; summarizeErrors=false keeps what succeeded
+        snapshot = (
+            copy.deepcopy((self.contacts, self.items, self.invoices, self.credit_notes))
+            if summarize
+            else None
+        )
         apply = {
             "Contacts": self._contact,
             "Items": self._item,
@@ -290,7 +300,7 @@ class FakeXero(XeroStore, FakeRemote):
             answers.append(answer)
             if answer.get("StatusAttributeString") == "ERROR":
                 failed.append(answer)
-        if summarize and failed:
+        if snapshot is not None and failed:
             self.contacts, self.items, self.invoices, self.credit_notes = snapshot
             return validation(failed)
         if resource == "Invoices":

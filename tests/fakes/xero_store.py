@@ -66,6 +66,7 @@ class XeroStore(XeroRules):
     credit_notes: dict[str, Element]
     _stamps: itertools.count[int]
     _numbers: itertools.count[int]
+    _by_number: dict[str, list[str]]
 
     def _stamp(self) -> str:
         base = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(milliseconds=next(self._stamps))
@@ -140,11 +141,10 @@ class XeroStore(XeroRules):
     def _document(self, body: Element, unitdp: int, *, credit: bool) -> Element:
         store = self.credit_notes if credit else self.invoices
         number_field = "CreditNoteNumber" if credit else "InvoiceNumber"
-        taken = {
-            str(d.get(number_field, "")).casefold()
-            for d in store.values()
-            if d["Status"] != "DELETED" and d["Type"] == body.get("Type")
-        }
+        wanted = str(body.get(number_field) or "").casefold()
+        same = self._by_number.get(f"{body.get('Type')}:{wanted}", [])
+        live = any(i in store and store[i]["Status"] != "DELETED" for i in same)
+        taken = {wanted} if wanted and live else set()
         errors, line_errors = self.document_errors(
             body,
             kind="ACCRECCREDIT|ACCPAYCREDIT" if credit else "ACCREC|ACCPAY",
@@ -194,6 +194,7 @@ class XeroStore(XeroRules):
                 }
             )
             self.credit_notes[document["CreditNoteID"]] = document
+            self._index(document, "CreditNoteID", number_field)
         else:
             document.update(
                 {
@@ -206,7 +207,13 @@ class XeroStore(XeroRules):
             )
             self._settle(document)
             self.invoices[document["InvoiceID"]] = document
+            self._index(document, "InvoiceID", number_field)
         return {**document, "StatusAttributeString": "OK"}
+
+    def _index(self, document: Element, id_field: str, number_field: str) -> None:
+        """Documents by type and number (uniqueness checks without scanning every one)."""
+        key = f"{document['Type']}:{str(document[number_field]).casefold()}"
+        self._by_number.setdefault(key, []).append(document[id_field])
 
     def _invoice(self, body: Element, method: str, unitdp: int) -> Element:
         if body.get("InvoiceID") and method == "POST":
