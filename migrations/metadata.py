@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import api.dashboard.models  # noqa: F401
 import billing.documents.models
 import billing.invoicing.models
 import billing.metering.models
@@ -11,7 +12,8 @@ import billing.tenants.models  # noqa: F401
 import connectors.connections.models  # noqa: F401
 import ledger.models  # noqa: F401
 import mappings.models  # noqa: F401
-import sync.models  # noqa: F401
+import sync.models
+import sync.stripe.models  # noqa: F401
 
 __all__ = ["target_metadata"]
 

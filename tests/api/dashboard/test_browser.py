@@ -1,0 +1,173 @@
+"""The dashboard in a real browser (Playwright + Debian's chromium, headless, --no-sandbox):
+sign in, portfolio figures equal the API's, approve a draft and see it issued, drill down from
+an invoice line to its events and export them, partner isolation by URL, CSRF-less posts
+refused. Screenshots of every page go to var/test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from api.dashboard.figures import month_end
+from tests.api.dashboard.browser import expect, live_server, require_chromium, shoot
+from tests.api.dashboard.conftest import PASSWORD, World, build_world
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def site(engine: object, session: Session) -> Iterator[tuple[str, World]]:
+    world = build_world(session)
+    with live_server() as base:
+        yield base, world
+
+
+def signed_in(browser: Any, base: str, email: str, **context: Any) -> Any:
+    page = browser.new_context(base_url=base, **context).new_page()
+    page.set_default_timeout(20_000)
+    page.goto("/dashboard/p/acme")  # redirected to sign-in, then back
+    assert "/dashboard/signin" in page.url
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page
+
+
+def test_sign_in_and_portfolio_equals_the_api(browser: Any, site: tuple[str, World]) -> None:
+    base, world = site
+    anonymous = browser.new_context(base_url=base).new_page()
+    anonymous.goto("/dashboard/signin")
+    shoot(anonymous, "01-signin")
+    page = signed_in(browser, base, "ann@acme.example")
+    period = f"{world.last:%Y-%m}"
+    page.goto(f"/dashboard/p/acme?period={period}")
+    assert page.get_by_role("heading", name="Portfolio").is_visible()
+    shown = {
+        name: int(page.get_by_test_id(name).get_attribute("data-minor"))
+        for name in ("revenue", "cost", "margin")
+    }
+    api = httpx.get(
+        f"{base}/v1/margins",
+        params={"from": world.last.isoformat(), "to": month_end(world.last).isoformat()},
+        headers={"Authorization": f"Bearer {world.keys['acme']}"},
+        timeout=10,
+    ).json()
+    [total] = api["totals"]
+    assert shown == {"revenue": total["charge"], "cost": total["cost"], "margin": total["margin"]}
+    assert page.get_by_test_id("margin-percent").inner_text() == f"{total['margin_percent']}%"
+    assert page.locator("svg.chart").count() == 1
+    page.keyboard.press("Tab")  # keyboard users reach "skip to content" first
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page.locator("a.skip").is_visible()
+    shoot(page, "02-portfolio")
+    page.get_by_role("link", name="Client One").first.click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Period to date").is_visible()
+    shoot(page, "03-client")
+    page.get_by_role("link", name="Sync").click()
+    assert page.get_by_test_id("no-reconciliation").is_visible()
+    shoot(page, "07-sync")
+    phone = signed_in(browser, base, "op@rebill.example", viewport={"width": 390, "height": 844})
+    phone.goto(f"/dashboard/p/acme?period={period}")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the page scrolls sideways on a phone"
+    shoot(phone, "08-portfolio-phone")
+
+
+def test_approve_a_draft_and_see_it_issued(browser: Any, site: tuple[str, World]) -> None:
+    base, _ = site
+    page = signed_in(browser, base, "ann@acme.example")
+    page.get_by_role("link", name="Invoices").click()
+    expect(page.get_by_test_id("drafts").locator("tbody tr")).to_have_count(2)
+    shoot(page, "04-invoices-drafts")
+    page.get_by_label("Select the draft of c1").check()
+    page.get_by_role("button", name="Approve and issue selected").click()
+    page.wait_for_load_state()
+    expect(page.get_by_test_id("issued-message")).to_contain_text("ACME-000003")
+    expect(page.get_by_test_id("drafts").locator("tbody tr")).to_have_count(1)
+    issued = page.get_by_test_id("issued").get_by_role("row").filter(has_text="ACME-000003")
+    assert "issued" in issued.inner_text()
+    shoot(page, "05-invoices-issued")
+    with page.expect_response("**/pdf") as response:
+        issued.get_by_role("link", name="PDF").evaluate("a => fetch(a.href)")
+    assert response.value.status == 200
+
+
+def test_drill_down_from_a_line_to_its_events_and_export(
+    browser: Any, site: tuple[str, World]
+) -> None:
+    base, world = site
+    page = signed_in(browser, base, "ann@acme.example")
+    page.goto("/dashboard/p/acme/invoices")
+    row = page.get_by_test_id("drafts").get_by_role("row").filter(has_text="c1")
+    row.get_by_role("link", name="lines").click()
+    page.wait_for_load_state()
+    shoot(page, "06-invoice")
+    page.locator("[data-testid^=line-events-]").first.click()
+    page.wait_for_load_state()
+    expect(page.get_by_test_id("line-events").locator("tbody tr")).to_have_count(2)
+    assert "adds up" in page.locator("main").inner_text()
+    shoot(page, "06-line-events")
+    with page.expect_download() as download:
+        page.get_by_test_id("line-csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert sorted(r["event_id"] for r in csv.DictReader(io.StringIO(text))) == ["l1", "l2"]
+    page.goto(f"/dashboard/p/acme/usage?client=c1&period={world.last:%Y-%m}")
+    expect(page.get_by_test_id("events").locator("tbody tr")).to_have_count(2)
+    shoot(page, "06-usage")
+    with page.expect_download() as download:
+        page.get_by_test_id("usage-csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert sorted(r["event_id"] for r in csv.DictReader(io.StringIO(text))) == ["l1", "l2"]
+
+
+def test_a_partner_user_cannot_open_another_partners_pages(
+    browser: Any, site: tuple[str, World]
+) -> None:
+    base, _ = site
+    page = signed_in(browser, base, "ann@acme.example")
+    for path in ("/dashboard/p/globex", "/dashboard/p/globex/invoices",
+                 "/dashboard/p/globex/clients/c1", "/dashboard/p/globex/usage"):  # fmt: skip
+        response = page.goto(path)
+        assert response is not None and response.status == 404, path
+    assert page.locator("select#partner-switch").count() == 0  # no switcher for partners
+    shoot(page, "09-other-partner-404")
+
+
+def test_posts_without_the_csrf_token_are_refused(browser: Any, site: tuple[str, World]) -> None:
+    base, _ = site
+    page = signed_in(browser, base, "ann@acme.example")
+    page.goto("/dashboard/p/acme/invoices")
+    refused = page.request.post(f"{base}/dashboard/p/acme/invoices/approve", form={"invoice": "1"})
+    assert refused.status == 403
+    form = page.locator('form[action$="/invoices/approve"]')
+    form.locator("input[name=csrf_token]").evaluate("input => input.remove()")
+    page.locator("input[name=invoice]").first.check()
+    with page.expect_response("**/invoices/approve") as response:
+        page.get_by_role("button", name="Approve and issue selected").click()
+    assert response.value.status == 403
+    page.goto("/dashboard/p/acme/invoices")
+    expect(page.get_by_test_id("drafts").locator("tbody tr")).to_have_count(2)  # nothing issued
