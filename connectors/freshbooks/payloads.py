@@ -7,8 +7,8 @@ are read back as `Decimal`: never a float between our cents and FreshBooks'.
 
 Exactness, the reason this module exists:
 - FreshBooks recomputes each line as ``amount = qty x unit_cost`` and keeps few decimals of
-  each (we assume two of a unit cost and two of a quantity: FreshBooks documents no more, so
-  we stay on the safe side). A line whose product would not be its amount exactly goes as
+  each (we assume two of a unit cost, or the currency's own when it has three, and two of a
+  quantity: FreshBooks documents no more, so we stay on the safe side). A line whose product would not be its amount exactly goes as
   quantity 1 at the amount, the detail in its description.
 - Tax: a FreshBooks line tax (``taxName1``/``taxAmount1``) is a *percentage* FreshBooks applies
   and rounds itself, which cannot reproduce our one-rounding-per-invoice tax to the cent. Our
@@ -28,7 +28,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from config.money import from_minor, to_minor
+from config.money import currency_exponent, from_minor, to_minor
 from connectors.base import (
     CreditNoteSpec,
     CustomerSpec,
@@ -192,9 +192,10 @@ def _line(line: LineSpec, currency: str) -> dict[str, object]:
     amount = from_minor(line.amount_minor, currency)
     quantity, unit = line.quantity, line.unit_price
     description = line.description.strip()
+    unit_places = max(MAX_UNIT_COST_DECIMALS, currency_exponent(currency))
     exact = (
         _decimals(quantity) <= MAX_QUANTITY_DECIMALS
-        and _decimals(unit) <= MAX_UNIT_COST_DECIMALS
+        and _decimals(unit) <= unit_places
         and quantity * unit == amount
     )
     if not exact:

@@ -4,9 +4,10 @@
   "message", "object", "value"}]}}`` with HTTP 422 (the errno values are the fake's own; the
   connector relies on `field` and `message`, never on a number).
 - Money: ``{"amount": "12.34", "code": "USD"}``, amounts as decimal strings. A line's amount
-  is recomputed as ``qty x unit_cost`` (the fake keeps 2 decimals of each, as the connector
-  assumes, and rounds the product half-up to the currency's minor unit); a line's
-  ``taxAmount1``/``taxAmount2`` are percentages applied per line and rounded again.
+  is recomputed as ``qty x unit_cost`` (the fake keeps 2 decimals of each, or the currency's
+  own for a unit cost in a 3-decimal currency, as the connector assumes, and rounds the
+  product half-up to the currency's minor unit); a line's ``taxAmount1``/``taxAmount2`` are
+  percentages applied per line and rounded again.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def invoice_totals(
         if not isinstance(line, dict):
             raise InvalidError(obj, f"lines[{index}]", "must be an object")
         qty = quantize(parse_amount(line.get("qty", "1"), obj, f"lines[{index}].qty"), 2)
-        unit = quantize(parse_amount(line.get("unit_cost"), obj, f"lines[{index}].unit_cost"), 2)
+        cost = parse_amount(line.get("unit_cost"), obj, f"lines[{index}].unit_cost")
+        unit = quantize(cost, max(2, places))
         if not str(line.get("name") or "").strip():
             raise InvalidError(obj, f"lines[{index}].name", "is required", errno=ERRNO_REQUIRED)
         amount = quantize(qty * unit, places)
@@ -120,7 +122,7 @@ def invoice_totals(
             {
                 **line,
                 "qty": format(qty, "f"),
-                "unit_cost": money(unit, currency),
+                "unit_cost": {"amount": format(unit, "f"), "code": currency},
                 "amount": money(amount, currency),
                 "lineid": index + 1,
             }
