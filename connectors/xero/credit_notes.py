@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from connectors.base import CreditNoteSpec, RemoteInvoice, RemoteRef, RemoteStatus
+from connectors.base import (
+    CreditNoteSpec,
+    RejectedError,
+    RemoteInvoice,
+    RemoteRef,
+    RemoteStatus,
+)
 from connectors.xero import payloads
 from connectors.xero.queries import quote, request_key
 
@@ -45,7 +51,12 @@ async def push_credit_note(api: XeroApi, spec: CreditNoteSpec, idempotency_key: 
     if existing:
         note: Mapping[str, Any] = existing[0]
     else:
-        body, unitdp = payloads.credit_note_payload(spec)
+        try:
+            body, unitdp = payloads.credit_note_payload(spec)
+        except ValueError as exc:
+            raise RejectedError(
+                f"credit note {spec.number} cannot be sent to Xero: {exc}", status=None
+            ) from None
         data = await api.send(
             "PUT",
             "CreditNotes",

@@ -225,11 +225,19 @@ def needs_unitdp(lines: Sequence[LineSpec]) -> bool:
 def line_items(
     lines: Sequence[LineSpec], currency: str, tax_minor: int, *, unitdp: int, tax_code: str | None
 ) -> list[dict[str, object]]:
-    """LineItems whose Xero-computed amounts and explicit taxes add up to ours exactly."""
+    """LineItems whose Xero-computed amounts and explicit taxes add up to ours exactly.
+    Raises ValueError for an amount Xero cannot hold (it keeps 2 decimals: a 3-decimal
+    currency's amount that is not a whole number of hundredths)."""
     taxes = distribute_tax(tax_minor, [line.amount_minor for line in lines])
     items: list[dict[str, object]] = []
     for line, tax in zip(lines, taxes, strict=True):
         amount = money(line.amount_minor, currency)
+        for value in (amount, money(tax, currency)):
+            if _decimals(value) > 2:
+                raise ValueError(
+                    f"Xero keeps 2 decimals of an amount; {value} {currency.upper()} cannot be "
+                    "sent exactly"
+                )
         quantity, unit = line.quantity, line.unit_price
         description = line.description.strip()
         exact = _decimals(quantity) <= 4 and _decimals(unit) <= unitdp and quantity * unit == amount

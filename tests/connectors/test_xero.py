@@ -483,3 +483,19 @@ async def test_a_name_held_by_another_clients_contact_gets_a_distinct_name(
     [again] = await xero.upsert_customers([spec], [contract.key("customer", "client-5", 2)])
     assert again == ref
     assert len(fake.contacts) == 2 and not fake.requests_to("/Contacts", "POST")
+
+
+@pytest.mark.anyio
+async def test_an_invoice_xero_cannot_hold_exactly_is_one_rejected_element(
+    xero: XeroConnector, fake: FakeXero
+) -> None:
+    ref = await customer(xero)
+    line = LineSpec("Voice", Decimal(1), Decimal("1.234"), 1234, item_code="voice")
+    bhd = dataclasses.replace(
+        contract.make_invoice_spec("INV-BHD", ref, lines=[line]), currency="BHD"
+    )
+    good = contract.make_invoice_spec("INV-USD", ref)
+    results = await xero.push_invoices([bhd, good], ["k-bhd", "k-usd"])
+    assert isinstance(results[0], RejectedError) and "2 decimals" in results[0].message
+    assert isinstance(results[1], RemoteRef)
+    assert [len(r.body["Invoices"]) for r in fake.requests_to("/Invoices", "PUT")] == [1]

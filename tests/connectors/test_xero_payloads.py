@@ -296,3 +296,12 @@ def test_element_errors_in_a_summarize_false_answer() -> None:
         "[partner.connections.xero])"
     )
     assert error.errors[0].field == "Invoices[4]"
+
+
+def test_three_decimal_currencies_are_refused_rather_than_rounded() -> None:
+    line = LineSpec("Voice", Decimal(1), Decimal("1.234"), 1234, item_code="voice")
+    with pytest.raises(ValueError, match="2 decimals"):
+        payloads.line_items([line], "BHD", 0, unitdp=4, tax_code=None)
+    fine = LineSpec("Voice", Decimal(1), Decimal("1.23"), 1230, item_code="voice")
+    [item] = payloads.line_items([fine], "BHD", 0, unitdp=4, tax_code=None)
+    assert item["UnitAmount"] == Decimal("1.23")
