@@ -81,6 +81,7 @@ class TestFreshBooksContract(ConnectorContract):
     income_account = "unused"  # FreshBooks items carry no account
     bad_item_field = "lines[0].name"
     invoice_write_path = "/invoices/invoices"
+    invoice_write_method = "POST"
 
     @pytest.fixture
     def fake(self) -> FakeFreshBooks:
@@ -176,7 +177,7 @@ async def test_a_draft_left_by_a_crash_is_found_and_marked_sent(
 ) -> None:
     customer = await contract.customer(books)
     spec = contract.make_invoice_spec("INV-C", customer)
-    fake.fail_next("reset", path_contains="/invoices/invoices/")  # the mark-as-sent call
+    fake.fail_next("reset", path_contains="/invoices/invoices/", method="PUT")  # mark as sent
     first = await contract.push_one(books, spec)
     assert isinstance(first, RetryableError)
     assert [i["v3_status"] for i in fake.invoices_by_number("INV-C")] == ["draft"]
@@ -190,8 +191,9 @@ async def test_an_uncertain_create_is_looked_up_inside_the_push(
     books: FreshBooksConnector, fake: FakeFreshBooks
 ) -> None:
     customer = await contract.customer(books)
-    fake.fail_next("timeout_after_commit", path_contains="/invoices/invoices")
+    fake.fail_next("timeout_after_commit", path_contains="/invoices/invoices", method="POST")
     ref = await contract.push_one(books, contract.make_invoice_spec("INV-T", customer))
+    assert fake.pending_failures == 0
     assert isinstance(ref, RemoteRef), ref  # found by number after the lost answer
     assert len(fake.invoices_by_number("INV-T")) == 1
     assert len(fake.requests_to("/invoices/invoices", "POST")) == 1  # never sent twice
@@ -276,8 +278,9 @@ async def test_a_payment_after_a_timeout_after_commit_is_not_duplicated(
     books: FreshBooksConnector, fake: FakeFreshBooks
 ) -> None:
     customer, ref = await pushed(books)
-    fake.fail_next("timeout_after_commit", path_contains="/payments/payments")
+    fake.fail_next("timeout_after_commit", path_contains="/payments/payments", method="POST")
     got = await books.record_payment(payment(ref, customer, 500), "k")
+    assert fake.pending_failures == 0
     assert len(fake.payments) == 1 and got.remote_id == str(next(iter(fake.payments)))
     assert (await books.fetch_invoice(ref)).amount_paid_minor == 500
 
