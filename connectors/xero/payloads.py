@@ -240,7 +240,12 @@ def line_items(
                 )
         quantity, unit = line.quantity, line.unit_price
         description = line.description.strip()
-        exact = _decimals(quantity) <= 4 and _decimals(unit) <= unitdp and quantity * unit == amount
+        exact = (
+            quantity != 0  # Xero may take a quantity of 0 as 1: never send one
+            and _decimals(quantity) <= 4
+            and _decimals(unit) <= unitdp
+            and quantity * unit == amount
+        )
         if not exact:
             detail = f"{quantity.normalize():f} {_TIMES} {unit.normalize():f}"
             description = f"{description} ({detail})" if description else detail

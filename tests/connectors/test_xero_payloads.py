@@ -305,3 +305,9 @@ def test_three_decimal_currencies_are_refused_rather_than_rounded() -> None:
     fine = LineSpec("Voice", Decimal(1), Decimal("1.23"), 1230, item_code="voice")
     [item] = payloads.line_items([fine], "BHD", 0, unitdp=4, tax_code=None)
     assert item["UnitAmount"] == Decimal("1.23")
+
+
+def test_a_zero_quantity_line_goes_as_one_at_its_amount() -> None:
+    line = LineSpec("Unused minutes", Decimal(0), Decimal("0.25"), 0, item_code="voice")
+    [item] = payloads.line_items([line], "USD", 0, unitdp=2, tax_code=None)
+    assert (item["Quantity"], item["UnitAmount"]) == (Decimal(1), Decimal("0.00"))

@@ -101,6 +101,7 @@ class XeroRules:
         subtotal = Decimal(0)
         total_tax = Decimal(0)
         for line in lines:
+            # a missing (or zero) quantity counts as 1, as for a description-only line
             quantity = quantize(_number(line.get("Quantity")) or Decimal(1), 4)
             unit = quantize(_number(line.get("UnitAmount")) or Decimal(0), unitdp)
             amount = cents(quantity * unit)
