@@ -26,6 +26,7 @@ __all__ = [
     "PROVIDER_MODULES",
     "UnknownConnectionError",
     "connection_info",
+    "get_connection",
     "list_connections",
     "open_connector",
 ]

@@ -113,7 +113,7 @@ class DatabaseTokenSource:
         different one (another worker refreshed meanwhile), which is then returned."""
         self._cached = None
         snapshot = await asyncio.to_thread(self._read)
-        if snapshot.access_token != rejected:
+        if snapshot.access_token != rejected and self._fresh(snapshot.expires_at):
             self._cached = snapshot
             return snapshot.access_token
         return await self._refresh(seen_version=snapshot.version, rejected=rejected)
@@ -174,7 +174,7 @@ class DatabaseTokenSource:
         if rejected is None:
             done = row.token_version != seen_version or self._fresh(current.expires_at)
         else:
-            done = current.access_token != rejected
+            done = current.access_token != rejected and self._fresh(current.expires_at)
         if done:  # someone refreshed while we waited: use theirs, never spend a stale token
             await asyncio.to_thread(session.rollback)  # releases the lock; nothing to write
             self._cached = current
