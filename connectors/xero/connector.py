@@ -363,8 +363,8 @@ class XeroConnector:
             return current.ref
         if current.amount_paid_minor > 0 or current.status is RemoteStatus.PAID:
             raise RejectedError(
-                f"Xero invoice {current.number} has payments; remove them in Xero before it "
-                "can be voided",
+                f"Xero invoice {current.number} has payments or allocated credit; remove "
+                "them in Xero before it can be voided",
                 status=None,
             )
         status = "DELETED" if current.status is RemoteStatus.DRAFT else "VOIDED"
