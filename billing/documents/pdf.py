@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-
-from weasyprint import HTML  # type: ignore[import-untyped]
-from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
-from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
+from typing import Any
 
 from config.settings import get_settings
 
@@ -26,21 +23,29 @@ __all__ = ["document_path", "render_invoice_pdf", "write_invoice_pdf"]
 _local = threading.local()
 
 
-def _font_config() -> FontConfiguration:
+def _font_config() -> Any:
     """Font discovery is the slowest fixed cost of a render: once per thread (a Pango font map
     must not be shared between threads, e.g. API workers rendering at the same time)."""
-    config: FontConfiguration | None = getattr(_local, "font_config", None)
+    config = getattr(_local, "font_config", None)
     if config is None:
+        from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
         config = _local.font_config = FontConfiguration()
     return config
 
 
-def _fetcher() -> URLFetcher:
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
+
     return URLFetcher(allowed_protocols={"data"}, timeout=5, allow_redirects=False)
 
 
 def render_invoice_pdf(doc: InvoiceDocument, logo: Logo | None = None) -> bytes:
-    """The document as PDF bytes (see `render_invoice_html` for `logo`)."""
+    """The document as PDF bytes (see `render_invoice_html` for `logo`). WeasyPrint is imported
+    here, not at module level: it costs most of a second, and every CLI command (the sync
+    worker included) would pay it at start-up without rendering anything."""
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
     html = HTML(string=render_invoice_html(doc, logo), url_fetcher=_fetcher())
     pdf = html.write_pdf(font_config=_font_config())
     assert isinstance(pdf, bytes)

@@ -46,12 +46,14 @@ def test_rendering_fetches_nothing(tmp_path: Path) -> None:
     is not read into the client's PDF."""
     secret = tmp_path / "secret.png"
     secret.write_bytes(PNG)
+    from weasyprint import HTML
+
     from billing.documents import pdf as pdf_module
 
     html = render_invoice_html(invoice()).replace(
         "</body>", f'<img src="file://{secret}"><img src="http://127.0.0.1:9/x.png"></body>'
     )
-    document = pdf_module.HTML(string=html, url_fetcher=pdf_module._fetcher()).render()
+    document = HTML(string=html, url_fetcher=pdf_module._fetcher()).render()
     images = [box for page in document.pages for box in _walk(page._page_box) if _is_image(box)]
     assert images == []
 
