@@ -325,8 +325,13 @@ class ConnectorContract:
         self, connector: Connector, fake: FakeRemote
     ) -> None:
         spec = self.make_invoice_spec("INV-1010", await self.customer(connector))
-        fake.fail_next("timeout_after_commit", path_contains=self.invoice_write_path)
+        fake.fail_next(
+            "timeout_after_commit",
+            path_contains=self.invoice_write_path,
+            method=self.invoice_write_method,
+        )
         result = await self.push_one(connector, spec)
+        assert fake.pending_failures == 0, "the timeout never hit: set invoice_write_path/method"
         if isinstance(result, ConnectorError):
             assert isinstance(result, RetryableError) and result.uncertain
         # what the worker does next: look up by number, push only when absent
@@ -341,8 +346,11 @@ class ConnectorContract:
         self, connector: Connector, fake: FakeRemote
     ) -> None:
         spec = self.make_invoice_spec("INV-1011", await self.customer(connector))
-        fake.fail_next("reset", path_contains=self.invoice_write_path)
+        fake.fail_next(
+            "reset", path_contains=self.invoice_write_path, method=self.invoice_write_method
+        )
         result = await self.push_one(connector, spec)
+        assert fake.pending_failures == 0, "the reset never hit: set invoice_write_path/method"
         if isinstance(result, ConnectorError):
             result = await self.push_one(connector, spec)
         assert isinstance(result, RemoteRef), result
@@ -408,5 +416,8 @@ class ConnectorContract:
         [missing] = await connector.find_customers([self.make_customer_spec("client-none")])
         assert missing is None
 
-    #: a path fragment of the request that creates invoices (failure injection target)
+    #: the request that creates invoices (failure injection target): a fragment of its path
+    #: (compared without case) and its method (None: any, then a lookup on the same path may
+    #: take the failure instead of the write)
     invoice_write_path = "invoice"
+    invoice_write_method: str | None = None

@@ -82,6 +82,8 @@ class TestQuickBooksContract(ConnectorContract):
     income_account = "79"
     tax_code = "TAX"
     bad_item_field = "ItemRef"
+    invoice_write_path = "/invoice"
+    invoice_write_method = "POST"
 
     @pytest.fixture
     def fake(self) -> FakeQuickBooks:

@@ -74,6 +74,7 @@ class _Failure:
     kind: str
     remaining: int
     path_contains: str | None
+    method: str | None = None
 
 
 @dataclass
@@ -138,27 +139,39 @@ class FakeRemote:
 
     # ---- failure injection ------------------------------------------------------------------
     def fail_next(
-        self, kind: FailureKind | str, count: int = 1, path_contains: str | None = None
+        self,
+        kind: FailureKind | str,
+        count: int = 1,
+        path_contains: str | None = None,
+        *,
+        method: str | None = None,
     ) -> None:
-        """The next `count` requests (whose path contains `path_contains`, when given) fail:
-        "500" answers a server error; "429" a rate-limit answer with Retry-After; "401" an
-        auth failure; "reset" raises `httpx.RemoteProtocolError` before the fake applies the
-        request; "timeout_after_commit" applies the request, then raises `httpx.ReadTimeout`
-        (the uncertain outcome: the remote has it, the client does not know)."""
+        """The next `count` requests (whose URL path contains `path_contains`, compared
+        without case, and whose method is `method`, when given) fail: "500" answers a server
+        error; "429" a rate-limit answer with Retry-After; "401" an auth failure; "reset"
+        raises `httpx.RemoteProtocolError` before the fake applies the request;
+        "timeout_after_commit" applies the request, then raises `httpx.ReadTimeout` (the
+        uncertain outcome: the remote has it, the client does not know)."""
         if kind not in FAILURE_KINDS:
             raise ValueError(f"kind: unknown failure {kind!r}; one of {sorted(FAILURE_KINDS)}")
         if count < 1:
             raise ValueError("count: must be at least 1")
         with self._lock:
-            self._failures.append(_Failure(str(kind), count, path_contains))
+            self._failures.append(
+                _Failure(str(kind), count, path_contains, method.upper() if method else None)
+            )
 
-    def _take_failure(self, path: str) -> str | None:
+    def _take_failure(self, request: httpx.Request) -> str | None:
+        path = request.url.path.lower()
         for failure in self._failures:
-            if failure.path_contains is None or failure.path_contains in path:
-                failure.remaining -= 1
-                if failure.remaining == 0:
-                    self._failures.remove(failure)
-                return failure.kind
+            if failure.path_contains is not None and failure.path_contains.lower() not in path:
+                continue
+            if failure.method is not None and failure.method != request.method:
+                continue
+            failure.remaining -= 1
+            if failure.remaining == 0:
+                self._failures.remove(failure)
+            return failure.kind
         return None
 
     @property
@@ -259,7 +272,7 @@ class FakeRemote:
         with self._lock:
             entry = self._log(request)
             path = request.url.path
-            kind = self._take_failure(str(request.url))
+            kind = self._take_failure(request)
             entry.failure = kind
             if kind == "reset":
                 raise httpx.RemoteProtocolError("connection reset by fake", request=request)

@@ -106,3 +106,14 @@ async def test_transport_counts_concurrency() -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_failures_can_target_a_method_and_ignore_case() -> None:
+    fake = Echo()
+    fake.fail_next("500", path_contains="/INV", method="post")
+    get = httpx.Request(
+        "GET", "https://fake.test/inv", headers={"Authorization": f"Bearer {fake.initial_token}"}
+    )
+    assert fake.handle(get).status_code == 200  # a lookup on the same path is spared
+    assert fake.handle(_req(fake, "/Invoices")).status_code == 500
+    assert fake.pending_failures == 0
