@@ -42,8 +42,9 @@ TRACKING_CATEGORIES_MAX = 2  # Xero allows two tracking categories per line
 STATUSES = ("AUTHORISED", "DRAFT")
 DEFAULT_NO_TAX_TYPE = "NONE"  # Xero's "no tax" TaxType in every region
 
-# Keys the partner-file table may carry that are not mapping settings.
-_IGNORED = frozenset({"provider", "enabled"})
+# Keys the partner-file table may carry that are not mapping settings (`tenant_name` picks
+# the organisation at connect time, see `connectors.connections.service`).
+_IGNORED = frozenset({"provider", "enabled", "tenant_name"})
 _KNOWN = frozenset(
     {
         "account_codes",

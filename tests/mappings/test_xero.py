@@ -103,7 +103,12 @@ def test_bad_settings_name_the_field_and_reason(
 
 def test_provider_and_enabled_keys_are_tolerated() -> None:
     mapping = mapping_from_settings(
-        {"provider": "xero", "enabled": True, "default_account_code": "200"}
+        {
+            "provider": "xero",
+            "enabled": True,
+            "tenant_name": "Acme Ltd",  # read at connect time, not a mapping setting
+            "default_account_code": "200",
+        }
     )
     assert mapping.income_account(None) == "200"
 
