@@ -1,6 +1,7 @@
 """Two workers racing on a token refresh never lose the connection: exactly one refresh
 reaches the (single-use refresh token) server, both get a valid token, the stored refresh
-token is the newest."""
+token is the newest. Threads (each with its own event loop) and processes (spawned, against
+the fake served on loopback), on SQLite (the write lock) and PostgreSQL (FOR UPDATE)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from sqlalchemy import Engine
 from connectors.connections.crypto import cipher_from_settings
 from connectors.connections.models import ConnectionStatus
 from connectors.connections.token_source import DatabaseTokenSource
-from tests.conftest import ON_POSTGRES
 from tests.connectors.connections.conftest import Seed, oauth_env, stored
 from tests.connectors.connections.race_worker import fetch_token
 from tests.fakes.oauth import OAuthFake
@@ -82,8 +82,6 @@ def test_many_tasks_in_one_loop_refresh_once(
     _assert_one_refresh(configured, connection_id, fake, asyncio.run(both()))
 
 
-@pytest.mark.postgres_only
-@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only (REBILL_DATABASE_URL)")
 def test_two_processes_refresh_once(
     configured: Engine, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
