@@ -1,7 +1,8 @@
 """Webhook endpoints. `POST /webhooks/stripe`: Stripe's deliveries, verified against each
 connected partner's signing secret (bad or stale signature: 400), stored once per event id and
 applied by `sync.stripe.receive_delivery`. `GET /webhooks/stripe/return`: where Stripe's hosted
-Checkout page sends the client back.
+Checkout page sends the client back. `POST /webhooks/freshbooks`: FreshBooks' callback
+verification and its signed events (`connectors.freshbooks.callbacks.receive`).
 
 The body is read raw (the signature covers the exact bytes). The handler is a plain `def`, so
 FastAPI runs it in its thread pool: the database and the Stripe reads it makes never block
@@ -15,6 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from config.db import get_engine
+from connectors.freshbooks.callbacks import receive as receive_freshbooks
+from connectors.freshbooks.webhooks import SIGNATURE_HEADER as FRESHBOOKS_SIGNATURE
 from sync.stripe import receive_delivery
 
 __all__ = ["MAX_BODY", "build_router"]
@@ -44,5 +47,18 @@ def build_router() -> APIRouter:
             else "Nothing was changed. You can close this page."
         )
         return HTMLResponse(f"<!doctype html><title>Payment</title><p>{text}</p>")
+
+    @router.post("/freshbooks", summary="FreshBooks webhook callbacks")
+    async def freshbooks_webhook(request: Request) -> JSONResponse:
+        """Callback verification and signed events (`connectors.freshbooks.callbacks`)."""
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"detail": "body: larger than 1 MiB"}, status_code=413)
+        signature = request.headers.get(FRESHBOOKS_SIGNATURE)
+        result = await receive_freshbooks(get_engine(), body, signature)
+        name = result.event.name if result.event is not None else None
+        return JSONResponse(
+            {"detail": result.detail, "event": name}, status_code=result.status_code
+        )
 
     return router

@@ -9,7 +9,8 @@ import billing.metering.models
 import billing.payments.models
 import billing.pricing.models
 import billing.tenants.models  # noqa: F401
-import connectors.connections.models  # noqa: F401
+import connectors.connections.models
+import connectors.freshbooks.models  # noqa: F401
 import ledger.models  # noqa: F401
 import mappings.models  # noqa: F401
 import sync.models

@@ -113,3 +113,33 @@ class FreshBooksApi:
             return await call
         except ConnectorError as error:
             return error
+
+    # -- webhook callbacks (``/events/account/{account_id}/events/callbacks``) ----------------
+    def _callbacks(self, callback_id: str | None = None) -> str:
+        path = f"/events/account/{self.account_id}/events/callbacks"
+        return f"{path}/{callback_id}" if callback_id else path
+
+    async def register_callback(self, event: str, uri: str) -> str:
+        """Ask FreshBooks to call `uri` on `event` ("invoice.update"); answers the callback id.
+        FreshBooks then posts a verifier to `uri` (see `callbacks.receive`)."""
+        response = await self.client.request(
+            "POST",
+            self._callbacks(),
+            content=payloads.dumps({"callback": {"event": event, "uri": uri}}),
+            headers={"Content-Type": "application/json"},
+            idempotent=False,
+        )
+        callback = self._result(response.content, what="callbacks").get("callback")
+        if not isinstance(callback, Mapping) or not callback.get("callbackid"):
+            raise RetryableError("FreshBooks answered the callback without its id")
+        return str(callback["callbackid"])
+
+    async def verify_callback(self, callback_id: str, verifier: str) -> None:
+        """Send back the verifier FreshBooks posted to our callback URI (activates it)."""
+        response = await self.client.request(
+            "PUT",
+            self._callbacks(callback_id),
+            content=payloads.dumps({"callback": {"verifier": verifier}}),
+            headers={"Content-Type": "application/json"},
+        )
+        self._result(response.content, what="callbacks")

@@ -368,18 +368,7 @@ class FreshBooksConnector(FreshBooksApi):
         records = await self._pages("payments/payments", "payments", params)
         return [payloads.remote_payment(record) for record in records]
 
-    # -- webhooks, references and lifetime ----------------------------------------------------
-    async def verify_callback(self, callback_id: str, verifier: str) -> None:
-        """Send back the verifier FreshBooks posted to our callback URI (activates it)."""
-        path = f"/events/account/{self.account_id}/events/callbacks/{callback_id}"
-        response = await self.client.request(
-            "PUT",
-            path,
-            content=payloads.dumps({"callback": {"verifier": verifier}}),
-            headers={"Content-Type": "application/json"},
-        )
-        self._result(response.content, what="callbacks")
-
+    # -- references and lifetime ----------------------------------------------------
     async def check_references(self, references: Mapping[str, str]) -> dict[str, str]:
         """Item names (``item_names.<usage type>``) must name items; FreshBooks has no
         accounts, tax codes or classes a mapping could name."""
