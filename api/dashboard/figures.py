@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from billing.pricing.margins import MarginRow, margins
+from billing.pricing.margins import NO_USAGE_TYPE, MarginRow, margins
 from billing.rating import margin_percent
 from billing.tenants.repository import TenantRepository
 
@@ -145,5 +145,8 @@ def portfolio(session: Session, partner_id: str, currency: str, first: date) -> 
         falls=_falls(by_client.rows, before.rows),
         trend=_trend(session, partner_id, first, currency),
         client_names={c.id: c.name for c in tenants.clients(partner_id)},
-        usage_names={t.code: t.display_name for t in tenants.usage_types(partner_id)},
+        usage_names={
+            NO_USAGE_TYPE: "Base fees, true-ups and other charges",
+            **{t.code: t.display_name for t in tenants.usage_types(partner_id)},
+        },
     )

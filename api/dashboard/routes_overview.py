@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlmodel import col, select
 
 from api.dashboard.charts import COST_COLOR, MARGIN_COLOR, Series, column_chart, trend_chart
 from api.dashboard.figures import month_end, portfolio, previous_month
@@ -24,6 +25,7 @@ from billing.tenants.errors import TenantError
 from billing.tenants.service import get_client
 from config.db import session_scope
 from config.db_types import utcnow
+from sync.stripe.models import StripeCustomer
 
 __all__ = ["build_overview_router"]
 
@@ -97,6 +99,12 @@ def build_overview_router() -> APIRouter:
                 partner.id, PaymentFilter(client_id=client.id)
             )
             numbers = {i.invoice_id: i.number for i in invoices}
+            card = db.exec(
+                select(StripeCustomer).where(
+                    col(StripeCustomer.partner_id) == partner.id,
+                    col(StripeCustomer.client_id) == client.id,
+                )
+            ).first()
             invoices.sort(key=lambda i: (i.period_start, i.invoice_id), reverse=True)
             rows = figures.margins
             chart = column_chart(
@@ -119,7 +127,7 @@ def build_overview_router() -> APIRouter:
                 request, "client.html", who, partner, db=db, client=client, figures=figures,
                 rows=rows, chart=chart, plan=pricing.plan, terms=pricing.terms, prices=prices,
                 overrides=overrides, invoices=invoices, payments=list(reversed(payments)),
-                numbers=numbers, period_last=figures.period.end - timedelta(days=1),
+                numbers=numbers, card=card, period_last=figures.period.end - timedelta(days=1),
             )  # fmt: skip
 
     return router

@@ -267,3 +267,24 @@ def test_approving_an_issued_invoice_says_why_and_issues_nothing(
         "/dashboard/p/acme/invoices/approve", data={"csrf_token": token, "invoice": "x"}
     )
     assert bad.status_code == 400 and "invoice:" in bad.text
+
+
+def test_card_on_file_from_the_stripe_customer(
+    app_client: TestClient, world: World, session: Session
+) -> None:
+    from sync.stripe.models import StripeAccount, StripeCustomer
+
+    account = StripeAccount(partner_id="acme", secret_key_enc="x", webhook_secret_enc="y")
+    session.add(account)
+    session.flush()
+    session.add(StripeCustomer(partner_id="acme", client_id="c1", account_id=account.id,
+                               customer_id="cus_1", payment_method_id="pm_1", card_brand="visa",
+                               card_last4="4242", card_exp_month=3, card_exp_year=2031))  # fmt: skip
+    session.add(StripeCustomer(partner_id="acme", client_id="c2", account_id=account.id,
+                               customer_id="cus_2", auto_charge=False))  # fmt: skip
+    session.commit()
+    sign_in(app_client, "ann@acme.example")
+    card = app_client.get("/dashboard/p/acme/clients/c1").text.split('data-testid="card">')[1]
+    assert card.startswith("Visa ending 4242, expires 03/2031; automatic charges on.")
+    card = app_client.get("/dashboard/p/acme/clients/c2").text.split('data-testid="card">')[1]
+    assert card.startswith("Stripe customer cus_2, no card saved yet.")
