@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api.dashboard.sync_state import invoice_sync_status
 from api.dashboard.web import Viewer, check_csrf, not_found, partner_in_view, render, viewer
@@ -30,6 +30,7 @@ from billing.invoicing.service import approve_invoice, list_invoices
 from billing.metering.schemas import quantity_text
 from billing.tenants.service import get_client
 from config.db import session_scope
+from sync.stripe.models import StripeCharge
 
 __all__ = ["build_invoices_router"]
 
@@ -83,6 +84,23 @@ def _previous_totals(db: Session, partner_id: str, drafts: list[Invoice]) -> dic
         if candidates:
             previous = max(candidates, key=lambda i: i.period_start)
             found[draft.invoice_id] = _change(draft, previous)
+    return found
+
+
+def _charges(db: Session, partner_id: str, invoice_ids: list[int]) -> dict[int, StripeCharge]:
+    """The card charge of each invoice charged automatically through Stripe (the newest)."""
+    found: dict[int, StripeCharge] = {}
+    for start in range(0, len(invoice_ids), 500):
+        query = (
+            select(StripeCharge)
+            .where(
+                col(StripeCharge.partner_id) == partner_id,
+                col(StripeCharge.invoice_id).in_(invoice_ids[start : start + 500]),
+            )
+            .order_by(col(StripeCharge.id))
+        )
+        for charge in db.exec(query):
+            found[charge.invoice_id] = charge
     return found
 
 
@@ -141,6 +159,7 @@ def build_invoices_router() -> APIRouter:
                 request, "invoices.html", who, partner, db=db, drafts=drafts,
                 previous=_previous_totals(db, partner.id, drafts), done=done,
                 sync=invoice_sync_status(db, partner.id, [i.invoice_id for i in done]),
+                charges=_charges(db, partner.id, [i.invoice_id for i in done]),
                 issued_message=issued, error=error,
             )  # fmt: skip
 

@@ -288,3 +288,12 @@ def test_card_on_file_from_the_stripe_customer(
     assert card.startswith("Visa ending 4242, expires 03/2031; automatic charges on.")
     card = app_client.get("/dashboard/p/acme/clients/c2").text.split('data-testid="card">')[1]
     assert card.startswith("Stripe customer cus_2, no card saved yet.")
+    from sync.stripe.models import ChargeStatus, StripeCharge
+
+    issued = session.exec(select(Invoice).where(Invoice.number == "ACME-000001")).one()
+    session.add(StripeCharge(partner_id="acme", invoice_id=issued.invoice_id,
+                             account_id=account.id, status=ChargeStatus.REQUIRES_ACTION,
+                             amount_minor=issued.total_minor, currency="USD"))  # fmt: skip
+    session.commit()
+    listing = app_client.get("/dashboard/p/acme/invoices").text
+    assert f'data-testid="charge-{issued.id}">card: requires action' in listing
