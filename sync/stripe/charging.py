@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from billing.invoicing.models import Invoice, InvoiceStatus
+from billing.invoicing.repository import InvoiceRepository
 from billing.tenants.models import Client, Partner
 from config.db_types import utcnow
 from connectors.stripe import StripeGateway
@@ -89,6 +90,7 @@ def enqueue_charges(session: Session, now: datetime) -> int:
         )
         .order_by(col(Invoice.id))
     )
+    InvoiceRepository(session).claim_sqlite_writer()  # read-then-write: lock first on SQLite
     added = 0
     for invoice, account_id in session.execute(query).all():
         if invoice.amount_due_minor <= 0:
@@ -245,6 +247,7 @@ def _record(
     sessions: Callable[[], Session], request: ChargeRequest, outcome: Attempt, now: datetime
 ) -> str:
     with sessions() as session, session.begin():
+        InvoiceRepository(session).claim_sqlite_writer()
         row = session.get(StripeCharge, request.row_id, with_for_update=True)
         assert row is not None
         if row.status is not ChargeStatus.PROCESSING or row.attempts != request.attempt - 1:

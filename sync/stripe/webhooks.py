@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from billing.invoicing.errors import InvoiceNotFoundError
+from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError
 from billing.payments.service import record_dispute, record_payout, refund_payment
 from config.db_types import utcnow
@@ -107,6 +108,7 @@ def _store(sessions: Callable[[], Session], account: StripeAccount, event: dict[
 def _mark(
     session: Session, account_id: str, event_id: str, status: EventStatus, error: str | None
 ) -> None:
+    InvoiceRepository(session).claim_sqlite_writer()
     stored = session.execute(
         select(StripeEvent).where(
             col(StripeEvent.account_id) == account_id, col(StripeEvent.event_id) == event_id
@@ -209,6 +211,7 @@ def receive_delivery(
         gateway.close()
     try:
         with sessions() as session, session.begin():
+            InvoiceRepository(session).claim_sqlite_writer()
             if effect is None:
                 _mark(session, account.id, event_id, EventStatus.IGNORED, None)
                 return DeliveryResult(200, f"ignored: {event_type}", event_id)

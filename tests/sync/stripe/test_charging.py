@@ -208,3 +208,40 @@ def test_an_invoice_paid_another_way_is_not_charged(world: World) -> None:
         session.commit()
     charge_due_invoices(world.engine, now=T0)
     assert world.fake.intents == {}
+
+
+def test_rate_limited_attempt_waits_and_repeats_with_the_same_key(world: World) -> None:
+    world.save_card()
+    world.fake.fail_next("429", path_contains="payment_intents")
+    report = charge_due_invoices(world.engine, now=T0)
+    assert report.outcomes["repeat"] == 1
+    assert world.charge().status is ChargeStatus.PENDING and world.charge().attempts == 0
+    assert world.mails() == []  # nobody is told of our own transient trouble
+    report = charge_due_invoices(world.engine, now=T0 + timedelta(minutes=5))
+    assert report.outcomes["succeeded"] == 1
+    keys = {r.headers["idempotency-key"] for r in world.fake.requests_to("/v1/payment_intents")}
+    assert len(keys) == 1 and len(world.fake.intents) == 1
+
+
+def test_concurrent_runs_charge_once(world: World) -> None:
+    import threading
+
+    world.save_card()
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(charge_due_invoices(world.engine, now=T0))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(world.fake.intents) == 1
+    assert len(_payments(world)) == 1
+    assert world.invoice().status is InvoiceStatus.PAID
