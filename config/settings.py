@@ -48,11 +48,13 @@ class Settings(BaseSettings):
     quickbooks_auth_url: str = ""
     quickbooks_token_url: str = ""
     quickbooks_api_url: str = ""
+    quickbooks_revoke_url: str = ""
     xero_client_id: str = ""
     xero_client_secret: SecretStr = SecretStr("")
     xero_auth_url: str = ""
     xero_token_url: str = ""
     xero_connections_url: str = ""
+    xero_revoke_url: str = ""
     xero_api_url: str = ""
     oauth_timeout_seconds: float = 20.0
 

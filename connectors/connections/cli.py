@@ -22,7 +22,12 @@ from connectors.base import ConnectorError
 from .maintenance import refresh_due_connections
 from .models import Connection
 from .repository import connection_by_name, list_connections
-from .service import ConnectionSetupError, disconnect, mapping_settings, start_consent
+from .service import (
+    ConnectionSetupError,
+    disconnect_and_revoke,
+    mapping_settings,
+    start_consent,
+)
 from .token_source import DatabaseTokenSource
 
 __all__ = ["connections_app"]
@@ -128,11 +133,22 @@ def list_command(
 
 @connections_app.command("disconnect")
 def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
-    """Forget the connection's tokens (syncing to it stops until it is connected again)."""
+    """Forget the connection's tokens and revoke the grant at the provider (syncing to it
+    stops until it is connected again)."""
     with session_scope() as session:
-        row = _find(session, partner, name)
-        disconnect(session, partner, row.name)
-        typer.echo(f"disconnected {partner}/{row.name} ({row.provider.value})")
+        conn_name = _find(session, partner, name).name
+    try:
+        row, problem = asyncio.run(disconnect_and_revoke(get_engine(), partner, conn_name))
+    except ConnectionSetupError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"disconnected {partner}/{row.name} ({row.provider.value})")
+    if problem:
+        typer.echo(
+            f"warning: {row.provider.value} did not confirm the revocation ({problem}); the "
+            "tokens are forgotten here, and the partner can remove the app in "
+            f"{row.provider.value}'s settings",
+            err=True,
+        )
 
 
 @connections_app.command("refresh")

@@ -84,6 +84,7 @@ _DEFAULTS: dict[str, dict[str, str]] = {
         "scope": "com.intuit.quickbooks.accounting",
         "api": "https://quickbooks.api.intuit.com",
         "connections": "",
+        "revoke": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
     },
     "xero": {
         "auth": "https://login.xero.com/identity/connect/authorize",
@@ -91,6 +92,7 @@ _DEFAULTS: dict[str, dict[str, str]] = {
         "scope": "offline_access accounting.transactions accounting.contacts accounting.settings",
         "api": "https://api.xero.com",
         "connections": "https://api.xero.com/connections",
+        "revoke": "https://identity.xero.com/connect/revocation",
     },
 }
 
@@ -105,6 +107,7 @@ class OAuthProvider:
     scope: str
     api_url: str
     connections_url: str
+    revoke_url: str
     redirect_uri: str
     timeout: float
 
@@ -130,6 +133,26 @@ class OAuthProvider:
     ) -> TokenGrant:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return await self._token_request(form, transport)
+
+    async def revoke(
+        self, refresh_token: str, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        """Withdraw the grant at the provider (disconnect): Intuit takes a JSON body, Xero a
+        form (and drops the user's connections to the app). One attempt."""
+        origin, path = _split(self.revoke_url)
+        async with self._client(origin, "revoke", transport) as client:
+            if self.name == "quickbooks":
+                await client.request(
+                    "POST", path, json={"token": refresh_token}, headers=self._basic(), retry=False
+                )
+            else:
+                await client.request(
+                    "POST", path, data={"token": refresh_token}, headers=self._basic(), retry=False
+                )
+
+    def _basic(self) -> dict[str, str]:
+        pair = f"{self.client_id}:{self.client_secret}".encode()
+        return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
 
     async def tenants(
         self, access_token: str, *, transport: httpx.AsyncBaseTransport | None = None
@@ -185,7 +208,6 @@ class OAuthProvider:
                 status=None,
             )
         grant = form["grant_type"]
-        basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
 
         def parse(response: httpx.Response) -> ConnectorError:
             return _token_error(self.name, grant, response)
@@ -193,7 +215,7 @@ class OAuthProvider:
         origin, path = _split(self.token_url)
         async with self._client(origin, "oauth", transport, parse) as client:
             response = await client.request(
-                "POST", path, data=form, headers={"Authorization": f"Basic {basic}"}, retry=False
+                "POST", path, data=form, headers=self._basic(), retry=False
             )
         return _grant(self.name, response)
 
@@ -279,6 +301,7 @@ def oauth_provider(name: str, settings: Settings | None = None) -> OAuthProvider
             s.quickbooks_api_url,
             "",
         )
+        revoke = s.quickbooks_revoke_url
     else:
         client_id, secret = s.xero_client_id, s.xero_client_secret
         auth, token, api, conns = (
@@ -287,6 +310,7 @@ def oauth_provider(name: str, settings: Settings | None = None) -> OAuthProvider
             s.xero_api_url,
             s.xero_connections_url,
         )
+        revoke = s.xero_revoke_url
     return OAuthProvider(
         name=name,
         client_id=client_id,
@@ -299,6 +323,7 @@ def oauth_provider(name: str, settings: Settings | None = None) -> OAuthProvider
         or (
             f"{api.rstrip('/')}/connections" if api and name == "xero" else defaults["connections"]
         ),
+        revoke_url=revoke or defaults["revoke"],
         redirect_uri=f"{s.public_url.rstrip('/')}/oauth/{name}/callback",
         timeout=s.oauth_timeout_seconds,
     )

@@ -10,6 +10,7 @@ exchange does not leave it reusable.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -20,14 +21,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config.db_types import utcnow
+from connectors.base import ConnectorError
 
-from .crypto import TokenCipher, cipher_from_settings
+from .crypto import TokenCipher, TokenDecryptionError, cipher_from_settings
 from .models import Connection, ConnectionStatus, OAuthState, Provider
 from .providers import OAUTH_PROVIDERS, OAuthProvider, TokenGrant, XeroTenant, oauth_provider
 from .repository import (
     connection_by_name,
     connection_settings,
     consume_state,
+    lock_connection,
     partner_exists,
     partner_settings,
     purge_expired_states,
@@ -41,9 +44,12 @@ __all__ = [
     "choose_tenant",
     "complete_consent",
     "disconnect",
+    "disconnect_and_revoke",
     "mapping_settings",
     "start_consent",
 ]
+
+log = logging.getLogger(__name__)
 
 STATE_LIFETIME = timedelta(minutes=15)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -236,6 +242,41 @@ def disconnect(session: Session, partner_id: str, name: str) -> Connection:
     connection.updated_at = utcnow()
     session.add(connection)
     return connection
+
+
+async def disconnect_and_revoke(
+    engine: Engine,
+    partner_id: str,
+    name: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    cipher: TokenCipher | None = None,
+) -> tuple[Connection, str | None]:
+    """Forget the tokens (under the row lock, so no refresh can rotate them meanwhile), then
+    revoke the grant at the provider. The local disconnect stands even when the revocation
+    fails; the second value then says why (the partner can remove the app in the provider's
+    settings)."""
+    with Session(engine, expire_on_commit=False) as session:
+        found = connection_by_name(session, partner_id, name)
+        if found is None:
+            raise ConnectionSetupError(
+                f"connection: partner {partner_id} has no connection {name!r}"
+            )
+        row = lock_connection(session, found.id) or found
+        stored_refresh = row.refresh_token_enc
+        connection = disconnect(session, partner_id, name)
+        session.commit()
+    if not stored_refresh or connection.provider.value not in OAUTH_PROVIDERS:
+        return connection, None
+    try:
+        refresh = (cipher or cipher_from_settings()).decrypt(stored_refresh)
+        await oauth_provider(connection.provider.value).revoke(refresh, transport=transport)
+    except (ConnectorError, TokenDecryptionError) as exc:
+        return connection, getattr(exc, "message", str(exc))
+    except Exception as exc:  # best effort: the local disconnect already stands
+        log.warning("revoking %s/%s failed: %s", partner_id, name, type(exc).__name__)
+        return connection, f"revocation failed ({type(exc).__name__})"
+    return connection, None
 
 
 def mapping_settings(session: Session, connection: Connection) -> dict[str, object]:

@@ -7,7 +7,9 @@ Xero's GET /connections), strict where the real ones are strict:
   pair and spends the old refresh token; spending it again, or a revoked one, is 400
   `invalid_grant`, like the real servers;
 - access tokens expire after `access_lifetime` seconds (`expire_access_tokens()` ends them now);
-- `/connections` lists the tenants to a valid bearer token.
+- `/connections` lists the tenants to a valid bearer token;
+- the revocation endpoint (Intuit `.../tokens/revoke` with JSON, Xero `/connect/revocation`
+  with a form) kills the refresh token it is given.
 
 `refresh_delay` holds every refresh in the server for a while, so racing refreshers really
 overlap. Thread-safe: loopback servers and several event loops may call `handle` at once.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import secrets
 import threading
 import time
@@ -55,6 +58,7 @@ class OAuthFake:
     issued_refresh: list[str] = field(default_factory=list)
     access: dict[str, _Access] = field(default_factory=dict)
     codes: set[str] = field(default_factory=set)
+    revoked: list[str] = field(default_factory=list)  # tokens sent to the revocation endpoint
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -96,6 +100,8 @@ class OAuthFake:
         path = request.url.path
         if request.method == "POST" and (path.endswith("/token") or path.endswith("/bearer")):
             return self._token(request)
+        if request.method == "POST" and (path.endswith("/revoke") or path.endswith("/revocation")):
+            return self._revoke(request)
         if request.method == "GET" and path.endswith("/connections"):
             return self._connections(request)
         return json_response(404, {"error": "not_found"})
@@ -158,6 +164,21 @@ class OAuthFake:
             with self._lock:
                 return json_response(200, self._pair_body())
         return json_response(400, {"error": "unsupported_grant_type"})
+
+    def _revoke(self, request: httpx.Request) -> httpx.Response:
+        """Intuit sends `{"token": ...}` as JSON, Xero `token=...` as a form."""
+        if not self._client_ok(request):
+            return json_response(401, {"error": "invalid_client"})
+        text = request.content.decode()
+        if request.headers.get("Content-Type", "").startswith("application/json"):
+            token = str(json.loads(text).get("token", ""))
+        else:
+            token = dict(parse_qsl(text)).get("token", "")
+        with self._lock:
+            self.revoked.append(token)
+            self.live_refresh.discard(token)
+            self.spent_refresh.add(token)
+        return httpx.Response(200)
 
     def _connections(self, request: httpx.Request) -> httpx.Response:
         header = request.headers.get("Authorization", "")

@@ -45,10 +45,12 @@ def oauth_env(monkeypatch: pytest.MonkeyPatch, base: str = OAUTH) -> None:
         "REBILL_QUICKBOOKS_CLIENT_ID": "app-id",
         "REBILL_QUICKBOOKS_CLIENT_SECRET": "app-secret",
         "REBILL_QUICKBOOKS_TOKEN_URL": f"{base}/oauth2/v1/tokens/bearer",
+        "REBILL_QUICKBOOKS_REVOKE_URL": f"{base}/v2/oauth2/tokens/revoke",
         "REBILL_XERO_CLIENT_ID": "app-id",
         "REBILL_XERO_CLIENT_SECRET": "app-secret",
         "REBILL_XERO_TOKEN_URL": f"{base}/connect/token",
         "REBILL_XERO_CONNECTIONS_URL": f"{base}/connections",
+        "REBILL_XERO_REVOKE_URL": f"{base}/connect/revocation",
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 import respx
 from sqlalchemy import Engine
@@ -82,8 +83,11 @@ def test_refresh_then_disconnect(
     refreshed = runner.invoke(connections_app, ["refresh", "--partner", "acme"])
     assert refreshed.exit_code == 0, refreshed.output
     assert "refreshed acme/books" in refreshed.output and fake.refresh_calls == 1
+    latest = fake.latest_refresh
     gone = runner.invoke(connections_app, ["disconnect", "--partner", "acme", "--name", "books"])
     assert gone.exit_code == 0, gone.output
+    assert fake.revoked == [latest] and latest not in fake.live_refresh
+    assert "warning" not in gone.output
     row = stored(configured, connection_id)
     assert row.status is ConnectionStatus.DISCONNECTED
     assert row.access_token_enc is None and row.refresh_token_enc is None
@@ -202,3 +206,41 @@ def test_refresh_due_and_refresh_without_partner(
     assert "refreshed 1, failed 0" in result.output and fake.refresh_calls == 1
     missing = runner.invoke(connections_app, ["refresh"])
     assert missing.exit_code == 2 and "--partner: required" in missing.output
+
+
+@pytest.mark.parametrize("provider", ["quickbooks", "xero"])
+def test_disconnect_stands_when_the_provider_does_not_confirm_revocation(
+    configured: Engine, seed: Seed, fake: OAuthFake, provider: str
+) -> None:
+    connection_id = seed(provider=provider, name=provider)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(path__regex=r"/(revoke|revocation)$").respond(503)
+        mock.route(host=urlsplit(OAUTH).hostname).mock(side_effect=fake.handle)
+        result = runner.invoke(connections_app, ["disconnect", "--partner", "acme"])
+    assert result.exit_code == 0, result.output
+    assert "did not confirm the revocation" in result.output
+    assert stored(configured, connection_id).status is ConnectionStatus.DISCONNECTED
+
+
+def test_quickbooks_revocation_is_json_and_xero_a_form(
+    configured: Engine, seed: Seed, fake: OAuthFake
+) -> None:
+    seed(provider="quickbooks", name="qbo")
+    seed(provider="xero", name="xero")
+    sent: list[str] = []
+
+    def spy(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/revoke", "/revocation")):
+            sent.append(f"{request.url.path} {request.headers['Content-Type']}")
+        return fake.handle(request)
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host=urlsplit(OAUTH).hostname).mock(side_effect=spy)
+        for name in ("qbo", "xero"):
+            result = runner.invoke(connections_app, ["disconnect", "-p", "acme", "--name", name])
+            assert result.exit_code == 0 and "warning" not in result.output, result.output
+    assert sent == [
+        "/v2/oauth2/tokens/revoke application/json",
+        "/connect/revocation application/x-www-form-urlencoded",
+    ]
+    assert len(fake.revoked) == 2 and not fake.live_refresh
