@@ -23,8 +23,8 @@ __all__ = ["SyncOverview", "invoice_sync_status", "retry_dead_rows", "sync_overv
 OUTBOX = "sync_outbox"
 CONNECTIONS = "connector_connection"
 DEAD = "dead"
-_SHOWN = ("id", "operation", "op", "kind", "object_type", "object_id", "our_id", "status",
-          "attempts", "last_error", "next_attempt_at", "updated_at", "created_at")  # fmt: skip
+_SHOWN = ("id", "operation", "op", "kind", "object_type", "object_id", "our_id", "attempts",
+          "last_outcome", "last_error", "updated_at")  # fmt: skip
 _OBJECT_ID = ("invoice_id", "object_id", "our_id", "entity_id", "subject_id")
 _OBJECT_KIND = ("object_type", "entity_type", "subject_type", "operation", "op", "kind")
 
@@ -81,8 +81,9 @@ def sync_overview(db: Session, partner_id: str) -> SyncOverview:
     has_connection = "connection_id" in outbox.c
     key = outbox.c.connection_id if has_connection else outbox.c.status
     query = select(key, outbox.c.status, func.count()).where(where).group_by(key, outbox.c.status)
+    names = {str(c.get("id")): str(c.get("name") or c.get("id")) for c in overview.connections}
     for connection_id, state, count in db.execute(query):
-        name = str(connection_id) if has_connection else "all"
+        name = names.get(str(connection_id), str(connection_id)) if has_connection else "all"
         overview.counts[(name, str(state))] = int(count)
     shown = [c for c in _SHOWN if c in outbox.c]
     if has_connection:
@@ -90,6 +91,9 @@ def sync_overview(db: Session, partner_id: str) -> SyncOverview:
     overview.dead_columns = shown
     dead = select(*[outbox.c[c] for c in shown]).where(where, outbox.c.status == DEAD).limit(100)
     overview.dead = [dict(row._mapping) for row in db.execute(dead)]
+    for row in overview.dead:
+        if "connection_id" in row:
+            row["connection_id"] = names.get(str(row["connection_id"]), row["connection_id"])
     return overview
 
 

@@ -171,3 +171,33 @@ def test_posts_without_the_csrf_token_are_refused(browser: Any, site: tuple[str,
     assert response.value.status == 403
     page.goto("/dashboard/p/acme/invoices")
     expect(page.get_by_test_id("drafts").locator("tbody tr")).to_have_count(2)  # nothing issued
+
+
+def test_sync_page_shows_dead_rows_and_retries_them(
+    browser: Any, site: tuple[str, World], session: Session
+) -> None:
+    from sqlmodel import select
+
+    from billing.invoicing.models import Invoice
+    from connectors.connections.models import Connection
+    from tests.api.dashboard.test_sync_page import _outbox
+
+    base, _ = site
+    connection = Connection(partner_id="acme", name="books", provider="quickbooks",
+                            status="active")  # fmt: skip
+    session.add(connection)
+    session.commit()
+    first, second = session.exec(
+        select(Invoice).where(Invoice.partner_id == "acme", Invoice.number.is_not(None))  # type: ignore[union-attr]
+        .order_by(Invoice.id)
+    ).all()  # fmt: skip
+    _outbox(session, "acme", connection.id, "dead", first)
+    _outbox(session, "acme", connection.id, "done", second)
+    page = signed_in(browser, base, "ann@acme.example")
+    page.goto("/dashboard/p/acme/sync")
+    expect(page.get_by_test_id("dead").locator("tbody tr")).to_have_count(1)
+    shoot(page, "07-sync-dead-rows")
+    page.get_by_test_id("dead").get_by_role("checkbox").check()
+    page.get_by_role("button", name="Retry selected").click()
+    expect(page.get_by_test_id("retried")).to_contain_text("1 row(s) queued again")
+    assert page.get_by_test_id("dead").count() == 0
