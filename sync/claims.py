@@ -4,7 +4,8 @@ A row is due when it is pending and its `next_attempt_at` has come, or when it i
 under a lease that ran out (its worker died). A row is never claimed while an earlier row of the
 same connection and subject is pending, in progress or paused: an invoice is pushed before it
 is voided or credited. Claiming sets the lease (`locked_by`, `locked_until`) and counts the
-attempt, in the claiming transaction, which the caller commits at once.
+attempt, in the claiming transaction, which the caller commits at once. A row whose attempts
+are spent when it is taken over (its workers kept dying on it) goes dead instead.
 
 PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint rows
 without waiting. SQLite: the claiming transaction first takes the database's write lock (a
@@ -39,6 +40,7 @@ def claim_due(
     lease: timedelta = timedelta(minutes=5),
     connection_id: str | None = None,
     ops: tuple[OutboxOp, ...] | None = None,
+    max_attempts: int = 8,
 ) -> list[OutboxRow]:
     """Claim up to `limit` due rows in id order and return them (flushed, not committed)."""
     take_write_lock(session)
@@ -59,7 +61,7 @@ def claim_due(
             col(OutboxRow.locked_until) < now,
         ),
     )
-    query = select(col(OutboxRow.id)).where(due, ~blocked)
+    query = select(col(OutboxRow.id), col(OutboxRow.attempts)).where(due, ~blocked)
     if connection_id is not None:
         query = query.where(col(OutboxRow.connection_id) == connection_id)
     if ops is not None:
@@ -67,7 +69,24 @@ def claim_due(
     query = query.order_by(col(OutboxRow.id)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxRow)
-    ids = [row_id for (row_id,) in session.execute(query)]
+    found = [(row_id, attempts) for row_id, attempts in session.execute(query)]
+    spent = [row_id for row_id, attempts in found if attempts >= max_attempts]
+    if spent:  # taken over after its worker died this many times: stop feeding it to workers
+        session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.id).in_(spent))
+            .values(
+                status=OutboxStatus.DEAD,
+                locked_by=None,
+                locked_until=None,
+                updated_at=now,
+                last_outcome="retryable",
+                last_error=f"the worker stopped while carrying this row out ({max_attempts} "
+                "attempts); retry it once the cause is fixed",
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ids = [row_id for row_id, attempts in found if attempts < max_attempts]
     if not ids:
         return []
     session.execute(

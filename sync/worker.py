@@ -135,8 +135,9 @@ class Worker:
         """Claim one batch and carry it out; False when nothing was due."""
         with self.write() as session:
             rows = claim_due(
-                session, self.worker_id, now=self.clock(), limit=self.batch_size, lease=self.lease
-            )
+                session, self.worker_id, now=self.clock(), limit=self.batch_size,
+                lease=self.lease, max_attempts=self.max_attempts,
+            )  # fmt: skip
         if not rows:
             return False
         stats.claimed += len(rows)
@@ -172,8 +173,8 @@ class Worker:
             return
         try:
             remote = self.open_remote(connection)
-        except (ConnectorError, MappingError) as exc:
-            error = exc if isinstance(exc, ConnectorError) else RejectedError(str(exc))
+        except Exception as exc:  # a connection that cannot be opened fails its rows, not us
+            error = _setup_error(exc)
             for row in rows:
                 self.fail(row, error, describe(connection, error), stats)
             return
@@ -215,3 +216,13 @@ class Worker:
             stats.paused += 1
         elif status is OutboxStatus.PENDING:
             stats.retried += 1
+
+
+def _setup_error(exc: Exception) -> ConnectorError:
+    """Opening a connection failed: configuration problems (a mapping setting, a missing realm,
+    an unknown provider) need the partner; anything else may pass."""
+    if isinstance(exc, ConnectorError):
+        return exc
+    if isinstance(exc, MappingError | ValueError | LookupError):
+        return RejectedError(str(exc))
+    return RetryableError(f"{type(exc).__name__}: {exc}")

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from billing.invoicing.credits import create_credit_note
 from billing.invoicing.service import void_invoice
 from mappings.references import RefKind, get_ref
+from sync.handlers import Remote
 from sync.models import OutboxOp, OutboxStatus
 from sync.repository import retry_rows
 from sync.service import fan_out
@@ -261,3 +262,34 @@ def test_with_30_percent_of_calls_failing_the_sync_converges(
         [theirs] = remote.invoices_by_number(str(invoice.number))
         assert theirs["total"] == invoice.total_minor
     assert len(remote.invoices) == len(invoices)
+
+
+def test_a_mapping_mistake_is_dead_with_the_setting_named(engine: Engine, session: Session) -> None:
+    from mappings.base import MappingError
+    from sync.worker import Worker
+
+    issue(session)
+
+    def open_remote(connection: object) -> Remote:
+        raise MappingError("default_income_account", "required")
+
+    stats = Worker(engine, open_remote).run_once()
+    assert stats.dead == 2
+    assert all("default_income_account: required" in (r.last_error or "") for r in rows(session))
+
+
+def test_a_row_whose_workers_keep_dying_goes_dead(engine: Engine, session: Session) -> None:
+    from sync.claims import claim_due
+
+    issue(session)
+    clock = Clock()
+    fan_out(session, now=clock.now)
+    session.commit()
+    for _ in range(3):  # three workers claim and die (their leases run out)
+        assert claim_due(session, "doomed", now=clock.now, max_attempts=3)
+        session.commit()
+        clock.advance(600)
+    assert claim_due(session, "next", now=clock.now, max_attempts=3) == []
+    session.commit()
+    assert {r.status for r in rows(session)} == {OutboxStatus.DEAD}
+    assert "worker stopped" in (rows(session)[0].last_error or "")
