@@ -26,7 +26,9 @@ __all__ = [
     "AUTHORIZE_URL",
     "BASE_URL",
     "CONCURRENT",
+    "OAUTH_DEFAULTS",
     "PER_MINUTE",
+    "SCOPES",
     "TOKEN_URL",
     "FreshBooksConnector",
     "account_budget",
@@ -36,6 +38,31 @@ __all__ = [
 BASE_URL = "https://api.freshbooks.com"
 AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize"
 TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"  # noqa: S105 (a URL)
+# What the connector touches; FreshBooks answers 403 naming the missing scopes otherwise.
+SCOPES = " ".join(
+    f"user:{name}"
+    for name in (
+        "profile:read",
+        "clients:read",
+        "clients:write",
+        "billable_items:read",
+        "billable_items:write",
+        "invoices:read",
+        "invoices:write",
+        "payments:read",
+        "payments:write",
+        "credit_notes:read",
+        "credit_notes:write",
+    )
+)
+# The row `connectors.connections.providers` needs for FreshBooks (same keys as its table).
+OAUTH_DEFAULTS = {
+    "auth": AUTHORIZE_URL,
+    "token": TOKEN_URL,
+    "scope": SCOPES,
+    "api": BASE_URL,
+    "connections": "",
+}
 PER_MINUTE = 60
 CONCURRENT = 3
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)

@@ -155,9 +155,11 @@ def parse_error(response: httpx.Response) -> ConnectorError | None:
             status=401,
         )
     if status == 403:
+        said = field_errors(_errors_of(body) or [])
+        detail = f" ({said[0].message})" if said else ""
         return AuthExpiredError(
-            "FreshBooks refused access to the business: the connected user may have lost "
-            "access or Rebill was disconnected; reconnect FreshBooks",
+            f"FreshBooks refused access to the business{detail}: the connected user may have "
+            "lost access, or the app lacks a scope; reconnect FreshBooks",
             status=403,
         )
     if status in (404, 410):

@@ -19,7 +19,7 @@ from connectors.base import RejectedError
 from connectors.freshbooks.errors import parse_error
 from connectors.http import HttpClient
 
-__all__ = ["ME_PATH", "Business", "account_ids", "parse_businesses"]
+__all__ = ["ME_PATH", "Business", "account_ids", "choose_business", "parse_businesses"]
 
 ME_PATH = "/auth/api/v1/users/me"
 
@@ -72,3 +72,31 @@ async def account_ids(
             "GET", ME_PATH, headers={"Authorization": f"Bearer {access_token}"}
         )
     return parse_businesses(response.json())
+
+
+def choose_business(businesses: list[Business], wanted: str | None) -> Business:
+    """The business named at connect time (`--tenant`), else the only one, else the first
+    the user owns; `RejectedError` naming ``tenant`` when that leaves a doubt."""
+    if not businesses:
+        raise RejectedError(
+            "tenant: the consent reaches no FreshBooks business with accounting", status=None
+        )
+    if wanted:
+        named = [b for b in businesses if b.name.casefold() == wanted.casefold()]
+        if not named:
+            names = ", ".join(sorted(b.name for b in businesses)) or "none"
+            raise RejectedError(
+                f"tenant: no FreshBooks business named {wanted!r} (found: {names})", status=None
+            )
+        return named[0]
+    if len(businesses) == 1:
+        return businesses[0]
+    owned = [b for b in businesses if b.role == "owner"]
+    if len(owned) == 1:
+        return owned[0]
+    names = ", ".join(sorted(b.name for b in businesses)) or "none"
+    raise RejectedError(
+        f"tenant: the consent reaches {len(businesses)} FreshBooks businesses ({names}); "
+        "connect again with --tenant naming one",
+        status=None,
+    )

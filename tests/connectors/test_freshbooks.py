@@ -26,7 +26,7 @@ from connectors.base import (
     RetryableError,
 )
 from connectors.freshbooks import FreshBooksConnector, build_connector
-from connectors.freshbooks.identity import account_ids
+from connectors.freshbooks.identity import Business, account_ids, choose_business
 from connectors.http import RateBudget, RetryPolicy
 from tests.connectors.contract import ISSUE, ConnectorContract, simple_lines
 from tests.fakes.base import FakeTokens, FakeTransport
@@ -386,3 +386,19 @@ def test_build_connector_needs_an_account() -> None:
     info = ConnectionInfo("c", "p", "freshbooks", remote_tenant="")
     with pytest.raises(ValueError, match="remote_tenant"):
         build_connector(info, None)
+
+
+def test_choosing_the_business_of_a_consent() -> None:
+    mine = Business("a1", "1", "Acme", "owner")
+    theirs = Business("b2", "2", "Globex", "admin")
+    assert choose_business([mine], None) is mine
+    assert choose_business([mine, theirs], None) is mine  # the one the user owns
+    assert choose_business([mine, theirs], "globex") is theirs
+    for businesses, wanted, words in (
+        ([mine, theirs], "Initech", "no FreshBooks business named 'Initech'"),
+        ([], None, "no FreshBooks business"),
+        ([theirs, Business("c3", "3", "Hooli", "admin")], None, "--tenant"),
+    ):
+        with pytest.raises(RejectedError) as info:
+            choose_business(businesses, wanted)
+        assert info.value.message.startswith("tenant: ") and words in info.value.message

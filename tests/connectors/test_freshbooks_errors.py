@@ -143,3 +143,10 @@ def test_an_error_inside_a_200_envelope() -> None:
         envelope_error(envelope({"errno": 1012, "message": "x"}), what="x"), NotFoundError
     )
     assert envelope_error({"response": {"result": {}}}, what="x") is None
+
+
+def test_a_missing_scope_says_reconnect_with_freshbooks_words() -> None:
+    body = envelope({"message": "Insufficient scopes: needs user:payments:write"})
+    error = parsed(answer(403, body))
+    assert isinstance(error, AuthExpiredError)
+    assert "user:payments:write" in error.message and "reconnect FreshBooks" in error.message
