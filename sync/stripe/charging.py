@@ -37,7 +37,13 @@ from connectors.stripe import StripeGateway
 from sync.stripe.accounts import GatewayFactory, dunning_days, gateway_for
 from sync.stripe.attempt import Attempt, ChargeRequest, attempt_charge
 from sync.stripe.models import ChargeStatus, StripeAccount, StripeCharge, StripeCustomer
-from sync.stripe.notify import client_notice, partner_notice, partner_recipients, queue_notice
+from sync.stripe.notify import (
+    alert_partner,
+    client_notice,
+    partner_notice,
+    partner_recipients,
+    queue_notice,
+)
 from sync.stripe.payments import PaymentFacts, record_stripe_payment
 
 __all__ = ["CLAIM_LEASE", "ChargeReport", "charge_due_invoices", "enqueue_charges"]
@@ -274,6 +280,12 @@ def _record(
             facts = PaymentFacts.from_charge(outcome.charge, request.invoice_id)
             recorded = record_stripe_payment(session, row.account_id, request.partner_id, facts)
             row.payment_id, row.last_error = recorded.payment_id, recorded.error
+            if recorded.error:
+                alert_partner(
+                    session, row.partner_id, f"Stripe charge for invoice {request.invoice_number} "
+                    "needs attention", f"{recorded.error}\n\nRefund it in Stripe, or correct "
+                    "the invoice and record the payment by hand.\n", request.invoice_number,
+                )  # fmt: skip
         elif outcome.kind == "awaiting":
             row.attempts = request.attempt
             row.status = ChargeStatus.AWAITING_STRIPE

@@ -25,7 +25,14 @@ from billing.invoicing.models import Invoice
 from billing.tenants.models import Client, Partner
 from config.money import format_minor
 
-__all__ = ["Notice", "client_notice", "partner_notice", "queue_notice"]
+__all__ = [
+    "Notice",
+    "alert_partner",
+    "client_notice",
+    "partner_notice",
+    "partner_recipients",
+    "queue_notice",
+]
 
 log = logging.getLogger(__name__)
 _ADDRESS = re.compile(r"^[^@\s<>\",]+@[^@\s<>\",]+\.[^@\s<>\",]+$")
@@ -187,3 +194,18 @@ _REASONS = {
 
 def _reason_text(reason: str | None) -> str:
     return _REASONS.get(reason or "", reason or "the card was declined")
+
+
+def alert_partner(session: Session, partner_id: str, subject: str, body: str, related: str) -> int:
+    """Something about money needs a person (charged at Stripe but refused by our books)."""
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        return 0
+    return queue_notice(
+        session,
+        partner,
+        partner_recipients(partner),
+        Notice(subject, body),
+        kind="stripe_alert_partner",
+        related_id=related,
+    )

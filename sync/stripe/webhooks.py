@@ -39,6 +39,7 @@ from connectors.base import ConnectorError
 from connectors.stripe import SignatureError, StripeGateway, verify_signature
 from sync.stripe.accounts import GatewayFactory, gateway_for, webhook_secret
 from sync.stripe.models import EventStatus, StripeAccount, StripeEvent
+from sync.stripe.notify import alert_partner
 from sync.stripe.payments import record_stripe_payment
 from sync.stripe.webhook_effects import Effect, gather_effect
 
@@ -221,5 +222,10 @@ def receive_delivery(
         log.error("stripe event %s (%s) refused by the books: %s", event_id, event_type, exc)
         with sessions() as session, session.begin():
             _mark(session, account.id, event_id, EventStatus.FAILED, str(exc)[:2000])
+            alert_partner(
+                session, account.partner_id, f"Stripe event {event_type} was not applied",
+                f"Stripe event {event_id} ({event_type}) could not be applied to the books:\n"
+                f"{exc}\n\nSee python main.py stripe events --status failed.\n", event_id,
+            )  # fmt: skip
         return DeliveryResult(200, f"not applied: {exc}", event_id)
     return DeliveryResult(200, summary, event_id)

@@ -218,3 +218,30 @@ def test_a_malformed_body_with_a_valid_signature_is_refused(world: World) -> Non
     payload = b'{"not": "an event"}'
     result = receive_delivery(world.engine, payload, signature_header(payload, SECRET))
     assert result.status_code == 400 and "not a Stripe event" in result.detail
+
+
+def test_a_payment_for_a_voided_invoice_is_not_booked_and_the_partner_is_told(
+    world: World,
+) -> None:
+    from billing.invoicing.service import void_invoice
+    from sync.stripe import ChargeStatus
+
+    world.save_card("pm_card_authenticationRequired")
+    charge_due_invoices(world.engine, now=T0)
+    row = world.charge()
+    assert row.status is ChargeStatus.REQUIRES_ACTION and row.action_url
+    with world.session() as session:
+        void_invoice(session, "acme", world.invoice_id, "issued by mistake")
+        session.commit()
+    world.fake.complete_checkout(row.action_url.rsplit("/", 1)[1])  # the client pays anyway
+    succeeded = world.fake.events_of("payment_intent.succeeded")[-1]
+    result = world.deliver(succeeded)
+    assert result.status_code == 200 and result.detail.startswith("not applied")
+    assert _count(world, Payment) == 0
+    with world.session() as session:
+        stored = session.execute(
+            select(StripeEvent).where(col(StripeEvent.event_id) == succeeded["id"])
+        ).scalar_one()
+        assert stored.status is EventStatus.FAILED and "void" in (stored.last_error or "")
+    alerts = [m for m in world.mails() if m.kind == "stripe_alert_partner"]
+    assert len(alerts) == 1 and alerts[0].to_address == "finance@acme.example"
