@@ -10,6 +10,7 @@ exchange does not leave it reusable.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -139,8 +140,11 @@ def start_consent(
     return ConsentStart(oauth.consent_url(state), state, connection.id, expires)
 
 
-def choose_tenant(tenants: list[XeroTenant], wanted: str | None) -> XeroTenant:
-    """The organisation named at connect time (`--tenant`), else the most recently connected."""
+def choose_tenant(
+    tenants: list[XeroTenant], wanted: str | None, current: str | None = None
+) -> XeroTenant:
+    """The organisation named at connect time (`--tenant`), else the one this connection
+    already uses (a reconnect), else the most recently connected."""
     if not tenants:
         raise ConnectionSetupError(
             "tenant: the consent reached no Xero organisation; connect again and pick one"
@@ -154,7 +158,8 @@ def choose_tenant(tenants: list[XeroTenant], wanted: str | None) -> XeroTenant:
                 "with --tenant set to one of them"
             )
         tenants = named
-    return max(tenants, key=lambda t: t.created)
+    same = [t for t in tenants if current and t.tenant_id == current]
+    return same[0] if same else max(tenants, key=lambda t: t.created)
 
 
 async def complete_consent(
@@ -172,9 +177,7 @@ async def complete_consent(
     """The callback: consume `state`, exchange `code`, find the organisation, store the
     encrypted tokens and mark the connection active."""
     now = now or utcnow()
-    with Session(engine, expire_on_commit=False) as session:
-        pending = consume_state(session, state) if state else None
-        session.commit()
+    pending = await asyncio.to_thread(_consume, engine, state) if state else None
     if pending is None:
         raise OAuthStateError(
             "state: unknown or already used; start again with `connections connect`"
@@ -191,20 +194,60 @@ async def complete_consent(
         raise OAuthStateError("code: missing from the callback")
     oauth = oauth or oauth_provider(provider)
     grant = await oauth.exchange_code(code, transport=transport)
+    current = await asyncio.to_thread(
+        _current_tenant, engine, pending.partner_id, pending.connection_name
+    )
     if provider == "xero":
         tenant = choose_tenant(
-            await oauth.tenants(grant.access_token, transport=transport), pending.tenant_name
+            await oauth.tenants(grant.access_token, transport=transport),
+            pending.tenant_name,
+            current,
         )
         remote, remote_name = tenant.tenant_id, tenant.tenant_name
     else:
         remote, remote_name = str(realm_id), None
+    if current and current != remote:
+        # The sync's external references of this connection point into the old company:
+        # attaching another one under the same name would make them lie.
+        raise ConnectionSetupError(
+            f"tenant: connection {pending.connection_name!r} belongs to organisation {current}, "
+            f"not {remote_name or remote}; reconnect that one, or connect the new one under "
+            "another --name"
+        )
+    return await asyncio.to_thread(
+        _save_consent, engine, pending, grant, remote, remote_name, cipher, now
+    )
+
+
+def _consume(engine: Engine, state: str) -> OAuthState | None:
+    with Session(engine, expire_on_commit=False) as session:
+        pending = consume_state(session, state)
+        session.commit()
+        return pending
+
+
+def _current_tenant(engine: Engine, partner_id: str, name: str) -> str | None:
+    with Session(engine) as session:
+        connection = connection_by_name(session, partner_id, name)
+        return connection.remote_tenant if connection is not None else None
+
+
+def _save_consent(
+    engine: Engine,
+    pending: OAuthState,
+    grant: TokenGrant,
+    remote: str,
+    remote_name: str | None,
+    cipher: TokenCipher | None,
+    now: datetime,
+) -> Connection:
     with Session(engine, expire_on_commit=False) as session:
         connection = connection_by_name(session, pending.partner_id, pending.connection_name)
-        if connection is None:  # disconnected and deleted meanwhile: recreate
+        if connection is None:  # removed meanwhile: recreate
             connection = Connection(
                 partner_id=pending.partner_id,
                 name=pending.connection_name,
-                provider=Provider(provider),
+                provider=pending.provider,
             )
         _store_grant(connection, grant, cipher or cipher_from_settings(), now)
         connection.remote_tenant = remote

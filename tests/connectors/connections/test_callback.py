@@ -147,3 +147,45 @@ def test_provider_denial_and_bad_code_are_reported(
     state, _ = _start(configured, "xero")
     bad = client.get("/oauth/xero/callback", params={"code": "made-up", "state": state})
     assert bad.status_code == 502 and "invalid_grant" in bad.text
+
+
+def test_reconnecting_another_company_under_the_same_name_is_refused(
+    configured: Engine, partner: str, fake: OAuthFake, client: TestClient
+) -> None:
+    state, connection_id = _start(configured, "quickbooks")
+    first = client.get(
+        "/oauth/quickbooks/callback",
+        params={"code": fake.issue_code(), "state": state, "realmId": "111"},
+    )
+    assert first.status_code == 200
+    before = stored(configured, connection_id)
+    state, _ = _start(configured, "quickbooks")
+    other = client.get(
+        "/oauth/quickbooks/callback",
+        params={"code": fake.issue_code(), "state": state, "realmId": "222"},
+    )
+    assert other.status_code == 400
+    assert "belongs to organisation 111" in other.text and "another --name" in other.text
+    after = stored(configured, connection_id)
+    assert (after.remote_tenant, after.refresh_token_enc) == ("111", before.refresh_token_enc)
+    state, _ = _start(configured, "quickbooks")
+    same = client.get(
+        "/oauth/quickbooks/callback",
+        params={"code": fake.issue_code(), "state": state, "realmId": "111"},
+    )
+    assert same.status_code == 200
+    assert stored(configured, connection_id).token_version == before.token_version + 1
+
+
+def test_xero_reconnect_keeps_the_organisation_it_had(
+    configured: Engine, partner: str, fake: OAuthFake, client: TestClient
+) -> None:
+    state, connection_id = _start(configured, "xero", tenant_name="Old Org")
+    assert client.get(
+        "/oauth/xero/callback", params={"code": fake.issue_code(), "state": state}
+    ).is_success
+    state, _ = _start(configured, "xero")  # no --tenant: not the newest, the one it had
+    assert client.get(
+        "/oauth/xero/callback", params={"code": fake.issue_code(), "state": state}
+    ).is_success
+    assert stored(configured, connection_id).remote_tenant == "tenant-old"
