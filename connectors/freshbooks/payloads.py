@@ -32,10 +32,12 @@ from config.money import currency_exponent, from_minor, to_minor
 from connectors.base import (
     CreditNoteSpec,
     CustomerSpec,
+    FieldError,
     InvoiceSpec,
     ItemSpec,
     LineSpec,
     PaymentSpec,
+    RejectedError,
     RemoteInvoice,
     RemotePayment,
     RemoteRef,
@@ -59,6 +61,7 @@ __all__ = [
     "parse_date",
     "payment_payload",
     "reference_in",
+    "remote_id",
     "remote_invoice",
     "remote_payment",
     "to_cents",
@@ -137,6 +140,17 @@ def to_cents(value: object, currency: str) -> int:
     except InvalidOperation as exc:
         raise ValueError(f"FreshBooks sent an amount that is not a number: {value!r}") from exc
     return to_minor(amount, currency)
+
+
+def remote_id(value: str, field: str) -> int:
+    """A FreshBooks id (they are numbers); anything else is a reference from elsewhere."""
+    if not value.isdigit():
+        raise RejectedError(
+            f"{field}: {value!r} is not a FreshBooks id (a reference stored for another remote?)",
+            errors=(FieldError(message="not a FreshBooks id", field=field),),
+            status=None,
+        )
+    return int(value)
 
 
 def marker(reference: str) -> str:
@@ -237,7 +251,7 @@ def invoice_payload(spec: InvoiceSpec) -> dict[str, object]:
     """A draft invoice; `connector` marks it sent afterwards unless the partner wants drafts."""
     due = spec.due_date or spec.issue_date
     return {
-        "customerid": int(spec.customer.remote_id),
+        "customerid": remote_id(spec.customer.remote_id, "customer"),
         "invoice_number": spec.number,
         "create_date": spec.issue_date.isoformat(),
         "due_offset_days": max(0, (due - spec.issue_date).days),
@@ -250,7 +264,7 @@ def invoice_payload(spec: InvoiceSpec) -> dict[str, object]:
 def credit_note_payload(spec: CreditNoteSpec) -> dict[str, object]:
     reason = spec.reason or "correction"
     return {
-        "clientid": int(spec.customer.remote_id),
+        "clientid": remote_id(spec.customer.remote_id, "customer"),
         "credit_number": spec.number,
         "create_date": spec.issue_date.isoformat(),
         "currency_code": spec.currency.upper(),
@@ -262,7 +276,7 @@ def credit_note_payload(spec: CreditNoteSpec) -> dict[str, object]:
 def payment_payload(spec: PaymentSpec) -> dict[str, object]:
     memo = f"{spec.memo} " if spec.memo else ""
     return {
-        "invoiceid": int(spec.invoice.remote_id),
+        "invoiceid": remote_id(spec.invoice.remote_id, "invoice"),
         "amount": {"amount": format(from_minor(spec.amount_minor, spec.currency), "f")},
         "date": spec.paid_on.isoformat(),
         "type": PAYMENT_TYPES.get(spec.method, "Other"),

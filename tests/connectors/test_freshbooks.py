@@ -402,3 +402,13 @@ def test_choosing_the_business_of_a_consent() -> None:
         with pytest.raises(RejectedError) as info:
             choose_business(businesses, wanted)
         assert info.value.message.startswith("tenant: ") and words in info.value.message
+
+
+@pytest.mark.anyio
+async def test_a_reference_that_is_no_freshbooks_id_is_rejected(
+    books: FreshBooksConnector, fake: FakeFreshBooks
+) -> None:
+    await contract.customer(books)
+    result = await contract.push_one(books, contract.make_invoice_spec("INV-Q", RemoteRef("C-9")))
+    assert isinstance(result, RejectedError) and result.errors[0].field == "customer"
+    assert not fake.requests_to("/invoices/invoices", "POST")
