@@ -138,7 +138,7 @@ class DatabaseTokenSource:
             detail = f": {row.last_error}" if row.last_error else ""
             raise AuthExpiredError(
                 f"{row.provider.value} connection {row.name!r} of partner {row.partner_id} is "
-                f"{row.status.value}{detail}; connect it again with `python main.py connections "
+                f"{row.status.value}{detail}; connect it with `python main.py connections "
                 f"connect {row.provider.value} --partner {row.partner_id} --name {row.name}`",
                 status=None,
             )
