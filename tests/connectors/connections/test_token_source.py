@@ -154,3 +154,25 @@ async def test_server_errors_do_not_lose_the_connection(
         configured, connection_id, transport=httpx.MockTransport(fake.handle)
     ).access_token()
     assert fake.access_valid(token)
+
+
+async def test_no_token_or_secret_reaches_the_logs(
+    configured: Engine,
+    seed: Seed,
+    fake: OAuthFake,
+    transport: httpx.MockTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    connection_id = seed(expires_in=timedelta(0))
+    source = DatabaseTokenSource(configured, connection_id, transport=transport)
+    await source.access_token()
+    fake.revoke()
+    with pytest.raises(AuthExpiredError):
+        await source.force_refresh()
+    secrets = [*fake.issued_refresh, *fake.access, "app-secret"]
+    assert caplog.records  # the refreshes were logged
+    for secret in secrets:
+        assert secret not in caplog.text
