@@ -1,7 +1,9 @@
 """Dashboard users: people who sign in to the partner dashboard (not API keys).
 
 An operator (`partner_id` NULL) sees every partner; a partner user sees only its own partner.
-Only a memory-hard hash of the password is stored (see `api.dashboard.passwords`).
+Only a memory-hard hash of the password is stored (see `api.dashboard.users`). Each sign-in is
+a `DashboardSession` row (only the SHA-256 of the cookie's random token is stored), so signing
+out, or disabling the user, ends the session on the server and not only in the browser.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from config.db_types import StrEnumType, UTCDateTime, utcnow
 
-__all__ = ["DashboardRole", "DashboardUser"]
+__all__ = ["DashboardRole", "DashboardSession", "DashboardUser"]
 
 
 class DashboardRole(enum.StrEnum):
@@ -48,3 +50,16 @@ class DashboardUser(SQLModel, table=True):
     def may_see(self, partner_id: str) -> bool:
         """Operators see every partner; partner users their own only."""
         return self.role is DashboardRole.OPERATOR or self.partner_id == partner_id
+
+
+class DashboardSession(SQLModel, table=True):
+    __tablename__ = "dashboard_session"
+    __table_args__ = (Index("ix_dashboard_session_user", "user_id"),)
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("dashboard_user.id"), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

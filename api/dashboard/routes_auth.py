@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -14,7 +15,8 @@ from api.dashboard.session import (
     read_session,
     write_session,
 )
-from api.dashboard.users import authenticate, get_user
+from api.dashboard.signins import end_session, session_user, start_session
+from api.dashboard.users import authenticate
 from api.dashboard.web import Viewer, check_csrf, not_found, render, viewer
 from config.db import session_scope
 
@@ -42,11 +44,11 @@ def build_auth_router() -> APIRouter:
     @router.get("/signin")
     def signin_page(request: Request, next: str | None = None) -> Response:
         data = read_session(request)
-        if data is not None and data.user_id is not None:
+        if data is not None and data.token is not None:
             with session_scope() as db:
-                if get_user(db, data.user_id) is not None:
+                if session_user(db, data.token) is not None:
                     return RedirectResponse(_safe_next(next), status_code=303)
-        if data is None or data.user_id is not None:
+        if data is None or data.token is not None:
             data = new_session()
         response = render(
             request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next)
@@ -70,8 +72,11 @@ def build_auth_router() -> APIRouter:
         else:
             with session_scope() as db:
                 user = authenticate(db, address, password)
-                user_id = None if user is None else user.user_id
-            if user_id is None:
+                token = None
+                if user is not None:
+                    lifetime = timedelta(hours=dashboard_settings().session_hours)
+                    token = start_session(db, user, lifetime)
+            if token is None:
                 limiter.failed(*keys)
                 error, code = "The e-mail or the password is wrong.", 401
         if error is not None:
@@ -82,11 +87,16 @@ def build_auth_router() -> APIRouter:
             )  # fmt: skip
         limiter.succeeded(keys[0])
         response = RedirectResponse(_safe_next(next), status_code=303)
-        write_session(response, new_session(user_id))
+        write_session(response, new_session(token))
         return response
 
     @router.post("/signout", dependencies=[Depends(check_csrf)])
-    def signout() -> Response:
+    def signout(request: Request) -> Response:
+        """Ends the session on the server too: a copied cookie stops working."""
+        data = read_session(request)
+        if data is not None and data.token is not None:
+            with session_scope() as db:
+                end_session(db, data.token)
         response = RedirectResponse("/dashboard/signin", status_code=303)
         write_session(response, new_session())
         return response

@@ -1,12 +1,12 @@
 """Signed session cookies, CSRF tokens and a sign-in rate limit.
 
-The cookie holds `{"u": user id or null, "c": CSRF token, "e": expiry}` as base64 JSON plus an
-HMAC-SHA256 of it under a key derived from `Settings.secret_key` (so nobody can forge a user
-id); it is HttpOnly, SameSite=Lax and, when `REBILL_DASHBOARD_SECURE_COOKIES` is true, Secure.
+The cookie holds `{"s": sign-in token or null, "c": CSRF token, "e": expiry}` as base64 JSON
+plus an HMAC-SHA256 of it under a key derived from `Settings.secret_key`; it is HttpOnly,
+SameSite=Lax and, when `REBILL_DASHBOARD_SECURE_COOKIES` is true, Secure. The sign-in token is
+looked up on every request (`api.dashboard.signins`: server-side, revocable sessions).
 Every session (also the anonymous one of the sign-in page) carries a random CSRF token; every
 form posts it back and a POST whose token does not match the cookie's is refused with 403.
-Signing in issues a new token (no fixation); the user row is read again on every request, so
-disabling a user ends their sessions at once.
+Signing in issues new tokens (no fixation).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def dashboard_settings() -> DashboardSettings:
 
 @dataclass(frozen=True, slots=True)
 class SessionData:
-    user_id: int | None
+    token: str | None
     csrf: str
     expires: float
 
@@ -68,32 +68,41 @@ def _key() -> bytes:
     return hmac.new(secret, b"rebill-dashboard-session-v1", hashlib.sha256).digest()
 
 
+def _b64(raw: bytes) -> str:
+    """URL-safe base64 without padding: no character a cookie value would need quoted."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def _sign(body: bytes) -> str:
-    return base64.urlsafe_b64encode(hmac.new(_key(), body, hashlib.sha256).digest()).decode()
+    return _b64(hmac.new(_key(), body, hashlib.sha256).digest())
 
 
-def new_session(user_id: int | None = None) -> SessionData:
+def new_session(token: str | None = None) -> SessionData:
     hours = dashboard_settings().session_hours
-    return SessionData(user_id, secrets.token_urlsafe(32), time.time() + hours * 3600)
+    return SessionData(token, secrets.token_urlsafe(32), time.time() + hours * 3600)
 
 
 def encode(data: SessionData) -> str:
-    body = json.dumps({"u": data.user_id, "c": data.csrf, "e": data.expires}).encode()
-    return f"{base64.urlsafe_b64encode(body).decode()}.{_sign(body)}"
+    body = json.dumps({"s": data.token, "c": data.csrf, "e": data.expires}).encode()
+    return f"{_b64(body)}.{_sign(body)}"
 
 
 def decode(value: str) -> SessionData | None:
     """The session, or None when the cookie is forged, malformed or expired."""
     try:
         body_text, signature = value.split(".", 1)
-        body = base64.urlsafe_b64decode(body_text.encode())
+        body = _unb64(body_text)
         if not hmac.compare_digest(signature, _sign(body)):
             return None
         raw = json.loads(body)
-        data = SessionData(raw["u"], str(raw["c"]), float(raw["e"]))
+        data = SessionData(raw["s"], str(raw["c"]), float(raw["e"]))
     except (ValueError, KeyError, TypeError):
         return None
-    if data.user_id is not None and not isinstance(data.user_id, int):
+    if data.token is not None and not isinstance(data.token, str):
         return None
     return data if data.expires > time.time() else None
 

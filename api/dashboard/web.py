@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from api.dashboard.models import DashboardRole, DashboardUser
 from api.dashboard.session import SessionData, csrf_ok, read_session
-from api.dashboard.users import get_user
+from api.dashboard.signins import session_user
 from billing.documents.document import PartnerBranding
 from billing.documents.formatting import format_amount, format_money, format_quantity
 from billing.tenants.models import Partner
@@ -107,10 +107,10 @@ class Viewer:
 def viewer(request: Request) -> Viewer:
     """The signed-in user (read again from the database), or `SignInRequired`."""
     data = read_session(request)
-    if data is None or data.user_id is None:
+    if data is None or data.token is None:
         raise SignInRequired(request.url.path)
     with session_scope() as db:
-        user = get_user(db, data.user_id)
+        user = session_user(db, data.token)
         if user is None:
             raise SignInRequired(request.url.path)
         return Viewer(user.user_id, user.email, user.role, user.partner_id, data)

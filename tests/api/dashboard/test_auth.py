@@ -24,10 +24,10 @@ def test_passwords_are_scrypt_hashed_and_checked() -> None:
 
 
 def test_a_forged_or_tampered_cookie_is_not_a_session() -> None:
-    value = encode(new_session(1))
+    value = encode(new_session("token-a"))
     assert decode(value) is not None
     body, signature = value.split(".")
-    forged = encode(new_session(2)).split(".")[0] + "." + signature
+    forged = encode(new_session("token-b")).split(".")[0] + "." + signature
     assert decode(forged) is None
     assert decode(body + ".AAAA") is None
     assert decode("garbage") is None
@@ -57,6 +57,26 @@ def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_it(
     out = app_client.post("/dashboard/signout", data={"csrf_token": token})
     assert out.status_code == 303
     assert app_client.get("/dashboard/p/acme").status_code == 303
+
+
+def test_sign_out_ends_the_session_on_the_server(
+    app_client: TestClient, world: World, session: Session
+) -> None:
+    from sqlmodel import select
+
+    from api.dashboard.models import DashboardSession
+
+    token = sign_in(app_client, "ann@acme.example")
+    copied = app_client.cookies[COOKIE_NAME]
+    [stored] = session.exec(select(DashboardSession)).all()
+    assert decode(copied).token not in stored.token_hash  # type: ignore[union-attr, operator]
+    assert len(stored.token_hash) == 64 and stored.revoked_at is None
+    app_client.post("/dashboard/signout", data={"csrf_token": token})
+    thief = TestClient(app_client.app, follow_redirects=False)
+    thief.cookies.set(COOKIE_NAME, copied, path="/dashboard")
+    assert thief.get("/dashboard/p/acme").status_code == 303
+    session.rollback()
+    assert session.exec(select(DashboardSession)).one().revoked_at is not None
 
 
 def test_posts_without_a_valid_csrf_token_are_refused(app_client: TestClient, world: World) -> None:
