@@ -72,6 +72,7 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         fan_out_first: bool = True,
+        connection_id: str | None = None,
     ) -> None:
         self.engine = engine
         self.open_remote = open_remote
@@ -82,6 +83,7 @@ class Worker:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.fan_out_first = fan_out_first
+        self.connection_id = connection_id  # only this connection's rows (None: every one)
 
     # transactions ----------------------------------------------------------------------
     @contextmanager
@@ -137,6 +139,7 @@ class Worker:
             rows = claim_due(
                 session, self.worker_id, now=self.clock(), limit=self.batch_size,
                 lease=self.lease, max_attempts=self.max_attempts,
+                connection_id=self.connection_id,
             )  # fmt: skip
         if not rows:
             return False
