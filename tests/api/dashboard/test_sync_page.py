@@ -1,17 +1,15 @@
 """The sync page: connections, outbox counts, dead rows and their retry (scoped to the partner),
-and sync status per connection on issued invoices. Skipped while the sync tables are missing."""
+and sync status per connection on issued invoices."""
 
 from __future__ import annotations
 
-import importlib
 import warnings
-from typing import Any
 
-import pytest
-from sqlalchemy import inspect
 from sqlmodel import Session, select
 
 from billing.invoicing.models import BillingEvent, Invoice
+from connectors.connections.models import Connection
+from sync.models import OutboxOp, OutboxRow, OutboxStatus
 from tests.api.dashboard.conftest import World, sign_in
 
 with warnings.catch_warnings():
@@ -19,29 +17,16 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
-def _models(session: Session) -> tuple[Any, Any]:
-    names = inspect(session.connection()).get_table_names()
-    if "sync_outbox" not in names or "connector_connection" not in names:
-        pytest.skip("the sync tables (issue 6) are not in this schema yet")
-    try:
-        sync_models = importlib.import_module("sync.models")
-        connections = importlib.import_module("connectors.connections.models")
-    except ImportError:
-        pytest.skip("the sync package (issue 6) is not installed yet")
-    return sync_models, connections
-
-
 def _outbox(session: Session, partner: str, connection: str, status: str, invoice: Invoice) -> int:
-    sync_models, _ = _models(session)
     event = session.exec(
         select(BillingEvent).where(BillingEvent.partner_id == partner,
                                    BillingEvent.subject_id == str(invoice.id))
     ).first()  # fmt: skip
     assert event is not None
-    row = sync_models.OutboxRow(
+    row = OutboxRow(
         connection_id=connection, partner_id=partner, billing_event_id=event.id,
-        op=sync_models.OutboxOp.INVOICE_PUSH, subject_id=f"invoice:{invoice.id}",
-        our_id=str(invoice.id), status=sync_models.OutboxStatus(status), attempts=8,
+        op=OutboxOp.INVOICE_PUSH, subject_id=f"invoice:{invoice.id}",
+        our_id=str(invoice.id), status=OutboxStatus(status), attempts=8,
         last_error="rejected: TotalAmt does not match" if status == "dead" else None,
     )  # fmt: skip
     session.add(row)
@@ -52,10 +37,9 @@ def _outbox(session: Session, partner: str, connection: str, status: str, invoic
 def test_outbox_dead_rows_retry_and_invoice_sync_status(
     app_client: TestClient, world: World, session: Session
 ) -> None:
-    _, connections = _models(session)
-    conn = connections.Connection(partner_id="acme", name="books", provider="quickbooks",
+    conn = Connection(partner_id="acme", name="books", provider="quickbooks",
                                   status="active")  # fmt: skip
-    other = connections.Connection(partner_id="globex", name="theirs", provider="xero",
+    other = Connection(partner_id="globex", name="theirs", provider="xero",
                                    status="active")  # fmt: skip
     session.add(conn)
     session.add(other)
@@ -70,6 +54,8 @@ def test_outbox_dead_rows_retry_and_invoice_sync_status(
     page = app_client.get("/dashboard/p/acme/sync").text
     assert 'data-testid="no-connections"' not in page and "books" in page
     assert "TotalAmt does not match" in page and "theirs" not in page
+    outbox = page.split('data-testid="outbox"', 1)[1].split("</table>", 1)[0]
+    assert '<th scope="row">books' in outbox and outbox.count('class="num">1<') == 2
     listing = app_client.get("/dashboard/p/acme/invoices").text
     assert "books: dead" in listing and "books: done" in listing
     retried = app_client.post(
@@ -77,8 +63,7 @@ def test_outbox_dead_rows_retry_and_invoice_sync_status(
     )
     assert retried.headers["location"].endswith("retried=1")
     session.rollback()
-    sync_models, _ = _models(session)
-    assert session.get(sync_models.OutboxRow, dead).status == "pending"
+    assert session.get(OutboxRow, dead).status == "pending"  # type: ignore[union-attr]
     assert (
         app_client.post("/dashboard/p/acme/sync/retry", data={"row": [str(dead)]}).status_code
         == 403
