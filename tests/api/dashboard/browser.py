@@ -20,7 +20,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "test-artifacts" / "
 
 def require_chromium() -> None:
     """Skip with the reason on a developer machine without chromium; under CI=true, fail."""
-    in_ci = os.environ.get("CI", "").lower() == "true"
+    in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

@@ -154,3 +154,17 @@ def test_sign_in_attempts_are_limited(app_client: TestClient, world: World) -> N
         for n in range(11)
     ]  # fmt: skip
     assert codes[:10] == [401] * 10 and codes[10] == 429
+
+
+def test_sign_in_only_returns_to_dashboard_pages(app_client: TestClient, world: World) -> None:
+    for target, landing in (("https://evil.example/", "/dashboard"),
+                            ("//evil.example/dashboard", "/dashboard"),
+                            ("/dashboard/p/acme/usage", "/dashboard/p/acme/usage")):  # fmt: skip
+        fresh = TestClient(app_client.app, follow_redirects=False)
+        page = fresh.get("/dashboard/signin", params={"next": target})
+        done = fresh.post(
+            "/dashboard/signin",
+            data={"email": "ann@acme.example", "password": PASSWORD,
+                  "csrf_token": csrf_of(page.text), "next": target},
+        )  # fmt: skip
+        assert done.headers["location"] == landing
