@@ -1,11 +1,12 @@
 """Claiming due outbox rows, safely with several workers.
 
 A row is due when it is pending and its `next_attempt_at` has come, or when it is in progress
-under a lease that ran out (its worker died). A row is never claimed while an earlier row of the
-same connection and subject is pending, in progress or paused: an invoice is pushed before it
-is voided or credited. Claiming sets the lease (`locked_by`, `locked_until`) and counts the
-attempt, in the claiming transaction, which the caller commits at once. A row whose attempts
-are spent when it is taken over (its workers kept dying on it) goes dead instead.
+under a lease that ran out (its worker died). A row is never claimed while an earlier row of
+the same connection and subject is not done (pending, in progress, paused or dead): an invoice
+is pushed before it is voided or credited. Claiming sets the lease (`locked_by`,
+`locked_until`) and counts the attempt, in the claiming transaction, which the caller commits
+at once. A row whose attempts are spent when it is taken over (its workers kept dying on it)
+goes dead instead.
 
 PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint rows
 without waiting. SQLite: the claiming transaction first takes the database's write lock (a

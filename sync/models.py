@@ -36,7 +36,15 @@ class OutboxStatus(enum.StrEnum):
     PAUSED = "paused"  # the connection needs the partner to re-authorise
 
 
-UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.IN_PROGRESS, OutboxStatus.PAUSED)
+# Rows that hold back later rows of the same subject. Dead counts: a void or credit note waits
+# behind a dead push until the partner retries it, or the remote would end up with an open
+# invoice we voided (the void finding nothing, then the retried push creating it).
+UNFINISHED = (
+    OutboxStatus.PENDING,
+    OutboxStatus.IN_PROGRESS,
+    OutboxStatus.PAUSED,
+    OutboxStatus.DEAD,
+)
 
 
 class OutboxRow(SQLModel, table=True):

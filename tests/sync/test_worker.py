@@ -293,3 +293,28 @@ def test_a_row_whose_workers_keep_dying_goes_dead(engine: Engine, session: Sessi
     session.commit()
     assert {r.status for r in rows(session)} == {OutboxStatus.DEAD}
     assert "worker stopped" in (rows(session)[0].last_error or "")
+
+
+def test_a_void_waits_behind_a_dead_push_until_it_is_retried(
+    engine: Engine, session: Session
+) -> None:
+    [invoice, _] = issue(session)
+    remote = MemoryRemote()
+    remote.fail_next("push_invoices", "rejected")
+    clock = Clock()
+    worker = make_worker(engine, remote, clock)
+    worker.run_once()
+    void_invoice(session, "acme", str(invoice.number), "wrong client")
+    session.commit()
+    worker.run_once()
+    mine = [r for r in rows(session) if r.our_id == str(invoice.id)]
+    assert [(r.op, r.status) for r in mine] == [
+        (OutboxOp.INVOICE_PUSH, OutboxStatus.DEAD),
+        (OutboxOp.INVOICE_VOID, OutboxStatus.PENDING),
+    ]
+    retry_rows(session, clock.now, row_ids=[mine[0].id or 0])
+    session.commit()
+    worker.run_once()
+    [theirs] = remote.invoices_by_number(str(invoice.number))
+    assert theirs["void"] is True
+    assert {r.status for r in rows(session) if r.our_id == str(invoice.id)} == {OutboxStatus.DONE}
