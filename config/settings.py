@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     xero_connections_url: str = ""
     xero_revoke_url: str = ""
     xero_api_url: str = ""
+    freshbooks_client_id: str = ""
+    freshbooks_client_secret: SecretStr = SecretStr("")
+    freshbooks_auth_url: str = ""
+    freshbooks_token_url: str = ""
+    freshbooks_api_url: str = ""
     oauth_timeout_seconds: float = 20.0
 
     @property

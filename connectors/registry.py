@@ -57,7 +57,11 @@ def _base_url(connection: Connection) -> str | None:
     if connection.base_url:
         return connection.base_url
     settings = get_settings()
-    override = {"quickbooks": settings.quickbooks_api_url, "xero": settings.xero_api_url}
+    override = {
+        "quickbooks": settings.quickbooks_api_url,
+        "xero": settings.xero_api_url,
+        "freshbooks": settings.freshbooks_api_url,
+    }
     return override.get(connection.provider.value) or None
 
 

@@ -33,7 +33,8 @@ from .token_source import DatabaseTokenSource
 __all__ = ["connections_app"]
 
 connections_app = typer.Typer(
-    help="Accounting connections (QuickBooks Online, Xero): connect, list, check, refresh.",
+    help="Accounting connections (QuickBooks Online, Xero, FreshBooks): connect, list, check, "
+    "refresh, disconnect.",
     no_args_is_help=True,
 )
 
@@ -82,11 +83,14 @@ def _find(session: Session, partner: str, name: str | None) -> Connection:
 
 @connections_app.command("connect")
 def connect_command(
-    provider: Annotated[str, typer.Argument(help="quickbooks or xero")],
+    provider: Annotated[str, typer.Argument(help="quickbooks, xero or freshbooks")],
     partner: PartnerOpt,
     name: NameOpt = None,
     tenant: Annotated[
-        str | None, typer.Option(help="Xero: the organisation's name, when the login has several.")
+        str | None,
+        typer.Option(
+            help="Xero / FreshBooks: the organisation's name, when the login has several."
+        ),
     ] = None,
     base_url: Annotated[
         str | None, typer.Option(help="API base URL for this connection (sandbox).")

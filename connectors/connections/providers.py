@@ -23,6 +23,7 @@ client treats every 401 so). Nothing here logs or raises with a token in it.
 from __future__ import annotations
 
 import base64
+import importlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-OAUTH_PROVIDERS = ("quickbooks", "xero")
+OAUTH_PROVIDERS = ("quickbooks", "xero", "freshbooks")
 
 
 class InvalidGrantError(AuthExpiredError):
@@ -110,6 +111,7 @@ class OAuthProvider:
     revoke_url: str
     redirect_uri: str
     timeout: float
+    credentials_in_body: bool = False  # FreshBooks: JSON body with client id and secret
 
     def consent_url(self, state: str) -> str:
         """Where the partner's browser goes to grant access."""
@@ -132,13 +134,18 @@ class OAuthProvider:
         self, refresh_token: str, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> TokenGrant:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if self.credentials_in_body:
+            form["redirect_uri"] = self.redirect_uri
         return await self._token_request(form, transport)
 
     async def revoke(
         self, refresh_token: str, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         """Withdraw the grant at the provider (disconnect): Intuit takes a JSON body, Xero a
-        form (and drops the user's connections to the app). One attempt."""
+        form (and drops the user's connections to the app). One attempt; nothing to do for a
+        provider without a revocation endpoint here (FreshBooks: the partner removes the app)."""
+        if not self.revoke_url:
+            return
         origin, path = _split(self.revoke_url)
         async with self._client(origin, "revoke", transport) as client:
             if self.name == "quickbooks":
@@ -214,9 +221,13 @@ class OAuthProvider:
 
         origin, path = _split(self.token_url)
         async with self._client(origin, "oauth", transport, parse) as client:
-            response = await client.request(
-                "POST", path, data=form, headers=self._basic(), retry=False
-            )
+            if self.credentials_in_body:
+                body = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
+                response = await client.request("POST", path, json=body, retry=False)
+            else:
+                response = await client.request(
+                    "POST", path, data=form, headers=self._basic(), retry=False
+                )
         return _grant(self.name, response)
 
 
@@ -292,38 +303,36 @@ def oauth_provider(name: str, settings: Settings | None = None) -> OAuthProvider
             f"provider: {name!r} has no OAuth flow here (choose from {', '.join(OAUTH_PROVIDERS)})"
         )
     s = settings or get_settings()
-    defaults = _DEFAULTS[name]
-    if name == "quickbooks":
-        client_id, secret = s.quickbooks_client_id, s.quickbooks_client_secret
-        auth, token, api, conns = (
-            s.quickbooks_auth_url,
-            s.quickbooks_token_url,
-            s.quickbooks_api_url,
-            "",
-        )
-        revoke = s.quickbooks_revoke_url
-    else:
-        client_id, secret = s.xero_client_id, s.xero_client_secret
-        auth, token, api, conns = (
-            s.xero_auth_url,
-            s.xero_token_url,
-            s.xero_api_url,
-            s.xero_connections_url,
-        )
-        revoke = s.xero_revoke_url
+    defaults = _defaults(name)
+
+    def setting(key: str) -> str:
+        value = getattr(s, f"{name}_{key}", "")
+        return value if isinstance(value, str) else ""
+
+    secret = getattr(s, f"{name}_client_secret", None)
+    api = setting("api_url")
+    connections = setting("connections_url") or (
+        f"{api.rstrip('/')}/connections" if api and name == "xero" else defaults["connections"]
+    )
     return OAuthProvider(
         name=name,
-        client_id=client_id,
-        client_secret=secret.get_secret_value(),
-        authorize_url=auth or defaults["auth"],
-        token_url=token or defaults["token"],
+        client_id=setting("client_id"),
+        client_secret=secret.get_secret_value() if secret is not None else "",
+        authorize_url=setting("auth_url") or defaults["auth"],
+        token_url=setting("token_url") or defaults["token"],
         scope=defaults["scope"],
         api_url=api or defaults["api"],
-        connections_url=conns
-        or (
-            f"{api.rstrip('/')}/connections" if api and name == "xero" else defaults["connections"]
-        ),
-        revoke_url=revoke or defaults["revoke"],
+        connections_url=connections,
+        revoke_url=setting("revoke_url") or defaults.get("revoke", ""),
         redirect_uri=f"{s.public_url.rstrip('/')}/oauth/{name}/callback",
         timeout=s.oauth_timeout_seconds,
+        credentials_in_body=name == "freshbooks",
     )
+
+
+def _defaults(name: str) -> dict[str, str]:
+    """The endpoints of `name`; FreshBooks' live with its connector (imported only when used)."""
+    if name == "freshbooks":
+        module = importlib.import_module("connectors.freshbooks")
+        return dict(module.OAUTH_DEFAULTS)
+    return _DEFAULTS[name]

@@ -11,6 +11,7 @@ exchange does not leave it reusable.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import re
 import secrets
@@ -204,6 +205,10 @@ async def complete_consent(
             current,
         )
         remote, remote_name = tenant.tenant_id, tenant.tenant_name
+    elif provider == "freshbooks":
+        remote, remote_name = await _freshbooks_account(
+            oauth, grant.access_token, pending.tenant_name, current, transport
+        )
     else:
         remote, remote_name = str(realm_id), None
     if current and current != remote:
@@ -217,6 +222,24 @@ async def complete_consent(
     return await asyncio.to_thread(
         _save_consent, engine, pending, grant, remote, remote_name, cipher, now
     )
+
+
+async def _freshbooks_account(
+    oauth: OAuthProvider,
+    access_token: str,
+    wanted: str | None,
+    current: str | None,
+    transport: httpx.AsyncBaseTransport | None,
+) -> tuple[str, str]:
+    """The FreshBooks account (a token names none: `users/me` lists the businesses), by
+    `--tenant`, else the one a reconnect already uses, else the connector's choice."""
+    identity = importlib.import_module("connectors.freshbooks.identity")
+    businesses = await identity.account_ids(
+        access_token, base_url=oauth.api_url, transport=transport, timeout=oauth.timeout
+    )
+    same = [b for b in businesses if current and b.account_id == current]
+    chosen = same[0] if same and not wanted else identity.choose_business(businesses, wanted)
+    return str(chosen.account_id), str(chosen.name)
 
 
 def _consume(engine: Engine, state: str) -> OAuthState | None:

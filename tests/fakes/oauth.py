@@ -48,6 +48,7 @@ class OAuthFake:
     access_lifetime: int = 1800
     refresh_lifetime: int | None = None  # QuickBooks sends x_refresh_token_expires_in
     refresh_delay: float = 0.0
+    credentials_in_body: bool = False  # FreshBooks: JSON body with client_id/client_secret
     tenants: list[dict[str, Any]] = field(default_factory=list)
     # called with every access token issued, so a remote's fake can accept it
     on_access_issued: Callable[[str], None] | None = None
@@ -129,7 +130,20 @@ class OAuthFake:
             body["x_refresh_token_expires_in"] = self.refresh_lifetime
         return body
 
+    def _form(self, request: httpx.Request) -> dict[str, str]:
+        text = request.content.decode()
+        if request.headers.get("Content-Type", "").startswith("application/json"):
+            body = json.loads(text or "{}")
+            return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+        return dict(parse_qsl(text))
+
     def _client_ok(self, request: httpx.Request) -> bool:
+        if self.credentials_in_body:
+            form = self._form(request)
+            return (form.get("client_id"), form.get("client_secret")) == (
+                self.client_id,
+                self.client_secret,
+            )
         header = request.headers.get("Authorization", "")
         if not header.startswith("Basic "):
             return False
@@ -139,7 +153,7 @@ class OAuthFake:
     def _token(self, request: httpx.Request) -> httpx.Response:
         if not self._client_ok(request):
             return json_response(401, {"error": "invalid_client"})
-        form = dict(parse_qsl(request.content.decode()))
+        form = self._form(request)
         grant = form.get("grant_type")
         if grant == "authorization_code":
             with self._lock:

@@ -20,6 +20,7 @@ from tests.fakes.oauth import OAuthFake
 
 OAUTH = "https://oauth.fake"
 SECRET = "test-secret-key-for-tokens"
+FRESHBOOKS_API = "https://freshbooks.fake"
 XERO_TENANTS = [
     {
         "id": "c1",
@@ -51,6 +52,10 @@ def oauth_env(monkeypatch: pytest.MonkeyPatch, base: str = OAUTH) -> None:
         "REBILL_XERO_TOKEN_URL": f"{base}/connect/token",
         "REBILL_XERO_CONNECTIONS_URL": f"{base}/connections",
         "REBILL_XERO_REVOKE_URL": f"{base}/connect/revocation",
+        "REBILL_FRESHBOOKS_CLIENT_ID": "app-id",
+        "REBILL_FRESHBOOKS_CLIENT_SECRET": "app-secret",
+        "REBILL_FRESHBOOKS_TOKEN_URL": f"{base}/auth/oauth/token",
+        "REBILL_FRESHBOOKS_API_URL": FRESHBOOKS_API,
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
