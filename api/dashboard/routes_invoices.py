@@ -151,10 +151,14 @@ def build_invoices_router() -> APIRouter:
                 i for state in OPEN for i in repo.invoices(partner.id, InvoiceFilter(status=state))
             ]
             drafts.sort(key=lambda i: (i.period_start, i.client_id))
-            every = list_invoices(db, partner.id)
-            done = [i for i in every if i.status not in OPEN]
-            done.sort(key=lambda i: (i.issued_at or i.created_at, i.invoice_id), reverse=True)
-            done = done[:ISSUED_SHOWN]
+            done = list(
+                db.exec(
+                    select(Invoice)
+                    .where(col(Invoice.partner_id) == partner.id, col(Invoice.status).not_in(OPEN))
+                    .order_by(col(Invoice.issued_at).desc(), col(Invoice.id).desc())
+                    .limit(ISSUED_SHOWN)
+                )
+            )
             return render(
                 request, "invoices.html", who, partner, db=db, drafts=drafts,
                 previous=_previous_totals(db, partner.id, drafts), done=done,
