@@ -78,7 +78,8 @@ def _watermark(session: Session, now: datetime, settle: timedelta) -> datetime |
     oldest = session.execute(
         text(
             "SELECT min(xact_start) FROM pg_stat_activity "
-            "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+            "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
+            "AND datname = current_database()"
         )
     ).scalar_one_or_none()
     mark = now - settle
