@@ -10,6 +10,7 @@ that follows it, so the remote's number sequence has no gaps, as the partner's b
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -340,5 +341,7 @@ def _with_context(error: Exception, what: str) -> Exception:
     if isinstance(error, RejectedError):
         return RejectedError(f"{what}: {error.message}", errors=error.errors, status=error.status)
     if isinstance(error, ConnectorError):
-        error.message = f"{what}: {error.message}"
+        named = copy.copy(error)  # the same error may stand for several rows
+        named.message = f"{what}: {error.message}"
+        return named
     return error
