@@ -4,9 +4,11 @@ A row is due when it is pending and its `next_attempt_at` has come, or when it i
 under a lease that ran out (its worker died). A row is never claimed while an earlier row of
 the same connection and subject is not done (pending, in progress, paused or dead): an invoice
 is pushed before it is voided or credited. Claiming sets the lease (`locked_by`,
-`locked_until`) and counts the attempt, in the claiming transaction, which the caller commits
-at once. A row whose attempts are spent when it is taken over (its workers kept dying on it)
-goes dead instead.
+`locked_until`) in the claiming transaction, which the caller commits at once. The attempt is
+counted when the worker starts the remote work for the row (`sync.repository.start_rows`),
+not here: a worker killed while it held 50 rows but had started on 30 charged only those 30.
+A row whose attempts are spent when it is taken over (its workers kept dying on it) goes dead
+instead.
 
 PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint rows
 without waiting. SQLite: the claiming transaction first takes the database's write lock (a
@@ -97,7 +99,6 @@ def claim_due(
             status=OutboxStatus.IN_PROGRESS,
             locked_by=worker_id,
             locked_until=now + lease,
-            attempts=col(OutboxRow.attempts) + 1,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)

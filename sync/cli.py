@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import date
+from datetime import date, timedelta
 from types import FrameType
 from typing import Annotated
 
@@ -31,6 +31,16 @@ sync_app = typer.Typer(help="Accounting sync: the outbox and its worker.", no_ar
 Once = Annotated[bool, typer.Option("--once", help="Drain what is due now, then exit.")]
 Concurrency = Annotated[int, typer.Option(min=1, max=32, help="Worker threads in this process.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+LeaseSeconds = Annotated[
+    int,
+    typer.Option(
+        "--lease-seconds",
+        min=5,
+        max=3600,
+        help="How long a claimed row stays this worker's; rows of a worker that died return "
+        "to the queue after it.",
+    ),
+]
 
 
 def _open_remote(engine: Engine) -> OpenRemote:
@@ -46,13 +56,14 @@ def run_workers(
     once: bool,
     concurrency: int = 1,
     stop: threading.Event | None = None,
+    lease: timedelta = timedelta(minutes=5),
 ) -> list[RunStats]:
     """`concurrency` workers in threads until `stop` (or, with `once`, until nothing is due)."""
     stop = stop or threading.Event()
     results: list[RunStats] = [RunStats() for _ in range(concurrency)]
 
     def run(index: int) -> None:
-        worker = Worker(engine, open_remote)
+        worker = Worker(engine, open_remote, lease=lease)
         if once:
             results[index] = worker.run_once(stop)
         else:
@@ -88,13 +99,23 @@ def _report(results: list[RunStats]) -> None:
     typer.echo(f"done {done}, retrying {retried}, dead {dead}, paused {paused}")
 
 
-def worker_command(once: Once = False, concurrency: Concurrency = 1) -> None:
+def worker_command(
+    once: Once = False, concurrency: Concurrency = 1, lease_seconds: LeaseSeconds = 300
+) -> None:
     """Run the sync worker: push the outbox to every connected accounting system."""
     stop = threading.Event()
     _graceful(stop)
     engine = get_engine()
+    lease = timedelta(seconds=lease_seconds)
     _report(
-        run_workers(engine, _open_remote(engine), once=once, concurrency=concurrency, stop=stop)
+        run_workers(
+            engine,
+            _open_remote(engine),
+            once=once,
+            concurrency=concurrency,
+            stop=stop,
+            lease=lease,
+        )
     )
 
 

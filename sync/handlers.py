@@ -98,7 +98,9 @@ class Handlers:
             await self._guard([row], self.push_credit_note(row))
 
     async def _guard(self, rows: list[OutboxRow], work: Any) -> None:
-        """A failure of a whole call fails every row it was for (those not already settled)."""
+        """A failure of a whole call fails every row it was for (those not already settled).
+        The rows' attempt is counted before the first remote call for them."""
+        self.worker.start(rows)
         try:
             await work
         except Exception as exc:  # every failure becomes a row outcome, never a dead worker

@@ -32,6 +32,7 @@ __all__ = [
     "pause_connection",
     "resume_connection",
     "retry_rows",
+    "start_rows",
 ]
 
 MAX_ATTEMPTS = 8
@@ -81,6 +82,24 @@ def complete_row(
         .execution_options(synchronize_session=False)
     )
     return _changed(result) == 1
+
+
+def start_rows(session: Session, row_ids: list[int], worker_id: str, now: datetime) -> int:
+    """Count an attempt for rows this worker is about to send to the remote (still under its
+    lease); how many were charged."""
+    if not row_ids:
+        return 0
+    result = session.execute(
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.id).in_(row_ids),
+            col(OutboxRow.status) == OutboxStatus.IN_PROGRESS,
+            col(OutboxRow.locked_by) == worker_id,
+        )
+        .values(attempts=col(OutboxRow.attempts) + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(result)
 
 
 def fail_row(

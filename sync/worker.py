@@ -84,6 +84,7 @@ class Worker:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.fan_out_first = fan_out_first
         self.connection_id = connection_id  # only this connection's rows (None: every one)
+        self._started: set[int] = set()  # rows whose attempt this claim has counted
 
     # transactions ----------------------------------------------------------------------
     @contextmanager
@@ -187,6 +188,17 @@ class Worker:
             await remote.connector.aclose()
 
     # outcomes (called by the handlers) -----------------------------------------------------
+    def start(self, rows: list[OutboxRow]) -> None:
+        """Count the attempt of rows about to go to the remote (once per claim)."""
+        fresh = [row for row in rows if row.id is not None and row.id not in self._started]
+        if not fresh:
+            return
+        with self.write() as session:
+            repo.start_rows(session, [row.id or 0 for row in fresh], self.worker_id, self.clock())
+        for row in fresh:
+            row.attempts += 1
+            self._started.add(row.id or 0)
+
     def complete(self, row: OutboxRow, stats: RunStats, note: str | None = None) -> None:
         with self.write() as session:
             self.complete_in(session, row, stats, note)
@@ -194,6 +206,7 @@ class Worker:
     def complete_in(
         self, session: Session, row: OutboxRow, stats: RunStats, note: str | None = None
     ) -> None:
+        self._started.discard(row.id or 0)
         if repo.complete_row(session, row.id or 0, self.worker_id, self.clock(), note):
             stats.done += 1
         else:
@@ -205,6 +218,8 @@ class Worker:
                 error = RejectedError(str(error))
             else:
                 error = RetryableError(f"{type(error).__name__}: {error}")
+        self.start([row])  # a row failed before its remote call still spends an attempt
+        self._started.discard(row.id or 0)
         with self.write() as session:
             status = repo.fail_row(
                 session, row, self.worker_id, error, message, self.clock(), self.rng,

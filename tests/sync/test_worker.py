@@ -280,19 +280,40 @@ def test_a_mapping_mistake_is_dead_with_the_setting_named(engine: Engine, sessio
 
 def test_a_row_whose_workers_keep_dying_goes_dead(engine: Engine, session: Session) -> None:
     from sync.claims import claim_due
+    from sync.repository import start_rows
 
     issue(session)
     clock = Clock()
     fan_out(session, now=clock.now)
     session.commit()
-    for _ in range(3):  # three workers claim and die (their leases run out)
-        assert claim_due(session, "doomed", now=clock.now, max_attempts=3)
+    for _ in range(3):  # three workers start on the rows and die (their leases run out)
+        claimed = claim_due(session, "doomed", now=clock.now, max_attempts=3)
+        assert claimed
+        start_rows(session, [r.id or 0 for r in claimed], "doomed", clock.now)
         session.commit()
         clock.advance(600)
     assert claim_due(session, "next", now=clock.now, max_attempts=3) == []
     session.commit()
     assert {r.status for r in rows(session)} == {OutboxStatus.DEAD}
     assert "worker stopped" in (rows(session)[0].last_error or "")
+
+
+def test_a_worker_dying_before_it_starts_on_a_row_does_not_charge_it(
+    engine: Engine, session: Session
+) -> None:
+    from sync.claims import claim_due
+
+    issue(session)
+    clock = Clock()
+    fan_out(session, now=clock.now)
+    session.commit()
+    for _ in range(5):  # claimed and lost five times, never sent anywhere
+        assert claim_due(session, "doomed", now=clock.now, max_attempts=3)
+        session.commit()
+        clock.advance(600)
+    assert claim_due(session, "next", now=clock.now, max_attempts=3)
+    session.commit()
+    assert {r.attempts for r in rows(session)} == {0}
 
 
 def test_a_void_waits_behind_a_dead_push_until_it_is_retried(
