@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from connectors.connections.cli import connections_app
 from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 from sync.cli import sync_app, worker_command
+from sync.demo import sandbox_command
 from sync.stripe.cli import payment_link_command, stripe_app
 
 app = typer.Typer(help="Rebill: usage-based rebilling and accounting sync.", no_args_is_help=True)
@@ -44,6 +46,7 @@ app.command("worker")(worker_command)
 app.add_typer(stripe_app, name="stripe")
 clients_app.command("payment-link")(payment_link_command)
 app.add_typer(users_app, name="users")
+app.command("sandbox")(sandbox_command)
 
 
 @app.command()
@@ -57,10 +60,13 @@ def init() -> None:
 def demo() -> None:
     """The main job on a demo partner: 20 clients, a month of usage, accrual, cycle close,
     review, issue, PDFs and e-mails on disk, and a summary. Safe to run again."""
-    from billing.invoicing.demo import run_demo
+    from billing.invoicing.demo import PARTNER, demo_month, run_demo
+    from sync.demo import run_sandbox_sync
 
-    upgrade_to_head(get_engine())
-    run_demo(get_engine())
+    engine = get_engine()
+    upgrade_to_head(engine)
+    run_demo(engine)
+    run_sandbox_sync(engine, PARTNER, demo_month(datetime.now(UTC)))
 
 
 @app.command()
