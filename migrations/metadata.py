@@ -14,6 +14,7 @@ import connectors.freshbooks.models  # noqa: F401
 import ledger.models  # noqa: F401
 import mappings.models  # noqa: F401
 import sync.models
+import sync.reconcile.models
 import sync.stripe.models  # noqa: F401
 
 __all__ = ["target_metadata"]

@@ -1,0 +1,176 @@
+"""Comparisons inside our own books: usage events vs invoiced quantities, invoices vs the
+ledger's receivable, and our computed wholesale cost vs the platform's imported bill."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceUsage
+from billing.metering.models import UsageEvent
+from ledger.models import Account, Posting
+from sync.reconcile.differences import Diff, Tally
+from sync.reconcile.models import WholesaleBillLine
+
+__all__ = ["compare_ledger", "compare_usage", "compare_wholesale", "standing_invoices"]
+
+RECEIVABLE_CODE = "1200"
+
+
+def standing_invoices(session: Session, partner_id: str, start: date, end: date) -> list[Invoice]:
+    """Issued, not voided invoices whose period starts in [start, end)."""
+    query = (
+        select(Invoice)
+        .where(
+            col(Invoice.partner_id) == partner_id,
+            col(Invoice.period_start) >= start,
+            col(Invoice.period_start) < end,
+            col(Invoice.status).in_(sorted(ISSUED_STATES)),
+        )
+        .order_by(col(Invoice.number))
+    )
+    return list(session.scalars(query))
+
+
+def compare_usage(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
+    """Events of each invoice's period vs what standing invoices billed of that period, per
+    client and usage type. More events than billed after issue are late events: they go on
+    the client's next invoice as a prior-period adjustment (a warning, not an error)."""
+    tally, diffs = Tally(), []
+    for invoice in invoices:
+        events: dict[str, Decimal] = {
+            usage_type: Decimal(quantity or 0)  # ScaledQuantity: sum comes back scaled
+            for usage_type, quantity in session.execute(
+                select(col(UsageEvent.usage_type), func.sum(UsageEvent.quantity))
+                .where(
+                    col(UsageEvent.partner_id) == invoice.partner_id,
+                    col(UsageEvent.client_id) == invoice.client_id,
+                    col(UsageEvent.occurred_at) >= invoice.period_start_at,
+                    col(UsageEvent.occurred_at) < invoice.period_end_at,
+                )
+                .group_by(col(UsageEvent.usage_type))
+            )
+        }
+        billed: dict[str, Decimal] = defaultdict(Decimal)
+        rows = session.execute(
+            select(col(InvoiceUsage.usage_type), col(InvoiceUsage.quantity))
+            .join(Invoice, col(Invoice.id) == col(InvoiceUsage.invoice_id))
+            .where(
+                col(InvoiceUsage.partner_id) == invoice.partner_id,
+                col(InvoiceUsage.client_id) == invoice.client_id,
+                col(InvoiceUsage.origin_period_start) == invoice.period_start,
+                col(Invoice.status).in_(sorted(ISSUED_STATES)),
+            )
+        )
+        for usage_type, quantity in rows:
+            billed[usage_type] += quantity
+        for usage_type in sorted(set(events) | set(billed)):
+            have, paid = events.get(usage_type, Decimal(0)), billed.get(usage_type, Decimal(0))
+            subject = f"{invoice.number} / {invoice.client_id} / {usage_type}"
+            if have == paid:
+                tally.matched += 1
+            elif have > paid:
+                diffs.append(Diff(
+                    "late_events_pending", "warning", "usage", subject,
+                    f"events {have}", f"invoiced {paid}", 0, invoice.currency,
+                    f"{have - paid} arrived after issue; billed on {invoice.client_id}'s next "
+                    "invoice as a prior-period adjustment",
+                ))  # fmt: skip
+            else:
+                diffs.append(Diff(
+                    "usage_invoiced_without_events", "error", "usage", subject,
+                    f"events {have}", f"invoiced {paid}", 0, invoice.currency,
+                    "check for deleted or adjusted events; credit the client if over-billed",
+                ))  # fmt: skip
+    return tally, diffs
+
+
+def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
+    """Each invoice's total vs the receivable its ledger entry posted."""
+    tally, diffs = Tally(), []
+    entries = [i.ledger_entry_id for i in invoices if i.ledger_entry_id is not None]
+    posted: dict[int, int] = {}
+    for start in range(0, len(entries), 500):
+        query = (
+            select(col(Posting.entry_id), func.sum(Posting.amount))
+            .join(Account, col(Account.id) == col(Posting.account_id))
+            .where(
+                col(Posting.entry_id).in_(entries[start : start + 500]),
+                col(Account.code) == RECEIVABLE_CODE,
+            )
+            .group_by(col(Posting.entry_id))
+        )
+        posted.update((entry, int(amount)) for entry, amount in session.execute(query))
+    for invoice in invoices:
+        tally.ours_minor += invoice.total_minor
+        amount = posted.get(invoice.ledger_entry_id or -1)
+        if amount is None:
+            diffs.append(Diff(
+                "not_in_ledger", "error", "ledger", str(invoice.number),
+                f"total {invoice.total_minor}", "no receivable posting", invoice.total_minor,
+                invoice.currency, "post the invoice's issue entry",
+            ))  # fmt: skip
+            continue
+        tally.theirs_minor += amount
+        if amount == invoice.total_minor:
+            tally.matched += 1
+        else:
+            diffs.append(Diff(
+                "ledger_receivable_mismatch", "error", "ledger", str(invoice.number),
+                f"total {invoice.total_minor}", f"receivable {amount}",
+                abs(amount - invoice.total_minor), invoice.currency,
+                "correct the ledger entry with a reversing entry",
+            ))  # fmt: skip
+    tally.notes.append("revenue and cost per account are not compared yet")
+    return tally, diffs
+
+
+def compare_wholesale(
+    session: Session, partner_id: str, period: str, invoices: Sequence[Invoice], currency: str
+) -> tuple[Tally, list[Diff]]:
+    """Our computed cost per usage type (InvoiceUsage.cost_minor of the period's invoices) vs
+    the imported platform bill. No imported bill: nothing to compare (a note, not a diff)."""
+    tally = Tally()
+    bill = {
+        line.usage_type: line
+        for line in session.scalars(
+            select(WholesaleBillLine).where(
+                col(WholesaleBillLine.partner_id) == partner_id,
+                col(WholesaleBillLine.period) == period,
+            )
+        )
+    }
+    if not bill:
+        tally.notes.append(f"no wholesale bill imported for {period}")
+        return tally, []
+    ids = [i.invoice_id for i in invoices]
+    ours: dict[str, int] = defaultdict(int)
+    for start in range(0, len(ids), 500):
+        query = (
+            select(col(InvoiceUsage.usage_type), func.sum(InvoiceUsage.cost_minor))
+            .where(col(InvoiceUsage.invoice_id).in_(ids[start : start + 500]))
+            .group_by(col(InvoiceUsage.usage_type))
+        )
+        for usage_type, cost in session.execute(query):
+            ours[usage_type] += int(cost or 0)
+    diffs = []
+    for usage_type in sorted(set(ours) | set(bill)):
+        mine, line = ours.get(usage_type, 0), bill.get(usage_type)
+        theirs = line.amount_minor if line is not None else 0
+        tally.ours_minor += mine
+        tally.theirs_minor += theirs
+        if mine == theirs:
+            tally.matched += 1
+            continue
+        diffs.append(Diff(
+            "wholesale_cost_mismatch", "warning", "wholesale", usage_type,
+            f"computed cost {mine}", f"platform bill {theirs}", abs(theirs - mine),
+            line.currency if line is not None else currency,
+            "check the wholesale rate and missing or duplicated events with the platform",
+        ))  # fmt: skip
+    return tally, diffs

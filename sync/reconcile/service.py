@@ -1,0 +1,191 @@
+"""Running a reconciliation: load our side once, compare with every system, store the run.
+
+Remote listings run one connection at a time (each connector has its own rate budget); a
+connection that cannot be read is reported as an error difference instead of failing the run,
+so the other systems are still reconciled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from billing.tenants.models import Partner
+from config.db_types import utcnow
+from connectors.base import ConnectorError
+from sync.connections import ConnectionSummary, connection_summaries
+from sync.handlers import Remote
+from sync.reconcile.compare_accounting import compare_accounting, list_remote, load_side
+from sync.reconcile.compare_books import (
+    compare_ledger,
+    compare_usage,
+    compare_wholesale,
+    standing_invoices,
+)
+from sync.reconcile.differences import Diff, Tally
+from sync.reconcile.models import ReconcileDifference, ReconcileRun
+
+__all__ = ["parse_period", "reconcile", "run_due_reconciliations"]
+
+log = logging.getLogger(__name__)
+OpenRemote = Callable[[ConnectionSummary], Remote]
+DEFAULT_HOUR = 6
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """'2026-10' -> (2026-10-01, 2026-11-01)."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        start = date(year, month, 1)
+    except ValueError as exc:
+        raise ValueError(f"period: {text!r} is not YYYY-MM") from exc
+    end = date(year + month // 12, month % 12 + 1, 1)
+    return start, end
+
+
+def reconcile(
+    engine: Engine,
+    partner_id: str,
+    period: str,
+    *,
+    open_remote: OpenRemote | None = None,
+    now: datetime | None = None,
+    timings: dict[str, float] | None = None,
+) -> int:
+    """Reconcile `partner_id`'s `period` and store the run; returns its id."""
+    start, end = parse_period(period)
+    clock = timings if timings is not None else {}
+    tick = time.perf_counter()
+    tallies: dict[str, Tally] = {}
+    diffs: list[Diff] = []
+    with Session(engine) as session:
+        partner = session.get(Partner, partner_id)
+        if partner is None:
+            raise ValueError(f"partner: {partner_id!r} does not exist")
+        invoices = standing_invoices(session, partner_id, start, end)
+        connections = [
+            c for c in connection_summaries(session, partner_id=partner_id)
+            if c.provider != "stripe" and c.status in ("active", "needs_reauth")
+        ]  # fmt: skip
+        sides = {c.id: load_side(session, c.id, invoices) for c in connections}
+        clock["load"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        for name, (tally, found) in (
+            ("usage", compare_usage(session, invoices)),
+            ("ledger", compare_ledger(session, invoices)),
+            (
+                "wholesale",
+                compare_wholesale(session, partner_id, period, invoices, partner.currency),
+            ),
+        ):
+            tallies[name] = tally
+            diffs.extend(found)
+        clock["compare_books"] = time.perf_counter() - tick
+    if connections:
+        opener = open_remote
+        if opener is None:
+            from sync.remotes import registry_remote
+
+            opener = registry_remote(engine)
+        for connection in connections:
+            system = f"{connection.provider}:{connection.name}"
+            tick = time.perf_counter()
+            try:
+                remote = asyncio.run(list_remote(opener(connection).connector, invoices))
+            except ConnectorError as exc:
+                tallies[system] = Tally(notes=[f"could not list invoices: {exc}"])
+                diffs.append(Diff("system_unreadable", "error", system, connection.id, "",
+                                  str(exc)[:400], 0, partner.currency,
+                                  "re-authorise or retry the connection"))  # fmt: skip
+                continue
+            finally:
+                clock["remote_listing"] = (
+                    clock.get("remote_listing", 0.0) + time.perf_counter() - tick
+                )
+            tick = time.perf_counter()
+            tallies[system], found = compare_accounting(
+                system, sides[connection.id], invoices, remote
+            )
+            diffs.extend(found)
+            clock["compare"] = clock.get("compare", 0.0) + time.perf_counter() - tick
+    tallies["stripe"] = Tally(notes=["Stripe payments and payouts are not compared yet"])
+    tick = time.perf_counter()
+    run_id = _store(engine, partner_id, period, start, end, tallies, diffs, now or utcnow())
+    clock["store"] = time.perf_counter() - tick
+    return run_id
+
+
+def _store(engine: Engine, partner_id: str, period: str, start: date, end: date,
+           tallies: dict[str, Tally], diffs: list[Diff], started: datetime) -> int:  # fmt: skip
+    with Session(engine) as session:
+        run = ReconcileRun(
+            partner_id=partner_id, period=period, period_start=start, period_end=end,
+            started_at=started, finished_at=utcnow(), differences=len(diffs),
+            summary={name: tally.as_json() for name, tally in tallies.items()},
+        )  # fmt: skip
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        session.add_all(
+            ReconcileDifference(
+                run_id=run.id,
+                kind=d.kind,
+                severity=d.severity,
+                system=d.system[:80],
+                subject=d.subject[:200],
+                ours=d.ours[:500],
+                theirs=d.theirs[:500],
+                amount_minor=d.amount_minor,
+                currency=d.currency,
+                action=d.action[:500],
+                fixable=d.fixable,
+                fix=d.fix,
+            )
+            for d in diffs
+        )
+        session.commit()
+        return run.id
+
+
+def _last_closed_period(local: datetime) -> str:
+    first = local.date().replace(day=1)
+    previous = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+    return f"{previous:%Y-%m}"
+
+
+def run_due_reconciliations(
+    engine: Engine, now: datetime, *, open_remote: OpenRemote | None = None
+) -> list[int]:
+    """For each partner whose `reconcile_hour` (settings, default 6, partner time zone) has
+    come today and that has no run started today (its time zone), reconcile the last closed
+    period. Returns the new run ids; one partner's failure is logged, not raised."""
+    done: list[int] = []
+    with Session(engine) as session:
+        partners = list(session.scalars(select(Partner).order_by(col(Partner.id))))
+    for partner in partners:
+        local = now.astimezone(ZoneInfo(partner.timezone))
+        hour = int(partner.settings.get("reconcile_hour", DEFAULT_HOUR))
+        if local.hour < hour:
+            continue
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        with Session(engine) as session:
+            ran = session.scalars(
+                select(ReconcileRun.id).where(
+                    col(ReconcileRun.partner_id) == partner.id,
+                    col(ReconcileRun.started_at) >= midnight,
+                )
+            ).first()
+        if ran is not None:
+            continue
+        try:
+            done.append(reconcile(engine, partner.id, _last_closed_period(local),
+                                  open_remote=open_remote, now=now))  # fmt: skip
+        except Exception:
+            log.exception("reconciliation of %s failed", partner.id)
+    return done

@@ -1,0 +1,132 @@
+"""Reconciliation against the QuickBooks fake behind respx: a clean period has no difference;
+a deleted invoice, a payment only there, a late event, a disagreeing wholesale bill line and a
+foreign invoice are each found, with the fix data a re-push needs."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import respx
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from connectors.base import ConnectionInfo
+from connectors.http import RetryPolicy
+from connectors.quickbooks import build_connector
+from mappings.quickbooks import mapping_from_settings
+from sync.connections import ConnectionSummary
+from sync.handlers import Remote
+from sync.models import OutboxStatus
+from sync.reconcile import reconcile, run_due_reconciliations
+from sync.reconcile.models import ReconcileDifference, ReconcileRun, WholesaleBillLine
+from sync.worker import Worker
+from tests.billing.invoicing.builders import at, last_month, month_text, send
+from tests.fakes.base import FakeTokens
+from tests.fakes.quickbooks import FakeQuickBooks
+from tests.sync.helpers import Clock, issue, rows
+
+REALM = "9130357"
+BASE = "https://qbo.reconcile.test"
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def _opener(fake: FakeQuickBooks):  # type: ignore[no-untyped-def]
+    tokens = FakeTokens(fake)
+    mapping = mapping_from_settings(
+        {"default_income_account": "79", "tax_code": "TAX", "non_tax_code": "NON"}
+    )
+
+    def open_remote(connection: ConnectionSummary) -> Remote:
+        info = ConnectionInfo(connection.id, connection.partner_id, "quickbooks", REALM, BASE)
+        retry = RetryPolicy(max_attempts=2, sleep=_no_sleep)
+        return Remote(build_connector(info, tokens, retry=retry), mapping)
+
+    return open_remote
+
+
+def _pushed(engine: Engine, session: Session, fake: FakeQuickBooks, clients: int = 3) -> list:  # type: ignore[type-arg]
+    invoices = issue(session, clients=clients)
+    clock = Clock()
+    worker = Worker(engine, _opener(fake), clock=clock)
+    for _ in range(4):
+        worker.run_once()
+        clock.advance(3600)
+    assert {r.status for r in rows(session)} == {OutboxStatus.DONE}
+    return invoices
+
+
+def _diffs(session: Session, run_id: int) -> list[ReconcileDifference]:
+    session.rollback()
+    query = select(ReconcileDifference).where(ReconcileDifference.run_id == run_id)
+    return list(session.exec(query))
+
+
+def test_clean_period_reports_nothing(engine: Engine, session: Session) -> None:
+    fake = FakeQuickBooks(REALM)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="qbo.reconcile.test").mock(side_effect=fake.handle)
+        invoices = _pushed(engine, session, fake)
+        run_id = reconcile(engine, "acme", month_text(last_month()), open_remote=_opener(fake))
+    assert [(d.kind, d.subject) for d in _diffs(session, run_id)] == []
+    run = session.get(ReconcileRun, run_id)
+    assert run is not None
+    [system] = [k for k in run.summary if k.startswith("memory:")]
+    assert run.summary[system]["matched"] == len(invoices)
+    assert run.summary[system]["ours_minor"] == sum(i.total_minor for i in invoices)
+    assert run.summary["ledger"]["matched"] == len(invoices)
+
+
+def test_each_problem_is_found(engine: Engine, session: Session) -> None:
+    fake = FakeQuickBooks(REALM)
+    month = last_month()
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="qbo.reconcile.test").mock(side_effect=fake.handle)
+        invoices = _pushed(engine, session, fake)
+        deleted, paid_there = invoices[0], invoices[1]
+        [theirs] = fake.invoices_by_number(str(deleted.number))
+        del fake.store["Invoice"][theirs["Id"]]  # deleted by someone in QuickBooks
+        [other] = fake.invoices_by_number(str(paid_there.number))
+        fake.pay(other["Id"], other["TotalAmt"])
+        foreign = dict(
+            other, Id="999001", DocNumber="HAND-1", Balance=other["TotalAmt"]
+        )  # entered by hand there
+        fake.store["Invoice"]["999001"] = foreign
+        send(session, [("late-1", "c1", "voice", "5", at(month, 3))])
+        session.add(WholesaleBillLine(partner_id="acme", period=month_text(month),
+                                      usage_type="voice", quantity=Decimal("123.45"),
+                                      amount_minor=999_99, currency="USD"))  # fmt: skip
+        session.commit()
+        run_id = reconcile(engine, "acme", month_text(month), open_remote=_opener(fake))
+    found = {(d.kind, d.subject.split(" / ")[0]) for d in _diffs(session, run_id)}
+    assert ("missing_there", str(deleted.number)) in found
+    assert ("status_mismatch", str(paid_there.number)) in found
+    assert ("wholesale_cost_mismatch", "voice") in found
+    assert ("extra_there", "HAND-1") in found
+    late = [d for d in _diffs(session, run_id) if d.kind == "late_events_pending"]
+    assert len(late) == 1 and late[0].subject.endswith("c1 / voice")
+    missing = next(d for d in _diffs(session, run_id) if d.kind == "missing_there")
+    assert missing.fixable and missing.fix == {
+        "action": "repush", "connection_id": "conn-1", "invoice_id": deleted.id
+    }  # fmt: skip
+    assert missing.amount_minor == deleted.total_minor
+
+
+def test_due_runs_once_a_day(engine: Engine, session: Session) -> None:
+    from datetime import UTC, datetime
+
+    fake = FakeQuickBooks(REALM)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="qbo.reconcile.test").mock(side_effect=fake.handle)
+        _pushed(engine, session, fake, clients=2)
+        today = date.today()
+        early = datetime(today.year, today.month, today.day, 5, tzinfo=UTC)
+        assert run_due_reconciliations(engine, early, open_remote=_opener(fake)) == []
+        later = early.replace(hour=7)
+        assert len(run_due_reconciliations(engine, later, open_remote=_opener(fake))) == 1
+        assert (
+            run_due_reconciliations(engine, later.replace(hour=9), open_remote=_opener(fake)) == []
+        )
