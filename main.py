@@ -22,6 +22,7 @@ from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 from sync.cli import sync_app, worker_command
 from sync.demo import sandbox_command
+from sync.scheduler.cli import jobs_command, scheduler_command
 from sync.stripe.cli import payment_link_command, stripe_app
 
 app = typer.Typer(help="Rebill: usage-based rebilling and accounting sync.", no_args_is_help=True)
@@ -43,6 +44,8 @@ app.command("export")(export_command)
 app.add_typer(connections_app, name="connections")
 app.add_typer(sync_app, name="sync")
 app.command("worker")(worker_command)
+app.command("scheduler")(scheduler_command)
+app.command("jobs")(jobs_command)
 app.add_typer(stripe_app, name="stripe")
 clients_app.command("payment-link")(payment_link_command)
 app.add_typer(users_app, name="users")

@@ -15,6 +15,7 @@ import ledger.models  # noqa: F401
 import mappings.models  # noqa: F401
 import sync.models
 import sync.reconcile.models
+import sync.scheduler.models
 import sync.stripe.models  # noqa: F401
 
 __all__ = ["target_metadata"]

@@ -1,0 +1,104 @@
+"""Each scheduled job calls the work it stands for with the right arguments."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+
+from sync.scheduler.jobs import JobContext, payments_readback_job, reconcile_job
+from sync.scheduler.models import RunStatus
+from sync.scheduler.service import JOBS, fire
+
+from .fakes import Recorder, add_partner
+
+AT = datetime(2026, 11, 3, 6, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def recorder(engine: Engine) -> Recorder:
+    add_partner(engine, "acme", "Europe/Paris")
+    add_partner(engine, "bolt", "America/New_York", reconcile_hour=9)
+    return Recorder()
+
+
+def test_accrual_runs_for_every_partner_at_the_scheduled_time(
+    engine: Engine, recorder: Recorder
+) -> None:
+    outcome = fire(recorder.context(engine), "accrual", AT)
+    assert outcome.ran and outcome.status is RunStatus.OK
+    assert recorder.named("accrue") == [("acme", AT), ("bolt", AT)]
+    assert [n for n, _ in recorder.calls] == ["accrue", "accrue"]
+
+
+@pytest.mark.parametrize(
+    ("job_id", "work"),
+    [
+        ("outbox", "drain_outbox"),
+        ("payments_readback", "pull_payments"),
+        ("token_refresh", "refresh_tokens"),
+        ("stripe_charges", "charge"),
+        ("mail", "send_mail"),
+        ("reconcile", "reconcile"),
+    ],
+)
+def test_engine_jobs_get_the_engine_and_the_scheduled_time(
+    engine: Engine, recorder: Recorder, job_id: str, work: str
+) -> None:
+    outcome = fire(recorder.context(engine), job_id, AT)
+    assert outcome.status is RunStatus.OK
+    assert recorder.calls == [(work, (engine, AT))]
+
+
+def test_cycle_close_issues_auto_approved_and_reconciles_after_a_close(
+    engine: Engine, recorder: Recorder
+) -> None:
+    recorder.drafts = 2
+    fire(recorder.context(engine), "cycle_close", AT)
+    assert recorder.named("close") == [("acme", AT), ("bolt", AT)]
+    assert recorder.named("issue") == [("acme", AT), ("bolt", AT)]
+    assert recorder.named("reconcile") == [(engine, AT)]
+
+
+def test_cycle_close_with_nothing_closed_does_not_reconcile(
+    engine: Engine, recorder: Recorder
+) -> None:
+    recorder.drafts = 0
+    fire(recorder.context(engine), "cycle_close", AT)
+    assert recorder.named("close") and recorder.named("issue")
+    assert recorder.named("reconcile") == []
+
+
+def test_one_partner_failing_does_not_stop_the_others_and_is_recorded(
+    engine: Engine, recorder: Recorder
+) -> None:
+    recorder.fail_for = {"acme"}
+    outcome = fire(recorder.context(engine), "accrual", AT)
+    assert recorder.named("accrue") == [("acme", AT), ("bolt", AT)]
+    assert outcome.status is RunStatus.ERROR
+    assert outcome.message is not None
+    assert "acme" in outcome.message and "accrue broke for acme" in outcome.message
+
+
+def test_every_defined_job_has_a_function() -> None:
+    from sync.scheduler.jobs import JOB_FUNCTIONS
+
+    assert {d.job_id for d in JOBS} == set(JOB_FUNCTIONS)
+
+
+def test_unknown_job_is_a_clear_error(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="job: unknown job 'nope'"):
+        fire(JobContext(engine), "nope", AT)
+
+
+def test_missing_readback_and_reconcile_log_not_available(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "sync.readback", None)
+    monkeypatch.setitem(sys.modules, "sync.reconcile.service", None)
+    ctx = JobContext(engine)
+    assert payments_readback_job(ctx, AT) == "not available"
+    assert reconcile_job(ctx, AT) == "not available"
+    assert caplog.text.count("not available") == 2
