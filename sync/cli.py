@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import FrameType
 from typing import Annotated
 
@@ -49,6 +49,13 @@ def _open_remote(engine: Engine) -> OpenRemote:
     return registry_remote(engine)
 
 
+def _charge_cards(engine: Engine, now: datetime) -> object:
+    """Stripe charges due now; imported lazily so a worker without Stripe settings starts."""
+    from sync.stripe import charge_due_invoices
+
+    return charge_due_invoices(engine, now=now)
+
+
 def run_workers(
     engine: Engine,
     open_remote: OpenRemote,
@@ -63,7 +70,7 @@ def run_workers(
     results: list[RunStats] = [RunStats() for _ in range(concurrency)]
 
     def run(index: int) -> None:
-        worker = Worker(engine, open_remote, lease=lease)
+        worker = Worker(engine, open_remote, lease=lease, charge=_charge_cards)
         if once:
             results[index] = worker.run_once(stop)
         else:

@@ -39,11 +39,13 @@ from sync.handlers import Handlers, Remote, describe
 from sync.models import OutboxRow, OutboxStatus
 from sync.service import fan_out
 
-__all__ = ["OpenRemote", "Remote", "RunStats", "Worker"]
+__all__ = ["ChargeHook", "OpenRemote", "Remote", "RunStats", "Worker"]
 
 log = logging.getLogger("rebill.sync")
 
 OpenRemote = Callable[[ConnectionSummary], Remote]
+ChargeHook = Callable[[Engine, datetime], object]
+"""Charges due card payments (the CLI passes `sync.stripe.charge_due_invoices`)."""
 
 
 @dataclass
@@ -54,6 +56,7 @@ class RunStats:
     dead: int = 0
     paused: int = 0
     fanned_out: int = 0
+    charge_failed: bool = False  # the Stripe pass raised (logged; the sync went on)
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,6 +76,7 @@ class Worker:
         rng: random.Random | None = None,
         fan_out_first: bool = True,
         connection_id: str | None = None,
+        charge: ChargeHook | None = None,
     ) -> None:
         self.engine = engine
         self.open_remote = open_remote
@@ -84,6 +88,7 @@ class Worker:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.fan_out_first = fan_out_first
         self.connection_id = connection_id  # only this connection's rows (None: every one)
+        self.charge = charge  # once per pass; None in tests that only exercise the outbox
         self._started: set[int] = set()  # rows whose attempt this claim has counted
 
     # transactions ----------------------------------------------------------------------
@@ -109,10 +114,23 @@ class Worker:
             with self.write() as session:
                 stats.fanned_out = fan_out(session, now=self.clock()).rows_created
         self.resume_reauthorised()
+        self.charge_cards(stats)
         while stop is None or not stop.is_set():
             if not self.run_batch(stats):
                 break
         return stats
+
+    def charge_cards(self, stats: RunStats) -> None:
+        """Stripe charges and dunning retries due now. Charging runs before the drain so a
+        payment it records fans out next pass; any failure (Stripe down, a bug, even the
+        database) is logged and never stops the accounting sync."""
+        if self.charge is None:
+            return
+        try:
+            self.charge(self.engine, self.clock())
+        except Exception:  # isolation is the point
+            log.exception("stripe charge pass failed; the accounting sync goes on")
+            stats.charge_failed = True
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 2.0) -> None:
         while not stop.is_set():
