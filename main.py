@@ -22,6 +22,7 @@ from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 from sync.cli import sync_app, worker_command
 from sync.demo import sandbox_command
+from sync.reconcile.cli import reconcile_app, wholesale_app
 from sync.scheduler.cli import jobs_command, scheduler_command
 from sync.stripe.cli import payment_link_command, stripe_app
 
@@ -49,6 +50,8 @@ app.command("jobs")(jobs_command)
 app.add_typer(stripe_app, name="stripe")
 clients_app.command("payment-link")(payment_link_command)
 app.add_typer(users_app, name="users")
+app.add_typer(reconcile_app, name="reconcile")
+app.add_typer(wholesale_app, name="wholesale")
 app.command("sandbox")(sandbox_command)
 
 

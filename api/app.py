@@ -13,6 +13,7 @@ from billing.metering import endpoints as metering_endpoints
 from billing.payments import endpoints as payments_endpoints
 from billing.pricing import endpoints as pricing_endpoints
 from billing.tenants import endpoints as tenant_endpoints
+from sync.reconcile import endpoints as reconcile_endpoints
 
 __all__ = ["create_app"]
 
@@ -28,6 +29,7 @@ def create_app() -> FastAPI:
     app.include_router(pricing_endpoints.build_router(require_scope))
     app.include_router(invoicing_endpoints.build_router(require_scope))
     app.include_router(payments_endpoints.build_router(require_scope))
+    app.include_router(reconcile_endpoints.build_router(require_scope))
     mount_dashboard(app)
     app.include_router(build_oauth_router())
     app.include_router(build_webhooks_router())

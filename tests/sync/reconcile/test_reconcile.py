@@ -34,7 +34,7 @@ async def _no_sleep(seconds: float) -> None:
     return None
 
 
-def _opener(fake: FakeQuickBooks):  # type: ignore[no-untyped-def]
+def opener(fake: FakeQuickBooks):  # type: ignore[no-untyped-def]
     tokens = FakeTokens(fake)
     mapping = mapping_from_settings(
         {"default_income_account": "79", "tax_code": "TAX", "non_tax_code": "NON"}
@@ -48,10 +48,10 @@ def _opener(fake: FakeQuickBooks):  # type: ignore[no-untyped-def]
     return open_remote
 
 
-def _pushed(engine: Engine, session: Session, fake: FakeQuickBooks, clients: int = 3) -> list:  # type: ignore[type-arg]
+def pushed(engine: Engine, session: Session, fake: FakeQuickBooks, clients: int = 3) -> list:  # type: ignore[type-arg]
     invoices = issue(session, clients=clients)
     clock = Clock()
-    worker = Worker(engine, _opener(fake), clock=clock)
+    worker = Worker(engine, opener(fake), clock=clock)
     for _ in range(4):
         worker.run_once()
         clock.advance(3600)
@@ -59,7 +59,7 @@ def _pushed(engine: Engine, session: Session, fake: FakeQuickBooks, clients: int
     return invoices
 
 
-def _diffs(session: Session, run_id: int) -> list[ReconcileDifference]:
+def diffs_of(session: Session, run_id: int) -> list[ReconcileDifference]:
     session.rollback()
     query = select(ReconcileDifference).where(ReconcileDifference.run_id == run_id)
     return list(session.exec(query))
@@ -69,9 +69,9 @@ def test_clean_period_reports_nothing(engine: Engine, session: Session) -> None:
     fake = FakeQuickBooks(REALM)
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="qbo.reconcile.test").mock(side_effect=fake.handle)
-        invoices = _pushed(engine, session, fake)
-        run_id = reconcile(engine, "acme", month_text(last_month()), open_remote=_opener(fake))
-    assert [(d.kind, d.subject) for d in _diffs(session, run_id)] == []
+        invoices = pushed(engine, session, fake)
+        run_id = reconcile(engine, "acme", month_text(last_month()), open_remote=opener(fake))
+    assert [(d.kind, d.subject) for d in diffs_of(session, run_id)] == []
     run = session.get(ReconcileRun, run_id)
     assert run is not None
     [system] = [k for k in run.summary if k.startswith("memory:")]
@@ -85,7 +85,7 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
     month = last_month()
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="qbo.reconcile.test").mock(side_effect=fake.handle)
-        invoices = _pushed(engine, session, fake)
+        invoices = pushed(engine, session, fake)
         deleted, paid_there = invoices[0], invoices[1]
         [theirs] = fake.invoices_by_number(str(deleted.number))
         del fake.store["Invoice"][theirs["Id"]]  # deleted by someone in QuickBooks
@@ -100,15 +100,15 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
                                       usage_type="voice", quantity=Decimal("123.45"),
                                       amount_minor=999_99, currency="USD"))  # fmt: skip
         session.commit()
-        run_id = reconcile(engine, "acme", month_text(month), open_remote=_opener(fake))
-    found = {(d.kind, d.subject.split(" / ")[0]) for d in _diffs(session, run_id)}
+        run_id = reconcile(engine, "acme", month_text(month), open_remote=opener(fake))
+    found = {(d.kind, d.subject.split(" / ")[0]) for d in diffs_of(session, run_id)}
     assert ("missing_there", str(deleted.number)) in found
     assert ("status_mismatch", str(paid_there.number)) in found
     assert ("wholesale_cost_mismatch", "voice") in found
     assert ("extra_there", "HAND-1") in found
-    late = [d for d in _diffs(session, run_id) if d.kind == "late_events_pending"]
+    late = [d for d in diffs_of(session, run_id) if d.kind == "late_events_pending"]
     assert len(late) == 1 and late[0].subject.endswith("c1 / voice")
-    missing = next(d for d in _diffs(session, run_id) if d.kind == "missing_there")
+    missing = next(d for d in diffs_of(session, run_id) if d.kind == "missing_there")
     assert missing.fixable and missing.fix == {
         "action": "repush", "connection_id": "conn-1", "invoice_id": deleted.id
     }  # fmt: skip
@@ -121,12 +121,12 @@ def test_due_runs_once_a_day(engine: Engine, session: Session) -> None:
     fake = FakeQuickBooks(REALM)
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="qbo.reconcile.test").mock(side_effect=fake.handle)
-        _pushed(engine, session, fake, clients=2)
+        pushed(engine, session, fake, clients=2)
         today = date.today()
         early = datetime(today.year, today.month, today.day, 5, tzinfo=UTC)
-        assert run_due_reconciliations(engine, early, open_remote=_opener(fake)) == []
+        assert run_due_reconciliations(engine, early, open_remote=opener(fake)) == []
         later = early.replace(hour=7)
-        assert len(run_due_reconciliations(engine, later, open_remote=_opener(fake))) == 1
+        assert len(run_due_reconciliations(engine, later, open_remote=opener(fake))) == 1
         assert (
-            run_due_reconciliations(engine, later.replace(hour=9), open_remote=_opener(fake)) == []
+            run_due_reconciliations(engine, later.replace(hour=9), open_remote=opener(fake)) == []
         )

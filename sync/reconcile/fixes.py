@@ -1,0 +1,130 @@
+"""Safe fixes of a stored run, dry run by default.
+
+- `repush`: the invoice is missing in the accounting system. Its stale external reference is
+  dropped and its `invoice.push` outbox row goes back to pending (the worker pushes it, looking
+  it up by number first, so a copy that reappeared is adopted rather than duplicated); with no
+  row at all, `sync.service.backfill` creates one.
+- `pull_payment`: a payment recorded only there. `sync.readback.pull_payments` is used when it
+  exists (built separately); otherwise the fix is skipped with a message.
+Nothing that changes an issued invoice or the books is ever done here."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, update
+from sqlmodel import Session, col, select
+
+from billing.invoicing.models import Invoice
+from config.db_types import utcnow
+from mappings.models import ExternalRef, RefKind
+from sync.connections import connection_summaries
+from sync.models import OutboxOp, OutboxRow, OutboxStatus
+from sync.reconcile.models import ReconcileDifference
+from sync.reconcile.repository import differences_of, get_run
+
+__all__ = ["FixOutcome", "apply_fixes"]
+
+
+@dataclass(frozen=True, slots=True)
+class FixOutcome:
+    difference_id: int
+    action: str
+    message: str
+    applied: bool
+
+
+def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bool]:
+    connection_id, invoice_id = str(fix["connection_id"]), int(fix["invoice_id"])
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        return f"invoice {invoice_id} no longer exists: skipped", False
+    label = f"re-push invoice {invoice.number} to {connection_id}"
+    if not apply:
+        return f"would {label}", False
+    now = utcnow()
+    session.execute(
+        delete(ExternalRef).where(
+            col(ExternalRef.connection_id) == connection_id,
+            col(ExternalRef.kind) == RefKind.INVOICE,
+            col(ExternalRef.our_id) == str(invoice_id),
+        )
+    )
+    changed = session.execute(
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.connection_id) == connection_id,
+            col(OutboxRow.op) == OutboxOp.INVOICE_PUSH,
+            col(OutboxRow.our_id) == str(invoice_id),
+            col(OutboxRow.status) != OutboxStatus.IN_PROGRESS,
+        )
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            updated_at=now,
+            completed_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(changed, "rowcount", 0):
+        return f"{label}: queued", True
+    from sync.service import backfill
+
+    [connection] = connection_summaries(session, connection_ids=[connection_id])
+    issued = invoice.issue_date or invoice.period_start
+    added = backfill(session, connection, issued, now=now)
+    return f"{label}: {added} outbox row(s) added by backfill", added > 0
+
+
+def _pull_payment(engine: Engine, fix: dict[str, Any], apply: bool) -> tuple[str, bool]:
+    connection_id = str(fix["connection_id"])
+    try:
+        readback = importlib.import_module("sync.readback")
+    except ImportError:
+        return "payment read-back (sync.readback) is not available: skipped", False
+    pull: Callable[..., Any] | None = getattr(readback, "pull_payments", None)
+    if pull is None:
+        return "sync.readback has no pull_payments: skipped", False
+    if not apply:
+        return f"would pull payments from {connection_id}", False
+    pull(engine, connection_id)
+    return f"pulled payments from {connection_id}", True
+
+
+def apply_fixes(engine: Engine, run_id: int, *, apply: bool = False) -> list[FixOutcome]:
+    """Each fixable, not yet fixed difference of the run: what would be (or was) done."""
+    outcomes: list[FixOutcome] = []
+    with Session(engine) as session:
+        if get_run(session, run_id) is None:
+            raise ValueError(f"run: reconciliation {run_id} does not exist")
+        todo = [d for d in differences_of(session, run_id) if d.fixable and d.fixed_at is None]
+    pulled: set[str] = set()
+    for diff in todo:
+        fix = dict(diff.fix or {})
+        action = str(fix.get("action"))
+        with Session(engine) as session:
+            if action == "repush":
+                message, done = _repush(session, fix, apply)
+            elif action == "pull_payment":
+                if fix.get("connection_id") in pulled:
+                    message, done = "payments of this connection already pulled", True
+                else:
+                    message, done = _pull_payment(engine, fix, apply)
+                    if done:
+                        pulled.add(str(fix.get("connection_id")))
+            else:
+                message, done = f"unknown fix {action!r}: skipped", False
+            if done:
+                stored = session.exec(
+                    select(ReconcileDifference).where(col(ReconcileDifference.id) == diff.id)
+                ).one()
+                stored.fixed_at = utcnow()
+                session.add(stored)
+            session.commit()
+        assert diff.id is not None
+        outcomes.append(FixOutcome(diff.id, action, message, done))
+    return outcomes
