@@ -102,3 +102,18 @@ def test_missing_readback_and_reconcile_log_not_available(
     assert payments_readback_job(ctx, AT) == "not available"
     assert reconcile_job(ctx, AT) == "not available"
     assert caplog.text.count("not available") == 2
+
+
+def test_the_real_jobs_run_on_a_quiet_database(engine: Engine) -> None:
+    """The default callables match the signatures of the packages they call."""
+    from sqlmodel import Session
+
+    from tests.billing.factories import make_partner
+
+    with Session(engine) as session:
+        make_partner(session, "acme")
+        session.commit()
+    ctx = JobContext(engine)
+    for definition in JOBS:
+        outcome = fire(ctx, definition.job_id, AT)
+        assert outcome.status is RunStatus.OK, (definition.job_id, outcome.message)
