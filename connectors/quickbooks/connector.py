@@ -27,11 +27,14 @@ from connectors.base import (
     InvoiceSpec,
     ItemSpec,
     NotFoundError,
+    PaymentSpec,
     RejectedError,
     RemoteInvoice,
+    RemotePayment,
     RemoteRef,
     RetryableError,
 )
+from connectors.quickbooks import payments
 from connectors.quickbooks.api import BATCH_MAX, QuickBooksApi
 from connectors.quickbooks.customers import Customers
 from connectors.quickbooks.errors import DUPLICATE_NAME, DUPLICATE_NUMBER, has_code
@@ -309,6 +312,15 @@ class QuickBooksConnector:
             remote_invoice(row, home_currency=home)
             for row in await self.api.query("Invoice", where)
         ]
+
+    async def record_payment(self, payment: PaymentSpec, idempotency_key: str) -> RemoteRef:
+        """A Payment linked to the invoice (`connectors.quickbooks.payments`)."""
+        home = await self.home_currency()
+        return await payments.record_payment(self.api, payment, idempotency_key, home_currency=home)
+
+    async def list_payments(self, start: date, end: date) -> list[RemotePayment]:
+        home = await self.home_currency()
+        return await payments.list_payments(self.api, start, end, home_currency=home)
 
     async def check_references(self, references: Mapping[str, str]) -> dict[str, str]:
         problems: dict[str, str] = {}
