@@ -28,6 +28,7 @@ from sync.reconcile.compare_books import (
     compare_wholesale,
     standing_invoices,
 )
+from sync.reconcile.compare_payments import compare_payments
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 
@@ -86,6 +87,11 @@ def reconcile(
         ):
             tallies[name] = tally
             diffs.extend(found)
+        for name, (tally, found) in compare_payments(
+            session, partner_id, invoices, start, end
+        ).items():
+            tallies[name] = tally
+            diffs.extend(found)
         clock["compare_books"] = time.perf_counter() - tick
     if connections:
         opener = open_remote
@@ -114,7 +120,6 @@ def reconcile(
             )
             diffs.extend(found)
             clock["compare"] = clock.get("compare", 0.0) + time.perf_counter() - tick
-    tallies["stripe"] = Tally(notes=["Stripe payments and payouts are not compared yet"])
     tick = time.perf_counter()
     run_id = _store(engine, partner_id, period, start, end, tallies, diffs, now or utcnow())
     clock["store"] = time.perf_counter() - tick

@@ -1,0 +1,200 @@
+"""Reconciliation at scale: a period of 10,000 issued invoices against the QuickBooks fake
+(listing paginated, 1,000 a page, through the real connector and HTTP client).
+
+Target (issue 8): under 60 s; the figures say where the time goes (load our side, remote
+listing, compare, store, report).
+
+Set-up (not timed): a partner with 10,000 clients, one cycle closed and issued for real
+(ledger entries, usage rows), then the fake filled with what the sync worker would have
+pushed (same numbers, totals, dates and customers) and our external references, so the
+period reconciles clean except for a handful of planted problems (a deleted invoice, one
+paid only there, one with another amount, one foreign invoice).
+
+    .venv/bin/python bench/reconcile.py                    # 10,000 invoices
+    .venv/bin/python bench/reconcile.py --invoices 1000    # quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Engine, Integer, String, column, insert, table  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+from bench._common import fresh_sqlite  # noqa: E402
+from billing.invoicing.closing import close_cycles  # noqa: E402
+from billing.invoicing.issuing import issue_invoices  # noqa: E402
+from billing.invoicing.models import Invoice, InvoiceStatus  # noqa: E402
+from billing.invoicing.repository import InvoiceRepository  # noqa: E402
+from billing.invoicing.service import approve_invoices  # noqa: E402
+from billing.pricing.apply import apply_partner_file  # noqa: E402
+from config.db_types import UTCDateTime  # noqa: E402
+from config.partner_file import parse_partner_toml  # noqa: E402
+from connectors.base import ConnectionInfo  # noqa: E402
+from connectors.http import RetryPolicy  # noqa: E402
+from mappings.models import ExternalRef, RefKind  # noqa: E402
+from sync.handlers import Remote  # noqa: E402
+from sync.reconcile.report import as_csv, as_text, build_email  # noqa: E402
+from sync.reconcile.repository import differences_of, get_run  # noqa: E402
+from sync.reconcile.service import reconcile  # noqa: E402
+
+PARTNER = """
+[partner]
+id = "bench"
+name = "Bench Partner"
+currency = "USD"
+timezone = "UTC"
+invoice_prefix = "B-"
+finance_emails = ["finance@bench.example"]
+
+[partner.branding]
+sender_name = "Bench Billing"
+sender_email = "billing@bench.example"
+
+[usage_types.voice]
+name = "Voice minutes"
+unit = "minute"
+wholesale = { model = "per_unit", unit_price = "0.04" }
+
+[plans.std]
+name = "Standard"
+base_fee = "20.00"
+[plans.std.prices.voice]
+model = "per_unit"
+unit_price = "0.10"
+"""
+
+_connections = table(
+    "connector_connection",
+    *(column(name, String()) for name in ("id", "partner_id", "name", "provider", "status")),
+    column("token_version", Integer()),
+    column("created_at", UTCDateTime()),
+    column("updated_at", UTCDateTime()),
+)
+
+
+def _setup(engine: Engine, invoices: int) -> str:
+    clients = "".join(
+        f'\n[clients.c{i:05}]\nname = "Client {i:05}"\nemail = "c{i}@example.com"\nplan = "std"\n'
+        for i in range(invoices)
+    )
+    with Session(engine) as session:
+        apply_partner_file(session, parse_partner_toml(PARTNER + clients), datetime.now(UTC))
+        now = datetime.now(UTC)
+        session.execute(
+            insert(_connections).values(
+                id="qbo", partner_id="bench", name="books", provider="quickbooks",
+                status="active", token_version=0, created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+        session.commit()
+        first = now.date().replace(day=1)
+        month = (first - timedelta(days=1)).replace(day=1)
+        close_cycles(session, "bench", period=f"{month:%Y-%m}")
+        approve_invoices(session, "bench", by="bench")
+        ids = InvoiceRepository(session).ids_with_status("bench", InvoiceStatus.APPROVED)
+        issue_invoices(session, "bench", ids, documents=False)
+        session.commit()
+    return f"{month:%Y-%m}"
+
+
+def _fill_fake(engine: Engine, fake: Any) -> None:
+    """What the worker would have pushed, plus planted problems."""
+    with Session(engine) as session:
+        invoices = list(session.exec(select(Invoice).order_by(Invoice.id)))  # type: ignore[arg-type]
+        refs = []
+        now = datetime.now(UTC)
+        for n, invoice in enumerate(invoices):
+            remote_id, customer = str(10_000 + n), str(900_000 + n)
+            total = Decimal(invoice.total_minor).scaleb(-2)
+            fake.store["Invoice"][remote_id] = {
+                "Id": remote_id, "SyncToken": "0", "DocNumber": invoice.number,
+                "TxnDate": str(invoice.issue_date), "CustomerRef": {"value": customer},
+                "CurrencyRef": {"value": "USD"}, "TotalAmt": total, "Balance": total,
+            }  # fmt: skip
+            refs.append(ExternalRef(connection_id="qbo", kind=RefKind.INVOICE,
+                                    our_id=str(invoice.id), remote_id=remote_id,
+                                    created_at=now, updated_at=now))  # fmt: skip
+            refs.append(ExternalRef(connection_id="qbo", kind=RefKind.CUSTOMER,
+                                    our_id=invoice.client_id, remote_id=customer,
+                                    created_at=now, updated_at=now))  # fmt: skip
+        session.add_all(refs)
+        session.commit()
+    store = fake.store["Invoice"]
+    del store["10000"]
+    store["10001"]["Balance"] = Decimal(0)
+    store["10002"]["TotalAmt"] += Decimal("1.00")  # edited there after sync
+    store["10002"]["Balance"] += Decimal("1.00")
+    store["99999"] = dict(store["10003"], Id="99999", DocNumber="HAND-1")
+
+
+def _remote(fake: Any) -> Remote:
+    from connectors.quickbooks import build_connector
+    from mappings.quickbooks import mapping_from_settings
+
+    async def wait(seconds: float) -> None:
+        return None
+
+    info = ConnectionInfo("qbo", "bench", "quickbooks", "9130357", fake.base_url)
+    connector = build_connector(
+        info, None, transport=fake.transport(), retry=RetryPolicy(max_attempts=2, sleep=wait),
+        page_size=1000,
+    )  # fmt: skip
+    return Remote(connector, mapping_from_settings({"default_income_account": "79"}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=10_000)
+    args = parser.parse_args()
+    from tests.fakes.base import FakeTransport
+    from tests.fakes.quickbooks import FakeQuickBooks
+
+    engine, path = fresh_sqlite()
+    print(f"set-up: {args.invoices} clients, close and issue, fill the fake ({path})")
+    started = time.perf_counter()
+    period = _setup(engine, args.invoices)
+    fake: Any = FakeQuickBooks("9130357", require_auth=False)
+    fake.transport = lambda: FakeTransport(fake)
+    _fill_fake(engine, fake)
+    print(f"  set-up took {time.perf_counter() - started:.1f} s (not timed)")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    run_id = reconcile(engine, "bench", period, open_remote=lambda _c: _remote(fake),
+                       timings=timings)  # fmt: skip
+    tick = time.perf_counter()
+    with Session(engine) as session:
+        run = get_run(session, run_id)
+        assert run is not None
+        diffs = differences_of(session, run_id)
+        text = as_text(run, diffs)
+        from billing.tenants.models import Partner
+
+        partner = session.get(Partner, "bench")
+        assert partner is not None
+        message = build_email(partner, run, diffs)
+        size = len(as_csv(diffs)) + len(message.as_bytes())
+    timings["report"] = time.perf_counter() - tick
+    total = time.perf_counter() - started
+    print(text.splitlines()[0])
+    for line in text.splitlines()[1:]:
+        if not line.startswith("  ["):
+            print(line)
+    print(f"differences: {sorted({(d.kind, d.subject.split(' / ')[0]) for d in diffs})}")
+    print(f"\nreconciled {args.invoices} invoices in {total:.2f} s (target < 60 s)")
+    for name, seconds in timings.items():
+        print(f"  {name:<16} {seconds:7.2f} s")
+    print(f"  (report e-mail + CSV {size / 1024:.0f} KiB)")
+
+
+if __name__ == "__main__":
+    main()

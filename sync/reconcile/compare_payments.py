@@ -1,0 +1,90 @@
+"""Payments we recorded (Stripe, manual, read back) vs what the invoices say was paid, Stripe
+charges vs the payments they should have produced, and payouts (what is stored of them).
+
+Stripe balance transactions are not stored by `sync.stripe`, so a payout cannot be matched to
+the charges it settles; the tally says so instead of claiming agreement."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from billing.invoicing.models import Invoice
+from billing.payments.models import Payment, Payout
+from sync.reconcile.differences import Diff, Tally
+from sync.stripe.models import ChargeStatus, StripeCharge
+
+__all__ = ["compare_payments"]
+
+
+def _by_invoice(
+    session: Session, ids: list[int]
+) -> tuple[dict[int, int], dict[int, list[Payment]]]:
+    paid: dict[int, int] = defaultdict(int)
+    payments: dict[int, list[Payment]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for payment in session.scalars(select(Payment).where(col(Payment.invoice_id).in_(chunk))):
+            paid[payment.invoice_id] += payment.amount_minor - payment.refunded_minor
+            payments[payment.invoice_id].append(payment)
+    return paid, payments
+
+
+def compare_payments(
+    session: Session, partner_id: str, invoices: Sequence[Invoice], start: date, end: date
+) -> dict[str, tuple[Tally, list[Diff]]]:
+    ids = [i.invoice_id for i in invoices]
+    paid, payments = _by_invoice(session, ids)
+    tally, diffs = Tally(), []
+    for invoice in invoices:
+        recorded = paid.get(invoice.invoice_id, 0)
+        tally.ours_minor += recorded
+        tally.theirs_minor += invoice.amount_paid_minor
+        if recorded == invoice.amount_paid_minor:
+            tally.matched += 1
+            continue
+        diffs.append(Diff(
+            "payments_vs_invoice_paid", "error", "payments",
+            f"{invoice.number} / {invoice.client_id}", f"payments recorded {recorded}",
+            f"invoice paid {invoice.amount_paid_minor}",
+            abs(recorded - invoice.amount_paid_minor), invoice.currency,
+            "find the payment missing on one side and record or reverse it",
+        ))  # fmt: skip
+    stripe, stripe_diffs = Tally(), []
+    numbers = {i.invoice_id: str(i.number) for i in invoices}
+    for start_at in range(0, len(ids), 500):
+        query = select(StripeCharge).where(
+            col(StripeCharge.invoice_id).in_(ids[start_at : start_at + 500]),
+            col(StripeCharge.status) == ChargeStatus.SUCCEEDED,
+        )
+        for charge in session.scalars(query):
+            stripe.ours_minor += charge.amount_minor
+            linked = [p for p in payments.get(charge.invoice_id, []) if p.id == charge.payment_id]
+            if linked and linked[0].amount_minor == charge.amount_minor:
+                stripe.matched += 1
+                stripe.theirs_minor += charge.amount_minor
+                continue
+            stripe_diffs.append(Diff(
+                "stripe_charge_without_payment", "error", "stripe",
+                f"{numbers[charge.invoice_id]} / {charge.payment_intent_id or charge.id}",
+                f"payment {linked[0].amount_minor if linked else 'none'}",
+                f"charge succeeded {charge.amount_minor}", charge.amount_minor, charge.currency,
+                "replay the Stripe webhook or record the payment from the charge",
+            ))  # fmt: skip
+    window = (datetime.combine(start, time.min, UTC), datetime.combine(end, time.min, UTC))
+    count, amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(Payout.amount_minor), 0)).where(
+            col(Payout.partner_id) == partner_id,
+            col(Payout.arrived_at) >= window[0],
+            col(Payout.arrived_at) < window[1],
+        )
+    ).one()
+    stripe.notes.append(
+        f"{count} payout(s) totalling {amount} in the period; balance transactions are not "
+        "stored, so payouts are not matched to charges"
+    )
+    return {"payments": (tally, diffs), "stripe": (stripe, stripe_diffs)}
