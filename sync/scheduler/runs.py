@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -87,15 +87,18 @@ def _claim(engine: Engine, job_id: str, scheduled_at: datetime, runner: str) -> 
 
 
 def _finish(engine: Engine, row_id: int, status: RunStatus, message: str | None) -> None:
-    with Session(engine) as session:
-        row = session.get(SchedulerJobRun, row_id)
-        if row is None:  # pragma: no cover - rows are never deleted
-            return
-        row.finished_at = utcnow()
-        row.status = status
-        row.message = message[:_MESSAGE_LIMIT] if message else message
-        session.add(row)
-        session.commit()
+    # One UPDATE, no read first: on SQLite a read that then writes can fail at once with
+    # "database is locked" when another process wrote meanwhile; a plain write waits its turn.
+    with engine.begin() as conn:
+        conn.execute(
+            update(SchedulerJobRun)
+            .where(col(SchedulerJobRun.id) == row_id)
+            .values(
+                finished_at=utcnow(),
+                status=status,
+                message=message[:_MESSAGE_LIMIT] if message else message,
+            )
+        )
 
 
 def run_guarded(
