@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from tests.fakes.base import FakeRemote
+from tests.fakes.xero_payments import XeroPayments
 from tests.fakes.xero_rules import quantize
 from tests.fakes.xero_store import (
     Element,
@@ -46,7 +47,7 @@ __all__ = ["FakeXero"]
 API = "/api.xro/2.0/"
 
 
-class FakeXero(XeroStore, FakeRemote):
+class FakeXero(XeroStore, XeroPayments, FakeRemote):
     default_base_url = "https://api.xero.com"
 
     def __init__(
@@ -69,6 +70,7 @@ class FakeXero(XeroStore, FakeRemote):
         self.items: dict[str, Element] = {}
         self.invoices: dict[str, Element] = {}
         self.credit_notes: dict[str, Element] = {}
+        self.payments: dict[str, Element] = {}
         self._stamps = itertools.count(1)
         self._numbers = itertools.count(1)
         self._by_number: dict[str, list[str]] = {}
@@ -194,6 +196,7 @@ class FakeXero(XeroStore, FakeRemote):
                 "Accounts": lambda: list(self.accounts.values()),
                 "TaxRates": lambda: list(self.tax_rates.values()),
                 "TrackingCategories": lambda: list(self.tracking_categories.values()),
+                "Payments": self.payment_elements,
             }
             if resource not in reads:
                 return respond(404, "The resource you're looking for cannot be found")
@@ -217,6 +220,8 @@ class FakeXero(XeroStore, FakeRemote):
             return exception("PostDataInvalidException", "JSON for post data was invalid", 17)
         if method not in ("PUT", "POST") or not isinstance(body, dict):
             return respond(404, "The resource you're looking for cannot be found")
+        if resource == "Payments" and not rest and method == "PUT":
+            return self._put_payments(body)
         if resource == "CreditNotes" and len(rest) == 2 and rest[1] == "Allocations":
             return self._allocate(rest[0], body)
         if resource == "Invoices" and rest:
