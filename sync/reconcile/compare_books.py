@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -37,40 +37,76 @@ def standing_invoices(session: Session, partner_id: str, start: date, end: date)
     return list(session.scalars(query))
 
 
+def _events(session: Session, invoices: Sequence[Invoice]) -> dict[tuple[str, str], Decimal]:
+    """(client, usage type) -> quantity of events in the client's invoice period; one grouped
+    query per distinct period window (clients in other time zones have other windows)."""
+    windows: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
+    for invoice in invoices:
+        windows[(invoice.period_start_at, invoice.period_end_at)].append(invoice.client_id)
+    found: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    partner_id = invoices[0].partner_id if invoices else ""
+    for (start, end), clients in windows.items():
+        for at in range(0, len(clients), 500):
+            query = (
+                select(
+                    col(UsageEvent.client_id),
+                    col(UsageEvent.usage_type),
+                    func.sum(UsageEvent.quantity),
+                )
+                .where(
+                    col(UsageEvent.partner_id) == partner_id,
+                    col(UsageEvent.client_id).in_(clients[at : at + 500]),
+                    col(UsageEvent.occurred_at) >= start,
+                    col(UsageEvent.occurred_at) < end,
+                )
+                .group_by(col(UsageEvent.client_id), col(UsageEvent.usage_type))
+            )
+            for client, usage_type, quantity in session.execute(query):
+                # ScaledQuantity: the sum comes back scaled.
+                found[(client, usage_type)] += Decimal(quantity or 0)
+    return found
+
+
+def _billed(session: Session, invoices: Sequence[Invoice]) -> dict[tuple[str, str], Decimal]:
+    """(client, usage type) -> quantity standing invoices billed of the invoice's period."""
+    wanted = {(i.client_id, i.period_start) for i in invoices}
+    starts = sorted({start for _, start in wanted})
+    found: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    if not invoices:
+        return found
+    query = (
+        select(
+            col(InvoiceUsage.client_id),
+            col(InvoiceUsage.origin_period_start),
+            col(InvoiceUsage.usage_type),
+            col(InvoiceUsage.quantity),
+        )
+        .join(Invoice, col(Invoice.id) == col(InvoiceUsage.invoice_id))
+        .where(
+            col(InvoiceUsage.partner_id) == invoices[0].partner_id,
+            col(InvoiceUsage.origin_period_start).in_(starts),
+            col(Invoice.status).in_(sorted(ISSUED_STATES)),
+        )
+    )
+    for client, start, usage_type, quantity in session.execute(query):
+        if (client, start) in wanted:
+            found[(client, usage_type)] += quantity
+    return found
+
+
 def compare_usage(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
     """Events of each invoice's period vs what standing invoices billed of that period, per
     client and usage type. More events than billed after issue are late events: they go on
     the client's next invoice as a prior-period adjustment (a warning, not an error)."""
     tally, diffs = Tally(), []
+    events, billed = _events(session, invoices), _billed(session, invoices)
+    types: dict[str, set[str]] = defaultdict(set)
+    for client, usage_type in set(events) | set(billed):
+        types[client].add(usage_type)
     for invoice in invoices:
-        events: dict[str, Decimal] = {
-            usage_type: Decimal(quantity or 0)  # ScaledQuantity: sum comes back scaled
-            for usage_type, quantity in session.execute(
-                select(col(UsageEvent.usage_type), func.sum(UsageEvent.quantity))
-                .where(
-                    col(UsageEvent.partner_id) == invoice.partner_id,
-                    col(UsageEvent.client_id) == invoice.client_id,
-                    col(UsageEvent.occurred_at) >= invoice.period_start_at,
-                    col(UsageEvent.occurred_at) < invoice.period_end_at,
-                )
-                .group_by(col(UsageEvent.usage_type))
-            )
-        }
-        billed: dict[str, Decimal] = defaultdict(Decimal)
-        rows = session.execute(
-            select(col(InvoiceUsage.usage_type), col(InvoiceUsage.quantity))
-            .join(Invoice, col(Invoice.id) == col(InvoiceUsage.invoice_id))
-            .where(
-                col(InvoiceUsage.partner_id) == invoice.partner_id,
-                col(InvoiceUsage.client_id) == invoice.client_id,
-                col(InvoiceUsage.origin_period_start) == invoice.period_start,
-                col(Invoice.status).in_(sorted(ISSUED_STATES)),
-            )
-        )
-        for usage_type, quantity in rows:
-            billed[usage_type] += quantity
-        for usage_type in sorted(set(events) | set(billed)):
-            have, paid = events.get(usage_type, Decimal(0)), billed.get(usage_type, Decimal(0))
+        for usage_type in sorted(types.get(invoice.client_id, ())):
+            key = (invoice.client_id, usage_type)
+            have, paid = events.get(key, Decimal(0)), billed.get(key, Decimal(0))
             subject = f"{invoice.number} / {invoice.client_id} / {usage_type}"
             if have == paid:
                 tally.matched += 1
