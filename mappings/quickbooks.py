@@ -11,6 +11,8 @@ Read from the partner file's ``[partner.connections.quickbooks]`` table (stored 
     non_tax_code = "NON"                              # TaxCode Id of untaxed lines (US: "NON")
     class_ref = "5000000000000012345"                 # Class Id on every line (optional)
     item_prefix = "Rebill "                           # Product/Service name = prefix + usage type
+    deposit_account = "35"                            # Account Id payments are deposited to
+                                                      # (a bank account; needed to push payments)
 
 QuickBooks names accounts, tax codes and classes by Id (the number in the URL when the object
 is opened in QuickBooks, or from `connections check`). Items are found or created by name by
@@ -52,6 +54,7 @@ _KNOWN = frozenset(
         "non_tax_code",
         "class_ref",
         "item_prefix",
+        "deposit_account",
     }
 )
 # Characters QuickBooks refuses in names (a colon separates sub-items) or that break a line.
@@ -78,6 +81,7 @@ class QuickBooksMapping:
     tax_code_untaxed: str | None = None
     class_ref: str | None = None
     item_prefix: str = ""
+    deposit_account: str | None = None
     provider: str = "quickbooks"
     draft: bool = False  # QuickBooks invoices have no draft state
     max_unit_price_decimals: int = QUICKBOOKS_DECIMALS
@@ -99,6 +103,17 @@ class QuickBooksMapping:
 
     def tracking(self) -> Mapping[str, str]:
         return {"class": self.class_ref} if self.class_ref else {}
+
+    def payment_account(self) -> str:
+        """The DepositToAccountRef of payments we push; without it payments are not pushed
+        (QuickBooks would silently use Undeposited Funds, which the partner did not choose)."""
+        if self.deposit_account is None:
+            raise MappingError(
+                "deposit_account",
+                "required to push payments to QuickBooks: the Id of the bank account they "
+                "are deposited to",
+            )
+        return self.deposit_account
 
     def required_remote_names(self) -> Mapping[str, str]:
         """Setting path → Id. The connector's `check_references` reads the path to know the
@@ -147,6 +162,7 @@ def mapping_from_settings(settings: Mapping[str, object]) -> QuickBooksMapping:
         tax_code_untaxed=_optional_id(settings, "non_tax_code"),
         class_ref=_optional_id(settings, "class_ref"),
         item_prefix=prefix,
+        deposit_account=_optional_id(settings, "deposit_account"),
     )
 
 

@@ -11,6 +11,8 @@ Read from the partner file's ``[partner.connections.xero]`` table (stored by `co
     item_codes = { voice = "VOICE" }                  # Xero Item Code per usage type
     tracking = { Region = "North" }                   # tracking category = option, every line
     status = "AUTHORISED"                             # or "DRAFT" to review in Xero first
+    payment_account_code = "090"                      # bank account payments are paid into
+                                                      # (needed to push payments)
 
 Every value is checked here, once, so a typo surfaces as `MappingError(field, reason)` naming
 the setting, not as a Xero validation error on the first invoice of the month. Codes that must
@@ -54,6 +56,7 @@ _KNOWN = frozenset(
         "item_codes",
         "tracking",
         "status",
+        "payment_account_code",
     }
 )
 
@@ -71,6 +74,7 @@ class XeroMapping:
     tracking_options: Mapping[str, str] = field(default_factory=dict)
     draft: bool = False  # DRAFT instead of AUTHORISED: the partner reviews in Xero first
     provider: str = "xero"
+    payment_account_code: str | None = None
     # Xero keeps 4 decimals of a unit price when asked with `unitdp=4`, and 4 of a quantity.
     max_unit_price_decimals: int = 4
     max_quantity_decimals: int = 4
@@ -107,6 +111,17 @@ class XeroMapping:
 
     def tracking(self) -> Mapping[str, str]:
         return dict(self.tracking_options)
+
+    def payment_account(self) -> str:
+        """The Account.Code of payments we push (a bank account, or one with payments
+        enabled); Xero refuses a payment without one, so we refuse first, naming the setting."""
+        if self.payment_account_code is None:
+            raise MappingError(
+                "payment_account_code",
+                "required to push payments to Xero: the code of the bank account they are "
+                "paid into",
+            )
+        return self.payment_account_code
 
     def required_remote_names(self) -> Mapping[str, str]:
         """Setting path → code. The connector's `check_references` reads the path's first
@@ -176,6 +191,7 @@ def mapping_from_settings(settings: Mapping[str, object]) -> XeroMapping:
         item_codes=item_codes,
         tracking_options=tracking,
         draft=status.upper() == "DRAFT",
+        payment_account_code=_optional_code(settings, "payment_account_code", ACCOUNT_CODE_MAX),
     )
 
 
