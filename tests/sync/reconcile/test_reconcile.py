@@ -130,3 +130,28 @@ def test_due_runs_once_a_day(engine: Engine, session: Session) -> None:
         assert (
             run_due_reconciliations(engine, later.replace(hour=9), open_remote=opener(fake)) == []
         )
+
+
+def test_unreadable_system_is_a_difference_not_a_crash(engine: Engine, session: Session) -> None:
+    fake = FakeQuickBooks(REALM)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="qbo.reconcile.test").mock(side_effect=fake.handle)
+        pushed(engine, session, fake, clients=2)
+        fake.fail_next("500", count=10)
+        run_id = reconcile(engine, "acme", month_text(last_month()), open_remote=opener(fake))
+    [diff] = diffs_of(session, run_id)
+    assert (diff.kind, diff.severity, diff.subject) == ("system_unreadable", "error", "conn-1")
+    run = session.get(ReconcileRun, run_id)
+    assert run is not None and run.summary["usage"]["matched"] >= 1  # the rest still ran
+
+
+def test_invoice_without_ledger_entry(session: Session) -> None:
+    from sync.reconcile.compare_books import compare_ledger
+
+    invoices = issue(session, clients=2)
+    unposted = invoices[0].model_copy(update={"ledger_entry_id": None})
+    tally, found = compare_ledger(session, [unposted, invoices[1]])
+    assert [(d.kind, d.subject, d.amount_minor) for d in found] == [
+        ("not_in_ledger", str(unposted.number), unposted.total_minor)
+    ]
+    assert tally.matched == 1
