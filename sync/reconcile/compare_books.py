@@ -37,20 +37,27 @@ def standing_invoices(session: Session, partner_id: str, start: date, end: date)
     return list(session.scalars(query))
 
 
-def _events(session: Session, invoices: Sequence[Invoice]) -> dict[tuple[str, str], Decimal]:
-    """(client, usage type) -> quantity of events in the client's invoice period; one grouped
-    query per distinct period window (clients in other time zones have other windows)."""
-    windows: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
+def _events(
+    session: Session, invoices: Sequence[Invoice]
+) -> tuple[dict[tuple[str, str], Decimal], dict[tuple[str, str], Decimal]]:
+    """(client, usage type) -> quantity of events in the client's invoice period, and the part
+    of it received after the invoice's watermark (late). One grouped query per distinct
+    period window and watermark (clients in other time zones have other windows)."""
+    windows: dict[tuple[datetime, datetime, datetime], list[str]] = defaultdict(list)
     for invoice in invoices:
-        windows[(invoice.period_start_at, invoice.period_end_at)].append(invoice.client_id)
+        key = (invoice.period_start_at, invoice.period_end_at, invoice.watermark)
+        windows[key].append(invoice.client_id)
     found: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    late: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     partner_id = invoices[0].partner_id if invoices else ""
-    for (start, end), clients in windows.items():
+    for (start, end, watermark), clients in windows.items():
+        after = (col(UsageEvent.received_at) > watermark).label("late")
         for at in range(0, len(clients), 500):
             query = (
                 select(
                     col(UsageEvent.client_id),
                     col(UsageEvent.usage_type),
+                    after,
                     func.sum(UsageEvent.quantity),
                 )
                 .where(
@@ -59,12 +66,14 @@ def _events(session: Session, invoices: Sequence[Invoice]) -> dict[tuple[str, st
                     col(UsageEvent.occurred_at) >= start,
                     col(UsageEvent.occurred_at) < end,
                 )
-                .group_by(col(UsageEvent.client_id), col(UsageEvent.usage_type))
+                .group_by(col(UsageEvent.client_id), col(UsageEvent.usage_type), after)
             )
-            for client, usage_type, quantity in session.execute(query):
+            for client, usage_type, is_late, quantity in session.execute(query):
                 # ScaledQuantity: the sum comes back scaled.
                 found[(client, usage_type)] += Decimal(quantity or 0)
-    return found
+                if is_late:
+                    late[(client, usage_type)] += Decimal(quantity or 0)
+    return found, late
 
 
 def _billed(session: Session, invoices: Sequence[Invoice]) -> dict[tuple[str, str], Decimal]:
@@ -99,7 +108,7 @@ def compare_usage(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally,
     client and usage type. More events than billed after issue are late events: they go on
     the client's next invoice as a prior-period adjustment (a warning, not an error)."""
     tally, diffs = Tally(), []
-    events, billed = _events(session, invoices), _billed(session, invoices)
+    (events, late), billed = _events(session, invoices), _billed(session, invoices)
     types: dict[str, set[str]] = defaultdict(set)
     for client, usage_type in set(events) | set(billed):
         types[client].add(usage_type)
@@ -108,14 +117,22 @@ def compare_usage(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally,
             key = (invoice.client_id, usage_type)
             have, paid = events.get(key, Decimal(0)), billed.get(key, Decimal(0))
             subject = f"{invoice.number} / {invoice.client_id} / {usage_type}"
+            pending = late.get(key, Decimal(0))
             if have == paid:
                 tally.matched += 1
-            elif have > paid:
+            elif pending and have - paid == pending:
                 diffs.append(Diff(
                     "late_events_pending", "warning", "usage", subject,
+                    f"events {have} ({pending} received after issue)", f"invoiced {paid}", 0,
+                    invoice.currency,
+                    f"{pending} goes on {invoice.client_id}'s next invoice as a prior-period "
+                    f"adjustment for {invoice.period_start:%Y-%m}",
+                ))  # fmt: skip
+            elif have > paid:
+                diffs.append(Diff(
+                    "usage_not_invoiced", "error", "usage", subject,
                     f"events {have}", f"invoiced {paid}", 0, invoice.currency,
-                    f"{have - paid} arrived after issue; billed on {invoice.client_id}'s next "
-                    "invoice as a prior-period adjustment",
+                    "events that were there at issue are not billed: check the invoice",
                 ))  # fmt: skip
             else:
                 diffs.append(Diff(

@@ -113,6 +113,11 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
         "action": "repush", "connection_id": "conn-1", "invoice_id": deleted.id
     }  # fmt: skip
     assert missing.amount_minor == deleted.total_minor
+    from sync.reconcile.fixes import apply_fixes
+
+    messages = sorted(o.message for o in apply_fixes(engine, run_id))
+    assert messages[0].startswith("payment read-back (sync.readback) is not available")
+    assert messages[1].startswith(f"would re-push invoice {deleted.number}")
 
 
 def test_due_runs_once_a_day(engine: Engine, session: Session) -> None:
@@ -155,3 +160,33 @@ def test_invoice_without_ledger_entry(session: Session) -> None:
         ("not_in_ledger", str(unposted.number), unposted.total_minor)
     ]
     assert tally.matched == 1
+
+
+def test_usage_kinds(session: Session) -> None:
+    """A late correction (received after issue, lowering usage) is pending, not an error;
+    usage billed that the period's events do not hold is an error."""
+    from datetime import timedelta
+
+    from sync.reconcile.compare_books import compare_usage
+
+    month = last_month()
+    invoices = issue(session, clients=2)
+    send(session, [("v2", "c2", "voice", "10", at(month, 4))])
+    ingest_adjustment = [{"event_id": "fix-1", "client": "c2", "usage_type": "voice",
+                          "quantity": "-4", "occurred_at": at(month, 4), "adjusts": "v2"}]  # fmt: skip
+    from billing.metering import ingest
+
+    assert not ingest(session, "acme", ingest_adjustment).rejections
+    session.commit()
+    _, found = compare_usage(session, invoices)
+    [late] = found
+    assert (late.kind, late.subject.split(" / ")[1]) == ("late_events_pending", "c2")
+    assert "6" in late.ours and late.action.startswith("6")
+    # An invoice whose window no longer holds the event it billed (the store cannot lose one:
+    # usage events are immutable), as a period cut short would leave it.
+    first = invoices[0]
+    cut = first.model_copy(update={"period_end_at": first.period_start_at + timedelta(days=1)})
+    invoices = [cut, invoices[1]]
+    _, found = compare_usage(session, invoices)
+    kinds = sorted((d.kind, d.subject.split(" / ")[1]) for d in found)
+    assert kinds == [("late_events_pending", "c2"), ("usage_invoiced_without_events", "c1")]
