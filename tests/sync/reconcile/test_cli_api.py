@@ -84,3 +84,28 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
         assert api.get(f"/v1/reconciliations/{out['id']}", headers=other).status_code == 404
         assert api.get("/v1/reconciliations", headers=other).json() == []
         assert api.get("/v1/reconciliations").status_code == 401
+
+
+def test_stripe_charge_without_its_payment(engine: object, session: Session) -> None:
+    from sync.reconcile.compare_payments import compare_payments
+    from sync.stripe.models import ChargeStatus, StripeAccount, StripeCharge
+
+    setup_partner(session, SIMPLE)
+    month = last_month()
+    invoices = close_and_issue(session, month)
+    account = StripeAccount(partner_id="acme", secret_key_enc="x", webhook_secret_enc="y")
+    session.add(account)
+    session.flush()
+    session.add(StripeCharge(partner_id="acme", invoice_id=invoices[0].id, account_id=account.id,
+                             status=ChargeStatus.SUCCEEDED, amount_minor=invoices[0].total_minor,
+                             currency="USD", payment_intent_id="pi_123"))  # fmt: skip
+    session.commit()
+    end = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+    result = compare_payments(session, "acme", invoices, month, end)
+    tally, found = result["stripe"]
+    assert [(d.kind, d.subject) for d in found] == [
+        ("stripe_charge_without_payment", f"{invoices[0].number} / pi_123")
+    ]
+    assert found[0].amount_minor == invoices[0].total_minor
+    assert "balance transactions are not stored" in tally.notes[0]
+    assert result["payments"][1] == []
