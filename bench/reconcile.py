@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ _connections = table(
 )
 
 
-def _setup(engine: Engine, invoices: int) -> str:
+def _setup(engine: Engine, invoices: int, per_client: int) -> str:
     clients = "".join(
         f'\n[clients.c{i:05}]\nname = "Client {i:05}"\nemail = "c{i}@example.com"\nplan = "std"\n'
         for i in range(invoices)
@@ -99,12 +99,43 @@ def _setup(engine: Engine, invoices: int) -> str:
         session.commit()
         first = now.date().replace(day=1)
         month = (first - timedelta(days=1)).replace(day=1)
+        _events(session, invoices, per_client, month)
         close_cycles(session, "bench", period=f"{month:%Y-%m}")
         approve_invoices(session, "bench", by="bench")
         ids = InvoiceRepository(session).ids_with_status("bench", InvoiceStatus.APPROVED)
         issue_invoices(session, "bench", ids, documents=False)
         session.commit()
+        late = datetime.combine(month + timedelta(days=3), datetime.min.time(), UTC)
+        _ingest(session, [{"event_id": "late-1", "client": "c00004", "usage_type": "voice",
+                           "quantity": "5", "occurred_at": late.isoformat()}])  # fmt: skip
     return f"{month:%Y-%m}"
+
+
+def _events(session: Session, clients: int, per_client: int, month: date) -> None:
+    """`per_client` voice events for every client, spread over the month."""
+    from billing.metering import load_catalog
+
+    catalog = load_catalog(session, "bench")
+    chunk: list[dict[str, Any]] = []
+    total = clients * per_client
+    for n in range(total):
+        chunk.append(
+            {"event_id": f"e{n}", "client": f"c{n % clients:05}", "usage_type": "voice",
+             "quantity": str(1 + n % 97),
+             "occurred_at": datetime.combine(month + timedelta(days=n % 27), datetime.min.time(),
+                                             UTC).replace(hour=n % 24).isoformat()}
+        )  # fmt: skip
+        if len(chunk) == 10_000 or n == total - 1:
+            _ingest(session, chunk, catalog)
+            chunk = []
+
+
+def _ingest(session: Session, events: list[dict[str, Any]], catalog: Any = None) -> None:
+    from billing.metering import ingest
+
+    result = ingest(session, "bench", events, catalog=catalog)
+    assert not result.rejections, result.rejections[:3]
+    session.commit()
 
 
 def _fill_fake(engine: Engine, fake: Any) -> None:
@@ -134,7 +165,7 @@ def _fill_fake(engine: Engine, fake: Any) -> None:
     store["10001"]["Balance"] = Decimal(0)
     store["10002"]["TotalAmt"] += Decimal("1.00")  # edited there after sync
     store["10002"]["Balance"] += Decimal("1.00")
-    store["99999"] = dict(store["10003"], Id="99999", DocNumber="HAND-1")
+    store["99999"] = dict(store["10003"], Id="99999", DocNumber="HAND-1")  # not ours
 
 
 def _remote(fake: Any) -> Remote:
@@ -155,14 +186,18 @@ def _remote(fake: Any) -> Remote:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=10_000)
+    parser.add_argument("--events-per-client", type=int, default=10)
     args = parser.parse_args()
     from tests.fakes.base import FakeTransport
     from tests.fakes.quickbooks import FakeQuickBooks
 
     engine, path = fresh_sqlite()
-    print(f"set-up: {args.invoices} clients, close and issue, fill the fake ({path})")
+    print(
+        f"set-up: {args.invoices} clients, {args.events_per_client} events each, close and "
+        f"issue, fill the fake ({path})"
+    )
     started = time.perf_counter()
-    period = _setup(engine, args.invoices)
+    period = _setup(engine, args.invoices, args.events_per_client)
     fake: Any = FakeQuickBooks("9130357", require_auth=False)
     fake.transport = lambda: FakeTransport(fake)
     _fill_fake(engine, fake)
