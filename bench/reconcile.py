@@ -4,11 +4,11 @@
 Target (issue 8): under 60 s; the figures say where the time goes (load our side, remote
 listing, compare, store, report).
 
-Set-up (not timed): a partner with 10,000 clients, one cycle closed and issued for real
-(ledger entries, usage rows), then the fake filled with what the sync worker would have
+Set-up (not timed): a partner with 10,000 clients and 10 voice events each, one cycle closed
+and issued for real (ledger entries, usage rows), one late event, then the fake filled with what the sync worker would have
 pushed (same numbers, totals, dates and customers) and our external references, so the
 period reconciles clean except for a handful of planted problems (a deleted invoice, one
-paid only there, one with another amount, one foreign invoice).
+paid only there, one with another amount, one foreign invoice, the late event).
 
     .venv/bin/python bench/reconcile.py                    # 10,000 invoices
     .venv/bin/python bench/reconcile.py --invoices 1000    # quick run
