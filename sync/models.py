@@ -26,6 +26,7 @@ class OutboxOp(enum.StrEnum):
     INVOICE_PUSH = "invoice.push"
     INVOICE_VOID = "invoice.void"
     CREDIT_NOTE_PUSH = "credit_note.push"
+    PAYMENT_PUSH = "payment.push"  # subject: its invoice, so it waits for the invoice's push
 
 
 class OutboxStatus(enum.StrEnum):
