@@ -17,6 +17,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,10 +64,19 @@ def _maybe_await(value: object) -> object:
 
 
 def _lazy(module: str, name: str) -> Callable[..., Any] | None:
+    """`module.name`, or None when that module (or a parent) is not there. A module that is
+    there but fails to import raises: a broken optional part must show as a job error."""
     try:
-        found = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (module == exc.name or module.startswith(exc.name + ".")):
+            return None
+        raise
+    except ImportError:  # an entry of None in sys.modules: deliberately absent
+        if sys.modules.get(module, ...) is None:
+            return None
+        raise
+    found = getattr(loaded, name, None)
     return found if callable(found) else None
 
 

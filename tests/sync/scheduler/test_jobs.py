@@ -117,3 +117,20 @@ def test_the_real_jobs_run_on_a_quiet_database(engine: Engine) -> None:
     for definition in JOBS:
         outcome = fire(ctx, definition.job_id, AT)
         assert outcome.status is RunStatus.OK, (definition.job_id, outcome.message)
+
+
+def test_a_broken_optional_part_is_an_error_not_absent(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    broken = types.ModuleType("sync.readback")
+
+    def pull_payments(engine: Engine, now: datetime) -> None:
+        raise RuntimeError("read-back exploded")
+
+    broken.pull_payments = pull_payments  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sync.readback", broken)
+    outcome = fire(JobContext(engine), "payments_readback", AT)
+    assert outcome.status is RunStatus.ERROR
+    assert outcome.message == "RuntimeError: read-back exploded"
