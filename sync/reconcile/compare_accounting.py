@@ -40,10 +40,15 @@ def load_side(session: Session, connection_id: str, invoices: Sequence[Invoice])
 
 
 async def list_remote(connector: Connector, invoices: Sequence[Invoice]) -> list[RemoteInvoice]:
+    """Every remote invoice dated within our invoices' issue dates; the connector is closed
+    afterwards (its HTTP client holds connections)."""
     dates = [i.issue_date for i in invoices if i.issue_date is not None]
-    if not dates:
-        return []
-    return await connector.list_invoices(min(dates), max(dates))
+    try:
+        if not dates:
+            return []
+        return await connector.list_invoices(min(dates), max(dates))
+    finally:
+        await connector.aclose()
 
 
 def _diff(kind: str, severity: str, system: str, invoice: Invoice, ours: str, theirs: str,

@@ -4,8 +4,8 @@
   dropped and its `invoice.push` outbox row goes back to pending (the worker pushes it, looking
   it up by number first, so a copy that reappeared is adopted rather than duplicated); with no
   row at all, `sync.service.backfill` creates one.
-- `pull_payment`: a payment recorded only there. `sync.readback.pull_payments` is used when it
-  exists (built separately); otherwise the fix is skipped with a message.
+- `pull_payment`: a payment recorded only there. `sync.readback.pull_payments` (since the
+  invoice's issue date) is used when it exists; otherwise the fix is skipped with a message.
 Nothing that changes an issued invoice or the books is ever done here."""
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ from sqlmodel import Session, col, select
 from billing.invoicing.models import Invoice
 from config.db_types import utcnow
 from mappings.models import ExternalRef, RefKind
-from sync.connections import connection_summaries
+from sync.connections import ConnectionSummary, connection_summaries
+from sync.handlers import Remote
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
 from sync.reconcile.models import ReconcileDifference
 from sync.reconcile.repository import differences_of, get_run
 
 __all__ = ["FixOutcome", "apply_fixes"]
+
+OpenRemote = Callable[[ConnectionSummary], Remote]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,9 @@ def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bo
     return f"{label}: {added} outbox row(s) added by backfill", added > 0
 
 
-def _pull_payment(engine: Engine, fix: dict[str, Any], apply: bool) -> tuple[str, bool]:
+def _pull_payment(
+    engine: Engine, fix: dict[str, Any], apply: bool, open_remote: OpenRemote | None
+) -> tuple[str, bool]:
     connection_id = str(fix["connection_id"])
     try:
         readback = importlib.import_module("sync.readback")
@@ -91,11 +96,22 @@ def _pull_payment(engine: Engine, fix: dict[str, Any], apply: bool) -> tuple[str
         return "sync.readback has no pull_payments: skipped", False
     if not apply:
         return f"would pull payments from {connection_id}", False
-    pull(engine, connection_id)
-    return f"pulled payments from {connection_id}", True
+    with Session(engine) as session:
+        invoice = session.get(Invoice, int(fix["invoice_id"]))
+        since = invoice.issue_date if invoice is not None else None
+    try:
+        report = pull(engine, connection_id, since, open_remote=open_remote)
+    except Exception as exc:  # the remote or the read-back refused: say so, fix nothing
+        return f"pulling payments from {connection_id} failed: {exc}", False
+    recorded = int(getattr(report, "recorded", 0))
+    if not recorded:
+        return f"pulled payments from {connection_id}: nothing new to record ({report})", False
+    return f"pulled payments from {connection_id}: {recorded} recorded", True
 
 
-def apply_fixes(engine: Engine, run_id: int, *, apply: bool = False) -> list[FixOutcome]:
+def apply_fixes(
+    engine: Engine, run_id: int, *, apply: bool = False, open_remote: OpenRemote | None = None
+) -> list[FixOutcome]:
     """Each fixable, not yet fixed difference of the run: what would be (or was) done."""
     outcomes: list[FixOutcome] = []
     with Session(engine) as session:
@@ -113,7 +129,7 @@ def apply_fixes(engine: Engine, run_id: int, *, apply: bool = False) -> list[Fix
                 if fix.get("connection_id") in pulled:
                     message, done = "payments of this connection already pulled", True
                 else:
-                    message, done = _pull_payment(engine, fix, apply)
+                    message, done = _pull_payment(engine, fix, apply, open_remote)
                     if done:
                         pulled.add(str(fix.get("connection_id")))
             else:

@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 
 from billing.tenants.models import Partner
 from config.db_types import utcnow
-from connectors.base import ConnectorError
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote
 from sync.reconcile.compare_accounting import compare_accounting, list_remote, load_side
@@ -104,7 +103,8 @@ def reconcile(
             tick = time.perf_counter()
             try:
                 remote = asyncio.run(list_remote(opener(connection).connector, invoices))
-            except ConnectorError as exc:
+            except Exception as exc:  # one system's failure (auth, mapping, HTTP) is reported
+                log.warning("reconcile %s: %s unreadable: %s", partner_id, connection.id, exc)
                 tallies[system] = Tally(notes=[f"could not list invoices: {exc}"])
                 diffs.append(Diff("system_unreadable", "error", system, connection.id, "",
                                   str(exc)[:400], 0, partner.currency,
