@@ -125,12 +125,30 @@ def _drain_outbox(engine: Engine, now: datetime) -> object:
 
 
 def _pull_payments(engine: Engine, now: datetime) -> object:
+    """`sync.readback.pull_payments(engine, connection_id)` for every active connection;
+    one connection failing never stops the others (the run is then an error naming it)."""
     pull = _lazy("sync.readback", "pull_payments")
     if pull is None:
         log.warning("payment read-back: sync.readback.pull_payments not available")
         return "not available"
-    accepts_now = "now" in inspect.signature(pull).parameters
-    return _maybe_await(pull(engine, now=now) if accepts_now else pull(engine))
+    from sync.connections import connection_summaries
+
+    with Session(engine) as session:
+        found = connection_summaries(session, statuses=("active",))
+    # Stripe's payments arrive by webhook and charge; read-back is for accounting tools.
+    active = [c.id for c in found if c.provider != "stripe"]
+    recorded: dict[str, object] = {}
+    failed: dict[str, str] = {}
+    for connection_id in active:
+        try:
+            report = _maybe_await(pull(engine, connection_id))
+            recorded[connection_id] = getattr(report, "recorded", report)
+        except Exception as exc:
+            log.exception("payment read-back failed for connection %s", connection_id)
+            failed[connection_id] = f"{type(exc).__name__}: {exc}"
+    if failed:
+        raise JobError(f"payment read-back failed for {failed}; recorded {recorded}")
+    return {"recorded": recorded}
 
 
 def _refresh_tokens(engine: Engine, now: datetime) -> object:

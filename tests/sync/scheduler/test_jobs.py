@@ -124,13 +124,53 @@ def test_a_broken_optional_part_is_an_error_not_absent(
 ) -> None:
     import types
 
-    broken = types.ModuleType("sync.readback")
+    broken = types.ModuleType("sync.reconcile.service")
 
-    def pull_payments(engine: Engine, now: datetime) -> None:
-        raise RuntimeError("read-back exploded")
+    def run_due_reconciliations(engine: Engine, now: datetime) -> None:
+        raise RuntimeError("reconcile exploded")
 
-    broken.pull_payments = pull_payments  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sync.readback", broken)
-    outcome = fire(JobContext(engine), "payments_readback", AT)
+    broken.run_due_reconciliations = run_due_reconciliations  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sync.reconcile.service", broken)
+    outcome = fire(JobContext(engine), "reconcile", AT)
     assert outcome.status is RunStatus.ERROR
-    assert outcome.message == "RuntimeError: read-back exploded"
+    assert outcome.message == "RuntimeError: reconcile exploded"
+
+
+def test_payment_readback_pulls_every_active_connection(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    from sqlmodel import Session
+
+    from connectors.connections.models import Connection, ConnectionStatus, Provider
+
+    add_partner(engine, "acme")
+    with Session(engine) as session:
+        for cid, provider, status in (
+            ("c1", Provider.QUICKBOOKS, ConnectionStatus.ACTIVE),
+            ("c2", Provider.XERO, ConnectionStatus.NEEDS_REAUTH),
+            ("c3", Provider.XERO, ConnectionStatus.ACTIVE),
+            ("c4", Provider.STRIPE, ConnectionStatus.ACTIVE),
+        ):
+            session.add(
+                Connection(id=cid, partner_id="acme", name=cid, provider=provider, status=status)
+            )
+        session.commit()
+    pulled: list[str] = []
+
+    def pull_payments(engine: Engine, connection_id: str) -> object:
+        pulled.append(connection_id)
+        if connection_id == "c3":
+            raise RuntimeError("remote down")
+        return types.SimpleNamespace(recorded=2)
+
+    module = types.ModuleType("sync.readback")
+    module.pull_payments = pull_payments  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sync.readback", module)
+    outcome = fire(JobContext(engine), "payments_readback", AT)
+    assert pulled == ["c1", "c3"]
+    assert outcome.status is RunStatus.ERROR
+    assert (
+        outcome.message is not None and "c3" in outcome.message and "remote down" in outcome.message
+    )
