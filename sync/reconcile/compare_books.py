@@ -1,5 +1,6 @@
 """Comparisons inside our own books: usage events vs invoiced quantities, invoices vs the
-ledger's receivable, and our computed wholesale cost vs the platform's imported bill."""
+ledger (receivable, revenue, cost), and our computed wholesale cost vs the platform's
+imported bill."""
 
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ from sqlmodel import Session, col
 
 from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceUsage
 from billing.metering.models import UsageEvent
+from ledger.chart import AccountRole
 from ledger.models import Account, Posting
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.models import WholesaleBillLine
 
 __all__ = ["compare_ledger", "compare_usage", "compare_wholesale", "standing_invoices"]
-
-RECEIVABLE_CODE = "1200"
 
 
 def standing_invoices(session: Session, partner_id: str, start: date, end: date) -> list[Invoice]:
@@ -143,43 +143,91 @@ def compare_usage(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally,
     return tally, diffs
 
 
-def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
-    """Each invoice's total vs the receivable its ledger entry posted."""
-    tally, diffs = Tally(), []
-    entries = [i.ledger_entry_id for i in invoices if i.ledger_entry_id is not None]
-    posted: dict[int, int] = {}
+_REVENUE_ROLES = (
+    AccountRole.UNBILLED_RECEIVABLE.value,
+    AccountRole.USAGE_REVENUE.value,
+    AccountRole.SUBSCRIPTION_REVENUE.value,
+)
+_ROLES = (AccountRole.ACCOUNTS_RECEIVABLE.value, AccountRole.WHOLESALE_COST.value, *_REVENUE_ROLES)
+
+
+def _entry_sums(session: Session, entries: list[int]) -> dict[tuple[int, str], int]:
+    """(entry, account role) -> debit-positive sum, sub-accounts included."""
+    sums: dict[tuple[int, str], int] = defaultdict(int)
     for start in range(0, len(entries), 500):
         query = (
-            select(col(Posting.entry_id), func.sum(Posting.amount))
+            select(col(Posting.entry_id), col(Account.role), func.sum(Posting.amount))
             .join(Account, col(Account.id) == col(Posting.account_id))
             .where(
                 col(Posting.entry_id).in_(entries[start : start + 500]),
-                col(Account.code) == RECEIVABLE_CODE,
+                col(Account.role).in_(_ROLES),
             )
-            .group_by(col(Posting.entry_id))
+            .group_by(col(Posting.entry_id), col(Account.role))
         )
-        posted.update((entry, int(amount)) for entry, amount in session.execute(query))
+        for entry, role, amount in session.execute(query):
+            sums[(entry, role)] += int(amount)
+    return sums
+
+
+def _usage_costs(session: Session, ids: list[int]) -> dict[int, int]:
+    """Invoice -> the wholesale cost its issue entry should post (cost - cost already accrued)."""
+    found: dict[int, int] = defaultdict(int)
+    for start in range(0, len(ids), 500):
+        query = (
+            select(
+                col(InvoiceUsage.invoice_id),
+                func.sum(InvoiceUsage.cost_minor - InvoiceUsage.cost_cleared_minor),
+            )
+            .where(col(InvoiceUsage.invoice_id).in_(ids[start : start + 500]))
+            .group_by(col(InvoiceUsage.invoice_id))
+        )
+        found.update((invoice, int(cost or 0)) for invoice, cost in session.execute(query))
+    return found
+
+
+def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
+    """Each invoice vs its issue entry: the receivable is the total; the revenue legs (usage
+    revenue, accrued usage cleared, subscription) are the total less discount and tax; the
+    wholesale cost leg is the usage cost not accrued before."""
+    tally, diffs = Tally(), []
+    entries = [i.ledger_entry_id for i in invoices if i.ledger_entry_id is not None]
+    sums = _entry_sums(session, entries)
+    costs = _usage_costs(session, [i.invoice_id for i in invoices])
     for invoice in invoices:
         tally.ours_minor += invoice.total_minor
-        amount = posted.get(invoice.ledger_entry_id or -1)
-        if amount is None:
-            diffs.append(Diff(
-                "not_in_ledger", "error", "ledger", str(invoice.number),
-                f"total {invoice.total_minor}", "no receivable posting", invoice.total_minor,
-                invoice.currency, "post the invoice's issue entry",
-            ))  # fmt: skip
+        entry = invoice.ledger_entry_id
+        subject = str(invoice.number)
+        if entry is None:
+            if invoice.total_minor or costs.get(invoice.invoice_id):
+                diffs.append(Diff(
+                    "not_in_ledger", "error", "ledger", subject, f"total {invoice.total_minor}",
+                    "no issue entry", invoice.total_minor, invoice.currency,
+                    "post the invoice's issue entry",
+                ))  # fmt: skip
+            else:
+                tally.matched += 1  # an all-zero invoice posts nothing
             continue
-        tally.theirs_minor += amount
-        if amount == invoice.total_minor:
+        receivable = sums.get((entry, AccountRole.ACCOUNTS_RECEIVABLE.value), 0)
+        revenue = -sum(sums.get((entry, role), 0) for role in _REVENUE_ROLES)
+        cost = sums.get((entry, AccountRole.WHOLESALE_COST.value), 0)
+        tally.theirs_minor += receivable
+        checks = (
+            ("ledger_receivable_mismatch", invoice.total_minor, receivable, invoice.currency),
+            ("ledger_revenue_mismatch",
+             invoice.total_minor - invoice.discount_minor - invoice.tax_minor, revenue,
+             invoice.currency),
+            ("ledger_cost_mismatch", costs.get(invoice.invoice_id, 0), cost,
+             invoice.cost_currency),
+        )  # fmt: skip
+        found = [
+            Diff(kind, "error", "ledger", subject, f"invoice {ours}", f"ledger {theirs}",
+                 abs(theirs - ours), currency, "correct the ledger with a reversing entry")
+            for kind, ours, theirs, currency in checks
+            if ours != theirs
+        ]  # fmt: skip
+        diffs.extend(found)
+        if not found:
             tally.matched += 1
-        else:
-            diffs.append(Diff(
-                "ledger_receivable_mismatch", "error", "ledger", str(invoice.number),
-                f"total {invoice.total_minor}", f"receivable {amount}",
-                abs(amount - invoice.total_minor), invoice.currency,
-                "correct the ledger entry with a reversing entry",
-            ))  # fmt: skip
-    tally.notes.append("revenue and cost per account are not compared yet")
     return tally, diffs
 
 

@@ -192,3 +192,24 @@ def test_usage_kinds(session: Session) -> None:
     _, found = compare_usage(session, invoices)
     kinds = sorted((d.kind, d.subject.split(" / ")[1]) for d in found)
     assert kinds == [("late_events_pending", "c2"), ("usage_invoiced_without_events", "c1")]
+
+
+def test_ledger_after_accrual_and_a_tampered_invoice(session: Session) -> None:
+    """Accrual moved usage revenue and cost before issue: the issue entry still accounts for
+    the whole invoice; an invoice whose figures differ from its entry is caught per leg."""
+    from sync.reconcile.compare_books import compare_ledger
+    from tests.billing.invoicing.builders import SIMPLE, close_and_issue, run_accrual, setup_partner
+
+    setup_partner(session, SIMPLE)
+    month = last_month()
+    send(session, [("v1", "c1", "voice", "100", at(month, 2))])
+    run_accrual(session)
+    invoices = close_and_issue(session, month)
+    tally, found = compare_ledger(session, invoices)
+    assert found == [] and tally.matched == len(invoices)
+    changed = invoices[0].model_copy(update={"total_minor": invoices[0].total_minor + 100,
+                                             "cost_currency": "USD"})  # fmt: skip
+    _, found = compare_ledger(session, [changed])
+    assert sorted((d.kind, d.amount_minor) for d in found) == [
+        ("ledger_receivable_mismatch", 100), ("ledger_revenue_mismatch", 100)
+    ]  # fmt: skip
