@@ -3,6 +3,10 @@ connected partner's signing secret (bad or stale signature: 400), stored once pe
 applied by `sync.stripe.receive_delivery`. `GET /webhooks/stripe/return`: where Stripe's hosted
 Checkout page sends the client back. `POST /webhooks/freshbooks`: FreshBooks' callback
 verification and its signed events (`connectors.freshbooks.callbacks.receive`).
+`POST /webhooks/quickbooks` and `POST /webhooks/xero`: signed change notifications (bad
+signature: 401; Xero's intent-to-receive gets 200 with an empty body when correctly signed);
+the payments of the companies they name are read back in a background task after the answer
+(`sync.readback_webhooks`).
 
 The body is read raw (the signature covers the exact bytes). The handler is a plain `def`, so
 FastAPI runs it in its thread pool: the database and the Stripe reads it makes never block
@@ -11,13 +15,15 @@ the event loop.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from config.db import get_engine
+from config.settings import get_settings
 from connectors.freshbooks.callbacks import receive as receive_freshbooks
 from connectors.freshbooks.webhooks import SIGNATURE_HEADER as FRESHBOOKS_SIGNATURE
+from sync import readback_webhooks as accounting_hooks
 from sync.stripe import receive_delivery
 
 __all__ = ["MAX_BODY", "build_router"]
@@ -60,5 +66,41 @@ def build_router() -> APIRouter:
         return JSONResponse(
             {"detail": result.detail, "event": name}, status_code=result.status_code
         )
+
+    @router.post("/quickbooks", summary="QuickBooks Online change notifications")
+    async def quickbooks_webhook(request: Request, background: BackgroundTasks) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"detail": "body: larger than 1 MiB"}, status_code=413)
+        verifier = get_settings().quickbooks_webhook_verifier.get_secret_value()
+        if not accounting_hooks.signature_ok(
+            body, request.headers.get("intuit-signature"), verifier
+        ):
+            return JSONResponse({"detail": "intuit-signature: does not match"}, status_code=401)
+        try:
+            realms = accounting_hooks.quickbooks_realms(body)
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        if realms:
+            background.add_task(
+                accounting_hooks.read_back_tenants, get_engine(), "quickbooks", realms
+            )
+        return Response(status_code=200)
+
+    @router.post("/xero", summary="Xero webhooks (and the intent-to-receive handshake)")
+    async def xero_webhook(request: Request, background: BackgroundTasks) -> Response:
+        body = await request.body()
+        key = get_settings().xero_webhook_key.get_secret_value()
+        if len(body) > MAX_BODY or not accounting_hooks.signature_ok(
+            body, request.headers.get("x-xero-signature"), key
+        ):
+            return Response(status_code=401)  # Xero expects no body in either answer
+        try:
+            tenants = accounting_hooks.xero_tenants(body)
+        except ValueError:
+            tenants = []  # correctly signed: still 200, as Xero's handshake requires
+        if tenants:
+            background.add_task(accounting_hooks.read_back_tenants, get_engine(), "xero", tenants)
+        return Response(status_code=200)
 
     return router

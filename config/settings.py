@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     xero_connections_url: str = ""
     xero_revoke_url: str = ""
     xero_api_url: str = ""
+    # Webhook secrets from each developer portal (empty: every delivery is refused with 401)
+    quickbooks_webhook_verifier: SecretStr = SecretStr("")
+    xero_webhook_key: SecretStr = SecretStr("")
     freshbooks_client_id: str = ""
     freshbooks_client_secret: SecretStr = SecretStr("")
     freshbooks_auth_url: str = ""

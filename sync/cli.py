@@ -206,3 +206,52 @@ def backfill_command(
         summary = found[0]
         count = backfill(session, summary, start)
     typer.echo(f"{count} row(s) added to the outbox")
+
+
+@sync_app.command("pull-payments")
+def pull_payments_command(
+    connection: Annotated[
+        str | None, typer.Option(help="Connection id (default: every active connection).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Payments dated on or after (YYYY-MM-DD; 35 days ago).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Record payments entered in the accounting tools (read-back), each once."""
+    from sync.readback import pull_payments
+
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--since: {since!r} is not a date (YYYY-MM-DD)") from exc
+    engine = get_engine()
+    with session_scope() as session:
+        targets = connection_summaries(
+            session,
+            connection_ids=[connection] if connection else None,
+            statuses=None if connection else ("active",),
+        )
+    if connection and not targets:
+        raise typer.BadParameter(f"--connection: no connection {connection!r}")
+    reports = []
+    failed = False
+    for target in targets:
+        try:
+            reports.append(pull_payments(engine, target.id, start))
+        except Exception as exc:  # one tool down does not stop the others
+            failed = True
+            typer.echo(f"{target.id}: read-back failed: {exc}", err=True)
+    if as_json:
+        echo_json([vars(r) for r in reports])
+    else:
+        for r in reports:
+            typer.echo(
+                f"{r.connection_id}: {r.listed} listed, {r.recorded} recorded, "
+                f"{r.already} already, {r.ours} ours, {len(r.unknown)} unknown, "
+                f"{len(r.refused)} refused"
+            )
+            for line in r.unknown + r.refused:
+                typer.echo(f"  {line}")
+    if failed:
+        raise typer.Exit(1)

@@ -44,8 +44,12 @@ class FanOutResult:
     events_seen: int = 0
 
 
-def rows_for_event(event: BillingEvent) -> list[tuple[OutboxOp, str, str]]:
-    """(op, subject, our id) for one event; events with no remote action give none."""
+def rows_for_event(
+    event: BillingEvent, connection_id: str | None = None
+) -> list[tuple[OutboxOp, str, str]]:
+    """(op, subject, our id) for one event on one connection; events with no remote action
+    give none. A payment is pushed to every connection except the one it was read back from
+    (it is already there), ordered behind its invoice's push."""
     payload: dict[str, Any] = event.payload or {}
     if event.kind is BillingEventKind.CLIENT_CHANGED:
         return [(OutboxOp.CUSTOMER_UPSERT, f"client:{event.subject_id}", event.subject_id)]
@@ -57,6 +61,11 @@ def rows_for_event(event: BillingEvent) -> list[tuple[OutboxOp, str, str]]:
         # Ordered behind the invoice it credits.
         invoice_id = str(payload.get("invoice_id", ""))
         return [(OutboxOp.CREDIT_NOTE_PUSH, f"invoice:{invoice_id}", event.subject_id)]
+    if event.kind is BillingEventKind.PAYMENT_RECORDED:
+        if connection_id is not None and payload.get("connection_id") == connection_id:
+            return []
+        invoice_id = str(payload.get("invoice_id", ""))
+        return [(OutboxOp.PAYMENT_PUSH, f"invoice:{invoice_id}", event.subject_id)]
     return []
 
 
@@ -160,7 +169,7 @@ def fan_out(
         rows = [
             _row(connection, event, op, subject, our_id, moment)
             for event in events
-            for op, subject, our_id in rows_for_event(event)
+            for op, subject, our_id in rows_for_event(event, connection.id)
         ]
         result.rows_created += _insert_ignore(session, rows)
         settled = cursor.last_event_id
