@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from billing.documents.outbox import queue_email
 from billing.tenants.models import Partner
+from config.money import format_minor
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from sync.reconcile.repository import differences_of
 
@@ -28,6 +29,13 @@ CSV_COLUMNS = ("kind", "severity", "system", "subject", "ours", "theirs", "amoun
 class NoRecipientsError(ValueError):
     def __init__(self, partner_id: str) -> None:
         super().__init__(f"finance_emails: partner {partner_id} has none to send the report to")
+
+
+def _money(amount_minor: int, currency: str) -> str:
+    try:
+        return format_minor(amount_minor, currency)
+    except ValueError:  # an unknown currency code: the raw figure still says something
+        return f"{amount_minor} (minor units) {currency}"
 
 
 def as_json(run: ReconcileRun, diffs: list[ReconcileDifference]) -> dict[str, Any]:
@@ -55,7 +63,7 @@ def as_text(run: ReconcileRun, diffs: list[ReconcileDifference]) -> str:
     for d in diffs:
         lines.append(
             f"  [{d.severity}] {d.kind} {d.system} {d.subject}: ours {d.ours!r}, theirs "
-            f"{d.theirs!r}, at stake {d.amount_minor} {d.currency} -> {d.action}"
+            f"{d.theirs!r}, at stake {_money(d.amount_minor, d.currency)} -> {d.action}"
             + (" (fixable)" if d.fixable else "")
         )
     return "\n".join(lines)
@@ -84,7 +92,8 @@ def _html(partner: Partner, run: ReconcileRun, diffs: list[ReconcileDifference])
         f"<h3>{e(kind)} ({len(items)})</h3><ul>"
         + "".join(
             f"<li><b>{e(d.severity)}</b> {e(d.system)} {e(d.subject)}: ours {e(d.ours)}, "
-            f"theirs {e(d.theirs)}, at stake {d.amount_minor} {e(d.currency)}. {e(d.action)}</li>"
+            f"theirs {e(d.theirs)}, at stake {_money(d.amount_minor, d.currency)}. "
+            f"{e(d.action)}</li>"
             for d in items
         )
         + "</ul>"
