@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from billing.tenants.models import Partner
 from config.db import get_engine
 from sync.reconcile.fixes import apply_fixes
-from sync.reconcile.report import as_json, as_text, queue_report
+from sync.reconcile.report import as_json, as_text, queue_report, recipients
 from sync.reconcile.repository import differences_of, get_run
 from sync.reconcile.service import reconcile
 from sync.reconcile.wholesale import import_wholesale_bill
@@ -39,6 +40,13 @@ def reconcile_command(
     if partner is None or period is None:
         raise typer.BadParameter("--partner and --period are both required")
     engine = get_engine()
+    if email:  # refuse before the work, not after it
+        with Session(engine) as session:
+            found = session.get(Partner, partner)
+            try:
+                recipients(found) if found is not None else None
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc)) from exc
     try:
         run_id = reconcile(engine, partner, period)
     except ValueError as exc:
@@ -48,7 +56,10 @@ def reconcile_command(
         assert run is not None
         diffs = differences_of(session, run_id)
         if email:
-            row = queue_report(session, run)
+            try:
+                row = queue_report(session, run)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc)) from exc
             session.commit()
             typer.echo(f"report queued (outgoing e-mail {row})", err=True)
         typer.echo(json.dumps(as_json(run, diffs), indent=2) if as_json_ else as_text(run, diffs))

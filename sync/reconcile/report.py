@@ -20,7 +20,15 @@ from config.money import format_minor
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from sync.reconcile.repository import differences_of
 
-__all__ = ["NoRecipientsError", "as_csv", "as_json", "as_text", "build_email", "queue_report"]
+__all__ = [
+    "NoRecipientsError",
+    "as_csv",
+    "as_json",
+    "as_text",
+    "build_email",
+    "queue_report",
+    "recipients",
+]
 
 CSV_COLUMNS = ("kind", "severity", "system", "subject", "ours", "theirs", "amount_minor",
                "currency", "action", "fixable")  # fmt: skip
@@ -108,17 +116,23 @@ def _html(partner: Partner, run: ReconcileRun, diffs: list[ReconcileDifference])
     )
 
 
+def recipients(partner: Partner) -> list[str]:
+    """The partner's `finance_emails`; `NoRecipientsError` when there are none."""
+    found = [str(a) for a in partner.settings.get("finance_emails", []) if a]
+    if not found:
+        raise NoRecipientsError(partner.id)
+    return found
+
+
 def build_email(
     partner: Partner, run: ReconcileRun, diffs: list[ReconcileDifference]
 ) -> EmailMessage:
-    recipients = [str(a) for a in partner.settings.get("finance_emails", []) if a]
-    if not recipients:
-        raise NoRecipientsError(partner.id)
+    to = recipients(partner)
     branding = partner.branding or {}
     sender = str(branding.get("sender_email") or f"billing@{partner.id}.invalid")
     message = EmailMessage()
     message["From"] = formataddr((str(branding.get("sender_name") or partner.name), sender))
-    message["To"] = ", ".join(recipients)
+    message["To"] = ", ".join(to)
     message["Subject"] = f"Reconciliation {run.period}: {len(diffs)} difference(s)"
     message.set_content(as_text(run, diffs))
     message.add_alternative(_html(partner, run, diffs), subtype="html")

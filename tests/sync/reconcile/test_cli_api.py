@@ -9,10 +9,11 @@ import warnings
 from pathlib import Path
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.app import create_app
+from billing.documents.models import OutgoingEmail
 from billing.invoicing.models import Invoice
 from billing.tenants.models import Scope
 from main import app
@@ -71,6 +72,13 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
     assert "does not exist" in _run("reconcile", "fix", "999999", code=2)
     text = _run("reconcile", "--partner", "acme", "--period", period)
     assert "2 difference(s)" in text and "payments_vs_invoice_paid" in text
+    assert "finance_emails" in _run("reconcile", "--partner", "acme", "--period", period,
+                                    "--email", code=2)  # fmt: skip
+    setup_partner(session, SIMPLE, finance_emails=["cfo@acme.example"])
+    _run("reconcile", "--partner", "acme", "--period", period, "--email")
+    session.rollback()
+    [queued] = session.exec(select(OutgoingEmail).where(OutgoingEmail.kind == "reconciliation"))
+    assert queued.to_address == "cfo@acme.example" and "2 difference(s)" in queued.subject
 
     setup_partner(session, SIMPLE.replace('id = "acme"', 'id = "globex"', 1))
     read = {"Authorization": f"Bearer {make_key(session, 'acme', Scope.READ)}"}
@@ -78,7 +86,8 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
     with TestClient(create_app()) as api:
         listed = api.get("/v1/reconciliations", headers=read)
         assert listed.status_code == 200, listed.text
-        assert [r["id"] for r in listed.json()][:2] == [out["id"] + 1, out["id"]]
+        ids = [r["id"] for r in listed.json()]
+        assert ids[:3] == [out["id"] + 2, out["id"] + 1, out["id"]]  # text run, e-mailed run
         one = api.get(f"/v1/reconciliations/{out['id']}", headers=read).json()
         assert len(one["differences"]) == 2
         assert api.get(f"/v1/reconciliations/{out['id']}", headers=other).status_code == 404
