@@ -79,3 +79,25 @@ def test_without_a_payment_account_the_row_is_dead_naming_the_setting(
     assert dead.status is OutboxStatus.DEAD
     assert "payment_account_code" in (dead.last_error or "")
     assert world.xero.payments == {} and len(world.qbo.objects("Payment")) == 1
+
+
+def test_lost_answers_and_a_retried_row_still_make_one_payment_each(
+    engine: Engine, session: Session
+) -> None:
+    world = make_world(engine, session)
+    with world.remotes():
+        world.drain()
+        world.pay(world.invoices[0], 700, "ch_3")
+        world.qbo.fail_next("timeout_after_commit", path_contains="/payment")
+        world.xero.fail_next("timeout_after_commit", path_contains="/Payments")
+        world.xero.fail_next("500", path_contains="/Payments")
+        world.drain()
+        for row in rows(session):  # as if the rows had been retried by hand
+            if row.op is OutboxOp.PAYMENT_PUSH:
+                row.status = OutboxStatus.PENDING
+                session.add(row)
+        session.commit()
+        world.drain()
+    assert len(world.qbo.objects("Payment")) == 1
+    assert len(world.xero.payments) == 1
+    assert sorted(payment_rows(session)) == [(QBO, OutboxStatus.DONE), (XERO, OutboxStatus.DONE)]
