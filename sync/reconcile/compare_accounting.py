@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from billing.invoicing.models import Invoice, InvoiceStatus
 from connectors.base import Connector, RemoteInvoice, RemoteStatus
@@ -15,7 +15,7 @@ from mappings.models import RefKind
 from mappings.references import get_refs
 from sync.reconcile.differences import Diff, Tally
 
-__all__ = ["AccountingSide", "compare_accounting", "list_remote", "load_side"]
+__all__ = ["AccountingSide", "compare_accounting", "list_remote", "load_side", "other_numbers"]
 
 _PAID_THERE = (RemoteStatus.PAID,)
 
@@ -27,6 +27,20 @@ class AccountingSide:
     connection_id: str
     invoice_refs: dict[str, str]  # our invoice id -> remote id
     customer_refs: dict[str, str]  # our client id -> remote customer id
+
+
+def other_numbers(session: Session, invoices: Sequence[Invoice]) -> frozenset[str]:
+    """Numbers of the partner's invoices outside `invoices` issued within their issue dates."""
+    dates = [i.issue_date for i in invoices if i.issue_date is not None]
+    if not dates:
+        return frozenset()
+    ours = {str(i.number) for i in invoices}
+    query = select(col(Invoice.number)).where(
+        col(Invoice.partner_id) == invoices[0].partner_id,
+        col(Invoice.issue_date) >= min(dates),
+        col(Invoice.issue_date) <= max(dates),
+    )
+    return frozenset(str(n) for n in session.scalars(query) if n is not None and n not in ours)
 
 
 def load_side(session: Session, connection_id: str, invoices: Sequence[Invoice]) -> AccountingSide:
@@ -62,9 +76,12 @@ def compare_accounting(
     side: AccountingSide,
     invoices: Sequence[Invoice],
     remote: Sequence[RemoteInvoice],
+    other_numbers: frozenset[str] = frozenset(),
 ) -> tuple[Tally, list[Diff]]:
     """Missing there, extra there, duplicated, amount / currency / date / customer / status
-    mismatches and payments that differ, one comparison per invoice of ours."""
+    mismatches and payments that differ, one comparison per invoice of ours.
+    `other_numbers` are our invoices of other periods issued in the same days: listed there
+    too, they are not "extra"."""
     tally, diffs = Tally(), []
     by_id = {r.ref.remote_id: r for r in remote}
     by_number: dict[str, list[RemoteInvoice]] = defaultdict(list)
@@ -101,7 +118,9 @@ def compare_accounting(
         if not found:
             tally.matched += 1
     for r in remote:
-        if r.ref.remote_id in seen or r.status in (RemoteStatus.DELETED, RemoteStatus.VOID):
+        if r.ref.remote_id in seen or r.number in other_numbers:
+            continue
+        if r.status in (RemoteStatus.DELETED, RemoteStatus.VOID):
             continue
         diffs.append(Diff(
             "extra_there", "warning", system, r.number, "no invoice of ours",

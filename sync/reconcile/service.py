@@ -20,7 +20,12 @@ from billing.tenants.models import Partner
 from config.db_types import utcnow
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote
-from sync.reconcile.compare_accounting import compare_accounting, list_remote, load_side
+from sync.reconcile.compare_accounting import (
+    compare_accounting,
+    list_remote,
+    load_side,
+    other_numbers,
+)
 from sync.reconcile.compare_books import (
     compare_ledger,
     compare_usage,
@@ -74,6 +79,7 @@ def reconcile(
             if c.provider != "stripe" and c.status in ("active", "needs_reauth")
         ]  # fmt: skip
         sides = {c.id: load_side(session, c.id, invoices) for c in connections}
+        others = other_numbers(session, invoices) if connections else frozenset()
         clock["load"] = time.perf_counter() - tick
         tick = time.perf_counter()
         for name, (tally, found) in (
@@ -116,7 +122,7 @@ def reconcile(
                 )
             tick = time.perf_counter()
             tallies[system], found = compare_accounting(
-                system, sides[connection.id], invoices, remote
+                system, sides[connection.id], invoices, remote, others
             )
             diffs.extend(found)
             clock["compare"] = clock.get("compare", 0.0) + time.perf_counter() - tick

@@ -105,3 +105,14 @@ def test_equal_copies_match_and_dropped_ones_are_missing(
     assert sum(d.amount_minor for d in diffs) == sum(
         i.total_minor for i in ours if i.invoice_id in dropped
     )
+
+
+def test_our_invoices_of_other_periods_are_not_extra() -> None:
+    ours = [_invoice(1)]
+    earlier = _theirs(_invoice(2))
+    _, diffs = compare_accounting("books", _side(ours), ours, [_theirs(ours[0]), earlier])
+    assert [(d.kind, d.subject) for d in diffs] == [("extra_there", "A-0002")]
+    _, diffs = compare_accounting(
+        "books", _side(ours), ours, [_theirs(ours[0]), earlier], frozenset({"A-0002"})
+    )
+    assert diffs == []
