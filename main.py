@@ -72,7 +72,7 @@ def demo() -> None:
     engine = get_engine()
     upgrade_to_head(engine)
     run_demo(engine)
-    run_sandbox_sync(engine, PARTNER, demo_month(datetime.now(UTC)))
+    run_sandbox_sync(engine, PARTNER, demo_month(datetime.now(UTC)), reconcile_after=True)
 
 
 @app.command()

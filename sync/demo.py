@@ -23,11 +23,13 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from billing.documents import mail_backend_from_settings, send_due_emails
 from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.tenants.models import Partner
 from config.db import session_scope
 from config.db_types import utcnow
 from config.money import format_minor
+from config.settings import get_settings
 from connectors.connections.models import Connection, ConnectionStatus
 from sync.connections import connection_summaries
 from sync.remotes import registry_remote
@@ -71,9 +73,15 @@ def _remote_total(provider: str, invoice: dict[str, Any]) -> Decimal:
 
 
 def run_sandbox_sync(
-    engine: Engine, partner_id: str, period_start: date, say: Callable[[str], None] = typer.echo
+    engine: Engine,
+    partner_id: str,
+    period_start: date,
+    say: Callable[[str], None] = typer.echo,
+    *,
+    reconcile_after: bool = False,
 ) -> dict[str, int]:
-    """Connect both sandboxes, push the period's invoices, show what arrived. Returns the
+    """Connect both sandboxes, push the period's invoices, show what arrived; with
+    `reconcile_after`, plant problems and reconcile (`sync.demo_reconcile`). Returns the
     number of our invoices found exactly once with our total, per provider."""
     # The sandbox fakes live with the tests (they are the tests' fakes); imported by name so
     # the type check of the shipped packages does not descend into the test tree.
@@ -140,6 +148,11 @@ def run_sandbox_sync(
                 f"theirs {remote_total:,.2f} vs ours {format_minor(our_total, currency)}"
             )
         say(f"   worker: {done} rows done, {dead} dead")
+        if reconcile_after:
+            from sync.demo_reconcile import run_demo_reconciliation
+
+            run_demo_reconciliation(engine, sandbox, partner_id, period_start, say)
+            send_due_emails(engine, mail_backend_from_settings(get_settings()))
     return arrived
 
 
