@@ -4,9 +4,14 @@ Xero fakes with their rate limits on, through the real connectors, HTTP client a
 Target (issue 6): at least 0.8 of the most the remote's limits allow with batching.
 - QuickBooks: 40 `/batch` requests/min of 30 operations; each invoice needs two batched
   creates (its customer and itself): at most 40 x 30 / 2 = 600 invoices/min.
-- Xero: 60 calls/min; contacts and invoices go 50 to a PUT, and the lookups that keep a lost
-  answer from making a duplicate (contacts and invoice numbers) are one call per 50 each:
-  at most 60 / 4 x 50 = 750 invoices/min.
+- Xero: 60 calls/min; contacts and invoices go 50 to a PUT, and each new customer needs a
+  lookup first (by our ContactNumber or the partner's own contact by Name: one call per 50):
+  3 calls per 50 invoices, at most 60 / 3 x 50 = 1,000 invoices/min. An invoice-number
+  lookup is not counted: it is needed only when an earlier create of that invoice may have
+  reached Xero (the worker's "attempted" marker), never on a first push.
+QuickBooks' lookups (queries) are outside the /batch limit, under its own 500/min, and are
+not the bound. The first minute of a run may exceed the per-minute pace (the windows start
+empty), hence ratios slightly above 1 over a few minutes.
 Time is the fakes' clock: real elapsed time plus every wait the rate budgets impose (the waits
 are skipped, not slept, so the run takes seconds, yet the figure is what the limits allow).
 
@@ -149,7 +154,7 @@ def _fake(provider: str) -> Any:
     return fake
 
 
-CEILING = {"quickbooks": 40 * 30 / 2, "xero": 60 / 4 * 50}
+CEILING = {"quickbooks": 40 * 30 / 2, "xero": 60 / 3 * 50}
 
 
 def run(provider: str, engine: Engine, invoices: int) -> None:

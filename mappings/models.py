@@ -27,6 +27,9 @@ class RefKind(enum.StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
     PAYMENT = "payment"
+    # A create of this invoice was sent (or about to be) on this connection; its answer may
+    # have been lost. No remote id (""). See `mappings.references.mark_attempted`.
+    INVOICE_ATTEMPT = "invoice_attempt"
 
 
 class ExternalRef(SQLModel, table=True):

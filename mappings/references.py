@@ -23,7 +23,17 @@ from config.db_types import utcnow
 from connectors.base import RemoteRef
 from mappings.models import ExternalRef, RefKind
 
-__all__ = ["ExternalRef", "RefKind", "get_ref", "get_refs", "put_ref", "remote_ref", "spec_hash"]
+__all__ = [
+    "ExternalRef",
+    "RefKind",
+    "attempted",
+    "get_ref",
+    "get_refs",
+    "mark_attempted",
+    "put_ref",
+    "remote_ref",
+    "spec_hash",
+]
 
 
 def _canonical(value: Any) -> Any:
@@ -108,6 +118,19 @@ def put_ref(
             index_elements=["connection_id", "kind", "our_id"], set_=values
         )
     )
+
+
+def mark_attempted(session: Session, connection_id: str, invoice_ids: Iterable[str]) -> None:
+    """Record, before the first create of these invoices is sent, that a create may reach the
+    remote (not committed: the caller commits before sending). Only invoices so marked can
+    exist remotely without a reference here, so only they need a lookup before a create."""
+    for our_id in sorted(set(invoice_ids)):
+        put_ref(session, connection_id, RefKind.INVOICE_ATTEMPT, our_id, RemoteRef(""))
+
+
+def attempted(session: Session, connection_id: str, invoice_ids: Iterable[str]) -> set[str]:
+    """The invoices a create was ever sent for on this connection (by any outbox row)."""
+    return set(get_refs(session, connection_id, RefKind.INVOICE_ATTEMPT, invoice_ids))
 
 
 def remote_ref(row: ExternalRef) -> RemoteRef:

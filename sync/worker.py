@@ -2,8 +2,9 @@
 
 For each connection with claimed rows it opens the connector and mapping once (through the
 injected `open_remote`), then: customer upserts; invoice pushes in batches of the connector's
-`max_batch` (ensure customers → ensure items → look the numbers up remotely when we hold no
-reference, so a create whose answer was lost is never repeated → push); voids; credit notes.
+`max_batch` (ensure customers → ensure items → look the numbers up remotely when an earlier
+create may have reached the remote (attempted marker), so a create whose answer was lost is
+never repeated → push); voids; credit notes.
 Each success records the external reference and completes the row in one transaction.
 Failures go through the retry policy of `sync.repository.fail_row`. Connector calls are async:
 each claimed batch runs in one `asyncio.run`.

@@ -30,6 +30,7 @@ __all__ = [
 
 MINOR_VERSION = 75
 BATCH_MAX = 30  # operations per /batch request
+IN_MAX = 60  # values per `IN (...)` query: a /batch of 30 customers' names and fallbacks
 QUERY_MAX = 1000  # MAXRESULTS ceiling
 REQUEST_ID_MAX = 50
 _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -126,7 +127,7 @@ class QuickBooksApi:
         entity: str,
         field: str,
         values: Sequence[str],
-        chunk: int = 50,
+        chunk: int = IN_MAX,
         *,
         include_inactive: bool = False,
     ) -> list[dict[str, Any]]:

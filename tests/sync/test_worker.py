@@ -27,9 +27,8 @@ def test_an_issued_invoice_reaches_the_remote_with_customer_and_items_first(
     remote = MemoryRemote()
     stats = make_worker(engine, remote).run_once()
     assert stats.done == 2 and stats.dead == 0
-    assert remote.calls[:5] == [
-        "find_customers", "upsert_customers", "ensure_items", "find_invoices", "push_invoices",
-    ]  # fmt: skip
+    assert remote.calls[:3] == ["upsert_customers", "ensure_items", "push_invoices"]
+    assert "find_invoices" not in remote.calls  # a first create needs no lookup
     for ours in (c1, c2):
         [theirs] = remote.invoices_by_number(str(ours.number))
         assert theirs["total"] == ours.total_minor
@@ -103,7 +102,7 @@ def test_retry_with_backoff_then_success(engine: Engine, session: Session) -> No
 def test_rate_limited_waits_for_retry_after(engine: Engine, session: Session) -> None:
     issue(session)
     remote = MemoryRemote()
-    remote.fail_next("find_invoices", "rate_limited")
+    remote.fail_next("push_invoices", "rate_limited")
     clock = Clock()
     make_worker(engine, remote, clock).run_once()
     for row in rows(session):
@@ -142,7 +141,7 @@ def test_auth_expired_pauses_without_counting_then_resumes(
 ) -> None:
     issue(session)
     remote = MemoryRemote()
-    remote.fail_next("find_customers", "auth_expired")
+    remote.fail_next("upsert_customers", "auth_expired")
     worker = make_worker(engine, remote)
     stats = worker.run_once()
     assert stats.paused == 2 and not remote.invoices
@@ -186,7 +185,7 @@ def test_an_uncertain_timeout_after_the_remote_committed_makes_no_duplicate(
 def test_after_the_last_attempt_the_row_is_dead(engine: Engine, session: Session) -> None:
     issue(session)
     remote = MemoryRemote()
-    remote.fail_next("find_customers", "retryable", count=3)
+    remote.fail_next("upsert_customers", "retryable", count=3)
     clock = Clock()
     worker = make_worker(engine, remote, clock, max_attempts=3)
     for _ in range(3):
