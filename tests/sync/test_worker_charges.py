@@ -39,4 +39,3 @@ def test_a_stripe_failure_does_not_stop_the_accounting_sync(
     assert stats.done == 2 and stats.dead == 0
     for ours in (first, second):
         assert len(remote.invoices_by_number(str(ours.number))) == 1
-
