@@ -37,8 +37,8 @@ INVOICES = 200
 KILLS = 20
 
 
-def _kill_mid_sync(fake_requests: list[object], rng: random.Random) -> int:
-    """Start a worker, let it make some requests (0 to 60 once it has started, for at most
+def _kill_mid_sync(fake_requests: list[object], rng: random.Random, most: int = 60) -> int:
+    """Start a worker, let it make some requests (1 to `most` once it has started, for 0.5 to
     4 s), kill it. Returns how many requests it made. Its lease is short so the rows it held
     come back to the next worker soon after it dies. Since a first create needs no lookup
     and customers are looked up once, the sync takes few requests: kills spaced 120 apart
@@ -56,8 +56,8 @@ def _kill_mid_sync(fake_requests: list[object], rng: random.Random) -> int:
         if worker.poll() is not None:
             break
         time.sleep(0.002)
-    wanted = len(fake_requests) + rng.randint(0, 60)
-    deadline = time.monotonic() + rng.uniform(0.0, 4.0)
+    wanted = len(fake_requests) + rng.randint(1, most)
+    deadline = time.monotonic() + rng.uniform(0.5, 4.0)
     while len(fake_requests) < wanted and time.monotonic() < deadline:
         time.sleep(0.002)
     worker.send_signal(signal.SIGKILL)
@@ -77,7 +77,11 @@ def test_sigkilled_workers_never_duplicate_an_invoice(engine: Engine, session: S
         assert len(invoices) == INVOICES
         fake = sandbox.quickbooks
 
-        made = [_kill_mid_sync(fake.requests, rng) for _ in range(KILLS)]
+        made = [_kill_mid_sync(fake.requests, rng, most=8)]
+        # At most 8 requests: 200 invoices and their customers need several times that, so
+        # the first worker surely died mid-sync.
+        assert len(fake.objects("Invoice")) < INVOICES
+        made += [_kill_mid_sync(fake.requests, rng) for _ in range(KILLS - 1)]
         pushed_by_killed_workers = len(fake.objects("Invoice"))
 
         # The last worker runs in this process with its clock past every lease the killed
@@ -97,7 +101,5 @@ def test_sigkilled_workers_never_duplicate_an_invoice(engine: Engine, session: S
             assert len(copies) == 1, f"{invoice.number}: {len(copies)} copies in QuickBooks"
             assert Decimal(str(copies[0]["TotalAmt"])) * 100 == invoice.total_minor
         assert len(fake.objects("Customer")) == INVOICES
-        # The killed workers did the work (not only the last one), and were still at it when
-        # most of them died.
-        assert pushed_by_killed_workers > 0
-        assert sum(1 for count in made if count > 0) >= KILLS // 2, made
+        # The killed workers pushed invoices too, not only the last one.
+        assert pushed_by_killed_workers > 0, made
