@@ -16,6 +16,8 @@ from sqlmodel import Session, col, select
 from config.db_types import utcnow
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
+from sync.reconcile.models import ReconcileDifference, ReconcileRun
+from sync.reconcile.repository import differences_of, list_runs
 from sync.repository import retry_rows
 from sync.status import status_report
 
@@ -31,6 +33,15 @@ class SyncOverview:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     dead: list[dict[str, Any]] = field(default_factory=list)
     states: tuple[str, ...] = STATES
+    reconciliation: ReconcileRun | None = None  # the newest run of the partner
+    differences: list[ReconcileDifference] = field(default_factory=list)
+
+    def by_kind(self) -> list[tuple[str, list[ReconcileDifference]]]:
+        """The latest run's differences grouped by kind, errors first (as the report mails)."""
+        groups: dict[str, list[ReconcileDifference]] = {}
+        for diff in sorted(self.differences, key=lambda d: (d.severity != "error", d.kind)):
+            groups.setdefault(diff.kind, []).append(diff)
+        return list(groups.items())
 
     def name_of(self, connection_id: str) -> str:
         for connection in self.connections:
@@ -41,10 +52,14 @@ class SyncOverview:
 
 def sync_overview(db: Session, partner_id: str) -> SyncOverview:
     report = status_report(db, partner_id, dead_limit=100)
+    runs = list_runs(db, partner_id, limit=1)
+    latest = runs[0] if runs else None
     return SyncOverview(
         connections=connection_summaries(db, partner_id=partner_id),
         outbox=list(report["connections"]),
         dead=list(report["dead"]),
+        reconciliation=latest,
+        differences=differences_of(db, latest.id) if latest and latest.id else [],
     )
 
 

@@ -201,7 +201,7 @@ def test_sync_page_without_connections_says_so(app_client: TestClient, world: Wo
     sign_in(app_client, "ann@acme.example")
     page = app_client.get("/dashboard/p/acme/sync").text
     assert 'data-testid="no-connections"' in page
-    assert "Reconciliation is not built yet" in page
+    assert 'data-testid="no-reconciliation"' in page
 
 
 def test_every_page_renders_for_a_partner_with_nothing_yet(

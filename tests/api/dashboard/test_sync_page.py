@@ -74,3 +74,44 @@ def test_outbox_dead_rows_retry_and_invoice_sync_status(
         ).status_code
         == 404
     )
+
+
+def test_the_latest_reconciliation_and_its_differences_by_kind(
+    app_client: TestClient, world: World, session: Session
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from sync.reconcile.models import ReconcileDifference, ReconcileRun
+
+    def run(partner: str, period: str, kinds: list[tuple[str, str]]) -> None:
+        row = ReconcileRun(
+            partner_id=partner, period=period, period_start=date(2026, 10, 1),
+            period_end=date(2026, 10, 31), started_at=datetime.now(UTC),
+            finished_at=datetime.now(UTC), differences=len(kinds),
+            summary={"quickbooks:books": {"matched": 7, "ours_minor": 12345,
+                                          "theirs_minor": 10000, "notes": []}},
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        for kind, subject in kinds:
+            session.add(ReconcileDifference(
+                run_id=row.id, kind=kind, severity="error", system="quickbooks:books",
+                subject=subject, ours="total 2345", theirs="missing", amount_minor=2345,
+                currency="USD", action="re-push the invoice", fixable=True,
+            ))  # fmt: skip
+        session.commit()
+
+    run("acme", "2026-09", [("amount_mismatch", "OLD-1")])
+    run("acme", "2026-10", [("missing_there", "ACME-000001"), ("missing_there", "ACME-000002")])
+    run("globex", "2026-10", [("extra_there", "GLOBEX-SECRET")])
+    sign_in(app_client, "ann@acme.example")
+    page = app_client.get("/dashboard/p/acme/sync").text
+    assert 'data-testid="reconciliation"' in page and "2026-10" in page
+    assert "2 difference(s)" in page
+    missing = page.split('data-testid="differences-missing_there"', 1)[1].split("</table>")[0]
+    assert "ACME-000001" in missing and "ACME-000002" in missing and "23.45" in missing
+    assert "reconcile fix" in missing
+    assert "OLD-1" not in page  # only the newest run
+    assert "GLOBEX-SECRET" not in page  # never another partner's
+    summary = page.split('data-testid="reconciliation-summary"', 1)[1].split("</table>")[0]
+    assert "quickbooks:books" in summary and "123.45" in summary and "100.00" in summary
