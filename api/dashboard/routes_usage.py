@@ -3,10 +3,6 @@ selection as CSV) and the sync and reconciliation page."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -17,9 +13,9 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from api.dashboard.figures import month_end
 from api.dashboard.sync_state import retry_dead_rows, sync_overview
 from api.dashboard.web import Viewer, check_csrf, month_of, partner_in_view, render, viewer
+from billing.metering.export import EXPORT_COLUMNS, export_csv_chunks
 from billing.metering.repository import EventFilter
-from billing.metering.schemas import quantity_text
-from billing.metering.service import InvalidCursorError, iter_events, list_events
+from billing.metering.service import InvalidCursorError, list_events
 from billing.pricing.book import local_today
 from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
@@ -29,10 +25,6 @@ from config.db_types import utcnow
 __all__ = ["EXPORT_COLUMNS", "build_usage_router"]
 
 PAGE = 50
-EXPORT_COLUMNS = (
-    "id", "event_id", "client", "usage_type", "quantity", "occurred_at", "received_at",
-    "source", "wholesale_cost", "currency", "adjusts_id", "properties",
-)  # fmt: skip
 Text = Annotated[str | None, Query(max_length=64)]
 
 
@@ -47,26 +39,6 @@ def _filter(
     start = datetime.combine(first, time.min, zone).astimezone(UTC)
     end = datetime.combine(month_end(first) + timedelta(days=1), time.min, zone).astimezone(UTC)
     return EventFilter(client or None, usage_type or None, start, end), f"{first:%Y-%m}"
-
-
-def _csv(partner_id: str, where: EventFilter) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    with session_scope() as db:
-        for count, event in enumerate(iter_events(db, partner_id, where), start=1):
-            writer.writerow(
-                [event.id, event.event_id, event.client_id, event.usage_type,
-                 quantity_text(event.quantity), event.occurred_at.isoformat(),
-                 event.received_at.isoformat(), event.source, event.wholesale_cost,
-                 event.currency, event.adjusts_id or "",
-                 json.dumps(event.properties, sort_keys=True) if event.properties else ""]
-            )  # fmt: skip
-            if count % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
 
 
 def build_usage_router() -> APIRouter:
@@ -110,7 +82,7 @@ def build_usage_router() -> APIRouter:
             where, shown = _filter(partner, client, usage_type, period)
         name = f"usage-{partner.id}-{shown}.csv"
         return StreamingResponse(
-            _csv(partner.id, where),
+            export_csv_chunks(partner.id, where),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -8,10 +8,6 @@ partner's client simply has no events.
 
 # No `from __future__ import annotations`: FastAPI must see the route annotations, which use
 # dependencies local to `build_router`, as real objects.
-import csv
-import io
-import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -20,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
 
+from billing.metering.export import EXPORT_COLUMNS, export_csv_chunks
 from billing.metering.models import EventSource
 from billing.metering.repository import EventFilter
 from billing.metering.schemas import (
@@ -35,7 +32,6 @@ from billing.metering.schemas import (
 from billing.metering.service import (
     InvalidCursorError,
     ingest,
-    iter_events,
     list_events,
     month_bounds,
     summarize,
@@ -54,10 +50,6 @@ from config.db import session_scope
 __all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "build_router"]
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
-EXPORT_COLUMNS = (
-    "id", "event_id", "client", "usage_type", "quantity", "occurred_at", "received_at",
-    "source", "wholesale_cost", "currency", "adjusts_id", "properties",
-)  # fmt: skip
 _MAX_SUMMARY_DAYS = 366
 _TOO_BIG = "the body is over 64 MiB: send fewer or smaller events per request"
 
@@ -96,26 +88,6 @@ def _ingest_body(partner_id: str, body: bytes) -> IngestResponse | JSONResponse:
     with session_scope() as session:
         result = ingest(session, partner_id, events, EventSource.API)
     return IngestResponse.of(result)
-
-
-def _export_rows(partner_id: str, where: EventFilter) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    with session_scope() as session:
-        for count, event in enumerate(iter_events(session, partner_id, where), start=1):
-            writer.writerow(
-                [event.id, event.event_id, event.client_id, event.usage_type,
-                 quantity_text(event.quantity), event.occurred_at.isoformat(),
-                 event.received_at.isoformat(), event.source, event.wholesale_cost,
-                 event.currency, event.adjusts_id or "",
-                 json.dumps(event.properties, sort_keys=True) if event.properties else ""]
-            )  # fmt: skip
-            if count % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
 
 
 def _summary_range(period: str | None, start: date | None, end: date | None) -> tuple[date, date]:
@@ -206,7 +178,7 @@ def build_router(require: RequireScope) -> APIRouter:
     ) -> StreamingResponse:
         where = EventFilter(client, usage_type, start, end)
         return StreamingResponse(
-            _export_rows(partner_of(principal), where),
+            export_csv_chunks(partner_of(principal), where),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
         )
