@@ -27,17 +27,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, Integer, String, column, insert, table  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from bench._billing import add_connection, clients_toml, issue_month, last_month  # noqa: E402
 from bench._common import fresh_sqlite  # noqa: E402
-from billing.invoicing.closing import close_cycles  # noqa: E402
-from billing.invoicing.issuing import issue_invoices  # noqa: E402
-from billing.invoicing.models import Invoice, InvoiceStatus  # noqa: E402
-from billing.invoicing.repository import InvoiceRepository  # noqa: E402
-from billing.invoicing.service import approve_invoices  # noqa: E402
+from billing.invoicing.models import Invoice  # noqa: E402
 from billing.pricing.apply import apply_partner_file  # noqa: E402
-from config.db_types import UTCDateTime  # noqa: E402
 from config.partner_file import parse_partner_toml  # noqa: E402
 from connectors.base import ConnectionInfo  # noqa: E402
 from connectors.http import RetryPolicy  # noqa: E402
@@ -73,38 +69,17 @@ model = "per_unit"
 unit_price = "0.10"
 """
 
-_connections = table(
-    "connector_connection",
-    *(column(name, String()) for name in ("id", "partner_id", "name", "provider", "status")),
-    column("token_version", Integer()),
-    column("created_at", UTCDateTime()),
-    column("updated_at", UTCDateTime()),
-)
-
 
 def _setup(engine: Engine, invoices: int, per_client: int) -> str:
-    clients = "".join(
-        f'\n[clients.c{i:05}]\nname = "Client {i:05}"\nemail = "c{i}@example.com"\nplan = "std"\n'
-        for i in range(invoices)
-    )
     with Session(engine) as session:
-        apply_partner_file(session, parse_partner_toml(PARTNER + clients), datetime.now(UTC))
-        now = datetime.now(UTC)
-        session.execute(
-            insert(_connections).values(
-                id="qbo", partner_id="bench", name="books", provider="quickbooks",
-                status="active", token_version=0, created_at=now, updated_at=now,
-            )
-        )  # fmt: skip
+        apply_partner_file(
+            session, parse_partner_toml(PARTNER + clients_toml(invoices)), datetime.now(UTC)
+        )
+        add_connection(session, "bench", "qbo", "books", "quickbooks")
         session.commit()
-        first = now.date().replace(day=1)
-        month = (first - timedelta(days=1)).replace(day=1)
+        month = last_month()
         _events(session, invoices, per_client, month)
-        close_cycles(session, "bench", period=f"{month:%Y-%m}")
-        approve_invoices(session, "bench", by="bench")
-        ids = InvoiceRepository(session).ids_with_status("bench", InvoiceStatus.APPROVED)
-        issue_invoices(session, "bench", ids, documents=False)
-        session.commit()
+        issue_month(session, "bench", month)
         late = datetime.combine(month + timedelta(days=3), datetime.min.time(), UTC)
         _ingest(session, [{"event_id": "late-1", "client": "c00004", "usage_type": "voice",
                            "quantity": "5", "occurred_at": late.isoformat()}])  # fmt: skip

@@ -23,24 +23,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, Integer, String, column, insert, table  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from bench._billing import add_connection, clients_toml, issue_month, last_month  # noqa: E402
 from bench._common import fresh_sqlite  # noqa: E402
-from billing.invoicing.closing import close_cycles  # noqa: E402
-from billing.invoicing.issuing import issue_invoices  # noqa: E402
-from billing.invoicing.models import InvoiceStatus  # noqa: E402
-from billing.invoicing.repository import InvoiceRepository  # noqa: E402
-from billing.invoicing.service import approve_invoices  # noqa: E402
 from billing.pricing.apply import apply_partner_file  # noqa: E402
-from config.db_types import UTCDateTime  # noqa: E402
 from config.partner_file import parse_partner_toml  # noqa: E402
 from connectors.base import ConnectionInfo  # noqa: E402
 from connectors.http import RateBudget, RetryPolicy  # noqa: E402
@@ -69,38 +64,16 @@ model = "per_unit"
 unit_price = "0.10"
 """
 
-_connections = table(
-    "connector_connection",
-    *(column(name, String()) for name in ("id", "partner_id", "name", "provider", "status")),
-    column("token_version", Integer()),
-    column("created_at", UTCDateTime()),
-    column("updated_at", UTCDateTime()),
-)
-
 
 def _setup(engine: Engine, invoices: int, providers: list[str]) -> None:
-    clients = "".join(
-        f'\n[clients.c{i:05}]\nname = "Client {i:05}"\nemail = "c{i}@example.com"\nplan = "std"\n'
-        for i in range(invoices)
-    )
     with Session(engine) as session:
-        apply_partner_file(session, parse_partner_toml(PARTNER + clients), datetime.now(UTC))
-        now = datetime.now(UTC)
+        apply_partner_file(
+            session, parse_partner_toml(PARTNER + clients_toml(invoices)), datetime.now(UTC)
+        )
         for provider in providers:
-            session.execute(
-                insert(_connections).values(
-                    id=provider, partner_id="bench", name=provider, provider=provider,
-                    status="active", token_version=0, created_at=now, updated_at=now,
-                )
-            )  # fmt: skip
+            add_connection(session, "bench", provider, provider, provider)
         session.commit()
-        first = datetime.now(UTC).date().replace(day=1)
-        month = (first - timedelta(days=1)).replace(day=1)
-        close_cycles(session, "bench", period=f"{month:%Y-%m}")
-        approve_invoices(session, "bench", by="bench")
-        ids = InvoiceRepository(session).ids_with_status("bench", InvoiceStatus.APPROVED)
-        issue_invoices(session, "bench", ids, documents=False)
-        session.commit()
+        issue_month(session, "bench", last_month())
 
 
 async def _skip(seconds: float) -> None:
