@@ -18,12 +18,13 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import JSON, Select, Text, bindparam, cast, select, text
+from sqlalchemy import JSON, Select, String, Text, bindparam, cast, column, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from billing.metering.models import UsageEvent
-from billing.metering.validation import ValidEvent
+from billing.metering.validation import IssuedPeriod, ValidEvent
+from config.db_types import UTCDateTime
 
 __all__ = ["EventFilter", "MeteringRepository", "StoredRef", "SummaryRow"]
 
@@ -33,6 +34,17 @@ _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 _TABLE = UsageEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = [column.name for column in _TABLE.columns]
 _IDEMPOTENCY_KEY = ["partner_id", "event_id"]
+# What metering reads of invoicing's table (invoicing imports metering, not the reverse).
+_INVOICES = table(
+    "invoice",
+    column("partner_id", String()),
+    column("client_id", String()),
+    column("number", String()),
+    column("status", String()),
+    column("period_start_at", UTCDateTime()),
+    column("period_end_at", UTCDateTime()),
+    column("issued_at", UTCDateTime()),
+)
 
 
 class StoredRef(NamedTuple):
@@ -174,6 +186,32 @@ class MeteringRepository:
             )
             for row in self.session.execute(query):
                 found[row[1]] = StoredRef(*row)
+        return found
+
+    def issued_periods(
+        self, partner_id: str, client_ids: Iterable[str], ending_after: datetime
+    ) -> dict[str, list[IssuedPeriod]]:
+        """Client -> its periods with an issued, standing invoice that end after
+        `ending_after`, by start: the only invoices a batch's events can fall in."""
+        wanted = list(client_ids)
+        found: dict[str, list[IssuedPeriod]] = {}
+        c = _INVOICES.c
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            query = (
+                select(c.client_id, c.period_start_at, c.period_end_at, c.issued_at, c.number)
+                .where(
+                    c.partner_id == partner_id,
+                    c.client_id.in_(wanted[start : start + _LOOKUP_CHUNK]),
+                    c.issued_at.is_not(None),
+                    c.status != "void",
+                    c.period_end_at > ending_after,
+                )
+                .order_by(c.client_id, c.period_start_at)
+            )
+            for client_id, begins, ends, issued_at, number in self.session.execute(query):
+                found.setdefault(client_id, []).append(
+                    IssuedPeriod(begins, ends, issued_at, str(number))
+                )
         return found
 
     def page(
