@@ -52,7 +52,8 @@ KINDS: dict[str, KindText] = {
     "currency_mismatch": KindText(
         "Different currency in the accounting system",
         "The invoice is in another currency there.",
-        "Void it there, then send it again with the fix command or by re-pushing it.",
+        "Delete it there: the next reconciliation reports it missing, and the fix command "
+        "sends it again in the right currency.",
     ),
     "date_mismatch": KindText(
         "Different invoice date in the accounting system",

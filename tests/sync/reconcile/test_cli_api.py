@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import update
@@ -92,6 +93,15 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
         assert ids[:3] == [out["id"] + 2, out["id"] + 1, out["id"]]  # text run, e-mailed run
         one = api.get(f"/v1/reconciliations/{out['id']}", headers=read).json()
         assert len(one["differences"]) == 2
+        # Machine fields kept; human ones beside them, the same as the report's.
+        assert one["report"] == out["report"] and listed.json()[2]["report"] == out["report"]
+        assert one["report"]["headline"].startswith("2 differences (1 error, 1 warning), ")
+        for diff in one["differences"]:
+            assert diff["at_stake"] == f"{Decimal(diff['amount_minor']) / 100:,.2f} USD"
+        payments = next(d for d in one["differences"] if d["kind"] == "payments_vs_invoice_paid")
+        assert (payments["client_name"], payments["system_name"]) == (
+            "Client One", "Payments recorded in Rebill"
+        )  # fmt: skip
         assert api.get(f"/v1/reconciliations/{out['id']}", headers=other).status_code == 404
         assert api.get("/v1/reconciliations", headers=other).json() == []
         assert api.get("/v1/reconciliations").status_code == 401
