@@ -221,3 +221,10 @@ def test_the_partner_file_sets_both_rules(session: Session) -> None:
                           'grace_period_hours = 48')  # fmt: skip
     partner = setup_partner(session, toml)
     assert (partner.settings["late_event_days"], partner.settings["grace_period_hours"]) == (0, 48)
+
+
+def test_metering_reads_the_invoices_invoicing_calls_issued() -> None:
+    from billing.invoicing.models import ISSUED_STATES
+    from billing.metering.repository import ISSUED_STATUSES
+
+    assert sorted(ISSUED_STATUSES) == sorted(state.value for state in ISSUED_STATES)
