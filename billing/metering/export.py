@@ -4,7 +4,6 @@ millions of events never sits in memory."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 from billing.metering.repository import EventFilter
 from billing.metering.schemas import quantity_text
 from billing.metering.service import iter_events
+from config.csv_cells import safe_writer
 from config.db import session_scope
 
 __all__ = ["EXPORT_COLUMNS", "export_csv_chunks"]
@@ -27,7 +27,7 @@ def export_csv_chunks(partner_id: str, where: EventFilter) -> Iterator[str]:
     """The header, then the partner's events matching `where` in arrival order, as text
     chunks for a streaming response."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = safe_writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     with session_scope() as session:
         for count, event in enumerate(iter_events(session, partner_id, where), start=1):

@@ -37,6 +37,7 @@ from billing.metering.validation import (
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
 from config.db_types import utcnow, uuid7
+from config.text import text_problem
 
 __all__ = [
     "DayTotal",
@@ -152,6 +153,7 @@ def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object
         if isinstance(raw, dict)
         and isinstance(client := raw.get("client"), str)
         and client not in known
+        and text_problem(client) is None  # not storable: rejected without a query
     }
     if missing:
         found = TenantRepository(session).client_statuses(catalog.partner_id, missing)

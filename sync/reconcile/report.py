@@ -4,7 +4,6 @@ stores whole MIME messages, so attachments need nothing new there)."""
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 from collections import defaultdict
@@ -16,6 +15,7 @@ from sqlmodel import Session
 
 from billing.documents.outbox import queue_email
 from billing.tenants.models import Partner
+from config.csv_cells import safe_writer
 from config.money import format_minor
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from sync.reconcile.repository import differences_of
@@ -79,7 +79,7 @@ def as_text(run: ReconcileRun, diffs: list[ReconcileDifference]) -> str:
 
 def as_csv(diffs: list[ReconcileDifference]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(CSV_COLUMNS)
     for d in diffs:
         writer.writerow([getattr(d, c) for c in CSV_COLUMNS])
