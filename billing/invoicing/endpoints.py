@@ -46,6 +46,7 @@ from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_erro
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
 from config.db import session_scope
+from config.text import CheckedInput
 
 __all__ = ["build_router"]
 
@@ -55,7 +56,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class CloseIn(BaseModel):
+class CloseIn(CheckedInput):
     period: str | None = Field(
         default=None, pattern=r"^\d{4}-\d{2}$", description="Periods starting in this month."
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from billing.invoicing.models import CreditNote
 from billing.payments.models import Dispute, Payment, PaymentMethod, Payout, Refund
+from config.text import CheckedInput, Line
 
 __all__ = [
     "PaymentIn",
@@ -50,7 +51,7 @@ class RecordedDispute(NamedTuple):
     changed: bool
 
 
-class PaymentIn(BaseModel):
+class PaymentIn(CheckedInput):
     """A payment received outside Stripe (bank transfer, cheque, ...), recorded by hand."""
 
     amount: str = Field(
@@ -59,7 +60,7 @@ class PaymentIn(BaseModel):
         examples=["12.34"],
     )
     method: PaymentMethod = PaymentMethod.BANK_TRANSFER
-    reference: str = Field(
+    reference: Line = Field(
         min_length=1, max_length=255, description="The bank reference; unique per partner."
     )
     received_on: date | None = Field(default=None, description="Defaults to today (UTC).")

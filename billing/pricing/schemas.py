@@ -22,6 +22,7 @@ from billing.pricing.versions import FieldChange
 from billing.rating import BillingPeriod, ChargeLine, effective_prices, margin_percent
 from config.partner_file import PlanOverrideSpec, PriceEntry, TaxSpec
 from config.prices import Percent, canonical_decimal, price_to_json
+from config.text import CheckedInput, Line
 
 __all__ = [
     "ChangeOut",
@@ -48,14 +49,14 @@ def percent_text(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-class ClientPricingIn(BaseModel):
+class ClientPricingIn(CheckedInput):
     """`PUT /v1/clients/{id}/prices`. Only the keys sent change: `prices` replaces the
     client's own prices (a usage type left out falls back to the plan's), `plan_override`
     sets (or, with null, drops) the client's own plan, `plan` assigns a partner plan."""
 
     model_config = ConfigDict(extra="forbid")
 
-    plan: str | None = None
+    plan: Line | None = None
     plan_override: PlanOverrideSpec | None = None
     prices: dict[str, PriceEntry] | None = None
     discount_percent: Percent | None = None

@@ -85,3 +85,69 @@ def test_a_body_too_deep_to_parse_is_400(api: TestClient, keys: Keys) -> None:
     response = post_raw(api, keys.acme, "[" * 100_000 + "]" * 100_000)
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["detail"]
+
+
+# --- every other text input: the same rules, and a 4xx that names the field, never a 500 ---
+
+
+def send_json(api: TestClient, method: str, url: str, key: str, text: str) -> Any:
+    headers = {**Keys.header(key), "Content-Type": "application/json"}
+    return api.request(method, url, content=text.encode(), headers=headers)
+
+
+BAD_TEXT_INPUTS: list[tuple[str, str, str, str, str]] = [
+    # (id, method, url, body with a JSON escape, what the error names)
+    ("client name NUL", "POST", "/v1/clients", '{"id": "c9", "name": "A\\u0000B"}', "NUL"),
+    ("client name surrogate", "POST", "/v1/clients", '{"id": "c9", "name": "A\\ud83d"}',
+     "lone surrogate"),
+    ("client name CRLF", "POST", "/v1/clients", '{"id": "c9", "name": "A\\r\\nBcc: x@y.z"}',
+     "control character"),
+    ("client id NUL", "POST", "/v1/clients", '{"id": "c\\u0000", "name": "A"}', "NUL"),
+    ("address line surrogate", "POST", "/v1/clients",
+     '{"id": "c9", "name": "A", "address": {"city": "\\udc80"}}', "address.city"),
+    ("billing e-mail", "PATCH", "/v1/clients/alpha", '{"billing_email": "ap@dental"}',
+     "not a valid e-mail address"),
+    ("partner name LF", "PATCH", "/v1/partners/acme", '{"name": "Acme\\nAgency"}',
+     "control character"),
+    ("finance e-mail", "PATCH", "/v1/partners/acme",
+     '{"settings": {"finance_emails": ["finance@acme.example", "nobody"]}}',
+     "'nobody' is not a valid e-mail address"),
+    ("branding free key NUL", "PATCH", "/v1/partners/acme",
+     '{"branding": {"tagline": "x\\u0000"}}', "tagline"),
+    ("connection setting surrogate", "PATCH", "/v1/partners/acme",
+     '{"settings": {"connections": {"xero": {"account\\ud800": "200"}}}}', "lone surrogate"),
+    ("usage type unit CR", "POST", "/v1/usage-types",
+     '{"code": "fax", "display_name": "Fax", "unit": "page\\r"}', "control character"),
+    ("plan name LF", "POST", "/v1/plans",
+     '{"code": "p9", "name": "P\\n9", "prices": {}}', "control character"),
+    ("void reason NUL", "POST", "/v1/invoices/1/void", '{"reason": "\\u0000"}', "NUL"),
+    ("payment reference NUL", "POST", "/v1/invoices/1/payments",
+     '{"amount": "1.00", "reference": "r\\u0000"}', "NUL"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "text", "named"),
+    [b[1:] for b in BAD_TEXT_INPUTS],
+    ids=[b[0] for b in BAD_TEXT_INPUTS],
+)
+def test_bad_text_on_any_route_is_refused_with_its_field(
+    api: TestClient, keys: Keys, method: str, url: str, text: str, named: str
+) -> None:
+    response = send_json(api, method, url, keys.acme_admin, text)
+    assert response.status_code == 422, response.text
+    assert named in response.text
+    assert "\\ud83d" not in response.text.lower() or "u+d83d" in response.text.lower()
+    response.json()  # valid JSON in UTF-8, even when the input was not storable
+
+
+def test_the_partner_file_and_the_api_refuse_the_same_names(api: TestClient, keys: Keys) -> None:
+    from config.partner_file import PartnerFileError, parse_partner_toml
+
+    toml = '[partner]\nid = "acme"\nname = "Acme\\nAgency"\ncurrency = "USD"\ntimezone = "UTC"\n'
+    with pytest.raises(PartnerFileError) as refused:
+        parse_partner_toml(toml)
+    assert "partner.name: contains a control character (U+000A)" in str(refused.value)
+    api_answer = send_json(api, "PATCH", "/v1/partners/acme", keys.acme_admin,
+                           '{"name": "Acme\\nAgency"}')  # fmt: skip
+    assert "contains a control character (U+000A)" in api_answer.text
