@@ -46,6 +46,7 @@ from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_erro
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
 from config.db import session_scope
+from config.request_body import BodyTooLargeError, read_body
 
 __all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "build_router"]
 
@@ -130,17 +131,11 @@ def build_router(require: RequireScope) -> APIRouter:
         `event_id` with the same body counts as a duplicate; with a different body it is
         rejected as a conflict. Each rejection names its index, field and reason."""
         partner_id = partner_of(principal)
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG)
-        parts: list[bytes] = []
-        size = 0
-        async for part in request.stream():  # stop reading at the limit, whatever was declared
-            size += len(part)
-            if size > MAX_BODY_BYTES:
-                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG)
-            parts.append(part)
-        body = b"".join(parts)
+        length = request.headers.get("content-length")
+        try:  # stop reading at the limit, whatever was declared
+            body = await read_body(request.stream(), length, MAX_BODY_BYTES)
+        except BodyTooLargeError as exc:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG) from exc
         return await run_in_threadpool(_ingest_body, partner_id, body)
 
     @router.get("", summary="The audit trail, oldest first", responses=_BAD_QUERY)

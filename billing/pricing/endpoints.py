@@ -9,9 +9,7 @@ problem comes back at once with its path (`prices.voice_minutes.tiers[1].up_to`)
 
 # No `from __future__ import annotations`: FastAPI must see the route annotations, which use
 # dependencies local to `build_router`, as real objects.
-import json
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -43,8 +41,10 @@ from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug
 from billing.tenants.service import get_client, get_partner
 from config.db import session_scope
 from config.db_types import utcnow
+from config.json_body import JsonBodyError, parse_json
 from config.partner_file import ConfigProblem, PlanSpec
 from config.partner_file.problems import problems_from_validation_error
+from config.request_body import BodyTooLargeError, read_body
 
 __all__ = ["build_router"]
 
@@ -103,10 +103,16 @@ def _problems(problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> JSON
     return JSONResponse(body.model_dump(), status_code=422)
 
 
+MAX_BODY_BYTES = 1024 * 1024  # a plan or a client's prices: a few KiB
+
+
 async def _body(request: Request) -> Any:
+    length = request.headers.get("content-length")
     try:
-        return json.loads(await request.body(), parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return parse_json(await read_body(request.stream(), length, MAX_BODY_BYTES))
+    except BodyTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+    except JsonBodyError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not JSON: {exc}") from exc
 
 
