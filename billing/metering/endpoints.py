@@ -42,7 +42,7 @@ from billing.metering.validation import (
     MalformedBatchError,
     parse_batch,
 )
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
 from config.db import session_scope
@@ -156,7 +156,8 @@ def build_router(require: RequireScope) -> APIRouter:
                 )
         except InvalidCursorError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        return UsageEventPage(items=[UsageEventOut.of(e) for e in rows], next_cursor=next_cursor)
+        page = UsageEventPage(items=[UsageEventOut.of(e) for e in rows], next_cursor=next_cursor)
+        return for_key(principal, page)
 
     @router.get(
         "/export.csv",
@@ -173,7 +174,7 @@ def build_router(require: RequireScope) -> APIRouter:
     ) -> StreamingResponse:
         where = EventFilter(client, usage_type, start, end)
         return StreamingResponse(
-            export_csv_chunks(partner_of(principal), where),
+            export_csv_chunks(partner_of(principal), where, costs=principal.sees_costs),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
         )
@@ -208,6 +209,6 @@ def build_router(require: RequireScope) -> APIRouter:
                         wholesale_cost=t.wholesale_cost, currency=t.currency)
             for t in totals
         ]  # fmt: skip
-        return SummaryResponse(start=first, end=last, lines=lines)
+        return for_key(principal, SummaryResponse(start=first, end=last, lines=lines))
 
     return router

@@ -23,9 +23,10 @@ EXPORT_COLUMNS = (
 _CHUNK_ROWS = 1000
 
 
-def export_csv_chunks(partner_id: str, where: EventFilter) -> Iterator[str]:
+def export_csv_chunks(partner_id: str, where: EventFilter, *, costs: bool) -> Iterator[str]:
     """The header, then the partner's events matching `where` in arrival order, as text
-    chunks for a streaming response."""
+    chunks for a streaming response. Without `costs` (a non-admin API key) the
+    `wholesale_cost` cells are empty: the columns stay the same."""
     buffer = io.StringIO()
     writer = safe_writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
@@ -34,7 +35,8 @@ def export_csv_chunks(partner_id: str, where: EventFilter) -> Iterator[str]:
             writer.writerow(
                 [event.id, event.event_id, event.client_id, event.usage_type,
                  quantity_text(event.quantity), event.occurred_at.isoformat(),
-                 event.received_at.isoformat(), event.source, event.wholesale_cost,
+                 event.received_at.isoformat(), event.source,
+                 event.wholesale_cost if costs else "",
                  event.currency, event.adjusts_id or "",
                  json.dumps(event.properties, sort_keys=True) if event.properties else ""]
             )  # fmt: skip

@@ -35,9 +35,9 @@ from billing.pricing.schemas import (
     plan_out,
 )
 from billing.pricing.service import plan_histories, plan_history, pricing_for
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
 from billing.tenants.models import Scope
-from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug
+from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug, is_cost_field
 from billing.tenants.service import get_client, get_partner
 from config.db import session_scope
 from config.db_types import utcnow
@@ -216,7 +216,8 @@ def build_router(require: RequireScope) -> APIRouter:
             day = on or local_today(client.timezone, utcnow())
             period = client_period(client.billing_anchor_day, day)
             pricing = pricing_for(session, partner_id, client_id, period)
-            return effective_prices_out(client_id, period, client.currency, pricing)
+            shown = effective_prices_out(client_id, period, client.currency, pricing)
+            return for_key(principal, shown)
 
     @router.put(
         "/clients/{client_id}/prices",
@@ -256,13 +257,17 @@ def build_router(require: RequireScope) -> APIRouter:
         and the statement totals, rated exactly as the invoice will be."""
         partner_id = partner_of(principal)
         with translate_errors(), session_scope() as session:
-            return live_out(
-                partner_id, live_figures(session, partner_id, client_id, utcnow(), on=on)
-            )
+            figures = live_figures(session, partner_id, client_id, utcnow(), on=on)
+            return for_key(principal, live_out(partner_id, figures))
 
-    @router.get("/margins", tags=["margins"], response_model_by_alias=True)
+    @router.get(
+        "/margins",
+        tags=["margins"],
+        response_model_by_alias=True,
+        summary="Cost, charge and margin (admin keys only)",
+    )
     def get_margins(
-        principal: Annotated[Principal, read_key],
+        principal: Annotated[Principal, admin_key],
         start: Annotated[date | None, Query(alias="from", description="First day.")] = None,
         end: Annotated[date | None, Query(alias="to", description="Last day, inclusive.")] = None,
         group_by: Annotated[GroupBy, Query(description="client, usage_type or period")] = "client",
@@ -287,7 +292,9 @@ def build_router(require: RequireScope) -> APIRouter:
             rows = PricingRepository(session).changes(
                 partner_of(principal), object_key=key, limit=limit
             )
-        return [
+        if not principal.sees_costs:  # a wholesale price's history is cost
+            rows = [r for r in rows if not is_cost_field(r.object_type)]
+        changes = [
             PriceChangeOut(
                 changed_at=r.changed_at.isoformat(), source=r.source.value,
                 reference=r.reference, object=r.object_type, key=r.object_key,
@@ -296,5 +303,6 @@ def build_router(require: RequireScope) -> APIRouter:
             )
             for r in rows
         ]  # fmt: skip
+        return for_key(principal, changes)
 
     return router

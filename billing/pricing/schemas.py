@@ -110,9 +110,13 @@ class UsageFigureOut(BaseModel):
     quantity: str
     events: int
     charge: int
-    cost: int
-    margin: int | None = Field(description="None when charge and cost are in other currencies.")
-    margin_percent: str | None = Field(description="2 places; None when nothing was charged.")
+    cost: int | None = Field(description="Wholesale cost; null for non-admin keys.")
+    margin: int | None = Field(
+        description="None when charge and cost are in other currencies, or for non-admin keys."
+    )
+    margin_percent: str | None = Field(
+        description="2 places; None when nothing was charged, or for non-admin keys."
+    )
     priced: bool
     lines: list[LineOut]
 
@@ -124,7 +128,7 @@ class LiveFiguresOut(BaseModel):
     period: PeriodOut
     active_days: int
     currency: str
-    cost_currency: str
+    cost_currency: str | None = Field(description="Null for non-admin keys.")
     usage: list[UsageFigureOut]
     base_fee: int
     usage_total: int
@@ -133,7 +137,7 @@ class LiveFiguresOut(BaseModel):
     discount: int
     tax: int
     total: int
-    cost: int
+    cost: int | None = Field(description="Wholesale cost; cost and margin null for non-admin keys.")
     margin: int | None
     margin_percent: str | None
     lines: list[LineOut]
@@ -293,7 +297,9 @@ class EffectivePricesOut(BaseModel):
     tax: dict[str, str] | None
     starts_on: date | None
     ends_on: date | None
-    wholesale: dict[str, Any]
+    wholesale: dict[str, Any] | None = Field(
+        description="Wholesale price per usage type; null for non-admin keys."
+    )
 
 
 def effective_prices_out(

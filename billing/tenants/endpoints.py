@@ -9,7 +9,7 @@ row gets 404, exactly as if it did not exist. Each request is one unit of work.
 # dependencies local to `build_router`, as real objects.
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from sqlalchemy.exc import IntegrityError
@@ -35,10 +35,11 @@ from billing.tenants.schemas import (
     RequireScope,
     UsageTypeCreate,
     UsageTypeRead,
+    hide_costs,
 )
 from config.db import session_scope
 
-__all__ = ["AUTH_RESPONSES", "build_router", "partner_of", "translate_errors"]
+__all__ = ["AUTH_RESPONSES", "build_router", "for_key", "partner_of", "translate_errors"]
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing, unknown or revoked API key."},
@@ -75,6 +76,15 @@ def partner_of(principal: Principal) -> str:
             status.HTTP_403_FORBIDDEN, "a platform key manages partners only; use a partner key"
         )
     return principal.partner_id
+
+
+Shown = TypeVar("Shown")
+
+
+def for_key(principal: Principal, body: Shown) -> Shown:
+    """`body` as this key may see it: cost and margin fields null unless it is an admin key
+    (`Principal.sees_costs`, `hide_costs`). Every route that answers such fields calls this."""
+    return body if principal.sees_costs else hide_costs(body)
 
 
 def _visible_partner(principal: Principal, partner_id: str) -> None:
@@ -173,12 +183,12 @@ def build_router(require: RequireScope) -> APIRouter:
     ) -> UsageTypeRead:
         with translate_errors(), session_scope() as session:
             usage_type = service.create_usage_type(session, partner_of(principal), spec)
-            return UsageTypeRead.model_validate(usage_type)
+            return for_key(principal, UsageTypeRead.model_validate(usage_type))
 
     @router.get("/usage-types", tags=["usage types"])
     def list_usage_types(principal: Annotated[Principal, read_key]) -> list[UsageTypeRead]:
         with session_scope() as session:
             types = service.list_usage_types(session, partner_of(principal))
-        return [UsageTypeRead.model_validate(t) for t in types]
+        return [for_key(principal, UsageTypeRead.model_validate(t)) for t in types]
 
     return router

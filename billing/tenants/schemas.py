@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +17,7 @@ from config import validators
 from config.text import CheckedInput, StoredText
 
 __all__ = [
+    "COST_WORDS",
     "MAX_PRECISION",
     "Address",
     "ApiKeyCreated",
@@ -36,6 +37,8 @@ __all__ = [
     "UsageTypeCreate",
     "UsageTypeRead",
     "UsageTypeUpdate",
+    "hide_costs",
+    "is_cost_field",
 ]
 
 MAX_PRECISION = 6
@@ -242,7 +245,7 @@ class UsageTypeRead(BaseModel):
     precision: int
     aggregation: Aggregation
     aggregation_property: str | None
-    wholesale_rate: Decimal
+    wholesale_rate: Decimal | None = Field(description="Per unit; null for non-admin keys.")
 
 
 class ApiKeyRead(BaseModel):
@@ -274,6 +277,45 @@ class Principal:
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes
+
+    @property
+    def sees_costs(self) -> bool:
+        """Wholesale cost and margin are for admin keys only (docs/api-input.md): a read key
+        may sit in a client portal or a platform's dashboard."""
+        return Scope.ADMIN in self.scopes
+
+
+COST_WORDS = ("cost", "margin", "wholesale")
+"""A field whose name holds one of these carries wholesale cost or margin (or reveals them)."""
+
+
+def is_cost_field(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in COST_WORDS)
+
+
+Shown = TypeVar("Shown")
+
+
+def hide_costs(value: Shown) -> Shown:
+    """`value` as a non-admin key sees it: every field named for cost, margin or wholesale
+    (`is_cost_field`), at any depth of a response model, dict or list, set to None. The shape
+    stays the same, so one client model reads both answers."""
+    if isinstance(value, BaseModel):
+        updates = {
+            name: None if is_cost_field(name) else hide_costs(getattr(value, name))
+            for name in type(value).model_fields
+        }
+        return value.model_copy(update=updates)
+    if isinstance(value, dict):
+        return cast(
+            Shown,
+            {k: None if isinstance(k, str) and is_cost_field(k) else hide_costs(v)
+             for k, v in value.items()},
+        )  # fmt: skip
+    if isinstance(value, list):
+        return cast(Shown, [hide_costs(item) for item in value])
+    return value
 
 
 RequireScope = Callable[[Scope], Callable[..., Principal]]

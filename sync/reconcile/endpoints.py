@@ -1,4 +1,6 @@
-"""`GET /v1/reconciliations` and `/v1/reconciliations/{id}` (read scope, own partner only)."""
+"""`GET /v1/reconciliations` and `/v1/reconciliations/{id}` (admin keys, own partner only: a
+reconciliation compares our wholesale cost with the platform's bill, and cost is for admin
+keys only)."""
 
 # No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
 from typing import Annotated, Any
@@ -17,11 +19,11 @@ __all__ = ["build_router"]
 
 def build_router(require: RequireScope) -> APIRouter:
     router = APIRouter(tags=["reconciliation"], responses=AUTH_RESPONSES)
-    read_key = Depends(require(Scope.READ))
+    admin_key = Depends(require(Scope.ADMIN))
 
     @router.get("/v1/reconciliations", summary="Reconciliation runs, newest first")
     def list_route(
-        principal: Annotated[Principal, read_key],
+        principal: Annotated[Principal, admin_key],
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> list[dict[str, Any]]:
         with session_scope() as session:
@@ -38,7 +40,7 @@ def build_router(require: RequireScope) -> APIRouter:
             ]
 
     @router.get("/v1/reconciliations/{run_id}", summary="One run with every difference")
-    def get_route(run_id: int, principal: Annotated[Principal, read_key]) -> dict[str, Any]:
+    def get_route(run_id: int, principal: Annotated[Principal, admin_key]) -> dict[str, Any]:
         with session_scope() as session:
             run = get_run(session, run_id, partner_of(principal))
             if run is None or run.id is None:

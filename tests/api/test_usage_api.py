@@ -234,7 +234,12 @@ def test_summary_per_client_type_and_day(api: TestClient, keys: Keys) -> None:
     ]
     post(api, keys.acme, batch)
     params = {"from": yesterday.date().isoformat(), "to": today.date().isoformat()}
-    body = api.get("/v1/usage/summary", params=params, headers=Keys.header(keys.acme)).json()
+    body = api.get("/v1/usage/summary", params=params, headers=Keys.header(keys.acme_admin)).json()
+    hidden = api.get("/v1/usage/summary", params=params, headers=Keys.header(keys.acme)).json()
+    assert [line.pop("wholesale_cost") for line in hidden["lines"]] == [None, None]
+    assert hidden["lines"] == [
+        {k: v for k, v in line.items() if k != "wholesale_cost"} for line in body["lines"]
+    ]
     assert body["lines"] == [
         {"client": "alpha", "usage_type": "sms", "day": today.date().isoformat(), "quantity": "5",
          "events": 2, "wholesale_cost": 4, "currency": "USD"},
