@@ -45,6 +45,7 @@ from billing.metering.validation import (
 from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
+from config.bounds import check_day
 from config.db import session_scope
 from config.request_body import BodyTooLargeError, read_body
 
@@ -100,6 +101,8 @@ def _summary_range(period: str | None, start: date | None, end: date | None) -> 
         return month_bounds(datetime.now(UTC).strftime("%Y-%m"))
     if start is None or end is None:
         raise ValueError("from and to go together")
+    check_day(start, "from")
+    check_day(end, "to")
     if end < start or (end - start).days >= _MAX_SUMMARY_DAYS:
         raise ValueError(
             f"from must not be after to, and the range at most {_MAX_SUMMARY_DAYS} days"

@@ -39,6 +39,7 @@ from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, trans
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug, is_cost_field
 from billing.tenants.service import get_client, get_partner
+from config.bounds import check_day
 from config.db import session_scope
 from config.db_types import utcnow
 from config.json_body import JsonBodyError, parse_json
@@ -114,6 +115,14 @@ async def _body(request: Request) -> Any:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     except JsonBodyError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not JSON: {exc}") from exc
+
+
+def _day(value: date | None, name: str) -> date | None:
+    """A day from the query within `config.bounds`, or 400 naming the parameter."""
+    try:
+        return None if value is None else check_day(value, name)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 def _validated(model: type[BaseModel], raw: Any) -> Any:
@@ -211,6 +220,7 @@ def build_router(require: RequireScope) -> APIRouter:
     ) -> EffectivePricesOut:
         """The prices in force for the client's period containing `on`."""
         partner_id = partner_of(principal)
+        on = _day(on, "on")
         with translate_errors(), session_scope() as session:
             client = get_client(session, partner_id, client_id)
             day = on or local_today(client.timezone, utcnow())
@@ -256,6 +266,7 @@ def build_router(require: RequireScope) -> APIRouter:
         """Period to date: quantity, charge lines, wholesale cost and margin per usage type,
         and the statement totals, rated exactly as the invoice will be."""
         partner_id = partner_of(principal)
+        on = _day(on, "on")
         with translate_errors(), session_scope() as session:
             figures = live_figures(session, partner_id, client_id, utcnow(), on=on)
             return for_key(principal, live_out(partner_id, figures))
@@ -275,6 +286,7 @@ def build_router(require: RequireScope) -> APIRouter:
         """Cost, charge, margin and margin % from the books (partner's time zone); clients
         under the partner's `margin_alert_percent` are flagged."""
         partner_id = partner_of(principal)
+        start, end = _day(start, "from"), _day(end, "to")
         with translate_errors(), session_scope() as session:
             today = local_today(get_partner(session, partner_id).timezone, utcnow())
             first, last = start or today.replace(day=1), end or today

@@ -20,6 +20,7 @@ from billing.pricing.margins import MarginReport, MarginRow
 from billing.pricing.service import PlanHistory
 from billing.pricing.versions import FieldChange
 from billing.rating import BillingPeriod, ChargeLine, effective_prices, margin_percent
+from config.bounds import Day
 from config.partner_file import PlanOverrideSpec, PriceEntry, TaxSpec
 from config.prices import Percent, canonical_decimal, price_to_json
 from config.text import CheckedInput, Line
@@ -62,9 +63,9 @@ class ClientPricingIn(CheckedInput):
     discount_percent: Percent | None = None
     tax: TaxSpec | None = None
     auto_charge: StrictBool | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    effective_from: date | None = Field(
+    starts_on: Day | None = None
+    ends_on: Day | None = None
+    effective_from: Day | None = Field(
         default=None,
         description="When the change takes effect; default today, i.e. from each period "
         "that starts after today. A date before the client's current period is refused "

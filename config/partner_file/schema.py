@@ -7,7 +7,6 @@ declared elsewhere) live in `checks.py`, so they can run even when an unrelated 
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -22,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.bounds import Day
 from config.partner_file.fields import Color, Currency, Email, Name, Slug, TimeZone
 from config.prices import (
     GraduatedPrice,
@@ -88,19 +88,19 @@ class _Section(CheckedInput):
 
 
 class PerUnitEntry(PerUnitPrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 class GraduatedEntry(GraduatedPrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 class VolumeEntry(VolumePrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 class PackageEntry(PackagePrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 PriceEntry: TypeAlias = Annotated[
@@ -211,7 +211,7 @@ class PlanSpec(_Section):
     currency: Currency | None = None
     base_fee: MoneyAmount = Decimal(0)
     minimum_spend: MoneyAmount | None = None
-    effective_from: date | None = None
+    effective_from: Day | None = None
     prices: dict[str, PriceEntry] = Field(default_factory=dict)
 
 
@@ -252,8 +252,8 @@ class ClientSpec(_Section):
     external_ref: Text | None = None
     address: AddressSpec | None = None
     status: Literal["active", "suspended", "archived"] = "active"
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     prices: dict[str, PriceEntry] = Field(default_factory=dict)
 
     @model_validator(mode="after")
