@@ -219,7 +219,8 @@ def _apply_client(
         before.update(_flat("address.", stored.address))
         if before != desired:
             values = {name: getattr(spec, name) for name in _CLIENT_FIELDS}
-            update = ClientUpdate(**values, address=spec.address)
+            kept = {k: v for k, v in values.items() if v is not None or k in ClientUpdate.NULLABLE}
+            update = ClientUpdate(**kept, address=spec.address)
             tenants.update_client(session, context.partner_id, spec.id, update)
             log_change(session, context, "client", spec.id, "updated", None, before, desired)
             fields = _diff(before, desired, _CLIENT_NAMES)

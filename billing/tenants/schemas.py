@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -68,6 +68,20 @@ class _Input(CheckedInput):
     """Unknown keys refused; every string storable (`CheckedInput`)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class _Update(_Input):
+    """A change: a field left out keeps its value; only the fields in `NULLABLE` may be set to
+    null (cleared); null for any other is refused, not stored."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Self:
+        for name in sorted(self.model_fields_set - self.NULLABLE):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name}: cannot be null; leave it out to keep its value")
+        return self
 
 
 class PartnerSettings(_Input):
@@ -133,7 +147,7 @@ class PartnerCreate(_Input):
     settings: PartnerSettings = Field(default_factory=PartnerSettings)
 
 
-class PartnerUpdate(_Input):
+class PartnerUpdate(_Update):
     name: Name | None = None
     timezone: TimeZone | None = None
     invoice_prefix: validators.InvoicePrefix | None = None
@@ -168,8 +182,10 @@ class ClientCreate(_Input):
     status: ClientStatus = ClientStatus.ACTIVE
 
 
-class ClientUpdate(_Input):
+class ClientUpdate(_Update):
     """Currency is fixed once a client exists: its events and invoices are priced in it."""
+
+    NULLABLE = frozenset({"external_ref", "billing_email"})
 
     name: Name | None = None
     external_ref: Line | None = Field(default=None, min_length=1, max_length=200)
@@ -223,9 +239,11 @@ class UsageTypeCreate(_Input):
         return self
 
 
-class UsageTypeUpdate(_Input):
+class UsageTypeUpdate(_Update):
     """The code is fixed: events and prices refer to it. `wholesale_rate` is the per-unit rate
     each event's drill-down cost is computed with (period cost is rated from price books)."""
+
+    NULLABLE = frozenset({"aggregation_property"})
 
     display_name: Name | None = None
     unit: Line | None = Field(default=None, min_length=1, max_length=40)

@@ -5,11 +5,12 @@ keys only)."""
 # No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from billing.tenants.endpoints import AUTH_RESPONSES, partner_of
 from billing.tenants.models import Scope
 from billing.tenants.schemas import Principal, RequireScope
+from config.bounds import MAX_ID
 from config.db import session_scope
 from sync.reconcile.report import as_json
 from sync.reconcile.repository import differences_of, get_run, list_runs
@@ -40,7 +41,10 @@ def build_router(require: RequireScope) -> APIRouter:
             ]
 
     @router.get("/v1/reconciliations/{run_id}", summary="One run with every difference")
-    def get_route(run_id: int, principal: Annotated[Principal, admin_key]) -> dict[str, Any]:
+    def get_route(
+        run_id: Annotated[int, Path(ge=1, le=MAX_ID, description="A run id.")],
+        principal: Annotated[Principal, admin_key],
+    ) -> dict[str, Any]:
         with session_scope() as session:
             run = get_run(session, run_id, partner_of(principal))
             if run is None or run.id is None:

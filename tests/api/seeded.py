@@ -33,7 +33,7 @@ WHOLESALE_PRICE = "0.0437"
 
 @dataclass(frozen=True)
 class Seeded:
-    keys: dict[str, str]  # scope name -> key of partner acme
+    keys: dict[str, str]  # scope name -> key of partner acme; "platform": a platform key
     issued: str  # the number of an issued, partly paid and credited invoice
     draft: str  # the id of a draft
     run_id: int
@@ -79,6 +79,7 @@ def seed(session: Session) -> Seeded:
         )
     )  # fmt: skip
     keys = {scope.value: make_key(session, "acme", scope) for scope in Scope}
+    keys["platform"] = make_key(session, None, Scope.ADMIN)
     session.commit()
     return Seeded(
         keys, number, str(result.created[0]), run.id, (month_text(earlier), month_text(last))
