@@ -18,7 +18,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 from .document import InvoiceDocument
-from .render import load_logo, render_email_html, render_email_text
+from .render import logo_of, render_email_html, render_email_text
 
 __all__ = ["MAX_CSV_ATTACHMENT_BYTES", "MissingAddressError", "build_invoice_email"]
 
@@ -67,7 +67,7 @@ def build_invoice_email(
     message["Message-ID"] = make_msgid(domain=domain)
 
     message.set_content(render_email_text(doc))
-    logo = load_logo(doc.partner.logo_path)
+    logo = logo_of(doc.partner)
     logo_cid = make_msgid(idstring="logo", domain=domain) if logo else None
     message.add_alternative(render_email_html(doc, logo_cid), subtype="html")
     html_part = message.get_body(preferencelist=("html",))

@@ -115,15 +115,37 @@ class PartnerSettings(_Input):
     )
 
 
+_UPLOAD_LOGO = (
+    "the logo is uploaded, not named: PUT /v1/partners/{id}/logo, `partners logo`, or "
+    "branding.logo in a partner file (read at `config apply`)"
+)
+
+
+def _logo_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")) or len(value) > 500:
+        raise ValueError(f"must be an http(s) URL (a link only, never fetched); {_UPLOAD_LOGO}")
+    return value
+
+
 class Branding(CheckedInput):
-    """Free-form beyond these keys: invoice templates may read more."""
+    """Free-form beyond these keys: invoice templates may read more. `logo_url` is a link kept
+    for the partner's own use; documents show only the uploaded logo."""
 
     model_config = ConfigDict(extra="allow")
 
     display_name: Name | None = None
-    logo_url: str | None = None
+    logo_url: Annotated[validators.Line, AfterValidator(_logo_url)] | None = None
     primary_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
     footer: StoredText | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_logo_paths(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("logo", "logo_path"):
+                if key in data:
+                    raise ValueError(f"{key}: {_UPLOAD_LOGO}")
+        return data
 
 
 class Address(_Input):

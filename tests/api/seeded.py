@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -14,6 +15,7 @@ from billing.invoicing.closing import close_cycles
 from billing.invoicing.credits import create_credit_note
 from billing.payments.manual import record_manual_payment
 from billing.pricing.accrual import accrue
+from billing.tenants.logos import set_logo
 from billing.tenants.models import Scope
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from tests.billing.factories import make_key
@@ -29,6 +31,7 @@ from tests.billing.invoicing.builders import (
 )
 
 WHOLESALE_PRICE = "0.0437"
+LOGO = Path(__file__).resolve().parents[2] / "examples" / "branding" / "acme.png"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ def seed(session: Session) -> Seeded:
             theirs="platform bill 20.00", amount_minor=185, currency="USD", action="check",
         )
     )  # fmt: skip
+    set_logo(session, "acme", LOGO.read_bytes())
     keys = {scope.value: make_key(session, "acme", scope) for scope in Scope}
     keys["platform"] = make_key(session, None, Scope.ADMIN)
     session.commit()
