@@ -18,6 +18,8 @@ from typing import Annotated
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+from config.prices import VALUE_ERROR
+
 __all__ = [
     "FIRST_DAY",
     "LAST_DAY",
@@ -51,7 +53,7 @@ def check_day(value: date, name: str) -> date:
 def _validate_day(value: date) -> date:
     problem = _day_problem(value)
     if problem is not None:
-        raise PydanticCustomError("rebill_value", "{detail}", {"detail": problem})
+        raise PydanticCustomError(VALUE_ERROR, "{detail}", {"detail": problem})
     return value
 
 

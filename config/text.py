@@ -21,6 +21,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
+from config.prices import RULES_ERROR, VALUE_ERROR
+
 __all__ = [
     "MAX_JSON_DEPTH",
     "CheckedInput",
@@ -122,7 +124,7 @@ def find_text_problem(value: object, *, max_depth: int = MAX_JSON_DEPTH) -> tupl
 
 
 def _error(message: str) -> PydanticCustomError:
-    return PydanticCustomError("rebill_value", "{detail}", {"detail": message})
+    return PydanticCustomError(VALUE_ERROR, "{detail}", {"detail": message})
 
 
 def check_stored(value: str) -> str:
@@ -158,6 +160,6 @@ class CheckedInput(BaseModel):
             loc, problem = found
             detail = f"{dotted(loc)}: {problem}" if loc else problem
             raise PydanticCustomError(
-                "rebill_rules", "{detail}", {"detail": detail, "problems": [[list(loc), problem]]}
+                RULES_ERROR, "{detail}", {"detail": detail, "problems": [[list(loc), problem]]}
             )
         return data

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, StrictStr, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from config.prices import VALUE_ERROR
 from config.text import Line, StoredText, check_line, check_stored, line_problem
 
 __all__ = [
@@ -70,7 +71,7 @@ MAX_NAME = 200
 
 def _error(message: str) -> PydanticCustomError:
     """A field error shown as written (no "Value error, " prefix); a `ValueError` too."""
-    return PydanticCustomError("rebill_value", "{detail}", {"detail": message})
+    return PydanticCustomError(VALUE_ERROR, "{detail}", {"detail": message})
 
 
 def _shown(value: str) -> str:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from api.dashboard.models import DashboardRole, DashboardUser
 from billing.tenants.models import Partner
+from config.text import text_problem
 from config.validators import check_email
 
 __all__ = [
@@ -125,6 +126,9 @@ def get_user(session: Session, user_id: int) -> DashboardUser | None:
 
 def authenticate(session: Session, email: str, password: str) -> DashboardUser | None:
     """The enabled user with this e-mail and password, or None (same work either way)."""
+    if text_problem(email) is not None:  # cannot be stored, so no user has it (never queried)
+        verify_password(password, _DUMMY_HASH)
+        return None
     user = session.scalars(
         select(DashboardUser).where(col(DashboardUser.email) == normalise_email(email))
     ).first()
