@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api import errors
 from api.auth import require_scope
 from api.dashboard.app import mount_dashboard
 from api.oauth import build_router as build_oauth_router
@@ -23,7 +24,9 @@ def create_app() -> FastAPI:
         title="Rebill",
         version="0.1.0",
         summary="Usage-based rebilling and accounting sync for white-label partners.",
+        dependencies=[Depends(errors.check_url_text)],
     )
+    errors.install(app)
     app.include_router(tenant_endpoints.build_router(require_scope))
     app.include_router(metering_endpoints.build_router(require_scope))
     app.include_router(pricing_endpoints.build_router(require_scope))

@@ -8,9 +8,10 @@ signature: 401; Xero's intent-to-receive gets 200 with an empty body when correc
 the payments of the companies they name are read back in a background task after the answer
 (`sync.readback_webhooks`).
 
-The body is read raw (the signature covers the exact bytes). The handler is a plain `def`, so
-FastAPI runs it in its thread pool: the database and the Stripe reads it makes never block
-the event loop.
+The body is read raw (the signature covers the exact bytes) and never past `MAX_BODY`: a
+declared length over it is refused (413) before reading, a chunked body as soon as it passes
+it (`config.request_body`). Deliveries are applied in a worker thread: the database and the
+Stripe reads never block the event loop.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from config.db import get_engine
+from config.request_body import BodyTooLargeError, read_body
 from config.settings import get_settings
 from connectors.freshbooks.callbacks import receive as receive_freshbooks
 from connectors.freshbooks.webhooks import SIGNATURE_HEADER as FRESHBOOKS_SIGNATURE
@@ -31,14 +33,21 @@ __all__ = ["MAX_BODY", "build_router"]
 MAX_BODY = 1024 * 1024  # Stripe events are a few KiB; refuse anything absurd
 
 
+async def _body(request: Request) -> bytes | JSONResponse:
+    try:
+        return await read_body(request.stream(), request.headers.get("content-length"), MAX_BODY)
+    except BodyTooLargeError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=413)
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
     @router.post("/stripe", summary="Stripe webhook deliveries")
     async def stripe_webhook(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"detail": "body: larger than 1 MiB"}, status_code=413)
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
         header = request.headers.get("Stripe-Signature")
         result = await run_in_threadpool(receive_delivery, get_engine(), body, header)
         return JSONResponse(
@@ -57,9 +66,9 @@ def build_router() -> APIRouter:
     @router.post("/freshbooks", summary="FreshBooks webhook callbacks")
     async def freshbooks_webhook(request: Request) -> JSONResponse:
         """Callback verification and signed events (`connectors.freshbooks.callbacks`)."""
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"detail": "body: larger than 1 MiB"}, status_code=413)
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
         signature = request.headers.get(FRESHBOOKS_SIGNATURE)
         result = await receive_freshbooks(get_engine(), body, signature)
         name = result.event.name if result.event is not None else None
@@ -69,9 +78,9 @@ def build_router() -> APIRouter:
 
     @router.post("/quickbooks", summary="QuickBooks Online change notifications")
     async def quickbooks_webhook(request: Request, background: BackgroundTasks) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"detail": "body: larger than 1 MiB"}, status_code=413)
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
         verifier = get_settings().quickbooks_webhook_verifier.get_secret_value()
         if not accounting_hooks.signature_ok(
             body, request.headers.get("intuit-signature"), verifier
@@ -89,16 +98,16 @@ def build_router() -> APIRouter:
 
     @router.post("/xero", summary="Xero webhooks (and the intent-to-receive handshake)")
     async def xero_webhook(request: Request, background: BackgroundTasks) -> Response:
-        body = await request.body()
+        body = await _body(request)
+        if isinstance(body, JSONResponse):
+            return body
         key = get_settings().xero_webhook_key.get_secret_value()
-        if len(body) > MAX_BODY or not accounting_hooks.signature_ok(
-            body, request.headers.get("x-xero-signature"), key
-        ):
+        if not accounting_hooks.signature_ok(body, request.headers.get("x-xero-signature"), key):
             return Response(status_code=401)  # Xero expects no body in either answer
         try:
             tenants = accounting_hooks.xero_tenants(body)
-        except ValueError:
-            tenants = []  # correctly signed: still 200, as Xero's handshake requires
+        except ValueError as exc:  # correctly signed but not an event list Rebill can read
+            return JSONResponse({"detail": str(exc)}, status_code=400)
         if tenants:
             background.add_task(accounting_hooks.read_back_tenants, get_engine(), "xero", tenants)
         return Response(status_code=200)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from config.db_faults import discard_stale_sqlite_connection
 from config.settings import get_settings
 
 __all__ = [
@@ -44,9 +45,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # 1,000-row commit make usage ingestion ~15-40% faster (bench/ingest.py).
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA wal_autocheckpoint=10000")
-    # Reads through a memory map: aggregating a period's usage (a grouped index scan that
-    # visits rows all over the file) is ~40% faster than through read() calls (bench/cycle.py).
-    cursor.execute("PRAGMA mmap_size=1073741824")
+    # No memory map (SQLite's default, stated): with the file mapped, a storage fault under it
+    # (a file truncated or replaced, an I/O error) is a SIGBUS that kills the server without a
+    # word; read() turns the same fault into an error the API answers with 503. The map made
+    # aggregating a period ~40% faster (bench/cycle.py); PostgreSQL is the choice for volume.
+    cursor.execute("PRAGMA mmap_size=0")
     cursor.close()
 
 
@@ -64,6 +67,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "handle_error", discard_stale_sqlite_connection)
         return engine
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("connect_timeout", 10)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -29,6 +28,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from config.json_body import JsonBodyError, parse_json
+from config.text import text_problem
 from connectors.connections.models import Connection
 from sync.readback import ReadbackReport, pull_payments
 
@@ -58,8 +59,8 @@ def signature_ok(body: bytes, header: str | None, secret: str) -> bool:
 
 def _json(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body or b"{}")
-    except ValueError as exc:
+        data = parse_json(body or b"{}")
+    except JsonBodyError as exc:
         raise ValueError(f"body: not JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ValueError("body: a JSON object was expected")
@@ -74,8 +75,9 @@ def quickbooks_realms(body: bytes) -> list[str]:
             continue
         entities = (note.get("dataChangeEvent") or {}).get("entities") or []
         names = {str(e.get("name", "")).lower() for e in entities if isinstance(e, dict)}
-        if names & _QUICKBOOKS_ENTITIES and str(note["realmId"]) not in realms:
-            realms.append(str(note["realmId"]))
+        realm = str(note["realmId"])
+        if names & _QUICKBOOKS_ENTITIES and realm not in realms and not text_problem(realm):
+            realms.append(realm)
     return realms
 
 
@@ -84,7 +86,7 @@ def xero_tenants(body: bytes) -> list[str]:
     tenants: list[str] = []
     for event in _json(body).get("events") or []:
         tenant = event.get("tenantId") if isinstance(event, dict) else None
-        if tenant and str(tenant) not in tenants:
+        if tenant and str(tenant) not in tenants and not text_problem(str(tenant)):
             tenants.append(str(tenant))
     return tenants
 

@@ -5,7 +5,6 @@ behind each line (the dispute pack), exportable as CSV.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.invoicing.service import approve_invoice, list_invoices
 from billing.metering.schemas import quantity_text
 from billing.tenants.service import get_client
+from config.csv_cells import safe_writer
 from config.db import session_scope
 from sync.stripe.models import StripeCharge
 
@@ -113,7 +113,7 @@ def _line(db: Session, invoice: Invoice, position: int) -> LineExplanation:
 
 def _line_csv(invoice: Invoice, line: LineExplanation) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = safe_writer(buffer)
     writer.writerow(
         ["invoice", "line", "event_id", "occurred_at", "received_at", "quantity",
          "share_on_line", "wholesale_cost_minor", "adjustment"]

@@ -12,8 +12,6 @@ from sqlmodel import col, select
 from api.dashboard.charts import COST_COLOR, MARGIN_COLOR, Series, column_chart, trend_chart
 from api.dashboard.figures import month_end, portfolio, previous_month
 from api.dashboard.web import Viewer, brand_of, month_of, not_found, partner_in_view, render, viewer
-from billing.documents.document import PartnerBranding
-from billing.documents.render import load_logo
 from billing.invoicing.repository import InvoiceFilter
 from billing.invoicing.service import list_invoices
 from billing.payments.repository import PaymentFilter, PaymentsRepository
@@ -22,6 +20,7 @@ from billing.pricing.describe import describe_price
 from billing.pricing.live import live_figures
 from billing.pricing.service import pricing_for
 from billing.tenants.errors import TenantError
+from billing.tenants.logos import get_logo
 from billing.tenants.service import get_client
 from config.db import session_scope
 from config.db_types import utcnow
@@ -69,12 +68,12 @@ def build_overview_router() -> APIRouter:
         """The partner's logo file (the one its invoices embed), for the page header."""
         with session_scope() as db:
             partner = partner_in_view(db, who, partner_id)
-            found = load_logo(PartnerBranding.from_partner(partner).logo_path)
+            found = get_logo(db, partner.id)
         if found is None:
             raise not_found()
         return Response(
-            found.data,
-            media_type=found.mime_type,
+            found.content,
+            media_type=found.media_type,
             headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
                      "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"},
         )  # fmt: skip

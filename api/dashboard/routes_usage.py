@@ -82,7 +82,7 @@ def build_usage_router() -> APIRouter:
             where, shown = _filter(partner, client, usage_type, period)
         name = f"usage-{partner.id}-{shown}.csv"
         return StreamingResponse(
-            export_csv_chunks(partner.id, where),
+            export_csv_chunks(partner.id, where, costs=True),  # partner operators see margins
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

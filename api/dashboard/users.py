@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 
 from sqlmodel import Session, col, select
 
 from api.dashboard.models import DashboardRole, DashboardUser
 from billing.tenants.models import Partner
+from config.text import text_problem
+from config.validators import check_email
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -31,7 +32,6 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 10
 _N, _R, _P = 2**14, 8, 1
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class InvalidUserError(ValueError):
@@ -88,8 +88,10 @@ def create_user(
 ) -> DashboardUser:
     """A new user; operators have no partner, partner users must name an existing one."""
     address = normalise_email(email)
-    if not _EMAIL.match(address) or len(address) > 320:
-        raise InvalidUserError("email", f"{email!r} is not an e-mail address")
+    try:
+        check_email(address)  # the one e-mail rule (`config.validators`)
+    except ValueError as exc:
+        raise InvalidUserError("email", str(exc)) from exc
     try:
         kind = DashboardRole(role)
     except ValueError as exc:
@@ -124,6 +126,9 @@ def get_user(session: Session, user_id: int) -> DashboardUser | None:
 
 def authenticate(session: Session, email: str, password: str) -> DashboardUser | None:
     """The enabled user with this e-mail and password, or None (same work either way)."""
+    if text_problem(email) is not None:  # cannot be stored, so no user has it (never queried)
+        verify_password(password, _DUMMY_HASH)
+        return None
     user = session.scalars(
         select(DashboardUser).where(col(DashboardUser.email) == normalise_email(email))
     ).first()

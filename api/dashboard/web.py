@@ -24,6 +24,8 @@ from api.dashboard.signins import session_user
 from billing.documents.document import PartnerBranding
 from billing.documents.formatting import format_amount, format_money, format_quantity
 from billing.tenants.models import Partner
+from billing.tenants.repository import TenantRepository
+from config.bounds import month_days
 from config.db import session_scope
 
 __all__ = [
@@ -154,13 +156,13 @@ def _text_on(color: str) -> str:
     return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
 
 
-def brand_of(partner: Partner | None) -> Brand:
+def brand_of(partner: Partner | None, *, has_logo: bool = False) -> Brand:
     """The partner's name, colour and logo as its invoices show them (`PartnerBranding`)."""
     if partner is None:
         return Brand("Rebill", DEFAULT_COLOR, "#ffffff", False)
     branding = PartnerBranding.from_partner(partner)
     color = branding.primary_color if _HEX.match(branding.primary_color) else DEFAULT_COLOR
-    return Brand(branding.display_sender, color, _text_on(color), branding.logo_path is not None)
+    return Brand(branding.display_sender, color, _text_on(color), has_logo)
 
 
 def month_of(text: str | None, default: date) -> date:
@@ -168,12 +170,13 @@ def month_of(text: str | None, default: date) -> date:
     if not text:
         return default.replace(day=1)
     try:
-        year, month = text.split("-")
-        return date(int(year), int(month), 1)
+        return month_days(text)[0]
     except ValueError as exc:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"period: {text!r} is not a month such as 2026-10"
-        ) from exc
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+def _has_logo(db: Session | None, partner: Partner | None) -> bool:
+    return db is not None and partner is not None and TenantRepository(db).has_logo(partner.id)
 
 
 def _partners(db: Session, who: Viewer) -> list[Partner]:
@@ -203,7 +206,7 @@ def render(
             "who": who,
             "partner": partner,
             "partners": partners,
-            "brand": brand_of(partner),
+            "brand": brand_of(partner, has_logo=_has_logo(db, partner)),
             "csrf_token": data.csrf if data is not None else "",
             **context,
         },

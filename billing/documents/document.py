@@ -14,6 +14,7 @@ CSS, where HTML escaping does not protect).
 
 from __future__ import annotations
 
+import base64
 import enum
 import re
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from billing.rating.lines import ChargeLine
-from billing.tenants.models import Client, Partner
+from billing.tenants.models import Client, Partner, PartnerLogo
 from config.money import currency_exponent, format_minor
 
 from .formatting import address_lines, format_date
@@ -36,6 +37,7 @@ __all__ = [
     "DocumentLine",
     "DocumentLineKind",
     "InvoiceDocument",
+    "Logo",
     "PartnerBranding",
     "TaxDetails",
     "document_lines",
@@ -81,8 +83,26 @@ def _require_minor(value: object, what: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Logo:
+    """An image embedded in documents: bytes already checked (`billing.tenants.logos`)."""
+
+    data: bytes
+    mime_type: str
+
+    @property
+    def data_uri(self) -> str:
+        return f"data:{self.mime_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    @classmethod
+    def of(cls, stored: PartnerLogo | None) -> Logo | None:
+        return None if stored is None else cls(stored.content, stored.media_type)
+
+
+@dataclass(frozen=True, slots=True)
 class PartnerBranding:
-    """The sender of the document, as the client sees it."""
+    """The sender of the document, as the client sees it. `logo` is the partner's uploaded
+    logo; `logo_path` is for documents built in code from a file (tests, benches), never
+    from anything stored or sent."""
 
     partner_id: str
     name: str
@@ -93,6 +113,7 @@ class PartnerBranding:
     address: Sequence[str] = ()
     footer: str | None = None
     paper_size: PaperSize = "A4"
+    logo: Logo | None = None
 
     def __post_init__(self) -> None:
         if not _COLOR.match(self.primary_color):
@@ -107,20 +128,14 @@ class PartnerBranding:
         return self.sender_name or self.name
 
     @classmethod
-    def from_partner(cls, partner: Partner, *, base_dir: Path | None = None) -> PartnerBranding:
+    def from_partner(cls, partner: Partner, *, logo: Logo | None = None) -> PartnerBranding:
         """Read the partner's `branding` JSON, whichever way it was written: the partner file's
-        keys (`logo`, `primary_color`, `sender_name`, `sender_email`, `address`) or the API's
-        (`display_name`, `logo_url`, `footer`). A relative logo path is taken from `base_dir`
-        (default: the working directory); a URL is not a file and is ignored, because rendering
-        never fetches from the network. A stored colour that is not `#RRGGBB` falls back to the
-        default rather than stopping an invoice run."""
+        keys (`primary_color`, `sender_name`, `sender_email`, `address`) or the API's
+        (`display_name`, `footer`). The logo is the one uploaded (`logo`, from
+        `billing.tenants.logos`): a path or URL stored in the branding is never read or
+        fetched. A stored colour that is not `#RRGGBB` falls back to the default rather than
+        stopping an invoice run."""
         branding: Mapping[str, Any] = partner.branding or {}
-        logo = branding.get("logo") or branding.get("logo_path") or branding.get("logo_url")
-        logo_path: Path | None = None
-        if isinstance(logo, str) and logo and "://" not in logo:
-            logo_path = Path(logo)
-            if base_dir is not None and not logo_path.is_absolute():
-                logo_path = base_dir / logo_path
         color = branding.get("primary_color")
         paper = branding.get("paper_size")
         return cls(
@@ -128,7 +143,7 @@ class PartnerBranding:
             name=_text(branding.get("display_name")) or partner.name,
             sender_email=_text(branding.get("sender_email")),
             sender_name=_text(branding.get("sender_name")),
-            logo_path=logo_path,
+            logo=logo,
             primary_color=color
             if isinstance(color, str) and _COLOR.match(color)
             else DEFAULT_PRIMARY_COLOR,

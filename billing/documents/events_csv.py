@@ -7,19 +7,19 @@ client, so the fifth column is the client's charge for the event, never the whol
 invoicing core must pass retail amounts there (or None when a line is not priced per event, as
 with graduated tiers).
 
-Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) are prefixed
-with `'`: event ids and descriptions come from outside systems.
+Text cells that a spreadsheet would run as a formula are escaped (`config.csv_cells`): event
+ids and descriptions come from outside systems.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from config.csv_cells import safe_writer
 from config.money import from_minor
 
 from .files import atomic_text_file
@@ -27,7 +27,6 @@ from .files import atomic_text_file
 __all__ = ["EVENTS_CSV_HEADER", "LineEventRow", "write_line_events_csv"]
 
 EVENTS_CSV_HEADER = ("line", "event_id", "occurred_at", "quantity", "charge")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class LineEventRow(NamedTuple):
@@ -38,10 +37,6 @@ class LineEventRow(NamedTuple):
     occurred_at: datetime
     quantity: Decimal
     charge_minor: int | None
-
-
-def _text(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
 def _timestamp(value: datetime) -> str:
@@ -57,13 +52,13 @@ def write_line_events_csv(
     charges in major units of `currency`); returns the number of rows written."""
     count = 0
     with atomic_text_file(path) as f:
-        writer = csv.writer(f, lineterminator="\r\n")
+        writer = safe_writer(f, lineterminator="\r\n")
         writer.writerow(EVENTS_CSV_HEADER)
         for line, event_id, occurred_at, quantity, charge in rows:
             writer.writerow(
                 (
-                    _text(line),
-                    _text(event_id),
+                    line,
+                    event_id,
                     _timestamp(occurred_at),
                     format(quantity, "f"),
                     "" if charge is None else str(from_minor(charge, currency)),

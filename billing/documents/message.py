@@ -23,7 +23,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 from .document import InvoiceDocument
-from .render import Logo, load_logo, render_email_html, render_email_text
+from .render import Logo, logo_of, render_email_html, render_email_text
 
 __all__ = [
     "MAX_CSV_ATTACHMENT_BYTES",
@@ -114,7 +114,7 @@ def build_invoice_email(
         message,
         render_email_text(doc),
         lambda logo_cid: render_email_html(doc, logo_cid),
-        load_logo(doc.partner.logo_path),
+        logo_of(doc.partner),
     )
 
     message.add_attachment(pdf, "application", "pdf", filename=f"{doc.number}.pdf")

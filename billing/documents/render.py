@@ -6,14 +6,14 @@ for every `.html` template, so a client called `<script>` is printed, not run. V
 in CSS (the colour, the paper size) are validated by `PartnerBranding`, because HTML escaping
 does not protect a style sheet.
 
-The logo is read from disk and embedded (a `data:` URI in the PDF, a `cid:` part in e-mail):
-nothing is fetched at render time. A logo that is missing, unreadable, too large or not an
-image is left out with a warning; an invoice run must not stop for a branding problem.
+The logo is the partner's uploaded logo (`PartnerBranding.logo`), embedded as a `data:` URI in
+the PDF and a `cid:` part in e-mail: nothing is fetched or read from a stored path at render
+time. `load_logo` reads a file only for documents built in code (`PartnerBranding.logo_path`);
+a file that is missing, unreadable, too large or not an image is left out with a warning.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import mimetypes
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .document import DocumentKind, DocumentLineKind, InvoiceDocument
+from .document import DocumentKind, DocumentLineKind, InvoiceDocument, Logo, PartnerBranding
 from .formatting import (
     format_amount,
     format_date,
@@ -36,6 +36,7 @@ __all__ = [
     "MAX_LOGO_BYTES",
     "Logo",
     "load_logo",
+    "logo_of",
     "render_email_html",
     "render_email_text",
     "render_invoice_html",
@@ -45,16 +46,6 @@ log = logging.getLogger(__name__)
 
 MAX_LOGO_BYTES = 1024 * 1024
 _LOGO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/svg+xml", "image/webp"})
-
-
-@dataclass(frozen=True, slots=True)
-class Logo:
-    data: bytes
-    mime_type: str
-
-    @property
-    def data_uri(self) -> str:
-        return f"data:{self.mime_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
 def load_logo(path: Path | None) -> Logo | None:
@@ -74,6 +65,11 @@ def load_logo(path: Path | None) -> Logo | None:
     except OSError as exc:
         log.warning("logo %s skipped: %s", path, exc)
         return None
+
+
+def logo_of(partner: PartnerBranding) -> Logo | None:
+    """The logo a document shows: the uploaded one, else a file given in code."""
+    return partner.logo or load_logo(partner.logo_path)
 
 
 @lru_cache(maxsize=1)
@@ -176,7 +172,7 @@ def render_invoice_html(doc: InvoiceDocument, logo: Logo | None = None) -> str:
     """The printable document (what the PDF is made of), logo embedded as a data URI.
     `logo` defaults to the partner's logo file; pass one to render many documents of one
     partner without reading the file each time."""
-    logo = logo or load_logo(doc.partner.logo_path)
+    logo = logo or logo_of(doc.partner)
     return _render("invoice.html", doc, logo.data_uri if logo else None)
 
 

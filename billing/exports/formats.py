@@ -17,7 +17,6 @@ Amounts are plain decimals with the currency's exponent, never floats.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from billing.exports.lines import ExportInvoice, ExportLine
+from config.csv_cells import safe_writer
 from config.money import from_minor
 
 __all__ = ["FORMATS", "ExportFormat", "write_export"]
@@ -125,11 +125,12 @@ def write_export(
     *,
     account_code: str = "200",
 ) -> int:
-    """Write the CSV (UTF-8, comma, quoted as needed); returns the number of rows."""
+    """Write the CSV (UTF-8, comma, quoted as needed, text cells escaped against formulas:
+    `config.csv_cells`); returns the number of rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)
         writer.writerow(fmt.header)
         for invoice in invoices:
             for line in invoice.lines:

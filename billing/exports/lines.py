@@ -17,16 +17,16 @@ period are exported: those whose billing period starts in the month.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
 
-from billing.invoicing.cycles import parse_month
 from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceLine, InvoiceLineKind
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.tenants.repository import TenantRepository
+from config.bounds import month_days
 from config.money import from_minor
 
 __all__ = ["ExportInvoice", "ExportLine", "allocate", "export_lines", "invoices_for_export"]
@@ -117,9 +117,7 @@ def export_lines(invoice: Invoice, lines: list[InvoiceLine]) -> tuple[ExportLine
 
 def invoices_for_export(session: Session, partner_id: str, period: str) -> list[ExportInvoice]:
     """The partner's standing issued invoices whose period starts in `period` (YYYY-MM)."""
-    year, month = parse_month(period)
-    start = date(year, month, 1)
-    end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    start, end = month_days(period)
     repo = InvoiceRepository(session)
     invoices = [
         inv

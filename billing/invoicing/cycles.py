@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 from billing.pricing.book import client_period, local_today, period_window
 from billing.rating import BillingPeriod
+from config.bounds import month_days
 
 __all__ = [
     "MAX_BACKFILL",
@@ -50,11 +51,8 @@ class ClientCycle:
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    """`"2026-10"` -> (2026, 10)."""
-    try:
-        first = datetime.strptime(text, "%Y-%m").date()  # noqa: DTZ007 - a month, no time
-    except ValueError as exc:
-        raise ValueError(f"period {text!r} is not a month such as 2026-10") from exc
+    """`"2026-10"` -> (2026, 10); within `config.bounds` (a `ValueError` naming `period`)."""
+    first, _last = month_days(text)
     return first.year, first.month
 
 

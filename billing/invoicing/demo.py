@@ -134,7 +134,9 @@ def run_demo(engine: Engine, now: datetime | None = None) -> None:
     settings = get_settings()
     partner_file = load_partner_file(DEMO_FILE)
     with session_scope(engine) as session:
-        report = apply_partner_file(session, partner_file, moment, reference=str(DEMO_FILE))
+        report = apply_partner_file(
+            session, partner_file, moment, reference=str(DEMO_FILE), base_dir=DEMO_FILE.parent
+        )
     _say(
         f"1. {DEMO_FILE.name} applied: {report.count('created')} created, "
         f"{report.count('updated')} updated, {report.count('unchanged')} unchanged"

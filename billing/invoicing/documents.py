@@ -21,12 +21,14 @@ from billing.documents import (
     DocumentLine,
     DocumentLineKind,
     InvoiceDocument,
+    Logo,
     PartnerBranding,
     TaxDetails,
     queue_document,
     write_invoice_pdf,
 )
 from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from billing.tenants.logos import get_logo
 from billing.tenants.models import Client, Partner
 from billing.tenants.repository import TenantRepository
 
@@ -91,7 +93,7 @@ def invoice_document(
         period_start=invoice.period_start,
         period_end=invoice.period_end,
         currency=invoice.currency,
-        partner=PartnerBranding.from_partner(partner),
+        partner=PartnerBranding.from_partner(partner, logo=Logo.of(get_logo(session, partner.id))),
         client=ClientDetails.from_client(client),
         lines=tuple(_document_line(line, unit_names, line.tier) for line in lines),
         tax=tax,
@@ -123,7 +125,7 @@ def credit_note_document(
         period_start=invoice.period_start,
         period_end=invoice.period_end,
         currency=note.currency,
-        partner=PartnerBranding.from_partner(partner),
+        partner=PartnerBranding.from_partner(partner, logo=Logo.of(get_logo(session, partner.id))),
         client=ClientDetails.from_client(client),
         lines=tuple(_document_line(line, units) for line in lines),
         tax=tax,

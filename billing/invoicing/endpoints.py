@@ -10,7 +10,6 @@ one unit of work.
 # No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -19,10 +18,10 @@ from sqlmodel import Session
 
 from billing.invoicing.closing import close_cycles, refresh_draft
 from billing.invoicing.credits import create_credit_note
-from billing.invoicing.cycles import parse_month
 from billing.invoicing.errors import (
     InvalidCreditError,
     InvalidTransitionError,
+    InvoiceKeyError,
     InvoiceNotFoundError,
     InvoicingError,
 )
@@ -45,7 +44,9 @@ from billing.invoicing.service import approve_invoice, get_invoice, list_invoice
 from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
+from config.bounds import database_id, month_days
 from config.db import session_scope
+from config.text import CheckedInput
 
 __all__ = ["build_router"]
 
@@ -55,7 +56,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class CloseIn(BaseModel):
+class CloseIn(CheckedInput):
     period: str | None = Field(
         default=None, pattern=r"^\d{4}-\d{2}$", description="Periods starting in this month."
     )
@@ -78,10 +79,21 @@ def _errors() -> Iterator[None]:
             yield
     except InvoiceNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except InvoiceKeyError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"key: {exc}") from exc
     except InvalidTransitionError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except (InvalidCreditError, InvoicingError, ValueError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+def _cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    after = database_id(cursor)
+    if after is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor: not one this API returned")
+    return after
 
 
 def _internal(principal: Principal) -> bool:
@@ -112,16 +124,14 @@ def build_router(require: RequireScope) -> APIRouter:
         partner_id = partner_of(principal)
         start = end = None
         if period is not None:
-            year, month = parse_month(period)
-            start = date(year, month, 1)
-            end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-        if cursor is not None and not cursor.isdigit():
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor is not one this API returned")
+            try:
+                start, end = month_days(period)
+            except ValueError as exc:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+        after = _cursor(cursor)
         where = InvoiceFilter(status_, client, None, start, end)
         with _errors(), session_scope() as session:
-            rows = list_invoices(
-                session, partner_id, where, after=int(cursor) if cursor else None, limit=limit + 1
-            )
+            rows = list_invoices(session, partner_id, where, after=after, limit=limit + 1)
             page = rows[:limit]
             items = [_read(session, invoice, principal) for invoice in page]
         next_cursor = str(page[-1].id) if len(rows) > limit and page else None

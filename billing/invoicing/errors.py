@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "InvalidCreditError",
     "InvalidTransitionError",
+    "InvoiceKeyError",
     "InvoiceNotFoundError",
     "InvoicingError",
 ]
@@ -21,6 +22,18 @@ class InvoicingError(Exception):
 class InvoiceNotFoundError(InvoicingError):
     def __init__(self, key: str) -> None:
         super().__init__(f"invoice {key!r} not found")
+        self.key = key
+
+
+class InvoiceKeyError(InvoicingError):
+    """Digits too large for an invoice id, and no invoice has them as its number: bad input
+    (400), not a missing invoice. The caller names the parameter it came from."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"{key[:40]!r} is not an invoice number of this partner, nor an invoice id "
+            "(1 to 9223372036854775807)"
+        )
         self.key = key
 
 

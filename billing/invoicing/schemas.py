@@ -20,6 +20,7 @@ from billing.invoicing.explain import InvoiceExplanation
 from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from billing.rating import margin_percent
 from config.prices import canonical_decimal
+from config.text import CheckedInput, StoredText
 
 __all__ = [
     "CreditLineIn",
@@ -141,15 +142,15 @@ class CreditNoteRead(BaseModel):
     lines: list[CreditNoteLineRead]
 
 
-class CreditLineIn(BaseModel):
+class CreditLineIn(CheckedInput):
     position: int = Field(ge=1, description="The invoice line to credit.")
     amount_minor: int | None = Field(
         default=None, gt=0, description="Part of the line; all that is left of it by default."
     )
 
 
-class CreditNoteIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+class CreditNoteIn(CheckedInput):
+    reason: StoredText = Field(min_length=1, max_length=500)
     lines: list[CreditLineIn] | None = Field(
         default=None, description="Lines to credit; omitted: the whole invoice."
     )
@@ -160,8 +161,8 @@ class CreditNoteIn(BaseModel):
         return [CreditRequest(line.position, line.amount_minor) for line in self.lines]
 
 
-class VoidIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+class VoidIn(CheckedInput):
+    reason: StoredText = Field(min_length=1, max_length=500)
     rebill: bool = Field(default=False, description="Draft the period again at once.")
 
 

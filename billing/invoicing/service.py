@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from billing.invoicing.closing import redraft
-from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundError
+from billing.invoicing.errors import InvalidTransitionError, InvoiceKeyError, InvoiceNotFoundError
 from billing.invoicing.events import invoice_payload, record_event
 from billing.invoicing.models import (
     BillingEventKind,
@@ -23,6 +23,7 @@ from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.pricing.repository import PricingRepository
 from billing.rating import BillingPeriod
 from billing.tenants.service import get_client
+from config.bounds import database_id
 from config.db_types import utcnow
 from ledger import post_entry, reverse_entry
 
@@ -39,12 +40,15 @@ __all__ = [
 
 
 def get_invoice(session: Session, partner_id: str, key: str | int) -> Invoice:
-    """By id (digits) or by number."""
+    """By id (digits) or by number; a key that can be neither is not found."""
     repo = InvoiceRepository(session)
     text = str(key)
     invoice = repo.invoice_by_number(partner_id, text)
-    if invoice is None and text.isdigit():
-        invoice = repo.invoice(partner_id, int(text))
+    number = database_id(text)
+    if invoice is None and number is not None:
+        invoice = repo.invoice(partner_id, number)
+    if invoice is None and number is None and text.isascii() and text.isdigit():
+        raise InvoiceKeyError(text)
     if invoice is None:
         raise InvoiceNotFoundError(text)
     return invoice

@@ -4,6 +4,11 @@ Rows are read and ingested a chunk at a time, each chunk in its own unit of work
 before the next is read), so memory stays flat and an interrupted import can simply be run
 again: every row already stored comes back as a duplicate. Bad rows go to a rejects file with
 their line number and reason, next to the good rows' summary.
+
+A bad row never costs its neighbours: bytes that are not UTF-8 are read as lone surrogates
+(`surrogateescape`), so that row is rejected by the same text rule as the API ("not valid
+UTF-8 text"), and the rejects file gets the original bytes back. Cells of the rejects file
+are escaped against spreadsheet formulas (`config.csv_cells`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from sqlmodel import Session
 
 from billing.metering.models import EventSource
 from billing.metering.service import ingest, load_catalog
+from config.csv_cells import safe_writer
+from config.text import printable, text_problem
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -88,12 +95,14 @@ def import_csv(
     rows = accepted = duplicates = rejected = 0
     with (
         path.open("rb") as raw,
-        io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
-        rejects_path.open("w", encoding="utf-8", newline="") as rejects_file,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="") as text,
+        rejects_path.open(
+            "w", encoding="utf-8", errors="surrogateescape", newline=""
+        ) as rejects_file,
     ):
         reader = csv.reader(text)
         header = _header(next(reader, None), path)
-        rejects = csv.writer(rejects_file)
+        rejects = safe_writer(rejects_file)
         rejects.writerow(["line", "field", "reason", *header])
         for chunk in _chunks(reader, header, chunk_size):
             with unit_of_work() as session:
@@ -122,6 +131,10 @@ def _header(first: list[str] | None, path: Path) -> list[str]:
     if first is None:
         raise CsvFormatError(f"{path} is empty: expected a header row")
     header = [name.strip().lower() for name in first]
+    for number, name in enumerate(header, start=1):
+        problem = text_problem(name)
+        if problem is not None:
+            raise CsvFormatError(f"{path}: column {number} ({printable(name)!r}) {problem}")
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise CsvFormatError(f"{path}: missing column(s) {', '.join(missing)}")

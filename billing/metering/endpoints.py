@@ -42,10 +42,12 @@ from billing.metering.validation import (
     MalformedBatchError,
     parse_batch,
 )
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
+from config.bounds import check_day
 from config.db import session_scope
+from config.request_body import BodyTooLargeError, read_body
 
 __all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "build_router"]
 
@@ -99,6 +101,8 @@ def _summary_range(period: str | None, start: date | None, end: date | None) -> 
         return month_bounds(datetime.now(UTC).strftime("%Y-%m"))
     if start is None or end is None:
         raise ValueError("from and to go together")
+    check_day(start, "from")
+    check_day(end, "to")
     if end < start or (end - start).days >= _MAX_SUMMARY_DAYS:
         raise ValueError(
             f"from must not be after to, and the range at most {_MAX_SUMMARY_DAYS} days"
@@ -130,17 +134,11 @@ def build_router(require: RequireScope) -> APIRouter:
         `event_id` with the same body counts as a duplicate; with a different body it is
         rejected as a conflict. Each rejection names its index, field and reason."""
         partner_id = partner_of(principal)
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG)
-        parts: list[bytes] = []
-        size = 0
-        async for part in request.stream():  # stop reading at the limit, whatever was declared
-            size += len(part)
-            if size > MAX_BODY_BYTES:
-                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG)
-            parts.append(part)
-        body = b"".join(parts)
+        length = request.headers.get("content-length")
+        try:  # stop reading at the limit, whatever was declared
+            body = await read_body(request.stream(), length, MAX_BODY_BYTES)
+        except BodyTooLargeError as exc:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG) from exc
         return await run_in_threadpool(_ingest_body, partner_id, body)
 
     @router.get("", summary="The audit trail, oldest first", responses=_BAD_QUERY)
@@ -161,7 +159,8 @@ def build_router(require: RequireScope) -> APIRouter:
                 )
         except InvalidCursorError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        return UsageEventPage(items=[UsageEventOut.of(e) for e in rows], next_cursor=next_cursor)
+        page = UsageEventPage(items=[UsageEventOut.of(e) for e in rows], next_cursor=next_cursor)
+        return for_key(principal, page)
 
     @router.get(
         "/export.csv",
@@ -178,7 +177,7 @@ def build_router(require: RequireScope) -> APIRouter:
     ) -> StreamingResponse:
         where = EventFilter(client, usage_type, start, end)
         return StreamingResponse(
-            export_csv_chunks(partner_of(principal), where),
+            export_csv_chunks(partner_of(principal), where, costs=principal.sees_costs),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
         )
@@ -213,6 +212,6 @@ def build_router(require: RequireScope) -> APIRouter:
                         wholesale_cost=t.wholesale_cost, currency=t.currency)
             for t in totals
         ]  # fmt: skip
-        return SummaryResponse(start=first, end=last, lines=lines)
+        return for_key(principal, SummaryResponse(start=first, end=last, lines=lines))
 
     return router

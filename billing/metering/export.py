@@ -4,7 +4,6 @@ millions of events never sits in memory."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 from billing.metering.repository import EventFilter
 from billing.metering.schemas import quantity_text
 from billing.metering.service import iter_events
+from config.csv_cells import safe_writer
 from config.db import session_scope
 
 __all__ = ["EXPORT_COLUMNS", "export_csv_chunks"]
@@ -23,18 +23,20 @@ EXPORT_COLUMNS = (
 _CHUNK_ROWS = 1000
 
 
-def export_csv_chunks(partner_id: str, where: EventFilter) -> Iterator[str]:
+def export_csv_chunks(partner_id: str, where: EventFilter, *, costs: bool) -> Iterator[str]:
     """The header, then the partner's events matching `where` in arrival order, as text
-    chunks for a streaming response."""
+    chunks for a streaming response. Without `costs` (a non-admin API key) the
+    `wholesale_cost` cells are empty: the columns stay the same."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = safe_writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     with session_scope() as session:
         for count, event in enumerate(iter_events(session, partner_id, where), start=1):
             writer.writerow(
                 [event.id, event.event_id, event.client_id, event.usage_type,
                  quantity_text(event.quantity), event.occurred_at.isoformat(),
-                 event.received_at.isoformat(), event.source, event.wholesale_cost,
+                 event.received_at.isoformat(), event.source,
+                 event.wholesale_cost if costs else "",
                  event.currency, event.adjusts_id or "",
                  json.dumps(event.properties, sort_keys=True) if event.properties else ""]
             )  # fmt: skip

@@ -109,7 +109,9 @@ class UsageEventOut(BaseModel):
     received_at: datetime
     properties: dict[str, Any] | None
     source: str
-    wholesale_cost: int = Field(description="Minor units of `currency`.")
+    wholesale_cost: int | None = Field(
+        description="Minor units of `currency`; null for non-admin keys."
+    )
     currency: str
     adjusts_id: uuid.UUID | None
 
@@ -142,7 +144,9 @@ class SummaryLine(BaseModel):
     day: date = Field(description="Calendar day in the client's time zone.")
     quantity: str
     events: int
-    wholesale_cost: int = Field(description="Minor units of `currency`.")
+    wholesale_cost: int | None = Field(
+        description="Minor units of `currency`; null for non-admin keys."
+    )
     currency: str
 
 

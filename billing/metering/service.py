@@ -39,7 +39,9 @@ from billing.metering.validation import (
 )
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
+from config.bounds import month_days
 from config.db_types import utcnow, uuid7
+from config.text import text_problem
 
 __all__ = [
     "DayTotal",
@@ -192,6 +194,7 @@ def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object
         if isinstance(raw, dict)
         and isinstance(client := raw.get("client"), str)
         and client not in known
+        and text_problem(client) is None  # not storable: rejected without a query
     }
     if missing:
         found = TenantRepository(session).client_statuses(catalog.partner_id, missing)
@@ -305,13 +308,8 @@ def iter_events(session: Session, partner_id: str, where: EventFilter) -> Iterat
 
 
 def month_bounds(period: str) -> tuple[date, date]:
-    """`"2026-10"` -> first and last day of that month."""
-    try:
-        first = datetime.strptime(period, "%Y-%m").date()  # noqa: DTZ007 - a date, no time
-    except ValueError as exc:
-        raise ValueError(f"period {period!r} is not a month such as 2026-10") from exc
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, following - timedelta(days=1)
+    """`"2026-10"` -> first and last day of that month (`config.bounds.month_days`)."""
+    return month_days(period)
 
 
 def summarize(

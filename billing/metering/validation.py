@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.metering.models import QUANTITY_SCALE
+from config.json_body import JsonBodyError, parse_json
 from config.money import to_minor
+from config.text import MAX_JSON_DEPTH, dotted, find_text_problem, printable, text_problem
 
 __all__ = [
     "EVENT_FIELDS",
@@ -115,12 +118,8 @@ class ValidEvent:
     adjusts_id: uuid.UUID | None = None  # the stored original, for an adjustment
 
 
-class MalformedBatchError(ValueError):
-    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
-        where = f" at line {line}, column {column}" if line is not None else ""
-        super().__init__(f"malformed JSON{where}: {reason}" if line is not None else reason)
-        self.line = line
-        self.column = column
+class MalformedBatchError(JsonBodyError):
+    pass
 
 
 class BatchTooLargeError(ValueError):
@@ -130,11 +129,9 @@ class BatchTooLargeError(ValueError):
 def parse_batch(body: bytes, limit: int = MAX_BATCH) -> list[object]:
     """A JSON array of events with every number parsed as `Decimal` (never a binary float)."""
     try:
-        parsed = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
-    except json.JSONDecodeError as exc:
-        raise MalformedBatchError(exc.msg, exc.lineno, exc.colno) from None
-    except UnicodeDecodeError:
-        raise MalformedBatchError("the body is not UTF-8 text") from None
+        parsed = parse_json(body)
+    except JsonBodyError as exc:
+        raise MalformedBatchError(str(exc).split(": ", 1)[-1], exc.line, exc.column) from None
     if not isinstance(parsed, list):
         raise MalformedBatchError("the body must be a JSON array of events")
     if len(parsed) > limit:
@@ -154,21 +151,47 @@ _ENCODER = json.JSONEncoder(
 
 
 def encode_properties(value: dict[str, Any]) -> str:
-    """Compact, key-sorted JSON; exact decimals (parsed as `Decimal`) stay JSON numbers."""
+    """Compact, key-sorted JSON; exact decimals (parsed as `Decimal`) stay JSON numbers.
+
+    What cannot be stored is refused as the event's rejection, at its path: a lone surrogate
+    or NUL in any key or value, or nesting deeper than `MAX_JSON_DEPTH`."""
     try:
-        return _ENCODER.encode(value)
+        text = _ENCODER.encode(value)
     except TypeError:  # holds a Decimal (a JSON number with a fraction): the slow path below
-        pass
+        text = _encode_with_decimals(value)
     except ValueError as exc:  # a float NaN or infinity from a Python caller
         raise _InvalidEventError("properties", "must not contain NaN or infinity") from exc
+    except RecursionError:
+        raise _too_deep() from None
+    # Cheap tests on the text first: NUL is escaped as \u0000 by the encoder, a surrogate is
+    # left raw, and there cannot be more levels than opening brackets.
+    if (
+        "\\u0000" in text
+        or text_problem(text) is not None
+        or text.count("{") + text.count("[") > MAX_JSON_DEPTH
+    ):
+        found = find_text_problem(value)
+        if found is not None:
+            loc, problem = found
+            raise _InvalidEventError(dotted(("properties", *loc)), problem)
+    return text
+
+
+def _too_deep() -> _InvalidEventError:
+    return _InvalidEventError("properties", f"is nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _encode_with_decimals(value: dict[str, Any]) -> str:
     decimals: list[str] = []
+    # A mark no sender can guess: the placeholders are replaced by the exact decimal texts.
+    mark = f"\ue000{secrets.token_hex(8)}:"
 
     def placeholder(item: object) -> str:
         if isinstance(item, Decimal):
             if not item.is_finite():
                 raise _InvalidEventError("properties", "must not contain NaN or infinity")
             decimals.append(str(item))
-            return f"\x00{len(decimals) - 1}"
+            return f"{mark}{len(decimals) - 1}"
         raise _InvalidEventError("properties", f"cannot hold a {type(item).__name__}")
 
     encoder = json.JSONEncoder(
@@ -182,8 +205,10 @@ def encode_properties(value: dict[str, Any]) -> str:
         text = encoder.encode(value)
     except ValueError as exc:
         raise _InvalidEventError("properties", "must not contain NaN or infinity") from exc
+    except RecursionError:
+        raise _too_deep() from None
     for number, decimal_text in enumerate(decimals):
-        text = text.replace(f'"\\u0000{number}"', decimal_text, 1)
+        text = text.replace(f'"{mark}{number}"', decimal_text, 1)
     return text
 
 
@@ -200,22 +225,27 @@ class EventValidator:
             return self._validate(index, raw)
         except _InvalidEventError as problem:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
-            event_id = event_id if isinstance(event_id, str) else None
+            # echoed back only when it can be (a lone surrogate has no JSON-over-UTF-8 form)
+            event_id = (
+                event_id if isinstance(event_id, str) and not text_problem(event_id) else None
+            )
             return Rejection(index, problem.field, problem.reason, event_id)
 
     def _validate(self, index: int, raw: object) -> ValidEvent:
         if not isinstance(raw, dict):
             raise _InvalidEventError("event", "must be a JSON object")
         if not EVENT_FIELDS.issuperset(raw):
-            unknown = sorted(str(key) for key in raw if key not in EVENT_FIELDS)
+            unknown = sorted(printable(str(key)) for key in raw if key not in EVENT_FIELDS)
             raise _InvalidEventError(unknown[0], "unknown field")
         event_id = raw.get("event_id")
         if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID:
             raise _InvalidEventError("event_id", _required_text(event_id, MAX_EVENT_ID))
+        _storable("event_id", event_id)
         catalog = self.catalog
         client_id = raw.get("client")
         if not isinstance(client_id, str):
             raise _InvalidEventError("client", _required_text(client_id, 64))
+        _storable("client", client_id)
         status = catalog.clients.get(client_id)
         if status is None:
             raise _InvalidEventError("client", f"unknown client {client_id!r}")
@@ -224,6 +254,7 @@ class EventValidator:
         code = raw.get("usage_type")
         if not isinstance(code, str):
             raise _InvalidEventError("usage_type", _required_text(code, 64))
+        _storable("usage_type", code)
         rule = catalog.usage_types.get(code)
         if rule is None:
             raise _InvalidEventError("usage_type", f"unknown usage type {code!r}")
@@ -232,6 +263,8 @@ class EventValidator:
             raise _InvalidEventError(
                 "adjusts", "must be the event_id of the event this one corrects"
             )
+        if adjusts is not None:
+            _storable("adjusts", adjusts)
         quantity = _quantity(raw.get("quantity"), rule, adjusts is not None)
         occurred_at = self._occurred_at(raw.get("occurred_at"))
         occurred_text = occurred_at.isoformat(" ", "microseconds")[:26]
@@ -354,6 +387,12 @@ def _quantity(value: object, rule: UsageTypeRule, adjustment: bool) -> Decimal:
             f"has more decimal places than usage type {rule.code!r} allows ({rule.precision})",
         )
     return quantity
+
+
+def _storable(field: str, value: str) -> None:
+    problem = text_problem(value)
+    if problem is not None:
+        raise _InvalidEventError(field, problem)
 
 
 def _required_text(value: object, limit: int) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
-from billing.invoicing.errors import InvoiceNotFoundError, InvoicingError
+from billing.invoicing.errors import InvoiceKeyError, InvoiceNotFoundError, InvoicingError
 from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError, PaymentStateError
 from billing.payments.manual import list_payments, record_manual_payment
@@ -20,6 +20,7 @@ from billing.payments.schemas import PaymentIn, PaymentPage, PaymentRead, paymen
 from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
+from config.bounds import database_id
 from config.db import session_scope
 
 __all__ = ["build_router"]
@@ -32,12 +33,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def _errors(key_parameter: str = "key") -> Iterator[None]:
     try:
         with translate_errors():
             yield
     except InvoiceNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except InvoiceKeyError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{key_parameter}: {exc}") from exc
     except PaymentStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except (PaymentsError, InvoicingError, ValueError) as exc:
@@ -84,15 +87,16 @@ def build_router(require: RequireScope) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> PaymentPage:
         partner_id = partner_of(principal)
-        if cursor is not None and not cursor.isdigit():
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor is not one this API returned")
-        with _errors(), session_scope() as session:
+        after = database_id(cursor) if cursor is not None else None
+        if cursor is not None and after is None:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor: not one this API returned")
+        with _errors("invoice"), session_scope() as session:
             rows = list_payments(
                 session,
                 partner_id,
                 invoice_key=invoice,
                 client_id=client,
-                after=int(cursor) if cursor else None,
+                after=after,
                 limit=limit + 1,
             )
             page = rows[:limit]

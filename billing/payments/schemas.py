@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
 from billing.invoicing.models import CreditNote
 from billing.payments.models import Dispute, Payment, PaymentMethod, Payout, Refund
+from config.bounds import Day
+from config.text import CheckedInput, Line
 
 __all__ = [
     "PaymentIn",
@@ -50,7 +52,7 @@ class RecordedDispute(NamedTuple):
     changed: bool
 
 
-class PaymentIn(BaseModel):
+class PaymentIn(CheckedInput):
     """A payment received outside Stripe (bank transfer, cheque, ...), recorded by hand."""
 
     amount: str = Field(
@@ -59,10 +61,10 @@ class PaymentIn(BaseModel):
         examples=["12.34"],
     )
     method: PaymentMethod = PaymentMethod.BANK_TRANSFER
-    reference: str = Field(
+    reference: Line = Field(
         min_length=1, max_length=255, description="The bank reference; unique per partner."
     )
-    received_on: date | None = Field(default=None, description="Defaults to today (UTC).")
+    received_on: Day | None = Field(default=None, description="Defaults to today (UTC).")
 
 
 class PaymentRead(BaseModel):

@@ -14,9 +14,11 @@ removed (from today), because the file is the whole price list.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -35,6 +37,7 @@ from billing.pricing.versions import (
     set_wholesale,
 )
 from billing.tenants import service as tenants
+from billing.tenants.logos import InvalidLogoError, check_logo, read_logo_file, set_logo
 from billing.tenants.models import Client, Partner, UsageType
 from billing.tenants.repository import TenantRepository
 from billing.tenants.schemas import (
@@ -101,8 +104,38 @@ def _flat(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {f"{prefix}{key}": value for key, value in values.items()}
 
 
+def _file_logo(pf: PartnerFile, base_dir: Path | None) -> tuple[bytes | None, ConfigProblem | None]:
+    """The logo the file names, read once from the operator's disk (relative to the file's
+    folder) and checked by content; or the problem with it."""
+    name = pf.partner.branding.logo
+    if name is None:
+        return None, None
+    at: Loc = ("partner", "branding", "logo")
+    if "://" in name:
+        return None, ConfigProblem(
+            at, "a URL is never fetched: give the path of a PNG or JPEG file"
+        )
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    try:
+        data = read_logo_file(path)
+        check_logo(data)
+    except InvalidLogoError as exc:
+        return None, ConfigProblem(at, str(exc))
+    return data, None
+
+
+def _logo_label(digest: str) -> str:
+    return f"sha256:{digest[:16]}"
+
+
 def _apply_partner(
-    session: Session, context: ChangeContext, spec: PartnerCreate, report: ApplyReport
+    session: Session,
+    context: ChangeContext,
+    spec: PartnerCreate,
+    logo: bytes | None,
+    report: ApplyReport,
 ) -> Partner:
     repo = TenantRepository(session)
     existing = repo.partner(spec.id)
@@ -113,6 +146,8 @@ def _apply_partner(
         **_flat("branding.", spec.branding.model_dump(exclude_none=True)),
         **spec.settings.model_dump(mode="json"),
     }
+    if logo is not None:
+        desired["branding.logo"] = _logo_label(hashlib.sha256(logo).hexdigest())
     if existing is None:
         partner = tenants.create_partner(session, spec)
         before: dict[str, Any] = {}
@@ -124,9 +159,14 @@ def _apply_partner(
             **_flat("branding.", existing.branding),
             **existing.settings,
         }
+        stored = repo.logo(spec.id)
+        if logo is not None:  # an uploaded logo stays when the file names none
+            before["branding.logo"] = _logo_label(stored.sha256) if stored else None
         before = {key: value for key, value in before.items() if key in desired or value}
         partner = existing
-        if before != desired:
+        if {k: v for k, v in before.items() if k != "branding.logo"} != {
+            k: v for k, v in desired.items() if k != "branding.logo"
+        }:
             update = PartnerUpdate(
                 name=spec.name,
                 timezone=spec.timezone,
@@ -135,6 +175,8 @@ def _apply_partner(
                 settings=spec.settings,
             )
             partner = tenants.update_partner(session, spec.id, update)
+    if logo is not None and before.get("branding.logo") != desired["branding.logo"]:
+        set_logo(session, spec.id, logo)
     fields = _diff(before, desired, {})
     fields += [
         FieldChange(k, describe_value(v), None) for k, v in before.items() if k not in desired
@@ -219,7 +261,8 @@ def _apply_client(
         before.update(_flat("address.", stored.address))
         if before != desired:
             values = {name: getattr(spec, name) for name in _CLIENT_FIELDS}
-            update = ClientUpdate(**values, address=spec.address)
+            kept = {k: v for k, v in values.items() if v is not None or k in ClientUpdate.NULLABLE}
+            update = ClientUpdate(**kept, address=spec.address)
             tenants.update_client(session, context.partner_id, spec.id, update)
             log_change(session, context, "client", spec.id, "updated", None, before, desired)
             fields = _diff(before, desired, _CLIENT_NAMES)
@@ -274,11 +317,16 @@ def apply_partner_file(
     reference: str | None = None,
     force: bool = False,
     source: ChangeSource = ChangeSource.FILE,
+    base_dir: Path | None = None,
 ) -> ApplyReport:
     """Create or update everything the file describes; raises `PartnerFileError` (and the
-    caller must roll back) when anything cannot be applied."""
+    caller must roll back) when anything cannot be applied. `base_dir` is the file's folder:
+    a relative `branding.logo` is read from there (default: the working directory)."""
+    logo, logo_problem = _file_logo(pf, base_dir)
     plan, problems = check_tenants(session, pf)
-    if plan is None:
+    if logo_problem is not None:
+        problems.append(logo_problem)
+    if plan is None or logo_problem is not None:
         raise PartnerFileError(_ordered(pf, problems), reference)
     context = change_context(
         session,
@@ -291,7 +339,7 @@ def apply_partner_file(
     )
     context.versions.preload()
     report = ApplyReport(pf.partner.id)
-    partner = _apply_partner(session, context, plan.partner, report)
+    partner = _apply_partner(session, context, plan.partner, logo, report)
     _apply_chart(session, partner, report)
     for spec in plan.usage_types.values():
         _apply_usage_type(session, context, pf, spec, report)

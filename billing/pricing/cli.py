@@ -98,8 +98,9 @@ def apply_command(
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
             report = apply_partner_file(
-                session, partner_file, utcnow(), reference=str(file), force=force
-            )
+                session, partner_file, utcnow(), reference=str(file), force=force,
+                base_dir=file.resolve().parent,
+            )  # fmt: skip
         except PartnerFileError as exc:
             session.rollback()
             typer.echo(str(exc), err=True)

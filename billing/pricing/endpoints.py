@@ -9,9 +9,7 @@ problem comes back at once with its path (`prices.voice_minutes.tiers[1].up_to`)
 
 # No `from __future__ import annotations`: FastAPI must see the route annotations, which use
 # dependencies local to `build_router`, as real objects.
-import json
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -37,14 +35,17 @@ from billing.pricing.schemas import (
     plan_out,
 )
 from billing.pricing.service import plan_histories, plan_history, pricing_for
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
 from billing.tenants.models import Scope
-from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug
+from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug, is_cost_field
 from billing.tenants.service import get_client, get_partner
+from config.bounds import check_day
 from config.db import session_scope
 from config.db_types import utcnow
+from config.json_body import JsonBodyError, parse_json
 from config.partner_file import ConfigProblem, PlanSpec
 from config.partner_file.problems import problems_from_validation_error
+from config.request_body import BodyTooLargeError, read_body
 
 __all__ = ["build_router"]
 
@@ -103,11 +104,25 @@ def _problems(problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> JSON
     return JSONResponse(body.model_dump(), status_code=422)
 
 
+MAX_BODY_BYTES = 1024 * 1024  # a plan or a client's prices: a few KiB
+
+
 async def _body(request: Request) -> Any:
+    length = request.headers.get("content-length")
     try:
-        return json.loads(await request.body(), parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return parse_json(await read_body(request.stream(), length, MAX_BODY_BYTES))
+    except BodyTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+    except JsonBodyError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not JSON: {exc}") from exc
+
+
+def _day(value: date | None, name: str) -> date | None:
+    """A day from the query within `config.bounds`, or 400 naming the parameter."""
+    try:
+        return None if value is None else check_day(value, name)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 def _validated(model: type[BaseModel], raw: Any) -> Any:
@@ -205,12 +220,14 @@ def build_router(require: RequireScope) -> APIRouter:
     ) -> EffectivePricesOut:
         """The prices in force for the client's period containing `on`."""
         partner_id = partner_of(principal)
+        on = _day(on, "on")
         with translate_errors(), session_scope() as session:
             client = get_client(session, partner_id, client_id)
             day = on or local_today(client.timezone, utcnow())
             period = client_period(client.billing_anchor_day, day)
             pricing = pricing_for(session, partner_id, client_id, period)
-            return effective_prices_out(client_id, period, client.currency, pricing)
+            shown = effective_prices_out(client_id, period, client.currency, pricing)
+            return for_key(principal, shown)
 
     @router.put(
         "/clients/{client_id}/prices",
@@ -249,14 +266,19 @@ def build_router(require: RequireScope) -> APIRouter:
         """Period to date: quantity, charge lines, wholesale cost and margin per usage type,
         and the statement totals, rated exactly as the invoice will be."""
         partner_id = partner_of(principal)
+        on = _day(on, "on")
         with translate_errors(), session_scope() as session:
-            return live_out(
-                partner_id, live_figures(session, partner_id, client_id, utcnow(), on=on)
-            )
+            figures = live_figures(session, partner_id, client_id, utcnow(), on=on)
+            return for_key(principal, live_out(partner_id, figures))
 
-    @router.get("/margins", tags=["margins"], response_model_by_alias=True)
+    @router.get(
+        "/margins",
+        tags=["margins"],
+        response_model_by_alias=True,
+        summary="Cost, charge and margin (admin keys only)",
+    )
     def get_margins(
-        principal: Annotated[Principal, read_key],
+        principal: Annotated[Principal, admin_key],
         start: Annotated[date | None, Query(alias="from", description="First day.")] = None,
         end: Annotated[date | None, Query(alias="to", description="Last day, inclusive.")] = None,
         group_by: Annotated[GroupBy, Query(description="client, usage_type or period")] = "client",
@@ -264,6 +286,7 @@ def build_router(require: RequireScope) -> APIRouter:
         """Cost, charge, margin and margin % from the books (partner's time zone); clients
         under the partner's `margin_alert_percent` are flagged."""
         partner_id = partner_of(principal)
+        start, end = _day(start, "from"), _day(end, "to")
         with translate_errors(), session_scope() as session:
             today = local_today(get_partner(session, partner_id).timezone, utcnow())
             first, last = start or today.replace(day=1), end or today
@@ -281,7 +304,9 @@ def build_router(require: RequireScope) -> APIRouter:
             rows = PricingRepository(session).changes(
                 partner_of(principal), object_key=key, limit=limit
             )
-        return [
+        if not principal.sees_costs:  # a wholesale price's history is cost
+            rows = [r for r in rows if not is_cost_field(r.object_type)]
+        changes = [
             PriceChangeOut(
                 changed_at=r.changed_at.isoformat(), source=r.source.value,
                 reference=r.reference, object=r.object_type, key=r.object_key,
@@ -290,5 +315,6 @@ def build_router(require: RequireScope) -> APIRouter:
             )
             for r in rows
         ]  # fmt: skip
+        return for_key(principal, changes)
 
     return router

@@ -72,7 +72,8 @@ def _partner_data(pf: PartnerFile) -> dict[str, Any]:
         "currency": spec.currency,
         "timezone": spec.timezone,
         "invoice_prefix": spec.invoice_prefix,
-        "branding": spec.branding.model_dump(exclude_none=True),
+        # the logo is a file, read and stored by `apply` (`billing.tenants.logos`)
+        "branding": spec.branding.model_dump(exclude_none=True, exclude={"logo"}),
         "settings": {
             "late_event_days": spec.late_event_days,
             "net_terms_days": spec.net_terms_days,

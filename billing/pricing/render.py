@@ -63,7 +63,7 @@ def _money(amount: int | None, currency: str) -> str:
 
 
 def live_lines(figures: LiveFiguresOut) -> list[str]:
-    cur, cost_cur = figures.currency, figures.cost_currency
+    cur, cost_cur = figures.currency, figures.cost_currency or figures.currency
     period = figures.period
     lines = [
         f"{figures.client} ({figures.partner}): {figures.plan}, period {period.start} to "

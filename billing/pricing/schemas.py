@@ -20,8 +20,10 @@ from billing.pricing.margins import MarginReport, MarginRow
 from billing.pricing.service import PlanHistory
 from billing.pricing.versions import FieldChange
 from billing.rating import BillingPeriod, ChargeLine, effective_prices, margin_percent
+from config.bounds import Day
 from config.partner_file import PlanOverrideSpec, PriceEntry, TaxSpec
 from config.prices import Percent, canonical_decimal, price_to_json
+from config.text import CheckedInput, Line
 
 __all__ = [
     "ChangeOut",
@@ -48,22 +50,22 @@ def percent_text(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-class ClientPricingIn(BaseModel):
+class ClientPricingIn(CheckedInput):
     """`PUT /v1/clients/{id}/prices`. Only the keys sent change: `prices` replaces the
     client's own prices (a usage type left out falls back to the plan's), `plan_override`
     sets (or, with null, drops) the client's own plan, `plan` assigns a partner plan."""
 
     model_config = ConfigDict(extra="forbid")
 
-    plan: str | None = None
+    plan: Line | None = None
     plan_override: PlanOverrideSpec | None = None
     prices: dict[str, PriceEntry] | None = None
     discount_percent: Percent | None = None
     tax: TaxSpec | None = None
     auto_charge: StrictBool | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    effective_from: date | None = Field(
+    starts_on: Day | None = None
+    ends_on: Day | None = None
+    effective_from: Day | None = Field(
         default=None,
         description="When the change takes effect; default today, i.e. from each period "
         "that starts after today. A date before the client's current period is refused "
@@ -109,9 +111,13 @@ class UsageFigureOut(BaseModel):
     quantity: str
     events: int
     charge: int
-    cost: int
-    margin: int | None = Field(description="None when charge and cost are in other currencies.")
-    margin_percent: str | None = Field(description="2 places; None when nothing was charged.")
+    cost: int | None = Field(description="Wholesale cost; null for non-admin keys.")
+    margin: int | None = Field(
+        description="None when charge and cost are in other currencies, or for non-admin keys."
+    )
+    margin_percent: str | None = Field(
+        description="2 places; None when nothing was charged, or for non-admin keys."
+    )
     priced: bool
     lines: list[LineOut]
 
@@ -123,7 +129,7 @@ class LiveFiguresOut(BaseModel):
     period: PeriodOut
     active_days: int
     currency: str
-    cost_currency: str
+    cost_currency: str | None = Field(description="Null for non-admin keys.")
     usage: list[UsageFigureOut]
     base_fee: int
     usage_total: int
@@ -132,7 +138,7 @@ class LiveFiguresOut(BaseModel):
     discount: int
     tax: int
     total: int
-    cost: int
+    cost: int | None = Field(description="Wholesale cost; cost and margin null for non-admin keys.")
     margin: int | None
     margin_percent: str | None
     lines: list[LineOut]
@@ -292,7 +298,9 @@ class EffectivePricesOut(BaseModel):
     tax: dict[str, str] | None
     starts_on: date | None
     ends_on: date | None
-    wholesale: dict[str, Any]
+    wholesale: dict[str, Any] | None = Field(
+        description="Wholesale price per usage type; null for non-admin keys."
+    )
 
 
 def effective_prices_out(

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from billing.tenants import service
+from billing.tenants import logos, service
 from billing.tenants.errors import TenantError
 from billing.tenants.models import Aggregation, ClientStatus, Scope
 from billing.tenants.schemas import (
@@ -29,7 +30,9 @@ from config.db import session_scope
 
 __all__ = ["apikeys_app", "clients_app", "partners_app", "usage_types_app"]
 
-partners_app = typer.Typer(help="Partners (tenants): create and list.", no_args_is_help=True)
+partners_app = typer.Typer(
+    help="Partners (tenants): create, list, upload their logo.", no_args_is_help=True
+)
 clients_app = typer.Typer(help="A partner's clients: create, list, update.", no_args_is_help=True)
 usage_types_app = typer.Typer(help="A partner's usage types.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -81,6 +84,33 @@ def create_partner(
         raise _fail(exc) from exc
     typer.echo(
         f"created partner {partner.id} ({partner.name}, {partner.currency}, {partner.timezone})"
+    )
+
+
+@partners_app.command("logo")
+def partner_logo(
+    partner: Partner,
+    file: Annotated[
+        Path | None, typer.Argument(dir_okay=False, help="A PNG or JPEG file (at most 1 MiB).")
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the logo.")] = False,
+) -> None:
+    """Upload the logo invoices, e-mails and the dashboard show (checked by its content; SVG
+    is refused), or remove it. The file is read now and stored; it is not read again."""
+    if (file is None) == (not remove):
+        raise _fail(ValueError("give a FILE to upload, or --remove"))
+    try:
+        with session_scope() as session:
+            if file is None:
+                removed = logos.remove_logo(session, partner)
+                typer.echo(f"logo of {partner} removed" if removed else f"{partner} had no logo")
+                return
+            stored = logos.set_logo(session, partner, logos.read_logo_file(file))
+    except TenantError as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        f"logo of {partner} stored: {stored.media_type}, {stored.width}x{stored.height} px, "
+        f"{len(stored.content):,} bytes"
     )
 
 

@@ -1,4 +1,4 @@
-"""`/v1/partners`, `/v1/clients`, `/v1/usage-types`.
+"""`/v1/partners` (and each partner's logo), `/v1/clients`, `/v1/usage-types`.
 
 Platform keys (no partner) manage partners; a partner's admin key manages its own partner,
 clients and usage types; `read` keys may list them. A partner key asking for another partner's
@@ -9,19 +9,21 @@ row gets 404, exactly as if it did not exist. Each request is one unit of work.
 # dependencies local to `build_router`, as real objects.
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from billing.tenants import service
+from billing.tenants import logos, service
 from billing.tenants.errors import (
     AlreadyExistsError,
     NotFoundError,
     PermissionDeniedError,
     TenantError,
 )
-from billing.tenants.models import ClientStatus, Scope
+from billing.tenants.models import ClientStatus, PartnerLogo, Scope
 from billing.tenants.schemas import (
     ClientCreate,
     ClientPage,
@@ -35,10 +37,12 @@ from billing.tenants.schemas import (
     RequireScope,
     UsageTypeCreate,
     UsageTypeRead,
+    hide_costs,
 )
 from config.db import session_scope
+from config.request_body import BodyTooLargeError, read_body
 
-__all__ = ["AUTH_RESPONSES", "build_router", "partner_of", "translate_errors"]
+__all__ = ["AUTH_RESPONSES", "build_router", "for_key", "partner_of", "translate_errors"]
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing, unknown or revoked API key."},
@@ -47,6 +51,43 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such row for this key's partner."}
 }
+_LOGO_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Not a PNG or JPEG logo (the reason says why)."},
+    413: {"model": ErrorResponse, "description": "Larger than 1 MiB."},
+}
+_LOGO_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("image/png", "image/jpeg")
+        },
+    }
+}
+# A stored image is served as exactly what it is, and nothing in it may run.
+_IMAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'",
+    "Cache-Control": "private, max-age=300",
+}
+
+
+class LogoRead(BaseModel):
+    media_type: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+    @classmethod
+    def of(cls, row: PartnerLogo) -> "LogoRead":
+        return cls(
+            media_type=row.media_type, width=row.width, height=row.height,
+            size=len(row.content), sha256=row.sha256, uploaded_at=row.uploaded_at,
+        )  # fmt: skip
+
+
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "The id (or external_ref) is taken."}
 }
@@ -75,6 +116,15 @@ def partner_of(principal: Principal) -> str:
             status.HTTP_403_FORBIDDEN, "a platform key manages partners only; use a partner key"
         )
     return principal.partner_id
+
+
+Shown = TypeVar("Shown")
+
+
+def for_key(principal: Principal, body: Shown) -> Shown:
+    """`body` as this key may see it: cost and margin fields null unless it is an admin key
+    (`Principal.sees_costs`, `hide_costs`). Every route that answers such fields calls this."""
+    return body if principal.sees_costs else hide_costs(body)
 
 
 def _visible_partner(principal: Principal, partner_id: str) -> None:
@@ -122,6 +172,57 @@ def build_router(require: RequireScope) -> APIRouter:
         with translate_errors(), session_scope() as session:
             _visible_partner(principal, partner_id)
             return PartnerRead.model_validate(service.update_partner(session, partner_id, spec))
+
+    @router.put(
+        "/partners/{partner_id}/logo",
+        tags=["partners"],
+        responses={**_NOT_FOUND, **_LOGO_ERRORS},
+        openapi_extra=_LOGO_BODY,
+        summary="Upload the partner's logo (PNG or JPEG, at most 1 MiB)",
+    )
+    async def put_logo(
+        partner_id: str, request: Request, principal: Annotated[Principal, admin_key]
+    ) -> LogoRead:
+        """The image's bytes are the body; it is checked by its content (PNG or JPEG that
+        decodes, at most 4096 pixels a side), not by its name or Content-Type. SVG is refused:
+        it can carry scripts. Invoices, e-mails and the dashboard show it from then on."""
+        length = request.headers.get("content-length")
+        try:
+            data = await read_body(request.stream(), length, logos.MAX_LOGO_BYTES)
+        except BodyTooLargeError as exc:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+        with translate_errors(), session_scope() as session:
+            _visible_partner(principal, partner_id)
+            return LogoRead.of(logos.set_logo(session, partner_id, data))
+
+    @router.get(
+        "/partners/{partner_id}/logo",
+        tags=["partners"],
+        responses={**_NOT_FOUND, 200: {"content": {t: {} for t in logos.LOGO_TYPES.values()}}},
+        response_class=Response,
+        summary="The partner's logo image",
+    )
+    def get_logo(partner_id: str, principal: Annotated[Principal, admin_key]) -> Response:
+        with translate_errors(), session_scope() as session:
+            _visible_partner(principal, partner_id)
+            stored = logos.get_logo(session, partner_id)
+            if stored is None:
+                raise NotFoundError("logo of partner", partner_id)
+            return Response(stored.content, media_type=stored.media_type, headers=_IMAGE_HEADERS)
+
+    @router.delete(
+        "/partners/{partner_id}/logo",
+        tags=["partners"],
+        status_code=status.HTTP_204_NO_CONTENT,
+        responses=_NOT_FOUND,
+        summary="Remove the partner's logo",
+    )
+    def delete_logo(partner_id: str, principal: Annotated[Principal, admin_key]) -> Response:
+        with translate_errors(), session_scope() as session:
+            _visible_partner(principal, partner_id)
+            if not logos.remove_logo(session, partner_id):
+                raise NotFoundError("logo of partner", partner_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.post(
         "/clients",
@@ -173,12 +274,12 @@ def build_router(require: RequireScope) -> APIRouter:
     ) -> UsageTypeRead:
         with translate_errors(), session_scope() as session:
             usage_type = service.create_usage_type(session, partner_of(principal), spec)
-            return UsageTypeRead.model_validate(usage_type)
+            return for_key(principal, UsageTypeRead.model_validate(usage_type))
 
     @router.get("/usage-types", tags=["usage types"])
     def list_usage_types(principal: Annotated[Principal, read_key]) -> list[UsageTypeRead]:
         with session_scope() as session:
             types = service.list_usage_types(session, partner_of(principal))
-        return [UsageTypeRead.model_validate(t) for t in types]
+        return [for_key(principal, UsageTypeRead.model_validate(t)) for t in types]
 
     return router

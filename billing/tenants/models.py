@@ -13,7 +13,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlmodel import Field, SQLModel
 
 from config.db_types import DecimalText, StrEnumType, UTCDateTime, utcnow, uuid7
@@ -24,6 +34,7 @@ __all__ = [
     "Client",
     "ClientStatus",
     "Partner",
+    "PartnerLogo",
     "Scope",
     "UsageType",
 ]
@@ -140,3 +151,23 @@ class ApiKey(SQLModel, table=True):
     @property
     def scope_set(self) -> frozenset[Scope]:
         return frozenset(Scope(s) for s in self.scopes.split())
+
+
+class PartnerLogo(SQLModel, table=True):
+    """The partner's logo, uploaded and checked (`billing.tenants.logos`): the only image its
+    invoices, e-mails and dashboard show. Kept in the database so every API process and worker
+    reads the same bytes, and nothing is ever read from a path someone typed."""
+
+    __tablename__ = "billing_partner_logo"
+
+    partner_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("billing_partner.id"), primary_key=True)
+    )
+    media_type: str = Field(sa_column=Column(String(32), nullable=False))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    width: int = Field(sa_column=Column(Integer, nullable=False))
+    height: int = Field(sa_column=Column(Integer, nullable=False))
+    uploaded_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel, col
 
-from billing.tenants.models import ApiKey, Client, ClientStatus, Partner, UsageType
+from billing.tenants.models import ApiKey, Client, ClientStatus, Partner, PartnerLogo, UsageType
 
 __all__ = ["TenantRepository"]
 
@@ -30,6 +30,21 @@ class TenantRepository:
     # partners -----------------------------------------------------------------
     def partner(self, partner_id: str) -> Partner | None:
         return self.session.get(Partner, partner_id)
+
+    def logo(self, partner_id: str) -> PartnerLogo | None:
+        return self.session.get(PartnerLogo, partner_id)
+
+    def has_logo(self, partner_id: str) -> bool:
+        query = select(col(PartnerLogo.partner_id)).where(col(PartnerLogo.partner_id) == partner_id)
+        return self.session.scalar(query) is not None
+
+    def delete_logo(self, partner_id: str) -> bool:
+        row = self.logo(partner_id)
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        return True
 
     def partners(self) -> list[Partner]:
         return list(self.session.scalars(select(Partner).order_by(col(Partner.id))))

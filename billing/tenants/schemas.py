@@ -4,20 +4,20 @@ and API keys. Validation lives here so both entry points refuse the same input t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from billing.tenants.models import Aggregation, ClientStatus, Scope
-from config.money import UnknownCurrencyError, currency_exponent
+from config import validators
+from config.text import CheckedInput, StoredText
 
 __all__ = [
+    "COST_WORDS",
     "MAX_PRECISION",
     "Address",
     "ApiKeyCreated",
@@ -37,48 +37,12 @@ __all__ = [
     "UsageTypeCreate",
     "UsageTypeRead",
     "UsageTypeUpdate",
+    "hide_costs",
+    "is_cost_field",
 ]
 
 MAX_PRECISION = 6
 """Decimals a usage type may allow; matches what a stored quantity keeps."""
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _slug(value: str) -> str:
-    if not _SLUG.match(value):
-        raise ValueError("use 1-64 lowercase letters, digits, '-' or '_', starting alphanumeric")
-    return value
-
-
-def _code(value: str) -> str:
-    if not _CODE.match(value):
-        raise ValueError("use 1-64 lowercase letters, digits or '_', starting with a letter")
-    return value
-
-
-def _currency(value: str) -> str:
-    try:
-        currency_exponent(value)
-    except UnknownCurrencyError as exc:
-        raise ValueError(str(exc)) from exc
-    return value.upper()
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from exc
-    return value
-
-
-def _email(value: str | None) -> str | None:
-    if value is not None and not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an e-mail address")
-    return value
 
 
 def _rate(value: Decimal) -> Decimal:
@@ -89,16 +53,35 @@ def _rate(value: Decimal) -> Decimal:
     return value
 
 
-Slug = Annotated[str, AfterValidator(_slug)]
-Code = Annotated[str, AfterValidator(_code)]
-Currency = Annotated[str, AfterValidator(_currency)]
-TimeZone = Annotated[str, AfterValidator(_timezone)]
-Email = Annotated[str | None, AfterValidator(_email)]
 Rate = Annotated[Decimal, AfterValidator(_rate)]
+# The same rules as the partner file (`config.validators`); an optional e-mail may be null.
+Slug = validators.Slug
+Code = validators.Code
+Currency = validators.Currency
+TimeZone = validators.TimeZone
+Email = validators.Email | None
+Name = validators.Name
+Line = validators.Line
 
 
-class _Input(BaseModel):
+class _Input(CheckedInput):
+    """Unknown keys refused; every string storable (`CheckedInput`)."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class _Update(_Input):
+    """A change: a field left out keeps its value; only the fields in `NULLABLE` may be set to
+    null (cleared); null for any other is refused, not stored."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Self:
+        for name in sorted(self.model_fields_set - self.NULLABLE):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name}: cannot be null; leave it out to keep its value")
+        return self
 
 
 class PartnerSettings(_Input):
@@ -129,7 +112,7 @@ class PartnerSettings(_Input):
         le=100,
         description="Clients whose margin % falls below this are flagged; none: no alerts.",
     )
-    finance_emails: list[str] = Field(
+    finance_emails: list[validators.Email] = Field(
         default_factory=list, description="Who receives reconciliation reports."
     )
     connections: dict[str, dict[str, Any]] = Field(
@@ -142,42 +125,64 @@ class PartnerSettings(_Input):
     )
 
 
-class Branding(BaseModel):
-    """Free-form beyond these keys: invoice templates may read more."""
+_UPLOAD_LOGO = (
+    "the logo is uploaded, not named: PUT /v1/partners/{id}/logo, `partners logo`, or "
+    "branding.logo in a partner file (read at `config apply`)"
+)
+
+
+def _logo_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")) or len(value) > 500:
+        raise ValueError(f"must be an http(s) URL (a link only, never fetched); {_UPLOAD_LOGO}")
+    return value
+
+
+class Branding(CheckedInput):
+    """Free-form beyond these keys: invoice templates may read more. `logo_url` is a link kept
+    for the partner's own use; documents show only the uploaded logo."""
 
     model_config = ConfigDict(extra="allow")
 
-    display_name: str | None = None
-    logo_url: str | None = None
+    display_name: Name | None = None
+    logo_url: Annotated[validators.Line, AfterValidator(_logo_url)] | None = None
     primary_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    footer: str | None = None
+    footer: StoredText | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_logo_paths(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("logo", "logo_path"):
+                if key in data:
+                    raise ValueError(f"{key}: {_UPLOAD_LOGO}")
+        return data
 
 
 class Address(_Input):
-    line1: str | None = Field(default=None, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=100)
-    region: str | None = Field(default=None, max_length=100)
-    postal_code: str | None = Field(default=None, max_length=20)
+    line1: Line | None = Field(default=None, max_length=200)
+    line2: Line | None = Field(default=None, max_length=200)
+    city: Line | None = Field(default=None, max_length=100)
+    region: Line | None = Field(default=None, max_length=100)
+    postal_code: Line | None = Field(default=None, max_length=20)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1")
 
 
 class PartnerCreate(_Input):
     id: Slug
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     currency: Currency = "USD"
     timezone: TimeZone = "UTC"
-    invoice_prefix: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9-]{1,20}$", description="Defaults to the id."
+    invoice_prefix: validators.InvoicePrefix | None = Field(
+        default=None, description="Defaults to the id."
     )
     branding: Branding = Field(default_factory=Branding)
     settings: PartnerSettings = Field(default_factory=PartnerSettings)
 
 
-class PartnerUpdate(_Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class PartnerUpdate(_Update):
+    name: Name | None = None
     timezone: TimeZone | None = None
-    invoice_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,20}$")
+    invoice_prefix: validators.InvoicePrefix | None = None
     branding: Branding | None = None
     settings: PartnerSettings | None = None
 
@@ -197,8 +202,8 @@ class PartnerRead(BaseModel):
 
 class ClientCreate(_Input):
     id: Slug
-    name: str = Field(min_length=1, max_length=200)
-    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name
+    external_ref: Line | None = Field(default=None, min_length=1, max_length=200)
     billing_email: Email = None
     address: Address = Field(default_factory=Address)
     currency: Currency | None = Field(default=None, description="Defaults to the partner's.")
@@ -209,11 +214,13 @@ class ClientCreate(_Input):
     status: ClientStatus = ClientStatus.ACTIVE
 
 
-class ClientUpdate(_Input):
+class ClientUpdate(_Update):
     """Currency is fixed once a client exists: its events and invoices are priced in it."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    external_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    NULLABLE = frozenset({"external_ref", "billing_email"})
+
+    name: Name | None = None
+    external_ref: Line | None = Field(default=None, min_length=1, max_length=200)
     billing_email: Email = None
     address: Address | None = None
     timezone: TimeZone | None = None
@@ -245,11 +252,11 @@ class ClientPage(BaseModel):
 
 class UsageTypeCreate(_Input):
     code: Code = Field(description="e.g. voice_minutes, sms, chat_conversations, workflow_runs")
-    display_name: str = Field(min_length=1, max_length=200)
-    unit: str = Field(min_length=1, max_length=40, examples=["minute", "message"])
+    display_name: Name
+    unit: Line = Field(min_length=1, max_length=40, examples=["minute", "message"])
     precision: int = Field(default=0, ge=0, le=MAX_PRECISION, description="Decimals allowed.")
     aggregation: Aggregation = Aggregation.SUM
-    aggregation_property: str | None = Field(default=None, min_length=1, max_length=100)
+    aggregation_property: Line | None = Field(default=None, min_length=1, max_length=100)
     wholesale_rate: Rate = Field(
         default=Decimal(0), description="Per unit, in the partner's currency."
     )
@@ -264,15 +271,17 @@ class UsageTypeCreate(_Input):
         return self
 
 
-class UsageTypeUpdate(_Input):
+class UsageTypeUpdate(_Update):
     """The code is fixed: events and prices refer to it. `wholesale_rate` is the per-unit rate
     each event's drill-down cost is computed with (period cost is rated from price books)."""
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    unit: str | None = Field(default=None, min_length=1, max_length=40)
+    NULLABLE = frozenset({"aggregation_property"})
+
+    display_name: Name | None = None
+    unit: Line | None = Field(default=None, min_length=1, max_length=40)
     precision: int | None = Field(default=None, ge=0, le=MAX_PRECISION)
     aggregation: Aggregation | None = None
-    aggregation_property: str | None = Field(default=None, min_length=1, max_length=100)
+    aggregation_property: Line | None = Field(default=None, min_length=1, max_length=100)
     wholesale_rate: Rate | None = None
 
 
@@ -286,7 +295,7 @@ class UsageTypeRead(BaseModel):
     precision: int
     aggregation: Aggregation
     aggregation_property: str | None
-    wholesale_rate: Decimal
+    wholesale_rate: Decimal | None = Field(description="Per unit; null for non-admin keys.")
 
 
 class ApiKeyRead(BaseModel):
@@ -318,6 +327,45 @@ class Principal:
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes
+
+    @property
+    def sees_costs(self) -> bool:
+        """Wholesale cost and margin are for admin keys only (docs/api-input.md): a read key
+        may sit in a client portal or a platform's dashboard."""
+        return Scope.ADMIN in self.scopes
+
+
+COST_WORDS = ("cost", "margin", "wholesale")
+"""A field whose name holds one of these carries wholesale cost or margin (or reveals them)."""
+
+
+def is_cost_field(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in COST_WORDS)
+
+
+Shown = TypeVar("Shown")
+
+
+def hide_costs(value: Shown) -> Shown:
+    """`value` as a non-admin key sees it: every field named for cost, margin or wholesale
+    (`is_cost_field`), at any depth of a response model, dict or list, set to None. The shape
+    stays the same, so one client model reads both answers."""
+    if isinstance(value, BaseModel):
+        updates = {
+            name: None if is_cost_field(name) else hide_costs(getattr(value, name))
+            for name in type(value).model_fields
+        }
+        return value.model_copy(update=updates)
+    if isinstance(value, dict):
+        return cast(
+            Shown,
+            {k: None if isinstance(k, str) and is_cost_field(k) else hide_costs(v)
+             for k, v in value.items()},
+        )  # fmt: skip
+    if isinstance(value, list):
+        return cast(Shown, [hide_costs(item) for item in value])
+    return value
 
 
 RequireScope = Callable[[Scope], Callable[..., Principal]]

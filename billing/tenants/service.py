@@ -35,6 +35,7 @@ from billing.tenants.schemas import (
     UsageTypeUpdate,
 )
 from config.db_types import utcnow
+from config.text import line_problem
 
 __all__ = [
     "KEY_PREFIX",
@@ -216,6 +217,9 @@ def create_api_key(
     name: str = "",
 ) -> ApiKeyCreated:
     """A new key for a partner, or a platform key (`partner_id` None, admin only)."""
+    problem = line_problem(name) if len(name) <= 200 else "must be at most 200 characters"
+    if problem is not None:
+        raise TenantError(f"name: {problem}")
     wanted = frozenset(scopes)
     if partner_id is None:
         if wanted - {Scope.ADMIN}:

@@ -7,24 +7,22 @@ declared elsewhere) live in `checks.py`, so they can run even when an unrelated 
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
     StrictStr,
-    StringConstraints,
     field_validator,
     model_validator,
 )
 
-from config.partner_file.fields import Color, Currency, Email, Slug, TimeZone
+from config.bounds import Day
+from config.partner_file.fields import Color, Currency, Email, Name, Slug, TimeZone
 from config.prices import (
     GraduatedPrice,
     MoneyAmount,
@@ -37,6 +35,8 @@ from config.prices import (
     rules_error,
     value_error,
 )
+from config.text import CheckedInput, Line, StoredText
+from config.validators import InvoicePrefix
 
 __all__ = [
     "CLIENT_STATUSES",
@@ -61,9 +61,8 @@ __all__ = [
 PROVIDERS = ("quickbooks", "xero", "freshbooks", "stripe")
 CLIENT_STATUSES = ("active", "suspended", "archived")
 _SECRET_WORDS = ("secret", "token", "password", "api_key", "apikey", "private_key")
-_PREFIX = re.compile(r"^[A-Za-z0-9._/-]{0,20}$")
 
-Text = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
+Text = Name  # one line of storable text, 1-200 characters (`config.validators.check_name`)
 
 
 def _billing_day(value: int) -> int:
@@ -75,22 +74,13 @@ def _billing_day(value: int) -> int:
     return value
 
 
-def _prefix(value: str) -> str:
-    if not _PREFIX.match(value):
-        raise value_error(
-            f"{value!r}: at most 20 letters, digits, '-', '_', '.' or '/' (it starts every "
-            "invoice number)"
-        )
-    return value
-
-
 def _country(value: str) -> str:
     if not re.fullmatch(r"[A-Z]{2}", value):
         raise value_error(f"{value!r} is not a two-letter ISO 3166 country code (e.g. 'US')")
     return value
 
 
-class _Section(BaseModel):
+class _Section(CheckedInput):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -98,19 +88,19 @@ class _Section(BaseModel):
 
 
 class PerUnitEntry(PerUnitPrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 class GraduatedEntry(GraduatedPrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 class VolumeEntry(VolumePrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 class PackageEntry(PackagePrice):
-    effective_from: date | None = None
+    effective_from: Day | None = None
 
 
 PriceEntry: TypeAlias = Annotated[
@@ -128,14 +118,14 @@ def entry_price(entry: PerUnitPrice | GraduatedPrice | VolumePrice | PackagePric
 
 
 class BrandingSpec(_Section):
-    logo: StrictStr | None = None
+    logo: Line | None = None
     primary_color: Color | None = None
     sender_name: Text | None = None
     sender_email: Email | None = None
-    address: StrictStr | None = None
+    address: StoredText | None = None
 
 
-class ConnectionSpec(BaseModel):
+class ConnectionSpec(CheckedInput):
     """A connected system; besides `provider` and `enabled`, keys are free-form settings for that
     connector (realm, account codes, item mapping). Credentials never go in the file."""
 
@@ -175,7 +165,7 @@ class PartnerSpec(_Section):
     name: Text
     currency: Currency
     timezone: TimeZone
-    invoice_prefix: Annotated[StrictStr, AfterValidator(_prefix)] = "INV-"
+    invoice_prefix: InvoicePrefix = "INV-"
     net_terms_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
     grace_period_hours: Annotated[StrictInt, Field(ge=0, le=2160)] = 24
     auto_approve: StrictBool = False
@@ -221,7 +211,7 @@ class PlanSpec(_Section):
     currency: Currency | None = None
     base_fee: MoneyAmount = Decimal(0)
     minimum_spend: MoneyAmount | None = None
-    effective_from: date | None = None
+    effective_from: Day | None = None
     prices: dict[str, PriceEntry] = Field(default_factory=dict)
 
 
@@ -240,18 +230,18 @@ class TaxSpec(_Section):
 
 
 class AddressSpec(_Section):
-    line1: StrictStr | None = None
-    line2: StrictStr | None = None
-    city: StrictStr | None = None
-    region: StrictStr | None = None
-    postal_code: StrictStr | None = None
+    line1: Line | None = None
+    line2: Line | None = None
+    city: Line | None = None
+    region: Line | None = None
+    postal_code: Line | None = None
     country: Annotated[StrictStr, AfterValidator(_country)] | None = None
 
 
 class ClientSpec(_Section):
     name: Text
     email: Email
-    plan: StrictStr | None = None
+    plan: Line | None = None
     plan_override: PlanOverrideSpec | None = None
     currency: Currency | None = None
     timezone: TimeZone | None = None
@@ -262,8 +252,8 @@ class ClientSpec(_Section):
     external_ref: Text | None = None
     address: AddressSpec | None = None
     status: Literal["active", "suspended", "archived"] = "active"
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     prices: dict[str, PriceEntry] = Field(default_factory=dict)
 
     @model_validator(mode="after")

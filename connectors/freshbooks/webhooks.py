@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from config.text import printable, text_problem
+
 __all__ = [
     "SIGNATURE_HEADER",
     "VERIFY_EVENT",
@@ -91,6 +93,10 @@ def parse_event(body: bytes | str) -> WebhookEvent:
     except (UnicodeDecodeError, ValueError) as exc:
         raise WebhookError("body", "not a URL-encoded form") from exc
     fields = dict(pairs)
+    for key, value in fields.items():
+        problem = text_problem(key) or text_problem(value)
+        if problem is not None:
+            raise WebhookError(printable(key), problem)
     for required in ("name", "object_id", "account_id"):
         if not fields.get(required):
             raise WebhookError(required, "missing from the callback")

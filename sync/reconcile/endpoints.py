@@ -1,4 +1,6 @@
-"""`GET /v1/reconciliations` and `/v1/reconciliations/{id}` (read scope, own partner only).
+"""`GET /v1/reconciliations` and `/v1/reconciliations/{id}` (admin keys, own partner only: a
+reconciliation compares our wholesale cost with the platform's bill, and cost is for admin
+keys only).
 
 Beside the stored machine fields (`summary`, `amount_minor`, ...) each run carries `report`:
 what people read (the headline, errors and warnings, the total at stake per currency in major
@@ -7,11 +9,12 @@ units, the systems by name), the same figures as the e-mail and the dashboard.""
 # No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from billing.tenants.endpoints import AUTH_RESPONSES, partner_of
 from billing.tenants.models import Scope
 from billing.tenants.schemas import Principal, RequireScope
+from config.bounds import MAX_ID
 from config.db import session_scope
 from sync.reconcile.readable import readable_report
 from sync.reconcile.report import as_json
@@ -22,11 +25,11 @@ __all__ = ["build_router"]
 
 def build_router(require: RequireScope) -> APIRouter:
     router = APIRouter(tags=["reconciliation"], responses=AUTH_RESPONSES)
-    read_key = Depends(require(Scope.READ))
+    admin_key = Depends(require(Scope.ADMIN))
 
     @router.get("/v1/reconciliations", summary="Reconciliation runs, newest first")
     def list_route(
-        principal: Annotated[Principal, read_key],
+        principal: Annotated[Principal, admin_key],
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> list[dict[str, Any]]:
         with session_scope() as session:
@@ -46,7 +49,10 @@ def build_router(require: RequireScope) -> APIRouter:
             ]
 
     @router.get("/v1/reconciliations/{run_id}", summary="One run with every difference")
-    def get_route(run_id: int, principal: Annotated[Principal, read_key]) -> dict[str, Any]:
+    def get_route(
+        run_id: Annotated[int, Path(ge=1, le=MAX_ID, description="A run id.")],
+        principal: Annotated[Principal, admin_key],
+    ) -> dict[str, Any]:
         with session_scope() as session:
             run = get_run(session, run_id, partner_of(principal))
             if run is None or run.id is None:

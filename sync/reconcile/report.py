@@ -8,7 +8,6 @@ MIME messages, so the attachment needs nothing new there)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -18,11 +17,13 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session
 
-from billing.documents.document import PartnerBranding
+from billing.documents.document import Logo, PartnerBranding
 from billing.documents.message import add_bodies, checked_address, new_message
 from billing.documents.outbox import queue_email
-from billing.documents.render import load_logo
+from billing.documents.render import logo_of
+from billing.tenants.logos import get_logo
 from billing.tenants.models import Partner
+from config.csv_cells import safe_writer
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from sync.reconcile.readable import ReadableDifference, ReadableReport, readable_report
 from sync.reconcile.repository import differences_of
@@ -105,7 +106,7 @@ def as_csv(report: ReadableReport) -> str:
     """Every difference, one row each: ISO dates, yes/no, the amount at stake both as people
     read it and as the integer in minor units (both empty where no amount is put on it)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(CSV_COLUMNS)
     for d in report.differences:
         writer.writerow([
@@ -183,11 +184,14 @@ def recipients(partner: Partner) -> list[str]:
     return found
 
 
-def build_email(partner: Partner, report: ReadableReport) -> EmailMessage:
-    """The branded message with its text part and the CSV; from the partner's sender."""
+def build_email(
+    partner: Partner, report: ReadableReport, *, logo: Logo | None = None
+) -> EmailMessage:
+    """The branded message with its text part and the CSV; from the partner's sender, with the
+    partner's uploaded `logo` when there is one."""
     to = [Address(addr_spec=checked_address(a, f"partner {partner.id}", "finance_emails"))
           for a in recipients(partner)]  # fmt: skip
-    brand = PartnerBranding.from_partner(partner)
+    brand = PartnerBranding.from_partner(partner, logo=logo)
     sender = checked_address(
         brand.sender_email or _FALLBACK_SENDER.format(partner=partner.id),
         f"partner {partner.id}",
@@ -199,7 +203,7 @@ def build_email(partner: Partner, report: ReadableReport) -> EmailMessage:
         message,
         as_text(report),
         lambda logo_cid: render_html(report, brand, logo_cid),
-        load_logo(brand.logo_path),
+        logo_of(brand),
     )
     message.add_attachment(as_csv(report).encode(), "text", "csv",
                            filename=f"reconciliation-{report.period}-{report.run_id}.csv")  # fmt: skip
@@ -214,7 +218,7 @@ def queue_report(session: Session, run: ReconcileRun) -> int:
     assert run.id is not None
     recipients(partner)  # before any work: a partner without finance_emails is told so
     report = readable_report(session, run, differences_of(session, run.id))
-    message = build_email(partner, report)
+    message = build_email(partner, report, logo=Logo.of(get_logo(session, partner.id)))
     row = queue_email(session, message, partner_id=partner.id, kind="reconciliation",
                       related_id=str(run.id))  # fmt: skip
     session.flush()

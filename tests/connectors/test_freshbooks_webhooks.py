@@ -86,6 +86,7 @@ def test_parse_event_and_what_it_names() -> None:
         (form({"name": "nodot", "object_id": "1", "account_id": "a"}), "name"),
         (form({"name": "callback.verify", "object_id": "9", "account_id": "a"}), "verifier"),
         (b"\xff\xfe", "body"),
+        (form({"name": "invoice.update", "object_id": "1", "account_id": "a\x00"}), "account_id"),
     ],
 )
 def test_bad_callbacks_name_the_field(body: bytes, field: str) -> None:

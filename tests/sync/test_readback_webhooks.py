@@ -171,3 +171,18 @@ def test_a_quickbooks_notification_records_the_payment_once(
             assert answer.status_code == 200
     session.expire_all()
     assert [p.amount_minor for p in session.exec(select(Payment))] == [700]
+
+
+@pytest.mark.parametrize(
+    ("hook", "header", "secret"),
+    [("/webhooks/quickbooks", "intuit-signature", VERIFIER),
+     ("/webhooks/xero", "x-xero-signature", XERO_KEY)],
+)  # fmt: skip
+def test_a_signed_body_too_deep_to_parse_is_400(
+    client: TestClient, pulled: list[str], hook: str, header: str, secret: str
+) -> None:
+    body = b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    answer = client.post(hook, content=body, headers={header: hooks.sign(body, secret)})
+    assert answer.status_code == 400
+    assert "body: not JSON" in answer.json()["detail"] and "nested too deeply" in answer.text
+    assert pulled == []

@@ -168,3 +168,19 @@ def test_sign_in_only_returns_to_dashboard_pages(app_client: TestClient, world: 
                   "csrf_token": csrf_of(page.text), "next": target},
         )  # fmt: skip
         assert done.headers["location"] == landing
+
+
+def test_a_sign_in_with_text_no_database_can_store_is_refused_not_a_crash(
+    app_client: TestClient, world: World
+) -> None:
+    page = app_client.get("/dashboard/signin")
+    answer = app_client.post(
+        "/dashboard/signin",
+        data={
+            "email": "ann@acme.example\x00",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert answer.status_code < 500
+    assert "set-cookie" not in {k.lower() for k in answer.headers}

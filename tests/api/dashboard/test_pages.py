@@ -222,14 +222,16 @@ def test_pages_are_branded_and_not_frameable(
 ) -> None:
     from pathlib import Path
 
+    from billing.tenants.logos import set_logo
     from billing.tenants.models import Partner
 
-    logo = Path(str(tmp_path)) / "logo.png"
-    logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 32)
+    logo = Path(__file__).resolve().parents[3] / "examples" / "branding" / "acme.png"
     partner = session.get(Partner, "acme")
     assert partner is not None
-    partner.branding = {**partner.branding, "primary_color": "#FFD500", "logo": str(logo)}
+    # a path in the branding is never read; the uploaded logo is what the pages show
+    partner.branding = {**partner.branding, "primary_color": "#FFD500", "logo": "/etc/hostname"}
     session.add(partner)
+    set_logo(session, "acme", logo.read_bytes())
     session.commit()
     sign_in(app_client, "ann@acme.example")
     page = app_client.get("/dashboard/p/acme")

@@ -15,6 +15,7 @@ from billing.documents import (
     DocumentLine,
     DocumentLineKind,
     InvoiceDocument,
+    Logo,
     PartnerBranding,
     document_lines,
 )
@@ -95,8 +96,12 @@ def test_branding_and_client_read_from_the_tenant_rows(tmp_path: Path) -> None:
                   "sender_name": "Acme AI Billing", "sender_email": "billing@acme.example",
                   "address": "1 Main St\nSpringfield", "paper_size": "letter"},
     )  # fmt: skip
-    brand = PartnerBranding.from_partner(file_style, base_dir=tmp_path)
-    assert brand.logo_path == tmp_path / "branding/acme.png"
+    (tmp_path / "branding").mkdir()
+    (tmp_path / "branding/acme.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    brand = PartnerBranding.from_partner(file_style)
+    assert (brand.logo_path, brand.logo) == (None, None)  # a stored path is never read
+    uploaded = Logo(b"\x89PNG...", "image/png")
+    assert PartnerBranding.from_partner(file_style, logo=uploaded).logo == uploaded
     assert (brand.primary_color, brand.address, brand.paper_size) == (
         "#0B5FFF", ("1 Main St", "Springfield"), "Letter"
     )  # fmt: skip
@@ -108,7 +113,9 @@ def test_branding_and_client_read_from_the_tenant_rows(tmp_path: Path) -> None:
                   "primary_color": "not-a-colour", "footer": "VAT GB123"},
     )  # fmt: skip
     brand = PartnerBranding.from_partner(api_style)
-    assert (brand.name, brand.logo_path, brand.footer) == ("Acme AI", None, "VAT GB123")
+    assert (brand.name, brand.logo_path, brand.logo, brand.footer) == (
+        "Acme AI", None, None, "VAT GB123"
+    )  # a URL is never fetched  # fmt: skip
     assert brand.primary_color == "#1F2937"  # a bad stored colour never reaches CSS
 
     client = Client(

@@ -173,3 +173,28 @@ def test_any_lines_recompute_to_the_cent(
     exported = export_lines(invoice, rows)
     recomputed = sum(_cents(x.quantity * x.unit_price) + x.tax_minor for x in exported)
     assert recomputed == invoice.total_minor
+
+
+@pytest.mark.parametrize(
+    ("fmt", "column"),
+    [("quickbooks", "Customer"), ("xero", "*ContactName"), ("freshbooks", "Client Name")],
+)
+def test_client_names_cannot_run_as_formulas(
+    tmp_path: Path, issued: dict[str, Invoice], session: Session, fmt: str, column: str
+) -> None:
+    """A client named like a formula is written as text; amounts (negative ones included)
+    stay numbers that add up to our totals."""
+    from billing.tenants.models import Client
+
+    client = session.get(Client, ("acme", "dental"))
+    assert client is not None
+    client.name = '=HYPERLINK("http://evil.example","Dental")'
+    session.add(client)
+    session.commit()
+    _header, rows = _export(tmp_path, fmt)
+    names = {r[column] for r in rows}
+    assert '\'=HYPERLINK("http://evil.example","Dental")' in names
+    assert not any(name.startswith("=") for name in names)
+    amounts = [r[k] for r in rows for k in ("ItemAmount", "Line Subtotal", "TaxAmount") if k in r]
+    assert any(a.startswith("-") for a in amounts) or fmt == "xero"
+    assert all(not a.startswith("'") for a in amounts)

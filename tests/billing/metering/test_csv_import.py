@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +150,46 @@ def test_the_command_fails_cleanly_for_an_unknown_partner(acme: Session, tmp_pat
     result = CliRunner().invoke(app, ["usage", "import", str(source), "-p", "nobody", "--quiet"])
     assert result.exit_code == 1
     assert "partner 'nobody' not found" in result.output
+
+
+def test_a_nul_or_non_utf8_row_is_rejected_alone(acme: Session, tmp_path: Path) -> None:
+    """One chunk: a NUL in a cell (PostgreSQL refuses it in text and JSON) and bytes that are
+    not UTF-8 cost only their own rows; the rejects file keeps the original bytes, and a
+    formula-like cell in it is escaped."""
+    when = recent().encode()
+    source = tmp_path / "odd.csv"
+    source.write_bytes(
+        b"event_id,client,usage_type,quantity,occurred_at,campaign\n"
+        b"e-1,alpha,sms,1," + when + b",spring\n"
+        b"e-\x00,alpha,sms,1," + when + b",spring\n"
+        b"e-3,alpha,sms,1," + when + b",caf\xe9\n"
+        b"e-4,alpha\x00,sms,1," + when + b",\n"
+        b"e-5,alpha,sms,1," + when + b",\x00\n"
+        b"=cmd|' /C calc'!A0,nobody,sms,1," + when + b",\n"
+        b"e-7,beta,sms,2," + when + b",autumn\n"
+    )
+    summary = import_csv(session_scope, "acme", source, chunk_size=100)
+    assert (summary.accepted, summary.rejected) == (2, 5)
+    assert {e for (e,) in acme.execute(select(UsageEvent.event_id))} == {"e-1", "e-7"}
+    text = summary.rejects_path.read_bytes().decode("utf-8", "surrogateescape")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["line", "field", "reason", *HEADER[:5], "campaign"]
+    got = {int(row[0]): row[1:] for row in rows[1:]}
+    assert sorted(got) == [3, 4, 5, 6, 7]
+    assert got[3][:2] == ["event_id", "contains a NUL character (U+0000), which cannot be stored"]
+    assert got[3][2] == "e-\x00"
+    assert got[4][:2] == [
+        "properties.campaign",
+        "contains a lone surrogate (U+DCE9): not valid UTF-8 text",
+    ]
+    assert got[4][-1].encode("utf-8", "surrogateescape") == b"caf\xe9"  # the bytes as sent
+    assert got[5][0] == "client" and "NUL" in got[5][1]
+    assert got[6][0] == "properties.campaign" and "NUL" in got[6][1]
+    assert got[7][:3] == ["client", "unknown client 'nobody'", "'=cmd|' /C calc'!A0"]
+
+
+def test_a_header_that_is_not_utf8_refuses_the_file(acme: Session, tmp_path: Path) -> None:
+    source = tmp_path / "header.csv"
+    source.write_bytes(b"event_id,client,usage_type,quantity,occurred_at,r\xe9gion\n")
+    with pytest.raises(CsvFormatError, match=r"column 6 .* not valid UTF-8"):
+        import_csv(session_scope, "acme", source)

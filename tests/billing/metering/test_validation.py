@@ -206,24 +206,107 @@ def test_precision_rule_matches_the_decimal_places_of_random_quantities(
         assert result.field == "quantity"
 
 
+# Storable text: no NUL (st.text never draws lone surrogates: they are not characters).
+storable = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.decimals(allow_nan=False, allow_infinity=False, places=4)
-    | st.text(max_size=10),
+    | st.text(storable, max_size=10),
     lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(storable, max_size=5), inner, max_size=3)
     ),
     max_leaves=10,
 )
 
 
 @settings(deadline=None)
-@given(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
+@given(st.dictionaries(st.text(storable, max_size=8), json_values, max_size=5))
 def test_properties_survive_encoding_exactly(properties: dict[str, Any]) -> None:
     text = encode_properties(properties)
     assert json.loads(text, parse_float=Decimal) == properties
+
+
+BAD_TEXT = st.sampled_from(["\x00", "a\x00b", "\ud83d", "x\udc80y"])
+
+
+@st.composite
+def properties_with_one_bad_string(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    """Good properties with one NUL or lone surrogate planted as a key or a value somewhere,
+    and the path where it was planted."""
+    properties = draw(
+        st.dictionaries(st.text("abc", min_size=1, max_size=3), json_values, max_size=3)
+    )
+    bad = draw(BAD_TEXT)
+    path = draw(st.lists(st.text("xyz", min_size=1, max_size=2), min_size=0, max_size=3))
+    holder: dict[str, Any] = properties
+    for key in path:
+        if not isinstance(holder.get(key), dict):
+            holder[key] = {}
+        holder = holder[key]
+    as_key = draw(st.booleans())
+    if as_key:
+        holder[bad] = draw(json_values)
+    else:
+        holder["bad"] = [Decimal("1.5"), bad] if draw(st.booleans()) else bad
+    return properties, ".".join(path)
+
+
+@settings(deadline=None)
+@given(properties_with_one_bad_string())
+def test_properties_with_a_nul_or_a_lone_surrogate_are_rejected_at_their_path(
+    planted: tuple[dict[str, Any], str],
+) -> None:
+    properties, path = planted
+    result = rejected(raw(properties=properties))
+    assert result.field.startswith("properties")
+    assert path in result.field
+    assert "NUL" in result.reason or "surrogate" in result.reason
+    json.dumps(result.field, ensure_ascii=False).encode()  # the answer can be sent as UTF-8
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("event_id", "e\x00", "NUL"),
+        ("event_id", "e\ud83d", "surrogate"),
+        ("client", "alpha\x00", "NUL"),
+        ("client", "\udc80", "surrogate"),
+        ("usage_type", "sms\x00", "NUL"),
+        ("adjusts", "e-0\x00", "NUL"),
+    ],
+)
+def test_text_fields_that_cannot_be_stored_are_rejected(
+    field: str, value: str, reason: str
+) -> None:
+    result = rejected(raw(**{field: value}))
+    assert (result.field, reason in result.reason) == (field, True)
+    if field == "event_id":
+        assert result.event_id is None  # not echoed: a lone surrogate has no UTF-8 form
+    else:
+        assert result.event_id == "e-1"
+
+
+def test_properties_nested_too_deeply_are_rejected() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(40):
+        inner["k"] = {}
+        inner = inner["k"]
+    result = rejected(raw(properties=deep))
+    assert result.field.startswith("properties.k.k")
+    assert "nested deeper than 32 levels" in result.reason
+    assert isinstance(
+        validator().validate(0, raw(properties={"a": {"b": [1, {"c": "d"}]}})), ValidEvent
+    )
+
+
+def test_a_placeholder_lookalike_in_a_value_stays_text() -> None:
+    # the decimals' placeholders cannot be forged by a sender
+    properties = {"a": Decimal("1.5"), "b": "\ue0000", "c": "\\u00000"}
+    assert json.loads(encode_properties(properties), parse_float=Decimal) == properties
 
 
 def test_parse_batch_reads_numbers_as_decimals() -> None:
@@ -237,6 +320,11 @@ def test_parse_batch_says_where_the_json_broke() -> None:
         parse_batch(b'[\n  {"event_id": "a"},\n  {"event_id": }\n]')
     assert (caught.value.line, caught.value.column) == (3, 16)
     assert "line 3, column 16" in str(caught.value)
+
+
+def test_parse_batch_refuses_a_body_nested_too_deeply_for_the_parser() -> None:
+    with pytest.raises(MalformedBatchError, match="nested too deeply"):
+        parse_batch(b"[" * 100_000 + b"]" * 100_000)
 
 
 def test_parse_batch_refuses_a_non_array_and_too_many_events() -> None:

@@ -89,3 +89,46 @@ def test_platform_key(engine: Engine, session: Session) -> None:
     assert authenticate(session, key).partner_id is None
     out = run("apikeys", "create", code=1)
     assert "exactly one of --partner P or --platform" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["partners", "create", "--id", "evil", "--name", "Evil\r\nBcc: x@y.example"],
+            "name: contains a control character (U+000D)",
+        ),
+        (
+            ["partners", "create", "--id", "evil", "--name", "Evil", "--currency", "usd"],
+            "write currency codes in capitals",
+        ),
+        (
+            ["clients", "create", "-p", "acme", "--id", "c9", "--name", "Line\nbreak"],
+            "name: contains a control character (U+000A)",
+        ),
+        (
+            [
+                "clients",
+                "create",
+                "-p",
+                "acme",
+                "--id",
+                "c9",
+                "--name",
+                "C9",
+                "--email",
+                "ap@dental",
+            ],
+            "'ap@dental' is not a valid e-mail address",
+        ),
+        (["clients", "update", "-p", "acme", "--id", "bistro", "--city", "Ly\x00on"], "NUL"),
+        (["apikeys", "create", "-p", "acme", "--name", "bot\nkey"], "control character"),
+    ],
+)
+def test_the_cli_refuses_what_the_api_and_the_partner_file_refuse(
+    engine: Engine, args: list[str], message: str
+) -> None:
+    run("partners", "create", "--id", "acme", "--name", "Acme")
+    run("clients", "create", "-p", "acme", "--id", "bistro", "--name", "Bistro")
+    out = run(*args, code=1)
+    assert message in out

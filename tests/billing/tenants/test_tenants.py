@@ -34,7 +34,7 @@ from billing.tenants import (
 @pytest.fixture
 def acme(session: Session) -> Session:
     create_partner(
-        session, PartnerCreate(id="acme", name="Acme", currency="eur", timezone="Europe/Paris")
+        session, PartnerCreate(id="acme", name="Acme", currency="EUR", timezone="Europe/Paris")
     )
     session.commit()
     return session
@@ -52,7 +52,10 @@ def test_a_partner_gets_sensible_defaults(acme: Session) -> None:
     ("field", "value", "message"),
     [
         ("id", "Acme Inc", "lowercase letters"),
-        ("currency", "EURO", "three-letter ISO 4217"),
+        ("currency", "EURO", "is not an ISO 4217 currency code"),
+        ("currency", "eur", "write currency codes in capitals"),
+        ("currency", "XYZ", "is not an ISO 4217 currency code"),
+        ("name", "Acme\r\nBcc: x@evil.example", "control character"),
         ("timezone", "Mars/Olympus", "IANA time zone"),
     ],
 )

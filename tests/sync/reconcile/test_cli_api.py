@@ -84,9 +84,12 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
     assert queued.subject.startswith(f"Reconciliation {month:%B %Y}: 2 differences (1 error, 1")
 
     setup_partner(session, SIMPLE.replace('id = "acme"', 'id = "globex"', 1))
-    read = {"Authorization": f"Bearer {make_key(session, 'acme', Scope.READ)}"}
-    other = {"Authorization": f"Bearer {make_key(session, 'globex', Scope.READ)}"}
+    read = {"Authorization": f"Bearer {make_key(session, 'acme', Scope.ADMIN)}"}
+    other = {"Authorization": f"Bearer {make_key(session, 'globex', Scope.ADMIN)}"}
+    read_only = {"Authorization": f"Bearer {make_key(session, 'acme', Scope.READ)}"}
     with TestClient(create_app()) as api:
+        # a reconciliation compares our wholesale cost with the platform's bill: admin only
+        assert api.get("/v1/reconciliations", headers=read_only).status_code == 403
         listed = api.get("/v1/reconciliations", headers=read)
         assert listed.status_code == 200, listed.text
         ids = [r["id"] for r in listed.json()]

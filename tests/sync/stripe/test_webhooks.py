@@ -245,3 +245,12 @@ def test_a_payment_for_a_voided_invoice_is_not_booked_and_the_partner_is_told(
         assert stored.status is EventStatus.FAILED and "void" in (stored.last_error or "")
     alerts = [m for m in world.mails() if m.kind == "stripe_alert_partner"]
     assert len(alerts) == 1 and alerts[0].to_address == "finance@acme.example"
+
+
+def test_a_signed_body_too_deep_to_parse_is_400(world: World) -> None:
+    """Correctly signed, nested 100,000 deep: refused with the reason, not a crash."""
+    payload = b'{"id": "evt_deep", "type": "x", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    result = receive_delivery(world.engine, payload, signature_header(payload, SECRET))
+    assert result.status_code == 400
+    assert result.detail == "body: nested too deeply to be a Stripe event"
+    assert _count(world, StripeEvent) == 0
