@@ -25,11 +25,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config.db_types import utcnow
+from sandbox.loopback import connect_sandbox, running_sandbox
 from sync.models import OutboxStatus
 from sync.remotes import registry_remote
 from sync.worker import Worker
 from tests.billing.invoicing.builders import at, close_and_issue, last_month, send, setup_partner
-from tests.fakes.sandbox import connect_sandbox, running_sandbox
 from tests.sync.helpers import partner_toml, rows
 
 ROOT = Path(__file__).resolve().parents[2]

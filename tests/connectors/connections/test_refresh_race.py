@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from connectors.connections.crypto import cipher_from_settings
 from connectors.connections.models import ConnectionStatus
 from connectors.connections.token_source import DatabaseTokenSource
+from sandbox.server import FakeServer
 from tests.connectors.connections.conftest import Seed, oauth_env, stored
 from tests.connectors.connections.race_worker import fetch_token
 from tests.fakes.oauth import OAuthFake
-from tests.fakes.server import FakeServer
 
 
 def _assert_one_refresh(

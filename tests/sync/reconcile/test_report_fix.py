@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from billing.documents.backends import SmtpMailBackend
 from billing.documents.outbox import send_due_emails
 from billing.tenants.models import Partner
+from sandbox.quickbooks import FakeQuickBooks
 from sync.models import OutboxStatus
 from sync.reconcile import reconcile
 from sync.reconcile.fixes import apply_fixes
@@ -27,7 +28,6 @@ from sync.reconcile.wholesale import WholesaleImportError, import_wholesale_bill
 from sync.worker import Worker
 from tests.billing.documents.conftest import StartServer
 from tests.billing.invoicing.builders import last_month, month_text
-from tests.fakes.quickbooks import FakeQuickBooks
 from tests.sync.helpers import Clock, rows
 from tests.sync.reconcile.test_reconcile import REALM, diffs_of, opener, pushed
 
