@@ -13,12 +13,14 @@ from billing.metering import endpoints as metering_endpoints
 from billing.payments import endpoints as payments_endpoints
 from billing.pricing import endpoints as pricing_endpoints
 from billing.tenants import endpoints as tenant_endpoints
+from config.secret_key import secret_key
 from sync.reconcile import endpoints as reconcile_endpoints
 
 __all__ = ["create_app"]
 
 
 def create_app() -> FastAPI:
+    secret_key()  # no usable key (unset, public, too short): refuse to start, saying why
     app = FastAPI(
         title="Rebill",
         version="0.1.0",

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from config import db as config_db
+from config.secret_key import ensure_secret_key
 from config.settings import get_settings
 from migrations.metadata import target_metadata
 from migrations.runner import upgrade_to_head
@@ -30,6 +31,18 @@ def _pg_engine(schema: str) -> Engine:
     return config_db.create_db_engine(
         DATABASE_URL, connect_args={"options": f"-csearch_path={schema}"}
     )
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test has its own data directory with its own secret key (as `init` makes it);
+    a developer's REBILL_SECRET_KEY or data directory never reaches a test."""
+    monkeypatch.setenv("REBILL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("REBILL_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    ensure_secret_key()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
