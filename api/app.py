@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.auth import require_scope
 from api.dashboard.app import mount_dashboard
+from api.docs import mount_docs
 from api.oauth import build_router as build_oauth_router
 from api.webhooks import build_router as build_webhooks_router
 from billing.invoicing import endpoints as invoicing_endpoints
@@ -25,7 +26,10 @@ def create_app() -> FastAPI:
         title="Rebill",
         version="0.1.0",
         summary="Usage-based rebilling and accounting sync for white-label partners.",
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_docs(app)
     app.include_router(tenant_endpoints.build_router(require_scope))
     app.include_router(metering_endpoints.build_router(require_scope))
     app.include_router(pricing_endpoints.build_router(require_scope))
