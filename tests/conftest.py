@@ -110,3 +110,45 @@ def engine(
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as db_session:
         yield db_session
+
+
+BROWSER_TESTS = "tests/api/dashboard/test_browser.py::"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr)
+
+
+_BROWSER_LINE = pytest.StashKey[tuple[str, dict[str, bool]]]()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Whether the browser tests ran, and how to enable them if not: printed last (after
+    pytest's own counts, by `pytest_unconfigure`) so that `make test` ends with it."""
+    stats = terminalreporter.stats
+    skipped = [r for r in stats.get("skipped", []) if r.nodeid.startswith(BROWSER_TESTS)]
+    ran = [
+        r
+        for key in ("passed", "failed")
+        for r in stats.get(key, [])
+        if r.nodeid.startswith(BROWSER_TESTS) and r.when == "call"
+    ]
+    if skipped:
+        config.stash[_BROWSER_LINE] = (
+            f"browser tests skipped ({len(skipped)}): {_skip_reason(skipped[0])}; to run them: "
+            "apt-get install chromium, and pip install -e '.[dev]' for playwright",
+            {"yellow": True, "bold": True},
+        )
+    elif ran:
+        config.stash[_BROWSER_LINE] = (f"browser tests ran: {len(ran)} (chromium)", {"green": True})
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    line = config.stash.get(_BROWSER_LINE, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line is not None and reporter is not None:
+        reporter.write_line(line[0], **line[1])
