@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
@@ -22,6 +23,11 @@ from config.secret_key import ensure_secret_key
 from config.settings import get_settings
 from migrations.metadata import target_metadata
 from migrations.runner import upgrade_to_head
+
+# Property tests test properties, not speed: no per-example deadline and no "too slow" health
+# check, either of which fails a correct test on a loaded machine.
+settings.register_profile("rebill", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("rebill")
 
 DATABASE_URL = os.environ.get("REBILL_DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgresql")

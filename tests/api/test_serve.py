@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
+
+from tests.processes import wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,18 +26,12 @@ def test_serve_answers_on_the_given_port(engine: Engine) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the server did not start")
+        wait_for_http(f"http://127.0.0.1:{port}/openapi.json", server)
+        response = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=60)
         assert response.status_code == 200
         assert "/v1/usage" in response.json()["paths"]
-        unauthenticated = httpx.get(f"http://127.0.0.1:{port}/v1/usage", timeout=5)
+        unauthenticated = httpx.get(f"http://127.0.0.1:{port}/v1/usage", timeout=60)
         assert unauthenticated.status_code == 401
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        server.wait(timeout=120)
