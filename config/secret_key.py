@@ -26,6 +26,7 @@ __all__ = [
     "MIN_KEY_LENGTH",
     "PUBLIC_DEV_KEY",
     "SecretKeyError",
+    "configured_key",
     "ensure_secret_key",
     "generate_key",
     "key_file",
@@ -100,12 +101,19 @@ def read_old_key(path: Path) -> str:
     return text
 
 
+def configured_key(settings: Settings | None = None) -> str | None:
+    """REBILL_SECRET_KEY when set and not empty (an empty value counts as unset)."""
+    value = (settings or get_settings()).secret_key
+    return value.get_secret_value() if value is not None and value.get_secret_value() else None
+
+
 def secret_key(settings: Settings | None = None) -> str:
     """The key in force: REBILL_SECRET_KEY, else the data directory's key file. Raises
     SecretKeyError when neither exists (run `init`) or the key is unusable."""
     settings = settings or get_settings()
-    if settings.secret_key is not None:
-        return _checked(settings.secret_key.get_secret_value(), "REBILL_SECRET_KEY")
+    configured = configured_key(settings)
+    if configured is not None:
+        return _checked(configured, "REBILL_SECRET_KEY")
     path = key_file(settings)
     if not path.exists():
         raise SecretKeyError(
@@ -119,7 +127,7 @@ def secret_key(settings: Settings | None = None) -> str:
 def key_source(settings: Settings | None = None) -> str:
     """Where the key in force comes from, for messages (never the key itself)."""
     settings = settings or get_settings()
-    if settings.secret_key is not None:
+    if configured_key(settings) is not None:
         return "REBILL_SECRET_KEY"
     return str(key_file(settings))
 
@@ -164,7 +172,7 @@ def ensure_secret_key(settings: Settings | None = None) -> tuple[str, bool]:
     """`init`'s step: the key in force, generating the data directory's key file when no key
     is configured and none exists yet. Returns (where the key is, whether it was created)."""
     settings = settings or get_settings()
-    if settings.secret_key is not None:
+    if configured_key(settings) is not None:
         secret_key(settings)
         return "REBILL_SECRET_KEY", False
     path = key_file(settings)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from config import db as config_db
-from config.secret_key import ensure_secret_key
+from config.secret_key import generate_key
 from config.settings import get_settings
 from migrations.metadata import target_metadata
 from migrations.runner import upgrade_to_head
@@ -40,13 +40,13 @@ def _pg_engine(schema: str) -> Engine:
 
 
 @pytest.fixture(autouse=True)
-def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test has its own data directory with its own secret key (as `init` makes it);
-    a developer's REBILL_SECRET_KEY or data directory never reaches a test."""
+def _own_data_dir_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test has its own data directory and its own random secret key (in the
+    environment, so no file appears in the test's directories); a developer's
+    REBILL_SECRET_KEY or data directory never reaches a test. Tests of the key file unset it."""
     monkeypatch.setenv("REBILL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("REBILL_SECRET_KEY", raising=False)
+    monkeypatch.setenv("REBILL_SECRET_KEY", generate_key())
     get_settings.cache_clear()
-    ensure_secret_key()
     yield
     get_settings.cache_clear()
 

@@ -11,6 +11,7 @@ import typer
 from config.db import get_engine, session_scope
 from config.secret_key import (
     SecretKeyError,
+    configured_key,
     generate_key,
     key_file,
     key_source,
@@ -20,7 +21,6 @@ from config.secret_key import (
     secret_key,
     write_key_file,
 )
-from config.settings import get_settings
 from connectors.connections.crypto import TokenCipher
 from sync.keys.rotation import check_key_in_force, probe, rotate_credentials
 
@@ -121,7 +121,7 @@ def rotate_command(
     workers and schedulers first."""
     if old_key_file is not None:
         _rotate_from_file(old_key_file)
-    elif get_settings().secret_key is not None:
+    elif configured_key() is not None:
         raise SecretKeyError(
             "the key comes from REBILL_SECRET_KEY: set it to the new key (`rebill secrets "
             "generate`) and pass the old one with --old-key-file"

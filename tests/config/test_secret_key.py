@@ -23,8 +23,10 @@ from tests.processes import ROOT, rebill
 
 
 def _fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data directory without a key, and no REBILL_SECRET_KEY."""
     data = tmp_path / "fresh"
     monkeypatch.setenv("REBILL_DATA_DIR", str(data))
+    monkeypatch.delenv("REBILL_SECRET_KEY")
     get_settings.cache_clear()
     return data
 
@@ -52,7 +54,9 @@ def test_ensure_generates_a_private_key_once(
     assert len(first) >= 43  # 256 bits, URL-safe base64
     assert ensure_secret_key() == (where, False)
     assert secret_key() == first
-    other = _fresh(tmp_path / "other", monkeypatch)
+    other = tmp_path / "other"
+    monkeypatch.setenv("REBILL_DATA_DIR", str(other))
+    get_settings.cache_clear()
     ensure_secret_key()
     assert secret_key() != first and other != data
 
@@ -65,7 +69,21 @@ def test_unusable_configured_keys_are_refused(value: str, monkeypatch: pytest.Mo
         secret_key()
 
 
-def test_a_key_file_holding_the_public_value_is_refused() -> None:
+def test_an_empty_configured_key_counts_as_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fresh(tmp_path, monkeypatch)
+    monkeypatch.setenv("REBILL_SECRET_KEY", "")
+    get_settings.cache_clear()
+    where, created = ensure_secret_key()
+    assert created and where == str(key_file())
+
+
+def test_a_key_file_holding_the_public_value_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fresh(tmp_path, monkeypatch)
+    key_file().parent.mkdir(parents=True)
     key_file().write_text(PUBLIC_DEV_KEY)
     with pytest.raises(SecretKeyError, match="public development value"):
         secret_key()
@@ -75,7 +93,7 @@ def test_init_generates_the_key_and_every_command_uses_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = tmp_path / "site"
-    env = {"REBILL_DATA_DIR": str(data), "REBILL_DATABASE_URL": ""}
+    env = {"REBILL_DATA_DIR": str(data), "REBILL_DATABASE_URL": "", "REBILL_SECRET_KEY": ""}
     done = rebill("init", env=env)
     assert done.returncode == 0, done.stderr
     assert f"secret key generated: {data / 'secret.key'}" in done.stdout
@@ -87,6 +105,7 @@ def test_init_generates_the_key_and_every_command_uses_it(
     assert (data / "secret.key").read_text().strip() == key
     # Another process of the same data directory encrypts with the same key.
     monkeypatch.setenv("REBILL_DATA_DIR", str(data))
+    monkeypatch.delenv("REBILL_SECRET_KEY")
     get_settings.cache_clear()
     assert secret_key() == key
 
