@@ -68,7 +68,8 @@ def _create_private(path: Path) -> None:
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        uri = parsed.query.get("uri") == "true" or str(parsed.database).startswith("file:")
+        if parsed.database and parsed.database != ":memory:" and not uri:
             _create_private(Path(parsed.database))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs

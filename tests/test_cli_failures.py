@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from config.cli_errors import describe_failure
-from tests.processes import rebill
+from tests.processes import ROOT, rebill
 
 DOWN = "postgresql+psycopg://rebill:hunter2@127.0.0.1:1/rebill"
 
@@ -47,6 +47,7 @@ def test_a_read_only_database(tmp_path: Path) -> None:
     line = _one_line(done.stderr)
     assert "cannot be written" in line and "readonly" in line
     assert "CREATE" not in done.stderr
+    assert not (ROOT / "file:").exists()  # a URI is not a path to create
 
 
 def test_a_database_path_that_cannot_be_opened(tmp_path: Path) -> None:

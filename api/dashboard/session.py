@@ -1,9 +1,9 @@
 """Signed session cookies and CSRF tokens (the sign-in rate limit: `api.dashboard.throttle`).
 
 The cookie holds `{"s": sign-in token or null, "c": CSRF token, "e": expiry}` as base64 JSON
-plus an HMAC-SHA256 of it under a key derived from the secret key (`config.secret_key`); it is HttpOnly,
-SameSite=Lax and Secure when the public URL is https (`secure_cookies`). The sign-in token is
-looked up on every request (`api.dashboard.signins`: server-side, revocable sessions).
+plus an HMAC-SHA256 of it under a key derived from the secret key (`config.secret_key`); it is
+HttpOnly, SameSite=Lax and Secure when the public URL is https (`secure_cookies`). The sign-in
+token is looked up on every request (`api.dashboard.signins`: server-side, revocable sessions).
 Every session (also the anonymous one of the sign-in page) carries a random CSRF token; every
 form posts it back and a POST whose token does not match the cookie's is refused with 403.
 Signing in issues new tokens (no fixation).
