@@ -1,7 +1,12 @@
-"""Rebill's command line: every job a user runs. `python main.py --help` lists them."""
+"""Rebill's command line: every job a user runs. `rebill --help` (or `python main.py --help`)
+lists them. Installed, the `rebill` console script runs `run()`: a database that is down,
+locked or unwritable, or an unusable secret key, is one short line on stderr and exit status 1;
+`rebill --debug ...` adds the traceback."""
 
 from __future__ import annotations
 
+import sys
+import traceback
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,13 +20,16 @@ from billing.metering.cli import usage_app
 from billing.payments.cli import payments_app
 from billing.pricing.cli import attach, config_app, margins_command, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
+from config.cli_errors import describe_failure, safe_database_url
 from config.db import get_engine
-from config.settings import get_settings
+from config.secret_key import ensure_secret_key
 from connectors.connections.cli import connections_app
 from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 from sync.cli import sync_app, worker_command
 from sync.demo import sandbox_command
+from sync.keys.cli import secrets_app
+from sync.keys.rotation import check_key_in_force
 from sync.reconcile.cli import reconcile_app, wholesale_app
 from sync.scheduler.cli import jobs_command, scheduler_command
 from sync.stripe.cli import payment_link_command, stripe_app
@@ -53,13 +61,49 @@ app.add_typer(users_app, name="users")
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(wholesale_app, name="wholesale")
 app.command("sandbox")(sandbox_command)
+app.add_typer(secrets_app, name="secrets")
+
+_debug = False
+
+
+@app.callback()
+def options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
+    ] = False,
+) -> None:
+    """Rebill: usage-based rebilling and accounting sync."""
+    global _debug
+    _debug = debug
+
+
+def run() -> None:
+    """The `rebill` console script: `app` with short messages for failures a user can act on."""
+    try:
+        app()
+    except Exception as exc:
+        message = describe_failure(exc)
+        if message is None:
+            raise
+        if _debug:
+            traceback.print_exc()
+        typer.echo(f"rebill: {message}", err=True)
+        sys.exit(1)
 
 
 @app.command()
 def init() -> None:
-    """Create the database, or upgrade it to the newest schema."""
-    upgrade_to_head(get_engine())
-    typer.echo(f"database ready: {get_settings().resolved_database_url}")
+    """Create the database, or upgrade it to the newest schema; generate the secret key into
+    the data directory when REBILL_SECRET_KEY is not set and none exists yet."""
+    where, created = ensure_secret_key()
+    engine = get_engine()
+    upgrade_to_head(engine)
+    check_key_in_force(engine)
+    typer.echo(f"database ready: {safe_database_url()}")
+    if created:
+        typer.echo(f"secret key generated: {where} (mode 0600; back it up with the database)")
+    else:
+        typer.echo(f"secret key: {where}")
 
 
 @app.command()
@@ -69,6 +113,7 @@ def demo() -> None:
     from billing.invoicing.demo import PARTNER, demo_month, run_demo
     from sync.demo import run_sandbox_sync
 
+    ensure_secret_key()
     engine = get_engine()
     upgrade_to_head(engine)
     run_demo(engine)
@@ -79,12 +124,35 @@ def demo() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes sharing the port (uvicorn workers); more than one needs "
+            "PostgreSQL for throughput, see docs/deployment.md.",
+        ),
+    ] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated "
+            "addresses, or *); default: uvicorn's ($FORWARDED_ALLOW_IPS, else 127.0.0.1)."
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (uvicorn); OpenAPI at /openapi.json, docs at /docs."""
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+    check_key_in_force(get_engine())
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 if __name__ == "__main__":
-    app()
+    run()

@@ -164,8 +164,8 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--events-per-client", type=int, default=10)
     args = parser.parse_args()
-    from tests.fakes.base import FakeTransport
-    from tests.fakes.quickbooks import FakeQuickBooks
+    from sandbox.base import FakeTransport
+    from sandbox.quickbooks import FakeQuickBooks
 
     engine, path = fresh_sqlite()
     print(

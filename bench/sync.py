@@ -111,15 +111,15 @@ def _remote(provider: str, fake: Any) -> Remote:
 
 
 def _fake(provider: str) -> Any:
-    from tests.fakes.base import FakeTransport
+    from sandbox.base import FakeTransport
 
     if provider == "quickbooks":
-        from tests.fakes.quickbooks import FakeQuickBooks
+        from sandbox.quickbooks import FakeQuickBooks
 
         fake: Any = FakeQuickBooks("9130357", require_auth=False)
         fake.tenant = "9130357"
     else:
-        from tests.fakes.xero import FakeXero
+        from sandbox.xero import FakeXero
 
         fake = FakeXero("tenant-bench", require_auth=False)
         fake.tenant = "tenant-bench"

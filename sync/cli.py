@@ -18,6 +18,7 @@ from config.db import get_engine, session_scope
 from config.db_types import utcnow
 from sync import repository as repo
 from sync.connections import connection_summaries
+from sync.keys.rotation import check_key_in_force
 from sync.service import backfill
 from sync.status import status_report
 from sync.worker import OpenRemote, RunStats, Worker
@@ -113,6 +114,7 @@ def worker_command(
     stop = threading.Event()
     _graceful(stop)
     engine = get_engine()
+    check_key_in_force(engine)
     lease = timedelta(seconds=lease_seconds)
     _report(
         run_workers(

@@ -13,7 +13,6 @@ the last lines say what still works.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import threading
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from config.db_types import utcnow
 from config.money import format_minor
 from config.settings import get_settings
 from connectors.connections.models import Connection, ConnectionStatus
+from sandbox.loopback import connect_sandbox, running_sandbox
 from sync.connections import connection_summaries
 from sync.remotes import registry_remote
 from sync.service import backfill
@@ -85,12 +85,6 @@ def run_sandbox_sync(
     """Connect both sandboxes, push the period's invoices, show what arrived; with
     `reconcile_after`, plant problems and reconcile (`sync.demo_reconcile`). Returns the
     number of our invoices found exactly once with our total, per provider."""
-    # The sandbox fakes live with the tests (they are the tests' fakes); imported by name so
-    # the type check of the shipped packages does not descend into the test tree.
-    sandbox_module = importlib.import_module("tests.fakes.sandbox")
-    connect_sandbox = sandbox_module.connect_sandbox
-    running_sandbox = sandbox_module.running_sandbox
-
     stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
     hint: str | None = None
     with running_sandbox() as sandbox:
@@ -175,12 +169,9 @@ def sandbox_command(
     """Serve the QuickBooks and Xero sandboxes (stateful fakes of their APIs) on loopback until
     interrupted; with --partner, store connections to them so `worker` pushes there (they are
     disconnected again when the sandboxes stop)."""
-    sandbox_module = importlib.import_module("tests.fakes.sandbox")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with sandbox_module.running_sandbox(
-        quickbooks_port=quickbooks_port, xero_port=xero_port
-    ) as sandbox:
+    with running_sandbox(quickbooks_port=quickbooks_port, xero_port=xero_port) as sandbox:
         typer.echo(
             f"QuickBooks sandbox: {sandbox.quickbooks_url} (realm {sandbox.quickbooks.realm})"
         )
@@ -190,7 +181,7 @@ def sandbox_command(
             with session_scope() as session:
                 _retire_previous(session, partner)
                 for provider in PROVIDERS:
-                    connection = sandbox_module.connect_sandbox(
+                    connection = connect_sandbox(
                         session,
                         sandbox,
                         partner,

@@ -14,13 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from config import db as config_db
+from config.secret_key import generate_key
 from config.settings import get_settings
 from migrations.metadata import target_metadata
 from migrations.runner import upgrade_to_head
+
+# Property tests test properties, not speed: no per-example deadline and no "too slow" health
+# check, either of which fails a correct test on a loaded machine.
+settings.register_profile("rebill", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("rebill")
 
 DATABASE_URL = os.environ.get("REBILL_DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgresql")
@@ -30,6 +37,18 @@ def _pg_engine(schema: str) -> Engine:
     return config_db.create_db_engine(
         DATABASE_URL, connect_args={"options": f"-csearch_path={schema}"}
     )
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test has its own data directory and its own random secret key (in the
+    environment, so no file appears in the test's directories); a developer's
+    REBILL_SECRET_KEY or data directory never reaches a test. Tests of the key file unset it."""
+    monkeypatch.setenv("REBILL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REBILL_SECRET_KEY", generate_key())
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +116,45 @@ def engine(
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as db_session:
         yield db_session
+
+
+BROWSER_TESTS = "tests/api/dashboard/test_browser.py::"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr)
+
+
+_BROWSER_LINE = pytest.StashKey[tuple[str, dict[str, bool]]]()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Whether the browser tests ran, and how to enable them if not: printed last (after
+    pytest's own counts, by `pytest_unconfigure`) so that `make test` ends with it."""
+    stats = terminalreporter.stats
+    skipped = [r for r in stats.get("skipped", []) if r.nodeid.startswith(BROWSER_TESTS)]
+    ran = [
+        r
+        for key in ("passed", "failed")
+        for r in stats.get(key, [])
+        if r.nodeid.startswith(BROWSER_TESTS) and r.when == "call"
+    ]
+    if skipped:
+        config.stash[_BROWSER_LINE] = (
+            f"browser tests skipped ({len(skipped)}): {_skip_reason(skipped[0])}; to run them: "
+            "apt-get install chromium, and pip install -e '.[dev]' for playwright",
+            {"yellow": True, "bold": True},
+        )
+    elif ran:
+        config.stash[_BROWSER_LINE] = (f"browser tests ran: {len(ran)} (chromium)", {"green": True})
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    line = config.stash.get(_BROWSER_LINE, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line is not None and reporter is not None:
+        reporter.write_line(line[0], **line[1])

@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from config.db_types import StrEnumType, UTCDateTime, utcnow
 
-__all__ = ["DashboardRole", "DashboardSession", "DashboardUser"]
+__all__ = ["DashboardRole", "DashboardSession", "DashboardUser", "SignInFailure"]
 
 
 class DashboardRole(enum.StrEnum):
@@ -63,3 +63,19 @@ class DashboardSession(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class SignInFailure(SQLModel, table=True):
+    """One failed sign-in, counted against each of its keys (the e-mail and the client
+    address, as SHA-256: no typed text is stored). In the database so that every API process
+    counts the same attempts (`api.dashboard.throttle`)."""
+
+    __tablename__ = "dashboard_signin_failure"
+    __table_args__ = (
+        Index("ix_dashboard_signin_failure_key", "key_hash", "failed_at"),
+        Index("ix_dashboard_signin_failure_at", "failed_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    key_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    failed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.dashboard.session import (
-    SignInLimiter,
     dashboard_settings,
     new_session,
     read_session,
     write_session,
 )
 from api.dashboard.signins import end_session, session_user, start_session
+from api.dashboard.throttle import SignInThrottle
 from api.dashboard.users import authenticate
 from api.dashboard.web import Viewer, check_csrf, not_found, render, viewer
 from config.db import session_scope
@@ -33,7 +33,7 @@ def _safe_next(target: str | None) -> str:
 def build_auth_router() -> APIRouter:
     router = APIRouter(prefix="/dashboard", include_in_schema=False)
     settings = dashboard_settings()
-    limiter = SignInLimiter(settings.signin_attempts, settings.signin_window_seconds)
+    limiter = SignInThrottle(settings.signin_attempts, settings.signin_window_seconds)
 
     @router.get("")
     def landing(who: Annotated[Viewer, Depends(viewer)]) -> Response:
@@ -66,26 +66,26 @@ def build_auth_router() -> APIRouter:
         address = email.strip().lower()
         keys = (f"email:{address}", f"ip:{request.client.host if request.client else '?'}")
         error = None
-        if limiter.blocked(*keys):
-            error = "Too many failed attempts: wait a few minutes and try again."
-            code = 429
-        else:
-            with session_scope() as db:
+        token = None
+        with session_scope() as db:
+            if limiter.blocked(db, *keys):
+                error = "Too many failed attempts: wait a few minutes and try again."
+                code = 429
+            else:
                 user = authenticate(db, address, password)
-                token = None
                 if user is not None:
                     lifetime = timedelta(hours=dashboard_settings().session_hours)
                     token = start_session(db, user, lifetime)
-            if token is None:
-                limiter.failed(*keys)
-                error, code = "The e-mail or the password is wrong.", 401
+                    limiter.succeeded(db, keys[0])
+                else:
+                    limiter.failed(db, *keys)
+                    error, code = "The e-mail or the password is wrong.", 401
         if error is not None:
             data = read_session(request) or new_session()
             return render(
                 request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next),
                 error=error, email=email, status_code=code,
             )  # fmt: skip
-        limiter.succeeded(keys[0])
         response = RedirectResponse(_safe_next(next), status_code=303)
         write_session(response, new_session(token))
         return response

@@ -1,9 +1,9 @@
-"""Signed session cookies, CSRF tokens and a sign-in rate limit.
+"""Signed session cookies and CSRF tokens (the sign-in rate limit: `api.dashboard.throttle`).
 
 The cookie holds `{"s": sign-in token or null, "c": CSRF token, "e": expiry}` as base64 JSON
-plus an HMAC-SHA256 of it under a key derived from `Settings.secret_key`; it is HttpOnly,
-SameSite=Lax and, when `REBILL_DASHBOARD_SECURE_COOKIES` is true, Secure. The sign-in token is
-looked up on every request (`api.dashboard.signins`: server-side, revocable sessions).
+plus an HMAC-SHA256 of it under a key derived from the secret key (`config.secret_key`); it is
+HttpOnly, SameSite=Lax and Secure when the public URL is https (`secure_cookies`). The sign-in
+token is looked up on every request (`api.dashboard.signins`: server-side, revocable sessions).
 Every session (also the anonymous one of the sign-in page) carries a random CSRF token; every
 form posts it back and a POST whose token does not match the cookie's is refused with 403.
 Signing in issues new tokens (no fixation).
@@ -16,25 +16,24 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from fastapi import Request, Response
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.secret_key import secret_key
 from config.settings import get_settings
 
 __all__ = [
     "COOKIE_NAME",
     "DashboardSettings",
     "SessionData",
-    "SignInLimiter",
     "csrf_ok",
     "dashboard_settings",
     "new_session",
     "read_session",
+    "secure_cookies",
     "write_session",
 ]
 
@@ -46,7 +45,8 @@ class DashboardSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="REBILL_DASHBOARD_", extra="ignore")
 
-    secure_cookies: bool = False
+    #: None (default): Secure exactly when REBILL_PUBLIC_URL is https, as browsers see it.
+    secure_cookies: bool | None = None
     session_hours: float = 12.0
     signin_attempts: int = 10
     signin_window_seconds: float = 300.0
@@ -64,7 +64,7 @@ class SessionData:
 
 
 def _key() -> bytes:
-    secret = get_settings().secret_key.get_secret_value().encode()
+    secret = secret_key().encode()
     return hmac.new(secret, b"rebill-dashboard-session-v1", hashlib.sha256).digest()
 
 
@@ -112,6 +112,16 @@ def read_session(request: Request) -> SessionData | None:
     return None if value is None else decode(value)
 
 
+def secure_cookies() -> bool:
+    """Whether the session cookie is `Secure`: as REBILL_DASHBOARD_SECURE_COOKIES says when it
+    is set, else when the public URL is https (a browser then never sends the cookie over
+    plain HTTP, where anybody on the path could read it)."""
+    configured = dashboard_settings().secure_cookies
+    if configured is not None:
+        return configured
+    return get_settings().public_url.lower().startswith("https://")
+
+
 def write_session(response: Response, data: SessionData) -> None:
     settings = dashboard_settings()
     response.set_cookie(
@@ -121,7 +131,7 @@ def write_session(response: Response, data: SessionData) -> None:
         path="/dashboard",
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        secure=secure_cookies(),
     )
 
 
@@ -129,36 +139,3 @@ def csrf_ok(session: SessionData | None, submitted: str | None) -> bool:
     if session is None or not submitted:
         return False
     return hmac.compare_digest(session.csrf.encode(), submitted.encode())
-
-
-class SignInLimiter:
-    """At most `attempts` failed sign-ins per e-mail and per client address in a sliding
-    window (in-process: each API server counts its own)."""
-
-    def __init__(self, attempts: int, window_seconds: float) -> None:
-        self.attempts = attempts
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(key, now)) >= self.attempts for key in keys)
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)

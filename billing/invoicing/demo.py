@@ -1,4 +1,5 @@
-"""`make demo`: the main job, end to end, on a demo partner (`examples/demo.toml`).
+"""`make demo`: the main job, end to end, on a demo partner (`demo.toml` beside this module,
+shipped as package data so that an installed `rebill demo` has it).
 
 1. the partner file is applied (20 clients across every price model), as `config apply` does;
 2. a month of synthetic usage (fixed seed, so every run makes the same events) goes through the
@@ -48,7 +49,7 @@ from ledger.reports import trial_balance
 
 __all__ = ["DEMO_FILE", "demo_month", "run_demo", "synthetic_usage"]
 
-DEMO_FILE = Path(__file__).resolve().parents[2] / "examples" / "demo.toml"
+DEMO_FILE = Path(__file__).resolve().parent / "demo.toml"
 PARTNER = "brightline"
 SEED = 2026
 REVIEWER = "reviewer@brightline.example"

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from billing.documents.files import safe_file_name, sweep_stale_temporaries
 from billing.invoicing.documents import DocumentOutcome, invoice_document, publish
 from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundError
 from billing.invoicing.events import event_row, invoice_payload
@@ -38,6 +39,7 @@ from billing.pricing.repository import PricingRepository
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
 from config.db_types import utcnow
+from config.settings import get_settings
 from ledger import EntrySpec, post_entries
 
 __all__ = ["NUMBER_DIGITS", "IssueResult", "format_number", "issue_invoice", "issue_invoices"]
@@ -211,9 +213,12 @@ def issue_invoices(
 def _publish(
     session: Session, partner_id: str, invoices: Sequence[Invoice], directory: Path | None
 ) -> list[DocumentOutcome]:
-    """PDF and queued e-mail per invoice, with the CSV of the events behind each line."""
+    """PDF and queued e-mail per invoice, with the CSV of the events behind each line. First,
+    the temporary files an earlier run left when it was killed mid-write are removed."""
     from billing.invoicing.explain import line_event_rows
 
+    root = directory if directory is not None else get_settings().documents_dir
+    sweep_stale_temporaries(root / safe_file_name(partner_id))
     partner = get_partner(session, partner_id)
     units = {t.code: t.unit for t in TenantRepository(session).usage_types(partner_id)}
     lines = InvoiceRepository(session).lines([i.invoice_id for i in invoices])

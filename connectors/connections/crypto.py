@@ -1,6 +1,6 @@
 """Encryption of stored OAuth tokens (Fernet: AES-128-CBC + HMAC-SHA256, with a timestamp).
 
-The Fernet key is derived from `Settings.secret_key` with HKDF-SHA256 and a fixed purpose
+The Fernet key is derived from the secret key (`config.secret_key`) with HKDF-SHA256 and a fixed purpose
 label, so the operator manages one secret, and a key for another purpose derived from the same
 secret can never decrypt tokens. A database dump without the secret reveals no token; a wrong
 secret fails loudly with `TokenDecryptionError` instead of sending garbage to a provider.
@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from config.settings import get_settings
+from config.secret_key import secret_key
 
 __all__ = ["TokenCipher", "TokenDecryptionError", "cipher_from_settings"]
 
@@ -49,4 +49,5 @@ class TokenCipher:
 
 
 def cipher_from_settings() -> TokenCipher:
-    return TokenCipher(get_settings().secret_key.get_secret_value())
+    """The cipher of the key in force (`config.secret_key`)."""
+    return TokenCipher(secret_key())

@@ -12,6 +12,7 @@ import typer
 
 from config.cli_helpers import echo_json
 from config.db import get_engine
+from sync.keys.rotation import check_key_in_force
 
 from .jobs import JobContext
 from .service import build_scheduler, job_listing
@@ -23,6 +24,7 @@ def scheduler_command() -> None:
     """Run every scheduled job (accrual, cycle close, sync, payments, tokens, Stripe, mail,
     reconciliation) until SIGTERM or SIGINT; several may run, each occurrence runs once."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check_key_in_force(get_engine())
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

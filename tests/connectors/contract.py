@@ -51,7 +51,7 @@ from connectors.base import (
     RetryableError,
 )
 from mappings.base import ADJUSTMENT_ITEM, BASE_FEE_ITEM
-from tests.fakes.base import FakeRemote, FakeTokens
+from sandbox.base import FakeRemote, FakeTokens
 
 __all__ = ["ConnectorContract", "awkward_lines", "simple_lines"]
 

@@ -28,9 +28,9 @@ from connectors.base import (
 from connectors.freshbooks import FreshBooksConnector, build_connector
 from connectors.freshbooks.identity import Business, account_ids, choose_business
 from connectors.http import RateBudget, RetryPolicy
+from sandbox.base import FakeTokens, FakeTransport
+from sandbox.freshbooks import FakeFreshBooks
 from tests.connectors.contract import ISSUE, ConnectorContract, simple_lines
-from tests.fakes.base import FakeTokens, FakeTransport
-from tests.fakes.freshbooks import FakeFreshBooks
 
 ACCOUNT = "acc-1"
 

@@ -24,9 +24,9 @@ from connectors.freshbooks.webhooks import (
     verification_request,
     verify_signature,
 )
+from sandbox.base import FakeTokens
+from sandbox.freshbooks import FakeFreshBooks
 from tests.connectors.test_freshbooks import ACCOUNT, make_connector
-from tests.fakes.base import FakeTokens
-from tests.fakes.freshbooks import FakeFreshBooks
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

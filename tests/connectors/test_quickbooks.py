@@ -25,10 +25,10 @@ from connectors.base import (
 from connectors.http import RateBudget, RetryPolicy
 from connectors.quickbooks import MINOR_VERSION, QuickBooksConnector, build_connector, request_id
 from mappings.quickbooks import mapping_from_settings
+from sandbox.base import FakeTokens, FakeTransport
+from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.contract import ISSUE as CONTRACT_DATE
 from tests.connectors.contract import ConnectorContract
-from tests.fakes.base import FakeTokens, FakeTransport
-from tests.fakes.quickbooks import FakeQuickBooks
 
 REALM = "9130357"
 

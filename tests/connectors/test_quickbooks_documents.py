@@ -23,9 +23,9 @@ from connectors.base import (
 )
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
+from sandbox.base import FakeTokens
+from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.test_quickbooks import CONTRACT, make_connector
-from tests.fakes.base import FakeTokens
-from tests.fakes.quickbooks import FakeQuickBooks
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from connectors.base import Capability, PaymentsConnector, PaymentSpec, RemoteRe
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
 from connectors.quickbooks.payments import our_payment_reference, payment_payload
+from sandbox.base import FakeTokens
+from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.test_quickbooks import CONTRACT, make_connector, spec
-from tests.fakes.base import FakeTokens
-from tests.fakes.quickbooks import FakeQuickBooks
 
 PAID_ON = date(2026, 11, 5)
 

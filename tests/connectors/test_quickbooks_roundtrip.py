@@ -16,9 +16,9 @@ from connectors.base import RemoteRef, RemoteStatus
 from connectors.http import RetryPolicy
 from mappings.invoices import line_spec
 from mappings.quickbooks import mapping_from_settings
+from sandbox.base import FakeTokens
+from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.test_quickbooks import CONTRACT, make_connector
-from tests.fakes.base import FakeTokens
-from tests.fakes.quickbooks import FakeQuickBooks
 
 MAPPING = mapping_from_settings(
     {"default_income_account": "79", "tax_code": "TAX", "non_tax_code": "NON"}

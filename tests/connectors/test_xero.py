@@ -23,9 +23,9 @@ from connectors.base import (
 )
 from connectors.http import RateBudget, RetryPolicy
 from connectors.xero import XeroConnector, build_connector
+from sandbox.base import FakeTokens, FakeTransport
+from sandbox.xero import FakeXero
 from tests.connectors.contract import ISSUE, ConnectorContract
-from tests.fakes.base import FakeTokens, FakeTransport
-from tests.fakes.xero import FakeXero
 
 TENANT = "tenant-1"
 

@@ -9,9 +9,9 @@ import pytest
 
 from connectors.base import RemoteRef
 from connectors.xero import XeroConnector
+from sandbox.base import FakeTokens
+from sandbox.xero import FakeXero
 from tests.connectors.test_xero import TENANT, contract, make_connector
-from tests.fakes.base import FakeTokens
-from tests.fakes.xero import FakeXero
 
 
 @pytest.fixture

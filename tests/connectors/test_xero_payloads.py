@@ -23,8 +23,8 @@ from connectors.base import (
 from connectors.xero import payloads
 from connectors.xero.errors import parse_error
 from connectors.xero.queries import equals_any, request_key
-from tests.fakes.xero import FakeXero
-from tests.fakes.xero_where import parse_where
+from sandbox.xero import FakeXero
+from sandbox.xero_where import parse_where
 
 # --- tax distribution and totals ---------------------------------------------------------------
 

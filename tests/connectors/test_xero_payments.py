@@ -13,9 +13,9 @@ import pytest
 
 from connectors.base import Capability, PaymentsConnector, PaymentSpec, RejectedError, RemoteRef
 from connectors.xero import XeroConnector
+from sandbox.base import FakeTokens
+from sandbox.xero import FakeXero
 from tests.connectors.test_xero import contract, make_connector
-from tests.fakes.base import FakeTokens
-from tests.fakes.xero import FakeXero
 
 PAID_ON = date(2026, 11, 5)
 

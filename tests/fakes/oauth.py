@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from tests.fakes.base import json_response
+from sandbox.base import json_response
 
 __all__ = ["OAuthFake"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fakes.base import FakeRemote, FakeTransport, json_response
+from sandbox.base import FakeRemote, FakeTransport, json_response
 
 
 class Echo(FakeRemote):

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.freshbooks import FakeFreshBooks
+from sandbox.freshbooks import FakeFreshBooks
 
 API = "https://api.freshbooks.com/accounting/account/acc-1"
 

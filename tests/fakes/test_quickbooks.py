@@ -11,9 +11,9 @@ import anyio
 import httpx
 import pytest
 
-from tests.fakes.base import FakeTransport
-from tests.fakes.quickbooks import FakeQuickBooks
-from tests.fakes.quickbooks_query import Cond, QueryError, parse_query
+from sandbox.base import FakeTransport
+from sandbox.quickbooks import FakeQuickBooks
+from sandbox.quickbooks_query import Cond, QueryError, parse_query
 
 BASE = "https://quickbooks.api.intuit.com/v3/company/9130357"
 
@@ -254,8 +254,8 @@ async def test_the_connector_works_against_the_fake_on_loopback() -> None:
     from connectors.base import ConnectionInfo, RemoteRef
     from connectors.http import StaticTokenSource
     from connectors.quickbooks import build_connector
+    from sandbox.server import FakeServer
     from tests.connectors.test_quickbooks import CONTRACT
-    from tests.fakes.server import FakeServer
 
     fake = FakeQuickBooks("4242")
     with FakeServer(fake) as server:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fakes.server import FakeServer
+from sandbox.server import FakeServer
 
 
 class CountingFake:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import respx
 
-from tests.fakes.xero import FakeXero
-from tests.fakes.xero_where import WhereError, parse_where
+from sandbox.xero import FakeXero
+from sandbox.xero_where import WhereError, parse_where
 
 API = "https://api.xero.com/api.xro/2.0"
 
@@ -239,8 +239,8 @@ async def test_the_connector_against_the_fake_on_loopback(fake: FakeXero) -> Non
     """What `python main.py sandbox` relies on: the same fake behind a real socket."""
     from connectors.base import ConnectionInfo, CustomerSpec, InvoiceSpec, LineSpec, RemoteRef
     from connectors.xero import build_connector
-    from tests.fakes.base import FakeTokens
-    from tests.fakes.server import FakeServer
+    from sandbox.base import FakeTokens
+    from sandbox.server import FakeServer
 
     with FakeServer(fake) as server:
         info = ConnectionInfo("conn-l", "acme", "xero", "t-1", base_url=server.url)

@@ -21,7 +21,7 @@ from mappings.freshbooks import (
     mapping_from_settings,
 )
 from mappings.invoices import invoice_spec
-from tests.fakes.freshbooks_rules import invoice_totals
+from sandbox.freshbooks_rules import invoice_totals
 from tests.mappings.test_invoices import Inv, invoices
 
 EXAMPLE: dict[str, object] = {

@@ -21,13 +21,13 @@ from connectors.http import RateBudget, RetryPolicy
 from connectors.quickbooks import build_connector as build_quickbooks
 from connectors.xero import build_connector as build_xero
 from mappings import quickbooks, xero
+from sandbox.base import FakeTokens
+from sandbox.quickbooks import FakeQuickBooks
+from sandbox.xero import FakeXero
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.worker import Worker
 from tests.billing.invoicing.builders import at, close_and_issue, last_month, send, setup_partner
-from tests.fakes.base import FakeTokens
-from tests.fakes.quickbooks import FakeQuickBooks
-from tests.fakes.xero import FakeXero
 from tests.sync.helpers import CONNECTION, Clock, connect, partner_toml
 
 QBO, XERO = CONNECTION, "conn-x"

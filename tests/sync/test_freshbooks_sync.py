@@ -16,12 +16,12 @@ from connectors.base import ConnectionInfo
 from connectors.freshbooks import build_connector
 from connectors.http import RateBudget, RetryPolicy
 from mappings.freshbooks import mapping_from_settings
+from sandbox.base import FakeTokens
+from sandbox.freshbooks import FakeFreshBooks
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxStatus
 from sync.worker import Worker
-from tests.fakes.base import FakeTokens
-from tests.fakes.freshbooks import FakeFreshBooks
 from tests.sync.helpers import Clock, issue, rows
 
 ACCOUNT = "acc-sync"

@@ -15,13 +15,13 @@ from connectors.freshbooks import build_connector
 from connectors.http import RateBudget, RetryPolicy
 from mappings.freshbooks import mapping_from_settings
 from mappings.references import RefKind, get_ref
+from sandbox.base import FakeTokens
+from sandbox.freshbooks import FakeFreshBooks
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxOp, OutboxStatus
 from sync.readback import pull_payments
 from sync.worker import Worker
-from tests.fakes.base import FakeTokens
-from tests.fakes.freshbooks import FakeFreshBooks
 from tests.sync.helpers import CONNECTION, Clock, issue, rows
 
 ACCOUNT = "acc-pay"

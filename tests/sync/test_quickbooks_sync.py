@@ -15,12 +15,12 @@ from connectors.base import ConnectionInfo
 from connectors.http import RetryPolicy
 from connectors.quickbooks import build_connector
 from mappings.quickbooks import mapping_from_settings
+from sandbox.base import FakeTokens
+from sandbox.quickbooks import FakeQuickBooks
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxStatus
 from sync.worker import Worker
-from tests.fakes.base import FakeTokens
-from tests.fakes.quickbooks import FakeQuickBooks
 from tests.sync.helpers import Clock, issue, rows
 
 REALM = "9130357"

@@ -16,12 +16,12 @@ from connectors.base import ConnectionInfo
 from connectors.http import RateBudget, RetryPolicy
 from connectors.xero import build_connector
 from mappings.xero import mapping_from_settings
+from sandbox.base import FakeTokens
+from sandbox.xero import FakeXero
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxStatus
 from sync.worker import Worker
-from tests.fakes.base import FakeTokens
-from tests.fakes.xero import FakeXero
 from tests.sync.helpers import Clock, issue, rows
 
 TENANT = "tenant-sync"

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session
 
 from api.dashboard.figures import month_end
-from tests.api.dashboard.browser import expect, live_server, require_chromium, shoot
+from tests.api.dashboard.browser import CHROMIUM, expect, live_server, require_chromium, shoot
 from tests.api.dashboard.conftest import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -29,7 +29,7 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
         )
         try:
             yield launched

@@ -31,7 +31,7 @@ def _issue_each(ids: list[int], start: Barrier, results: Any) -> None:
     from billing.invoicing.issuing import issue_invoice
     from config.db import session_scope
 
-    start.wait(timeout=60)
+    start.wait(timeout=300)
     numbers = []
     for invoice_id in ids:
         with session_scope() as session:
@@ -60,7 +60,7 @@ def test_two_processes_issuing_at_once_get_contiguous_unique_numbers(session: Se
         worker.start()
     outcomes = [results.get(timeout=300) for _ in workers]
     for worker in workers:
-        worker.join(timeout=30)
+        worker.join(timeout=300)
         assert worker.exitcode == 0
     issued = sorted(n for numbers in outcomes for n in numbers)
     assert issued == [format_number("ACME-", n) for n in range(1, CLIENTS + 1)]
@@ -73,7 +73,7 @@ def _close(month: str, start: Barrier, results: Any) -> None:
     from billing.invoicing.closing import close_cycles
     from config.db import session_scope
 
-    start.wait(timeout=60)
+    start.wait(timeout=300)
     with session_scope() as session:
         results.put(len(close_cycles(session, "acme", period=month).created))
 
@@ -93,7 +93,7 @@ def test_two_processes_closing_the_same_cycle_create_each_draft_once(session: Se
         worker.start()
     created = [results.get(timeout=300) for _ in workers]
     for worker in workers:
-        worker.join(timeout=30)
+        worker.join(timeout=300)
         assert worker.exitcode == 0
     assert sum(created) == CLIENTS
     session.expire_all()

@@ -27,7 +27,7 @@ def _send_all(events: list[dict[str, Any]], start: Barrier, results: Any) -> Non
     from config.db import session_scope
 
     accepted = duplicates = rejected = 0
-    start.wait(timeout=60)
+    start.wait(timeout=300)
     for offset in range(0, len(events), BATCH):
         with session_scope() as session:
             result = ingest(session, "acme", events[offset : offset + BATCH])
@@ -52,7 +52,7 @@ def test_two_processes_sending_the_same_events_store_each_once(session: Session)
         worker.start()
     outcomes = [results.get(timeout=180) for _ in workers]
     for worker in workers:
-        worker.join(timeout=30)
+        worker.join(timeout=300)
         assert worker.exitcode == 0
     assert sum(o[0] for o in outcomes) == EVENTS
     assert sum(o[1] for o in outcomes) == EVENTS

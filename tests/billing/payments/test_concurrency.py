@@ -25,7 +25,7 @@ def _report(invoice_id: int, offset: int, start: Barrier, results: Any) -> None:
     from config.db import session_scope
     from tests.billing.payments.conftest import PAID_AT
 
-    start.wait(timeout=60)
+    start.wait(timeout=300)
     created = 0
     names = [f"shared-{k}" for k in range(SHARED)] + [f"own-{offset}-{k}" for k in range(OWN)]
     for name in names:
@@ -51,7 +51,7 @@ def test_two_processes_record_each_payment_once(session: Session, invoice: Invoi
         worker.start()
     created = [results.get(timeout=300) for _ in workers]
     for worker in workers:
-        worker.join(timeout=30)
+        worker.join(timeout=300)
         assert worker.exitcode == 0
     expected = SHARED + 2 * OWN
     assert sum(created) == expected

@@ -13,7 +13,7 @@ def fetch_token(connection_id: str, start: Any, results: Any) -> None:
 
     engine = create_db_engine(get_settings().resolved_database_url)
     source = DatabaseTokenSource(engine, connection_id)
-    start.wait(timeout=60)
+    start.wait(timeout=300)
     try:
         results.put(("ok", asyncio.run(source.access_token())))
     except Exception as exc:  # reported to the test, which fails with it

@@ -16,9 +16,9 @@ from billing.tenants.models import Partner
 from connectors.connections.cli import connections_app
 from connectors.connections.crypto import cipher_from_settings
 from connectors.registry import open_connector
+from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.connections.conftest import Seed, stored
 from tests.fakes.oauth import OAuthFake
-from tests.fakes.quickbooks import FakeQuickBooks
 
 pytestmark = pytest.mark.anyio
 REALM = "9130357"

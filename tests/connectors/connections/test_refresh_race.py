@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from connectors.connections.crypto import cipher_from_settings
 from connectors.connections.models import ConnectionStatus
 from connectors.connections.token_source import DatabaseTokenSource
+from sandbox.server import FakeServer
 from tests.connectors.connections.conftest import Seed, oauth_env, stored
 from tests.connectors.connections.race_worker import fetch_token
 from tests.fakes.oauth import OAuthFake
-from tests.fakes.server import FakeServer
 
 
 def _assert_one_refresh(
@@ -47,7 +47,7 @@ def test_two_threads_with_their_own_event_loops_refresh_once(
 
     def worker() -> None:
         source = DatabaseTokenSource(configured, connection_id, transport=transport)
-        start.wait(timeout=30)
+        start.wait(timeout=300)
         try:
             tokens.append(asyncio.run(source.access_token()))
         except BaseException as exc:
@@ -57,7 +57,7 @@ def test_two_threads_with_their_own_event_loops_refresh_once(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=300)
     assert not errors, errors
     _assert_one_refresh(configured, connection_id, fake, tokens)
 
@@ -102,7 +102,7 @@ def test_two_processes_refresh_once(
             worker.start()
         outcomes = [results.get(timeout=120) for _ in workers]
         for worker in workers:
-            worker.join(timeout=30)
+            worker.join(timeout=300)
             assert worker.exitcode == 0
     assert all(kind == "ok" for kind, _ in outcomes), outcomes
     _assert_one_refresh(configured, connection_id, fake, [token for _, token in outcomes])

@@ -394,7 +394,7 @@ def test_shared_budget_across_threads_and_loops() -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=20)
+        thread.join(timeout=300)
     assert not any(thread.is_alive() for thread in threads)
     assert peak <= 3
     assert budget._in_flight == 0

@@ -8,7 +8,7 @@ import pytest
 import respx
 
 from connectors.stripe import StripeCredentials, StripeGateway
-from tests.fakes.stripe import FakeStripe
+from sandbox.stripe import FakeStripe
 
 BASE = "https://api.stripe.test"
 

@@ -12,7 +12,7 @@ from connectors.base import (
     RetryableError,
 )
 from connectors.stripe import CardDeclinedError, StripeGateway, idempotency_key
-from tests.fakes.stripe import FakeStripe, stripe_fee
+from sandbox.stripe import FakeStripe, stripe_fee
 
 
 def _customer(gateway: StripeGateway, key: str = "k-cus") -> str:

@@ -15,6 +15,8 @@ from connectors.base import ConnectionInfo
 from connectors.http import RetryPolicy
 from connectors.quickbooks import build_connector
 from mappings.quickbooks import mapping_from_settings
+from sandbox.base import FakeTokens
+from sandbox.quickbooks import FakeQuickBooks
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxStatus
@@ -22,8 +24,6 @@ from sync.reconcile import reconcile, run_due_reconciliations
 from sync.reconcile.models import ReconcileDifference, ReconcileRun, WholesaleBillLine
 from sync.worker import Worker
 from tests.billing.invoicing.builders import at, last_month, month_text, send
-from tests.fakes.base import FakeTokens
-from tests.fakes.quickbooks import FakeQuickBooks
 from tests.sync.helpers import Clock, issue, rows
 
 REALM = "9130357"

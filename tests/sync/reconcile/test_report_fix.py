@@ -8,6 +8,7 @@ import respx
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from sandbox.quickbooks import FakeQuickBooks
 from sync.models import OutboxStatus
 from sync.reconcile import reconcile
 from sync.reconcile.fixes import apply_fixes
@@ -17,7 +18,6 @@ from sync.reconcile.repository import get_run
 from sync.reconcile.wholesale import WholesaleImportError, import_wholesale_bill
 from sync.worker import Worker
 from tests.billing.invoicing.builders import last_month, month_text
-from tests.fakes.quickbooks import FakeQuickBooks
 from tests.sync.helpers import Clock, rows
 from tests.sync.reconcile.test_reconcile import REALM, diffs_of, opener, pushed
 

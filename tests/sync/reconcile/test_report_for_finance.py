@@ -39,7 +39,7 @@ from sync.reconcile.repository import differences_of, get_run
 from sync.reconcile.service import _unreadable
 from tests.billing.documents.conftest import StartServer
 from tests.billing.invoicing.builders import at, last_month, month_text, send
-from tests.fakes.quickbooks import FakeQuickBooks
+from sandbox.quickbooks import FakeQuickBooks
 from tests.sync.reconcile.test_reconcile import REALM, opener, pushed
 
 HOST = "qbo.reconcile.test"

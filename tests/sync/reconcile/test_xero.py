@@ -14,6 +14,8 @@ from connectors.base import ConnectionInfo
 from connectors.http import RateBudget, RetryPolicy
 from connectors.xero import build_connector
 from mappings.xero import mapping_from_settings
+from sandbox.base import FakeTokens
+from sandbox.xero import FakeXero
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxStatus
@@ -21,8 +23,6 @@ from sync.reconcile import reconcile
 from sync.reconcile.fixes import apply_fixes
 from sync.worker import Worker
 from tests.billing.invoicing.builders import last_month, month_text
-from tests.fakes.base import FakeTokens
-from tests.fakes.xero import FakeXero
 from tests.sync.helpers import Clock, issue, rows
 from tests.sync.reconcile.test_reconcile import diffs_of
 

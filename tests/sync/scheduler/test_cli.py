@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -29,12 +28,11 @@ def test_scheduler_command_stops_on_sigterm(engine: Engine) -> None:
     )
     try:
         assert process.stdout is not None
-        deadline = time.monotonic() + 60
-        for line in process.stdout:
-            if "scheduler running" in line or time.monotonic() > deadline:
+        for line in process.stdout:  # until it says it runs (or exits): no speed assumed
+            if "scheduler running" in line:
                 break
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from billing.documents.models import OutgoingEmail
 from billing.invoicing.models import Invoice
 from billing.tenants.models import Client
+from sandbox.stripe import FakeStripe, signed_delivery
 from sync.stripe import (
     DeliveryResult,
     StripeCharge,
@@ -28,7 +29,6 @@ from sync.stripe import (
 )
 from sync.stripe.accounts import account_for_partner, gateway_for
 from tests.billing.invoicing.builders import SIMPLE, at, close_and_issue, last_month, send
-from tests.fakes.stripe import FakeStripe, signed_delivery
 
 BASE = "https://api.stripe.test"
 SECRET = "whsec_acme_test"

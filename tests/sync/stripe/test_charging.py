@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from billing.invoicing.models import InvoiceStatus
 from billing.payments.service import payments_for_invoice
+from sandbox.stripe import stripe_fee
 from sync.stripe import ChargeStatus, charge_due_invoices
 from tests.billing.invoicing.builders import balance
-from tests.fakes.stripe import stripe_fee
 from tests.sync.stripe.conftest import PARTNER, T0, World
 
 

@@ -15,9 +15,9 @@ from api.webhooks import build_router
 from billing.invoicing.models import InvoiceStatus
 from billing.payments.models import Dispute, Payment, Payout, Refund
 from connectors.stripe import signature_header
+from sandbox.stripe import signed_delivery, stripe_fee
 from sync.stripe import EventStatus, StripeEvent, charge_due_invoices, receive_delivery
 from tests.billing.invoicing.builders import balance
-from tests.fakes.stripe import signed_delivery, stripe_fee
 from tests.sync.stripe.conftest import SECRET, T0, World
 
 

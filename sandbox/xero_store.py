@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.xero_rules import XeroRules, cents
-from tests.fakes.xero_where import dumps, to_date, xero_date
+from sandbox.xero_rules import XeroRules, cents
+from sandbox.xero_where import dumps, to_date, xero_date
 
 __all__ = ["Element", "XeroStore", "exception", "problem", "rejected", "respond", "validation"]
 
@@ -29,7 +29,7 @@ def respond(status: int, body: Any, headers: dict[str, str] | None = None) -> ht
 
 
 def problem(status: int, title: str, detail: str) -> httpx.Response:
-    body = {
+    body: dict[str, Any] = {
         "Type": None,
         "Title": title,
         "Status": status,
@@ -236,7 +236,7 @@ class XeroStore(XeroRules):
             "SUBMITTED": ("DRAFT", "SUBMITTED"),
             "DRAFT": ("DRAFT",),
         }
-        if current not in allowed.get(target, ()):
+        if current not in allowed.get(str(target), ()):
             return rejected(
                 body, [f"Invoice not of valid status for modification (it is {current})"]
             )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from tests.fakes.quickbooks_query import Fault
+from sandbox.quickbooks_query import Fault
 
 __all__ = ["QuickBooksRules", "money"]
 

@@ -29,8 +29,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from tests.fakes.base import FakeRemote, json_response
-from tests.fakes.stripe_wire import TEST_CARDS, decode_form, signed_delivery, stripe_fee
+from sandbox.base import FakeRemote, json_response
+from sandbox.stripe_wire import TEST_CARDS, decode_form, signed_delivery, stripe_fee
 
 __all__ = ["TEST_CARDS", "FakeStripe", "signed_delivery", "stripe_fee"]
 
@@ -289,7 +289,7 @@ class FakeStripe(FakeRemote):
     def _new_intent(
         self, amount: int, currency: str, customer: str, method: str, metadata: dict[str, Any]
     ) -> dict[str, Any]:
-        intent = {
+        intent: dict[str, Any] = {
             "id": self.new_id("pi"), "object": "payment_intent", "amount": amount,
             "currency": currency, "customer": customer, "payment_method": method,
             "metadata": metadata, "status": "requires_confirmation", "latest_charge": None,
@@ -437,7 +437,7 @@ class FakeStripe(FakeRemote):
         return self._event("charge.dispute.closed", dispute)
 
     def pay_out(self, amount: int, currency: str = "usd") -> dict[str, Any]:
-        payout = {
+        payout: dict[str, Any] = {
             "id": self.new_id("po"), "object": "payout", "amount": amount,
             "currency": currency, "status": "paid", "arrival_date": self.clock(),
             "created": self.clock(),

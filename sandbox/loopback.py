@@ -20,10 +20,10 @@ from billing.tenants.models import Partner
 from config.db_types import utcnow
 from connectors.connections.crypto import cipher_from_settings
 from connectors.connections.models import Connection, ConnectionStatus, Provider
-from tests.fakes.base import FakeRemote
-from tests.fakes.quickbooks import FakeQuickBooks
-from tests.fakes.server import FakeServer
-from tests.fakes.xero import FakeXero
+from sandbox.base import FakeRemote
+from sandbox.quickbooks import FakeQuickBooks
+from sandbox.server import FakeServer
+from sandbox.xero import FakeXero
 
 __all__ = [
     "QUICKBOOKS_MAPPING",

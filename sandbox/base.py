@@ -132,7 +132,7 @@ class FakeRemote:
         self.valid_tokens.clear()
 
     def token_of(self, request: httpx.Request) -> str | None:
-        header = request.headers.get("Authorization", "")
+        header: str = request.headers.get("Authorization", "")
         if not header.lower().startswith("bearer "):
             return None
         return header[7:].strip()

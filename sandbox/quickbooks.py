@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.base import FakeRemote, json_response
-from tests.fakes.quickbooks_query import Fault, QueryError, fault_body, matches, parse_query
-from tests.fakes.quickbooks_rules import QuickBooksRules
+from sandbox.base import FakeRemote, json_response
+from sandbox.quickbooks_query import Fault, QueryError, fault_body, matches, parse_query
+from sandbox.quickbooks_rules import QuickBooksRules
 
 __all__ = ["FakeQuickBooks"]
 
@@ -268,7 +268,7 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
 
     def write(self, entity: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
         if op == "create":
-            obj = getattr(self, f"_check_{entity.lower()}")(body, None)
+            obj: dict[str, Any] = getattr(self, f"_check_{entity.lower()}")(body, None)
             obj["Id"] = str(next(self._ids))
             obj["SyncToken"] = "0"
             obj["MetaData"] = {

@@ -29,10 +29,10 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.base import FakeRemote
-from tests.fakes.xero_payments import XeroPayments
-from tests.fakes.xero_rules import quantize
-from tests.fakes.xero_store import (
+from sandbox.base import FakeRemote
+from sandbox.xero_payments import XeroPayments
+from sandbox.xero_rules import quantize
+from sandbox.xero_store import (
     Element,
     XeroStore,
     exception,
@@ -40,7 +40,7 @@ from tests.fakes.xero_store import (
     respond,
     validation,
 )
-from tests.fakes.xero_where import WhereError, parse_where, xero_date
+from sandbox.xero_where import WhereError, parse_where, xero_date
 
 __all__ = ["FakeXero"]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.xero_rules import cents
-from tests.fakes.xero_store import Element, rejected, respond, validation
-from tests.fakes.xero_where import to_date, xero_date
+from sandbox.xero_rules import cents
+from sandbox.xero_store import Element, rejected, respond, validation
+from sandbox.xero_where import to_date, xero_date
 
 __all__ = ["BANK_ACCOUNTS", "XeroPayments"]
 

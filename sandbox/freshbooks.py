@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.base import FakeRemote, json_response
-from tests.fakes.freshbooks_rules import (
+from sandbox.base import FakeRemote, json_response
+from sandbox.freshbooks_rules import (
     CURRENCIES,
     ERRNO_DUPLICATE,
     ERRNO_NOT_FOUND,
