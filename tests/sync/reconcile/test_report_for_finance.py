@@ -29,6 +29,7 @@ from billing.tenants.models import Partner
 from config.money import format_minor
 from connectors.base import AuthExpiredError, RateLimitedError, RejectedError, RetryableError
 from main import app
+from sandbox.quickbooks import FakeQuickBooks
 from sync.connections import ConnectionSummary
 from sync.reconcile import reconcile
 from sync.reconcile.kinds import KINDS
@@ -39,7 +40,6 @@ from sync.reconcile.repository import differences_of, get_run
 from sync.reconcile.service import _unreadable
 from tests.billing.documents.conftest import StartServer
 from tests.billing.invoicing.builders import at, last_month, month_text, send
-from sandbox.quickbooks import FakeQuickBooks
 from tests.sync.reconcile.test_reconcile import REALM, opener, pushed
 
 HOST = "qbo.reconcile.test"
