@@ -31,7 +31,7 @@ import httpx
 
 __all__ = [
     "ContractCheck",
-    "ContractViolation",
+    "ContractViolationError",
     "FailureKind",
     "FakeRemote",
     "FakeTokens",
@@ -48,7 +48,7 @@ FailureKind = Literal["500", "timeout_after_commit", "reset", "429", "401"]
 ContractCheck = Callable[["httpx.Request", "httpx.Response | None"], list[str]]
 
 
-class ContractViolation(AssertionError):
+class ContractViolationError(AssertionError):
     """A request the real remote would refuse, or an answer it would never give."""
 
 
@@ -124,7 +124,7 @@ class FakeRemote:
         self._replays: dict[str, tuple[str, int, dict[str, str], bytes]] = {}
         self.checks: list[ContractCheck] = []
         self.violations: list[str] = []
-        self.strict_contract = True  # raise `ContractViolation` at the first violation
+        self.strict_contract = True  # raise `ContractViolationError` at the first violation
 
     # ---- time -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -319,7 +319,7 @@ class FakeRemote:
         if found:
             self.violations += found
             if self.strict_contract:
-                raise ContractViolation("; ".join(found))
+                raise ContractViolationError("; ".join(found))
 
     def _log(self, request: httpx.Request) -> LoggedRequest:
         content = request.content
