@@ -1,15 +1,15 @@
 """From a stored connection to a working `Connector`.
 
-`open_connector` is the one place that knows which module serves which provider; provider
-modules are imported lazily so a deployment that uses only Xero never imports QuickBooks code,
-and a new remote is one line here. The connection's mapping settings come from the partner
-file (`[partner.connections.<name>]`, stored by `config apply`).
+`open_connector` asks the provider's profile (`connectors.profiles`) which function builds its
+connector and which setting overrides its base URL: nothing here names a provider, so a new
+remote needs no line here. The connection's mapping settings come from the partner file
+(`[partner.connections.<name>]`, stored by `config apply`); `open_mapping` reads them with the
+profile's mapping module.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import httpx
 from sqlalchemy import Engine
@@ -21,21 +21,16 @@ from connectors.connections.models import Connection
 from connectors.connections.repository import get_connection, list_connections
 from connectors.connections.service import mapping_settings
 from connectors.connections.token_source import DatabaseTokenSource, ReauthNotifier
+from connectors.profiles import UnknownProviderError, profile
 
 __all__ = [
-    "PROVIDER_MODULES",
     "UnknownConnectionError",
     "connection_info",
     "get_connection",
     "list_connections",
     "open_connector",
+    "open_mapping",
 ]
-
-PROVIDER_MODULES: dict[str, str] = {
-    "quickbooks": "connectors.quickbooks",
-    "xero": "connectors.xero",
-    "freshbooks": "connectors.freshbooks",
-}
 
 
 class UnknownConnectionError(LookupError):
@@ -53,23 +48,23 @@ class _BuildConnector(Protocol):
 
 
 def _base_url(connection: Connection) -> str | None:
-    """The connection's own base URL, else the settings override, else the provider's."""
+    """The connection's own base URL, else the settings override named by the profile, else
+    None (the connector's default)."""
     if connection.base_url:
         return connection.base_url
-    settings = get_settings()
-    override = {
-        "quickbooks": settings.quickbooks_api_url,
-        "xero": settings.xero_api_url,
-        "freshbooks": settings.freshbooks_api_url,
-    }
-    return override.get(connection.provider.value) or None
+    try:
+        field = profile(str(connection.provider)).base_url_field
+    except UnknownProviderError:
+        return None
+    override = getattr(get_settings(), field, None)
+    return override if isinstance(override, str) and override else None
 
 
 def connection_info(session: Session, connection: Connection) -> ConnectionInfo:
     return ConnectionInfo(
         connection_id=connection.id,
         partner_id=connection.partner_id,
-        provider=connection.provider.value,
+        provider=str(connection.provider),
         remote_tenant=connection.remote_tenant or "",
         base_url=_base_url(connection),
         settings=mapping_settings(session, connection),
@@ -93,11 +88,10 @@ def open_connector(
         if connection is None:
             raise UnknownConnectionError(f"connection: no connection {connection_id!r}")
         info = connection_info(session, connection)
-    module_name = PROVIDER_MODULES.get(info.provider)
-    if module_name is None:
-        raise UnknownConnectionError(f"provider: no connector for {info.provider!r}")
-    module = importlib.import_module(module_name)
-    build = cast(_BuildConnector, module.build_connector)
+    try:
+        build = cast(_BuildConnector, profile(info.provider).build_connector())
+    except UnknownProviderError:
+        raise UnknownConnectionError(f"provider: no connector for {info.provider!r}") from None
     tokens = DatabaseTokenSource(
         engine,
         connection_id,
@@ -105,3 +99,12 @@ def open_connector(
         on_needs_reauth=on_needs_reauth,
     )
     return build(info, tokens, transport=transport)
+
+
+def open_mapping(info: ConnectionInfo) -> Any:
+    """The connection's mapping: its settings read by the profile's mapping module."""
+    try:
+        module = profile(info.provider).mapping_module()
+    except UnknownProviderError:
+        raise UnknownConnectionError(f"provider: no mapping for {info.provider!r}") from None
+    return module.mapping_from_settings(info.settings)

@@ -30,6 +30,8 @@ from typing import Any, Literal
 import httpx
 
 __all__ = [
+    "ContractCheck",
+    "ContractViolationError",
     "FailureKind",
     "FakeRemote",
     "FakeTokens",
@@ -40,6 +42,16 @@ __all__ = [
 ]
 
 FailureKind = Literal["500", "timeout_after_commit", "reset", "429", "401"]
+#: A check against the provider's own description (tests plug these in): called with
+#: (request, None) for every request the fake receives, then with (request, answer) for every
+#: answer the fake gives from its own rules; it answers the violations it found, in words.
+ContractCheck = Callable[["httpx.Request", "httpx.Response | None"], list[str]]
+
+
+class ContractViolationError(AssertionError):
+    """A request the real remote would refuse, or an answer it would never give."""
+
+
 FAILURE_KINDS: frozenset[str] = frozenset({"500", "timeout_after_commit", "reset", "429", "401"})
 
 
@@ -110,6 +122,9 @@ class FakeRemote:
         self.initial_token = self.issue_token()
         self.limits: dict[str, RateLimit] = {}
         self._replays: dict[str, tuple[str, int, dict[str, str], bytes]] = {}
+        self.checks: list[ContractCheck] = []
+        self.violations: list[str] = []
+        self.strict_contract = True  # raise `ContractViolationError` at the first violation
 
     # ---- time -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -274,6 +289,7 @@ class FakeRemote:
             path = request.url.path
             kind = self._take_failure(request)
             entry.failure = kind
+            self._check(request, None)
             if kind == "reset":
                 raise httpx.RemoteProtocolError("connection reset by fake", request=request)
             if kind == "500":
@@ -289,11 +305,21 @@ class FakeRemote:
             if wait is not None:
                 return self._answer(entry, self.rate_limit_response(request, wait))
             response = self.dispatch(request)
+            self._check(request, response)
             self._answer(entry, response)
             if kind == "timeout_after_commit":
                 entry.status = None
                 raise httpx.ReadTimeout("timed out after the fake committed", request=request)
             return response
+
+    def _check(self, request: httpx.Request, response: httpx.Response | None) -> None:
+        found: list[str] = []
+        for check in self.checks:
+            found += check(request, response)
+        if found:
+            self.violations += found
+            if self.strict_contract:
+                raise ContractViolationError("; ".join(found))
 
     def _log(self, request: httpx.Request) -> LoggedRequest:
         content = request.content

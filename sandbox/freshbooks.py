@@ -49,7 +49,9 @@ RESOURCES = {
     "items/items": ("items", "item", "item", "itemid"),
     "invoices/invoices": ("invoices", "invoice", "invoice", "invoiceid"),
     "payments/payments": ("payments", "payment", "payment", "paymentid"),
-    "credit_notes/credit_notes": ("credit_notes", "credit_notes", "credit_note", "creditid"),
+    # FreshBooks wraps a credit note as "credit_note" (freshbooks.com/api/credits; the SDK's
+    # single name), and lists them under "credit_notes"
+    "credit_notes/credit_notes": ("credit_notes", "credit_note", "credit_note", "creditid"),
 }
 _SEARCH_LIKE = {"organization_like": "organization", "invoice_number_like": "invoice_number"}
 _SEARCH_DATES = {"date_min", "date_max"}

@@ -92,6 +92,14 @@ def parse_amount(value: object, obj: str, field: str) -> Decimal:
     return amount
 
 
+def quantity(value: object, obj: str, field: str) -> Decimal:
+    """A line's ``qty``: FreshBooks documents it as a number (its examples send ``"qty": 1``),
+    so a JSON string is refused here, as a strict reading of the documentation would."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise InvalidError(obj, field, "must be a number", value)
+    return parse_amount(value, obj, field)
+
+
 def money(amount: Decimal, currency: str) -> dict[str, str]:
     return {"amount": format(quantize(amount, CURRENCIES.get(currency, 2)), "f"), "code": currency}
 
@@ -106,7 +114,7 @@ def invoice_totals(
     for index, line in enumerate(lines):
         if not isinstance(line, dict):
             raise InvalidError(obj, f"lines[{index}]", "must be an object")
-        qty = quantize(parse_amount(line.get("qty", "1"), obj, f"lines[{index}].qty"), 2)
+        qty = quantize(quantity(line.get("qty", 1), obj, f"lines[{index}].qty"), 2)
         cost = parse_amount(line.get("unit_cost"), obj, f"lines[{index}].unit_cost")
         unit = quantize(cost, max(2, places))
         if not str(line.get("name") or "").strip():

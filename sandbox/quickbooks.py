@@ -10,6 +10,14 @@ Balance = TotalAmt - payments; `requestid` replays the first answer; `/batch` ta
 operations with a Fault per element; queries (see `quickbooks_query`) page with STARTPOSITION /
 MAXRESULTS; void zeroes the invoice and notes "Voided"; 401 AuthenticationFault for a bad
 token; 429 ThrottleExceeded past 500/min or 10 concurrent per realm, or 40 batch/min.
+
+Documented limits, written here from Intuit's documentation independently of the connector's
+profile (so a misreading in one is caught by the other): ``requestid`` at most 50 characters,
+36 on ``/batch``, and then each ``bId`` at most 10 (Intuit Developer blog, "Request ID update
+for QuickBooks Online integration", 2015-04-06); at most 30 operations per ``/batch`` and
+``minorversion`` at least 75 (python-quickbooks 0.9: ``BatchManager`` 30,
+``MINIMUM_MINOR_VERSION`` 75; a test checks these against the SDK); an update must carry the
+current SyncToken (5010 otherwise).
 """
 
 from __future__ import annotations
@@ -49,6 +57,13 @@ def _dumps(body: Any) -> bytes:
     return json.dumps(
         body, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)
     ).encode()
+
+
+REQUEST_ID_MAX = 50
+BATCH_REQUEST_ID_MAX = 36
+BATCH_ID_MAX = 10
+BATCH_MAX = 30
+MIN_MINOR_VERSION = 75
 
 
 class FakeQuickBooks(QuickBooksRules, FakeRemote):
@@ -169,13 +184,25 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
         parts = path[len(prefix) :].strip("/").split("/")
         params = request.url.params
         requestid = params.get("requestid")
+        minor = params.get("minorversion", "")
+        if not minor.isdigit() or int(minor) < MIN_MINOR_VERSION:
+            return self._fault(
+                Fault(
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    f"minorversion {minor or '(none)'} is no longer supported; "
+                    f"the minimum is {MIN_MINOR_VERSION}",
+                    "minorversion",
+                )
+            )
         if requestid is not None:
-            if len(requestid) > 50:
+            limit = BATCH_REQUEST_ID_MAX if parts == ["batch"] else REQUEST_ID_MAX
+            if len(requestid) > limit:
                 return self._fault(
                     Fault(
                         "2010",
                         "Request has invalid or unsupported property",
-                        "requestid is longer than 50 characters",
+                        f"requestid is longer than {limit} characters",
                         "requestid",
                     )
                 )
@@ -206,7 +233,8 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
             text = request.url.params.get("query") or request.content.decode()
             return self._ok({"QueryResponse": self.query(text)})
         if head == "batch" and request.method == "POST":
-            return self._ok({"BatchItemResponse": self._batch(self._body(request))})
+            batch = self._batch(self._body(request), request.url.params.get("requestid"))
+            return self._ok({"BatchItemResponse": batch})
         entity = ENTITIES.get(head)
         if entity is None:
             raise Fault(
@@ -314,7 +342,7 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
         self.store[entity][obj["Id"]] = obj
         return obj
 
-    def _batch(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+    def _batch(self, body: dict[str, Any], request_id: str | None = None) -> list[dict[str, Any]]:
         items = body.get("BatchItemRequest")
         if not isinstance(items, list) or not items:
             raise Fault(
@@ -323,13 +351,23 @@ class FakeQuickBooks(QuickBooksRules, FakeRemote):
                 "Required parameter BatchItemRequest is missing",
                 "BatchItemRequest",
             )
-        if len(items) > 30:
+        if len(items) > BATCH_MAX:
             raise Fault(
                 "1040",
                 "Too many batch items",
-                f"Maximum of 30 BatchItemRequests; got {len(items)}",
+                f"Maximum of {BATCH_MAX} BatchItemRequests; got {len(items)}",
                 "BatchItemRequest",
             )
+        if request_id is not None:
+            long_ids = [str(i.get("bId")) for i in items if len(str(i.get("bId"))) > BATCH_ID_MAX]
+            if long_ids:
+                raise Fault(
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    f"bId {long_ids[0]!r} is longer than {BATCH_ID_MAX} characters "
+                    "(the limit when a requestid is sent)",
+                    "bId",
+                )
         out: list[dict[str, Any]] = []
         for item in items:
             bid = item.get("bId")

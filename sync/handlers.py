@@ -31,6 +31,7 @@ from connectors.base import (
     RemoteInvoice,
     RemoteRef,
 )
+from connectors.idempotency import idempotency_key
 from mappings.base import ConnectionMapping, MappingError
 from mappings.customers import customer_spec, item_specs
 from mappings.invoices import SpecError, credit_note_spec, invoice_spec
@@ -57,10 +58,6 @@ __all__ = ["Handlers", "Remote", "describe", "idempotency_key"]
 class Remote:
     connector: Connector
     mapping: ConnectionMapping
-
-
-def idempotency_key(connection_id: str, op: str, our_id: str, version: str) -> str:
-    return f"rebill:{connection_id}:{op}:{our_id}:{version}"
 
 
 def describe(connection: ConnectionSummary, error: Exception, what: str = "") -> str:

@@ -1,6 +1,6 @@
 """The worker's default way to reach a connection: the connector from `connectors.registry`
-and the mapping from the provider's mapping module (`mappings.<provider>`), both imported
-lazily so sync depends only on their published interfaces."""
+and the mapping from the provider profile's mapping module (`registry.open_mapping`), both
+imported lazily so sync depends only on their published interfaces."""
 
 from __future__ import annotations
 
@@ -36,9 +36,7 @@ def registry_remote(
         with Session(engine) as session:
             stored = registry.get_connection(session, connection.id)
             info = registry.connection_info(session, stored)
-        mapping = importlib.import_module(f"mappings.{info.provider}").mapping_from_settings(
-            info.settings
-        )
+        mapping = registry.open_mapping(info)
         connector = registry.open_connector(
             engine, connection.id, transport=transport, on_needs_reauth=notify
         )

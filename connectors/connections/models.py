@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+from sqlalchemy import Column, Dialect, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from config.db_types import StrEnumType, UTCDateTime, utcnow, uuid7
@@ -24,11 +28,47 @@ def new_id() -> str:
     return uuid7().hex
 
 
-class Provider(enum.StrEnum):
-    QUICKBOOKS = "quickbooks"
-    XERO = "xero"
-    FRESHBOOKS = "freshbooks"
-    STRIPE = "stripe"
+class Provider(str):
+    """A remote system's name as its profile publishes it (`connectors.profiles`): data, not an
+    enum, so a new remote adds nothing here; the connections service accepts the names of the
+    registered profiles. The column was already a plain VARCHAR(16), so no migration.
+    `.value` is the name itself, for code written when this was an enum."""
+
+    __slots__ = ()
+
+    QUICKBOOKS: ClassVar[Provider]
+    XERO: ClassVar[Provider]
+    FRESHBOOKS: ClassVar[Provider]
+    STRIPE: ClassVar[Provider]
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(cls, core_schema.str_schema())
+
+
+Provider.QUICKBOOKS = Provider("quickbooks")
+Provider.XERO = Provider("xero")
+Provider.FRESHBOOKS = Provider("freshbooks")
+Provider.STRIPE = Provider("stripe")
+
+
+class ProviderType(TypeDecorator[Provider]):
+    """A provider name in a VARCHAR, loaded back as a `Provider`."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str.__str__(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Provider | None:
+        return None if value is None else Provider(value)
 
 
 class ConnectionStatus(enum.StrEnum):
@@ -50,7 +90,7 @@ class Connection(SQLModel, table=True):
         sa_column=Column(String(64), ForeignKey("billing_partner.id"), nullable=False)
     )
     name: str = Field(sa_column=Column(String(64), nullable=False))
-    provider: Provider = Field(sa_column=Column(StrEnumType(Provider, 16), nullable=False))
+    provider: Provider = Field(sa_column=Column(ProviderType(16), nullable=False))
     status: ConnectionStatus = Field(
         default=ConnectionStatus.PENDING,
         sa_column=Column(StrEnumType(ConnectionStatus, 16), nullable=False),
@@ -88,7 +128,7 @@ class OAuthState(SQLModel, table=True):
     partner_id: str = Field(
         sa_column=Column(String(64), ForeignKey("billing_partner.id"), nullable=False)
     )
-    provider: Provider = Field(sa_column=Column(StrEnumType(Provider, 16), nullable=False))
+    provider: Provider = Field(sa_column=Column(ProviderType(16), nullable=False))
     connection_name: str = Field(sa_column=Column(String(64), nullable=False))
     tenant_name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

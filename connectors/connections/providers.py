@@ -1,7 +1,8 @@
 """The OAuth2 authorisation-code flow of each provider: consent URL, code exchange, refresh,
 and (Xero) which organisations the consent covers.
 
-Endpoints and scopes follow the providers' documentation:
+Endpoints and scopes are each provider's (its profile, `connectors.<provider>.profile`), from
+the providers' documentation:
 - QuickBooks Online: consent at appcenter.intuit.com/connect/oauth2 with scope
   `com.intuit.quickbooks.accounting`; tokens at oauth.platform.intuit.com/oauth2/v1/tokens/bearer
   (access token 1 h, refresh token ~100 days in `x_refresh_token_expires_in`, and the refresh
@@ -23,13 +24,15 @@ client treats every 401 so). Nothing here logs or raises with a token in it.
 from __future__ import annotations
 
 import base64
-import importlib
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from pydantic import SecretStr
 
 from config.db_types import utcnow
 from config.settings import Settings, get_settings
@@ -41,6 +44,7 @@ from connectors.base import (
     RetryableError,
 )
 from connectors.http import ErrorParser, HttpClient
+from connectors.profiles import ProviderNames, UnknownProviderError, profile
 
 __all__ = [
     "OAUTH_PROVIDERS",
@@ -52,7 +56,8 @@ __all__ = [
 ]
 
 
-OAUTH_PROVIDERS = ("quickbooks", "xero", "freshbooks")
+#: The names of the remotes with an OAuth flow (their profiles'), read when asked.
+OAUTH_PROVIDERS: Sequence[str] = ProviderNames(oauth=True)
 
 
 class InvalidGrantError(AuthExpiredError):
@@ -75,29 +80,6 @@ class XeroTenant:
     created: str  # ISO timestamp as sent; compared as text (same format for every entry)
 
 
-# Refresh-token lifetimes documented but not sent (QuickBooks sends x_refresh_token_expires_in).
-_REFRESH_LIFETIME = {"xero": timedelta(days=60)}
-
-_DEFAULTS: dict[str, dict[str, str]] = {
-    "quickbooks": {
-        "auth": "https://appcenter.intuit.com/connect/oauth2",
-        "token": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
-        "scope": "com.intuit.quickbooks.accounting",
-        "api": "https://quickbooks.api.intuit.com",
-        "connections": "",
-        "revoke": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
-    },
-    "xero": {
-        "auth": "https://login.xero.com/identity/connect/authorize",
-        "token": "https://identity.xero.com/connect/token",
-        "scope": "offline_access accounting.transactions accounting.contacts accounting.settings",
-        "api": "https://api.xero.com",
-        "connections": "https://api.xero.com/connections",
-        "revoke": "https://identity.xero.com/connect/revocation",
-    },
-}
-
-
 @dataclass(frozen=True, slots=True)
 class OAuthProvider:
     name: str
@@ -112,6 +94,8 @@ class OAuthProvider:
     redirect_uri: str
     timeout: float
     credentials_in_body: bool = False  # FreshBooks: JSON body with client id and secret
+    revoke_as_json: bool = False  # Intuit: the revocation takes a JSON body
+    refresh_lifetime: timedelta | None = None  # documented, when the token answer omits it
 
     def consent_url(self, state: str) -> str:
         """Where the partner's browser goes to grant access."""
@@ -148,7 +132,7 @@ class OAuthProvider:
             return
         origin, path = _split(self.revoke_url)
         async with self._client(origin, "revoke", transport) as client:
-            if self.name == "quickbooks":
+            if self.revoke_as_json:
                 await client.request(
                     "POST", path, json={"token": refresh_token}, headers=self._basic(), retry=False
                 )
@@ -228,7 +212,7 @@ class OAuthProvider:
                 response = await client.request(
                     "POST", path, data=form, headers=self._basic(), retry=False
                 )
-        return _grant(self.name, response)
+        return _grant(self.name, response, self.refresh_lifetime)
 
 
 def _split(url: str) -> tuple[str, str]:
@@ -247,7 +231,9 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _grant(provider: str, response: httpx.Response) -> TokenGrant:
+def _grant(
+    provider: str, response: httpx.Response, documented: timedelta | None = None
+) -> TokenGrant:
     body = _body(response)
     access = body.get("access_token")
     refresh = body.get("refresh_token")
@@ -259,7 +245,7 @@ def _grant(provider: str, response: httpx.Response) -> TokenGrant:
         refresh_in = int(body.get("x_refresh_token_expires_in") or 0)
     except (TypeError, ValueError):
         raise RetryableError(f"{provider}: token response has a non-numeric expiry") from None
-    lifetime = timedelta(seconds=refresh_in) if refresh_in else _REFRESH_LIFETIME.get(provider)
+    lifetime = timedelta(seconds=refresh_in) if refresh_in else documented
     return TokenGrant(
         access_token=access,
         refresh_token=refresh,
@@ -297,42 +283,46 @@ def _token_error(provider: str, grant: str, response: httpx.Response) -> Connect
 
 
 def oauth_provider(name: str, settings: Settings | None = None) -> OAuthProvider:
-    """The provider's OAuth endpoints and app credentials from settings."""
-    if name not in OAUTH_PROVIDERS:
+    """The provider's OAuth endpoints (its profile's, overridden by settings) and the app's
+    credentials from settings: ``REBILL_<NAME>_CLIENT_ID``, ``_CLIENT_SECRET``, ``_AUTH_URL``,
+    ``_TOKEN_URL``, ``_API_URL``, ``_CONNECTIONS_URL``, ``_REVOKE_URL`` (a remote whose
+    settings are not declared in `config.settings` is read from the environment directly)."""
+    try:
+        published = profile(name)
+    except UnknownProviderError:
+        published = None
+    flow = published.oauth if published is not None else None
+    if flow is None:
         raise ValueError(
             f"provider: {name!r} has no OAuth flow here (choose from {', '.join(OAUTH_PROVIDERS)})"
         )
     s = settings or get_settings()
-    defaults = _defaults(name)
 
     def setting(key: str) -> str:
-        value = getattr(s, f"{name}_{key}", "")
+        value = getattr(s, f"{name}_{key}", None)
+        if value is None:
+            value = os.environ.get(f"REBILL_{name}_{key}".upper(), "")
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
         return value if isinstance(value, str) else ""
 
-    secret = getattr(s, f"{name}_client_secret", None)
     api = setting("api_url")
     connections = setting("connections_url") or (
-        f"{api.rstrip('/')}/connections" if api and name == "xero" else defaults["connections"]
+        f"{api.rstrip('/')}/connections" if api and flow.connections_url else flow.connections_url
     )
     return OAuthProvider(
         name=name,
         client_id=setting("client_id"),
-        client_secret=secret.get_secret_value() if secret is not None else "",
-        authorize_url=setting("auth_url") or defaults["auth"],
-        token_url=setting("token_url") or defaults["token"],
-        scope=defaults["scope"],
-        api_url=api or defaults["api"],
+        client_secret=setting("client_secret"),
+        authorize_url=setting("auth_url") or flow.authorize_url,
+        token_url=setting("token_url") or flow.token_url,
+        scope=flow.scope,
+        api_url=api or flow.api_url,
         connections_url=connections,
-        revoke_url=setting("revoke_url") or defaults.get("revoke", ""),
+        revoke_url=setting("revoke_url") or flow.revoke_url,
         redirect_uri=f"{s.public_url.rstrip('/')}/oauth/{name}/callback",
         timeout=s.oauth_timeout_seconds,
-        credentials_in_body=name == "freshbooks",
+        credentials_in_body=flow.credentials_in_body,
+        revoke_as_json=flow.revoke_as_json,
+        refresh_lifetime=flow.refresh_lifetime,
     )
-
-
-def _defaults(name: str) -> dict[str, str]:
-    """The endpoints of `name`; FreshBooks' live with its connector (imported only when used)."""
-    if name == "freshbooks":
-        module = importlib.import_module("connectors.freshbooks")
-        return dict(module.OAUTH_DEFAULTS)
-    return _DEFAULTS[name]

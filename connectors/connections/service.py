@@ -11,7 +11,6 @@ exchange does not leave it reusable.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import re
 import secrets
@@ -24,6 +23,7 @@ from sqlmodel import Session
 
 from config.db_types import utcnow
 from connectors.base import ConnectorError
+from connectors.profiles import TenantChoice, profile
 
 from .crypto import TokenCipher, TokenDecryptionError, cipher_from_settings
 from .models import Connection, ConnectionStatus, OAuthState, Provider
@@ -175,8 +175,9 @@ async def complete_consent(
     cipher: TokenCipher | None = None,
     now: datetime | None = None,
 ) -> Connection:
-    """The callback: consume `state`, exchange `code`, find the organisation, store the
-    encrypted tokens and mark the connection active."""
+    """The callback: consume `state`, exchange `code`, find the organisation (the provider
+    profile's `choose_tenant`: QuickBooks' `realm_id` on the callback, Xero's connections,
+    FreshBooks' businesses), store the encrypted tokens and mark the connection active."""
     now = now or utcnow()
     pending = await asyncio.to_thread(_consume, engine, state) if state else None
     if pending is None:
@@ -189,8 +190,13 @@ async def complete_consent(
         )
     if pending.provider != provider:
         raise OAuthStateError(f"state: issued for {pending.provider.value}, not {provider}")
-    if provider == "quickbooks" and not realm_id:
-        raise OAuthStateError("realmId: missing from the QuickBooks callback")
+    published = profile(provider)
+    chooser = published.choose_tenant
+    if chooser is None:
+        raise OAuthStateError(f"provider: {provider} has no way to choose an organisation")
+    wanted_param = published.callback_tenant_param
+    if wanted_param and not realm_id:
+        raise OAuthStateError(f"{wanted_param}: missing from the {published.title} callback")
     if not code:
         raise OAuthStateError("code: missing from the callback")
     oauth = oauth or oauth_provider(provider)
@@ -198,19 +204,10 @@ async def complete_consent(
     current = await asyncio.to_thread(
         _current_tenant, engine, pending.partner_id, pending.connection_name
     )
-    if provider == "xero":
-        tenant = choose_tenant(
-            await oauth.tenants(grant.access_token, transport=transport),
-            pending.tenant_name,
-            current,
-        )
-        remote, remote_name = tenant.tenant_id, tenant.tenant_name
-    elif provider == "freshbooks":
-        remote, remote_name = await _freshbooks_account(
-            oauth, grant.access_token, pending.tenant_name, current, transport
-        )
-    else:
-        remote, remote_name = str(realm_id), None
+    callback = {"realmId": realm_id} if realm_id else {}
+    remote, remote_name = await chooser(
+        TenantChoice(oauth, grant.access_token, pending.tenant_name, current, callback, transport)
+    )
     if current and current != remote:
         # The sync's external references of this connection point into the old company:
         # attaching another one under the same name would make them lie.
@@ -222,24 +219,6 @@ async def complete_consent(
     return await asyncio.to_thread(
         _save_consent, engine, pending, grant, remote, remote_name, cipher, now
     )
-
-
-async def _freshbooks_account(
-    oauth: OAuthProvider,
-    access_token: str,
-    wanted: str | None,
-    current: str | None,
-    transport: httpx.AsyncBaseTransport | None,
-) -> tuple[str, str]:
-    """The FreshBooks account (a token names none: `users/me` lists the businesses), by
-    `--tenant`, else the one a reconnect already uses, else the connector's choice."""
-    identity = importlib.import_module("connectors.freshbooks.identity")
-    businesses = await identity.account_ids(
-        access_token, base_url=oauth.api_url, transport=transport, timeout=oauth.timeout
-    )
-    same = [b for b in businesses if current and b.account_id == current]
-    chosen = same[0] if same and not wanted else identity.choose_business(businesses, wanted)
-    return str(chosen.account_id), str(chosen.name)
 
 
 def _consume(engine: Engine, state: str) -> OAuthState | None:

@@ -5,12 +5,10 @@
 `remote_tenant` is the FreshBooks account id (``business_memberships[].business.account_id``
 of ``GET /auth/api/v1/users/me``, see `identity.account_ids`). FreshBooks publishes no
 numeric rate limit (it answers 429 when pushed too hard), so the budget is our own,
-conservative choice: 60 calls a minute and 3 at once per account, shared by every connector of
-the account in this process; a 429's Retry-After pauses it.
-
-OAuth2 (for the connections package): consent at ``https://auth.freshbooks.com/oauth/authorize``,
-tokens at ``https://api.freshbooks.com/auth/oauth/token``; refresh tokens are single-use, so the
-rotated one must be stored before the new access token is used (as for Xero).
+conservative choice (`connectors.freshbooks.profile`): 60 calls a minute and 3 at once per
+account, shared by every connector of the account in this process; a 429's Retry-After pauses
+it. OAuth2 settings are in the profile too; refresh tokens are single-use, so the rotated one
+must be stored before the new access token is used (as for Xero).
 """
 
 from __future__ import annotations
@@ -20,13 +18,13 @@ import httpx
 from connectors.base import ConnectionInfo
 from connectors.freshbooks.connector import MAX_PAGE_SIZE, FreshBooksConnector
 from connectors.freshbooks.errors import parse_error
+from connectors.freshbooks.profile import LIMITS, PROFILE, SCOPES
 from connectors.http import HttpClient, RateBudget, RetryPolicy, TokenSource
 
 __all__ = [
     "AUTHORIZE_URL",
     "BASE_URL",
     "CONCURRENT",
-    "OAUTH_DEFAULTS",
     "PER_MINUTE",
     "SCOPES",
     "TOKEN_URL",
@@ -35,36 +33,12 @@ __all__ = [
     "build_connector",
 ]
 
-BASE_URL = "https://api.freshbooks.com"
-AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize"
-TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"  # noqa: S105 (a URL)
-# What the connector touches; FreshBooks answers 403 naming the missing scopes otherwise.
-SCOPES = " ".join(
-    f"user:{name}"
-    for name in (
-        "profile:read",
-        "clients:read",
-        "clients:write",
-        "billable_items:read",
-        "billable_items:write",
-        "invoices:read",
-        "invoices:write",
-        "payments:read",
-        "payments:write",
-        "credit_notes:read",
-        "credit_notes:write",
-    )
-)
-# The row `connectors.connections.providers` needs for FreshBooks (same keys as its table).
-OAUTH_DEFAULTS = {
-    "auth": AUTHORIZE_URL,
-    "token": TOKEN_URL,
-    "scope": SCOPES,
-    "api": BASE_URL,
-    "connections": "",
-}
-PER_MINUTE = 60
-CONCURRENT = 3
+BASE_URL = PROFILE.default_base_url
+OAUTH = PROFILE.oauth
+AUTHORIZE_URL = OAUTH.authorize_url if OAUTH else ""
+TOKEN_URL = OAUTH.token_url if OAUTH else ""
+PER_MINUTE = LIMITS.per_minute or 60
+CONCURRENT = LIMITS.concurrent or 3
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 

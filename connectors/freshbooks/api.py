@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 from connectors.base import ConnectorError, RetryableError
 from connectors.freshbooks import payloads
 from connectors.freshbooks.errors import envelope_error
+from connectors.freshbooks.profile import LIMITS
 from connectors.http import HttpClient
+from connectors.paging import Page, PageNumberPaginator
 
 __all__ = ["MAX_PAGE_SIZE", "Element", "FreshBooksApi"]
 
-MAX_PAGE_SIZE = 100  # FreshBooks' per_page limit
+MAX_PAGE_SIZE = LIMITS.page_size  # FreshBooks' per_page limit
 Element = Mapping[str, Any]
 T = TypeVar("T")
 logger = logging.getLogger("connectors.freshbooks")
@@ -94,18 +96,22 @@ class FreshBooksApi:
         return created
 
     async def _pages(self, resource: str, key: str, params: Mapping[str, object]) -> list[Element]:
-        """Every record of a paged list: ``page=1, 2, ...`` until the ``pages`` it reports."""
-        records: list[Element] = []
-        page = 1
-        while True:
+        """Every record of a paged list: ``page=1, 2, ...`` until the ``pages`` it reports; a
+        page answered twice stops with `PagingLoopError`."""
+
+        async def fetch(page: int) -> Page[Element]:
             result = await self._get(resource, {**params, "page": page, "per_page": self.page_size})
             batch = [r for r in result.get(key) or () if isinstance(r, Mapping)]
-            records.extend(batch)
-            pages = result.get("pages")
-            last = page >= int(pages) if pages is not None else len(batch) < self.page_size
-            if last or not batch:
-                return records
-            page += 1
+            pages, number = result.get("pages"), result.get("page")
+            return Page(
+                batch,
+                keys=[str(r.get("id", r.get("invoiceid", ""))) for r in batch],
+                total_pages=int(pages) if pages is not None else None,
+                number=int(number) if number is not None else None,
+            )
+
+        paginator = PageNumberPaginator("FreshBooks", f"GET {resource}", self.page_size)
+        return await paginator.all(fetch)
 
     @staticmethod
     async def _settle(call: Awaitable[T]) -> T | ConnectorError:

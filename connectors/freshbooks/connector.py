@@ -325,7 +325,7 @@ class FreshBooksConnector(FreshBooksApi):
                 return await self._credit_note(credit_note)
 
             body = payloads.credit_note_payload(credit_note)
-            note = await self._create("credit_notes/credit_notes", "credit_notes", body, again)
+            note = await self._create("credit_notes/credit_notes", "credit_note", body, again)
         return RemoteRef(
             remote_id=_id(note, "creditid"), number=str(note.get("credit_number") or "") or None
         )

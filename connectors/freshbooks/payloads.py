@@ -1,9 +1,10 @@
 """Neutral specs ↔ FreshBooks Accounting JSON: pure functions, no network.
 
 FreshBooks wraps every body: requests are ``{"invoice": {...}}`` and answers
-``{"response": {"result": {"invoice": {...}}}}``; money is ``{"amount": "12.34", "code": "USD"}``
-with the amount as a decimal string. So numbers travel as strings written from `Decimal` and
-are read back as `Decimal`: never a float between our cents and FreshBooks'.
+``{"response": {"result": {"invoice": {...}}}}`` (a credit note is ``{"credit_note": {...}}``);
+money is ``{"amount": "12.34", "code": "USD"}`` with the amount as a decimal string, and a
+line's ``qty`` is a JSON number (FreshBooks documents it so); both are written exactly from
+`Decimal` and read back as `Decimal`: never a float between our cents and FreshBooks'.
 
 Exactness, the reason this module exists:
 - FreshBooks recomputes each line as ``amount = qty x unit_cost`` and keeps few decimals of
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_QUANTITY_DECIMALS",
     "MAX_UNIT_COST_DECIMALS",
     "PAYMENT_TYPES",
+    "Number",
     "client_payload",
     "credit_note_payload",
     "dumps",
@@ -87,13 +89,23 @@ _ADDRESS_KEYS = {
 # --- JSON and scalars --------------------------------------------------------------------------
 
 
+class Number(Decimal):
+    """A decimal FreshBooks reads as a JSON number (a line's ``qty``), not as a string."""
+
+
+_NUMBER = re.compile(r'"\\u0000num:(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
 def dumps(value: object) -> bytes:
-    """JSON with `Decimal`s written as exact decimal strings (FreshBooks' money amounts)."""
+    """JSON with `Decimal`s written as exact decimal strings (FreshBooks' money amounts) and
+    `Number`s as exact JSON numbers (quantities)."""
 
     def default(item: object) -> str:
         if isinstance(item, Decimal):
             if not item.is_finite():
                 raise ValueError(f"cannot send {item} to FreshBooks")
+            if isinstance(item, Number):
+                return f"\u0000num:{format(item, 'f')}"
             return format(item, "f")
         raise TypeError(f"cannot encode {type(item).__name__} for FreshBooks")
 
@@ -108,7 +120,7 @@ def dumps(value: object) -> bytes:
                 check(nested)
 
     check(value)
-    return json.dumps(value, default=default).encode()
+    return _NUMBER.sub(lambda m: m.group(1), json.dumps(value, default=default)).encode()
 
 
 def loads(content: bytes | str) -> Any:
@@ -195,7 +207,7 @@ def item_payload(spec: ItemSpec) -> dict[str, object]:
     return {
         "name": spec.code[:NAME_MAX],
         "description": spec.description or spec.name or spec.code,
-        "qty": "1",
+        "qty": Number(1),
     }
 
 
@@ -220,7 +232,7 @@ def _line(line: LineSpec, currency: str) -> dict[str, object]:
         "type": 0,
         "name": (line.item_code or description or "Charge")[:NAME_MAX],
         "description": description,
-        "qty": format(quantity.normalize(), "f"),
+        "qty": Number(quantity.normalize()),
         "unit_cost": {"amount": format(unit, "f"), "code": currency.upper()},
     }
 
@@ -237,7 +249,7 @@ def invoice_lines(
                 "type": 0,
                 "name": name,
                 "description": name,
-                "qty": "1",
+                "qty": Number(1),
                 "unit_cost": {
                     "amount": format(from_minor(tax_minor, currency), "f"),
                     "code": currency.upper(),

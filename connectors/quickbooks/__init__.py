@@ -2,7 +2,7 @@
 
 One `HttpClient` per connector, sharing per-realm budgets with every other connector of the
 same company in this process: 500 requests/min and 10 in flight, plus 40 `/batch` requests/min
-(QuickBooks' documented limits). Base URL: the connection's, else production.
+(QuickBooks' documented limits, `connectors.quickbooks.profile`). Base URL: the connection's, else production.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from connectors.http import HttpClient, RateBudget, RetryPolicy, TokenSource
 from connectors.quickbooks.api import BATCH_MAX, MINOR_VERSION, QuickBooksApi, request_id
 from connectors.quickbooks.connector import QuickBooksConnector
 from connectors.quickbooks.errors import error_from_fault, parse_fault
+from connectors.quickbooks.profile import LIMITS, PROFILE
 
 __all__ = [
     "BATCH_MAX",
@@ -28,11 +29,11 @@ __all__ = [
     "request_id",
 ]
 
-DEFAULT_BASE_URL = "https://quickbooks.api.intuit.com"
+DEFAULT_BASE_URL = PROFILE.default_base_url
 SANDBOX_BASE_URL = "https://sandbox-quickbooks.api.intuit.com"
-PER_MINUTE = 500
-CONCURRENT = 10
-BATCH_PER_MINUTE = 40
+PER_MINUTE = LIMITS.per_minute or 500
+CONCURRENT = LIMITS.concurrent or 10
+BATCH_PER_MINUTE = LIMITS.batch_per_minute or 40
 
 
 def build_connector(

@@ -3,46 +3,56 @@ paths, `minorversion` on every call, `requestid` on every write, queries with al
 and `/batch` with one result per element.
 
 `requestid` is what QuickBooks uses to recognise a retried write and answer it with the first
-result instead of acting twice; it must be at most 50 characters, so our idempotency keys
-(``rebill:{connection}:{op}:{id}:{version}``) longer than that are hashed, deterministically.
+result instead of acting twice; it must be at most 50 characters for a single operation and 36
+for ``/batch`` (the limits live in `connectors.quickbooks.profile`), so our idempotency keys
+(``rebill:{connection}:{op}:{id}:{version}``) longer than that are hashed, deterministically
+(`connectors.idempotency.fit_key`).
 Writes carrying one are marked idempotent for the client, which may then resend them after a
 timeout whose outcome is unknown.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.base import ConnectorError, RejectedError, RetryableError
 from connectors.http import HttpClient, RateBudget
+from connectors.idempotency import fit_key
+from connectors.paging import OffsetPaginator, Page
 from connectors.quickbooks.errors import error_from_fault
 from connectors.quickbooks.payloads import dumps, loads, quote
+from connectors.quickbooks.profile import LIMITS
 
 __all__ = [
     "BATCH_MAX",
     "MINOR_VERSION",
     "QUERY_MAX",
     "QuickBooksApi",
+    "batch_request_id",
     "request_id",
 ]
 
-MINOR_VERSION = 75
-BATCH_MAX = 30  # operations per /batch request
+MINOR_VERSION = int(LIMITS.api_version or 75)
+BATCH_MAX = LIMITS.batch_size or 30  # operations per /batch request
 IN_MAX = 60  # values per `IN (...)` query: a /batch of 30 customers' names and fallbacks
-QUERY_MAX = 1000  # MAXRESULTS ceiling
-REQUEST_ID_MAX = 50
+QUERY_MAX = LIMITS.page_size  # MAXRESULTS ceiling
+REQUEST_ID_MAX = LIMITS.idempotency_key_max or 50
+BATCH_REQUEST_ID_MAX = LIMITS.batch_idempotency_key_max or 36
 _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 BatchResult = dict[str, Any] | ConnectorError
 
 
 def request_id(key: str) -> str:
-    """The idempotency key itself when it fits in 50 characters, else a stable hash of it."""
-    if len(key) <= REQUEST_ID_MAX and key.isascii() and key.isprintable():
-        return key
-    return "rb-" + hashlib.sha256(key.encode()).hexdigest()[: REQUEST_ID_MAX - 3]
+    """The `requestid` of a single write: the key itself when it fits in 50 characters, else
+    a stable digest of it."""
+    return fit_key(key, REQUEST_ID_MAX)
+
+
+def batch_request_id(keys: Sequence[str]) -> str:
+    """The `requestid` of a ``/batch`` of writes with these keys: at most 36 characters."""
+    return fit_key("batch:" + "|".join(keys), BATCH_REQUEST_ID_MAX)
 
 
 class QuickBooksApi:
@@ -104,23 +114,23 @@ class QuickBooksApi:
     ) -> list[dict[str, Any]]:
         """Every row of ``SELECT * FROM entity [WHERE ...]``, all pages (ORDERBY keeps the pages
         stable while we read them)."""
-        rows: list[dict[str, Any]] = []
-        start = 1
-        while True:
-            text = f"SELECT * FROM {entity}"
-            if where:
-                text += f" WHERE {where}"
-            if order_by:
-                text += f" ORDERBY {order_by}"
-            text += f" STARTPOSITION {start} MAXRESULTS {self.page_size}"
+        text = f"SELECT * FROM {entity}"
+        if where:
+            text += f" WHERE {where}"
+        if order_by:
+            text += f" ORDERBY {order_by}"
+
+        async def fetch(start: int) -> Page[dict[str, Any]]:
+            query = f"{text} STARTPOSITION {start} MAXRESULTS {self.page_size}"
             response = await self.client.request(
-                "GET", self.path("query"), params=self._params(query=text), headers=_JSON
+                "GET", self.path("query"), params=self._params(query=query), headers=_JSON
             )
-            page = (loads(response.content).get("QueryResponse") or {}).get(entity) or []
-            rows.extend(page)
-            if len(page) < self.page_size:
-                return rows
-            start += len(page)
+            rows = (loads(response.content).get("QueryResponse") or {}).get(entity) or []
+            rows = [dict(row) for row in rows if isinstance(row, Mapping)]
+            return Page(rows, keys=[str(row.get("Id", "")) for row in rows])
+
+        paginator = OffsetPaginator("QuickBooks", f"query {entity}", self.page_size)
+        return await paginator.all(fetch)
 
     async def query_in(
         self,
@@ -169,7 +179,7 @@ class QuickBooksApi:
                 for i, body in enumerate(bodies)
             ]
         }
-        params = self._params(requestid=request_id("batch:" + "|".join(keys)))
+        params = self._params(requestid=batch_request_id(keys))
         try:
             response = await self.client.request(
                 "POST",

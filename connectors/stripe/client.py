@@ -13,14 +13,16 @@ through respx. Imports only `config`-level code (no billing, no ledger).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import stripe
 
+from connectors import idempotency
 from connectors.base import NotFoundError, RetryableError
+from connectors.paging import CursorPaginator, Page
 from connectors.stripe.errors import map_stripe_error
+from connectors.stripe.profile import LIMITS
 from connectors.stripe.types import (
     DEFAULT_TIMEOUT,
     BalanceFee,
@@ -49,18 +51,15 @@ __all__ = [
 ]
 
 DEFAULT_API_BASE = "https://api.stripe.com"
-_MAX_KEY = 255  # Stripe's limit on Idempotency-Key
+_MAX_KEY = LIMITS.idempotency_key_max or 255  # Stripe's limit on Idempotency-Key
 T = TypeVar("T")
 
 
 def idempotency_key(connection_id: str, op: str, our_id: str | int, version: str | int) -> str:
-    """`rebill:{connection}:{op}:{our id}:{version}`; hashed down (deterministically) if it
-    would exceed Stripe's 255 characters."""
-    key = f"rebill:{connection_id}:{op}:{our_id}:{version}"
-    if len(key) <= _MAX_KEY:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return f"rebill:{op}:{digest}"
+    """`rebill:{connection}:{op}:{our id}:{version}` (`connectors.idempotency`), hashed
+    down deterministically if it would exceed Stripe's 255 characters."""
+    key = idempotency.idempotency_key(connection_id, op, our_id, version)
+    return idempotency.fit_key(key, _MAX_KEY)
 
 
 def _id_of(value: object) -> str | None:
@@ -343,22 +342,21 @@ class StripeGateway:
     # ---- refunds ----------------------------------------------------------------------------
     def refunds_of_charge(self, charge_id: str) -> list[RefundDetails]:
         """Every refund of a charge (newest first, all pages)."""
-        page = self._call(
-            "list refunds",
-            lambda: self._client.v1.refunds.list({"charge": charge_id, "limit": 100}),
-        )
-        found: list[RefundDetails] = []
-        while True:
-            found.extend(self._refund(item) for item in page.data)
-            if not page.has_more or not page.data:
-                return found
-            last = page.data[-1].id
-            page = self._call(
-                "list refunds",
-                lambda last=last: self._client.v1.refunds.list(  # type: ignore[misc]
-                    {"charge": charge_id, "limit": 100, "starting_after": last}
-                ),
+
+        def fetch(cursor: str | None) -> Page[RefundDetails]:
+            params: Any = {"charge": charge_id, "limit": LIMITS.page_size}
+            if cursor:
+                params["starting_after"] = cursor
+            page = self._call("list refunds", lambda: self._client.v1.refunds.list(params))
+            refunds = [self._refund(item) for item in page.data]
+            return Page(
+                refunds,
+                keys=[r.id for r in refunds],
+                has_more=bool(page.has_more),
+                cursor=refunds[-1].id if refunds else None,
             )
+
+        return CursorPaginator("Stripe", f"GET /v1/refunds?charge={charge_id}").all_sync(fetch)
 
     def refund(self, *, payment_intent_id: str, amount_minor: int, key: str) -> RefundDetails:
         params: Any = {"payment_intent": payment_intent_id, "amount": amount_minor}

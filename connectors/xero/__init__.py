@@ -13,6 +13,7 @@ from connectors.base import ConnectionInfo
 from connectors.http import HttpClient, RateBudget, RetryPolicy, TokenSource
 from connectors.xero.connector import MAX_BATCH, PAGE_SIZE, XeroConnector
 from connectors.xero.errors import parse_error
+from connectors.xero.profile import LIMITS, PROFILE
 
 __all__ = [
     "BASE_URL",
@@ -26,10 +27,10 @@ __all__ = [
     "tenant_budget",
 ]
 
-BASE_URL = "https://api.xero.com"
-PER_MINUTE = 60
-PER_DAY = 5000
-CONCURRENT = 5
+BASE_URL = PROFILE.default_base_url
+PER_MINUTE = LIMITS.per_minute or 60
+PER_DAY = LIMITS.per_day or 5000
+CONCURRENT = LIMITS.concurrent or 5
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 

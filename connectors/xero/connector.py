@@ -33,9 +33,11 @@ from connectors.base import (
     RetryableError,
 )
 from connectors.http import HttpClient
+from connectors.paging import Page, PageNumberPaginator
 from connectors.xero import payloads, payments
 from connectors.xero.credit_notes import push_credit_note
 from connectors.xero.errors import element_error
+from connectors.xero.profile import LIMITS
 from connectors.xero.queries import chunks, date_where, equals_any, request_key
 from connectors.xero.references import check_references
 from connectors.xero.results import (
@@ -54,8 +56,9 @@ from connectors.xero.results import (
 __all__ = ["API", "MAX_BATCH", "PAGE_SIZE", "XeroConnector"]
 
 API = "/api.xro/2.0"
-MAX_BATCH = 50  # Xero recommends at most 50 elements per request
-PAGE_SIZE = 100  # Xero pages lists by 100
+MAX_BATCH = LIMITS.batch_size or 50  # Xero recommends at most 50 elements per request
+PAGE_SIZE = 100  # Xero pages lists by 100 unless asked for more (up to LIMITS.page_size)
+_ID_FIELDS = {"CreditNotes": "CreditNoteID"}
 LOOKUP_CHUNK = 50  # values per `where`/`InvoiceNumbers` lookup: one batch, one lookup
 Element = Mapping[str, Any]
 
@@ -84,8 +87,10 @@ class XeroConnector:
         tenant_id: str,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        if not 1 <= page_size <= 1000:
-            raise ValueError(f"page_size: Xero pages hold 1 to 1,000 elements, got {page_size}")
+        if not 1 <= page_size <= LIMITS.page_size:
+            raise ValueError(
+                f"page_size: Xero pages hold 1 to {LIMITS.page_size:,} elements, got {page_size}"
+            )
         self.client = client
         self.connection_id = connection_id
         self.tenant_id = tenant_id
@@ -295,18 +300,24 @@ class XeroConnector:
 
     async def _pages(self, resource: str, params: Mapping[str, object]) -> list[Element]:
         """Every element of a paged list: ``page=1, 2, ...`` with ``pageSize``, until the
-        page count Xero reports, or (without one) a page shorter than asked."""
-        elements: list[Element] = []
-        page = 1
-        while True:
+        page count Xero reports, or (without one) a page shorter than asked; a page answered
+        twice stops with `PagingLoopError`."""
+        id_field = _ID_FIELDS.get(resource, f"{resource.rstrip('s')}ID")
+
+        async def fetch(page: int) -> Page[Element]:
             data = await self.read(resource, {**params, "page": page, "pageSize": self.page_size})
-            batch = list(data.get(resource) or ())
-            elements.extend(batch)
-            pages = (data.get("pagination") or {}).get("pageCount")
-            last = page >= pages if isinstance(pages, int) else len(batch) < self.page_size
-            if last or not batch:
-                return elements
-            page += 1
+            batch = [e for e in data.get(resource) or () if isinstance(e, Mapping)]
+            paging = data.get("pagination") or {}
+            pages, number = paging.get("pageCount"), paging.get("page")
+            return Page(
+                batch,
+                keys=[str(e.get(id_field, "")) for e in batch],
+                total_pages=pages if isinstance(pages, int) else None,
+                number=number if isinstance(number, int) else None,
+            )
+
+        paginator = PageNumberPaginator("Xero", f"GET {resource}", self.page_size)
+        return await paginator.all(fetch)
 
     async def push_invoices(
         self, invoices: Sequence[InvoiceSpec], idempotency_keys: Sequence[str]

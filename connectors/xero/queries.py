@@ -14,10 +14,12 @@ deterministic way.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TypeVar
+
+from connectors.idempotency import combined_key
+from connectors.xero.profile import LIMITS
 
 __all__ = [
     "IDEMPOTENCY_KEY_MAX",
@@ -28,7 +30,7 @@ __all__ = [
     "request_key",
 ]
 
-IDEMPOTENCY_KEY_MAX = 128
+IDEMPOTENCY_KEY_MAX = LIMITS.idempotency_key_max or 128
 T = TypeVar("T")
 
 
@@ -50,20 +52,10 @@ def date_where(start: date, end: date, *, kind: str = "ACCREC") -> str:
     )
 
 
-def _fit(key: str) -> str:
-    if len(key) <= IDEMPOTENCY_KEY_MAX:
-        return key
-    return f"rebill:h:{hashlib.sha256(key.encode()).hexdigest()}"
-
-
 def request_key(keys: Sequence[str], *, op: str, suffix: str = "") -> str:
-    """The Idempotency-Key of a request carrying elements with these keys."""
-    if not keys:
-        raise ValueError("a write needs at least one idempotency key")
-    if len(keys) == 1:
-        return _fit(keys[0] + (f":{suffix}" if suffix else ""))
-    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()
-    return _fit(f"rebill:batch:{op}:{len(keys)}:{digest}" + (f":{suffix}" if suffix else ""))
+    """The Idempotency-Key of a request carrying elements with these keys
+    (`connectors.idempotency.combined_key` at Xero's 128 characters)."""
+    return combined_key(keys, op=op, limit=IDEMPOTENCY_KEY_MAX, suffix=suffix)
 
 
 def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -27,7 +27,7 @@ timeout after the remote committed is followed by a lookup that finds the invoic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -104,10 +104,29 @@ class ConnectorContract:
     #: substring of `FieldError.field` the remote names when a line's item does not exist
     bad_item_field = "Item"
 
+    #: the provider whose published description checks the fake's traffic
+    #: (`tests.contracts.checks.check_for`); None only for a toy remote without one
+    provider: str | None = None
+    #: an invoice id of the remote's own form that exists nowhere
+    unknown_remote_id = "999999"
+
     # ---- fixtures ---------------------------------------------------------------------------
     @pytest.fixture
     def anyio_backend(self) -> str:
         return "asyncio"
+
+    @pytest.fixture(autouse=True)
+    def contract_check(self, fake: FakeRemote) -> Iterator[None]:
+        """Every request the fake receives and every answer it gives, checked against the
+        provider's own description (schema validation on); none may violate it."""
+        if self.provider is None:
+            yield
+            return
+        from tests.contracts.checks import check_for
+
+        fake.checks.append(check_for(self.provider))
+        yield
+        assert not fake.violations, fake.violations
 
     @pytest.fixture
     def sleeps(self) -> list[float]:
@@ -401,7 +420,7 @@ class ConnectorContract:
     @pytest.mark.anyio
     async def test_fetching_an_unknown_invoice_is_not_found(self, connector: Connector) -> None:
         with pytest.raises(NotFoundError):
-            await connector.fetch_invoice(RemoteRef(remote_id="999999"))
+            await connector.fetch_invoice(RemoteRef(remote_id=self.unknown_remote_id))
 
     @pytest.mark.anyio
     async def test_customers_are_found_by_reference_not_duplicated(

@@ -78,6 +78,7 @@ def make_connector(
 
 
 class TestFreshBooksContract(ConnectorContract):
+    provider = "freshbooks"
     income_account = "unused"  # FreshBooks items carry no account
     bad_item_field = "lines[0].name"
     invoice_write_path = "/invoices/invoices"

@@ -79,6 +79,7 @@ def make_connector(
 
 
 class TestQuickBooksContract(ConnectorContract):
+    provider = "quickbooks"
     income_account = "79"
     tax_code = "TAX"
     bad_item_field = "ItemRef"

@@ -81,6 +81,8 @@ def make_connector(
 
 
 class TestXeroContract(ConnectorContract):
+    provider = "xero"
+    unknown_remote_id = "00000000-0000-4000-8000-000000000999"  # Xero ids are UUIDs
     income_account = "200"
     tax_code = "OUTPUT2"
     bad_item_field = "Item code"

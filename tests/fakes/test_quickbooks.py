@@ -209,7 +209,7 @@ async def test_more_than_ten_concurrent_requests_are_throttled() -> None:
         async def one() -> None:
             r = await client.get(
                 "/query",
-                params={"query": "select * from Item"},
+                params={"query": "select * from Item", "minorversion": "75"},
                 headers={"Authorization": f"Bearer {fake.initial_token}"},
             )
             statuses.append(r.status_code)

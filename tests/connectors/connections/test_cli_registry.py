@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,11 +18,12 @@ from typer.testing import CliRunner
 from billing.pricing.apply import apply_partner_file
 from billing.tenants.models import Partner
 from config.partner_file.loader import parse_partner_toml
+from connectors import profiles
 from connectors.connections import cli as connections_cli
 from connectors.connections.cli import connections_app
 from connectors.connections.models import ConnectionStatus, OAuthState
 from connectors.connections.token_source import DatabaseTokenSource
-from connectors.registry import PROVIDER_MODULES, UnknownConnectionError, open_connector
+from connectors.registry import UnknownConnectionError, open_connector
 from tests.connectors.connections import stub_provider
 from tests.connectors.connections.conftest import OAUTH, Seed, stored
 from tests.fakes.oauth import OAuthFake
@@ -37,9 +39,14 @@ def oauth_mock(fake: OAuthFake) -> Iterator[None]:
 
 
 @pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> None:
+def stub() -> Iterator[None]:
+    """Xero's profile, with its connector replaced by the stub's."""
     stub_provider.built.clear()
-    monkeypatch.setitem(PROVIDER_MODULES, "xero", "tests.connectors.connections.stub_provider")
+    xero = profiles.profile("xero")
+    stubbed = replace(xero, connector="tests.connectors.connections.stub_provider:build_connector")
+    profiles.register(stubbed, replace=True)
+    yield
+    profiles.register(xero, replace=True)
 
 
 def test_connect_prints_a_consent_url_with_a_stored_state(configured: Engine, partner: str) -> None:
