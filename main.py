@@ -143,7 +143,7 @@ def serve(
     """Run the HTTP API (uvicorn); OpenAPI at /openapi.json, docs at /docs."""
     import uvicorn
 
-    check_key_in_force(get_engine())
+    check_key_in_force(get_engine(), tolerate_storage_fault=True)
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -14,14 +14,18 @@ and API servers for a rotation (docs/security.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Engine, Table, and_, inspect, select, update
 from sqlmodel import Session
 
+from config.db_faults import storage_fault
 from config.secret_key import SecretKeyError, key_source, next_key_file, secret_key
 from connectors.connections.crypto import TokenCipher, TokenDecryptionError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EncryptedTable",
@@ -120,18 +124,30 @@ def probe(session: Session, cipher: TokenCipher) -> tuple[int, int]:
     return sampled, opened
 
 
-def check_key_in_force(engine: Engine) -> None:
+def check_key_in_force(engine: Engine, *, tolerate_storage_fault: bool = False) -> None:
     """What `init`, `serve`, `worker` and `scheduler` check before they start: a usable key
     (SecretKeyError otherwise, with what to do), no rotation left half-way, and, when
-    credentials are stored, that the key opens them (a wrong key would fail every sync)."""
+    credentials are stored, that the key opens them (a wrong key would fail every sync).
+
+    With `tolerate_storage_fault` (the API server), a database that cannot be read at start
+    (read-only file, PostgreSQL down) is logged and the stored credentials go unchecked: the
+    server starts and answers 503 with the reason until the database is back, as it does for a
+    fault that appears while it runs."""
     cipher = TokenCipher(secret_key())
     if next_key_file().exists():
         raise SecretKeyError(
             f"a key rotation was interrupted ({next_key_file()} exists): run "
             "`rebill secrets rotate` to finish it"
         )
-    with Session(engine) as session:
-        sampled, opened = probe(session, cipher)
+    try:
+        with Session(engine) as session:
+            sampled, opened = probe(session, cipher)
+    except Exception as exc:
+        reason = storage_fault(exc)
+        if not tolerate_storage_fault or reason is None:
+            raise
+        log.warning("stored credentials not checked at start: database unavailable: %s", reason)
+        return
     if sampled and not opened:
         raise SecretKeyError(
             f"the secret key ({key_source()}) does not open any of the {sampled} stored "
