@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ledger.models import AccountType, NormalSide
 
@@ -24,16 +24,23 @@ _MICROSECOND = timedelta(microseconds=1)
 
 @dataclass(frozen=True, slots=True)
 class PostingSpec:
-    """One leg: a signed amount in minor units, debit positive, credit negative."""
+    """One leg: a signed amount in minor units, debit positive, credit negative.
+    `service_period` is the first day of the client's billing period it belongs to."""
 
     account: str
     amount: int
     currency: str
     client_id: str | None = None
     usage_type: str | None = None
+    service_period: date | None = None
 
-    def canonical(self) -> tuple[str, str, int, str | None, str | None]:
-        return (self.account, self.currency, self.amount, self.client_id, self.usage_type)
+    def canonical(self) -> tuple[str | int | None, ...]:
+        """The leg's identity for the body hash. A leg without a service period hashes as it
+        did before the dimension existed, so replays of entries posted then still match."""
+        base = (self.account, self.currency, self.amount, self.client_id, self.usage_type)
+        if self.service_period is None:
+            return base
+        return (*base, self.service_period.isoformat())
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class BalanceRow:
     usage_type: str | None
     debits: int
     credits: int
+    service_period: date | None = None
 
     @property
     def net(self) -> int:
