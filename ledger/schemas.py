@@ -22,6 +22,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def _order(leg: tuple[str | int | None, ...]) -> tuple[tuple[int, str | int], ...]:
+    """Sort key of a canonical leg: the order of plain tuple comparison wherever that order
+    exists (so hashes of entries posted before stay the same), and None before any value
+    where plain comparison would fail (a leg with and one without a usage type)."""
+    return tuple((0, "") if value is None else (1, value) for value in leg)
+
+
 @dataclass(frozen=True, slots=True)
 class PostingSpec:
     """One leg: a signed amount in minor units, debit positive, credit negative.
@@ -56,7 +63,7 @@ class EntrySpec:
     def body_hash(self) -> str:
         """Identity of the entry's content (leg order aside): a replay must match it exactly."""
         micros = (self.effective_at - _EPOCH) // _MICROSECOND
-        legs = sorted(leg.canonical() for leg in self.postings)
+        legs = sorted((leg.canonical() for leg in self.postings), key=_order)
         body = repr(
             (micros, self.memo, self.source_type, self.source_id, self.reverses_entry_id, legs)
         )

@@ -141,6 +141,7 @@ _REVENUE_ROLES = (
     AccountRole.UNBILLED_RECEIVABLE.value,
     AccountRole.USAGE_REVENUE.value,
     AccountRole.SUBSCRIPTION_REVENUE.value,
+    AccountRole.DISCOUNTS.value,
 )
 _ROLES = (AccountRole.ACCOUNTS_RECEIVABLE.value, AccountRole.WHOLESALE_COST.value, *_REVENUE_ROLES)
 
@@ -180,9 +181,10 @@ def _usage_costs(session: Session, ids: list[int]) -> dict[int, int]:
 
 
 def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
-    """Each invoice vs its issue entry: the receivable is the total; the revenue legs (usage
-    revenue, accrued usage cleared, subscription) are the total less discount and tax; the
-    wholesale cost leg is the usage cost not accrued before."""
+    """Each invoice vs its issue entry: the receivable is the total; the revenue legs (accrued
+    revenue cleared from unbilled receivable, and the usage, subscription and discount
+    true-ups) are the total less tax; the wholesale cost leg is the usage cost not accrued
+    before."""
     tally, diffs = Tally(), []
     entries = [i.ledger_entry_id for i in invoices if i.ledger_entry_id is not None]
     sums = _entry_sums(session, entries)
@@ -207,8 +209,7 @@ def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally
         tally.theirs_minor += receivable
         checks = (
             ("ledger_receivable_mismatch", invoice.total_minor, receivable, invoice.currency),
-            ("ledger_revenue_mismatch",
-             invoice.total_minor - invoice.discount_minor - invoice.tax_minor, revenue,
+            ("ledger_revenue_mismatch", invoice.total_minor - invoice.tax_minor, revenue,
              invoice.currency),
             ("ledger_cost_mismatch", costs.get(invoice.invoice_id, 0), cost,
              invoice.cost_currency),

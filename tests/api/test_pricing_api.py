@@ -172,9 +172,16 @@ def test_client_prices_live_figures_and_margins(
         session.commit()
     report = api.get("/v1/margins?group_by=usage_type", headers=Keys.header(keys.acme)).json()
     charges = {row["key"]: row["charge"] for row in report["rows"]}
-    assert charges == {"voice_minutes": 17406, "sms": 150}  # workflow runs cost 0.002: 0
+    # The open period is the live figures: usage, and the base fee less the discount.
+    assert charges == {"voice_minutes": 17406, "sms": 150, "(no usage type)": 9900 - 2746}
+    assert sum(charges.values()) == figures["charge"] == figures["total"] - figures["tax"]
+    assert report["totals"][0]["unbilled_charge"] == figures["charge"]  # not invoiced yet
     costs = {row["key"]: row["cost"] for row in report["rows"]}
-    assert costs == {"voice_minutes": 1561, "sms": 23}  # 1200.5 x 0.013, 30 x 0.0075
+    assert costs == {
+        "voice_minutes": 1561,
+        "sms": 23,
+        "(no usage type)": 0,
+    }  # 1200.5 x 0.013, 30 x 0.0075
     assert report["alert_below_percent"] is None
     changes = api.get("/v1/price-changes?key=alpha", headers=Keys.header(keys.acme)).json()
     assert {c["object"] for c in changes} == {"client_terms", "client_price"}
