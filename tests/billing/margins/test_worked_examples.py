@@ -129,6 +129,9 @@ def test_late_event_credit_note_and_void_move_only_their_periods(session: Sessio
     accrue(session, PARTNER, datetime(2026, 11, 1, 12, tzinfo=UTC))
     session.commit()
     octobers = {i.client_id: i for i in close_and_issue(session, "2026-10", october_issue)}
+    # la's October (docs/invoice-arithmetic.md): base fee 50.00 - 5.00 discount, then the
+    # adjustments +4.50 and -0.45, then 9.5% tax on 49.05 = 4.66; total 53.71.
+    assert (octobers["la"].tax_minor, octobers["la"].total_minor) == (466, 5371)
     lines = InvoiceRepository(session).lines([octobers["chicago"].invoice_id])
     adjustments = [
         (ln.adjusts, ln.amount_minor)
