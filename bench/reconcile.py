@@ -39,6 +39,7 @@ from connectors.base import ConnectionInfo  # noqa: E402
 from connectors.http import RetryPolicy  # noqa: E402
 from mappings.models import ExternalRef, RefKind  # noqa: E402
 from sync.handlers import Remote  # noqa: E402
+from sync.reconcile.readable import readable_report  # noqa: E402
 from sync.reconcile.report import as_csv, as_text, build_email  # noqa: E402
 from sync.reconcile.repository import differences_of, get_run  # noqa: E402
 from sync.reconcile.service import reconcile  # noqa: E402
@@ -186,20 +187,18 @@ def main() -> None:
         run = get_run(session, run_id)
         assert run is not None
         diffs = differences_of(session, run_id)
-        text = as_text(run, diffs)
+        report = readable_report(session, run, diffs)
+        text = as_text(report)
         from billing.tenants.models import Partner
 
         partner = session.get(Partner, "bench")
         assert partner is not None
-        message = build_email(partner, run, diffs)
-        size = len(as_csv(diffs)) + len(message.as_bytes())
+        message = build_email(partner, report)
+        size = len(as_csv(report)) + len(message.as_bytes())
     timings["report"] = time.perf_counter() - tick
     total = time.perf_counter() - started
-    print(text.splitlines()[0])
-    for line in text.splitlines()[1:]:
-        if not line.startswith("  ["):
-            print(line)
-    print(f"differences: {sorted({(d.kind, d.subject.split(' / ')[0]) for d in diffs})}")
+    print("\n".join(text.splitlines()[:4]))
+    print(f"differences: {sorted({(d.kind, d.invoice_number or d.subject) for d in diffs})}")
     print(f"\nreconciled {args.invoices} invoices in {total:.2f} s (target < 60 s)")
     for name, seconds in timings.items():
         print(f"  {name:<16} {seconds:7.2f} s")

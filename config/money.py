@@ -2,17 +2,25 @@
 
 Money is an `int` in the currency's minor unit; rates and quantities are `Decimal`. Rounding
 happens in exactly one place (`to_minor`), half-up, so every remote system that recomputes an
-invoice from its lines arrives at the same cents.
+invoice from its lines arrives at the same cents. Amounts for people are formatted in exactly
+one place too (`format_major`, through Babel's CLDR number patterns), so an e-mail, a PDF, the
+dashboard and the command line print the same figure the same way: `2,822.19 USD`.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel.core import Locale
+from babel.numbers import NumberPattern, parse_pattern
 
 __all__ = [
+    "DEFAULT_LOCALE",
     "UnknownCurrencyError",
     "ceil_units",
     "currency_exponent",
+    "format_major",
     "format_minor",
     "from_minor",
     "parse_major",
@@ -66,10 +74,33 @@ def from_minor(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
 
 
-def format_minor(amount_minor: int, currency: str) -> str:
-    """`12345, "USD"` -> `"123.45 USD"`; for people, never for parsing."""
+DEFAULT_LOCALE = "en"
+
+
+@lru_cache(maxsize=16)
+def _pattern(exponent: int) -> NumberPattern:
+    """Grouped thousands and exactly the currency's minor digits (ISO 4217, not CLDR's own
+    table, so the printed figure is always the stored integer)."""
+    return parse_pattern("#,##0" + ("." + "0" * exponent if exponent else ""))
+
+
+@lru_cache(maxsize=16)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def format_major(amount_minor: int, currency: str, *, locale: str = DEFAULT_LOCALE) -> str:
+    """The amount in major units with the locale's separators, without the code:
+    `282219, "USD"` -> `"2,822.19"`; `-5, "USD"` -> `"-0.05"`; `1234, "JPY"` -> `"1,234"`.
+    The one function that writes money for people (table cells under a currency heading use
+    it directly; everything else through `format_minor`)."""
     value = from_minor(amount_minor, currency)
-    return f"{value:,} {currency.upper()}"
+    return str(_pattern(currency_exponent(currency)).apply(value, _locale(locale)))
+
+
+def format_minor(amount_minor: int, currency: str, *, locale: str = DEFAULT_LOCALE) -> str:
+    """`282219, "USD"` -> `"2,822.19 USD"`; for people, never for parsing."""
+    return f"{format_major(amount_minor, currency, locale=locale)} {currency.upper()}"
 
 
 def parse_major(text: str, currency: str, field: str = "amount") -> int:

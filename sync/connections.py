@@ -13,7 +13,13 @@ from sqlmodel import Session
 
 from config.db_types import UTCDateTime
 
-__all__ = ["FANNED_OUT_STATUSES", "ConnectionSummary", "connection_summaries"]
+__all__ = [
+    "FANNED_OUT_STATUSES",
+    "PROVIDER_NAMES",
+    "ConnectionSummary",
+    "connection_summaries",
+    "system_name",
+]
 
 # A connection that needs re-authorisation still collects rows (paused until it is back);
 # pending (no tokens yet) and disconnected ones collect nothing.
@@ -28,7 +34,26 @@ _connections = table(
     column("status", String()),
     column("created_at", UTCDateTime()),
     column("updated_at", UTCDateTime()),
+    column("remote_tenant_name", String()),
 )
+
+# How people call each provider's product (reports, notices, the dashboard).
+PROVIDER_NAMES = {
+    "quickbooks": "QuickBooks Online",
+    "xero": "Xero",
+    "freshbooks": "FreshBooks",
+    "stripe": "Stripe",
+}
+
+
+def system_name(provider: str, remote_name: str | None, connection_name: str) -> str:
+    """`"QuickBooks Online: Brightline Inc."`: the product and the organisation it holds the
+    books of, as the remote calls it; before consent has named it, the partner's own name for
+    the connection (`"Xero (connection main)"`). Never a generated id."""
+    product = PROVIDER_NAMES.get(provider, provider.title())
+    if remote_name and remote_name.strip():
+        return f"{product}: {remote_name.strip()}"
+    return f"{product} (connection {connection_name})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +65,15 @@ class ConnectionSummary:
     status: str
     created_at: datetime
     updated_at: datetime
+    remote_name: str | None = None  # the remote organisation's name (QuickBooks company)
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def display_name(self) -> str:
+        return system_name(self.provider, self.remote_name, self.name)
 
 
 def connection_summaries(
@@ -55,8 +85,9 @@ def connection_summaries(
 ) -> list[ConnectionSummary]:
     c = _connections.c
     query = select(
-        c.id, c.partner_id, c.name, c.provider, c.status, c.created_at, c.updated_at
-    ).order_by(c.id)
+        c.id, c.partner_id, c.name, c.provider, c.status, c.created_at, c.updated_at,
+        c.remote_tenant_name,
+    ).order_by(c.id)  # fmt: skip
     if partner_id is not None:
         query = query.where(c.partner_id == partner_id)
     if connection_ids is not None:

@@ -2,10 +2,12 @@
 and Xero, here the sandbox fakes served on loopback (the real services are not reachable from
 a demo machine), through the same stored connections, worker and connectors as production.
 
-The sandbox lives as long as the demo run, so each run connects afresh: the previous run's
-sandbox connections are disconnected (their outbox rows were all done) and new ones are made,
-then the period's invoices are backfilled to them and the worker drains the outbox. The
-summary compares what each sandbox holds with our invoices, to the cent.
+The sandbox lives as long as the demo run, so each run connects afresh: new connections are
+made, the period's invoices are backfilled to them and the worker drains the outbox. The
+summary compares what each sandbox holds with our invoices, to the cent. When the sandbox stops,
+its connections are disconnected (their outbox rows are all done), so nothing after the demo
+(the worker, the scheduler's read-back, a reconciliation) tries to reach a system that is gone;
+the last lines say what still works.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ PROVIDERS = ("quickbooks", "xero")
 
 
 def _retire_previous(session: Session, partner_id: str) -> int:
-    """Disconnect the sandbox connections of earlier demo runs (their sandboxes are gone)."""
+    """Disconnect the partner's sandbox connections (their sandboxes are gone, or going)."""
     old = session.exec(
         select(Connection).where(
             col(Connection.partner_id) == partner_id,
@@ -90,6 +92,7 @@ def run_sandbox_sync(
     running_sandbox = sandbox_module.running_sandbox
 
     stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
+    hint: str | None = None
     with running_sandbox() as sandbox:
         with session_scope(engine) as session:
             retired = _retire_previous(session, partner_id)
@@ -149,10 +152,15 @@ def run_sandbox_sync(
             )
         say(f"   worker: {done} rows done, {dead} dead")
         if reconcile_after:
-            from sync.demo_reconcile import run_demo_reconciliation
+            from sync.demo_reconcile import after_demo_hint, run_demo_reconciliation
 
-            run_demo_reconciliation(engine, sandbox, partner_id, period_start, say)
+            run_id, _ = run_demo_reconciliation(engine, sandbox, partner_id, period_start, say)
             send_due_emails(engine, mail_backend_from_settings(get_settings()))
+            hint = after_demo_hint(partner_id, period_start, run_id)
+    with session_scope(engine) as session:
+        _retire_previous(session, partner_id)
+    if hint is not None:
+        say(hint)
     return arrived
 
 
@@ -165,7 +173,8 @@ def sandbox_command(
     xero_port: Annotated[int, typer.Option(help="Loopback port of Xero.")] = 8102,
 ) -> None:
     """Serve the QuickBooks and Xero sandboxes (stateful fakes of their APIs) on loopback until
-    interrupted; with --partner, store connections to them so `worker` pushes there."""
+    interrupted; with --partner, store connections to them so `worker` pushes there (they are
+    disconnected again when the sandboxes stop)."""
     sandbox_module = importlib.import_module("tests.fakes.sandbox")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -192,3 +201,7 @@ def sandbox_command(
         typer.echo("Ctrl-C to stop (the sandboxes keep nothing).")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
+    if partner:  # the sandboxes are gone: nothing may keep trying to reach them
+        with session_scope() as session:
+            closed = _retire_previous(session, partner)
+        typer.echo(f"{closed} sandbox connection(s) of {partner} disconnected")

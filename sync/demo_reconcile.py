@@ -27,10 +27,11 @@ from config.db import session_scope
 from config.money import from_minor
 from sync.reconcile import reconcile
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
+from sync.reconcile.readable import readable_report
 from sync.reconcile.report import as_text, queue_report
 from sync.reconcile.wholesale import import_wholesale_bill
 
-__all__ = ["EXPECTED_KINDS", "run_demo_reconciliation"]
+__all__ = ["EXPECTED_KINDS", "after_demo_hint", "run_demo_reconciliation"]
 
 # What the four planted problems are reported as, by kind (the Xero payment shows as the
 # invoice paid there but open here).
@@ -121,8 +122,9 @@ def run_demo_reconciliation(
     partner_id: str,
     period_start: date,
     say: Callable[[str], None],
-) -> list[str]:
-    """Plant the problems, reconcile, queue the report e-mail; the differences' kinds."""
+) -> tuple[int, list[str]]:
+    """Plant the problems, reconcile, queue the report e-mail; the run and the differences'
+    kinds."""
     planted = _plant_problems(engine, sandbox, partner_id, period_start)
     say("7. problems planted for reconciliation: " + "; ".join(planted))
     run_id = reconcile(engine, partner_id, f"{period_start:%Y-%m}")
@@ -137,12 +139,23 @@ def run_demo_reconciliation(
             )
         )
         queue_report(session, run)
-        say(as_text(run, diffs))
+        say(as_text(readable_report(session, run, diffs)).rstrip("\n"))
     kinds = sorted(d.kind for d in diffs)
     verdict = "exactly the planted problems" if kinds == sorted(EXPECTED_KINDS) else "UNEXPECTED"
     say(
         f"   report: {len(diffs)} differences, {verdict}; queued to the finance recipients "
-        f"with a CSV of every difference (python main.py reconcile --partner {partner_id} "
-        f"--period {period_start:%Y-%m} runs it again)"
+        "with a CSV of every difference"
     )
-    return kinds
+    return run_id, kinds
+
+
+def after_demo_hint(partner_id: str, period_start: date, run_id: int) -> str:
+    """What the demo's last lines tell the user to run, once its sandboxes have stopped."""
+    period = f"{period_start:%Y-%m}"
+    return (
+        f"   afterwards: python main.py reconcile show {run_id} prints this report again; "
+        f"python main.py reconcile --partner {partner_id} --period {period} reconciles the "
+        "period again with Rebill's own books (usage, ledger, payments, the platform bill). "
+        "The QuickBooks and Xero sandboxes stop with the demo, so their connections are "
+        "closed now and left out"
+    )

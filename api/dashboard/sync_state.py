@@ -1,8 +1,10 @@
 """What the sync and reconciliation page reads, through the sync package's own functions:
 connections (`sync.connections.connection_summaries`), outbox counts and dead rows
 (`sync.status.status_report`, what `sync status` prints), the retry of dead rows
-(`sync.repository.retry_rows`), and per invoice the state of its latest outbox row per
-connection. Every call is scoped to one partner.
+(`sync.repository.retry_rows`), per invoice the state of its latest outbox row per
+connection, and the latest reconciliation as finance reads it
+(`sync.reconcile.readable.readable_report`, the same figures as the e-mailed report). Every
+call is scoped to one partner.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from sqlmodel import Session, col, select
 from config.db_types import utcnow
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
-from sync.reconcile.models import ReconcileDifference, ReconcileRun
-from sync.reconcile.repository import differences_of, list_runs
+from sync.reconcile.models import ReconcileRun
+from sync.reconcile.readable import ReadableReport, readable_report
+from sync.reconcile.repository import list_runs
 from sync.repository import retry_rows
 from sync.status import status_report
 
@@ -34,19 +37,12 @@ class SyncOverview:
     dead: list[dict[str, Any]] = field(default_factory=list)
     states: tuple[str, ...] = STATES
     reconciliation: ReconcileRun | None = None  # the newest run of the partner
-    differences: list[ReconcileDifference] = field(default_factory=list)
-
-    def by_kind(self) -> list[tuple[str, list[ReconcileDifference]]]:
-        """The latest run's differences grouped by kind, errors first (as the report mails)."""
-        groups: dict[str, list[ReconcileDifference]] = {}
-        for diff in sorted(self.differences, key=lambda d: (d.severity != "error", d.kind)):
-            groups.setdefault(diff.kind, []).append(diff)
-        return list(groups.items())
+    report: ReadableReport | None = None  # that run as finance reads it
 
     def name_of(self, connection_id: str) -> str:
         for connection in self.connections:
             if connection.id == connection_id:
-                return connection.name
+                return connection.display_name
         return connection_id
 
 
@@ -59,7 +55,8 @@ def sync_overview(db: Session, partner_id: str) -> SyncOverview:
         outbox=list(report["connections"]),
         dead=list(report["dead"]),
         reconciliation=latest,
-        differences=differences_of(db, latest.id) if latest and latest.id else [],
+        # Links relative to the dashboard being looked at, not the configured public URL.
+        report=readable_report(db, latest, base_url="") if latest is not None else None,
     )
 
 

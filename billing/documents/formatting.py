@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
-from config.money import currency_exponent, format_minor, from_minor
+from config.money import currency_exponent, format_major, format_minor
 
 __all__ = [
     "address_lines",
@@ -21,6 +21,7 @@ __all__ = [
     "format_percent",
     "format_quantity",
     "format_rate",
+    "format_usage_quantity",
 ]
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
@@ -34,7 +35,7 @@ def format_money(amount_minor: int, currency: str) -> str:
 
 def format_amount(amount_minor: int, currency: str) -> str:
     """The same figure without the code, for table cells under a currency heading."""
-    return f"{from_minor(amount_minor, currency):,}"
+    return format_major(amount_minor, currency)
 
 
 def format_rate(value: Decimal, currency: str) -> str:
@@ -53,6 +54,34 @@ def format_quantity(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError(f"quantity must be finite, got {value}")
     return f"{value:,f}"
+
+
+_PLURAL_AS_IS = ("s", "x", "z", "ch", "sh")
+
+
+def _unit_for(unit: str, value: Decimal) -> str:
+    """A unit as usage types name them (singular: `minute`, `message`) agreeing with the
+    figure. Only plain lower-case words are made plural; `GB` or `kWh` stay as written."""
+    if abs(value) == 1 or not unit.isalpha() or not unit.islower() or unit.endswith(_PLURAL_AS_IS):
+        return unit
+    if unit.endswith("y") and unit[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return unit[:-1] + "ies"
+    return unit + "s"
+
+
+def format_usage_quantity(value: Decimal, *, precision: int, unit: str | None = None) -> str:
+    """A quantity as its usage type states it, for people: the type's decimal places,
+    thousands separators and the unit. `2117.000000` of a type with precision 0 and unit
+    `message` -> `"2,117 messages"`; `1234.5` with precision 2 and `minute` ->
+    `"1,234.50 minutes"`. Digits beyond the precision are kept, never rounded away."""
+    if not value.is_finite():
+        raise ValueError(f"quantity must be finite, got {value}")
+    quantum = Decimal(1).scaleb(-max(precision, 0))
+    shown = value.quantize(quantum) if value == value.quantize(quantum) else value.normalize()
+    if not shown:
+        shown = abs(shown)  # no "-0"
+    text = f"{shown:,f}"
+    return f"{text} {_unit_for(unit, shown)}" if unit else text
 
 
 def format_percent(value: Decimal) -> str:

@@ -175,7 +175,10 @@ def _view(doc: InvoiceDocument, logo_src: str | None) -> _View:
 
 
 def _render(template: str, doc: InvoiceDocument, logo_src: str | None) -> str:
-    return _environment().get_template(template).render(v=_view(doc, logo_src))
+    view = _view(doc, logo_src)
+    return (
+        _environment().get_template(template).render(v=view, brand=doc.partner, logo_src=logo_src)
+    )
 
 
 def render_invoice_html(doc: InvoiceDocument, logo: Logo | None = None) -> str:

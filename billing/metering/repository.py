@@ -11,21 +11,34 @@ rows through SQLAlchemy.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import JSON, Select, Text, bindparam, cast, select, text
+from sqlalchemy import (
+    JSON,
+    Date,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from billing.metering.models import UsageEvent
-from billing.metering.validation import ValidEvent
+from billing.metering.validation import IssuedPeriod, ValidEvent
+from config.db_types import UTCDateTime
 
-__all__ = ["EventFilter", "MeteringRepository", "StoredRef", "SummaryRow"]
+__all__ = ["ISSUED_STATUSES", "EventFilter", "MeteringRepository", "StoredRef", "SummaryRow"]
 
 _LOOKUP_CHUNK = 1000
 _INSERT_CHUNK = 5000
@@ -33,6 +46,22 @@ _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 _TABLE = UsageEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = [column.name for column in _TABLE.columns]
 _IDEMPOTENCY_KEY = ["partner_id", "event_id"]
+# Invoices that were issued and stand (invoicing's `ISSUED_STATES`, which metering may not
+# import: invoicing imports metering; a test keeps the two equal).
+ISSUED_STATUSES = ("issued", "paid", "partially_paid", "uncollectible")
+_LONGEST_PERIOD = timedelta(days=62)
+# What metering reads of invoicing's table (invoicing imports metering, not the reverse).
+_INVOICES = table(
+    "invoice",
+    column("partner_id", String()),
+    column("client_id", String()),
+    column("number", String()),
+    column("status", String()),
+    column("period_start", Date()),
+    column("period_start_at", UTCDateTime()),
+    column("period_end_at", UTCDateTime()),
+    column("issued_at", UTCDateTime()),
+)
 
 
 class StoredRef(NamedTuple):
@@ -174,6 +203,35 @@ class MeteringRepository:
             )
             for row in self.session.execute(query):
                 found[row[1]] = StoredRef(*row)
+        return found
+
+    def issued_periods(
+        self, partner_id: str, client_ids: Collection[str], ending_after: datetime
+    ) -> dict[str, list[IssuedPeriod]]:
+        """Client (of `client_ids`) -> its periods with an issued, standing invoice that end
+        after `ending_after`, by start: the only invoices a batch's events can fall in.
+
+        One query on the partner's index (status, period start), not an IN list of clients:
+        a batch names thousands of clients, and its periods started at most a cycle before
+        its oldest event (cycles are monthly, `_LONGEST_PERIOD` is the margin)."""
+        c = _INVOICES.c
+        query = (
+            select(c.client_id, c.period_start_at, c.period_end_at, c.issued_at, c.number)
+            .where(
+                c.partner_id == partner_id,
+                c.status.in_(ISSUED_STATUSES),
+                c.period_start >= (ending_after - _LONGEST_PERIOD).date(),
+                c.period_end_at > ending_after,
+                c.issued_at.is_not(None),
+            )
+            .order_by(c.client_id, c.period_start_at)
+        )
+        found: dict[str, list[IssuedPeriod]] = {}
+        for client_id, begins, ends, issued_at, number in self.session.execute(query):
+            if client_id in client_ids:
+                found.setdefault(client_id, []).append(
+                    IssuedPeriod(begins, ends, issued_at, str(number))
+                )
         return found
 
     def page(

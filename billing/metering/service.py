@@ -1,9 +1,11 @@
 """Ingestion and the audit trail. Services never commit: the request or import does.
 
 One path serves the API, CSV import and bulk loads: validate every event in Python against
-cached lookups, then write all valid events with `INSERT ... ON CONFLICT DO NOTHING` and only
-when fewer rows were written than sent, read back the stored body hashes of those event ids
-to tell replays (duplicates) from conflicts. Rows are written in event_id order so that two
+cached lookups, apply the late-usage rule with the batch's clients' issued periods (one query
+per batch, only for periods ending after the batch's oldest event), then write all valid
+events with `INSERT ... ON CONFLICT DO NOTHING` and only when fewer rows were written than
+sent, read back the stored body hashes of those event ids to tell replays (duplicates) from
+conflicts. Rows are written in event_id order so that two
 writers sending overlapping batches to PostgreSQL take row locks in the same order and never
 deadlock.
 """
@@ -33,6 +35,7 @@ from billing.metering.validation import (
     Rejection,
     UsageTypeRule,
     ValidEvent,
+    late_rejection,
 )
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
@@ -112,6 +115,7 @@ def ingest(
     validator = EventValidator(catalog, received_at or utcnow())
     result = IngestResult()
     firsts: dict[str, ValidEvent] = {}
+    repeats: list[ValidEvent] = []  # the same event twice in the batch
     with localcontext(_EXACT):  # quantity x rate is exact before `to_minor` rounds it once
         for index, raw in enumerate(events):
             checked = validator.validate(index, raw)
@@ -121,9 +125,17 @@ def ingest(
             first = firsts.setdefault(checked.event_id, checked)
             if first is not checked:
                 if first.body_hash == checked.body_hash:
-                    result.duplicates += 1
+                    repeats.append(checked)
                 else:
                     result.rejections.append(_conflict(checked))
+    late = _refuse_late(repo, catalog, validator.received_at, firsts)
+    result.rejections.extend(late.values())
+    for repeat in repeats:  # a repeat of a refused event is refused with it
+        refused = late.get(repeat.event_id)
+        if refused is None:
+            result.duplicates += 1
+        else:
+            result.rejections.append(replace(refused, index=repeat.index))
     originals = [e for e in firsts.values() if e.adjusts is None]
     adjustments = [e for e in firsts.values() if e.adjusts is not None]
     _store(repo, catalog, source, validator.received_at, originals, result)
@@ -132,6 +144,34 @@ def ingest(
         _store(repo, catalog, EventSource.ADJUSTMENT, validator.received_at, linked, result)
     result.rejections.sort(key=lambda r: r.index)
     return result
+
+
+def _refuse_late(
+    repo: MeteringRepository,
+    catalog: Catalog,
+    received_at: datetime,
+    firsts: dict[str, ValidEvent],
+) -> dict[str, Rejection]:
+    """Take out of `firsts` the events whose period's invoice was issued more than
+    `late_event_days` ago; their rejections by event id. Most batches are current usage: one
+    query finds no issued period ending after the oldest event, and nothing more is done."""
+    refused: dict[str, Rejection] = {}
+    if not firsts:
+        return refused
+    oldest = min(event.occurred_at for event in firsts.values())
+    clients = {event.client_id for event in firsts.values()}
+    issued = repo.issued_periods(catalog.partner_id, clients, oldest)
+    if not issued:
+        return refused
+    for event_id, event in list(firsts.items()):
+        periods = issued.get(event.client_id)
+        if not periods or event.occurred_at >= periods[-1].end:
+            continue
+        rejection = late_rejection(event, periods, received_at, catalog.late_event_days)
+        if rejection is not None:
+            del firsts[event_id]
+            refused[event_id] = rejection
+    return refused
 
 
 def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object]) -> None:

@@ -4,6 +4,13 @@ This is the hot path of ingestion (a million events per run), so it is plain Pyt
 dicts with everything per-partner looked up once in a `Catalog`, not a Pydantic model per
 event. The body hash covers what makes two sends "the same event": client, usage type, the
 exact quantity, the instant (whatever offset it was written in) and the properties.
+
+Late usage (the partner's `late_event_days`): an event of a billing period that was never
+invoiced is always accepted, however old, and is billed when that period is. Once the period's
+invoice was issued, the event is still accepted up to `late_event_days` after that issue (it
+goes on the client's next invoice as a prior-period adjustment); later than that it is
+refused, naming the invoice. `late_rejection` applies the rule to a valid event given the
+client's issued periods, which the service reads once per batch.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,11 +34,13 @@ __all__ = [
     "BatchTooLargeError",
     "Catalog",
     "EventValidator",
+    "IssuedPeriod",
     "MalformedBatchError",
     "Rejection",
     "UsageTypeRule",
     "ValidEvent",
     "encode_properties",
+    "late_rejection",
     "parse_batch",
 ]
 
@@ -65,6 +75,17 @@ class Catalog:
     late_event_days: int
     usage_types: dict[str, UsageTypeRule]
     clients: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedPeriod:
+    """A client's billing period whose invoice was issued and stands (not voided): the
+    period as UTC instants (`end` exclusive), when it was issued and its number."""
+
+    start: datetime
+    end: datetime
+    issued_at: datetime
+    number: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +194,6 @@ class EventValidator:
         self.catalog = catalog
         self.received_at = received_at
         self.latest = received_at + FUTURE_TOLERANCE
-        self.earliest = received_at - timedelta(days=catalog.late_event_days)
 
     def validate(self, index: int, raw: object) -> ValidEvent | Rejection:
         try:
@@ -264,15 +284,43 @@ class EventValidator:
             raise _InvalidEventError(
                 "occurred_at", "has no time zone: add Z or an offset such as +02:00"
             )
-        occurred = parsed.astimezone(UTC)
+        try:
+            occurred = parsed.astimezone(UTC)
+        except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+            raise _InvalidEventError("occurred_at", f"{value[:40]!r} is out of range") from None
         if occurred > self.latest:
             raise _InvalidEventError("occurred_at", "is more than 24 hours in the future")
-        if occurred < self.earliest:
-            days = self.catalog.late_event_days
-            raise _InvalidEventError(
-                "occurred_at", f"is older than the partner's late-event window of {days} days"
-            )
         return occurred
+
+
+def late_rejection(
+    event: ValidEvent,
+    periods: Sequence[IssuedPeriod],
+    received_at: datetime,
+    late_event_days: int,
+) -> Rejection | None:
+    """The rejection of `event` when its period's invoice was issued more than
+    `late_event_days` before `received_at`; None when it may be stored (no issued invoice
+    covers it, or it arrived within the window). `periods` are the client's, by start."""
+    occurred = event.occurred_at
+    for period in reversed(periods):
+        if period.start > occurred:
+            continue
+        if occurred >= period.end:
+            return None  # between periods, or after the newest: never invoiced
+        deadline = period.issued_at + timedelta(days=late_event_days)
+        if received_at <= deadline:
+            return None
+        fix = "; correct an older period with a credit note" if event.adjusts else ""
+        return Rejection(
+            event.index,
+            "occurred_at",
+            f"is in the period of invoice {period.number}, issued {period.issued_at:%Y-%m-%d}; "
+            f"usage of an invoiced period is accepted for late_event_days ({late_event_days}) "
+            f"after its invoice was issued, that is until {deadline:%Y-%m-%d %H:%M} UTC{fix}",
+            event.event_id,
+        )
+    return None
 
 
 def _quantity(value: object, rule: UsageTypeRule, adjustment: bool) -> Decimal:

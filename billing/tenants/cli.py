@@ -60,7 +60,10 @@ def create_partner(
     currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "USD",
     timezone: Annotated[str, typer.Option(help="IANA zone, e.g. America/New_York.")] = "UTC",
     invoice_prefix: Annotated[str | None, typer.Option(help="Defaults to the id.")] = None,
-    late_event_days: Annotated[int, typer.Option(help="Refuse events older than this.")] = 90,
+    late_event_days: Annotated[
+        int,
+        typer.Option(help="Days after an invoice is issued that usage of its period is accepted."),
+    ] = 90,
 ) -> None:
     """Create a partner."""
     try:

@@ -103,14 +103,24 @@ class _Input(BaseModel):
 
 class PartnerSettings(_Input):
     late_event_days: int = Field(
-        default=90, ge=1, le=3650, description="Events older than this many days are refused."
+        default=90,
+        ge=0,
+        le=3650,
+        description=(
+            "Days after a period's invoice was issued during which usage of that period is "
+            "still accepted (and billed on the next invoice as a prior-period adjustment); "
+            "later usage is refused. Usage of a period never invoiced is always accepted."
+        ),
     )
     net_terms_days: int = Field(default=30, ge=0, le=365, description="Invoice due after days.")
     grace_period_hours: int = Field(
         default=24,
         ge=0,
         le=2160,
-        description="Hours after a period ends before its invoice is drafted (late events).",
+        description=(
+            "Hours after a period ends (midnight in the client's time zone) before its invoice "
+            "is drafted: usage arriving meanwhile is on the invoice itself."
+        ),
     )
     auto_approve: bool = Field(default=False, description="Issue invoices without review.")
     margin_alert_percent: Decimal | None = Field(

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from billing.tenants.models import Partner
 from config.db import get_engine
 from sync.reconcile.fixes import apply_fixes
+from sync.reconcile.readable import readable_report
 from sync.reconcile.report import as_json, as_text, queue_report, recipients
 from sync.reconcile.repository import differences_of, get_run
 from sync.reconcile.service import reconcile
@@ -52,27 +53,50 @@ def reconcile_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     with Session(engine) as session:
-        run = get_run(session, run_id)
-        assert run is not None
-        diffs = differences_of(session, run_id)
         if email:
+            run = get_run(session, run_id)
+            assert run is not None
             try:
                 row = queue_report(session, run)
             except ValueError as exc:
                 raise typer.BadParameter(str(exc)) from exc
             session.commit()
             typer.echo(f"report queued (outgoing e-mail {row})", err=True)
-        typer.echo(json.dumps(as_json(run, diffs), indent=2) if as_json_ else as_text(run, diffs))
+    _print(run_id, as_json_=as_json_)
+
+
+def _print(run_id: int, *, as_json_: bool) -> None:
+    with Session(get_engine()) as session:
+        run = get_run(session, run_id)
+        if run is None:
+            raise typer.BadParameter(f"run: reconciliation {run_id} does not exist")
+        diffs = differences_of(session, run_id)
+        report = readable_report(session, run, diffs)
+        text = json.dumps(as_json(run, diffs, report), indent=2) if as_json_ else as_text(report)
+    typer.echo(text, nl=as_json_)
+
+
+@reconcile_app.command("show")
+def show_command(
+    run: Annotated[int, typer.Argument(help="Reconciliation run id.")],
+    as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print a stored run's report again, as it was (fixes applied since are marked)."""
+    _print(run, as_json_=as_json_)
 
 
 @reconcile_app.command("fix")
 def fix_command(
     run: Annotated[int, typer.Argument(help="Reconciliation run id.")],
     apply: Annotated[bool, typer.Option("--apply", help="Do it (default: dry run).")] = False,
+    difference: Annotated[
+        list[int] | None,
+        typer.Option("--difference", help="Only this difference (repeatable; default: all)."),
+    ] = None,
 ) -> None:
     """Apply the run's safe fixes: re-push missing invoices, pull payments."""
     try:
-        outcomes = apply_fixes(get_engine(), run, apply=apply)
+        outcomes = apply_fixes(get_engine(), run, apply=apply, only=difference or None)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     for outcome in outcomes:

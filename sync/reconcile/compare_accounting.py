@@ -1,5 +1,7 @@
 """Our invoices vs one accounting connection: what `list_invoices` returns for the dates our
-invoices were issued on, matched by stored external reference, else by number."""
+invoices were issued on, matched by stored external reference, else by number. The texts say
+what each side holds in words a finance reader uses (amounts in major units with their
+currency, statuses in words, dates as dates), naming the system and the client."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from billing.documents.formatting import format_date
 from billing.invoicing.models import Invoice, InvoiceStatus
 from connectors.base import Connector, RemoteInvoice, RemoteStatus
 from mappings.models import RefKind
 from mappings.references import get_refs
 from sync.reconcile.differences import Diff, Tally
+from sync.reconcile.names import Names, money
 
 __all__ = ["AccountingSide", "compare_accounting", "list_remote", "load_side", "other_numbers"]
 
@@ -65,10 +69,22 @@ async def list_remote(connector: Connector, invoices: Sequence[Invoice]) -> list
         await connector.aclose()
 
 
-def _diff(kind: str, severity: str, system: str, invoice: Invoice, ours: str, theirs: str,
-          amount: int, action: str, fix: dict[str, object] | None = None) -> Diff:  # fmt: skip
-    return Diff(kind, severity, system, f"{invoice.number} / {invoice.client_id}", ours, theirs,
-                amount, invoice.currency, action, fix)  # fmt: skip
+def _words(status: str) -> str:
+    return status.replace("_", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    system: str
+    name: str
+    side: AccountingSide
+    names: Names
+
+    def diff(self, kind: str, severity: str, invoice: Invoice, ours: str, theirs: str,
+             amount: int, action: str, fix: dict[str, object] | None = None) -> Diff:  # fmt: skip
+        return Diff(kind, severity, self.system, self.names.subject(invoice), ours, theirs,
+                    amount, invoice.currency, action, fix, system_name=self.name,
+                    **self.names.invoice_facts(invoice))  # fmt: skip
 
 
 def compare_accounting(
@@ -77,12 +93,18 @@ def compare_accounting(
     invoices: Sequence[Invoice],
     remote: Sequence[RemoteInvoice],
     other_numbers: frozenset[str] = frozenset(),
+    *,
+    system_name: str | None = None,
+    names: Names | None = None,
 ) -> tuple[Tally, list[Diff]]:
     """Missing there, extra there, duplicated, amount / currency / date / customer / status
     mismatches and payments that differ, one comparison per invoice of ours.
     `other_numbers` are our invoices of other periods issued in the same days: listed there
-    too, they are not "extra"."""
-    tally, diffs = Tally(), []
+    too, they are not "extra". `system_name` is what people call the system (default: the key);
+    `names` gives clients their names (default: their ids)."""
+    currency = invoices[0].currency if invoices else "USD"
+    ctx = _Context(system, system_name or system, side, names or Names(currency))
+    tally, diffs = Tally(name=ctx.name), []
     by_id = {r.ref.remote_id: r for r in remote}
     by_number: dict[str, list[RemoteInvoice]] = defaultdict(list)
     for r in remote:
@@ -97,22 +119,23 @@ def compare_accounting(
         seen.update(r.ref.remote_id for r in copies)
         tally.ours_minor += invoice.total_minor
         if theirs is None or theirs.status is RemoteStatus.DELETED:
-            diffs.append(_diff(
-                "missing_there", "error", system, invoice, f"total {invoice.total_minor}",
-                "not found" if ref is None else f"reference {ref} not found or deleted",
-                invoice.total_minor, "re-push the invoice",
+            diffs.append(ctx.diff(
+                "missing_there", "error", invoice,
+                f"invoice of {money(invoice.total_minor, invoice.currency)}",
+                "not found" if ref is None else "deleted there (or no longer found)",
+                invoice.total_minor, f"Send invoice {number} to {ctx.name} again.",
                 {"action": "repush", "connection_id": side.connection_id,
                  "invoice_id": invoice.id},
             ))  # fmt: skip
             continue
         seen.add(theirs.ref.remote_id)
         tally.theirs_minor += theirs.total_minor
-        found = _mismatches(system, side, invoice, theirs)
+        found = _mismatches(ctx, invoice, theirs)
         if len(copies) > 1:
-            found.append(_diff(
-                "duplicated_there", "error", system, invoice, "1 invoice",
+            found.append(ctx.diff(
+                "duplicated_there", "error", invoice, "1 invoice",
                 f"{len(copies)} invoices numbered {number}", invoice.total_minor,
-                "void the duplicate in the accounting system",
+                f"Void the extra copies of {number} in {ctx.name}.",
             ))  # fmt: skip
         diffs.extend(found)
         if not found:
@@ -123,47 +146,63 @@ def compare_accounting(
         if r.status in (RemoteStatus.DELETED, RemoteStatus.VOID):
             continue
         diffs.append(Diff(
-            "extra_there", "warning", system, r.number, "no invoice of ours",
-            f"{r.status.value} total {r.total_minor}", r.total_minor, r.currency,
-            "not raised by Rebill: check it was meant to be entered by hand",
+            "extra_there", "warning", system, f"Invoice {r.number}", "no such invoice",
+            f"{_words(r.status.value)} invoice of {money(r.total_minor, r.currency)}",
+            r.total_minor, r.currency,
+            f"Check that invoice {r.number} was entered in {ctx.name} on purpose.",
+            system_name=ctx.name, invoice_number=r.number, issue_date=r.issue_date,
         ))  # fmt: skip
     return tally, diffs
 
 
-def _mismatches(
-    system: str, side: AccountingSide, invoice: Invoice, r: RemoteInvoice
-) -> list[Diff]:
+def _mismatches(ctx: _Context, invoice: Invoice, r: RemoteInvoice) -> list[Diff]:
     out = []
+    there = ctx.name
+    number = invoice.number
     if r.status is RemoteStatus.VOID and invoice.status is not InvoiceStatus.VOID:
-        out.append(_diff("status_mismatch", "error", system, invoice, invoice.status.value,
-                         "void", invoice.total_minor, "find out who voided it there"))  # fmt: skip
+        out.append(ctx.diff("status_mismatch", "error", invoice, _words(invoice.status.value),
+                            "void", invoice.total_minor,
+                            f"Find out who voided {number} in {there}: restore it there, or "
+                            "void it in Rebill if it should be void."))  # fmt: skip
     if r.currency.upper() != invoice.currency.upper():
-        out.append(_diff("currency_mismatch", "error", system, invoice, invoice.currency,
-                         r.currency, invoice.total_minor, "re-create it in the right currency"))  # fmt: skip
+        out.append(ctx.diff("currency_mismatch", "error", invoice, invoice.currency,
+                            r.currency, invoice.total_minor,
+                            f"Void {number} in {there} and send it again in "
+                            f"{invoice.currency}."))  # fmt: skip
     elif r.total_minor != invoice.total_minor and r.status is not RemoteStatus.VOID:
-        out.append(_diff("amount_mismatch", "error", system, invoice,
-                         f"total {invoice.total_minor}", f"total {r.total_minor}",
-                         abs(r.total_minor - invoice.total_minor),
-                         "correct the invoice there (it was edited after sync)"))  # fmt: skip
+        out.append(ctx.diff("amount_mismatch", "error", invoice,
+                            f"total {money(invoice.total_minor, invoice.currency)}",
+                            f"total {money(r.total_minor, r.currency)}",
+                            abs(r.total_minor - invoice.total_minor),
+                            f"Correct the total of {number} in {there} (it was edited after "
+                            "it was sent)."))  # fmt: skip
     if invoice.issue_date is not None and r.issue_date not in (None, invoice.issue_date):
-        out.append(_diff("date_mismatch", "warning", system, invoice, str(invoice.issue_date),
-                         str(r.issue_date), 0, "correct the invoice date there"))  # fmt: skip
-    customer = side.customer_refs.get(invoice.client_id)
+        assert r.issue_date is not None
+        out.append(ctx.diff("date_mismatch", "warning", invoice,
+                            f"dated {format_date(invoice.issue_date)}",
+                            f"dated {format_date(r.issue_date)}", 0,
+                            f"Correct the date of {number} in {there}."))  # fmt: skip
+    customer = ctx.side.customer_refs.get(invoice.client_id)
     if customer is not None and r.customer_id != customer:
-        out.append(_diff("customer_mismatch", "error", system, invoice, f"customer {customer}",
-                         f"customer {r.customer_id}", invoice.total_minor,
-                         "move the invoice to the right customer there"))  # fmt: skip
+        client = ctx.names.client(invoice.client_id)
+        out.append(ctx.diff("customer_mismatch", "error", invoice,
+                            f"{client} (customer {customer} there)",
+                            f"another customer (customer {r.customer_id} there)",
+                            invoice.total_minor,
+                            f"Move {number} to {client} in {there}."))  # fmt: skip
     paid_here = invoice.amount_paid_minor
     if r.amount_paid_minor != paid_here:
         paid_only_there = r.status in _PAID_THERE and invoice.status is not InvoiceStatus.PAID
-        out.append(_diff(
+        pull = r.amount_paid_minor > paid_here
+        out.append(ctx.diff(
             "status_mismatch" if paid_only_there else "payment_mismatch",
-            "warning", system, invoice, f"{invoice.status.value}, paid {paid_here}",
-            f"{r.status.value}, paid {r.amount_paid_minor}",
+            "warning", invoice,
+            f"{_words(invoice.status.value)}, {money(paid_here, invoice.currency)} paid",
+            f"{_words(r.status.value)}, {money(r.amount_paid_minor, r.currency)} paid",
             abs(r.amount_paid_minor - paid_here),
-            "pull the payment recorded there" if r.amount_paid_minor > paid_here
-            else "push our payment to the accounting system",
-            {"action": "pull_payment", "connection_id": side.connection_id,
-             "invoice_id": invoice.id} if r.amount_paid_minor > paid_here else None,
+            f"Bring the payment recorded in {there} into Rebill." if pull
+            else f"Send Rebill's payment of {number} to {there}.",
+            {"action": "pull_payment", "connection_id": ctx.side.connection_id,
+             "invoice_id": invoice.id} if pull else None,
         ))  # fmt: skip
     return out

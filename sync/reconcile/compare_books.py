@@ -19,8 +19,18 @@ from ledger.chart import AccountRole
 from ledger.models import Account, Posting
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.models import WholesaleBillLine
+from sync.reconcile.names import INTERNAL_SYSTEMS, Names, money, period_words
 
-__all__ = ["compare_ledger", "compare_usage", "compare_wholesale", "standing_invoices"]
+__all__ = [
+    "compare_ledger",
+    "compare_usage",
+    "compare_wholesale",
+    "standing_invoices",
+]
+
+
+def _names(invoices: Sequence[Invoice], names: Names | None) -> Names:
+    return names or Names(invoices[0].currency if invoices else "USD")
 
 
 def standing_invoices(session: Session, partner_id: str, start: date, end: date) -> list[Invoice]:
@@ -97,11 +107,15 @@ def _billed(session: Session, invoices: Sequence[Invoice]) -> dict[tuple[str, st
     return found
 
 
-def compare_usage(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
+def compare_usage(
+    session: Session, invoices: Sequence[Invoice], *, names: Names | None = None
+) -> tuple[Tally, list[Diff]]:
     """Events of each invoice's period vs what standing invoices billed of that period, per
     client and usage type. More events than billed after issue are late events: they go on
     the client's next invoice as a prior-period adjustment (a warning, not an error)."""
-    tally, diffs = Tally(), []
+    label = _names(invoices, names)
+    system = INTERNAL_SYSTEMS["usage"]
+    tally, diffs = Tally(name=system, money=False), []
     (events, late), billed = _events(session, invoices), _billed(session, invoices)
     types: dict[str, set[str]] = defaultdict(set)
     for client, usage_type in set(events) | set(billed):
@@ -110,30 +124,36 @@ def compare_usage(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally,
         for usage_type in sorted(types.get(invoice.client_id, ())):
             key = (invoice.client_id, usage_type)
             have, paid = events.get(key, Decimal(0)), billed.get(key, Decimal(0))
-            subject = f"{invoice.number} / {invoice.client_id} / {usage_type}"
-            pending = have - paid
             if have == paid:
                 tally.matched += 1
-            elif key in late:
-                diffs.append(Diff(
-                    "late_events_pending", "warning", "usage", subject,
-                    f"events {have} (some received after issue)", f"invoiced {paid}", 0,
-                    invoice.currency,
-                    f"{pending} goes on {invoice.client_id}'s next invoice as a prior-period "
-                    f"adjustment for {invoice.period_start:%Y-%m}",
-                ))  # fmt: skip
+                continue
+            client, name = label.client(invoice.client_id), label.usage_type(usage_type)
+            received = f"{label.quantity(usage_type, have)} received"
+            if key in late:
+                kind, severity = "late_events_pending", "warning"
+                ours = f"{received} (some after the invoice was issued)"
+                action = (
+                    f"Nothing to do: the {label.quantity(usage_type, have - paid)} not yet "
+                    f"invoiced go on the next invoice of {client} as a prior-period adjustment "
+                    f"for {period_words(invoice.period_start, invoice.period_end)}."
+                )
             elif have > paid:
-                diffs.append(Diff(
-                    "usage_not_invoiced", "error", "usage", subject,
-                    f"events {have}", f"invoiced {paid}", 0, invoice.currency,
-                    "events that were there at issue are not billed: check the invoice",
-                ))  # fmt: skip
+                kind, severity, ours = "usage_not_invoiced", "error", received
+                action = (
+                    f"Check invoice {invoice.number}: usage that was there when it was issued "
+                    "is not billed."
+                )
             else:
-                diffs.append(Diff(
-                    "usage_invoiced_without_events", "error", "usage", subject,
-                    f"events {have}", f"invoiced {paid}", 0, invoice.currency,
-                    "check for deleted or adjusted events; credit the client if over-billed",
-                ))  # fmt: skip
+                kind, severity, ours = "usage_invoiced_without_events", "error", received
+                action = (
+                    f"Look for corrected or missing {name} events of {client}; credit the "
+                    "client if it was billed too much."
+                )
+            diffs.append(Diff(
+                kind, severity, "usage", f"{label.subject(invoice)}, {name}", ours,
+                f"{label.quantity(usage_type, paid)} invoiced", 0, invoice.currency, action,
+                system_name=system, usage_type=usage_type, **label.invoice_facts(invoice),
+            ))  # fmt: skip
     return tally, diffs
 
 
@@ -180,25 +200,33 @@ def _usage_costs(session: Session, ids: list[int]) -> dict[int, int]:
     return found
 
 
-def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally, list[Diff]]:
+def compare_ledger(
+    session: Session, invoices: Sequence[Invoice], *, names: Names | None = None
+) -> tuple[Tally, list[Diff]]:
     """Each invoice vs its issue entry: the receivable is the total; the revenue legs (accrued
     revenue cleared from unbilled receivable, and the usage, subscription and discount
     true-ups) are the total less tax; the wholesale cost leg is the usage cost not accrued
     before."""
-    tally, diffs = Tally(), []
+    label = _names(invoices, names)
+    system = INTERNAL_SYSTEMS["ledger"]
+    tally, diffs = Tally(name=system), []
     entries = [i.ledger_entry_id for i in invoices if i.ledger_entry_id is not None]
     sums = _entry_sums(session, entries)
     costs = _usage_costs(session, [i.invoice_id for i in invoices])
+    fix_books = "Report it to whoever runs Rebill: a reversing entry corrects the books."
     for invoice in invoices:
         tally.ours_minor += invoice.total_minor
         entry = invoice.ledger_entry_id
-        subject = str(invoice.number)
+        facts = label.invoice_facts(invoice)
+        subject = label.subject(invoice)
         if entry is None:
             if invoice.total_minor or costs.get(invoice.invoice_id):
                 diffs.append(Diff(
-                    "not_in_ledger", "error", "ledger", subject, f"total {invoice.total_minor}",
-                    "no issue entry", invoice.total_minor, invoice.currency,
-                    "post the invoice's issue entry",
+                    "not_in_ledger", "error", "ledger", subject,
+                    f"invoice of {money(invoice.total_minor, invoice.currency)}",
+                    "no journal entry", invoice.total_minor, invoice.currency,
+                    "Report it to whoever runs Rebill: the invoice's issue entry must be "
+                    "posted.", system_name=system, **facts,
                 ))  # fmt: skip
             else:
                 tally.matched += 1  # an all-zero invoice posts nothing
@@ -208,16 +236,19 @@ def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally
         cost = sums.get((entry, AccountRole.WHOLESALE_COST.value), 0)
         tally.theirs_minor += receivable
         checks = (
-            ("ledger_receivable_mismatch", invoice.total_minor, receivable, invoice.currency),
-            ("ledger_revenue_mismatch", invoice.total_minor - invoice.tax_minor, revenue,
+            ("ledger_receivable_mismatch", "receivable", invoice.total_minor, receivable,
              invoice.currency),
-            ("ledger_cost_mismatch", costs.get(invoice.invoice_id, 0), cost,
+            ("ledger_revenue_mismatch", "revenue", invoice.total_minor - invoice.tax_minor,
+             revenue,
+             invoice.currency),
+            ("ledger_cost_mismatch", "wholesale cost", costs.get(invoice.invoice_id, 0), cost,
              invoice.cost_currency),
         )  # fmt: skip
         found = [
-            Diff(kind, "error", "ledger", subject, f"invoice {ours}", f"ledger {theirs}",
-                 abs(theirs - ours), currency, "correct the ledger with a reversing entry")
-            for kind, ours, theirs, currency in checks
+            Diff(kind, "error", "ledger", subject, f"{what} {money(ours, currency)} on the invoice",
+                 f"{what} {money(theirs, currency)} in the books", abs(theirs - ours), currency,
+                 fix_books, system_name=system, **facts)
+            for kind, what, ours, theirs, currency in checks
             if ours != theirs
         ]  # fmt: skip
         diffs.extend(found)
@@ -227,11 +258,19 @@ def compare_ledger(session: Session, invoices: Sequence[Invoice]) -> tuple[Tally
 
 
 def compare_wholesale(
-    session: Session, partner_id: str, period: str, invoices: Sequence[Invoice], currency: str
+    session: Session,
+    partner_id: str,
+    period: str,
+    invoices: Sequence[Invoice],
+    currency: str,
+    *,
+    names: Names | None = None,
 ) -> tuple[Tally, list[Diff]]:
     """Our computed cost per usage type (InvoiceUsage.cost_minor of the period's invoices) vs
     the imported platform bill. No imported bill: nothing to compare (a note, not a diff)."""
-    tally = Tally()
+    label = names or Names(currency)
+    system = INTERNAL_SYSTEMS["wholesale"]
+    tally = Tally(name=system)
     bill = {
         line.usage_type: line
         for line in session.scalars(
@@ -242,7 +281,10 @@ def compare_wholesale(
         )
     }
     if not bill:
-        tally.notes.append(f"no wholesale bill imported for {period}")
+        tally.notes.append(
+            f"no platform bill imported for {period} (python main.py wholesale import BILL.csv "
+            f"--partner {partner_id} --period {period})"
+        )
         return tally, []
     ids = [i.invoice_id for i in invoices]
     ours: dict[str, int] = defaultdict(int)
@@ -263,10 +305,13 @@ def compare_wholesale(
         if mine == theirs:
             tally.matched += 1
             continue
+        in_currency = line.currency if line is not None else currency
+        name = label.usage_type(usage_type)
         diffs.append(Diff(
-            "wholesale_cost_mismatch", "warning", "wholesale", usage_type,
-            f"computed cost {mine}", f"platform bill {theirs}", abs(theirs - mine),
-            line.currency if line is not None else currency,
-            "check the wholesale rate and missing or duplicated events with the platform",
+            "wholesale_cost_mismatch", "warning", "wholesale", name,
+            f"computed cost {money(mine, in_currency)}",
+            f"platform bill {money(theirs, in_currency)}", abs(theirs - mine), in_currency,
+            f"Check the wholesale rate of {name} and ask the platform about missing or "
+            "duplicated events.", system_name=system, usage_type=usage_type,
         ))  # fmt: skip
     return tally, diffs

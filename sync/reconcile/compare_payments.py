@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 from billing.invoicing.models import Invoice
 from billing.payments.models import Payment, Payout
 from sync.reconcile.differences import Diff, Tally
+from sync.reconcile.names import INTERNAL_SYSTEMS, Names, money
 from sync.stripe.models import ChargeStatus, StripeCharge
 
 __all__ = ["compare_payments"]
@@ -35,11 +36,21 @@ def _by_invoice(
 
 
 def compare_payments(
-    session: Session, partner_id: str, invoices: Sequence[Invoice], start: date, end: date
+    session: Session,
+    partner_id: str,
+    invoices: Sequence[Invoice],
+    start: date,
+    end: date,
+    *,
+    names: Names | None = None,
+    currency: str | None = None,
 ) -> dict[str, tuple[Tally, list[Diff]]]:
+    """`currency`: the partner's (payouts are in it); default the invoices' currency."""
+    label = names or Names(currency or (invoices[0].currency if invoices else "USD"))
     ids = [i.invoice_id for i in invoices]
     paid, payments = _by_invoice(session, ids)
-    tally, diffs = Tally(), []
+    system = INTERNAL_SYSTEMS["payments"]
+    tally, diffs = Tally(name=system), []
     for invoice in invoices:
         recorded = paid.get(invoice.invoice_id, 0)
         tally.ours_minor += recorded
@@ -48,14 +59,16 @@ def compare_payments(
             tally.matched += 1
             continue
         diffs.append(Diff(
-            "payments_vs_invoice_paid", "error", "payments",
-            f"{invoice.number} / {invoice.client_id}", f"payments recorded {recorded}",
-            f"invoice paid {invoice.amount_paid_minor}",
+            "payments_vs_invoice_paid", "error", "payments", label.subject(invoice),
+            f"payments recorded {money(recorded, invoice.currency)}",
+            f"invoice says {money(invoice.amount_paid_minor, invoice.currency)} paid",
             abs(recorded - invoice.amount_paid_minor), invoice.currency,
-            "find the payment missing on one side and record or reverse it",
+            f"Find the payment of {invoice.number} missing on one side and record or reverse "
+            "it.", system_name=system, **label.invoice_facts(invoice),
         ))  # fmt: skip
-    stripe, stripe_diffs = Tally(), []
-    numbers = {i.invoice_id: str(i.number) for i in invoices}
+    stripe_name = INTERNAL_SYSTEMS["stripe"]
+    stripe, stripe_diffs = Tally(name=stripe_name), []
+    by_id = {i.invoice_id: i for i in invoices}
     for start_at in range(0, len(ids), 500):
         query = select(StripeCharge).where(
             col(StripeCharge.invoice_id).in_(ids[start_at : start_at + 500]),
@@ -68,12 +81,17 @@ def compare_payments(
                 stripe.matched += 1
                 stripe.theirs_minor += charge.amount_minor
                 continue
+            invoice = by_id[charge.invoice_id]
+            reference = charge.payment_intent_id or str(charge.id)
             stripe_diffs.append(Diff(
                 "stripe_charge_without_payment", "error", "stripe",
-                f"{numbers[charge.invoice_id]} / {charge.payment_intent_id or charge.id}",
-                f"payment {linked[0].amount_minor if linked else 'none'}",
-                f"charge succeeded {charge.amount_minor}", charge.amount_minor, charge.currency,
-                "replay the Stripe webhook or record the payment from the charge",
+                f"{label.subject(invoice)}, Stripe charge {reference}",
+                f"payment {money(linked[0].amount_minor, charge.currency)}" if linked
+                else "no payment",
+                f"charge succeeded, {money(charge.amount_minor, charge.currency)}",
+                charge.amount_minor, charge.currency,
+                f"Replay the webhook of Stripe charge {reference} or record the payment from "
+                "it.", system_name=stripe_name, **label.invoice_facts(invoice),
             ))  # fmt: skip
     window = (datetime.combine(start, time.min, UTC), datetime.combine(end, time.min, UTC))
     count, amount = session.execute(
@@ -83,8 +101,15 @@ def compare_payments(
             col(Payout.arrived_at) < window[1],
         )
     ).one()
+    payouts = (
+        "no payouts"
+        if not count
+        else (
+            f"{count} payout{'' if count == 1 else 's'} totalling {money(int(amount), label.currency)}"
+        )
+    )
     stripe.notes.append(
-        f"{count} payout(s) totalling {amount} in the period; balance transactions are not "
-        "stored, so payouts are not matched to charges"
+        f"{payouts} in the period; Stripe balance transactions are not stored, so payouts are "
+        "not matched to charges"
     )
     return {"payments": (tally, diffs), "stripe": (stripe, stripe_diffs)}

@@ -1,4 +1,8 @@
-"""`GET /v1/reconciliations` and `/v1/reconciliations/{id}` (read scope, own partner only)."""
+"""`GET /v1/reconciliations` and `/v1/reconciliations/{id}` (read scope, own partner only).
+
+Beside the stored machine fields (`summary`, `amount_minor`, ...) each run carries `report`:
+what people read (the headline, errors and warnings, the total at stake per currency in major
+units, the systems by name), the same figures as the e-mail and the dashboard."""
 
 # No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
 from typing import Annotated, Any
@@ -9,8 +13,9 @@ from billing.tenants.endpoints import AUTH_RESPONSES, partner_of
 from billing.tenants.models import Scope
 from billing.tenants.schemas import Principal, RequireScope
 from config.db import session_scope
+from sync.reconcile.readable import readable_report
 from sync.reconcile.report import as_json
-from sync.reconcile.repository import differences_of, get_run, list_runs
+from sync.reconcile.repository import differences_of, differences_of_runs, get_run, list_runs
 
 __all__ = ["build_router"]
 
@@ -25,6 +30,8 @@ def build_router(require: RequireScope) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> list[dict[str, Any]]:
         with session_scope() as session:
+            runs = list_runs(session, partner_of(principal), limit)
+            diffs = differences_of_runs(session, [run.id for run in runs if run.id is not None])
             return [
                 {
                     "id": run.id,
@@ -33,8 +40,9 @@ def build_router(require: RequireScope) -> APIRouter:
                     "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                     "differences": run.differences,
                     "summary": run.summary,
+                    "report": readable_report(session, run, diffs.get(run.id or 0, [])).as_json(),
                 }
-                for run in list_runs(session, partner_of(principal), limit)
+                for run in runs
             ]
 
     @router.get("/v1/reconciliations/{run_id}", summary="One run with every difference")
@@ -43,6 +51,7 @@ def build_router(require: RequireScope) -> APIRouter:
             run = get_run(session, run_id, partner_of(principal))
             if run is None or run.id is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"reconciliation {run_id} not found")
-            return as_json(run, differences_of(session, run.id))
+            diffs = differences_of(session, run.id)
+            return as_json(run, diffs, readable_report(session, run, diffs))
 
     return router

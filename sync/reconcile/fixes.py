@@ -6,12 +6,14 @@
   row at all, `sync.service.backfill` creates one.
 - `pull_payment`: a payment recorded only there. `sync.readback.pull_payments` (since the
   invoice's issue date) is used when it exists; otherwise the fix is skipped with a message.
+A connection that is no longer connected (disconnected, or waiting for consent) is not acted
+on: the fix says to connect it again first. Systems are named as people call them.
 Nothing that changes an issued invoice or the books is ever done here."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,7 @@ from sqlmodel import Session, col, select
 from billing.invoicing.models import Invoice
 from config.db_types import utcnow
 from mappings.models import ExternalRef, RefKind
-from sync.connections import ConnectionSummary, connection_summaries
+from sync.connections import FANNED_OUT_STATUSES, ConnectionSummary, connection_summaries
 from sync.handlers import Remote
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
 from sync.reconcile.models import ReconcileDifference
@@ -40,12 +42,30 @@ class FixOutcome:
     applied: bool
 
 
+def _connection(session: Session, connection_id: str) -> tuple[str, str | None]:
+    """The connection's name for people, and why it cannot be acted on (None: it can)."""
+    found = connection_summaries(session, connection_ids=[connection_id])
+    if not found:
+        return f"connection {connection_id}", "it no longer exists: skipped"
+    connection = found[0]
+    if connection.status not in FANNED_OUT_STATUSES:
+        status = connection.status.replace("_", " ")
+        return connection.display_name, (
+            f"it is {status}: connect it again first (python main.py connections connect "
+            f"{connection.provider} --partner {connection.partner_id} --name {connection.name})"
+        )
+    return connection.display_name, None
+
+
 def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bool]:
     connection_id, invoice_id = str(fix["connection_id"]), int(fix["invoice_id"])
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
         return f"invoice {invoice_id} no longer exists: skipped", False
-    label = f"re-push invoice {invoice.number} to {connection_id}"
+    name, refused = _connection(session, connection_id)
+    label = f"re-push invoice {invoice.number} to {name}"
+    if refused is not None:
+        return f"cannot {label}: {refused}", False
     if not apply:
         return f"would {label}", False
     now = utcnow()
@@ -87,6 +107,10 @@ def _pull_payment(
     engine: Engine, fix: dict[str, Any], apply: bool, open_remote: OpenRemote | None
 ) -> tuple[str, bool]:
     connection_id = str(fix["connection_id"])
+    with Session(engine) as session:
+        name, refused = _connection(session, connection_id)
+    if refused is not None:
+        return f"cannot pull payments from {name}: {refused}", False
     try:
         readback = importlib.import_module("sync.readback")
     except ImportError:
@@ -95,29 +119,43 @@ def _pull_payment(
     if pull is None:
         return "sync.readback has no pull_payments: skipped", False
     if not apply:
-        return f"would pull payments from {connection_id}", False
+        return f"would pull payments from {name}", False
     with Session(engine) as session:
         invoice = session.get(Invoice, int(fix["invoice_id"]))
         since = invoice.issue_date if invoice is not None else None
     try:
         report = pull(engine, connection_id, since, open_remote=open_remote)
     except Exception as exc:  # the remote or the read-back refused: say so, fix nothing
-        return f"pulling payments from {connection_id} failed: {exc}", False
+        return f"pulling payments from {name} failed: {exc}", False
     recorded = int(getattr(report, "recorded", 0))
     if not recorded:
-        return f"pulled payments from {connection_id}: nothing new to record ({report})", False
-    return f"pulled payments from {connection_id}: {recorded} recorded", True
+        return f"pulled payments from {name}: nothing new to record ({report})", False
+    return f"pulled payments from {name}: {recorded} recorded", True
 
 
 def apply_fixes(
-    engine: Engine, run_id: int, *, apply: bool = False, open_remote: OpenRemote | None = None
+    engine: Engine,
+    run_id: int,
+    *,
+    apply: bool = False,
+    open_remote: OpenRemote | None = None,
+    only: Collection[int] | None = None,
 ) -> list[FixOutcome]:
-    """Each fixable, not yet fixed difference of the run: what would be (or was) done."""
+    """Each fixable, not yet fixed difference of the run (or of `only` those differences):
+    what would be (or was) done."""
     outcomes: list[FixOutcome] = []
     with Session(engine) as session:
         if get_run(session, run_id) is None:
             raise ValueError(f"run: reconciliation {run_id} does not exist")
-        todo = [d for d in differences_of(session, run_id) if d.fixable and d.fixed_at is None]
+        stored = differences_of(session, run_id)
+        if only is not None:
+            unknown = sorted(set(only) - {d.id for d in stored})
+            if unknown:
+                raise ValueError(
+                    f"difference: {', '.join(map(str, unknown))} not in reconciliation {run_id}"
+                )
+        todo = [d for d in stored if d.fixable and d.fixed_at is None
+                and (only is None or d.id in only)]  # fmt: skip
     pulled: set[str] = set()
     for diff in todo:
         fix = dict(diff.fix or {})
@@ -135,11 +173,11 @@ def apply_fixes(
             else:
                 message, done = f"unknown fix {action!r}: skipped", False
             if done:
-                stored = session.exec(
+                row = session.exec(
                     select(ReconcileDifference).where(col(ReconcileDifference.id) == diff.id)
                 ).one()
-                stored.fixed_at = utcnow()
-                session.add(stored)
+                row.fixed_at = utcnow()
+                session.add(row)
             session.commit()
         assert diff.id is not None
         outcomes.append(FixOutcome(diff.id, action, message, done))

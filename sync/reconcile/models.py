@@ -53,7 +53,10 @@ class ReconcileRun(SQLModel, table=True):
 class ReconcileDifference(SQLModel, table=True):
     """One thing that does not agree. `ours` / `theirs` are short human texts of each side;
     `amount_minor` is what is at stake (absolute, in `currency`); `fix` is the data a safe fix
-    needs (set only when `fixable`)."""
+    needs (set only when `fixable`). `system` is the compared side's key and `system_name`
+    what people call it then ("QuickBooks Online: Brightline Inc."); the invoice, client and
+    usage type columns say what the difference is about (empty where it is about none), kept
+    as they read on the day so a report sent is a report kept."""
 
     __tablename__ = "reconcile_difference"
 
@@ -73,6 +76,13 @@ class ReconcileDifference(SQLModel, table=True):
     fixable: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     fix: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     fixed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    system_name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    invoice_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    invoice_number: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    client_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    client_name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    usage_type: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    issue_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class WholesaleBillLine(SQLModel, table=True):

@@ -1,26 +1,34 @@
-"""The reconciliation report: a plain-text summary (CLI), JSON, and the HTML e-mail to the
-partner's `finance_emails` with a CSV of every difference, queued in the mail outbox (which
-stores whole MIME messages, so attachments need nothing new there)."""
+"""The reconciliation report in each form a person reads it: plain text (the command line and
+the e-mail's text part), the partner-branded HTML e-mail in the invoice e-mail's frame, the CSV
+of every difference attached to it, and the API's JSON (machine fields plus the same human
+ones). All of them print one `ReadableReport` (`sync.reconcile.readable`).
+
+The e-mail goes to the partner's `finance_emails` through the mail outbox (which stores whole
+MIME messages, so the attachment needs nothing new there)."""
 
 from __future__ import annotations
 
 import csv
-import html
 import io
-from collections import defaultdict
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr
+from functools import lru_cache
 from typing import Any
 
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session
 
+from billing.documents.document import PartnerBranding
+from billing.documents.message import add_bodies, checked_address, new_message
 from billing.documents.outbox import queue_email
+from billing.documents.render import load_logo
 from billing.tenants.models import Partner
-from config.money import format_minor
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
+from sync.reconcile.readable import ReadableDifference, ReadableReport, readable_report
 from sync.reconcile.repository import differences_of
 
 __all__ = [
+    "CSV_COLUMNS",
     "NoRecipientsError",
     "as_csv",
     "as_json",
@@ -28,10 +36,18 @@ __all__ = [
     "build_email",
     "queue_report",
     "recipients",
+    "render_html",
 ]
 
-CSV_COLUMNS = ("kind", "severity", "system", "subject", "ours", "theirs", "amount_minor",
-               "currency", "action", "fixable")  # fmt: skip
+CSV_COLUMNS = (
+    "Run", "Period start", "Period end", "Difference", "Severity", "Kind", "Kind code",
+    "System", "Invoice", "Client", "Usage type", "Invoice date", "Expected", "Found",
+    "At stake", "At stake (minor units)", "Currency", "What to do", "Fix available",
+    "Fix command", "Fixed on", "Dashboard link",
+)  # fmt: skip
+_MACHINE = ("kind", "severity", "system", "subject", "ours", "theirs", "amount_minor",
+            "currency", "action", "fixable")  # fmt: skip
+_FALLBACK_SENDER = "billing@{partner}.invalid"
 
 
 class NoRecipientsError(ValueError):
@@ -39,81 +55,124 @@ class NoRecipientsError(ValueError):
         super().__init__(f"finance_emails: partner {partner_id} has none to send the report to")
 
 
-def _money(amount_minor: int, currency: str) -> str:
-    try:
-        return format_minor(amount_minor, currency)
-    except ValueError:  # an unknown currency code: the raw figure still says something
-        return f"{amount_minor} (minor units) {currency}"
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def as_json(run: ReconcileRun, diffs: list[ReconcileDifference]) -> dict[str, Any]:
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def as_text(report: ReadableReport) -> str:
+    """The report as the command line prints it and the e-mail's text part carries."""
+    r = report
+    lines = [f"Reconciliation of {r.period_words} for {r.partner_name}",
+             f"Period {r.period_start.isoformat()} to {r.period_last_day.isoformat()}, run {r.run_id}"
+             + (f", {r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else ""), ""]  # fmt: skip
+    if not r.count:
+        lines.append("Everything agrees.")
+    else:
+        lines.append(f"Differences: {r.count} ({_count(r.errors, 'error')} to act on, "
+                     f"{_count(r.warnings, 'warning')} to check)")  # fmt: skip
+        lines.append(f"Total at stake: {', '.join(r.at_stake) if r.at_stake else 'none'}")
+        if r.fix_command:
+            lines.append(f"Rebill can fix {r.fixable}: {r.fix_command} shows what it would do; "
+                         "add --apply to do it.")  # fmt: skip
+    width = max((len(s.name) for s in r.systems), default=6)
+    lines += ["", "Systems compared",
+              f"  {'System':<{width}}  {'Matched':>7}  {'Rebill':>18}  {'Other side':>18}  Notes"]  # fmt: skip
+    for s in r.systems:
+        lines.append(f"  {s.name:<{width}}  {s.matched:>7}  {s.ours or '-':>18}  "
+                     f"{s.theirs or '-':>18}  {s.notes}".rstrip())  # fmt: skip
+    number = 0
+    for group in r.groups:
+        lines += ["", f"{group.severity_word}: {group.title} ({len(group.items)})"]
+        if group.meaning:
+            lines.append(f"  {group.meaning}")
+        for d in group.items:
+            number += 1
+            lines.append(f"  {number}. {d.subject}")
+            rows = [("System", d.system), ("Expected", d.expected), ("Found", d.found),
+                    ("At stake", d.at_stake), ("What to do", d.what_to_do),
+                    ("Fix", d.fix_command or ""),
+                    ("Fixed", d.fixed_on.isoformat() if d.fixed_on else ""),
+                    ("Dashboard", d.link or "")]  # fmt: skip
+            lines += [f"     {label + ':':<12}{value}" for label, value in rows if value]
+    return "\n".join(lines) + "\n"
+
+
+def as_csv(report: ReadableReport) -> str:
+    """Every difference, one row each: ISO dates, yes/no, the amount at stake both as people
+    read it and as the integer in minor units (both empty where no amount is put on it)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for d in report.differences:
+        writer.writerow([
+            report.run_id, report.period_start.isoformat(), report.period_last_day.isoformat(),
+            d.id, d.severity_word, d.title, d.kind, d.system, d.invoice or "", d.client or "",
+            d.usage_type or "", d.issue_date.isoformat() if d.issue_date else "", d.expected,
+            d.found, d.at_stake, "" if d.amount_minor is None else d.amount_minor, d.currency,
+            d.what_to_do, _yes(d.fixable), d.fix_command or "",
+            d.fixed_on.isoformat() if d.fixed_on else "", d.link or "",
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def as_json(
+    run: ReconcileRun, diffs: list[ReconcileDifference], report: ReadableReport
+) -> dict[str, Any]:
+    """The stored fields (`summary`, `amount_minor`, ...) for programs, and beside them what
+    people read (`report`, and per difference `title`, `system_name`, `at_stake`, ...)."""
+    human = {d.id: d for d in report.differences}
     return {
         "id": run.id, "partner_id": run.partner_id, "period": run.period,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "summary": run.summary,
+        "report": report.as_json(),
         "differences": [
-            {c: getattr(d, c) for c in CSV_COLUMNS} | {"id": d.id, "fixed_at":
-             d.fixed_at.isoformat() if d.fixed_at else None}
+            {c: getattr(d, c) for c in _MACHINE}
+            | {"id": d.id, "fixed_at": d.fixed_at.isoformat() if d.fixed_at else None,
+               "invoice_id": d.invoice_id, "client_id": d.client_id, "usage_type": d.usage_type}
+            | _human(human[d.id])
             for d in diffs
         ],
     }  # fmt: skip
 
 
-def as_text(run: ReconcileRun, diffs: list[ReconcileDifference]) -> str:
-    lines = [f"Reconciliation #{run.id}: {run.partner_id} {run.period}"]
-    for system, tally in sorted(run.summary.items()):
-        lines.append(
-            f"  {system:<28} matched {tally['matched']:>6}  ours {tally['ours_minor']:>12}"
-            f"  theirs {tally['theirs_minor']:>12}  {'; '.join(tally.get('notes', []))}"
-        )
-    lines.append(f"{len(diffs)} difference(s)")
-    for d in diffs:
-        lines.append(
-            f"  [{d.severity}] {d.kind} {d.system} {d.subject}: ours {d.ours!r}, theirs "
-            f"{d.theirs!r}, at stake {_money(d.amount_minor, d.currency)} -> {d.action}"
-            + (" (fixable)" if d.fixable else "")
-        )
-    return "\n".join(lines)
+def _human(d: ReadableDifference) -> dict[str, Any]:
+    return {
+        "title": d.title, "severity_word": d.severity_word, "system_name": d.system,
+        "invoice_number": d.invoice, "client_name": d.client,
+        "issue_date": d.issue_date.isoformat() if d.issue_date else None,
+        "expected": d.expected, "found": d.found, "at_stake": d.at_stake,
+        "what_to_do": d.what_to_do, "fix_command": d.fix_command, "link": d.link,
+    }  # fmt: skip
 
 
-def as_csv(diffs: list[ReconcileDifference]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for d in diffs:
-        writer.writerow([getattr(d, c) for c in CSV_COLUMNS])
-    return out.getvalue()
-
-
-def _html(partner: Partner, run: ReconcileRun, diffs: list[ReconcileDifference]) -> str:
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{e(s)}</td><td>{t['matched']}</td><td>{t['ours_minor']}</td>"
-        f"<td>{t['theirs_minor']}</td><td>{e('; '.join(t.get('notes', [])))}</td></tr>"
-        for s, t in sorted(run.summary.items())
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    """This package's templates, extending the documents' shared e-mail frame."""
+    return Environment(
+        loader=ChoiceLoader(
+            [
+                PackageLoader("sync.reconcile", "templates"),
+                PackageLoader("billing.documents", "templates"),
+            ]
+        ),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    groups: dict[str, list[ReconcileDifference]] = defaultdict(list)
-    for d in diffs:
-        groups[d.kind].append(d)
-    sections = "".join(
-        f"<h3>{e(kind)} ({len(items)})</h3><ul>"
-        + "".join(
-            f"<li><b>{e(d.severity)}</b> {e(d.system)} {e(d.subject)}: ours {e(d.ours)}, "
-            f"theirs {e(d.theirs)}, at stake {_money(d.amount_minor, d.currency)}. "
-            f"{e(d.action)}</li>"
-            for d in items
-        )
-        + "</ul>"
-        for kind, items in sorted(groups.items())
-    )
-    verdict = "Everything agrees." if not diffs else f"{len(diffs)} difference(s) to look at."
-    return (
-        f"<html><body><h2>Reconciliation {e(run.period)} for {e(partner.name)}</h2>"
-        f"<p>{verdict}</p><table border='1' cellpadding='4'><tr><th>System</th><th>Matched</th>"
-        f"<th>Ours (minor units)</th><th>Theirs</th><th>Notes</th></tr>{rows}</table>"
-        f"{sections}</body></html>"
-    )
+
+
+def render_html(report: ReadableReport, brand: PartnerBranding, logo_cid: str | None) -> str:
+    logo_src = f"cid:{logo_cid.strip('<>')}" if logo_cid else None
+    template = _environment().get_template("reconciliation_email.html")
+    return template.render(r=report, brand=brand, logo_src=logo_src)
 
 
 def recipients(partner: Partner) -> list[str]:
@@ -124,20 +183,26 @@ def recipients(partner: Partner) -> list[str]:
     return found
 
 
-def build_email(
-    partner: Partner, run: ReconcileRun, diffs: list[ReconcileDifference]
-) -> EmailMessage:
-    to = recipients(partner)
-    branding = partner.branding or {}
-    sender = str(branding.get("sender_email") or f"billing@{partner.id}.invalid")
-    message = EmailMessage()
-    message["From"] = formataddr((str(branding.get("sender_name") or partner.name), sender))
-    message["To"] = ", ".join(to)
-    message["Subject"] = f"Reconciliation {run.period}: {len(diffs)} difference(s)"
-    message.set_content(as_text(run, diffs))
-    message.add_alternative(_html(partner, run, diffs), subtype="html")
-    message.add_attachment(as_csv(diffs).encode(), "text", "csv",
-                           filename=f"reconciliation-{run.period}-{run.id}.csv")  # fmt: skip
+def build_email(partner: Partner, report: ReadableReport) -> EmailMessage:
+    """The branded message with its text part and the CSV; from the partner's sender."""
+    to = [Address(addr_spec=checked_address(a, f"partner {partner.id}", "finance_emails"))
+          for a in recipients(partner)]  # fmt: skip
+    brand = PartnerBranding.from_partner(partner)
+    sender = checked_address(
+        brand.sender_email or _FALLBACK_SENDER.format(partner=partner.id),
+        f"partner {partner.id}",
+        "branding.sender_email",
+    )
+    message = new_message(sender=sender, sender_name=brand.display_sender, to=to,
+                          subject=report.subject)  # fmt: skip
+    add_bodies(
+        message,
+        as_text(report),
+        lambda logo_cid: render_html(report, brand, logo_cid),
+        load_logo(brand.logo_path),
+    )
+    message.add_attachment(as_csv(report).encode(), "text", "csv",
+                           filename=f"reconciliation-{report.period}-{report.run_id}.csv")  # fmt: skip
     return message
 
 
@@ -147,7 +212,9 @@ def queue_report(session: Session, run: ReconcileRun) -> int:
     if partner is None:
         raise ValueError(f"partner: {run.partner_id!r} does not exist")
     assert run.id is not None
-    message = build_email(partner, run, differences_of(session, run.id))
+    recipients(partner)  # before any work: a partner without finance_emails is told so
+    report = readable_report(session, run, differences_of(session, run.id))
+    message = build_email(partner, report)
     row = queue_email(session, message, partner_id=partner.id, kind="reconciliation",
                       related_id=str(run.id))  # fmt: skip
     session.flush()

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from billing.tenants.models import Partner
 from config.db_types import utcnow
+from connectors.base import AuthExpiredError, ConnectorError, RateLimitedError, RetryableError
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote
 from sync.reconcile.compare_accounting import (
@@ -35,6 +36,7 @@ from sync.reconcile.compare_books import (
 from sync.reconcile.compare_payments import compare_payments
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
+from sync.reconcile.names import load_names
 
 __all__ = ["parse_period", "reconcile", "run_due_reconciliations"]
 
@@ -52,6 +54,36 @@ def parse_period(text: str) -> tuple[date, date]:
         raise ValueError(f"period: {text!r} is not YYYY-MM") from exc
     end = date(year + month // 12, month % 12 + 1, 1)
     return start, end
+
+
+def _unreadable(exc: Exception, connection: ConnectionSummary, partner: Partner,
+                period: str) -> Diff:  # fmt: skip
+    """A system that could not be listed, in words: why, and what the partner can do."""
+    name = connection.display_name
+    detail = str(exc).replace(f"{connection.provider}:{connection.id}", name)
+    detail = detail.replace(connection.id, name)[:300]
+    again = f"python main.py reconcile --partner {partner.id} --period {period}"
+    if isinstance(exc, AuthExpiredError):
+        reason = f"{name} refused Rebill's access (the authorisation expired or was revoked)"
+        action = (
+            f"Connect it again: python main.py connections connect {connection.provider} "
+            f"--partner {partner.id} --name {connection.name}; then run {again}"
+        )
+    elif isinstance(exc, RateLimitedError):
+        reason = f"{name} asked Rebill to slow down (rate limit)"
+        action = f"Run the reconciliation again later: {again}"
+    elif isinstance(exc, RetryableError | OSError):
+        reason = f"{name} could not be reached"
+        action = f"Check that {name} is up and reachable, then run {again}"
+    elif isinstance(exc, ConnectorError):
+        reason = f"{name} refused the request"
+        action = f"Check the connection's settings, then run {again}"
+    else:
+        reason = f"reading {name} failed"
+        action = f"Run {again} again; if it keeps failing, report it with the detail shown"
+    return Diff("system_unreadable", "error", f"{connection.provider}:{connection.name}",
+                name, "invoices to compare", f"could not read: {reason} ({detail})", 0,
+                partner.currency, action, system_name=name)  # fmt: skip
 
 
 def reconcile(
@@ -78,22 +110,25 @@ def reconcile(
             c for c in connection_summaries(session, partner_id=partner_id)
             if c.provider != "stripe" and c.status in ("active", "needs_reauth")
         ]  # fmt: skip
+        names = load_names(session, partner_id, partner.currency)
         sides = {c.id: load_side(session, c.id, invoices) for c in connections}
         others = other_numbers(session, invoices) if connections else frozenset()
         clock["load"] = time.perf_counter() - tick
         tick = time.perf_counter()
         for name, (tally, found) in (
-            ("usage", compare_usage(session, invoices)),
-            ("ledger", compare_ledger(session, invoices)),
+            ("usage", compare_usage(session, invoices, names=names)),
+            ("ledger", compare_ledger(session, invoices, names=names)),
             (
                 "wholesale",
-                compare_wholesale(session, partner_id, period, invoices, partner.currency),
+                compare_wholesale(
+                    session, partner_id, period, invoices, partner.currency, names=names
+                ),
             ),
         ):
             tallies[name] = tally
             diffs.extend(found)
         for name, (tally, found) in compare_payments(
-            session, partner_id, invoices, start, end
+            session, partner_id, invoices, start, end, names=names, currency=partner.currency
         ).items():
             tallies[name] = tally
             diffs.extend(found)
@@ -110,11 +145,12 @@ def reconcile(
             try:
                 remote = asyncio.run(list_remote(opener(connection).connector, invoices))
             except Exception as exc:  # one system's failure (auth, mapping, HTTP) is reported
-                log.warning("reconcile %s: %s unreadable: %s", partner_id, connection.id, exc)
-                tallies[system] = Tally(notes=[f"could not list invoices: {exc}"])
-                diffs.append(Diff("system_unreadable", "error", system, connection.id, "",
-                                  str(exc)[:400], 0, partner.currency,
-                                  "re-authorise or retry the connection"))  # fmt: skip
+                log.warning("reconcile %s: %s unreadable: %s", partner_id, system, exc)
+                unreadable = _unreadable(exc, connection, partner, period)
+                tallies[system] = Tally(
+                    name=connection.display_name, notes=["could not read: nothing compared"]
+                )
+                diffs.append(unreadable)
                 continue
             finally:
                 clock["remote_listing"] = (
@@ -122,8 +158,9 @@ def reconcile(
                 )
             tick = time.perf_counter()
             tallies[system], found = compare_accounting(
-                system, sides[connection.id], invoices, remote, others
-            )
+                system, sides[connection.id], invoices, remote, others,
+                system_name=connection.display_name, names=names,
+            )  # fmt: skip
             diffs.extend(found)
             clock["compare"] = clock.get("compare", 0.0) + time.perf_counter() - tick
     tick = time.perf_counter()
@@ -157,6 +194,13 @@ def _store(engine: Engine, partner_id: str, period: str, start: date, end: date,
                 action=d.action[:500],
                 fixable=d.fixable,
                 fix=d.fix,
+                system_name=(d.system_name or d.system)[:200],
+                invoice_id=d.invoice_id,
+                invoice_number=d.invoice_number,
+                client_id=d.client_id,
+                client_name=d.client_name[:200] if d.client_name else None,
+                usage_type=d.usage_type,
+                issue_date=d.issue_date,
             )
             for d in diffs
         )

@@ -87,6 +87,7 @@ def test_example_file_loads_cleanly() -> None:
     assert partner.finance_emails == ("finance@acme.example",)
     assert partner.branding.primary_color == "#0B5FFF"
     assert partner.late_event_days == 90
+    assert partner.grace_period_hours == 24
     assert list(partner_file.usage_types) == ["voice_minutes", "sms"]
     assert partner_file.usage_types["voice_minutes"].precision == 2
     assert partner_file.usage_types["sms"].precision == 0
@@ -314,6 +315,10 @@ RULES: list[tuple[str, list[Edit], str, str]] = [
     ("auto approve", [put("partner.auto_approve", "yes")], "partner.auto_approve", "must be true or false"),
     ("invoice prefix", [put("partner.invoice_prefix", "ACME #")], "partner.invoice_prefix", "at most 20 letters"),
     ("late days", [put("partner.late_event_days", 5000)], "partner.late_event_days", "must be at most 3650"),
+    ("late days negative", [put("partner.late_event_days", -1)], "partner.late_event_days", "must be at least 0"),
+    ("grace hours", [put("partner.grace_period_hours", 2161)], "partner.grace_period_hours", "must be at most 2160"),
+    ("grace hours negative", [put("partner.grace_period_hours", -1)], "partner.grace_period_hours", "must be at least 0"),
+    ("grace hours text", [put("partner.grace_period_hours", "24")], "partner.grace_period_hours", "must be an integer"),
     ("name type", [put("partner.name", 5)], "partner.name", "must be a string"),
     ("empty name", [put("partner.name", "")], "partner.name", "must not be empty"),
     # connections

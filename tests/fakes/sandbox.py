@@ -105,7 +105,7 @@ def connect_sandbox(
         provider=Provider(provider),
         status=ConnectionStatus.ACTIVE,
         remote_tenant=sandbox.tenant(provider),
-        remote_tenant_name=f"Sandbox {provider}",
+        remote_tenant_name=f"{partner.name} (sandbox)",  # as the remote names its company
         base_url=sandbox.url(provider),
         access_token_enc=cipher.encrypt(token),
         refresh_token_enc=cipher.encrypt(f"sandbox-refresh-{token}"),

@@ -1,11 +1,13 @@
-"""`make demo`'s sync step: invoices arrive in both sandboxes, once, to the cent; run again, it
-retires the previous run's sandbox connections and does the same against fresh sandboxes."""
+"""`make demo`'s sync step: invoices arrive in both sandboxes, once, to the cent; the sandboxes
+stop with it, so its connections are disconnected at the end (nothing after the demo tries to
+reach them); run again, it does the same against fresh sandboxes."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from billing.tenants.models import Partner
 from connectors.connections.models import Connection, ConnectionStatus
 from sync.demo import run_sandbox_sync
 from tests.billing.invoicing.builders import last_month
@@ -26,4 +28,8 @@ def test_the_demo_sync_shows_every_invoice_in_both_sandboxes(
     session.expire_all()
     sandboxes = session.exec(select(Connection).where(Connection.name.startswith("sandbox-")))
     statuses = sorted(str(c.status) for c in sandboxes)
-    assert statuses == sorted([ConnectionStatus.DISCONNECTED] * 2 + [ConnectionStatus.ACTIVE] * 2)
+    assert statuses == [ConnectionStatus.DISCONNECTED] * 4
+    partner = session.get(Partner, "acme")
+    assert partner is not None and not any(
+        name.startswith("sandbox-") for name in partner.settings.get("connections", {})
+    )

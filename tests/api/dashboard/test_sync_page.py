@@ -82,36 +82,52 @@ def test_the_latest_reconciliation_and_its_differences_by_kind(
     from datetime import UTC, date, datetime
 
     from sync.reconcile.models import ReconcileDifference, ReconcileRun
+    from sync.reconcile.readable import readable_report
 
-    def run(partner: str, period: str, kinds: list[tuple[str, str]]) -> None:
+    def run(partner: str, period: str, kinds: list[tuple[str, str]]) -> ReconcileRun:
         row = ReconcileRun(
             partner_id=partner, period=period, period_start=date(2026, 10, 1),
-            period_end=date(2026, 10, 31), started_at=datetime.now(UTC),
+            period_end=date(2026, 11, 1), started_at=datetime.now(UTC),
             finished_at=datetime.now(UTC), differences=len(kinds),
-            summary={"quickbooks:books": {"matched": 7, "ours_minor": 12345,
-                                          "theirs_minor": 10000, "notes": []}},
+            summary={"quickbooks:books": {"name": "QuickBooks Online: Acme Books Inc.",
+                                          "matched": 7, "ours_minor": 1234567,
+                                          "theirs_minor": 1000000, "notes": []}},
         )  # fmt: skip
         session.add(row)
         session.flush()
-        for kind, subject in kinds:
+        for kind, number in kinds:
             session.add(ReconcileDifference(
                 run_id=row.id, kind=kind, severity="error", system="quickbooks:books",
-                subject=subject, ours="total 2345", theirs="missing", amount_minor=2345,
-                currency="USD", action="re-push the invoice", fixable=True,
+                system_name="QuickBooks Online: Acme Books Inc.",
+                subject=f"Invoice {number}, Client One", ours="invoice of 2,345.00 USD",
+                theirs="not found", amount_minor=234500, currency="USD",
+                action=f"Send invoice {number} again.", fixable=True, invoice_number=number,
+                client_id="c1", client_name="Client One",
             ))  # fmt: skip
         session.commit()
+        return row
 
     run("acme", "2026-09", [("amount_mismatch", "OLD-1")])
-    run("acme", "2026-10", [("missing_there", "ACME-000001"), ("missing_there", "ACME-000002")])
+    latest = run("acme", "2026-10", [("missing_there", "ACME-000001"),
+                                     ("missing_there", "ACME-000002")])  # fmt: skip
     run("globex", "2026-10", [("extra_there", "GLOBEX-SECRET")])
     sign_in(app_client, "ann@acme.example")
     page = app_client.get("/dashboard/p/acme/sync").text
-    assert 'data-testid="reconciliation"' in page and "2026-10" in page
-    assert "2 difference(s)" in page
+    assert 'data-testid="reconciliation"' in page and "October 2026" in page
+    assert "2 differences (2 errors, 0 warnings), 4,690.00 USD at stake" in page
     missing = page.split('data-testid="differences-missing_there"', 1)[1].split("</table>")[0]
-    assert "ACME-000001" in missing and "ACME-000002" in missing and "23.45" in missing
-    assert "reconcile fix" in missing
+    assert "ACME-000001" in missing and "ACME-000002" in missing and "2,345.00 USD" in missing
+    assert f"python main.py reconcile fix {latest.id} --difference" in missing
+    assert "Invoice missing in the accounting system" in page
     assert "OLD-1" not in page  # only the newest run
     assert "GLOBEX-SECRET" not in page  # never another partner's
     summary = page.split('data-testid="reconciliation-summary"', 1)[1].split("</table>")[0]
-    assert "quickbooks:books" in summary and "123.45" in summary and "100.00" in summary
+    assert "QuickBooks Online: Acme Books Inc." in summary and "quickbooks:books" not in summary
+    assert "12,345.67 USD" in summary and "10,000.00 USD" in summary
+    # The page prints the report's own figures: the same function as the e-mail and the CLI.
+    report = readable_report(session, latest, base_url="")
+    stake = page.split('data-testid="at-stake">', 1)[1].split("<", 1)[0]
+    assert stake == ", ".join(report.at_stake) == "4,690.00 USD"
+    for item in report.differences:
+        shown = page.split(f'data-testid="stake-{item.id}">', 1)[1].split("<", 1)[0]
+        assert shown == item.at_stake

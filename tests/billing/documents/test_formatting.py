@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing.documents import DocumentLine
 from billing.documents.formatting import (
@@ -16,8 +18,10 @@ from billing.documents.formatting import (
     format_percent,
     format_quantity,
     format_rate,
+    format_usage_quantity,
 )
 from billing.documents.render import render_invoice_html
+from config.money import currency_exponent, format_major, format_minor
 from tests.billing.documents.builders import D, K, invoice
 
 
@@ -35,6 +39,47 @@ from tests.billing.documents.builders import D, K, invoice
 def test_money_uses_the_currency_exponent(minor: int, currency: str, text: str) -> None:
     assert format_money(minor, currency) == text
     assert format_amount(minor, currency) == text.rsplit(" ", 1)[0]
+
+
+@given(
+    minor=st.integers(min_value=-(10**15), max_value=10**15),
+    currency=st.sampled_from(["USD", "EUR", "JPY", "BHD", "CLF", "KRW", "GBP"]),
+)
+def test_people_read_every_amount_as_the_integer_it_is(minor: int, currency: str) -> None:
+    """Babel's grouping and the currency's exponent: read back digit by digit, the printed
+    figure is the stored integer, with a comma every three digits and the code after it."""
+    text = format_minor(minor, currency)
+    number, code = text.rsplit(" ", 1)
+    assert code == currency and number == format_major(minor, currency)
+    whole, _, fraction = number.lstrip("-").partition(".")
+    assert len(fraction) == currency_exponent(currency)
+    groups = whole.split(",")
+    assert all(len(g) == 3 for g in groups[1:]) and 1 <= len(groups[0]) <= 3
+    assert int(number.replace(",", "").replace(".", "")) == minor
+    assert format_amount(minor, currency) == number
+
+
+def test_money_in_another_locale_keeps_the_figure() -> None:
+    assert format_minor(282219, "USD", locale="de_DE") == "2.822,19 USD"
+
+
+@pytest.mark.parametrize(
+    ("value", "precision", "unit", "text"),
+    [
+        ("2117.000000", 0, "message", "2,117 messages"),
+        ("1", 0, "run", "1 run"),
+        ("1234.5", 2, "minute", "1,234.50 minutes"),
+        ("0.125", 2, "minute", "0.125 minutes"),  # more digits than the precision: kept
+        ("-0.000", 0, "query", "0 queries"),
+        ("3", 0, "day", "3 days"),
+        ("5.25", 2, "GB", "5.25 GB"),
+        ("40", 0, None, "40"),
+    ],
+)
+def test_usage_quantities_for_people(
+    value: str, precision: int, unit: str | None, text: str
+) -> None:
+    assert format_usage_quantity(Decimal(value), precision=precision, unit=unit) == text
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import ssl
 from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,7 @@ def assert_invoice_message(message: EmailMessage) -> None:
     assert message["From"] == "Acme AI Billing <billing@acme.example>"
     assert message["To"] == "Bistro Ltd <ap@bistro.example>"
     assert message["Message-ID"].endswith("@acme.example>")
+    assert parsedate_to_datetime(message["Date"]).tzinfo is not None
     html = message.get_body(preferencelist=("html",))
     text = message.get_body(preferencelist=("plain",))
     assert html is not None and text is not None

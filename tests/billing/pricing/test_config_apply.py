@@ -130,13 +130,11 @@ def test_database_problems_are_all_printed_and_nothing_is_applied(
             "[usage_types.sms]",
             '[usage_types.sms-2]\nname = "x"\nwholesale = {{ model = "per_unit", unit_price = "0" }}\n\n[usage_types.sms]',
         )
-        .replace('margin_alert_percent = "30"', 'margin_alert_percent = "30"\nlate_event_days = 0')
         .replace("invoice_prefix", "invoice_prefix")
     )
     result = runner.invoke(app, ["config", "apply", str(write(tmp_path, broken, "v2.toml"))])
     assert result.exit_code == 2, result.output
     assert "partner.currency: cannot change from USD to EUR" in result.output
-    assert "partner.late_event_days: input should be greater than or equal to 1" in result.output
     assert "usage_types.sms-2: use 1-64 lowercase letters, digits or '_'" in result.output
     for client in ("alpha", "beta"):
         assert f"clients.{client}.plan: the client is billed in USD" in result.output

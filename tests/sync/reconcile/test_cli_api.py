@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import update
@@ -63,7 +64,7 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
     )
     session.commit()
     out = json.loads(_run("reconcile", "--partner", "acme", "--period", period, "--json"))
-    kinds = {(d["kind"], d["subject"].split(" / ")[0]) for d in out["differences"]}
+    kinds = {(d["kind"], d["invoice_number"] or d["usage_type"]) for d in out["differences"]}
     assert kinds == {("payments_vs_invoice_paid", str(first.number)),
                      ("wholesale_cost_mismatch", "voice")}  # fmt: skip
     wholesale = next(d for d in out["differences"] if d["kind"] == "wholesale_cost_mismatch")
@@ -71,14 +72,16 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
     assert "nothing to fix" in _run("reconcile", "fix", str(out["id"]))
     assert "does not exist" in _run("reconcile", "fix", "999999", code=2)
     text = _run("reconcile", "--partner", "acme", "--period", period)
-    assert "2 difference(s)" in text and "payments_vs_invoice_paid" in text
+    assert "Differences: 2 (1 error to act on, 1 warning to check)" in text
+    assert "Payments recorded differ from the amount paid on the invoice" in text
     assert "finance_emails" in _run("reconcile", "--partner", "acme", "--period", period,
                                     "--email", code=2)  # fmt: skip
     setup_partner(session, SIMPLE, finance_emails=["cfo@acme.example"])
     _run("reconcile", "--partner", "acme", "--period", period, "--email")
     session.rollback()
     [queued] = session.exec(select(OutgoingEmail).where(OutgoingEmail.kind == "reconciliation"))
-    assert queued.to_address == "cfo@acme.example" and "2 difference(s)" in queued.subject
+    assert queued.to_address == "cfo@acme.example"
+    assert queued.subject.startswith(f"Reconciliation {month:%B %Y}: 2 differences (1 error, 1")
 
     setup_partner(session, SIMPLE.replace('id = "acme"', 'id = "globex"', 1))
     read = {"Authorization": f"Bearer {make_key(session, 'acme', Scope.READ)}"}
@@ -90,6 +93,15 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
         assert ids[:3] == [out["id"] + 2, out["id"] + 1, out["id"]]  # text run, e-mailed run
         one = api.get(f"/v1/reconciliations/{out['id']}", headers=read).json()
         assert len(one["differences"]) == 2
+        # Machine fields kept; human ones beside them, the same as the report's.
+        assert one["report"] == out["report"] and listed.json()[2]["report"] == out["report"]
+        assert one["report"]["headline"].startswith("2 differences (1 error, 1 warning), ")
+        for diff in one["differences"]:
+            assert diff["at_stake"] == f"{Decimal(diff['amount_minor']) / 100:,.2f} USD"
+        payments = next(d for d in one["differences"] if d["kind"] == "payments_vs_invoice_paid")
+        assert (payments["client_name"], payments["system_name"]) == (
+            "Client One", "Payments recorded in Rebill"
+        )  # fmt: skip
         assert api.get(f"/v1/reconciliations/{out['id']}", headers=other).status_code == 404
         assert api.get("/v1/reconciliations", headers=other).json() == []
         assert api.get("/v1/reconciliations").status_code == 401
@@ -113,7 +125,7 @@ def test_stripe_charge_without_its_payment(engine: object, session: Session) -> 
     result = compare_payments(session, "acme", invoices, month, end)
     tally, found = result["stripe"]
     assert [(d.kind, d.subject) for d in found] == [
-        ("stripe_charge_without_payment", f"{invoices[0].number} / pi_123")
+        ("stripe_charge_without_payment", f"Invoice {invoices[0].number}, c1, Stripe charge pi_123")
     ]
     assert found[0].amount_minor == invoices[0].total_minor
     assert "balance transactions are not stored" in tally.notes[0]

@@ -61,7 +61,7 @@ def test_every_mismatch_kind() -> None:
         _theirs(ours[5], ref=RemoteRef("copy")),
     ]
     tally, diffs = compare_accounting("books", _side(ours), ours, remote)
-    found = sorted((d.kind, d.subject.split(" / ")[0]) for d in diffs)
+    found = sorted((d.kind, d.invoice_number) for d in diffs)
     assert found == [
         ("amount_mismatch", "A-0005"), ("currency_mismatch", "A-0001"),
         ("customer_mismatch", "A-0003"), ("date_mismatch", "A-0002"),
@@ -80,10 +80,12 @@ def test_void_there_and_paid_here_only() -> None:
     remote = [_theirs(ours[0], status=RemoteStatus.VOID, total_minor=0, amount_due_minor=0),
               _theirs(ours[1], amount_paid_minor=0, amount_due_minor=1000)]  # fmt: skip
     _, diffs = compare_accounting("books", _side(ours), ours, remote)
-    kinds = {(d.kind, d.subject.split(" / ")[0]): d for d in diffs}
+    kinds = {(d.kind, d.invoice_number): d for d in diffs}
     assert set(kinds) == {("status_mismatch", "A-0001"), ("payment_mismatch", "A-0002")}
     assert kinds[("payment_mismatch", "A-0002")].fix is None  # ours to push, not to pull
-    assert "push our payment" in kinds[("payment_mismatch", "A-0002")].action
+    assert (
+        "Send Rebill's payment of A-0002 to books" in kinds[("payment_mismatch", "A-0002")].action
+    )
 
 
 @given(
@@ -111,7 +113,7 @@ def test_our_invoices_of_other_periods_are_not_extra() -> None:
     ours = [_invoice(1)]
     earlier = _theirs(_invoice(2))
     _, diffs = compare_accounting("books", _side(ours), ours, [_theirs(ours[0]), earlier])
-    assert [(d.kind, d.subject) for d in diffs] == [("extra_there", "A-0002")]
+    assert [(d.kind, d.invoice_number) for d in diffs] == [("extra_there", "A-0002")]
     _, diffs = compare_accounting(
         "books", _side(ours), ours, [_theirs(ours[0]), earlier], frozenset({"A-0002"})
     )

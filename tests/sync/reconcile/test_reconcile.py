@@ -101,13 +101,13 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
                                       amount_minor=999_99, currency="USD"))  # fmt: skip
         session.commit()
         run_id = reconcile(engine, "acme", month_text(month), open_remote=opener(fake))
-    found = {(d.kind, d.subject.split(" / ")[0]) for d in diffs_of(session, run_id)}
+    found = {(d.kind, d.invoice_number or d.usage_type) for d in diffs_of(session, run_id)}
     assert ("missing_there", str(deleted.number)) in found
     assert ("status_mismatch", str(paid_there.number)) in found
     assert ("wholesale_cost_mismatch", "voice") in found
     assert ("extra_there", "HAND-1") in found
     late = [d for d in diffs_of(session, run_id) if d.kind == "late_events_pending"]
-    assert len(late) == 1 and late[0].subject.endswith("c1 / voice")
+    assert len(late) == 1 and (late[0].client_id, late[0].usage_type) == ("c1", "voice")
     missing = next(d for d in diffs_of(session, run_id) if d.kind == "missing_there")
     assert missing.fixable and missing.fix == {
         "action": "repush", "connection_id": "conn-1", "invoice_id": deleted.id
@@ -116,10 +116,11 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
     from sync.reconcile.fixes import apply_fixes
 
     messages = sorted(o.message for o in apply_fixes(engine, run_id))
+    system = "Memory (connection conn-1)"  # the remote has not named itself
     assert messages[0].startswith(  # the read-back module is optional
-        ("payment read-back (sync.readback) is not available", "would pull payments from conn-1")
+        ("payment read-back (sync.readback) is not available", f"would pull payments from {system}")
     )
-    assert messages[1].startswith(f"would re-push invoice {deleted.number}")
+    assert messages[1].startswith(f"would re-push invoice {deleted.number} to {system}")
 
 
 def test_due_runs_once_a_day(engine: Engine, session: Session) -> None:
@@ -147,7 +148,10 @@ def test_unreadable_system_is_a_difference_not_a_crash(engine: Engine, session: 
         fake.fail_next("500", count=10)
         run_id = reconcile(engine, "acme", month_text(last_month()), open_remote=opener(fake))
     [diff] = diffs_of(session, run_id)
-    assert (diff.kind, diff.severity, diff.subject) == ("system_unreadable", "error", "conn-1")
+    system = "Memory (connection conn-1)"
+    assert (diff.kind, diff.severity, diff.subject) == ("system_unreadable", "error", system)
+    assert diff.system_name == system and "memory:conn-1" not in diff.theirs
+    assert diff.theirs.startswith(f"could not read: {system} could not be reached")
     run = session.get(ReconcileRun, run_id)
     assert run is not None and run.summary["usage"]["matched"] >= 1  # the rest still ran
 
@@ -158,7 +162,7 @@ def test_invoice_without_ledger_entry(session: Session) -> None:
     invoices = issue(session, clients=2)
     unposted = invoices[0].model_copy(update={"ledger_entry_id": None})
     tally, found = compare_ledger(session, [unposted, invoices[1]])
-    assert [(d.kind, d.subject, d.amount_minor) for d in found] == [
+    assert [(d.kind, d.invoice_number, d.amount_minor) for d in found] == [
         ("not_in_ledger", str(unposted.number), unposted.total_minor)
     ]
     assert tally.matched == 1
@@ -170,6 +174,7 @@ def test_usage_kinds(session: Session) -> None:
     from datetime import timedelta
 
     from sync.reconcile.compare_books import compare_usage
+    from sync.reconcile.names import load_names
 
     month = last_month()
     invoices = issue(session, clients=2)
@@ -180,17 +185,19 @@ def test_usage_kinds(session: Session) -> None:
 
     assert not ingest(session, "acme", ingest_adjustment).rejections
     session.commit()
-    _, found = compare_usage(session, invoices)
+    _, found = compare_usage(session, invoices, names=load_names(session, "acme", "USD"))
     [late] = found
-    assert (late.kind, late.subject.split(" / ")[1]) == ("late_events_pending", "c2")
-    assert "6" in late.ours and late.action.startswith("6")
+    assert (late.kind, late.client_id) == ("late_events_pending", "c2")
+    assert late.ours == "6.00 minutes received (some after the invoice was issued)"
+    assert late.theirs == "0.00 minutes invoiced"  # the voice precision is 2
+    assert "the 6.00 minutes not yet invoiced go on the next invoice of Client Two" in late.action
     # An invoice whose window no longer holds the event it billed (the store cannot lose one:
     # usage events are immutable), as a period cut short would leave it.
     first = invoices[0]
     cut = first.model_copy(update={"period_end_at": first.period_start_at + timedelta(days=1)})
     invoices = [cut, invoices[1]]
     _, found = compare_usage(session, invoices)
-    kinds = sorted((d.kind, d.subject.split(" / ")[1]) for d in found)
+    kinds = sorted((d.kind, d.client_id) for d in found)
     assert kinds == [("late_events_pending", "c2"), ("usage_invoiced_without_events", "c1")]
 
 

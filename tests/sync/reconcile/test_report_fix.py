@@ -1,22 +1,13 @@
-"""The report reaches finance through a real SMTP server with every difference in its CSV;
-`fix --apply` re-pushes an invoice deleted in QuickBooks (a dry run changes nothing); the
+"""A partner without finance addresses is told so; `fix --apply` re-pushes an invoice deleted in QuickBooks (a dry run changes nothing); the
 wholesale bill import names the bad field."""
 
 from __future__ import annotations
-
-import csv
-import io
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 import respx
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from billing.documents.backends import SmtpMailBackend
-from billing.documents.outbox import send_due_emails
-from billing.tenants.models import Partner
 from sync.models import OutboxStatus
 from sync.reconcile import reconcile
 from sync.reconcile.fixes import apply_fixes
@@ -25,7 +16,6 @@ from sync.reconcile.report import queue_report
 from sync.reconcile.repository import get_run
 from sync.reconcile.wholesale import WholesaleImportError, import_wholesale_bill
 from sync.worker import Worker
-from tests.billing.documents.conftest import StartServer
 from tests.billing.invoicing.builders import last_month, month_text
 from tests.fakes.quickbooks import FakeQuickBooks
 from tests.sync.helpers import Clock, rows
@@ -37,43 +27,6 @@ HOST = "qbo.reconcile.test"
 def _delete_first(fake: FakeQuickBooks, number: str) -> None:
     [theirs] = fake.invoices_by_number(number)
     del fake.store["Invoice"][theirs["Id"]]
-
-
-def test_report_email_arrives_with_the_csv(
-    engine: Engine, session: Session, smtp_server: StartServer
-) -> None:
-    fake = FakeQuickBooks(REALM)
-    with respx.mock(assert_all_called=False) as mock:
-        mock.route(host=HOST).mock(side_effect=fake.handle)
-        invoices = pushed(engine, session, fake)
-        _delete_first(fake, str(invoices[0].number))
-        run_id = reconcile(engine, "acme", month_text(last_month()), open_remote=opener(fake))
-    session.rollback()  # a fresh snapshot: SQLite cannot write from one older than a commit
-    partner = session.get(Partner, "acme")
-    assert partner is not None
-    partner.settings = {**partner.settings, "finance_emails": ["finance@acme.example"]}
-    session.add(partner)
-    session.commit()
-    run = get_run(session, run_id)
-    assert run is not None
-    queue_report(session, run)
-    session.commit()
-    inbox, port = smtp_server()
-    assert send_due_emails(engine, SmtpMailBackend("127.0.0.1", port)).sent == 1
-    [envelope] = inbox.envelopes
-    assert envelope.rcpt_tos == ["finance@acme.example"]
-    assert isinstance(envelope.content, bytes)
-    received = message_from_bytes(envelope.content, policy=policy.default)
-    assert isinstance(received, EmailMessage)
-    html = received.get_body(preferencelist=("html",))
-    assert html is not None and "missing_there" in html.get_content()
-    [attachment] = list(received.iter_attachments())
-    assert attachment.get_filename() == f"reconciliation-{run.period}-{run_id}.csv"
-    table = list(csv.DictReader(io.StringIO(attachment.get_content())))
-    assert [(r["kind"], r["subject"].split(" / ")[0]) for r in table] == [
-        ("missing_there", str(invoices[0].number))
-    ]
-    assert table[0]["amount_minor"] == str(invoices[0].total_minor)
 
 
 def test_no_finance_address_is_a_clear_error(engine: Engine, session: Session) -> None:
