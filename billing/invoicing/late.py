@@ -106,13 +106,18 @@ def late_adjustments(
     billed = ctx.repo.billed_usage(
         ctx.partner.id, client_ids, exclude_invoice_id=exclude_invoice_id, issued_only=issued_only
     )
-    fixed = ctx.repo.billed_fixed(
-        ctx.partner.id,
-        client_ids,
-        issued_only=issued_only,
-        exclude_invoice_id=exclude_invoice_id,
-    )
     candidates = _candidates(ctx, client_ids, billed)
+    fixed = (
+        ctx.repo.billed_fixed(
+            ctx.partner.id,
+            sorted(candidates),
+            {invoice.period_start for items in candidates.values() for invoice, _ in items},
+            issued_only=issued_only,
+            exclude_invoice_id=exclude_invoice_id,
+        )
+        if candidates
+        else {}
+    )
     found: dict[str, list[Adjustment]] = defaultdict(list)
     for client_id, items in candidates.items():
         for invoice, _ in sorted(items, key=lambda item: item[0].period_start):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from billing.invoicing.models import (
@@ -92,6 +92,7 @@ class UsageQueries:
         Their own lines, and prior-period adjustments of those kinds (by origin period)."""
         wanted = None if period_starts is None else set(period_starts)
         line = InvoiceLine
+        period = func.coalesce(col(line.origin_period_start), col(Invoice.period_start))
         fixed = (
             InvoiceLineKind.BASE_FEE,
             InvoiceLineKind.MINIMUM_TRUE_UP,
@@ -114,6 +115,8 @@ class UsageQueries:
             query = query.where(col(Invoice.status) != InvoiceStatus.VOID)
         if exclude_invoice_id is not None:
             query = query.where(col(Invoice.id) != exclude_invoice_id)
+        if wanted is not None:
+            query = query.where(period.in_(sorted(wanted)))
         found: dict[tuple[str, date, InvoiceLineKind], int] = {}
         for chunk in chunks(list(client_ids)):
             rows = self.session.execute(query.where(col(Invoice.client_id).in_(chunk)))

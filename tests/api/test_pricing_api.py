@@ -227,3 +227,22 @@ def test_usage_current_without_prices_shows_usage_and_nothing_charged(
     figures = api.get("/v1/clients/alpha/usage/current", headers=Keys.header(keys.acme)).json()
     assert figures["plan"] == "No plan in force"
     assert figures["total"] == 0 and figures["usage"][0]["quantity"] == "3"
+
+
+def test_margins_by_period_and_their_errors(api: TestClient, keys: Keys) -> None:
+    read = Keys.header(keys.acme_read)
+    month = datetime.now(UTC).date().replace(day=1)
+    by_period = api.get(f"/v1/margins?period={month:%Y-%m}", headers=read)
+    assert by_period.status_code == 200, by_period.text
+    body = by_period.json()
+    assert body["period"] == f"{month:%Y-%m}" and body["from"] == month.isoformat()
+    ranged = api.get(
+        "/v1/margins", params={"from": body["from"], "to": body["to"]}, headers=read
+    ).json()
+    assert ranged == body  # the same selection, the same report
+    bad = api.get("/v1/margins?period=2026-13", headers=read)
+    assert bad.status_code == 400 and "period: '2026-13' is not a month" in bad.text
+    both = api.get(f"/v1/margins?period={month:%Y-%m}&from={month}", headers=read)
+    assert both.status_code == 400 and "not both" in both.text
+    backwards = api.get("/v1/margins?from=2026-11-30&to=2026-11-01", headers=read)
+    assert backwards.status_code == 400 and "ends (2026-11-01) before it starts" in backwards.text

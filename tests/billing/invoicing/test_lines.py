@@ -156,3 +156,18 @@ def test_allocation_adds_up_exactly(total: int, weights: list[Decimal]) -> None:
     assert sum(parts) == total and len(parts) == len(weights)
     if total >= 0:
         assert all(p >= 0 for p in parts)
+
+
+@given(
+    cents=st.integers(-(10**9), 10**9),
+    places=st.integers(1, 4),
+    currency=st.sampled_from(["USD", "JPY", "BHD"]),
+)
+def test_negative_amounts_round_as_the_negative_of_their_positive(
+    cents: int, places: int, currency: str
+) -> None:
+    """One rounding function, half away from zero: -x rounds to -round(x), half-way values
+    included (a credit or a negative adjustment's tax mirrors its positive counterpart)."""
+    amount = Decimal(cents).scaleb(-places - 2)
+    assert to_minor(-amount, currency) == -to_minor(amount, currency)
+    assert to_minor(Decimal("-0.125"), "USD") == -13 and to_minor(Decimal("-0.5"), "JPY") == -1
