@@ -63,7 +63,11 @@ class EntrySpec:
     def body_hash(self) -> str:
         """Identity of the entry's content (leg order aside): a replay must match it exactly."""
         micros = (self.effective_at - _EPOCH) // _MICROSECOND
-        legs = sorted((leg.canonical() for leg in self.postings), key=_order)
+        canonical = [leg.canonical() for leg in self.postings]
+        try:
+            legs = sorted(canonical)
+        except TypeError:  # a leg with and one without a usage type, say
+            legs = sorted(canonical, key=_order)
         body = repr(
             (micros, self.memo, self.source_type, self.source_id, self.reverses_entry_id, legs)
         )

@@ -6,7 +6,7 @@ invoicing leaves late events before it drafts; after it, the invoice settles lat
 period is accrued once it has usage. Per client, period and component of the statement net of
 tax (`components`: each usage type's usage lines, the base fee with the minimum-spend true-up,
 the discount) it posts the difference between the period-to-date amount and what earlier runs
-(and invoices) recognised:
+(and invoices) recognised, in one entry per client and period:
     Dr Unbilled receivable          / Cr Usage revenue: <usage type>     (client currency)
     Dr Unbilled receivable          / Cr Subscription revenue            (base fee, true-up)
     Dr Discounts given              / Cr Unbilled receivable             (the discount)
@@ -22,11 +22,11 @@ transaction as the entries), so each run reads one table instead of summing the 
 one partner are serialised (a lock) because each posts the difference from the previous one's
 state.
 
-The idempotency key is `accrual:{client}:{component}:{period start}:{n}:{watermark}`: `n`
-counts the accruals of that client, component and period (a price change dated inside the
-open period re-rates the same events, so the watermark alone would repeat); the watermark is
-the number of events and the newest `received_at` among them. Each entry is dated at that
-newest `received_at`, kept inside the period and the partner's calendar month it starts in
+The idempotency key is `accrual:{client}:{period start}:{n}:{watermark}`: `n` counts the
+accruals of that client and period (a price change dated inside the open period re-rates the
+same events, so the watermark alone would repeat); the watermark is the number of the period's
+events and the newest `received_at` among them. Each entry is dated at that newest
+`received_at`, kept inside the period and the partner's calendar month it starts in
 (`components.recognition_moment`), so the books read by date agree with the books read by
 service period.
 """
@@ -109,8 +109,8 @@ def _client_total(figures: ClientFigures) -> UsageTotal | None:
     )
 
 
-def _key(client_id: str, component: str, figures: ClientFigures, n: int, mark: str) -> str:
-    key = f"accrual:{client_id}:{component}:{figures.period.start.isoformat()}:{n}:{mark}"
+def _key(client_id: str, figures: ClientFigures, n: int, mark: str) -> str:
+    key = f"accrual:{client_id}:{figures.period.start.isoformat()}:{n}:{mark}"
     if len(key) <= _KEY_LIMIT:
         return key
     # Only for ids near their 64-character limit: keep the key unique and within bounds.
@@ -123,11 +123,9 @@ class _Change:
     component: str
     charge: int
     cost: int
-    key: str
-    effective_at: datetime
 
 
-def _entry(accounts: _Accounts, figures: ClientFigures, change: _Change) -> EntrySpec:
+def _legs(accounts: _Accounts, figures: ClientFigures, change: _Change) -> list[PostingSpec]:
     client, currency = figures.client_id, figures.statement.currency
     cost_currency = figures.cost_currency
     period = figures.period.start
@@ -156,18 +154,28 @@ def _entry(accounts: _Accounts, figures: ClientFigures, change: _Change) -> Entr
                 -change.cost, cost_currency, client, usage_type, period,
             ),
         ]  # fmt: skip
-    what = usage_type or {":subscription": "base fee and minimum spend"}.get(
-        change.component, "discount"
-    )
+    return legs
+
+
+def _entry(
+    accounts: _Accounts,
+    figures: ClientFigures,
+    changes: list[_Change],
+    key: str,
+    effective_at: datetime,
+) -> EntrySpec:
+    """One entry for every component of a client's period that changed."""
+    client, currency = figures.client_id, figures.statement.currency
+    charge = sum(change.charge for change in changes)
+    cost = sum(change.cost for change in changes)
     memo = (
-        f"Accrual of {what} for {client}, period {figures.period.start} to "
-        f"{figures.period.last_day}: charge {change.charge:+d} {currency}, cost "
-        f"{change.cost:+d} {cost_currency} (minor units)"
+        f"Accrual for {client}, period {figures.period.start} to {figures.period.last_day}: "
+        f"charge {charge:+d} {currency}, cost {cost:+d} {figures.cost_currency} (minor units)"
     )
     return EntrySpec(
-        idempotency_key=change.key,
-        effective_at=change.effective_at,
-        postings=tuple(legs),
+        idempotency_key=key,
+        effective_at=effective_at,
+        postings=tuple(leg for change in changes for leg in _legs(accounts, figures, change)),
         memo=memo,
         source_type="accrual",
         source_id=f"{client}:{figures.period.start.isoformat()}",
@@ -203,7 +211,7 @@ def accrue(
         grace=grace_period(partner.settings),
         used_only=True,
     )
-    zones = {c.id: c.timezone for c in TenantRepository(session).clients(partner_id)}
+    zones = TenantRepository(session).client_timezones(partner_id)
     accrued: dict[tuple[str, Any], dict[str, AccruedRow]] = defaultdict(dict)
     periods = {f.period.start for f in figures}
     for row in repo.accrued(partner_id, periods, client_ids):
@@ -242,31 +250,34 @@ def _changes(
     result: AccrualResult,
     dating: _Dating,
 ) -> tuple[list[EntrySpec], list[dict[str, Any]]]:
-    """The entries to post and the state to save: one per client, component and period whose
-    charge or cost differs from what was recognised."""
+    """The entries to post and the state to save: one entry per client and period with a
+    component whose charge or cost differs from what was recognised."""
     specs: list[EntrySpec] = []
     states: list[dict[str, Any]] = []
     stamp = utcnow()
     for item in figures:
         before = accrued.get((item.client_id, item.period.start), {})
         parts = statement_components(item.statement)
-        client_total = _client_total(item)
+        changes: list[_Change] = []
+        current: dict[str, tuple[int, int]] = {}
         for component in sorted(set(parts) | set(item.totals) | set(before)):
             usage = is_usage(component)
-            total = item.totals.get(component) if usage else client_total
             charge, cost = parts.get(component, 0), item.cost(component) if usage else 0
-            done = before.get(component) or AccruedRow(
-                item.client_id, component, item.period.start, 0, 0, 0
-            )
-            charge_change, cost_change = charge - done.charge, cost - done.cost
-            if charge_change == 0 and cost_change == 0:
-                continue
-            n, mark = done.accruals + 1, _watermark(total)
-            key = _key(item.client_id, component, item, n, mark)
+            done = before.get(component)
             change = _Change(
-                component, charge_change, cost_change, key, dating.moment_for(item, total)
+                component, charge - (done.charge if done else 0), cost - (done.cost if done else 0)
             )
-            specs.append(_entry(accounts, item, change))
+            if change.charge or change.cost:
+                changes.append(change)
+                current[component] = (charge, cost)
+        if not changes:
+            continue
+        total = _client_total(item)
+        n = max((row.accruals for row in before.values()), default=0) + 1
+        mark = _watermark(total)
+        key = _key(item.client_id, item, n, mark)
+        specs.append(_entry(accounts, item, changes, key, dating.moment_for(item, total)))
+        for component, (charge, cost) in current.items():
             states.append(
                 {
                     "partner_id": partner_id, "client_id": item.client_id,
@@ -276,7 +287,7 @@ def _changes(
                     "accruals": n, "watermark": mark, "updated_at": stamp,
                 }
             )  # fmt: skip
-            result.clients.add(item.client_id)
-            result.charge[item.statement.currency] += charge_change
-            result.cost[item.cost_currency] += cost_change
+        result.clients.add(item.client_id)
+        result.charge[item.statement.currency] += sum(c.charge for c in changes)
+        result.cost[item.cost_currency] += sum(c.cost for c in changes)
     return specs, states

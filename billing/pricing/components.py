@@ -19,6 +19,7 @@ service period.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from billing.pricing.book import period_window
 from billing.rating import BillingPeriod, PeriodStatement
@@ -69,15 +70,23 @@ def statement_components(statement: PeriodStatement) -> dict[str, int]:
     return parts
 
 
-def recognition_moment(
-    period: BillingPeriod, client_timezone: str, partner_timezone: str, moment: datetime
-) -> datetime:
-    """`moment` moved inside the client's period and, where they overlap, inside the partner's
-    calendar month of the period's first day."""
+@lru_cache(maxsize=4096)
+def _recognition_window(
+    period: BillingPeriod, client_timezone: str, partner_timezone: str
+) -> tuple[datetime, datetime]:
     start, end = period_window(period, client_timezone)
     first = period.start.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     month_start, month_end = period_window(BillingPeriod(first, following), partner_timezone)
     if max(start, month_start) < min(end, month_end):
         start, end = max(start, month_start), min(end, month_end)
-    return min(max(moment, start), end - _MICROSECOND)
+    return start, end - _MICROSECOND
+
+
+def recognition_moment(
+    period: BillingPeriod, client_timezone: str, partner_timezone: str, moment: datetime
+) -> datetime:
+    """`moment` moved inside the client's period and, where they overlap, inside the partner's
+    calendar month of the period's first day."""
+    first, last = _recognition_window(period, client_timezone, partner_timezone)
+    return min(max(moment, first), last)

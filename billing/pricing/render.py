@@ -105,6 +105,7 @@ def accrual_lines(partner_id: str, result: AccrualResult) -> list[str]:
     charge = ", ".join(f"{format_minor(v, c)}" for c, v in sorted(result.charge.items()))
     cost = ", ".join(f"{format_minor(v, c)}" for c, v in sorted(result.cost.items()))
     return [
-        f"{partner_id}: {result.entries:,} accrual entries for {len(result.clients):,} clients; "
+        f"{partner_id}: {result.entries:,} accrual {'entry' if result.entries == 1 else 'entries'}"
+        f" for {len(result.clients):,} client{'' if len(result.clients) == 1 else 's'}; "
         f"usage charge {charge or '0'}, wholesale cost {cost or '0'} (change since last run)"
     ]
