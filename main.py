@@ -16,9 +16,10 @@ from api.dashboard.cli import users_app
 from billing.documents.cli import mail_app
 from billing.exports.cli import export_command
 from billing.invoicing.cli import cycle_app, invoices_app
+from billing.margins.cli import margins_command, retag_command
 from billing.metering.cli import usage_app
 from billing.payments.cli import payments_app
-from billing.pricing.cli import attach, config_app, margins_command, prices_app
+from billing.pricing.cli import attach, config_app, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
 from config.cli_errors import describe_failure, safe_database_url
 from config.db import get_engine
@@ -44,6 +45,7 @@ app.add_typer(usage_app, name="usage")
 app.add_typer(config_app, name="config")
 app.add_typer(prices_app, name="prices")
 app.command("margins")(margins_command)
+ledger_app.command("retag-periods")(retag_command)
 attach(usage_app, ledger_app)
 app.add_typer(mail_app, name="mail")
 app.add_typer(cycle_app, name="cycle")

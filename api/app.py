@@ -11,6 +11,7 @@ from api.docs import mount_docs
 from api.oauth import build_router as build_oauth_router
 from api.webhooks import build_router as build_webhooks_router
 from billing.invoicing import endpoints as invoicing_endpoints
+from billing.margins import endpoints as margins_endpoints
 from billing.metering import endpoints as metering_endpoints
 from billing.payments import endpoints as payments_endpoints
 from billing.pricing import endpoints as pricing_endpoints
@@ -36,6 +37,7 @@ def create_app() -> FastAPI:
     app.include_router(tenant_endpoints.build_router(require_scope))
     app.include_router(metering_endpoints.build_router(require_scope))
     app.include_router(pricing_endpoints.build_router(require_scope))
+    app.include_router(margins_endpoints.build_router(require_scope))
     app.include_router(invoicing_endpoints.build_router(require_scope))
     app.include_router(payments_endpoints.build_router(require_scope))
     app.include_router(reconcile_endpoints.build_router(require_scope))

@@ -220,8 +220,11 @@ def main() -> None:
         balanced = trial_balance(session, PARTNER).is_balanced
         # what accrual covers: the open periods, and earlier ones still in their grace period
         grace = grace_period(get_partner(session, PARTNER).settings)
-        both = rate_clients(session, PARTNER, NOW, previous=True, grace=grace)
-    charged, cost = sum(f.usage_total for f in both), sum(f.cost_total for f in both)
+        both = rate_clients(session, PARTNER, NOW, previous=True, grace=grace, used_only=True)
+    # accrual recognises each used period's statement net of tax (usage, base fee, true-up,
+    # discount) and its wholesale cost
+    charged = sum(f.statement.taxable for f in both)
+    cost = sum(f.cost_total for f in both)
     same = (charged, cost) == (result.charge["USD"], result.cost["USD"])
     print(f"  {postings:,} postings; trial balance balanced: {balanced}; "
           f"accrued charge and cost equal the rated figures: {same}")  # fmt: skip

@@ -59,6 +59,8 @@ def currency_exponent(currency: str) -> int:
 def to_minor(amount_major: Decimal, currency: str) -> int:
     """The one rounding function: a major-unit Decimal to integer minor units, half-up.
 
+    Half-up rounds halves away from zero (0.125 -> 0.13, -0.125 -> -0.13), so a negative amount
+    (a credit, a negative adjustment's tax) is exactly the negative of its positive counterpart.
     Computed in a 60-digit context whatever the caller's, so no amount is rounded before."""
     if not amount_major.is_finite():
         raise ValueError(f"amount must be finite, got {amount_major}")

@@ -109,7 +109,9 @@ def entries_command(
         by_entry.setdefault(posting.entry_id, []).append(
             {"account": acct.code, "name": acct.name, "amount": posting.amount,
              "currency": posting.currency, "client": posting.client_id,
-             "usage_type": posting.usage_type}
+             "usage_type": posting.usage_type,
+             "service_period": posting.service_period.isoformat()
+             if posting.service_period else None}
         )  # fmt: skip
     payload: list[dict[str, Any]] = [
         {"id": str(e.id), "key": e.idempotency_key, "effective_at": e.effective_at,
@@ -126,8 +128,10 @@ def entries_command(
         for leg in item["postings"]:
             amount = int(leg["amount"])
             side = "Dr" if amount > 0 else "   Cr"
+            period = f"  period {leg['service_period']}" if leg["service_period"] else ""
             typer.echo(
                 f"    {side} {leg['account']:<20} {format_minor(abs(amount), str(leg['currency']))}"
+                f"{period}"
             )
 
 

@@ -4,14 +4,20 @@ Every row carries `partner_id` (the tenant). Entries and postings are append-onl
 refuses updates and deletes (see the `0001` migration) and refuses an entry whose postings do
 not net to zero per currency. Postings are written first and their entry row last: the entry
 row seals them, and once it exists no posting can be added to it.
+
+A posting's dimensions are its client, usage type and service period: `service_period` is the
+first day of the client's billing period that the amount belongs to (revenue, cost and the
+receivables that carry them), whatever the entry's `effective_at`, so margins are read by
+billing period in every time zone, and an invoice issued in December for November usage, or a
+credit note for an earlier period, moves the period it concerns.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.db_types import BigId, StrEnumType, UTCDateTime, utcnow
@@ -106,6 +112,10 @@ class Posting(SQLModel, table=True):
         # Covers the seal check (balance per currency of one entry) without touching the table.
         Index("ix_ledger_posting_entry", "entry_id", "currency", "amount"),
         Index("ix_ledger_posting_balance", "partner_id", "account_id", "effective_at", "amount"),
+        # Margins read revenue and cost by service period (migration 0015_service_period).
+        Index(
+            "ix_ledger_posting_period", "partner_id", "service_period", "account_id", "client_id"
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
@@ -123,3 +133,4 @@ class Posting(SQLModel, table=True):
     client_id: str | None = Field(default=None, max_length=64)
     usage_type: str | None = Field(default=None, max_length=64)
     effective_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    service_period: date | None = Field(default=None, sa_column=Column(Date, nullable=True))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -40,13 +40,17 @@ def balances(
     *,
     by_client: bool = False,
     by_usage_type: bool = False,
+    by_period: bool = False,
+    periods: tuple[date, date] | None = None,
 ) -> list[BalanceRow]:
-    """Debits and credits per account (and per client / usage type) over [start, end)."""
+    """Debits and credits per account (and per client / usage type / service period) over
+    effective times [start, end); with `periods` (first, last), only postings whose service
+    period starts on one of those days."""
     repo = LedgerRepository(session)
     accounts = {a.id: a for a in repo.accounts(partner_id)}
     rows = []
-    for account_id, client, usage, debits, credits in repo.movements(
-        partner_id, start, end, by_client, by_usage_type
+    for account_id, client, usage, period, debits, credits in repo.movements(
+        partner_id, start, end, by_client, by_usage_type, by_period=by_period, periods=periods
     ):
         account = accounts[account_id]
         rows.append(
@@ -60,9 +64,15 @@ def balances(
                 usage_type=usage,
                 debits=debits,
                 credits=credits,
+                service_period=period,
             )
         )
-    rows.sort(key=lambda r: (r.currency, r.account_code, r.client_id or "", r.usage_type or ""))
+    rows.sort(
+        key=lambda r: (
+            r.currency, r.account_code, r.client_id or "", r.usage_type or "",
+            r.service_period or date.min,
+        )
+    )  # fmt: skip
     return rows
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, case, func, null, select, text
@@ -20,7 +20,7 @@ _CHUNK = 500
 _ROWS_PER_STATEMENT = 100  # x 10 columns: far below SQLite's and PostgreSQL's parameter limits
 _POSTING_COLUMNS = (
     "entry_id", "partner_id", "account_id", "amount", "currency", "client_id", "usage_type",
-    "effective_at",
+    "effective_at", "service_period",
 )  # fmt: skip
 _ENTRY_COLUMNS = (
     "id", "partner_id", "idempotency_key", "body_hash", "effective_at", "recorded_at", "memo",
@@ -145,7 +145,18 @@ class LedgerRepository:
         dialect = connection.dialect
         entry_table: Table = JournalEntry.__table__  # type: ignore[attr-defined]
         processor = entry_table.c.effective_at.type._cached_bind_processor(dialect)
+        posting_table: Table = Posting.__table__  # type: ignore[attr-defined]
+        day_processor = posting_table.c.service_period.type._cached_bind_processor(dialect)
         bound: dict[datetime, Any] = {}
+        days: dict[date, Any] = {}
+
+        def bind_day(day: date | None) -> Any:
+            if day is None:
+                return None
+            value = days.get(day)
+            if value is None:
+                value = days[day] = day_processor(day) if day_processor else day
+            return value
 
         def bind(moment: datetime) -> Any:
             value = bound.get(moment)
@@ -167,7 +178,7 @@ class LedgerRepository:
                         entry_id, partner_id, account.id, leg.amount, leg.currency,
                         account.client_id if leg.client_id is None else leg.client_id,
                         account.usage_type if leg.usage_type is None else leg.usage_type,
-                        when,
+                        when, bind_day(leg.service_period),
                     )
                 )  # fmt: skip
             entries.append(
@@ -217,30 +228,37 @@ class LedgerRepository:
         end: datetime | None,
         by_client: bool,
         by_usage_type: bool,
-    ) -> list[tuple[int, str | None, str | None, int, int]]:
-        """(account id, client, usage type, debits, credits) over [start, end)."""
+        *,
+        by_period: bool = False,
+        periods: tuple[date, date] | None = None,
+    ) -> list[tuple[int, str | None, str | None, date | None, int, int]]:
+        """(account id, client, usage type, service period, debits, credits) over effective
+        times [start, end) and, with `periods`, service periods from its first to its last
+        day (inclusive; untagged postings are then left out)."""
         client_col = Posting.client_id if by_client else None
         usage_col = Posting.usage_type if by_usage_type else None
+        period_col = Posting.service_period if by_period else None
         amount = col(Posting.amount)
         debit = func.sum(case((amount > 0, amount), else_=0))
         credit = func.sum(case((amount < 0, -amount), else_=0))
+        dimensions = (client_col, usage_col, period_col)
         columns: list[Any] = [
             col(Posting.account_id),
-            client_col if client_col is not None else null(),
-            usage_col if usage_col is not None else null(),
+            *(null() if dim is None else dim for dim in dimensions),
         ]
         query = select(*columns, debit, credit).where(col(Posting.partner_id) == partner_id)
         if start is not None:
             query = query.where(col(Posting.effective_at) >= start)
         if end is not None:
             query = query.where(col(Posting.effective_at) < end)
-        group: list[Any] = [Posting.account_id]
-        if client_col is not None:
-            group.append(client_col)
-        if usage_col is not None:
-            group.append(usage_col)
+        if periods is not None:
+            query = query.where(
+                col(Posting.service_period) >= periods[0],
+                col(Posting.service_period) <= periods[1],
+            )
+        group: list[Any] = [Posting.account_id, *(dim for dim in dimensions if dim is not None)]
         rows = self.session.execute(query.group_by(*group))
-        return [(int(a), c, u, int(d), int(cr)) for a, c, u, d, cr in rows]
+        return [(int(a), c, u, p, int(d), int(cr)) for a, c, u, p, d, cr in rows]
 
 
 def _insert_rows(

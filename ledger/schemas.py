@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ledger.models import AccountType, NormalSide
 
@@ -22,18 +22,32 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def _order(leg: tuple[str | int | None, ...]) -> tuple[tuple[int, str | int], ...]:
+    """Sort key of a canonical leg: the order of plain tuple comparison wherever that order
+    exists (so hashes of entries posted before stay the same), and None before any value
+    where plain comparison would fail (a leg with and one without a usage type)."""
+    return tuple((0, "") if value is None else (1, value) for value in leg)
+
+
 @dataclass(frozen=True, slots=True)
 class PostingSpec:
-    """One leg: a signed amount in minor units, debit positive, credit negative."""
+    """One leg: a signed amount in minor units, debit positive, credit negative.
+    `service_period` is the first day of the client's billing period it belongs to."""
 
     account: str
     amount: int
     currency: str
     client_id: str | None = None
     usage_type: str | None = None
+    service_period: date | None = None
 
-    def canonical(self) -> tuple[str, str, int, str | None, str | None]:
-        return (self.account, self.currency, self.amount, self.client_id, self.usage_type)
+    def canonical(self) -> tuple[str | int | None, ...]:
+        """The leg's identity for the body hash. A leg without a service period hashes as it
+        did before the dimension existed, so replays of entries posted then still match."""
+        base = (self.account, self.currency, self.amount, self.client_id, self.usage_type)
+        if self.service_period is None:
+            return base
+        return (*base, self.service_period.isoformat())
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +63,11 @@ class EntrySpec:
     def body_hash(self) -> str:
         """Identity of the entry's content (leg order aside): a replay must match it exactly."""
         micros = (self.effective_at - _EPOCH) // _MICROSECOND
-        legs = sorted(leg.canonical() for leg in self.postings)
+        canonical = [leg.canonical() for leg in self.postings]
+        try:
+            legs = sorted(canonical)
+        except TypeError:  # a leg with and one without a usage type, say
+            legs = sorted(canonical, key=_order)
         body = repr(
             (micros, self.memo, self.source_type, self.source_id, self.reverses_entry_id, legs)
         )
@@ -74,6 +92,7 @@ class BalanceRow:
     usage_type: str | None
     debits: int
     credits: int
+    service_period: date | None = None
 
     @property
     def net(self) -> int:

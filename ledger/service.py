@@ -124,7 +124,8 @@ def reverse_entry(
     memo: str | None = None,
     idempotency_key: str | None = None,
 ) -> JournalEntry:
-    """A new entry with every leg negated, linked to the original; at most one per entry."""
+    """A new entry with every leg negated (dimensions kept, the service period included, so a
+    void reduces the period it corrects), linked to the original; at most one per entry."""
     repo = LedgerRepository(session)
     original = repo.entry(partner_id, entry_id)
     if original is None:
@@ -144,6 +145,7 @@ def reverse_entry(
             currency=posting.currency,
             client_id=posting.client_id,
             usage_type=posting.usage_type,
+            service_period=posting.service_period,
         )
         for posting, account in repo.postings_of([original.entry_id])
     )

@@ -1,23 +1,29 @@
-"""The portfolio page's figures, computed with the same functions as the JSON API
-(`billing.pricing.margins`, what `GET /v1/margins` returns), so the two cannot disagree.
+"""The portfolio page's figures: one `billing.margins.period_figures` call over the trend's 12
+periods, grouped with the same functions as `GET /v1/margins?period=` (`billing.margins`), so
+the page, its trend, its best and worst clients, usage types and both erosion alerts and the
+API cannot disagree.
 
-A period is a calendar month in the partner's time zone, as in `/v1/margins?from=&to=`.
+A period is every client's billing period starting in a month (its own anchor day and time
+zone), as in `/v1/margins?period=2026-11`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlmodel import Session
 
-from billing.pricing.margins import NO_USAGE_TYPE, MarginRow, margins
+from billing.margins import NO_USAGE_TYPE, MarginRow, label, month_selection, period_figures
+from billing.margins.selection import shift_month
+from billing.margins.service import Drop, below, drops, group, thresholds
 from billing.rating import margin_percent
 from billing.tenants.repository import TenantRepository
+from billing.tenants.service import get_partner
+from config.db_types import utcnow
 
 __all__ = [
-    "Fall",
     "Portfolio",
     "TrendPoint",
     "month_end",
@@ -30,27 +36,11 @@ TOP = 5
 
 
 def month_end(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return month_selection(first).last
 
 
 def previous_month(first: date) -> date:
-    return (first - timedelta(days=1)).replace(day=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Fall:
-    """A client whose margin fell since the previous period (same currency)."""
-
-    client_id: str
-    currency: str
-    before: int
-    now: int
-    before_percent: Decimal | None
-    now_percent: Decimal | None
-
-    @property
-    def change(self) -> int:
-        return self.now - self.before
+    return shift_month(first.replace(day=1), -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +48,7 @@ class TrendPoint:
     label: str
     charge: int
     cost: int
+    unbilled_charge: int = 0
 
     @property
     def margin(self) -> int:
@@ -72,81 +63,76 @@ class TrendPoint:
 class Portfolio:
     start: date
     end: date
+    label: str
     currency: str
     threshold: Decimal | None
+    drop_points: Decimal
     totals: tuple[MarginRow, ...]
     clients: tuple[MarginRow, ...]
     usage_types: tuple[MarginRow, ...]
     best: tuple[MarginRow, ...]
     worst: tuple[MarginRow, ...]
     flagged: tuple[MarginRow, ...]
-    falls: tuple[Fall, ...]
+    falls: tuple[Drop, ...]
     trend: tuple[TrendPoint, ...]
+    open_periods: int
     client_names: dict[str, str]
     usage_names: dict[str, str]
 
-
-def _trend(session: Session, partner_id: str, first: date, currency: str) -> tuple[TrendPoint, ...]:
-    start = first
-    for _ in range(TREND_MONTHS - 1):
-        start = previous_month(start)
-    report = margins(session, partner_id, start, month_end(first), "period")
-    found = {row.key: row for row in report.rows if row.currency == currency}
-    points = []
-    month = start
-    for _ in range(TREND_MONTHS):
-        label = f"{month:%Y-%m}"
-        row = found.get(label)
-        points.append(TrendPoint(label, row.charge if row else 0, row.cost if row else 0))
-        month = month_end(month) + timedelta(days=1)
-    return tuple(points)
+    def steep(self, fall: Drop) -> bool:
+        """The fall is more than the partner's `margin_drop_points` (what the alert e-mails)."""
+        points = fall.points
+        return points is not None and points > self.drop_points
 
 
-def _falls(current: tuple[MarginRow, ...], before: tuple[MarginRow, ...]) -> tuple[Fall, ...]:
-    earlier = {(row.key, row.currency): row for row in before}
-    falls = []
-    for row in current:
-        prior = earlier.get((row.key, row.currency))
-        if prior is None or row.margin >= prior.margin:
-            continue
-        falls.append(
-            Fall(row.key, row.currency, prior.margin, row.margin, prior.margin_percent,
-                 row.margin_percent)
-        )  # fmt: skip
-    present = {(row.key, row.currency) for row in current}
-    for prior in before:  # a client that made a margin last period and nothing now
-        if (prior.key, prior.currency) not in present and prior.margin > 0:
-            falls.append(
-                Fall(prior.key, prior.currency, prior.margin, 0, prior.margin_percent, None)
-            )
-    falls.sort(key=lambda fall: (fall.change, fall.client_id))
-    return tuple(falls[:TOP])
-
-
-def portfolio(session: Session, partner_id: str, currency: str, first: date) -> Portfolio:
-    """Margins of the month starting `first`: totals, clients, usage types, alerts, trend."""
-    end = month_end(first)
-    by_client = margins(session, partner_id, first, end, "client")
-    by_type = margins(session, partner_id, first, end, "usage_type")
-    before = margins(session, partner_id, previous_month(first), first - timedelta(days=1))
-    ranked = sorted(by_client.rows, key=lambda row: (-row.margin, row.key))
+def portfolio(
+    session: Session, partner_id: str, currency: str, first: date, now: datetime | None = None
+) -> Portfolio:
+    """The periods starting in the month of `first`: totals, clients, usage types, alerts, and
+    the trend of the 12 months up to it."""
+    limits = thresholds(get_partner(session, partner_id).settings)
+    months = month_selection(shift_month(first.replace(day=1), 1 - TREND_MONTHS), TREND_MONTHS)
+    figures = period_figures(session, partner_id, months, now or utcnow())
+    this, before = label(first), label(previous_month(first))
+    cells = [c for c in figures.cells if label(c.period_start) == this]
+    earlier = [c for c in figures.cells if label(c.period_start) == before]
+    by_client = group(cells, lambda c: c.client_id, limits.below_percent)
+    ranked = sorted(by_client, key=lambda row: (-row.margin, row.key))
+    by_type = group(cells, lambda c: c.usage_type or NO_USAGE_TYPE)
+    trend_rows = {
+        row.key: row
+        for row in group(figures.cells, lambda c: label(c.period_start))
+        if row.currency == currency
+    }
+    trend = tuple(
+        TrendPoint(
+            month,
+            trend_rows[month].charge if month in trend_rows else 0,
+            trend_rows[month].cost if month in trend_rows else 0,
+            trend_rows[month].unbilled_charge if month in trend_rows else 0,
+        )
+        for month in months.labels
+    )
     tenants = TenantRepository(session)
     return Portfolio(
-        start=first,
-        end=end,
+        start=first.replace(day=1),
+        end=month_end(first),
+        label=this,
         currency=currency,
-        threshold=by_client.threshold,
-        totals=by_client.totals,
+        threshold=limits.below_percent,
+        drop_points=limits.drop_points,
+        totals=group(cells, lambda _c: "total", limits.below_percent),
         clients=tuple(ranked),
-        usage_types=tuple(sorted(by_type.rows, key=lambda row: (-row.margin, row.key))),
+        usage_types=tuple(sorted(by_type, key=lambda row: (-row.margin, row.key))),
         best=tuple(ranked[:TOP]),
         worst=tuple(reversed(ranked[-TOP:])) if ranked else (),
-        flagged=tuple(row for row in ranked if row.flagged),
-        falls=_falls(by_client.rows, before.rows),
-        trend=_trend(session, partner_id, first, currency),
+        flagged=tuple(row for row in ranked if below(row.charge, row.cost, limits.below_percent)),
+        falls=drops(by_client, group(earlier, lambda c: c.client_id))[:TOP],
+        trend=trend,
+        open_periods=sum(1 for key in figures.open_periods if label(key[1]) == this),
         client_names={c.id: c.name for c in tenants.clients(partner_id)},
         usage_names={
-            NO_USAGE_TYPE: "Base fees, true-ups and other charges",
+            NO_USAGE_TYPE: "Base fees, true-ups, discounts and other charges",
             **{t.code: t.display_name for t in tenants.usage_types(partner_id)},
         },
     )

@@ -48,7 +48,8 @@ def build_overview_router() -> APIRouter:
             brand = brand_of(partner)
             labels = [point.label for point in view.trend]
             chart = trend_chart(
-                f"Revenue, wholesale cost and margin per month, {labels[0]} to {labels[-1]}",
+                f"Revenue, wholesale cost and margin per billing period, {labels[0]} to "
+                f"{labels[-1]}",
                 labels,
                 [
                     Series("Revenue", brand.color, tuple(p.charge for p in view.trend)),

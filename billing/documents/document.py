@@ -316,8 +316,22 @@ class InvoiceDocument:
 
     @property
     def itemised_lines(self) -> tuple[DocumentLine, ...]:
-        """The lines of the table; discount and tax are shown among the totals."""
-        return tuple(line for line in self.lines if line.kind not in _TOTALS_KINDS)
+        """The lines of the period's table; discount and tax are shown among the totals,
+        prior-period adjustments in their own table after the discount."""
+        return tuple(
+            line
+            for line in self.lines
+            if line.kind not in _TOTALS_KINDS
+            and line.kind is not DocumentLineKind.PRIOR_PERIOD_ADJUSTMENT
+        )
+
+    @property
+    def adjustment_lines(self) -> tuple[DocumentLine, ...]:
+        """Prior-period adjustments: earlier periods re-rated in full (their own minimum and
+        discount applied), added after this period's discount and taxed with it."""
+        return tuple(
+            line for line in self.lines if line.kind is DocumentLineKind.PRIOR_PERIOD_ADJUSTMENT
+        )
 
     @property
     def discount_lines(self) -> tuple[DocumentLine, ...]:

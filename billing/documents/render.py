@@ -22,7 +22,14 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .document import DocumentKind, DocumentLineKind, InvoiceDocument, Logo, PartnerBranding
+from .document import (
+    DocumentKind,
+    DocumentLine,
+    DocumentLineKind,
+    InvoiceDocument,
+    Logo,
+    PartnerBranding,
+)
 from .formatting import (
     format_amount,
     format_date,
@@ -108,6 +115,7 @@ class _View:
     due_date: str | None
     banner: str | None
     lines: tuple[_LineView, ...]
+    adjustments: tuple[_LineView, ...]
     totals: tuple[tuple[str, str], ...]
     total_label: str
     total: str
@@ -122,25 +130,32 @@ def _banner(doc: InvoiceDocument) -> str | None:
     return None
 
 
-def _view(doc: InvoiceDocument, logo_src: str | None) -> _View:
-    currency = doc.currency
-    lines = tuple(
-        _LineView(
-            description=line.description,
-            tier_label=line.tier_label,
-            quantity=format_quantity(line.quantity),
-            unit=line.unit,
-            unit_price=format_rate(line.unit_price, currency),
-            amount=format_amount(line.amount_minor, currency),
-            included=line.kind is DocumentLineKind.INCLUDED and line.amount_minor == 0,
-        )
-        for line in doc.itemised_lines
+def _line_view(line: DocumentLine, currency: str) -> _LineView:
+    return _LineView(
+        description=line.description,
+        tier_label=line.tier_label,
+        quantity=format_quantity(line.quantity),
+        unit=line.unit,
+        unit_price=format_rate(line.unit_price, currency),
+        amount=format_amount(line.amount_minor, currency),
+        included=line.kind is DocumentLineKind.INCLUDED and line.amount_minor == 0,
     )
-    totals = [("Subtotal", format_money(doc.subtotal_minor, currency))]
+
+
+def _view(doc: InvoiceDocument, logo_src: str | None) -> _View:
+    """Totals in the invoice's arithmetic: the period's subtotal, its discount, prior-period
+    adjustments (already net of their own period's minimum and discount), tax, total."""
+    currency = doc.currency
+    lines = tuple(_line_view(line, currency) for line in doc.itemised_lines)
+    adjustments = tuple(_line_view(line, currency) for line in doc.adjustment_lines)
+    adjusted = sum(line.amount_minor for line in doc.adjustment_lines)
+    totals = [("Subtotal", format_money(doc.subtotal_minor - adjusted, currency))]
     discounts = doc.discount_lines
     if discounts or doc.discount_minor:
         label = discounts[0].description if len(discounts) == 1 else "Discount"
         totals.append((label, format_money(doc.discount_minor, currency)))
+    if adjustments:
+        totals.append(("Prior-period adjustments", format_money(adjusted, currency)))
     if doc.tax is not None:
         label = f"{doc.tax.name} ({format_percent(doc.tax.percent)})"
         totals.append((label, format_money(doc.tax_minor, currency)))
@@ -155,6 +170,7 @@ def _view(doc: InvoiceDocument, logo_src: str | None) -> _View:
         due_date=format_date(doc.due_date) if doc.due_date else None,
         banner=_banner(doc),
         lines=lines,
+        adjustments=adjustments,
         totals=tuple(totals),
         total_label="Total credit" if credit else "Total due",
         total=format_money(doc.total_minor, currency),

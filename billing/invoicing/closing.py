@@ -160,9 +160,7 @@ def _rate(
             pricing.plan, quantities, client.currency, period, pricing.terms, names=ctx.book.names
         )
         costs = rate_costs(pricing.wholesale, quantities, ctx.book.currency)
-        draft = DraftInvoice(
-            build_lines(statement, costs, pricing.terms.discount_percent, pricing.terms.tax, late)
-        )
+        draft = DraftInvoice(build_lines(statement, costs, pricing.terms.tax, late))
         charges = {charge.usage_type: charge.amount for charge in statement.usage}
         cost_amounts = {code: cost.amount for code, cost in costs.items()}
         codes = set(usage) | set(charges) | {c for c, amount in cost_amounts.items() if amount}
@@ -181,6 +179,8 @@ def _rate(
                 )
             )
         for item in late:
+            if item.usage_type is None:
+                continue  # base fee, true-up, discount: lines only, no usage row
             draft.usage.append(
                 DraftUsage(
                     item.usage_type,

@@ -8,7 +8,8 @@ What can be credited (decisions where the issue is silent):
   reproduces the invoice exactly and its total equals the invoice's total;
 - by line: a whole line, or an amount of it (`amount_minor`), for lines with a positive amount
   that are not discount or tax lines. The invoice's discount and tax then apply to what is
-  credited in the invoice's order (discount: percent of the credited amount; tax: percent of the
+  credited in the invoice's order (discount: percent of the credited amount of the period's own
+  lines, not of prior-period adjustments, which come after the discount; tax: percent of the
   credited amount after discount; each rounded once, half-up), capped by what is left of the
   invoice's discount and tax lines, so credits never exceed the invoice line by line;
 - never more than what is left of the invoice (total minus earlier credit notes);
@@ -22,12 +23,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, localcontext
 from pathlib import Path
 
 from sqlmodel import Session
 
+from billing.invoicing.attribution import line_period
 from billing.invoicing.documents import DocumentOutcome, credit_note_document, publish
 from billing.invoicing.errors import InvalidCreditError, InvalidTransitionError
 from billing.invoicing.events import credit_note_payload, record_event
@@ -116,7 +118,7 @@ def _plan_lines(
         return planned
     by_position = {line.position: line for line in lines}
     planned = []
-    subtotal = 0
+    subtotal = discounted = 0
     for request in requests:
         source = by_position.get(request.position)
         if source is None:
@@ -137,9 +139,11 @@ def _plan_lines(
             _line(len(planned) + 1, source, amount, currency, amount == source.amount_minor)
         )
         subtotal += amount
+        if source.kind is not InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT:
+            discounted += amount
     discount_line = next((ln for ln in lines if ln.kind is InvoiceLineKind.DISCOUNT), None)
-    if discount_line is not None and invoice.discount_percent > 0:
-        share = -_percent_of(subtotal, invoice.discount_percent, currency)
+    if discount_line is not None and invoice.discount_percent > 0 and discounted:
+        share = -_percent_of(discounted, invoice.discount_percent, currency)
         share = max(share, left[discount_line.id])  # negative amounts: never past the line
         if share:
             planned.append(_line(len(planned) + 1, discount_line, share, currency, False))
@@ -210,10 +214,15 @@ def create_credit_note(
         issue_date=local_today(invoice.timezone, moment),
         created_by=by,
     )
+    periods: dict[int | None, date] = {
+        line.id: line_period(invoice.period_start, line.origin_period_start)
+        for line in invoice_lines
+    }
+    periods[None] = invoice.period_start
     entry = post_entry(
         session,
         partner_id,
-        credit_note_entry(AccountCodes(session, partner_id), note, planned, moment),
+        credit_note_entry(AccountCodes(session, partner_id), note, planned, moment, periods),
     )
     note.ledger_entry_id = entry.entry_id
     repo.add(note)

@@ -270,6 +270,10 @@ def _summary(engine: Engine, month: date) -> None:
         f"Dispute packs: {sum(checked)} of {len(checked)} invoices add up event by event "
         "(python main.py invoices explain BL-000001)"
     )
+    _say(
+        f"Margins of {month:%B %Y} by billing period (invoices net of tax, plus what is not "
+        f"invoiced yet): python main.py margins --partner {PARTNER} --period {month:%Y-%m}"
+    )
     _say(f"PDFs and usage CSVs: {settings.documents_dir / PARTNER}")
     _say(
         f"E-mails: {settings.mail_dir} ({'files' if settings.email_backend == 'file' else 'SMTP'})"

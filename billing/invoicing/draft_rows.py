@@ -67,7 +67,7 @@ def invoice_values(ctx: RunContext, item: Rated) -> dict[str, object]:
 
 LINE_COLUMNS = (
     "invoice_id", "position", "kind", "usage_type", "description", "quantity", "unit_price",
-    "amount_minor", "cost_minor", "tier", "block_size", "origin_period_start",
+    "amount_minor", "cost_minor", "tier", "block_size", "origin_period_start", "adjusts",
 )  # fmt: skip
 USAGE_COLUMNS = (
     "invoice_id", "partner_id", "client_id", "usage_type", "origin_period_start", "quantity",
@@ -83,7 +83,7 @@ def content_rows(
     lines: list[tuple[object, ...]] = [
         (invoice_id, position, line.kind, line.usage_type, line.description[:500],
          line.quantity, line.unit_price, line.amount, line.cost, line.tier, line.block_size,
-         line.origin_period_start)
+         line.origin_period_start, line.adjusts)
         for position, line in enumerate(draft.lines, start=1)
     ]  # fmt: skip
     usage: list[tuple[object, ...]] = [

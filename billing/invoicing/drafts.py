@@ -2,11 +2,14 @@
 
 The statement is `rate_period`'s, the same function live figures and accrual use, so a draft
 shows exactly the live figure for the same usage. What only an invoice has is added here:
-- prior-period adjustment lines (late usage of an earlier, already issued period), placed after
-  this period's usage. They are part of the subtotal, so the discount and tax are recomputed on
-  it in DESIGN's order (each rounded once): subtotal -> minimum true-up (this period's, from
-  the statement) -> discount (percent of subtotal + true-up) -> tax (percent of the discounted
-  subtotal). Without adjustments, the statement's own discount and tax lines are kept as they are;
+- prior-period adjustment lines (late usage of an earlier, already issued period): the
+  difference between a full re-rating of that period and what was invoiced for it, its own
+  minimum spend and discount included (see `late`). So they come after this period's discount
+  (which they are not subject to: discounting them again would discount the late usage twice)
+  and before the tax, which is recomputed once on the discounted subtotal plus the
+  adjustments, at this invoice's rate. The order (docs/invoice-arithmetic.md): lines ->
+  subtotal -> minimum true-up -> discount -> prior-period adjustments -> tax -> total. Without
+  adjustments, the statement's own discount and tax lines are kept as they are;
 - each line's wholesale cost (internal): a usage type's rated cost split over its lines in
   proportion to the units each line covers (largest remainder, so the parts add up exactly).
 
@@ -17,7 +20,7 @@ includes the true-up and adjustments), `total = subtotal + discount + tax = sum 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 
@@ -55,6 +58,7 @@ class DraftLine:
     tier: int | None = None
     block_size: Decimal | None = None
     origin_period_start: date | None = None
+    adjusts: InvoiceLineKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +77,11 @@ class DraftUsage:
 
 @dataclass(frozen=True, slots=True)
 class Adjustment:
-    """Late usage of an issued period: the change in its quantity, charge and cost."""
+    """One part of the change a full re-rating of an issued period makes (see `late`): the
+    change in a usage type's quantity, charge and cost (`adjusts` usage), or in the period's
+    base fee, minimum-spend true-up or discount (`usage_type` None, quantity 0)."""
 
-    usage_type: str
+    usage_type: str | None
     origin_start: date
     origin_last_day: date
     name: str
@@ -86,6 +92,7 @@ class Adjustment:
     cost: int
     events: int
     watermark: datetime
+    adjusts: InvoiceLineKind = InvoiceLineKind.USAGE
 
 
 @dataclass
@@ -204,15 +211,28 @@ def _usage_lines(charge: UsageCharge, cost: int) -> list[DraftLine]:
     return [_from_charge(line, part) for line, part in zip(charge.lines, costs, strict=True)]
 
 
+_ADJUSTED_NAMES = {
+    InvoiceLineKind.BASE_FEE: "base fee",
+    InvoiceLineKind.MINIMUM_TRUE_UP: "minimum-spend true-up",
+    InvoiceLineKind.DISCOUNT: "discount",
+}
+
+
 def _adjustment_line(adjustment: Adjustment, currency: str) -> DraftLine:
-    """`quantity x unit_price` when the change is a whole number of an exact unit price (per
-    unit pricing), otherwise 1 x the amount; either way it recomputes to the cent."""
+    """A usage change reads `quantity x unit_price` when it is a whole number of an exact unit
+    price (per unit pricing), otherwise 1 x the amount; either way it recomputes to the cent.
+    A change of the base fee, true-up or discount is 1 x the amount."""
     span = f"{adjustment.origin_start:%d %b %Y} to {adjustment.origin_last_day:%d %b %Y}"
+    kind = InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT
+    origin = adjustment.origin_start
+    if adjustment.adjusts is not InvoiceLineKind.USAGE:
+        what = _ADJUSTED_NAMES.get(adjustment.adjusts, str(adjustment.adjusts))
+        text = f"{adjustment.name}: {what} of {span} re-rated with its late usage"
+        line = fixed_line(kind, text, adjustment.charge, currency, origin=origin)
+        return replace(line, adjusts=adjustment.adjusts)
     delta = canonical_decimal(adjustment.quantity)
     sign = "+" if adjustment.quantity >= 0 else ""
     text = f"{adjustment.name}: late usage from {span} ({sign}{delta} {adjustment.unit})"
-    kind = InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT
-    origin = adjustment.origin_start
     if adjustment.quantity != 0:
         with localcontext() as ctx:
             ctx.prec = 60
@@ -230,31 +250,22 @@ def _adjustment_line(adjustment: Adjustment, currency: str) -> DraftLine:
                 adjustment.cost,
                 adjustment.usage_type,
                 origin_period_start=origin,
+                adjusts=InvoiceLineKind.USAGE,
             )
     line = fixed_line(
         kind, text, adjustment.charge, currency, usage_type=adjustment.usage_type, origin=origin
     )
-    return DraftLine(
-        line.kind,
-        line.description,
-        line.quantity,
-        line.unit_price,
-        line.amount,
-        adjustment.cost,
-        line.usage_type,
-        origin_period_start=origin,
-    )
+    return replace(line, cost=adjustment.cost, adjusts=InvoiceLineKind.USAGE)
 
 
 def build_lines(
     statement: PeriodStatement,
     costs: Mapping[str, UsageCharge],
-    discount_percent: Decimal,
     tax: TaxRate | None,
     adjustments: Sequence[Adjustment] = (),
 ) -> list[DraftLine]:
-    """Invoice order: base fee, usage (per usage type, tier by tier), prior-period
-    adjustments, minimum-spend true-up, discount, tax."""
+    """Invoice order: base fee, usage (per usage type, tier by tier), minimum-spend true-up,
+    discount, prior-period adjustments, tax."""
     currency = statement.currency
     lines: list[DraftLine] = []
     if statement.base_fee is not None:
@@ -262,20 +273,20 @@ def build_lines(
     for charge in statement.usage:
         rated_cost = costs.get(charge.usage_type)
         lines.extend(_usage_lines(charge, rated_cost.amount if rated_cost else 0))
-    lines.extend(_adjustment_line(a, currency) for a in adjustments)
-    if statement.minimum_true_up is not None:
-        lines.append(_from_charge(statement.minimum_true_up))
+    lines.extend(
+        _from_charge(line) for line in (statement.minimum_true_up, statement.discount) if line
+    )
     if not adjustments:
-        lines.extend(_from_charge(line) for line in (statement.discount, statement.tax) if line)
+        if statement.tax is not None:
+            lines.append(_from_charge(statement.tax))
         return lines
-    discounted = sum(line.amount for line in lines)
-    if discount_percent > 0:
-        amount = -_percent_of(discounted, discount_percent, currency)
-        text = f"Discount {canonical_decimal(discount_percent)}%"
-        lines.append(fixed_line(InvoiceLineKind.DISCOUNT, text, amount, currency))
-        discounted += amount
+    lines.extend(_adjustment_line(a, currency) for a in adjustments)
     if tax is not None and tax.percent > 0:
         text = f"{tax.name} {canonical_decimal(tax.percent)}%"
-        amount = _percent_of(discounted, tax.percent, currency)
-        lines.append(fixed_line(InvoiceLineKind.TAX, text, amount, currency))
+        taxable = sum(line.amount for line in lines)
+        lines.append(
+            fixed_line(
+                InvoiceLineKind.TAX, text, _percent_of(taxable, tax.percent, currency), currency
+            )
+        )
     return lines

@@ -5,9 +5,11 @@
 2. the next numbers of the partner's sequence: one row-locking `UPDATE ... RETURNING` for the
    whole batch, so there are no gaps and no duplicates even with two issuers at once;
 3. issue date and due date (net terms, in the client's calendar);
-4. what the entry clears of pricing's accruals is recorded on the usage rows, and the accrual
-   state is brought up to what is now billed (see `_reconcile_accruals`);
-5. one ledger entry per invoice (`invoice:{partner}:{number}`, see `posting`), posted in bulk;
+4. each invoice is cut into (service period, component) parts; what each part clears of
+   pricing's accruals is recorded on the usage rows, and the accrual state is brought up to
+   what is now billed (see `recognition`);
+5. one ledger entry per invoice (`invoice:{partner}:{number}`, see `posting`), posted in bulk:
+   it reclassifies unbilled to accounts receivable and books only what accrual did not;
 6. status `issued`: from here the database refuses any change to amounts, lines and usage;
 7. an `invoice.issued` billing event per invoice, and unless told not to, the PDF written and the
    e-mail queued (billing/documents).
@@ -19,9 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
@@ -32,7 +33,8 @@ from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundErro
 from billing.invoicing.events import event_row, invoice_payload
 from billing.invoicing.models import BillingEventKind, Invoice, InvoiceStatus, SequenceKind
 from billing.invoicing.posting import AccountCodes, invoice_entry
-from billing.invoicing.repository import BilledUsage, InvoiceRepository, UsageFigure
+from billing.invoicing.recognition import recognise
+from billing.invoicing.repository import InvoiceRepository
 from billing.invoicing.service import get_invoice, label
 from billing.pricing.book import local_today
 from billing.pricing.repository import PricingRepository
@@ -58,65 +60,6 @@ def format_number(prefix: str, counter: int, digits: int = NUMBER_DIGITS) -> str
     """`ACME-` + 42 -> `ACME-000042`; a prefix ending in a letter or digit gets a `-`."""
     joiner = "" if not prefix or prefix.endswith(_SEPARATORS) else "-"
     return f"{prefix}{joiner}{counter:0{digits}d}"
-
-
-def _reconcile_accruals(
-    session: Session,
-    repo: InvoiceRepository,
-    partner_id: str,
-    invoices: Sequence[Invoice],
-    usage: dict[int, list[UsageFigure]],
-) -> None:
-    """Record on each usage row what its entry clears, and bring pricing's accrual state to
-    what is now billed.
-
-    Invariant: for a (client, period, usage type), unbilled receivable holds what accrual
-    recognised beyond what issued invoices billed (accrued - billed). So an invoice clears
-    `accrued - billed before`, books the rest of what it bills as a usage revenue true-up, and
-    sets the accrual state to `billed after` (as if accrual had recognised the true-up): the
-    next accrual run posts nothing for usage already billed, only late usage from then on.
-    Wholesale cost is reconciled the same way. Voiding hands the true-up back (`void_invoice`).
-    """
-    client_ids = sorted({invoice.client_id for invoice in invoices})
-    starts = {row.origin_period_start for rows in usage.values() for row in rows}
-    pricing = PricingRepository(session)
-    accrued = {
-        (row.client_id, row.period_start, row.usage_type): row
-        for row in pricing.accrued(partner_id, starts, client_ids)
-    }
-    billed = repo.billed_usage(partner_id, client_ids, issued_only=True)
-    own = {(i.client_id, i.period_start): i.period_end + timedelta(days=1) for i in invoices}
-    earlier = {row.origin_period_start for rows in usage.values() for row in rows} - {
-        i.period_start for i in invoices
-    }
-    ends = repo.period_ends(partner_id, client_ids, earlier) if earlier else {}
-    states: dict[tuple[str, date, str], dict[str, Any]] = {}
-    stamp = utcnow()
-    for invoice in invoices:
-        for row in usage[invoice.invoice_id]:
-            key = (invoice.client_id, row.origin_period_start, row.usage_type)
-            acc = accrued.get(key)
-            state = states.get(key)
-            charge = state["charge"] if state else (acc.charge if acc else 0)
-            cost = state["cost"] if state else (acc.cost if acc else 0)
-            before = billed.setdefault(key, BilledUsage())
-            row.unbilled_cleared_minor = charge - before.charge
-            row.cost_cleared_minor = cost - before.cost
-            before.charge += row.charge_minor
-            before.cost += row.cost_minor
-            period = (invoice.client_id, row.origin_period_start)
-            states[key] = {
-                "partner_id": partner_id, "client_id": invoice.client_id,
-                "usage_type": row.usage_type, "period_start": row.origin_period_start,
-                "period_end": own.get(period) or ends.get(period)
-                or invoice.period_end + timedelta(days=1),
-                "currency": invoice.currency, "cost_currency": invoice.cost_currency,
-                "charge": before.charge, "cost": before.cost,
-                "accruals": acc.accruals if acc else 0,
-                "watermark": f"invoiced {invoice.number}"[:64], "updated_at": stamp,
-            }  # fmt: skip
-    repo.set_cleared([row for rows in usage.values() for row in rows])
-    pricing.save_accrued(list(states.values()))
 
 
 def issue_invoices(
@@ -164,14 +107,12 @@ def issue_invoices(
             ("due_at", issue_date + timedelta(days=net_days)),
         ):
             set_committed_value(invoice, name, value)
-    _reconcile_accruals(session, repo, partner_id, invoices, usage)
+    parts = recognise(session, repo, partner_id, invoices, lines, usage)
     codes = AccountCodes(session, partner_id)
     specs: list[EntrySpec] = []
     posted: list[Invoice] = []
     for invoice in invoices:
-        spec = invoice_entry(
-            codes, invoice, lines[invoice.invoice_id], usage[invoice.invoice_id], moment
-        )
+        spec = invoice_entry(codes, invoice, parts[invoice.invoice_id], moment)
         if spec is not None:
             specs.append(spec)
             posted.append(invoice)

@@ -3,12 +3,21 @@
 For the client's issued periods that may still receive events (within the partner's
 `late_event_days`), events received after the period was rated (its watermark, less a margin
 for an ingest that began before the rating and committed after it) are found with a cheap query
-on the few recent rows. For those (period, usage type) pairs the whole period is aggregated
-again (pricing's SQL aggregation) and rated again with the prices in force for that period, and
-compared with what the client's invoices that stand (drafts included, so two open drafts never
-bill the same late usage) already billed of it. The difference in quantity, usage charge and
-cost is a prior-period adjustment. Because totals are compared, an event is billed exactly once
-whatever the timing, and never dropped.
+on the few recent rows. A period with such events is re-rated in full: its whole usage
+aggregated again (pricing's SQL aggregation) and rated with the prices and terms in force for
+that period by `rate_period`, the function that rated its invoice, so tiers, volume, packages,
+base fee, minimum spend and discount all apply as they would have. The re-rated statement net
+of tax is compared, part by part, with what the client's invoices that stand (drafts included,
+so two open drafts never bill the same late usage) billed of that period: each usage type's
+quantity, charge and cost, the base fee, the minimum-spend true-up and the discount. The
+differences are the prior-period adjustment, so the adjustment in total is exactly `full
+re-rating - invoiced`: a client never pays more than a full re-rating of the period would
+charge (5.00 of usage raised to a 10.00 minimum, then 4.00 of late usage: +4.00 of usage and
+-4.00 of true-up, 0.00 in all). Because totals are compared, an event is billed exactly once
+whatever the timing, and never dropped. Tax is not part of it: the invoice that carries the
+adjustment taxes it (see `drafts`).
+
+Margins call it with `issued_only` for the late usage of a period that is not invoiced yet.
 """
 
 from __future__ import annotations
@@ -21,11 +30,11 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from billing.invoicing.drafts import Adjustment
-from billing.invoicing.models import Invoice
+from billing.invoicing.models import Invoice, InvoiceLineKind
 from billing.invoicing.repository import BilledUsage, InvoiceRepository
 from billing.pricing.book import PriceBook
 from billing.pricing.usage_repository import AggregationRule, UsageTotal, UsageTotalsRepository
-from billing.rating import BillingPeriod, effective_prices, rate_usage
+from billing.rating import BillingPeriod, rate_costs, rate_period
 from billing.tenants.models import Partner, UsageType
 from billing.tenants.repository import TenantRepository
 from config.db_types import utcnow
@@ -86,58 +95,88 @@ def _candidates(
 
 
 def late_adjustments(
-    ctx: RunContext, client_ids: Sequence[str], exclude_invoice_id: int | None = None
+    ctx: RunContext,
+    client_ids: Sequence[str],
+    exclude_invoice_id: int | None = None,
+    *,
+    issued_only: bool = False,
 ) -> dict[str, list[Adjustment]]:
+    """Client -> the adjustments its next invoice carries (oldest origin period first). With
+    `issued_only`, drafts do not count as billed (what margins call unbilled)."""
     billed = ctx.repo.billed_usage(
-        ctx.partner.id, client_ids, exclude_invoice_id=exclude_invoice_id
+        ctx.partner.id, client_ids, exclude_invoice_id=exclude_invoice_id, issued_only=issued_only
     )
     candidates = _candidates(ctx, client_ids, billed)
+    fixed = (
+        ctx.repo.billed_fixed(
+            ctx.partner.id,
+            sorted(candidates),
+            {invoice.period_start for items in candidates.values() for invoice, _ in items},
+            issued_only=issued_only,
+            exclude_invoice_id=exclude_invoice_id,
+        )
+        if candidates
+        else {}
+    )
     found: dict[str, list[Adjustment]] = defaultdict(list)
     for client_id, items in candidates.items():
-        for invoice, usage_types in sorted(items, key=lambda item: item[0].period_start):
-            period = BillingPeriod(invoice.period_start, invoice.period_end + timedelta(days=1))
-            totals = ctx.usage.totals(
-                ctx.partner.id,
-                invoice.period_start_at,
-                invoice.period_end_at,
-                ctx.rules,
-                [client_id],
-            )
-            pricing = ctx.book.client_pricing(client_id, period)
-            prices = effective_prices(pricing.plan, pricing.terms)
-            for usage_type in sorted(usage_types):
-                total = totals.get((client_id, usage_type), UsageTotal(_ZERO, 0, None))
-                rated_quantity = max(total.quantity, _ZERO)
-                price = prices.get(usage_type)
-                charge = 0
-                if price is not None:
-                    charge = rate_usage(
-                        price, rated_quantity, invoice.currency, usage_type=usage_type
-                    ).amount
-                cost_price = pricing.wholesale.get(usage_type)
-                cost = 0
-                if cost_price is not None:
-                    cost = rate_usage(
-                        cost_price, rated_quantity, ctx.book.currency, usage_type=usage_type
-                    ).amount
-                before = billed.get((client_id, invoice.period_start, usage_type), BilledUsage())
-                delta = total.quantity - before.quantity
-                if delta == 0 and charge == before.charge and cost == before.cost:
-                    continue
-                kind = ctx.types.get(usage_type)
-                found[client_id].append(
-                    Adjustment(
-                        usage_type=usage_type,
-                        origin_start=invoice.period_start,
-                        origin_last_day=invoice.period_end,
-                        name=ctx.book.names.get(usage_type, usage_type),
-                        unit=kind.unit if kind else "unit",
-                        quantity=delta,
-                        total_quantity=total.quantity,
-                        charge=charge - before.charge,
-                        cost=cost - before.cost,
-                        events=total.events,
-                        watermark=ctx.snapshot,
-                    )
-                )
+        for invoice, _ in sorted(items, key=lambda item: item[0].period_start):
+            found[client_id] += _rerate(ctx, client_id, invoice, billed, fixed)
     return found
+
+
+def _rerate(
+    ctx: RunContext,
+    client_id: str,
+    invoice: Invoice,
+    billed: dict[tuple[str, date, str], BilledUsage],
+    fixed: dict[tuple[str, date, InvoiceLineKind], int],
+) -> list[Adjustment]:
+    """The adjustments of one issued period: full re-rating - what stands billed of it."""
+    period = BillingPeriod(invoice.period_start, invoice.period_end + timedelta(days=1))
+    totals = ctx.usage.totals(
+        ctx.partner.id, invoice.period_start_at, invoice.period_end_at, ctx.rules, [client_id]
+    )
+    usage = {code: total for (client, code), total in totals.items() if client == client_id}
+    quantities = {code: max(total.quantity, _ZERO) for code, total in usage.items()}
+    pricing = ctx.book.client_pricing(client_id, period)
+    statement = rate_period(
+        pricing.plan, quantities, invoice.currency, period, pricing.terms, names=ctx.book.names
+    )
+    costs = rate_costs(pricing.wholesale, quantities, ctx.book.currency)
+    start = invoice.period_start
+    earlier = {code for (client, origin, code) in billed if client == client_id and origin == start}
+    codes = set(usage) | {c.usage_type for c in statement.usage} | earlier
+    codes |= {code for code, cost in costs.items() if cost.amount}
+    adjustments: list[Adjustment] = []
+    for code in sorted(codes):
+        total = usage.get(code, UsageTotal(_ZERO, 0, None))
+        rated = statement.usage_charge(code)
+        charge = rated.amount if rated is not None else 0
+        cost = costs[code].amount if code in costs else 0
+        before = billed.get((client_id, start, code), BilledUsage())
+        delta = total.quantity - before.quantity
+        if delta == 0 and charge == before.charge and cost == before.cost:
+            continue
+        usage_type = ctx.types.get(code)
+        adjustments.append(
+            Adjustment(
+                code, start, invoice.period_end, ctx.book.names.get(code, code),
+                usage_type.unit if usage_type else "unit", delta, total.quantity, charge - before.charge,
+                cost - before.cost, total.events, ctx.snapshot,
+            )
+        )  # fmt: skip
+    for part, line in (
+        (InvoiceLineKind.BASE_FEE, statement.base_fee),
+        (InvoiceLineKind.MINIMUM_TRUE_UP, statement.minimum_true_up),
+        (InvoiceLineKind.DISCOUNT, statement.discount),
+    ):
+        change = (line.amount if line else 0) - fixed.get((client_id, start, part), 0)
+        if change:
+            adjustments.append(
+                Adjustment(
+                    None, start, invoice.period_end, statement.plan_name, "", _ZERO, _ZERO,
+                    change, 0, 0, ctx.snapshot, part,
+                )
+            )  # fmt: skip
+    return adjustments

@@ -201,7 +201,9 @@ class Invoice(SQLModel, table=True):
 class InvoiceLine(SQLModel, table=True):
     """One printed line. `quantity * unit_price` rounds (half-up, once) to `amount_minor`.
     `origin_period_start` is set on prior-period adjustments: the period the late usage is
-    from. `cost_minor` (partner currency) is internal."""
+    from; `adjusts` is the kind of that period's line the adjustment changes (usage, base fee,
+    minimum-spend true-up or discount; None on other lines and on older adjustments, which
+    were all usage). `cost_minor` (partner currency) is internal."""
 
     __tablename__ = "invoice_line"
     __table_args__ = (UniqueConstraint("invoice_id", "position"),)
@@ -223,6 +225,9 @@ class InvoiceLine(SQLModel, table=True):
     tier: int | None = Field(default=None, sa_column=Column(Integer))
     block_size: Decimal | None = Field(default=None, sa_column=Column(DecimalText))
     origin_period_start: date | None = Field(default=None, sa_column=Column(Date))
+    adjusts: InvoiceLineKind | None = Field(
+        default=None, sa_column=Column(StrEnumType(InvoiceLineKind, 32), nullable=True)
+    )
 
 
 class InvoiceUsage(SQLModel, table=True):

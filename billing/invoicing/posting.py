@@ -1,20 +1,27 @@
 """The journal entries invoicing posts, built as pure functions from what is being issued.
 
-Issue (key `invoice:{partner}:{number}`), in the invoice's currency unless noted:
+Every revenue, cost and receivable leg carries the client and its service period (the first
+day of the billing period it belongs to: the invoice's own, or a prior-period adjustment's
+origin), usage legs the usage type, so the books are read by billing period whatever the
+entry's date.
+
+Issue (key `invoice:{partner}:{number}`), in the invoice's currency unless noted, per service
+period and component of the invoice (`recognition.Part`):
     Dr Accounts receivable                 total
-    Cr Unbilled receivable                 what accrual put there for this client's usage and
-                                           has not been cleared yet (per usage type)
-    Cr Usage revenue: <usage type>         invoiced usage - cleared (the true-up; a debit when
-                                           the invoice bills less than was accrued)
-    Cr Subscription revenue                base fee + minimum-spend true-up
-    Dr Discounts given                     the discount
+    Cr Unbilled receivable                 what accrual recognised of the part and no invoice
+                                           billed yet (the reclassification)
+    Cr Usage revenue: <usage type> /       billed - cleared: the true-up, for what accrual did
+       Subscription revenue /              not recognise (usage that arrived after the last
+       Dr Discounts given                  run, a period never accrued, a price change; the
+                                           other side when the invoice bills less than was
+                                           recognised)
     Cr Sales tax payable                   the tax
     Dr Wholesale cost: <usage type> / Cr Wholesale payable (partner currency): invoiced cost -
                                            accrued cost not yet reconciled (the cost true-up)
-Every leg carries the client, usage legs the usage type. The entry balances because the total is
-the sum of the lines. Zero legs are left out.
+The entry balances because the total is the sum of the lines. Zero legs are left out.
 
-Credit note (key `credit_note:{partner}:{number}`):
+Credit note (key `credit_note:{partner}:{number}`), each leg in the period of the line it
+credits:
     Dr Credit notes and refunds            credited lines net of their discount share
     Dr Sales tax payable                   the tax share
     Cr Accounts receivable                 the credit note's total
@@ -22,32 +29,27 @@ Credit note (key `credit_note:{partner}:{number}`):
 Uncollectible (key `invoice:{partner}:{number}:uncollectible`):
     Dr Bad debt / Cr Accounts receivable   the amount still due
 
-Void is the ledger's own reversal of the issue entry (`reverse_entry`).
+Void is the ledger's own reversal of the issue entry (`reverse_entry`), which keeps the legs'
+periods: it reduces the periods the invoice billed.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
 
 from sqlmodel import Session
 
-from billing.invoicing.models import (
-    CreditNote,
-    CreditNoteLine,
-    Invoice,
-    InvoiceLineKind,
-)
+from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLineKind
+from billing.invoicing.recognition import Part
+from billing.pricing.components import component_account, component_usage_type
 from ledger import AccountRole, EntrySpec, PostingSpec, account_for
 
 __all__ = [
     "USAGE_LINE_KINDS",
     "AccountCodes",
-    "LineAmount",
-    "UsageAmounts",
     "credit_note_entry",
     "invoice_entry",
     "uncollectible_entry",
@@ -61,36 +63,6 @@ USAGE_LINE_KINDS = frozenset(
         InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT,
     }
 )
-_SUBSCRIPTION_KINDS = frozenset({InvoiceLineKind.BASE_FEE, InvoiceLineKind.MINIMUM_TRUE_UP})
-
-
-class LineAmount(Protocol):
-    """What the issue entry needs of a line (`InvoiceLine` or a lighter row)."""
-
-    @property
-    def kind(self) -> InvoiceLineKind: ...
-
-    @property
-    def usage_type(self) -> str | None: ...
-
-    @property
-    def amount_minor(self) -> int: ...
-
-
-class UsageAmounts(Protocol):
-    """What the issue entry needs of a usage row (`InvoiceUsage` or a lighter row)."""
-
-    @property
-    def usage_type(self) -> str: ...
-
-    @property
-    def cost_minor(self) -> int: ...
-
-    @property
-    def unbilled_cleared_minor(self) -> int: ...
-
-    @property
-    def cost_cleared_minor(self) -> int: ...
 
 
 class AccountCodes:
@@ -118,57 +90,50 @@ class _Legs:
     legs: list[PostingSpec]
 
     def add(
-        self, role: AccountRole, amount: int, currency: str, usage_type: str | None = None
+        self,
+        role: AccountRole,
+        amount: int,
+        currency: str,
+        period: date | None,
+        usage_type: str | None = None,
+        sub_account: str | None = None,
     ) -> None:
-        """`amount` debit-positive; zero is left out (the ledger refuses zero legs)."""
+        """`amount` debit-positive; zero is left out (the ledger refuses zero legs).
+        `sub_account` picks a per-usage-type account (revenue, cost); other roles keep the
+        usage type as a posting dimension only."""
         if amount == 0:
             return
-        # Per-usage-type sub-accounts exist for revenue and cost; other roles keep the usage
-        # type as a posting dimension only.
-        sub = (
-            usage_type if role in (AccountRole.USAGE_REVENUE, AccountRole.WHOLESALE_COST) else None
-        )
-        code = self.codes(role, currency, sub)
-        self.legs.append(PostingSpec(code, amount, currency, self.client_id, usage_type))
+        code = self.codes(role, currency, sub_account)
+        self.legs.append(PostingSpec(code, amount, currency, self.client_id, usage_type, period))
 
 
 def invoice_entry(
     codes: AccountCodes,
     invoice: Invoice,
-    lines: Iterable[LineAmount],
-    usage: Iterable[UsageAmounts],
+    parts: Iterable[Part],
     effective_at: datetime,
 ) -> EntrySpec | None:
-    """The issue entry; None for an invoice that moves nothing (all zero)."""
+    """The issue entry from the invoice's parts; None for an invoice that moves nothing."""
     assert invoice.number is not None
     currency, cost_currency = invoice.currency, invoice.cost_currency
+    own = invoice.period_start
     legs = _Legs(codes, invoice.client_id, [])
-    legs.add(AccountRole.ACCOUNTS_RECEIVABLE, invoice.total_minor, currency)
-    usage_charge: dict[str, int] = defaultdict(int)
-    subscription = 0
-    for line in lines:
-        if line.kind in USAGE_LINE_KINDS and line.usage_type is not None:
-            usage_charge[line.usage_type] += line.amount_minor
-        elif line.kind in _SUBSCRIPTION_KINDS:
-            subscription += line.amount_minor
-    cleared: dict[str, int] = defaultdict(int)
-    cost: dict[str, int] = defaultdict(int)
-    cost_cleared: dict[str, int] = defaultdict(int)
-    for row in usage:
-        cleared[row.usage_type] += row.unbilled_cleared_minor
-        cost[row.usage_type] += row.cost_minor
-        cost_cleared[row.usage_type] += row.cost_cleared_minor
-    for usage_type in sorted(set(usage_charge) | set(cleared)):
-        legs.add(AccountRole.UNBILLED_RECEIVABLE, -cleared[usage_type], currency, usage_type)
-        true_up = usage_charge[usage_type] - cleared[usage_type]
-        legs.add(AccountRole.USAGE_REVENUE, -true_up, currency, usage_type)
-    legs.add(AccountRole.SUBSCRIPTION_REVENUE, -subscription, currency)
-    legs.add(AccountRole.DISCOUNTS, -invoice.discount_minor, currency)
-    legs.add(AccountRole.SALES_TAX_PAYABLE, -invoice.tax_minor, currency)
-    for usage_type in sorted(set(cost) | set(cost_cleared)):
-        true_up = cost[usage_type] - cost_cleared[usage_type]
-        legs.add(AccountRole.WHOLESALE_COST, true_up, cost_currency, usage_type)
-        legs.add(AccountRole.WHOLESALE_PAYABLE, -true_up, cost_currency, usage_type)
+    legs.add(AccountRole.ACCOUNTS_RECEIVABLE, invoice.total_minor, currency, own)
+    for part in sorted(parts, key=lambda p: (p.period, p.component)):
+        usage_type = component_usage_type(part.component)
+        role, sub = component_account(part.component)
+        legs.add(AccountRole.UNBILLED_RECEIVABLE, -part.cleared, currency, part.period, usage_type)
+        legs.add(role, -part.true_up, currency, part.period, usage_type, sub)
+        if usage_type is not None:
+            legs.add(
+                AccountRole.WHOLESALE_COST, part.cost_true_up, cost_currency, part.period,
+                usage_type, usage_type,
+            )  # fmt: skip
+            legs.add(
+                AccountRole.WHOLESALE_PAYABLE, -part.cost_true_up, cost_currency, part.period,
+                usage_type,
+            )  # fmt: skip
+    legs.add(AccountRole.SALES_TAX_PAYABLE, -invoice.tax_minor, currency, own)
     if len(legs.legs) < 2:
         return None
     return EntrySpec(
@@ -189,19 +154,25 @@ def credit_note_entry(
     note: CreditNote,
     lines: Iterable[CreditNoteLine],
     effective_at: datetime,
+    periods: Mapping[int | None, date],
 ) -> EntrySpec:
+    """`periods`: invoice line id -> the service period of that line, and None -> the
+    invoice's own period (a credit note reduces the periods of the lines it credits)."""
     currency = note.currency
+    own = periods.get(None)
     legs = _Legs(codes, note.client_id, [])
-    net: dict[str | None, int] = defaultdict(int)
+    net: dict[tuple[date | None, str | None], int] = defaultdict(int)
     for line in lines:
         if line.kind is InvoiceLineKind.TAX:
             continue
         key = line.usage_type if line.kind in USAGE_LINE_KINDS else None
-        net[key] += line.amount_minor
-    for usage_type in sorted(net, key=lambda u: u or ""):
-        legs.add(AccountRole.CREDIT_NOTES, net[usage_type], currency, usage_type)
-    legs.add(AccountRole.SALES_TAX_PAYABLE, note.tax_minor, currency)
-    legs.add(AccountRole.ACCOUNTS_RECEIVABLE, -note.total_minor, currency)
+        net[(periods.get(line.invoice_line_id, own), key)] += line.amount_minor
+    for (period, usage_type), amount in sorted(
+        net.items(), key=lambda item: (item[0][0] or date.min, item[0][1] or "")
+    ):
+        legs.add(AccountRole.CREDIT_NOTES, amount, currency, period, usage_type)
+    legs.add(AccountRole.SALES_TAX_PAYABLE, note.tax_minor, currency, own)
+    legs.add(AccountRole.ACCOUNTS_RECEIVABLE, -note.total_minor, currency, own)
     return EntrySpec(
         idempotency_key=f"credit_note:{note.partner_id}:{note.number}",
         effective_at=effective_at,
@@ -215,9 +186,10 @@ def credit_note_entry(
 def uncollectible_entry(
     codes: AccountCodes, invoice: Invoice, amount: int, effective_at: datetime
 ) -> EntrySpec:
+    own = invoice.period_start
     legs = _Legs(codes, invoice.client_id, [])
-    legs.add(AccountRole.BAD_DEBT, amount, invoice.currency)
-    legs.add(AccountRole.ACCOUNTS_RECEIVABLE, -amount, invoice.currency)
+    legs.add(AccountRole.BAD_DEBT, amount, invoice.currency, own)
+    legs.add(AccountRole.ACCOUNTS_RECEIVABLE, -amount, invoice.currency, own)
     return EntrySpec(
         idempotency_key=f"invoice:{invoice.partner_id}:{invoice.number}:uncollectible",
         effective_at=effective_at,

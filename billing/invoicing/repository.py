@@ -288,12 +288,14 @@ class InvoiceRepository(UsageQueries):
                     col(line.kind),
                     col(line.usage_type),
                     col(line.amount_minor),
+                    col(line.origin_period_start),
+                    col(line.adjusts),
                 )
                 .where(col(line.invoice_id).in_(chunk))
                 .order_by(col(line.invoice_id), col(line.position))
             )
-            for invoice_id, kind, usage_type, amount in self.session.execute(query):
-                found[invoice_id].append(LineFigure(kind, usage_type, amount))
+            for invoice_id, *values in self.session.execute(query):
+                found[invoice_id].append(LineFigure(*values))
         return found
 
     def usage_figures(self, invoice_ids: Sequence[int]) -> dict[int, list[UsageFigure]]:

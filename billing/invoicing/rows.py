@@ -66,6 +66,8 @@ class LineFigure(NamedTuple):
     kind: InvoiceLineKind
     usage_type: str | None
     amount_minor: int
+    origin_period_start: date | None = None
+    adjusts: InvoiceLineKind | None = None
 
 
 @dataclass(slots=True)

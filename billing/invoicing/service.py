@@ -19,6 +19,7 @@ from billing.invoicing.models import (
     InvoiceStatus,
 )
 from billing.invoicing.posting import AccountCodes, uncollectible_entry
+from billing.invoicing.recognition import void_true_ups
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.pricing.repository import PricingRepository
 from billing.rating import BillingPeriod
@@ -147,19 +148,7 @@ def void_invoice(
     moment = now or utcnow()
     PricingRepository(session).lock_accruals(partner_id)
     usage = repo.usage_rows([invoice.invoice_id])[invoice.invoice_id]
-    repo.shift_accruals(
-        partner_id,
-        invoice.client_id,
-        [
-            (
-                row.origin_period_start,
-                row.usage_type,
-                row.charge_minor - row.unbilled_cleared_minor,
-                row.cost_minor - row.cost_cleared_minor,
-            )
-            for row in usage
-        ],
-    )
+    repo.shift_accruals(partner_id, invoice.client_id, void_true_ups(session, invoice, usage))
     if invoice.ledger_entry_id is not None:
         reversal = reverse_entry(
             session,

@@ -7,10 +7,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
-from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceStatus, InvoiceUsage
+from billing.invoicing.models import (
+    ISSUED_STATES,
+    Invoice,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoiceStatus,
+    InvoiceUsage,
+)
 from billing.invoicing.rows import BilledUsage, LateEvent, chunks
 from billing.metering.models import UsageEvent
 from billing.pricing.models import AccrualState
@@ -68,6 +75,58 @@ class UsageQueries:
                 billed.cost_cleared += cost_cleared
                 if billed.watermark is None or mark > billed.watermark:
                     billed.watermark = mark
+        return found
+
+    def billed_fixed(
+        self,
+        partner_id: str,
+        client_ids: Sequence[str],
+        period_starts: Iterable[date] | None = None,
+        *,
+        issued_only: bool = True,
+        exclude_invoice_id: int | None = None,
+    ) -> dict[tuple[str, date, InvoiceLineKind], int]:
+        """(client, service period, line kind) -> what the client's standing issued invoices
+        (or, without `issued_only`, every invoice that is not void, drafts included) billed of
+        the parts of a period that are not usage: base fee, minimum-spend true-up, discount.
+        Their own lines, and prior-period adjustments of those kinds (by origin period)."""
+        wanted = None if period_starts is None else set(period_starts)
+        line = InvoiceLine
+        period = func.coalesce(col(line.origin_period_start), col(Invoice.period_start))
+        fixed = (
+            InvoiceLineKind.BASE_FEE,
+            InvoiceLineKind.MINIMUM_TRUE_UP,
+            InvoiceLineKind.DISCOUNT,
+        )
+        query = (
+            select(
+                col(Invoice.client_id), col(Invoice.period_start), col(line.kind),
+                col(line.adjusts), col(line.origin_period_start), col(line.amount_minor),
+            )
+            .join(Invoice, col(Invoice.id) == col(line.invoice_id))
+            .where(
+                col(Invoice.partner_id) == partner_id,
+                col(line.kind).in_([*fixed, InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT]),
+            )
+        )  # fmt: skip
+        if issued_only:
+            query = query.where(col(Invoice.status).in_(sorted(ISSUED_STATES)))
+        else:
+            query = query.where(col(Invoice.status) != InvoiceStatus.VOID)
+        if exclude_invoice_id is not None:
+            query = query.where(col(Invoice.id) != exclude_invoice_id)
+        if wanted is not None:
+            query = query.where(period.in_(sorted(wanted)))
+        found: dict[tuple[str, date, InvoiceLineKind], int] = {}
+        for chunk in chunks(list(client_ids)):
+            rows = self.session.execute(query.where(col(Invoice.client_id).in_(chunk)))
+            for client, own, kind, adjusts, origin, amount in rows:
+                what = adjusts if kind is InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT else kind
+                period = origin or own
+                if what not in fixed or (wanted is not None and period not in wanted):
+                    continue
+                key = (client, period, what)
+                found[key] = found.get(key, 0) + amount
         return found
 
     def invoices_for_period(

@@ -1,5 +1,6 @@
 """Pricing: versioned price books (plans, wholesale prices, client terms and overrides), the
-partner file applied to the database, live figures, accrual into the ledger, margins."""
+partner file applied to the database, live figures, accrual into the ledger. Margins are
+`billing.margins`."""
 
 from billing.pricing.accrual import AccrualResult, accrue
 from billing.pricing.apply import ApplyReport, ObjectReport, apply_partner_file
@@ -15,7 +16,6 @@ from billing.pricing.book import (
 from billing.pricing.changes import put_client_pricing, put_plan
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.live import ClientFigures, live_figures, rate_clients
-from billing.pricing.margins import MarginReport, MarginRow, margins
 from billing.pricing.models import (
     AccrualState,
     ChangeSource,
@@ -45,8 +45,6 @@ __all__ = [
     "ClientTermsVersion",
     "FieldChange",
     "InvalidPricingError",
-    "MarginReport",
-    "MarginRow",
     "ObjectReport",
     "PlanVersion",
     "PriceBook",
@@ -60,7 +58,6 @@ __all__ = [
     "custom_plan_code",
     "live_figures",
     "load_book",
-    "margins",
     "period_window",
     "plan_histories",
     "plan_history",

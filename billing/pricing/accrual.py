@@ -2,26 +2,33 @@
 
 Each run rates every client's open period exactly as live figures do, and the period before it
 while that one is in its grace period (`grace_period_hours` after its end, default 24: the time
-invoicing leaves late events before it drafts; after it, the invoice settles late usage). Per
-client and usage type it posts the difference between the period-to-date usage charge and cost
-and what earlier runs accrued:
+invoicing leaves late events before it drafts; after it, the invoice settles late usage). A
+period is accrued once it has usage. Per client, period and component of the statement net of
+tax (`components`: each usage type's usage lines, the base fee with the minimum-spend true-up,
+the discount) it posts the difference between the period-to-date amount and what earlier runs
+(and invoices) recognised, in one entry per client and period:
     Dr Unbilled receivable          / Cr Usage revenue: <usage type>     (client currency)
+    Dr Unbilled receivable          / Cr Subscription revenue            (base fee, true-up)
+    Dr Discounts given              / Cr Unbilled receivable             (the discount)
     Dr Wholesale cost: <usage type> / Cr Wholesale payable               (partner currency)
-Every leg carries the client and usage type. A difference can be negative (volume pricing
-moving all units to a cheaper tier): the legs then change sides. A zero difference posts
-nothing. What the usage charge excludes (base fee, minimum-spend true-up, discount, tax) is
-settled when the invoice is issued.
+Every leg carries the client, the service period (the period's first day) and, for usage, the
+usage type. A difference can be negative (volume pricing moving all units to a cheaper tier,
+usage lifting the period above its minimum spend): the legs then change sides. A zero
+difference posts nothing. Tax is recognised when the invoice is issued, which then only
+reclassifies unbilled receivable to accounts receivable (plus whatever was not accrued).
 
-Accrued-so-far lives in `pricing_accrual` (absolute values, written in the same transaction as
-the entries), so each run reads one table instead of summing the ledger. Runs of one partner
-are serialised (a lock) because each posts the difference from the previous one's state.
+Recognised-so-far lives in `pricing_accrual` (absolute values per component, written in the same
+transaction as the entries), so each run reads one table instead of summing the ledger. Runs of
+one partner are serialised (a lock) because each posts the difference from the previous one's
+state.
 
-The idempotency key is `accrual:{client}:{usage type}:{period start}:{n}:{watermark}`: `n`
-counts the accruals of that client, usage type and period (a price change dated inside the
-open period re-rates the same events, so the watermark alone would repeat); the watermark is
-the number of events and the newest `received_at` among them. Each entry is dated at that
-newest `received_at`, kept inside the period, so the books read by period agree with the
-periods rated.
+The idempotency key is `accrual:{client}:{period start}:{n}:{watermark}`: `n` counts the
+accruals of that client and period (a price change dated inside the open period re-rates the
+same events, so the watermark alone would repeat); the watermark is the number of the period's
+events and the newest `received_at` among them. Each entry is dated at that newest
+`received_at`, kept inside the period and the partner's calendar month it starts in
+(`components.recognition_moment`), so the books read by date agree with the books read by
+service period.
 """
 
 from __future__ import annotations
@@ -31,13 +38,22 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
 
+from billing.pricing.components import (
+    component_account,
+    component_usage_type,
+    is_usage,
+    recognition_moment,
+    statement_components,
+)
 from billing.pricing.live import ClientFigures, few_collections, rate_clients
 from billing.pricing.repository import AccruedRow, PricingRepository
 from billing.pricing.usage_repository import UsageTotal
+from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
 from config.db_types import utcnow
 from ledger import AccountRole, EntrySpec, PostingSpec, account_for, post_entries
@@ -45,7 +61,6 @@ from ledger import AccountRole, EntrySpec, PostingSpec, account_for, post_entrie
 __all__ = ["DEFAULT_GRACE_HOURS", "AccrualResult", "accrue", "grace_period"]
 
 _KEY_LIMIT = 200
-_MICROSECOND = timedelta(microseconds=1)
 _POST_CHUNK = 10_000
 DEFAULT_GRACE_HOURS = 24
 
@@ -83,8 +98,19 @@ def _watermark(total: UsageTotal | None) -> str:
     return f"{total.events}-{total.newest_received_at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}"
 
 
-def _key(client_id: str, usage_type: str, figures: ClientFigures, n: int, mark: str) -> str:
-    key = f"accrual:{client_id}:{usage_type}:{figures.period.start.isoformat()}:{n}:{mark}"
+def _client_total(figures: ClientFigures) -> UsageTotal | None:
+    """All of the period's usage as one watermark (for the components of no usage type)."""
+    marks = [t.newest_received_at for t in figures.totals.values() if t.newest_received_at]
+    if not marks:
+        return None
+    events = sum(t.events for t in figures.totals.values())
+    return UsageTotal(
+        sum((t.quantity for t in figures.totals.values()), Decimal(0)), events, max(marks)
+    )
+
+
+def _key(client_id: str, figures: ClientFigures, n: int, mark: str) -> str:
+    key = f"accrual:{client_id}:{figures.period.start.isoformat()}:{n}:{mark}"
     if len(key) <= _KEY_LIMIT:
         return key
     # Only for ids near their 64-character limit: keep the key unique and within bounds.
@@ -92,58 +118,67 @@ def _key(client_id: str, usage_type: str, figures: ClientFigures, n: int, mark: 
     return f"accrual:{digest}:{n}:{mark}"
 
 
-def _effective_at(figures: ClientFigures, total: UsageTotal | None, now: datetime) -> datetime:
-    start, end = figures.window
-    moment = total.newest_received_at if total and total.newest_received_at else now
-    return min(max(moment, start), end - _MICROSECOND)
+@dataclass(frozen=True, slots=True)
+class _Change:
+    component: str
+    charge: int
+    cost: int
+
+
+def _legs(accounts: _Accounts, figures: ClientFigures, change: _Change) -> list[PostingSpec]:
+    client, currency = figures.client_id, figures.statement.currency
+    cost_currency = figures.cost_currency
+    period = figures.period.start
+    usage_type = component_usage_type(change.component)
+    role, sub_account = component_account(change.component)
+    legs: list[PostingSpec] = []
+    if change.charge:
+        legs += [
+            PostingSpec(
+                accounts.code(AccountRole.UNBILLED_RECEIVABLE, currency),
+                change.charge, currency, client, usage_type, period,
+            ),
+            PostingSpec(
+                accounts.code(role, currency, sub_account),
+                -change.charge, currency, client, usage_type, period,
+            ),
+        ]  # fmt: skip
+    if change.cost:
+        legs += [
+            PostingSpec(
+                accounts.code(AccountRole.WHOLESALE_COST, cost_currency, usage_type),
+                change.cost, cost_currency, client, usage_type, period,
+            ),
+            PostingSpec(
+                accounts.code(AccountRole.WHOLESALE_PAYABLE, cost_currency),
+                -change.cost, cost_currency, client, usage_type, period,
+            ),
+        ]  # fmt: skip
+    return legs
 
 
 def _entry(
     accounts: _Accounts,
     figures: ClientFigures,
-    usage_type: str,
-    charge: int,
-    cost: int,
+    changes: list[_Change],
     key: str,
     effective_at: datetime,
 ) -> EntrySpec:
+    """One entry for every component of a client's period that changed."""
     client, currency = figures.client_id, figures.statement.currency
-    cost_currency = figures.cost_currency
-    legs: list[PostingSpec] = []
-    if charge:
-        legs += [
-            PostingSpec(
-                accounts.code(AccountRole.UNBILLED_RECEIVABLE, currency),
-                charge, currency, client, usage_type,
-            ),
-            PostingSpec(
-                accounts.code(AccountRole.USAGE_REVENUE, currency, usage_type),
-                -charge, currency, client, usage_type,
-            ),
-        ]  # fmt: skip
-    if cost:
-        legs += [
-            PostingSpec(
-                accounts.code(AccountRole.WHOLESALE_COST, cost_currency, usage_type),
-                cost, cost_currency, client, usage_type,
-            ),
-            PostingSpec(
-                accounts.code(AccountRole.WHOLESALE_PAYABLE, cost_currency),
-                -cost, cost_currency, client, usage_type,
-            ),
-        ]  # fmt: skip
-    period = figures.period
+    charge = sum(change.charge for change in changes)
+    cost = sum(change.cost for change in changes)
     memo = (
-        f"Accrual of {usage_type} for {client}, period {period.start} to {period.last_day}: "
-        f"charge {charge:+d} {currency}, cost {cost:+d} {cost_currency} (minor units)"
+        f"Accrual for {client}, period {figures.period.start} to {figures.period.last_day}: "
+        f"charge {charge:+d} {currency}, cost {cost:+d} {figures.cost_currency} (minor units)"
     )
     return EntrySpec(
         idempotency_key=key,
         effective_at=effective_at,
-        postings=tuple(legs),
+        postings=tuple(leg for change in changes for leg in _legs(accounts, figures, change)),
         memo=memo,
         source_type="accrual",
-        source_id=f"{client}:{period.start.isoformat()}",
+        source_id=f"{client}:{figures.period.start.isoformat()}",
     )
 
 
@@ -166,15 +201,17 @@ def accrue(
     moment = now or utcnow()
     repo = PricingRepository(session)
     repo.lock_accruals(partner_id)
+    partner = get_partner(session, partner_id)
     figures = rate_clients(
         session,
         partner_id,
         moment,
         client_ids=client_ids,
         previous=previous,
-        grace=grace_period(get_partner(session, partner_id).settings),
+        grace=grace_period(partner.settings),
         used_only=True,
     )
+    zones = TenantRepository(session).client_timezones(partner_id)
     accrued: dict[tuple[str, Any], dict[str, AccruedRow]] = defaultdict(dict)
     periods = {f.period.start for f in figures}
     for row in repo.accrued(partner_id, periods, client_ids):
@@ -182,12 +219,27 @@ def accrue(
     accounts = _Accounts(session, partner_id)
     result = AccrualResult()
     with few_collections():
-        specs, states = _changes(partner_id, figures, accrued, accounts, result, moment)
+        dating = _Dating(zones, partner.timezone, moment)
+        specs, states = _changes(partner_id, figures, accrued, accounts, result, dating)
         for start in range(0, len(specs), _POST_CHUNK):
             post_entries(session, partner_id, specs[start : start + _POST_CHUNK])
     repo.save_accrued(states)
     result.entries = len(specs)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Dating:
+    """What dates an entry: the clients' and the partner's time zones, the run's moment."""
+
+    zones: dict[str, str]
+    partner_timezone: str
+    moment: datetime
+
+    def moment_for(self, figures: ClientFigures, total: UsageTotal | None) -> datetime:
+        seen = total.newest_received_at if total and total.newest_received_at else self.moment
+        zone = self.zones.get(figures.client_id, self.partner_timezone)
+        return recognition_moment(figures.period, zone, self.partner_timezone, seen)
 
 
 def _changes(
@@ -196,42 +248,46 @@ def _changes(
     accrued: dict[tuple[str, Any], dict[str, AccruedRow]],
     accounts: _Accounts,
     result: AccrualResult,
-    moment: datetime,
+    dating: _Dating,
 ) -> tuple[list[EntrySpec], list[dict[str, Any]]]:
-    """The entries to post and the state to save: one per client, usage type and period whose
-    charge or cost differs from what was accrued."""
+    """The entries to post and the state to save: one entry per client and period with a
+    component whose charge or cost differs from what was recognised."""
     specs: list[EntrySpec] = []
     states: list[dict[str, Any]] = []
     stamp = utcnow()
     for item in figures:
         before = accrued.get((item.client_id, item.period.start), {})
-        for usage_type in sorted(set(item.totals) | set(before)):
-            total = item.totals.get(usage_type)
-            charge, cost = item.charge(usage_type), item.cost(usage_type)
-            done = before.get(usage_type) or AccruedRow(
-                item.client_id, usage_type, item.period.start, 0, 0, 0
+        parts = statement_components(item.statement)
+        changes: list[_Change] = []
+        current: dict[str, tuple[int, int]] = {}
+        for component in sorted(set(parts) | set(item.totals) | set(before)):
+            usage = is_usage(component)
+            charge, cost = parts.get(component, 0), item.cost(component) if usage else 0
+            done = before.get(component)
+            change = _Change(
+                component, charge - (done.charge if done else 0), cost - (done.cost if done else 0)
             )
-            charge_change, cost_change = charge - done.charge, cost - done.cost
-            if charge_change == 0 and cost_change == 0:
-                continue
-            n, mark = done.accruals + 1, _watermark(total)
-            key = _key(item.client_id, usage_type, item, n, mark)
-            specs.append(
-                _entry(
-                    accounts, item, usage_type, charge_change, cost_change, key,
-                    _effective_at(item, total, moment),
-                )
-            )  # fmt: skip
+            if change.charge or change.cost:
+                changes.append(change)
+                current[component] = (charge, cost)
+        if not changes:
+            continue
+        total = _client_total(item)
+        n = max((row.accruals for row in before.values()), default=0) + 1
+        mark = _watermark(total)
+        key = _key(item.client_id, item, n, mark)
+        specs.append(_entry(accounts, item, changes, key, dating.moment_for(item, total)))
+        for component, (charge, cost) in current.items():
             states.append(
                 {
                     "partner_id": partner_id, "client_id": item.client_id,
-                    "usage_type": usage_type, "period_start": item.period.start,
+                    "usage_type": component, "period_start": item.period.start,
                     "period_end": item.period.end, "currency": item.statement.currency,
                     "cost_currency": item.cost_currency, "charge": charge, "cost": cost,
                     "accruals": n, "watermark": mark, "updated_at": stamp,
                 }
             )  # fmt: skip
-            result.clients.add(item.client_id)
-            result.charge[item.statement.currency] += charge_change
-            result.cost[item.cost_currency] += cost_change
+        result.clients.add(item.client_id)
+        result.charge[item.statement.currency] += sum(c.charge for c in changes)
+        result.cost[item.cost_currency] += sum(c.cost for c in changes)
     return specs, states

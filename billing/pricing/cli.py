@@ -1,4 +1,4 @@
-"""`config apply`, `usage current`, `ledger accrue`, `margins` and `prices ...`.
+"""`config apply`, `usage current`, `ledger accrue` and `prices ...` (margins: `billing.margins`).
 
 `usage current` and `ledger accrue` belong to groups other packages own; `attach` adds them
 there so that `main.py` stays the only place that wires the command line together.
@@ -21,25 +21,13 @@ from billing.pricing.book import client_period, local_today
 from billing.pricing.changes import put_client_pricing
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.live import live_figures
-from billing.pricing.margins import GroupBy, margins
 from billing.pricing.models import ChangeSource
-from billing.pricing.render import (
-    accrual_lines,
-    apply_lines,
-    change_lines,
-    live_lines,
-    margin_lines,
-)
+from billing.pricing.render import accrual_lines, apply_lines, change_lines, live_lines
 from billing.pricing.repository import PricingRepository
-from billing.pricing.schemas import (
-    ClientPricingIn,
-    effective_prices_out,
-    live_out,
-    margins_out,
-)
+from billing.pricing.schemas import ClientPricingIn, effective_prices_out, live_out
 from billing.pricing.service import pricing_for
 from billing.tenants.errors import TenantError
-from billing.tenants.service import get_client, get_partner
+from billing.tenants.service import get_client
 from config.cli_helpers import echo_json
 from config.db import get_engine, session_scope
 from config.db_types import utcnow
@@ -47,7 +35,7 @@ from config.partner_file import PartnerFileError, load_partner_file
 from config.partner_file.problems import problems_from_validation_error
 from ledger.errors import LedgerError
 
-__all__ = ["attach", "config_app", "margins_command", "prices_app"]
+__all__ = ["attach", "config_app", "prices_app"]
 
 config_app = typer.Typer(help="Partner configuration files (TOML).", no_args_is_help=True)
 prices_app = typer.Typer(
@@ -158,37 +146,6 @@ def accrue_command(
         )  # fmt: skip
         return
     for line in accrual_lines(partner, result):
-        typer.echo(line)
-
-
-def margins_command(
-    partner: Partner,
-    by: Annotated[str, typer.Option("--by", help="client, usage-type or period.")] = "client",
-    start: Annotated[
-        str | None, typer.Option("--from", help="First day (default: month start).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="Last day, inclusive (default: today).")
-    ] = None,
-    as_json: AsJson = False,
-) -> None:
-    """Cost, charge, margin and margin % from the books; clients below the alert are flagged."""
-    group = by.replace("-", "_")
-    if group not in ("client", "usage_type", "period"):
-        raise typer.BadParameter("use client, usage-type or period", param_hint="--by")
-    try:
-        with session_scope() as session:
-            today = local_today(get_partner(session, partner).timezone, utcnow())
-            first = _day(start, "--from") or today.replace(day=1)
-            last = _day(end, "--to") or today
-            grouped: GroupBy = group  # type: ignore[assignment]
-            report = margins_out(margins(session, partner, first, last, grouped))
-    except (TenantError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
-    if as_json:
-        echo_json(report.model_dump(mode="json", by_alias=True))
-        return
-    for line in margin_lines(report):
         typer.echo(line)
 
 

@@ -1,4 +1,4 @@
-"""`/v1/plans`, `/v1/clients/{id}/prices`, `/v1/clients/{id}/usage/current`, `/v1/margins`,
+"""`/v1/plans`, `/v1/clients/{id}/prices`, `/v1/clients/{id}/usage/current`,
 `/v1/price-changes`.
 
 Writes need an admin key, reads a read key; every route acts for the key's partner only
@@ -20,25 +20,22 @@ from billing.pricing.book import client_period, local_today
 from billing.pricing.changes import put_client_pricing, put_plan
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.live import live_figures
-from billing.pricing.margins import GroupBy, margins
 from billing.pricing.repository import PricingRepository
 from billing.pricing.schemas import (
     ClientPricingIn,
     EffectivePricesOut,
     FieldChangeOut,
     LiveFiguresOut,
-    MarginReportOut,
     PlanOut,
     effective_prices_out,
     live_out,
-    margins_out,
     plan_out,
 )
 from billing.pricing.service import plan_histories, plan_history, pricing_for
 from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug, is_cost_field
-from billing.tenants.service import get_client, get_partner
+from billing.tenants.service import get_client
 from config.bounds import check_day
 from config.db import session_scope
 from config.db_types import utcnow
@@ -270,29 +267,6 @@ def build_router(require: RequireScope) -> APIRouter:
         with translate_errors(), session_scope() as session:
             figures = live_figures(session, partner_id, client_id, utcnow(), on=on)
             return for_key(principal, live_out(partner_id, figures))
-
-    @router.get(
-        "/margins",
-        tags=["margins"],
-        response_model_by_alias=True,
-        summary="Cost, charge and margin (admin keys only)",
-    )
-    def get_margins(
-        principal: Annotated[Principal, admin_key],
-        start: Annotated[date | None, Query(alias="from", description="First day.")] = None,
-        end: Annotated[date | None, Query(alias="to", description="Last day, inclusive.")] = None,
-        group_by: Annotated[GroupBy, Query(description="client, usage_type or period")] = "client",
-    ) -> MarginReportOut:
-        """Cost, charge, margin and margin % from the books (partner's time zone); clients
-        under the partner's `margin_alert_percent` are flagged."""
-        partner_id = partner_of(principal)
-        start, end = _day(start, "from"), _day(end, "to")
-        with translate_errors(), session_scope() as session:
-            today = local_today(get_partner(session, partner_id).timezone, utcnow())
-            first, last = start or today.replace(day=1), end or today
-            if last < first:
-                raise HTTPException(status.HTTP_400_BAD_REQUEST, "to is before from")
-            return margins_out(margins(session, partner_id, first, last, group_by))
 
     @router.get("/price-changes", tags=["prices"], summary="The change log, newest first")
     def price_changes(

@@ -80,7 +80,10 @@ def _partner_data(pf: PartnerFile) -> dict[str, Any]:
             "grace_period_hours": spec.grace_period_hours,
             "auto_approve": spec.auto_approve,
             "margin_alert_percent": spec.margin_alert_percent,
+            "margin_drop_points": spec.margin_drop_points,
+            "margin_alert_hour": spec.margin_alert_hour,
             "finance_emails": list(spec.finance_emails),
+            "operator_emails": list(spec.operator_emails),
             "connections": {
                 name: {"provider": conn.provider, "enabled": conn.enabled, **conn.settings}
                 for name, conn in spec.connections.items()

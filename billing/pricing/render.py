@@ -1,4 +1,4 @@
-"""Text for people: the `config apply` report, live figures, margins and accrual results.
+"""Text for people: the `config apply` report, live figures and accrual results.
 (`--json` prints the API's schemas instead.)"""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from dataclasses import replace
 from billing.pricing.accrual import AccrualResult
 from billing.pricing.apply import ApplyReport
 from billing.pricing.book import BEGINNING
-from billing.pricing.schemas import LiveFiguresOut, MarginReportOut
+from billing.pricing.schemas import LiveFiguresOut
 from billing.pricing.versions import FieldChange
 from config.money import format_minor
 
-__all__ = ["accrual_lines", "apply_lines", "change_lines", "live_lines", "margin_lines"]
+__all__ = ["accrual_lines", "apply_lines", "change_lines", "live_lines"]
 
 
 def _when(change: FieldChange) -> str:
@@ -90,33 +90,12 @@ def live_lines(figures: LiveFiguresOut) -> list[str]:
     )  # fmt: skip
     for label, amount in totals:
         lines.append(f"  {label:<24} {_money(amount, cur):>16}")
+    lines.append(f"  {'charge (net of tax)':<24} {_money(figures.charge, cur):>16}")
     lines.append(f"  {'wholesale cost':<24} {_money(figures.cost, cost_cur):>16}")
     margin = _money(figures.margin, cur)
-    lines.append(f"  {'usage margin':<24} {margin:>16} ({figures.margin_percent or '-'} %)")
+    lines.append(f"  {'margin':<24} {margin:>16} ({figures.margin_percent or '-'} %)")
     if figures.unpriced_usage:
         lines.append(f"  not priced (cost only): {', '.join(figures.unpriced_usage)}")
-    return lines
-
-
-def margin_lines(report: MarginReportOut) -> list[str]:
-    alert = report.alert_below_percent
-    lines = [
-        f"Margins of {report.partner} from {report.from_} to {report.to} by {report.group_by}"
-        + (f" (flagged: below {alert} %)" if alert is not None else ""),
-        f"  {'':<2}{report.group_by:<28} {'cost':>16} {'charge':>16} {'margin':>16} "
-        f"{'margin %':>9}",
-    ]
-    for row in [*report.rows, *report.totals]:
-        flag = "! " if row.flagged else "  "
-        lines.append(
-            f"  {flag}{row.key[:28]:<28} {_money(row.cost, row.currency):>16} "
-            f"{_money(row.charge, row.currency):>16} {_money(row.margin, row.currency):>16} "
-            f"{row.margin_percent or '-':>9}"
-        )
-    if not report.rows:
-        lines.append("  (nothing accrued or invoiced in this range)")
-    if report.flagged_clients:
-        lines.append(f"  clients below the alert: {', '.join(report.flagged_clients)}")
     return lines
 
 
@@ -126,6 +105,7 @@ def accrual_lines(partner_id: str, result: AccrualResult) -> list[str]:
     charge = ", ".join(f"{format_minor(v, c)}" for c, v in sorted(result.charge.items()))
     cost = ", ".join(f"{format_minor(v, c)}" for c, v in sorted(result.cost.items()))
     return [
-        f"{partner_id}: {result.entries:,} accrual entries for {len(result.clients):,} clients; "
+        f"{partner_id}: {result.entries:,} accrual {'entry' if result.entries == 1 else 'entries'}"
+        f" for {len(result.clients):,} client{'' if len(result.clients) == 1 else 's'}; "
         f"usage charge {charge or '0'}, wholesale cost {cost or '0'} (change since last run)"
     ]

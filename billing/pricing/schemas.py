@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from billing.pricing.book import ClientPricing
 from billing.pricing.live import ClientFigures
-from billing.pricing.margins import MarginReport, MarginRow
 from billing.pricing.service import PlanHistory
 from billing.pricing.versions import FieldChange
 from billing.rating import BillingPeriod, ChargeLine, effective_prices, margin_percent
@@ -32,15 +31,12 @@ __all__ = [
     "FieldChangeOut",
     "LineOut",
     "LiveFiguresOut",
-    "MarginReportOut",
-    "MarginRowOut",
     "PeriodOut",
     "PlanOut",
     "PlanVersionOut",
     "UsageFigureOut",
     "effective_prices_out",
     "live_out",
-    "margins_out",
     "percent_text",
     "plan_out",
 ]
@@ -138,9 +134,16 @@ class LiveFiguresOut(BaseModel):
     discount: int
     tax: int
     total: int
+    charge: int = Field(
+        description="The period's charge net of tax (total - tax): usage, base fee, minimum-"
+        "spend true-up, discount. What margins count for the period."
+    )
     cost: int | None = Field(description="Wholesale cost; cost and margin null for non-admin keys.")
-    margin: int | None
+    margin: int | None = Field(
+        description="charge - cost; null in different currencies and for non-admin keys."
+    )
     margin_percent: str | None
+    usage_margin: int | None = Field(description="Usage charge - cost, per usage type summed.")
     lines: list[LineOut]
     unpriced_usage: list[str]
 
@@ -174,6 +177,7 @@ def live_out(partner_id: str, figures: ClientFigures) -> LiveFiguresOut:
         return 0 if line is None else line.amount
 
     usage_total = figures.usage_total
+    charge = statement.taxable
     return LiveFiguresOut(
         partner=partner_id,
         client=figures.client_id,
@@ -190,62 +194,13 @@ def live_out(partner_id: str, figures: ClientFigures) -> LiveFiguresOut:
         discount=amount(statement.discount),
         tax=amount(statement.tax),
         total=statement.total,
+        charge=charge,
         cost=figures.cost_total,
-        margin=usage_total - figures.cost_total if same else None,
-        margin_percent=percent_text(margin_percent(usage_total, figures.cost_total))
-        if same
-        else None,
+        margin=charge - figures.cost_total if same else None,
+        margin_percent=percent_text(margin_percent(charge, figures.cost_total)) if same else None,
+        usage_margin=usage_total - figures.cost_total if same else None,
         lines=[LineOut.of(line) for line in statement.lines],
         unpriced_usage=list(statement.unpriced_usage),
-    )
-
-
-class MarginRowOut(BaseModel):
-    key: str
-    currency: str
-    cost: int
-    charge: int
-    margin: int
-    margin_percent: str | None
-    flagged: bool
-
-    @classmethod
-    def of(cls, row: MarginRow) -> MarginRowOut:
-        return cls(
-            key=row.key,
-            currency=row.currency,
-            cost=row.cost,
-            charge=row.charge,
-            margin=row.margin,
-            margin_percent=percent_text(row.margin_percent),
-            flagged=row.flagged,
-        )
-
-
-class MarginReportOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    partner: str
-    from_: date = Field(alias="from")
-    to: date
-    group_by: str
-    alert_below_percent: str | None
-    rows: list[MarginRowOut]
-    totals: list[MarginRowOut]
-    flagged_clients: list[str]
-
-
-def margins_out(report: MarginReport) -> MarginReportOut:
-    threshold = report.threshold
-    return MarginReportOut(
-        partner=report.partner_id,
-        from_=report.start,
-        to=report.end,
-        group_by=report.group_by,
-        alert_below_percent=None if threshold is None else canonical_decimal(threshold),
-        rows=[MarginRowOut.of(row) for row in report.rows],
-        totals=[MarginRowOut.of(row) for row in report.totals],
-        flagged_clients=list(report.flagged_clients),
     )
 
 

@@ -110,10 +110,25 @@ class PartnerSettings(_Input):
         default=None,
         ge=0,
         le=100,
-        description="Clients whose margin % falls below this are flagged; none: no alerts.",
+        description="Clients whose margin % falls below this are flagged and e-mailed about; "
+        "none: no threshold alerts.",
+    )
+    margin_drop_points: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Alert when a client's margin % is more than this many points below its "
+        "previous period's (none: 10).",
+    )
+    margin_alert_hour: int = Field(
+        default=8, ge=0, le=23, description="Hour (partner's time zone) margin alerts go out."
     )
     finance_emails: list[validators.Email] = Field(
         default_factory=list, description="Who receives reconciliation reports."
+    )
+    operator_emails: list[str] = Field(
+        default_factory=list,
+        description="Who receives margin alerts (none: the finance_emails).",
     )
     connections: dict[str, dict[str, Any]] = Field(
         default_factory=dict,

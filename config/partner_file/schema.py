@@ -170,8 +170,11 @@ class PartnerSpec(_Section):
     grace_period_hours: Annotated[StrictInt, Field(ge=0, le=2160)] = 24
     auto_approve: StrictBool = False
     margin_alert_percent: Percent | None = None
+    margin_drop_points: Percent | None = None
+    margin_alert_hour: Annotated[StrictInt, Field(ge=0, le=23)] = 8
     late_event_days: Annotated[StrictInt, Field(ge=0, le=3650)] = 90
     finance_emails: tuple[Email, ...] = ()
+    operator_emails: tuple[Email, ...] = ()
     branding: BrandingSpec = BrandingSpec()
     connections: dict[str, ConnectionSpec] = Field(default_factory=dict)
 

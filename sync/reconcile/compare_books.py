@@ -161,6 +161,7 @@ _REVENUE_ROLES = (
     AccountRole.UNBILLED_RECEIVABLE.value,
     AccountRole.USAGE_REVENUE.value,
     AccountRole.SUBSCRIPTION_REVENUE.value,
+    AccountRole.DISCOUNTS.value,
 )
 _ROLES = (AccountRole.ACCOUNTS_RECEIVABLE.value, AccountRole.WHOLESALE_COST.value, *_REVENUE_ROLES)
 
@@ -202,9 +203,10 @@ def _usage_costs(session: Session, ids: list[int]) -> dict[int, int]:
 def compare_ledger(
     session: Session, invoices: Sequence[Invoice], *, names: Names | None = None
 ) -> tuple[Tally, list[Diff]]:
-    """Each invoice vs its issue entry: the receivable is the total; the revenue legs (usage
-    revenue, accrued usage cleared, subscription) are the total less discount and tax; the
-    wholesale cost leg is the usage cost not accrued before."""
+    """Each invoice vs its issue entry: the receivable is the total; the revenue legs (accrued
+    revenue cleared from unbilled receivable, and the usage, subscription and discount
+    true-ups) are the total less tax; the wholesale cost leg is the usage cost not accrued
+    before."""
     label = _names(invoices, names)
     system = INTERNAL_SYSTEMS["ledger"]
     tally, diffs = Tally(name=system), []
@@ -236,8 +238,8 @@ def compare_ledger(
         checks = (
             ("ledger_receivable_mismatch", "receivable", invoice.total_minor, receivable,
              invoice.currency),
-            ("ledger_revenue_mismatch", "revenue",
-             invoice.total_minor - invoice.discount_minor - invoice.tax_minor, revenue,
+            ("ledger_revenue_mismatch", "revenue", invoice.total_minor - invoice.tax_minor,
+             revenue,
              invoice.currency),
             ("ledger_cost_mismatch", "wholesale cost", costs.get(invoice.invoice_id, 0), cost,
              invoice.cost_currency),

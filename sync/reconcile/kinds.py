@@ -118,7 +118,7 @@ KINDS: dict[str, KindText] = {
     ),
     "ledger_revenue_mismatch": KindText(
         "Revenue in the books differs from the invoice",
-        "The revenue posted for the invoice is not its total net of discount and tax.",
+        "The revenue posted for the invoice (net of its discount) is not its total less tax.",
         "Report it to whoever runs Rebill: a reversing entry corrects the books.",
     ),
     "ledger_cost_mismatch": KindText(

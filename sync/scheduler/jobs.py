@@ -36,6 +36,7 @@ __all__ = [
     "accrual_job",
     "cycle_close_job",
     "mail_job",
+    "margin_alerts_job",
     "outbox_job",
     "payments_readback_job",
     "reconcile_job",
@@ -166,6 +167,16 @@ def _charge(engine: Engine, now: datetime) -> object:
     return charge_due_invoices(engine, now=now)
 
 
+def _margin_alerts(session: Session, partner_id: str, now: datetime) -> object:
+    """One e-mail a day at most to the partner's operators about clients whose margin
+    eroded, each client and period once (`billing.margins.alerts`)."""
+    from billing.margins.alerts import send_alerts
+    from config.settings import get_settings
+
+    run = send_alerts(session, partner_id, now, base_url=get_settings().public_url)
+    return run.skipped or f"{run.sent} alerted"
+
+
 def _send_mail(engine: Engine, now: datetime) -> object:
     from billing.documents.backends import mail_backend_from_settings
     from billing.documents.outbox import send_due_emails
@@ -196,6 +207,7 @@ class JobContext:
     charge: EngineJob = _charge
     send_mail: EngineJob = _send_mail
     reconcile: EngineJob = _reconcile
+    margin_alerts: PartnerJob = _margin_alerts
 
     def partners(self) -> list[Partner]:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -252,6 +264,11 @@ def mail_job(ctx: JobContext, now: datetime) -> object:
     return ctx.send_mail(ctx.engine, now)
 
 
+def margin_alerts_job(ctx: JobContext, now: datetime) -> object:
+    """Hourly: each partner from its `margin_alert_hour` (its time zone) on, once a day."""
+    return _each_partner(ctx, ctx.margin_alerts, now, "margin alerts")
+
+
 def reconcile_job(ctx: JobContext, now: datetime) -> object:
     """Runs hourly: `run_due_reconciliations` reconciles each partner once a day, from its
     `reconcile_hour` (default 6) in its time zone on, so an hour missed while the scheduler
@@ -268,4 +285,5 @@ JOB_FUNCTIONS: dict[str, Callable[[JobContext, datetime], object]] = {
     "stripe_charges": stripe_charges_job,
     "mail": mail_job,
     "reconcile": reconcile_job,
+    "margin_alerts": margin_alerts_job,
 }

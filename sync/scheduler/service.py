@@ -89,6 +89,12 @@ JOBS: tuple[JobDefinition, ...] = (
         {"minute": "0"},
         _HOUR,
     ),
+    JobDefinition(
+        "margin_alerts",
+        "e-mail operators clients whose margin eroded (daily, from margin_alert_hour)",
+        {"minute": "50"},
+        _HOUR,
+    ),
 )
 _BY_ID = {d.job_id: d for d in JOBS}
 

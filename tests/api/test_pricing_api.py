@@ -181,9 +181,16 @@ def test_client_prices_live_figures_and_margins(
         session.commit()
     report = api.get("/v1/margins?group_by=usage_type", headers=admin).json()
     charges = {row["key"]: row["charge"] for row in report["rows"]}
-    assert charges == {"voice_minutes": 17406, "sms": 150}  # workflow runs cost 0.002: 0
+    # The open period is the live figures: usage, and the base fee less the discount.
+    assert charges == {"voice_minutes": 17406, "sms": 150, "(no usage type)": 9900 - 2746}
+    assert sum(charges.values()) == figures["charge"] == figures["total"] - figures["tax"]
+    assert report["totals"][0]["unbilled_charge"] == figures["charge"]  # not invoiced yet
     costs = {row["key"]: row["cost"] for row in report["rows"]}
-    assert costs == {"voice_minutes": 1561, "sms": 23}  # 1200.5 x 0.013, 30 x 0.0075
+    assert costs == {
+        "voice_minutes": 1561,
+        "sms": 23,
+        "(no usage type)": 0,
+    }  # 1200.5 x 0.013, 30 x 0.0075
     assert report["alert_below_percent"] is None
     changes = api.get("/v1/price-changes?key=alpha", headers=Keys.header(keys.acme)).json()
     assert {c["object"] for c in changes} == {"client_terms", "client_price"}
@@ -229,3 +236,23 @@ def test_usage_current_without_prices_shows_usage_and_nothing_charged(
     figures = api.get("/v1/clients/alpha/usage/current", headers=Keys.header(keys.acme)).json()
     assert figures["plan"] == "No plan in force"
     assert figures["total"] == 0 and figures["usage"][0]["quantity"] == "3"
+
+
+def test_margins_by_period_and_their_errors(api: TestClient, keys: Keys) -> None:
+    assert api.get("/v1/margins", headers=Keys.header(keys.acme_read)).status_code == 403
+    read = Keys.header(keys.acme_admin)  # margins carry cost: admin keys only
+    month = datetime.now(UTC).date().replace(day=1)
+    by_period = api.get(f"/v1/margins?period={month:%Y-%m}", headers=read)
+    assert by_period.status_code == 200, by_period.text
+    body = by_period.json()
+    assert body["period"] == f"{month:%Y-%m}" and body["from"] == month.isoformat()
+    ranged = api.get(
+        "/v1/margins", params={"from": body["from"], "to": body["to"]}, headers=read
+    ).json()
+    assert ranged == body  # the same selection, the same report
+    bad = api.get("/v1/margins?period=2026-13", headers=read)
+    assert bad.status_code == 400 and "period: '2026-13' is not a month" in bad.text
+    both = api.get(f"/v1/margins?period={month:%Y-%m}&from={month}", headers=read)
+    assert both.status_code == 400 and "not both" in both.text
+    backwards = api.get("/v1/margins?from=2026-11-30&to=2026-11-01", headers=read)
+    assert backwards.status_code == 400 and "ends (2026-11-01) before it starts" in backwards.text

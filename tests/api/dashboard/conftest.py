@@ -49,8 +49,8 @@ class World:
 
 
 def build_world(session: Session) -> World:
-    """acme: c1 grows, c2 shrinks (its margin falls); globex: one client. Threshold 70%."""
-    setup_partner(session, SIMPLE, margin_alert_percent=70)
+    """acme: c1 grows, c2 shrinks (its margin falls); globex: one client. Threshold 75%."""
+    setup_partner(session, SIMPLE, margin_alert_percent=75)
     setup_partner(
         session,
         SIMPLE.replace('id = "acme"', 'id = "globex"', 1)

@@ -201,3 +201,63 @@ def test_sync_page_shows_dead_rows_and_retries_them(
     page.get_by_role("button", name="Retry selected").click()
     expect(page.get_by_test_id("retried")).to_contain_text("1 row(s) queued again")
     assert page.get_by_test_id("dead").count() == 0
+
+
+def test_portfolio_and_trend_equal_margins_by_period(browser: Any, site: tuple[str, World]) -> None:
+    """The page's totals, clients, usage types and every point of its 12-period trend are
+    `/v1/margins?period=`'s figures, read from what the browser shows."""
+    base, world = site
+    key = {"Authorization": f"Bearer {world.keys['acme']}"}
+
+    def api(**params: str) -> dict[str, Any]:
+        found = httpx.get(f"{base}/v1/margins", params=params, headers=key, timeout=10)
+        assert found.status_code == 200, found.text
+        return dict(found.json())
+
+    page = signed_in(browser, base, "ann@acme.example")
+    for first in (world.last, world.earlier):
+        period = f"{first:%Y-%m}"
+        page.goto(f"/dashboard/p/acme?period={period}")
+        expect(page.get_by_role("heading", name="Portfolio")).to_be_visible()
+        [total] = api(period=period)["totals"]
+        shown = {
+            name: int(page.get_by_test_id(name).get_attribute("data-minor") or "0")
+            for name in ("revenue", "unbilled", "cost", "margin")
+        }
+        assert shown == {
+            "revenue": total["charge"], "unbilled": total["unbilled_charge"],
+            "cost": total["cost"], "margin": total["margin"],
+        }  # fmt: skip
+        for test_id, group_by in (("clients", "client"), ("usage-types", "usage_type")):
+            rows = page.get_by_test_id(test_id).locator("tbody tr[data-key]")
+            seen = {}
+            for index in range(rows.count()):
+                row = rows.nth(index)
+                cells = row.locator("td[data-minor]")
+                values = [int(cells.nth(i).get_attribute("data-minor") or "0") for i in range(4)]
+                seen[row.get_attribute("data-key")] = tuple(values)
+            expected = {
+                r["key"]: (r["charge"], r["unbilled_charge"], r["cost"], r["margin"])
+                for r in api(period=period, group_by=group_by)["rows"]
+            }
+            assert seen == expected, test_id
+            if group_by == "client":
+                ranked = sorted(expected.items(), key=lambda item: (-item[1][3], item[0]))
+                for test_id_, picked in (("best", ranked[:5]), ("worst", ranked[::-1][:5])):
+                    rows = page.get_by_test_id(test_id_).locator("tbody tr[data-key]")
+                    keys = [rows.nth(i).get_attribute("data-key") for i in range(rows.count())]
+                    assert keys == [k for k, _ in picked], test_id_
+        trend = page.get_by_test_id("trend").locator("tr[data-period]")
+        assert trend.count() == 12
+        for index in range(trend.count()):
+            point = trend.nth(index)
+            label = point.get_attribute("data-period") or ""
+            cells = point.locator("td[data-minor]")
+            values = [int(cells.nth(i).get_attribute("data-minor") or "0") for i in range(4)]
+            totals = api(period=label)["totals"]
+            [figures] = [
+                [t["charge"], t["unbilled_charge"], t["cost"], t["margin"]] for t in totals
+            ] or [[0, 0, 0, 0]]
+            assert values == figures, label
+        assert trend.last.get_attribute("data-period") == period
+        shoot(page, f"09-portfolio-{period}")

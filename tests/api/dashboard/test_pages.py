@@ -29,12 +29,13 @@ def minor(html: str, test_id: str) -> int:
 
 
 def rows(html: str, test_id: str) -> dict[str, tuple[int, int, int]]:
-    """key -> (charge, cost, margin) of a margin table on the page."""
+    """key -> (charge, cost, margin) of a margin table on the page (its columns: charge, of it
+    unbilled, cost, margin)."""
     table = html.split(f'data-testid="{test_id}"', 1)[1].split("</table>", 1)[0]
     found = {}
     for key, body in re.findall(r'data-key="([^"]+)">(.*?)</tr>', table, re.S):
         values = [int(v) for v in re.findall(r'data-minor="(-?\d+)"', body)]
-        found[key] = (values[0], values[1], values[2])
+        found[key] = (values[0], values[2], values[3])
     return found
 
 
@@ -67,7 +68,10 @@ def test_portfolio_alerts_and_trend(app_client: TestClient, world: World) -> Non
     sign_in(app_client, "ann@acme.example")
     page = app_client.get("/dashboard/p/acme", params={"period": f"{world.last:%Y-%m}"}).text
     flagged = page.split('data-testid="flagged"', 1)[1].split("</ul>", 1)[0]
-    assert "/clients/c1" in flagged and "/clients/c2" in flagged  # 60% < 70% threshold
+    # c1: 450 minutes at 0.10 + base fee 20.00 = 65.00 for 18.00 of cost: 72.31% < 75%;
+    # c2: 20 minutes + base fee = 22.00 for 0.80: 96.36%.
+    assert "/clients/c1" in flagged and "/clients/c2" not in flagged
+    assert "72.31%" in flagged
     falls = page.split('data-testid="falls"', 1)[1].split("</ul>", 1)[0]
     assert "/clients/c2" in falls and "/clients/c1" not in falls  # c2 used less than before
     assert "<svg" in page and f"{world.earlier:%Y-%m}" in page

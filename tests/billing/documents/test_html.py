@@ -14,7 +14,7 @@ from billing.documents import DocumentKind, DocumentLine, render_email_text, ren
 from billing.documents.formatting import format_amount
 from billing.documents.render import MAX_LOGO_BYTES, load_logo
 from billing.rating import BillingPeriod, PlanPricing, rate_costs, rate_period
-from tests.billing.documents.builders import PNG, D, K, branding, invoice, with_client
+from tests.billing.documents.builders import PNG, D, K, branding, invoice, usd_lines, with_client
 from tests.billing.rating.builders import GROWTH_VOICE, per_unit
 
 
@@ -125,3 +125,32 @@ def test_no_lines_still_renders() -> None:
     doc = replace(invoice(lines=[], tax=None))
     html = render_invoice_html(doc)
     assert "No charges this period." in html and "0.00 USD" in html
+
+
+def test_prior_period_adjustments_come_after_the_discount_and_before_tax() -> None:
+    """The printed arithmetic: the period's subtotal and discount, then the adjustments (an
+    earlier period re-rated in full, not discounted again) in their own table, then tax."""
+    lines = usd_lines()
+    adjustments = [
+        DocumentLine(K.PRIOR_PERIOD_ADJUSTMENT, "Voice AI minutes: late usage from 01 Sep 2026 "
+                     "to 30 Sep 2026 (+30 minute)", D("30"), D("0.15"), 450, "voice_minutes",
+                     "minute"),
+        DocumentLine(K.PRIOR_PERIOD_ADJUSTMENT, "Growth: discount of 01 Sep 2026 to 30 Sep "
+                     "2026 re-rated with its late usage", D(1), D("-0.45"), -45),
+    ]  # fmt: skip
+    doc = invoice(lines=[*lines[:-1], *adjustments, lines[-1]])
+    html = render_invoice_html(doc)
+    text = render_email_text(doc)
+    assert "Prior-period adjustments: earlier periods re-rated in full" in html
+    own = sum(ln.amount_minor for ln in lines if ln.kind not in (K.DISCOUNT, K.TAX))
+    order = [
+        html.index(f">{label}<")
+        for label in ("Subtotal", "Discount 10%", "Prior-period adjustments", "VAT (20%)")
+    ]
+    assert order == sorted(order)
+    assert format_amount(own, "USD") in html  # the period's own subtotal, adjustments apart
+    assert "Prior-period adjustments: 4.05 USD" in text
+    assert "late usage from 01 Sep 2026" in text
+    # the itemised table of the period holds no adjustment
+    table = html.split('<table class="lines">', 2)[1]
+    assert "late usage" not in table.split("</table>", 1)[0]

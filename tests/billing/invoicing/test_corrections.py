@@ -35,7 +35,8 @@ def _legs(session: Session, entry_id: int | None) -> dict[str, int]:
 
 @pytest.fixture
 def issued(session: Session) -> str:
-    """c1: 100 minutes at 0.10 + base 20.00 + VAT 10% = 33.00 (ACME-000001), accrued first."""
+    """c1: 100 minutes at 0.10 + base 20.00 + VAT 10% = 33.00 (ACME-000001), accrued first
+    (usage and base fee: 30.00 of unbilled receivable)."""
     setup_partner(session, SIMPLE)
     month = last_month()
     send(session, [("v1", "c1", "voice", "100", at(month, 2))])
@@ -53,17 +54,17 @@ def test_void_reverses_the_issue_entry_and_restores_unbilled(session: Session, i
     session.commit()
     assert draft is None
     assert invoice.status is InvoiceStatus.VOID and invoice.void_reason == "wrong client"
-    assert _legs(session, invoice.closing_entry_id) == {
-        "1200": -3300, "1150": 1000, "4100": 2000, "2200": 300,
-    }  # fmt: skip
+    # Accrual had recognised usage and base fee (30.00): the issue only reclassified them, so
+    # the void hands them back to unbilled receivable; the tax goes.
+    assert _legs(session, invoice.closing_entry_id) == {"1200": -3300, "1150": 3000, "2200": 300}
     assert balance(session, "1200") == 0
-    assert balance(session, "1150") == 1000  # the usage is unbilled again
-    assert balance(session, "4000.voice") == -1000
+    assert balance(session, "1150") == 3000  # the period is unbilled again
+    assert balance(session, "4000.voice") == -1000 and balance(session, "4100") == -2000
     [event] = _events(session, BillingEventKind.INVOICE_VOIDED)
     assert event.payload["number"] == issued and event.payload["reason"] == "wrong client"
     # Accrual agrees: nothing to post again for the voided period.
     run_accrual(session)
-    assert balance(session, "1150") == 1000 and balance(session, "4000.voice") == -1000
+    assert balance(session, "1150") == 3000 and balance(session, "4000.voice") == -1000
     with pytest.raises(InvalidTransitionError):
         void_invoice(session, "acme", issued, "twice")
     assert trial_balance(session, "acme").is_balanced
@@ -81,9 +82,7 @@ def test_void_and_rebill_drafts_the_period_again(session: Session, issued: str) 
     [again] = issue_invoices(session, "acme", [draft], documents=False).invoices
     session.commit()
     assert again.number == "ACME-000002"
-    assert _legs(session, again.ledger_entry_id) == {
-        "1200": 3300, "1150": -1000, "4100": -2000, "2200": -300,
-    }  # fmt: skip
+    assert _legs(session, again.ledger_entry_id) == {"1200": 3300, "1150": -3000, "2200": -300}
     assert balance(session, "1150") == 0 and balance(session, "1200") == 3300
 
 

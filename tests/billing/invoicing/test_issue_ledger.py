@@ -36,7 +36,7 @@ def test_worked_example_issue_entry(session: Session) -> None:
         [("v1", "c1", "voice", "60", at(month, 2)), ("v2", "c1", "voice", "40", at(month, 9))],
     )
     run_accrual(session)
-    assert balance(session, "1150") == 1000
+    assert balance(session, "1150") == 1000 + 2000  # usage and base fee, net of tax
     [invoice, other] = close_and_issue(session, month)
     assert invoice.client_id == "c1" and invoice.number == "ACME-000001"
     assert other.number == "ACME-000002"
@@ -46,11 +46,16 @@ def test_worked_example_issue_entry(session: Session) -> None:
     assert (invoice.due_at - invoice.issue_date).days == 15
     assert invoice.ledger_entry_id is not None
     legs = _entry_legs(session, invoice.ledger_entry_id)
-    assert legs == {"1200": 3300, "1150": -1000, "4100": -2000, "2200": -300}
+    # Issue only reclassifies what accrual recognised (usage and base fee) and adds the tax.
+    assert legs == {"1200": 3300, "1150": -3000, "2200": -300}
     assert sum(legs.values()) == 0
+    # c2 had no usage: its period was never accrued, so its issue recognises its base fee.
+    assert other.ledger_entry_id is not None
+    assert _entry_legs(session, other.ledger_entry_id) == {"1200": 2000, "4100": -2000}
     # The receivable is the invoices' totals; unbilled receivable is cleared to zero.
     assert balance(session, "1200") == 3300 + 2000
     assert balance(session, "1150") == 0
+    assert balance(session, "4100") == -4000
     assert balance(session, "4000.voice") == -1000
     assert balance(session, "5000.voice") == 400
     assert trial_balance(session, "acme").is_balanced
@@ -74,9 +79,10 @@ def test_true_up_when_usage_arrived_after_the_last_accrual(session: Session) -> 
     assert invoice.total_minor == (2000 + 1500) * 110 // 100
     assert invoice.ledger_entry_id is not None
     legs = _entry_legs(session, invoice.ledger_entry_id)
-    # Unbilled: exactly what was accrued (10.00); usage revenue: the 5.00 true-up.
-    assert legs["1150"] == -1000
-    assert legs["4000.voice"] == -500
+    # Unbilled: exactly what was accrued (10.00 usage, 20.00 base fee); usage revenue: the
+    # 5.00 true-up.
+    assert legs["1150"] == -3000
+    assert legs["4000.voice"] == -500 and "4100" not in legs
     # Wholesale cost: accrued 4.00, invoiced 6.00 -> a 2.00 cost true-up.
     assert legs["5000.voice"] == 200 and legs["2100"] == -200
     assert balance(session, "1150") == 0

@@ -73,17 +73,29 @@ def test_late_usage_goes_on_the_next_invoice(session: Session) -> None:
     october, when = _late_setup(session)
     result = close_cycles(session, "acme", when, client_id="dental")
     session.commit()
-    assert result.adjustments == 1
+    assert result.adjustments == 2
     [draft_id] = result.created
     lines = InvoiceRepository(session).lines([draft_id])[draft_id]
-    [adjustment] = [ln for ln in lines if ln.kind is InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT]
-    # 900 -> 1200 minutes: 100 more at 0.15 and 200 at 0.12 = 39.00, the change in charge.
-    assert adjustment.amount_minor == 3900
+    adjustment, discount = [
+        ln for ln in lines if ln.kind is InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT
+    ]
+    # 900 -> 1200 minutes: 100 more at 0.15 and 200 at 0.12 = 39.00, the change in charge; the
+    # re-rated period's 10% discount grows by 3.90 (23.40 -> 27.30).
+    assert adjustment.amount_minor == 3900 and discount.amount_minor == -390
     assert adjustment.usage_type == "voice_minutes"
-    assert adjustment.origin_period_start == last_month()
-    # Discount (10%) and tax (8.25%) apply to the adjustment too, in DESIGN's order.
+    assert adjustment.adjusts is InvoiceLineKind.USAGE
+    assert discount.adjusts is InvoiceLineKind.DISCOUNT and discount.usage_type is None
+    assert {adjustment.origin_period_start, discount.origin_period_start} == {last_month()}
+    # The adjustment comes after this period's discount (not discounted twice) and is taxed
+    # (8.25%) with this invoice.
     invoice = get_invoice(session, "acme", draft_id)
     assert invoice.total_minor == sum(ln.amount_minor for ln in lines)
+    kinds = [ln.kind for ln in lines]
+    assert (
+        kinds.index(InvoiceLineKind.DISCOUNT)
+        < kinds.index(InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT)
+        < kinds.index(InvoiceLineKind.TAX)
+    )
     # Refreshing the draft finds the same adjustment, not a second one.
     amounts = [ln.amount_minor for ln in lines]
     position = adjustment.position
@@ -98,6 +110,7 @@ def test_late_usage_goes_on_the_next_invoice(session: Session) -> None:
     session.commit()
     assert balance(session, "1150") == 0
     assert balance(session, "4000.voice_minutes") == -(13500 + 3900)
+    assert balance(session, "4800") == 2340 + 390 + invoice.discount_minor * -1
     assert trial_balance(session, "acme").is_balanced
     # The dispute pack shows the late event behind the adjustment.
     explanation = explain_invoice(session, issued)

@@ -110,28 +110,41 @@ def test_tax_is_rounded_once_on_the_discounted_subtotal_including_adjustments() 
     # 6 units at 0.01 this period + 6 cents of late usage: 8.25% per line would be 0 + 0;
     # once on 0.12 it is 0.0099 -> 0.01.
     statement = _statement("6", tax="8.25")
-    lines = build_lines(statement, {}, Decimal(0), TaxRate("T", Decimal("8.25")), [_adjustment(6)])  # type: ignore[arg-type]
+    lines = build_lines(statement, {}, TaxRate("T", Decimal("8.25")), [_adjustment(6)])  # type: ignore[arg-type]
     assert [(ln.kind, ln.amount) for ln in lines] == [
         (K.USAGE, 6), (K.PRIOR_PERIOD_ADJUSTMENT, 6), (K.TAX, 1),
     ]  # fmt: skip
     # Half-up: 2.5% of 0.20 is exactly half a cent, which rounds up.
     lines = build_lines(
-        _statement("10"),
+        _statement("10", tax="2.5"),
         {},
-        Decimal(0),
         TaxRate("T", Decimal("2.5")),
         [_adjustment(10)],  # type: ignore[arg-type]
     )
     assert lines[-1].kind is K.TAX and lines[-1].amount == 1
-    # Discount first (15% of 10.00 = 1.50), then tax on 8.50: 0.70125 -> 0.70, not 0.83.
+    # The period's own discount (15% of 5.00 = 0.75), then the adjustment, which carries its
+    # own period's discount already and is not discounted again, then tax once on
+    # 5.00 - 0.75 + 5.00 = 9.25: 0.763125 -> 0.76.
     lines = build_lines(
-        _statement("500"),
+        _statement("500", discount="15", tax="8.25"),
         {},
-        Decimal(15),
         TaxRate("T", Decimal("8.25")),
         [_adjustment(500)],  # type: ignore[arg-type]
     )
-    assert [(ln.kind, ln.amount) for ln in lines][-2:] == [(K.DISCOUNT, -150), (K.TAX, 70)]
+    assert [(ln.kind, ln.amount) for ln in lines] == [
+        (K.USAGE, 500), (K.DISCOUNT, -75), (K.PRIOR_PERIOD_ADJUSTMENT, 500), (K.TAX, 76),
+    ]  # fmt: skip
+    # A negative adjustment that takes the taxable amount below zero: the tax is negative,
+    # and a half-way value rounds away from zero (-0.125 -> -0.13), like a positive one.
+    lines = build_lines(
+        _statement("0", tax="12.5"),
+        {},
+        TaxRate("T", Decimal("12.5")),
+        [_adjustment(-100)],  # type: ignore[arg-type]
+    )
+    assert [(ln.kind, ln.amount) for ln in lines][-2:] == [
+        (K.PRIOR_PERIOD_ADJUSTMENT, -100), (K.TAX, -13),
+    ]  # fmt: skip
 
 
 @given(
@@ -143,3 +156,18 @@ def test_allocation_adds_up_exactly(total: int, weights: list[Decimal]) -> None:
     assert sum(parts) == total and len(parts) == len(weights)
     if total >= 0:
         assert all(p >= 0 for p in parts)
+
+
+@given(
+    cents=st.integers(-(10**9), 10**9),
+    places=st.integers(1, 4),
+    currency=st.sampled_from(["USD", "JPY", "BHD"]),
+)
+def test_negative_amounts_round_as_the_negative_of_their_positive(
+    cents: int, places: int, currency: str
+) -> None:
+    """One rounding function, half away from zero: -x rounds to -round(x), half-way values
+    included (a credit or a negative adjustment's tax mirrors its positive counterpart)."""
+    amount = Decimal(cents).scaleb(-places - 2)
+    assert to_minor(-amount, currency) == -to_minor(amount, currency)
+    assert to_minor(Decimal("-0.125"), "USD") == -13 and to_minor(Decimal("-0.5"), "JPY") == -1

@@ -1,5 +1,6 @@
-"""Accrual: runs interleaved with new usage post exactly the period's rated usage charge and
-cost in total, negative changes included; replays post nothing; the books carry dimensions."""
+"""Accrual: runs interleaved with new usage post exactly the period's statement net of tax (usage
+per usage type, base fee with minimum true-up, discount) and cost in total, negative changes
+included; replays post nothing; the books carry dimensions, the service period among them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from billing.pricing import AccrualState, accrue, live_figures, put_plan, rate_clients
+from billing.pricing.components import DISCOUNT, SUBSCRIPTION, statement_components
 from config.partner_file import PlanSpec
 from ledger import JournalEntry, Posting, account_balance, trial_balance
 from ledger.models import Account
@@ -23,8 +25,11 @@ MARCH = datetime(2026, 3, 1, 12, tzinfo=UTC)
 _ids = itertools.count()
 
 
+_COMPONENT_OF_ROLE = {"subscription_revenue": SUBSCRIPTION, "discounts": DISCOUNT}
+
+
 def _booked(session: Session, partner: str) -> dict[tuple[str, str], list[int]]:
-    """(client, usage type) -> [usage revenue credited, wholesale cost debited] from the books."""
+    """(client, component) -> [revenue recognised, wholesale cost debited] from the books."""
     query = (
         select(
             col(Posting.client_id), col(Posting.usage_type), col(Account.role), col(Posting.amount)
@@ -36,17 +41,23 @@ def _booked(session: Session, partner: str) -> dict[tuple[str, str], list[int]]:
     for client, usage_type, role, amount in session.execute(query):
         if role == "usage_revenue":
             found[(client, usage_type)][0] -= amount
+        elif role in _COMPONENT_OF_ROLE:
+            found[(client, _COMPONENT_OF_ROLE[role])][0] -= amount
         elif role == "wholesale_cost":
             found[(client, usage_type)][1] += amount
     return found
 
 
 def _rated(session: Session, partner: str, now: datetime) -> dict[tuple[str, str], list[int]]:
+    """(client, component) -> [charge, cost] of the periods with usage, as live figures rate
+    them."""
     found: dict[tuple[str, str], list[int]] = {}
-    for figures in rate_clients(session, partner, now):
+    for figures in rate_clients(session, partner, now, used_only=True):
+        for component, amount in statement_components(figures.statement).items():
+            found[(figures.client_id, component)] = [amount, 0]
         for code in figures.totals:
-            found[(figures.client_id, code)] = [figures.charge(code), figures.cost(code)]
-    return found
+            found.setdefault((figures.client_id, code), [0, 0])[1] = figures.cost(code)
+    return {key: value for key, value in found.items() if value != [0, 0]}
 
 
 def test_volume_tier_crossing_posts_a_negative_change(session: Session) -> None:
@@ -54,14 +65,20 @@ def test_volume_tier_crossing_posts_a_negative_change(session: Session) -> None:
     send(session, "acme", [event("s1", "alpha", "sms", "45", MARCH)], received_at=MARCH)
     first = accrue(session, "acme", MARCH + timedelta(minutes=1))
     session.commit()
-    assert first.entries == 1 and first.charge == {"USD": 135} and first.cost == {"USD": 36}
+    # The statement net of tax: sms 1.35 + base fee 49.00 + true-up 9.65 to the 60.00 minimum,
+    # less the 10% discount: 54.00, in one entry (sms, subscription and discount legs).
+    assert first.entries == 1 and first.charge == {"USD": 5400} and first.cost == {"USD": 36}
     later = MARCH + timedelta(days=1)
     send(session, "acme", [event("s2", "alpha", "sms", "10", later)], received_at=later)
     second = accrue(session, "acme", later)
     session.commit()
-    # 55 messages: every one at 0.02 (1.10) instead of 45 at 0.03 (1.35): the change is -0.25.
-    assert second.charge == {"USD": -25} and second.cost == {"USD": 43 - 36}
-    assert _booked(session, "acme")[("alpha", "sms")] == [110, 43]
+    # 55 messages: every one at 0.02 (1.10) instead of 45 at 0.03 (1.35): usage -0.25, and the
+    # minimum-spend true-up rises by as much, so the period still owes its 60.00 minimum.
+    assert second.entries == 1 and second.charge == {"USD": 0}
+    assert second.cost == {"USD": 43 - 36}
+    booked = _booked(session, "acme")
+    assert booked[("alpha", "sms")] == [110, 43]
+    assert booked[("alpha", SUBSCRIPTION)] == [5890, 0] and booked[("alpha", DISCOUNT)] == [-600, 0]
     negative = session.scalars(
         select(JournalEntry)
         .where(col(JournalEntry.source_type) == "accrual")
@@ -69,20 +86,25 @@ def test_volume_tier_crossing_posts_a_negative_change(session: Session) -> None:
     ).all()[-1]
     legs = session.execute(
         select(
-            col(Account.role), col(Posting.amount), col(Posting.client_id), col(Posting.usage_type)
+            col(Account.role), col(Posting.amount), col(Posting.client_id),
+            col(Posting.usage_type), col(Posting.service_period),
         )
         .join(Account, col(Account.id) == col(Posting.account_id))
         .where(col(Posting.entry_id) == negative.id)
-    ).all()
-    assert sorted(legs) == sorted(
+    ).all()  # fmt: skip
+    march = date(2026, 3, 1)
+    assert sorted(legs, key=repr) == sorted(
         [
-            ("unbilled_receivable", -25, "alpha", "sms"),
-            ("usage_revenue", 25, "alpha", "sms"),
-            ("wholesale_cost", 7, "alpha", "sms"),
-            ("wholesale_payable", -7, "alpha", "sms"),
-        ]
+            ("unbilled_receivable", -25, "alpha", "sms", march),
+            ("usage_revenue", 25, "alpha", "sms", march),
+            ("wholesale_cost", 7, "alpha", "sms", march),
+            ("wholesale_payable", -7, "alpha", "sms", march),
+            ("unbilled_receivable", 25, "alpha", None, march),
+            ("subscription_revenue", -25, "alpha", None, march),
+        ],
+        key=repr,
     )
-    assert negative.idempotency_key.startswith("accrual:alpha:sms:2026-03-01:2:2-")
+    assert negative.idempotency_key.startswith("accrual:alpha:2026-03-01:2:2-")
     assert accrue(session, "acme", later + timedelta(hours=1)).entries == 0  # a replay
     assert trial_balance(session, "acme").is_balanced
 
@@ -105,8 +127,14 @@ def test_runs_sum_to_the_periods_charge_and_cost(session: Session) -> None:
     states = {
         (s.client_id, s.usage_type): [s.charge, s.cost]
         for s in session.scalars(select(AccrualState))
+        if (s.charge, s.cost) != (0, 0)
     }
     assert states == _rated(session, "acme", final)
+    # The unbilled receivable is the statements net of tax: what the invoices will bill.
+    unbilled = account_balance(session, "acme", "1150", "USD")
+    assert unbilled == sum(
+        f.statement.taxable for f in rate_clients(session, "acme", final, used_only=True)
+    )
     assert accrue(session, "acme", final).entries == 0
 
 
@@ -123,8 +151,12 @@ def test_a_price_change_inside_the_open_period_is_accrued(session: Session) -> N
     session.commit()
     again = accrue(session, "acme", MARCH + timedelta(days=1))  # same events, new price
     session.commit()
-    assert again.entries == 1 and again.charge == {"USD": 500 - 150}
-    assert _booked(session, "acme")[("alpha", "voice")][0] == 500
+    # voice 1.50 -> 5.00; the true-up to the 60.00 minimum falls by as much: nothing changes
+    # in total, one entry moves it from subscription to usage revenue.
+    assert again.entries == 1 and again.charge == {"USD": 0}
+    booked = _booked(session, "acme")
+    assert booked[("alpha", "voice")][0] == 500
+    assert booked[("alpha", SUBSCRIPTION)][0] == 6000 - 500
 
 
 def test_late_events_of_the_previous_period_are_accrued_within_the_grace_period(
@@ -137,13 +169,16 @@ def test_late_events_of_the_previous_period_are_accrued_within_the_grace_period(
     assert accrue(session, "acme", MARCH, previous=False).entries == 0
     result = accrue(session, "acme", MARCH)
     session.commit()
-    assert result.entries == 1
-    entry = session.scalars(
+    assert result.entries == 1  # voice, base fee with true-up and discount legs
+    entries = session.scalars(
         select(JournalEntry).where(col(JournalEntry.source_type) == "accrual")
-    ).one()
-    assert entry.source_id == "alpha:2026-02-01"
-    # dated inside the period it belongs to: the last instant before it ended
-    assert entry.effective_at == datetime(2026, 3, 1, 6, tzinfo=UTC) - timedelta(microseconds=1)
+    ).all()
+    assert {entry.source_id for entry in entries} == {"alpha:2026-02-01"}
+    # dated inside the period it belongs to: the last instant before it ended (the partner is
+    # in UTC, so also the last instant of February in the partner's calendar)
+    assert {entry.effective_at for entry in entries} == {
+        datetime(2026, 3, 1, tzinfo=UTC) - timedelta(microseconds=1)
+    }
     # after the grace period (24 hours by default) the invoice takes late usage over
     after = datetime(2026, 3, 3, tzinfo=UTC)
     send(session, "acme", [event("feb2", "alpha", "voice", "5", late)], received_at=after)
@@ -162,7 +197,8 @@ def test_accruing_one_client(session: Session) -> None:
     assert accrue(session, "acme", MARCH).clients == {"alpha"}
     session.commit()
     unbilled = account_balance(session, "acme", "1150", "USD")
-    assert unbilled == 15 + 6  # alpha: 5 x 0.03 (volume plan); beta: 5 x 0.011 = 0.055 -> 0.06
+    # Both on the Pro plan's 60.00 minimum spend; alpha has a 10% discount.
+    assert unbilled == 5400 + 6000
 
 
 # --- Hypothesis: any interleaving of usage and accrual runs sums to the period's figures --------

@@ -56,7 +56,7 @@ def test_usage_current_and_accrue(engine: Engine, tmp_path: Path) -> None:
     assert payload["total"] == sum(line["amount"] for line in payload["lines"])
 
     first = run("ledger", "accrue", "-p", "acme")
-    assert "2 accrual entries for 1 clients" in first
+    assert "1 accrual entry for 1 client;" in first  # voice, sms and base fee legs
     assert "nothing to accrue" in run("ledger", "accrue", "-p", "acme")
     entries = json.loads(run("ledger", "entries", "-p", "acme", "--source", "accrual", "--json"))
     assert {leg["client"] for entry in entries for leg in entry["postings"]} == {"beta"}
