@@ -10,11 +10,9 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
-from api import errors
+from api import errors, oauth, webhooks
 from api.dashboard.app import mount_dashboard
 from api.docs import mount_docs
-from api.oauth import build_router as build_oauth_router
-from api.webhooks import build_router as build_webhooks_router
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.margins import endpoints as margins_endpoints
 from billing.metering import endpoints as metering_endpoints
@@ -48,6 +46,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(payments_endpoints.router)
     app.include_router(reconcile_endpoints.router)
     mount_dashboard(app)
-    app.include_router(build_oauth_router())
-    app.include_router(build_webhooks_router())
+    app.include_router(oauth.router)
+    app.include_router(webhooks.router)
     return app
