@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
@@ -27,10 +27,12 @@ from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
 from config.bounds import month_days
 from config.db import session_scope
+from config.request_session import AppEngine
 
 __all__ = [
     "Brand",
     "SignInRequired",
+    "SignedIn",
     "Viewer",
     "brand_of",
     "check_csrf",
@@ -106,16 +108,21 @@ class Viewer:
         return self.operator or self.partner_id == partner_id
 
 
-def viewer(request: Request) -> Viewer:
-    """The signed-in user (read again from the database), or `SignInRequired`."""
+def viewer(request: Request, engine: AppEngine) -> Viewer:
+    """The signed-in user (read again from the database, in its own short transaction), or
+    `SignInRequired`."""
     data = read_session(request)
     if data is None or data.token is None:
         raise SignInRequired(request.url.path)
-    with session_scope() as db:
+    with session_scope(engine) as db:
         user = session_user(db, data.token)
         if user is None:
             raise SignInRequired(request.url.path)
         return Viewer(user.user_id, user.email, user.role, user.partner_id, data)
+
+
+SignedIn = Annotated[Viewer, Depends(viewer)]
+"""The signed-in user of a dashboard page (a dependency; no session: redirect to sign-in)."""
 
 
 def not_found() -> HTTPException:
