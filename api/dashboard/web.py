@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
 
-from api.dashboard.models import DashboardRole, DashboardUser
+from api.dashboard.models import DashboardRole
 from api.dashboard.session import SessionData, csrf_ok, read_session
 from api.dashboard.signins import session_user
 from billing.documents.document import PartnerBranding
@@ -221,7 +221,3 @@ def render(
     )
     response.headers.update(PAGE_HEADERS)
     return response
-
-
-def user_label(user: DashboardUser) -> str:
-    return f"{user.email} ({user.role})"
