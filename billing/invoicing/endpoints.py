@@ -41,8 +41,8 @@ from billing.invoicing.schemas import (
     invoice_read,
 )
 from billing.invoicing.service import approve_invoice, get_invoice, list_invoices, void_invoice
-from billing.tenants.auth import AdminKey, ReadKey
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, partner_of
+from billing.tenants.endpoints import translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal
 from config.bounds import database_id, month_days

@@ -15,8 +15,8 @@ from billing.margins.cli import selection_of
 from billing.margins.schemas import MarginReportOut, margins_out
 from billing.margins.service import GroupBy, margins
 from billing.pricing.book import local_today
-from billing.tenants.auth import AdminKey
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.auth import AUTH_RESPONSES, AdminKey, partner_of
+from billing.tenants.endpoints import translate_errors
 from billing.tenants.service import get_partner
 from config.db_types import utcnow
 from config.request_session import DbSession

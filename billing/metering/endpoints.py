@@ -42,8 +42,8 @@ from billing.metering.validation import (
     MalformedBatchError,
     parse_batch,
 )
-from billing.tenants.auth import IngestKey, ReadKey
-from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
+from billing.tenants.auth import AUTH_RESPONSES, IngestKey, ReadKey, for_key, partner_of
+from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
 from config.bounds import check_day
 from config.request_body import BodyTooLargeError, read_body

@@ -17,8 +17,8 @@ from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError, PaymentStateError
 from billing.payments.manual import list_payments, record_manual_payment
 from billing.payments.schemas import PaymentIn, PaymentPage, PaymentRead, payment_read
-from billing.tenants.auth import AdminKey, ReadKey
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of, translate_errors
+from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, partner_of
+from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
 from config.bounds import database_id
 from config.request_session import DbSession

@@ -32,8 +32,8 @@ from billing.pricing.schemas import (
     plan_out,
 )
 from billing.pricing.service import plan_histories, plan_history, pricing_for
-from billing.tenants.auth import AdminKey, ReadKey
-from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
+from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, for_key, partner_of
+from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse, Principal, Slug, is_cost_field
 from billing.tenants.service import get_client
 from config.bounds import check_day

@@ -9,14 +9,14 @@ row gets 404, exactly as if it did not exist. Each request is one unit of work.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from billing.tenants import logos, service
-from billing.tenants.auth import AdminKey, ReadKey
+from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, for_key, partner_of
 from billing.tenants.errors import (
     AlreadyExistsError,
     NotFoundError,
@@ -36,17 +36,12 @@ from billing.tenants.schemas import (
     Principal,
     UsageTypeCreate,
     UsageTypeRead,
-    hide_costs,
 )
 from config.request_body import BodyTooLargeError, read_body
 from config.request_session import DbSession
 
-__all__ = ["AUTH_RESPONSES", "for_key", "partner_of", "router", "translate_errors"]
+__all__ = ["router", "translate_errors"]
 
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing, unknown or revoked API key."},
-    403: {"model": ErrorResponse, "description": "The key lacks the scope this route needs."},
-}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such row for this key's partner."}
 }
@@ -106,24 +101,6 @@ def translate_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     except IntegrityError as exc:  # lost a race with a concurrent create of the same id
         raise HTTPException(status.HTTP_409_CONFLICT, "conflicts with an existing row") from exc
-
-
-def partner_of(principal: Principal) -> str:
-    """The partner a key acts for; platform keys act for none and get 403 here."""
-    if principal.partner_id is None:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "a platform key manages partners only; use a partner key"
-        )
-    return principal.partner_id
-
-
-Shown = TypeVar("Shown")
-
-
-def for_key(principal: Principal, body: Shown) -> Shown:
-    """`body` as this key may see it: cost and margin fields null unless it is an admin key
-    (`Principal.sees_costs`, `hide_costs`). Every route that answers such fields calls this."""
-    return body if principal.sees_costs else hide_costs(body)
 
 
 def _visible_partner(principal: Principal, partner_id: str) -> None:

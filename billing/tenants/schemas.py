@@ -379,4 +379,3 @@ def hide_costs(value: Shown) -> Shown:
     if isinstance(value, list):
         return cast(Shown, [hide_costs(item) for item in value])
     return value
-

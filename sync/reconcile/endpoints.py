@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from billing.tenants.auth import AdminKey
-from billing.tenants.endpoints import AUTH_RESPONSES, partner_of
+from billing.tenants.auth import AUTH_RESPONSES, AdminKey, partner_of
 from config.bounds import MAX_ID
 from config.request_session import DbSession
 from sync.reconcile.readable import readable_report
