@@ -20,7 +20,7 @@ from billing.pricing.book import local_today
 from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
 from config.db_types import utcnow
-from config.request_session import DbSession
+from config.request_session import AppEngine, DbSession
 
 __all__ = ["EXPORT_COLUMNS", "router"]
 
@@ -75,6 +75,7 @@ def usage_csv(
     partner_id: str,
     who: SignedIn,
     db: DbSession,
+    engine: AppEngine,
     client: Text = None,
     usage_type: Text = None,
     period: Annotated[str | None, Query(max_length=7)] = None,
@@ -83,7 +84,7 @@ def usage_csv(
     where, shown = _filter(partner, client, usage_type, period)
     name = f"usage-{partner.id}-{shown}.csv"
     return StreamingResponse(
-        export_csv_chunks(partner.id, where, costs=True),  # partner operators see margins
+        export_csv_chunks(partner.id, where, costs=True, engine=engine),  # operators see margins
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

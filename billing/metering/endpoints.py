@@ -47,7 +47,7 @@ from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
 from config.bounds import check_day
 from config.request_body import BodyTooLargeError, read_body
-from config.request_session import DbSession
+from config.request_session import AppEngine, DbSession
 
 __all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "router"]
 
@@ -167,7 +167,7 @@ def list_usage(
 )
 def export_usage(
     principal: ReadKey,
-    session: DbSession,
+    engine: AppEngine,
     client: ClientParam = None,
     usage_type: UsageTypeParam = None,
     start: FromParam = None,
@@ -175,7 +175,7 @@ def export_usage(
 ) -> StreamingResponse:
     where = EventFilter(client, usage_type, start, end)
     return StreamingResponse(
-        export_csv_chunks(partner_of(principal), where, costs=principal.sees_costs),
+        export_csv_chunks(partner_of(principal), where, costs=principal.sees_costs, engine=engine),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
     )
