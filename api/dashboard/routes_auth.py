@@ -11,13 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 from api.dashboard.session import (
     dashboard_settings,
     new_session,
-    read_session,
     write_session,
 )
 from api.dashboard.signins import end_session, session_user, start_session
 from api.dashboard.throttle import SignInThrottle
 from api.dashboard.users import authenticate
-from api.dashboard.web import SignedIn, check_csrf, not_found, render
+from api.dashboard.web import BrowserSession, SignedIn, check_csrf, not_found, render
 from config.request_session import DbSession
 
 __all__ = ["router"]
@@ -52,8 +51,10 @@ def landing(who: SignedIn) -> Response:
 
 
 @router.get("/signin")
-def signin_page(request: Request, db: DbSession, next: str | None = None) -> Response:
-    data = read_session(request)
+def signin_page(
+    request: Request, cookie: BrowserSession, db: DbSession, next: str | None = None
+) -> Response:
+    data = cookie
     if data is not None and data.token is not None and session_user(db, data.token) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     if data is None or data.token is not None:
@@ -68,6 +69,7 @@ def signin_page(request: Request, db: DbSession, next: str | None = None) -> Res
 @router.post("/signin", dependencies=[Depends(check_csrf)])
 def signin(
     request: Request,
+    cookie: BrowserSession,
     db: DbSession,
     limiter: Throttle,
     email: Annotated[str, Form(max_length=320)],
@@ -91,7 +93,7 @@ def signin(
             limiter.failed(db, *keys)
             error, code = "The e-mail or the password is wrong.", 401
     if error is not None:
-        data = read_session(request) or new_session()
+        data = cookie or new_session()
         return render(
             request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next),
             error=error, email=email, status_code=code,
@@ -102,11 +104,10 @@ def signin(
 
 
 @router.post("/signout", dependencies=[Depends(check_csrf)])
-def signout(request: Request, db: DbSession) -> Response:
+def signout(cookie: BrowserSession, db: DbSession) -> Response:
     """Ends the session on the server too: a copied cookie stops working."""
-    data = read_session(request)
-    if data is not None and data.token is not None:
-        end_session(db, data.token)
+    if cookie is not None and cookie.token is not None:
+        end_session(db, cookie.token)
     response = RedirectResponse("/dashboard/signin", status_code=303)
     write_session(response, new_session())
     return response

@@ -31,6 +31,7 @@ from config.request_session import AppEngine
 
 __all__ = [
     "Brand",
+    "BrowserSession",
     "SignInRequired",
     "SignedIn",
     "Viewer",
@@ -120,6 +121,9 @@ def viewer(request: Request, engine: AppEngine) -> Viewer:
             raise SignInRequired(request.url.path)
         return Viewer(user.user_id, user.email, user.role, user.partner_id, data)
 
+
+BrowserSession = Annotated[SessionData | None, Depends(read_session)]
+"""The signed cookie's session (maybe signed out, with its CSRF token), or None."""
 
 SignedIn = Annotated[Viewer, Depends(viewer)]
 """The signed-in user of a dashboard page (a dependency; no session: redirect to sign-in)."""
