@@ -1,15 +1,18 @@
-"""The FastAPI application. `create_app()` is the factory uvicorn and the tests call."""
+"""The FastAPI application. `create_app()` is the factory uvicorn and the tests call.
+
+Every router is a module-level `APIRouter`; what a request needs (the database session, the
+calling key, the dashboard user) comes from dependencies. `create_app(engine=...)` serves that
+engine (`app.state.engine`, read by `config.request_session`); without one, the process engine.
+"""
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from sqlalchemy import Engine
 
-from api import errors
-from api.auth import require_scope
+from api import errors, oauth, webhooks
 from api.dashboard.app import mount_dashboard
 from api.docs import mount_docs
-from api.oauth import build_router as build_oauth_router
-from api.webhooks import build_router as build_webhooks_router
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.margins import endpoints as margins_endpoints
 from billing.metering import endpoints as metering_endpoints
@@ -22,7 +25,7 @@ from sync.reconcile import endpoints as reconcile_endpoints
 __all__ = ["create_app"]
 
 
-def create_app() -> FastAPI:
+def create_app(engine: Engine | None = None) -> FastAPI:
     secret_key()  # no usable key (unset, public, too short): refuse to start, saying why
     app = FastAPI(
         title="Rebill",
@@ -32,16 +35,17 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.state.engine = engine
     errors.install(app)
     mount_docs(app)
-    app.include_router(tenant_endpoints.build_router(require_scope))
-    app.include_router(metering_endpoints.build_router(require_scope))
-    app.include_router(pricing_endpoints.build_router(require_scope))
-    app.include_router(margins_endpoints.build_router(require_scope))
-    app.include_router(invoicing_endpoints.build_router(require_scope))
-    app.include_router(payments_endpoints.build_router(require_scope))
-    app.include_router(reconcile_endpoints.build_router(require_scope))
+    app.include_router(tenant_endpoints.router)
+    app.include_router(metering_endpoints.router)
+    app.include_router(pricing_endpoints.router)
+    app.include_router(margins_endpoints.router)
+    app.include_router(invoicing_endpoints.router)
+    app.include_router(payments_endpoints.router)
+    app.include_router(reconcile_endpoints.router)
     mount_dashboard(app)
-    app.include_router(build_oauth_router())
-    app.include_router(build_webhooks_router())
+    app.include_router(oauth.router)
+    app.include_router(webhooks.router)
     return app

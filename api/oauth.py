@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from config.db import get_engine
+from config.request_session import AppEngine
 from connectors.base import ConnectorError
 from connectors.connections.providers import OAUTH_PROVIDERS
 from connectors.connections.service import (
@@ -23,7 +23,7 @@ from connectors.connections.service import (
     complete_consent,
 )
 
-__all__ = ["build_router"]
+__all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
@@ -39,48 +39,47 @@ def _page(status: int, title: str, body: str) -> HTMLResponse:
     )
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(tags=["oauth"])
+router = APIRouter(tags=["oauth"])
 
-    @router.get("/oauth/{provider}/callback", response_class=HTMLResponse)
-    async def oauth_callback(
-        provider: str,
-        code: Annotated[str | None, Query()] = None,
-        state: Annotated[str | None, Query()] = None,
-        realm_id: Annotated[str | None, Query(alias="realmId")] = None,
-        error: Annotated[str | None, Query()] = None,
-        error_description: Annotated[str | None, Query()] = None,
-    ) -> HTMLResponse:
-        """Finish `connections connect`: verify the state, exchange the code, store the
-        encrypted tokens and the organisation (QuickBooks realmId, Xero tenant)."""
-        if provider not in OAUTH_PROVIDERS:
-            return _page(404, "Unknown provider", f"No OAuth flow for {provider!r}.")
-        if error:
-            reason = error_description or error
-            return _page(400, "Not connected", f"{provider} reported: {reason}.")
-        try:
-            connection = await complete_consent(
-                get_engine(),
-                provider=provider,
-                code=code or "",
-                state=state or "",
-                realm_id=realm_id,
-            )
-        except (OAuthStateError, ConnectionSetupError) as exc:
-            return _page(400, "Not connected", str(exc))
-        except ConnectorError as exc:
-            log.warning("oauth callback for %s failed: %s", provider, exc.message)
-            return _page(
-                502,
-                "Not connected",
-                f"{exc.message} The link is used up: start again with "
-                f"`python main.py connections connect {provider} --partner ...`.",
-            )
-        where = f" ({connection.remote_tenant_name})" if connection.remote_tenant_name else ""
-        return _page(
-            200,
-            f"Connected {provider} for {connection.partner_id}",
-            f"Connection {connection.name!r}{where} is active. You can close this window.",
+
+@router.get("/oauth/{provider}/callback", response_class=HTMLResponse)
+async def oauth_callback(
+    provider: str,
+    engine: AppEngine,
+    code: Annotated[str | None, Query()] = None,
+    state: Annotated[str | None, Query()] = None,
+    realm_id: Annotated[str | None, Query(alias="realmId")] = None,
+    error: Annotated[str | None, Query()] = None,
+    error_description: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """Finish `connections connect`: verify the state, exchange the code, store the
+    encrypted tokens and the organisation (QuickBooks realmId, Xero tenant)."""
+    if provider not in OAUTH_PROVIDERS:
+        return _page(404, "Unknown provider", f"No OAuth flow for {provider!r}.")
+    if error:
+        reason = error_description or error
+        return _page(400, "Not connected", f"{provider} reported: {reason}.")
+    try:
+        connection = await complete_consent(
+            engine,
+            provider=provider,
+            code=code or "",
+            state=state or "",
+            realm_id=realm_id,
         )
-
-    return router
+    except (OAuthStateError, ConnectionSetupError) as exc:
+        return _page(400, "Not connected", str(exc))
+    except ConnectorError as exc:
+        log.warning("oauth callback for %s failed: %s", provider, exc.message)
+        return _page(
+            502,
+            "Not connected",
+            f"{exc.message} The link is used up: start again with "
+            f"`python main.py connections connect {provider} --partner ...`.",
+        )
+    where = f" ({connection.remote_tenant_name})" if connection.remote_tenant_name else ""
+    return _page(
+        200,
+        f"Connected {provider} for {connection.partner_id}",
+        f"Connection {connection.name!r}{where} is active. You can close this window.",
+    )

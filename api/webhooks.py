@@ -20,15 +20,15 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from config.db import get_engine
 from config.request_body import BodyTooLargeError, read_body
+from config.request_session import AppEngine
 from config.settings import get_settings
 from connectors.freshbooks.callbacks import receive as receive_freshbooks
 from connectors.freshbooks.webhooks import SIGNATURE_HEADER as FRESHBOOKS_SIGNATURE
 from sync import readback_webhooks as accounting_hooks
 from sync.stripe import receive_delivery
 
-__all__ = ["MAX_BODY", "build_router"]
+__all__ = ["MAX_BODY", "router"]
 
 MAX_BODY = 1024 * 1024  # Stripe events are a few KiB; refuse anything absurd
 
@@ -40,76 +40,76 @@ async def _body(request: Request) -> bytes | JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=413)
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-    @router.post("/stripe", summary="Stripe webhook deliveries")
-    async def stripe_webhook(request: Request) -> JSONResponse:
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        header = request.headers.get("Stripe-Signature")
-        result = await run_in_threadpool(receive_delivery, get_engine(), body, header)
-        return JSONResponse(
-            {"detail": result.detail, "event": result.event_id}, status_code=result.status_code
-        )
 
-    @router.get("/stripe/return", response_class=HTMLResponse, include_in_schema=False)
-    def stripe_return(result: str = "success") -> HTMLResponse:
-        text = (
-            "Thank you. You can close this page."
-            if result == "success"
-            else "Nothing was changed. You can close this page."
-        )
-        return HTMLResponse(f"<!doctype html><title>Payment</title><p>{text}</p>")
+@router.post("/stripe", summary="Stripe webhook deliveries")
+async def stripe_webhook(request: Request, engine: AppEngine) -> JSONResponse:
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    header = request.headers.get("Stripe-Signature")
+    result = await run_in_threadpool(receive_delivery, engine, body, header)
+    return JSONResponse(
+        {"detail": result.detail, "event": result.event_id}, status_code=result.status_code
+    )
 
-    @router.post("/freshbooks", summary="FreshBooks webhook callbacks")
-    async def freshbooks_webhook(request: Request) -> JSONResponse:
-        """Callback verification and signed events (`connectors.freshbooks.callbacks`)."""
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        signature = request.headers.get(FRESHBOOKS_SIGNATURE)
-        result = await receive_freshbooks(get_engine(), body, signature)
-        name = result.event.name if result.event is not None else None
-        return JSONResponse(
-            {"detail": result.detail, "event": name}, status_code=result.status_code
-        )
 
-    @router.post("/quickbooks", summary="QuickBooks Online change notifications")
-    async def quickbooks_webhook(request: Request, background: BackgroundTasks) -> Response:
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        verifier = get_settings().quickbooks_webhook_verifier.get_secret_value()
-        if not accounting_hooks.signature_ok(
-            body, request.headers.get("intuit-signature"), verifier
-        ):
-            return JSONResponse({"detail": "intuit-signature: does not match"}, status_code=401)
-        try:
-            realms = accounting_hooks.quickbooks_realms(body)
-        except ValueError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=400)
-        if realms:
-            background.add_task(
-                accounting_hooks.read_back_tenants, get_engine(), "quickbooks", realms
-            )
-        return Response(status_code=200)
+@router.get("/stripe/return", response_class=HTMLResponse, include_in_schema=False)
+def stripe_return(result: str = "success") -> HTMLResponse:
+    text = (
+        "Thank you. You can close this page."
+        if result == "success"
+        else "Nothing was changed. You can close this page."
+    )
+    return HTMLResponse(f"<!doctype html><title>Payment</title><p>{text}</p>")
 
-    @router.post("/xero", summary="Xero webhooks (and the intent-to-receive handshake)")
-    async def xero_webhook(request: Request, background: BackgroundTasks) -> Response:
-        body = await _body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        key = get_settings().xero_webhook_key.get_secret_value()
-        if not accounting_hooks.signature_ok(body, request.headers.get("x-xero-signature"), key):
-            return Response(status_code=401)  # Xero expects no body in either answer
-        try:
-            tenants = accounting_hooks.xero_tenants(body)
-        except ValueError as exc:  # correctly signed but not an event list Rebill can read
-            return JSONResponse({"detail": str(exc)}, status_code=400)
-        if tenants:
-            background.add_task(accounting_hooks.read_back_tenants, get_engine(), "xero", tenants)
-        return Response(status_code=200)
 
-    return router
+@router.post("/freshbooks", summary="FreshBooks webhook callbacks")
+async def freshbooks_webhook(request: Request, engine: AppEngine) -> JSONResponse:
+    """Callback verification and signed events (`connectors.freshbooks.callbacks`)."""
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    signature = request.headers.get(FRESHBOOKS_SIGNATURE)
+    result = await receive_freshbooks(engine, body, signature)
+    name = result.event.name if result.event is not None else None
+    return JSONResponse({"detail": result.detail, "event": name}, status_code=result.status_code)
+
+
+@router.post("/quickbooks", summary="QuickBooks Online change notifications")
+async def quickbooks_webhook(
+    request: Request, background: BackgroundTasks, engine: AppEngine
+) -> Response:
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    verifier = get_settings().quickbooks_webhook_verifier.get_secret_value()
+    if not accounting_hooks.signature_ok(body, request.headers.get("intuit-signature"), verifier):
+        return JSONResponse({"detail": "intuit-signature: does not match"}, status_code=401)
+    try:
+        realms = accounting_hooks.quickbooks_realms(body)
+    except ValueError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    if realms:
+        background.add_task(accounting_hooks.read_back_tenants, engine, "quickbooks", realms)
+    return Response(status_code=200)
+
+
+@router.post("/xero", summary="Xero webhooks (and the intent-to-receive handshake)")
+async def xero_webhook(
+    request: Request, background: BackgroundTasks, engine: AppEngine
+) -> Response:
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    key = get_settings().xero_webhook_key.get_secret_value()
+    if not accounting_hooks.signature_ok(body, request.headers.get("x-xero-signature"), key):
+        return Response(status_code=401)  # Xero expects no body in either answer
+    try:
+        tenants = accounting_hooks.xero_tenants(body)
+    except ValueError as exc:  # correctly signed but not an event list Rebill can read
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    if tenants:
+        background.add_task(accounting_hooks.read_back_tenants, engine, "xero", tenants)
+    return Response(status_code=200)

@@ -1,4 +1,5 @@
-"""Mount the dashboard on the FastAPI app: routers, static files, the sign-in redirect."""
+"""Mount the dashboard on the FastAPI app: routers, static files, the sign-in redirect, and
+the app's sign-in throttle (`routes_auth.signin_throttle` reads it from `app.state`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.dashboard.routes_auth import build_auth_router
-from api.dashboard.routes_invoices import build_invoices_router
-from api.dashboard.routes_overview import build_overview_router
-from api.dashboard.routes_usage import build_usage_router
+from api.dashboard import routes_auth, routes_invoices, routes_overview, routes_usage
+from api.dashboard.session import dashboard_settings
+from api.dashboard.throttle import SignInThrottle
 from api.dashboard.web import SignInRequired
 
 __all__ = ["mount_dashboard"]
@@ -29,8 +29,12 @@ def mount_dashboard(app: FastAPI) -> None:
         StaticFiles(directory=str(Path(__file__).parent / "static")),
         name="dashboard-static",
     )
-    app.include_router(build_auth_router())
-    app.include_router(build_overview_router())
-    app.include_router(build_invoices_router())
-    app.include_router(build_usage_router())
+    settings = dashboard_settings()
+    app.state.signin_throttle = SignInThrottle(
+        settings.signin_attempts, settings.signin_window_seconds
+    )
+    app.include_router(routes_auth.router)
+    app.include_router(routes_overview.router)
+    app.include_router(routes_invoices.router)
+    app.include_router(routes_usage.router)
     app.add_exception_handler(SignInRequired, _to_signin)

@@ -11,16 +11,15 @@ from fastapi.responses import RedirectResponse, Response
 from api.dashboard.session import (
     dashboard_settings,
     new_session,
-    read_session,
     write_session,
 )
 from api.dashboard.signins import end_session, session_user, start_session
 from api.dashboard.throttle import SignInThrottle
 from api.dashboard.users import authenticate
-from api.dashboard.web import Viewer, check_csrf, not_found, render, viewer
-from config.db import session_scope
+from api.dashboard.web import BrowserSession, SignedIn, check_csrf, not_found, render
+from config.request_session import DbSession
 
-__all__ = ["build_auth_router"]
+__all__ = ["router"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -30,90 +29,99 @@ def _safe_next(target: str | None) -> str:
     return "/dashboard"
 
 
-def build_auth_router() -> APIRouter:
-    router = APIRouter(prefix="/dashboard", include_in_schema=False)
-    settings = dashboard_settings()
-    limiter = SignInThrottle(settings.signin_attempts, settings.signin_window_seconds)
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-    @router.get("")
-    def landing(who: Annotated[Viewer, Depends(viewer)]) -> Response:
-        if who.operator:
-            return RedirectResponse("/dashboard/partners", status_code=303)
+
+def signin_throttle(request: Request) -> SignInThrottle:
+    """The app's throttle (`mount_dashboard` builds it from the settings when the app is
+    made); its counts are in the database, shared by every process."""
+    throttle = request.app.state.signin_throttle
+    assert isinstance(throttle, SignInThrottle)
+    return throttle
+
+
+Throttle = Annotated[SignInThrottle, Depends(signin_throttle)]
+
+
+@router.get("")
+def landing(who: SignedIn) -> Response:
+    if who.operator:
+        return RedirectResponse("/dashboard/partners", status_code=303)
+    return RedirectResponse(f"/dashboard/p/{who.partner_id}", status_code=303)
+
+
+@router.get("/signin")
+def signin_page(
+    request: Request, cookie: BrowserSession, db: DbSession, next: str | None = None
+) -> Response:
+    data = cookie
+    if data is not None and data.token is not None and session_user(db, data.token) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    if data is None or data.token is not None:
+        data = new_session()
+    response = render(
+        request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next)
+    )
+    write_session(response, data)
+    return response
+
+
+@router.post("/signin", dependencies=[Depends(check_csrf)])
+def signin(
+    request: Request,
+    cookie: BrowserSession,
+    db: DbSession,
+    limiter: Throttle,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form()] = "/dashboard",
+) -> Response:
+    address = email.strip().lower()
+    keys = (f"email:{address}", f"ip:{request.client.host if request.client else '?'}")
+    error = None
+    token = None
+    if limiter.blocked(db, *keys):
+        error = "Too many failed attempts: wait a few minutes and try again."
+        code = 429
+    else:
+        user = authenticate(db, address, password)
+        if user is not None:
+            lifetime = timedelta(hours=dashboard_settings().session_hours)
+            token = start_session(db, user, lifetime)
+            limiter.succeeded(db, keys[0])
+        else:
+            limiter.failed(db, *keys)
+            error, code = "The e-mail or the password is wrong.", 401
+    if error is not None:
+        data = cookie or new_session()
+        return render(
+            request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next),
+            error=error, email=email, status_code=code,
+        )  # fmt: skip
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    write_session(response, new_session(token))
+    return response
+
+
+@router.post("/signout", dependencies=[Depends(check_csrf)])
+def signout(cookie: BrowserSession, db: DbSession) -> Response:
+    """Ends the session on the server too: a copied cookie stops working."""
+    if cookie is not None and cookie.token is not None:
+        end_session(db, cookie.token)
+    response = RedirectResponse("/dashboard/signin", status_code=303)
+    write_session(response, new_session())
+    return response
+
+
+@router.get("/partners")
+def partners(request: Request, who: SignedIn, db: DbSession) -> Response:
+    if not who.operator:
         return RedirectResponse(f"/dashboard/p/{who.partner_id}", status_code=303)
+    return render(request, "partners.html", who, None, db=db)
 
-    @router.get("/signin")
-    def signin_page(request: Request, next: str | None = None) -> Response:
-        data = read_session(request)
-        if data is not None and data.token is not None:
-            with session_scope() as db:
-                if session_user(db, data.token) is not None:
-                    return RedirectResponse(_safe_next(next), status_code=303)
-        if data is None or data.token is not None:
-            data = new_session()
-        response = render(
-            request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next)
-        )
-        write_session(response, data)
-        return response
 
-    @router.post("/signin", dependencies=[Depends(check_csrf)])
-    def signin(
-        request: Request,
-        email: Annotated[str, Form(max_length=320)],
-        password: Annotated[str, Form(max_length=1000)],
-        next: Annotated[str, Form()] = "/dashboard",
-    ) -> Response:
-        address = email.strip().lower()
-        keys = (f"email:{address}", f"ip:{request.client.host if request.client else '?'}")
-        error = None
-        token = None
-        with session_scope() as db:
-            if limiter.blocked(db, *keys):
-                error = "Too many failed attempts: wait a few minutes and try again."
-                code = 429
-            else:
-                user = authenticate(db, address, password)
-                if user is not None:
-                    lifetime = timedelta(hours=dashboard_settings().session_hours)
-                    token = start_session(db, user, lifetime)
-                    limiter.succeeded(db, keys[0])
-                else:
-                    limiter.failed(db, *keys)
-                    error, code = "The e-mail or the password is wrong.", 401
-        if error is not None:
-            data = read_session(request) or new_session()
-            return render(
-                request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next),
-                error=error, email=email, status_code=code,
-            )  # fmt: skip
-        response = RedirectResponse(_safe_next(next), status_code=303)
-        write_session(response, new_session(token))
-        return response
-
-    @router.post("/signout", dependencies=[Depends(check_csrf)])
-    def signout(request: Request) -> Response:
-        """Ends the session on the server too: a copied cookie stops working."""
-        data = read_session(request)
-        if data is not None and data.token is not None:
-            with session_scope() as db:
-                end_session(db, data.token)
-        response = RedirectResponse("/dashboard/signin", status_code=303)
-        write_session(response, new_session())
-        return response
-
-    @router.get("/partners")
-    def partners(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Response:
-        if not who.operator:
-            return RedirectResponse(f"/dashboard/p/{who.partner_id}", status_code=303)
-        with session_scope() as db:
-            return render(request, "partners.html", who, None, db=db)
-
-    @router.get("/switch")
-    def switch(
-        who: Annotated[Viewer, Depends(viewer)], partner: Annotated[str, Query(max_length=64)]
-    ) -> Response:
-        if not who.may_see(partner):
-            raise not_found()
-        return RedirectResponse(f"/dashboard/p/{partner}", status_code=303)
-
-    return router
+@router.get("/switch")
+def switch(who: SignedIn, partner: Annotated[str, Query(max_length=64)]) -> Response:
+    if not who.may_see(partner):
+        raise not_found()
+    return RedirectResponse(f"/dashboard/p/{partner}", status_code=303)

@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, col, select
 
 from api.dashboard.sync_state import invoice_sync_status
-from api.dashboard.web import Viewer, check_csrf, not_found, partner_in_view, render, viewer
+from api.dashboard.web import SignedIn, check_csrf, not_found, partner_in_view, render
 from billing.documents.pdf import document_path
 from billing.invoicing.documents import invoice_document, write_pdf
 from billing.invoicing.errors import InvoicingError
@@ -29,10 +28,10 @@ from billing.invoicing.service import approve_invoice, list_invoices
 from billing.metering.schemas import quantity_text
 from billing.tenants.service import get_client
 from config.csv_cells import safe_writer
-from config.db import session_scope
+from config.request_session import DbSession
 from sync.stripe.models import StripeCharge
 
-__all__ = ["build_invoices_router"]
+__all__ = ["router"]
 
 ISSUED_SHOWN = 200
 OPEN = (InvoiceStatus.DRAFT, InvoiceStatus.APPROVED)
@@ -133,129 +132,123 @@ def _line_csv(invoice: Invoice, line: LineExplanation) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def build_invoices_router() -> APIRouter:
-    router = APIRouter(prefix="/dashboard/p/{partner_id}/invoices", include_in_schema=False)
+router = APIRouter(prefix="/dashboard/p/{partner_id}/invoices", include_in_schema=False)
 
-    @router.get("")
-    def review(
-        request: Request,
-        partner_id: str,
-        who: Annotated[Viewer, Depends(viewer)],
-        issued: str | None = None,
-        error: str | None = None,
-    ) -> Response:
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            repo = InvoiceRepository(db)
-            drafts = [
-                i for state in OPEN for i in repo.invoices(partner.id, InvoiceFilter(status=state))
-            ]
-            drafts.sort(key=lambda i: (i.period_start, i.client_id))
-            done = list(
-                db.exec(
-                    select(Invoice)
-                    .where(col(Invoice.partner_id) == partner.id, col(Invoice.status).not_in(OPEN))
-                    .order_by(col(Invoice.issued_at).desc(), col(Invoice.id).desc())
-                    .limit(ISSUED_SHOWN)
-                )
-            )
-            return render(
-                request, "invoices.html", who, partner, db=db, drafts=drafts,
-                previous=_previous_totals(db, partner.id, drafts), done=done,
-                sync=invoice_sync_status(db, partner.id, [i.invoice_id for i in done]),
-                charges=_charges(db, partner.id, [i.invoice_id for i in done]),
-                issued_message=issued, error=error,
-            )  # fmt: skip
 
-    @router.post("/approve", dependencies=[Depends(check_csrf)])
-    async def approve(
-        request: Request, partner_id: str, who: Annotated[Viewer, Depends(viewer)]
-    ) -> Response:
-        """Approve the chosen drafts and issue them (number, ledger entry, PDF, e-mail queued),
-        all or nothing."""
-        form = await request.form()
-        try:
-            ids = sorted({int(str(value)) for value in form.getlist("invoice")})
-        except ValueError as exc:
-            raise HTTPException(
-                status.HTTP_400_BAD_REQUEST, "invoice: every value must be an invoice id"
-            ) from exc
-        base = f"/dashboard/p/{partner_id}/invoices"
-        if not ids:
-            return RedirectResponse(f"{base}?error=Choose+at+least+one+draft.", status_code=303)
-        try:
-            with session_scope() as db:
-                partner = partner_in_view(db, who, partner_id)
-                for invoice_id in ids:
-                    _invoice(db, partner.id, invoice_id)  # 404 for anyone else's invoice
-                    approve_invoice(db, partner.id, invoice_id, by=f"dashboard:{who.email}")
-                result = issue_invoices(db, partner.id, ids)
-                numbers = ",".join(i.number or "" for i in result.invoices)
-        except InvoicingError as exc:
-            return RedirectResponse(f"{base}?error={_q(str(exc))}", status_code=303)
-        return RedirectResponse(f"{base}?issued={_q(numbers)}", status_code=303)
-
-    @router.get("/{invoice_id}")
-    def invoice_page(
-        request: Request, partner_id: str, invoice_id: int, who: Annotated[Viewer, Depends(viewer)]
-    ) -> Response:
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            invoice = _invoice(db, partner.id, invoice_id)
-            lines = InvoiceRepository(db).lines([invoice.invoice_id])[invoice.invoice_id]
-            return render(
-                request, "invoice.html", who, partner, db=db, invoice=invoice, lines=lines,
-                explanation=explain_invoice(db, invoice),
-                sync=invoice_sync_status(db, partner.id, [invoice.invoice_id]),
-            )  # fmt: skip
-
-    @router.get("/{invoice_id}/pdf")
-    def invoice_pdf(
-        partner_id: str, invoice_id: int, who: Annotated[Viewer, Depends(viewer)]
-    ) -> Response:
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            invoice = _invoice(db, partner.id, invoice_id)
-            if invoice.number is None:
-                raise not_found()
-            lines = InvoiceRepository(db).lines([invoice.invoice_id])[invoice.invoice_id]
-            client = get_client(db, partner.id, invoice.client_id)
-            doc = invoice_document(db, partner, client, invoice, lines)
-        path = document_path(doc)
-        if not path.exists():
-            path = write_pdf(doc)
-        return FileResponse(path, media_type="application/pdf", filename=path.name)
-
-    @router.get("/{invoice_id}/lines/{position}")
-    def line_events(
-        request: Request,
-        partner_id: str,
-        invoice_id: int,
-        position: int,
-        who: Annotated[Viewer, Depends(viewer)],
-    ) -> Response:
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            invoice = _invoice(db, partner.id, invoice_id)
-            line = _line(db, invoice, position)
-            return render(request, "line.html", who, partner, db=db, invoice=invoice, line=line)
-
-    @router.get("/{invoice_id}/lines/{position}/events.csv")
-    def line_events_csv(
-        partner_id: str, invoice_id: int, position: int, who: Annotated[Viewer, Depends(viewer)]
-    ) -> Response:
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            invoice = _invoice(db, partner.id, invoice_id)
-            line = _line(db, invoice, position)
-        name = f"{invoice.number or f'draft-{invoice.invoice_id}'}-line-{position}-events.csv"
-        return StreamingResponse(
-            _line_csv(invoice, line),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+@router.get("")
+def review(
+    request: Request,
+    partner_id: str,
+    who: SignedIn,
+    db: DbSession,
+    issued: str | None = None,
+    error: str | None = None,
+) -> Response:
+    partner = partner_in_view(db, who, partner_id)
+    repo = InvoiceRepository(db)
+    drafts = [i for state in OPEN for i in repo.invoices(partner.id, InvoiceFilter(status=state))]
+    drafts.sort(key=lambda i: (i.period_start, i.client_id))
+    done = list(
+        db.exec(
+            select(Invoice)
+            .where(col(Invoice.partner_id) == partner.id, col(Invoice.status).not_in(OPEN))
+            .order_by(col(Invoice.issued_at).desc(), col(Invoice.id).desc())
+            .limit(ISSUED_SHOWN)
         )
+    )
+    return render(
+        request, "invoices.html", who, partner, db=db, drafts=drafts,
+        previous=_previous_totals(db, partner.id, drafts), done=done,
+        sync=invoice_sync_status(db, partner.id, [i.invoice_id for i in done]),
+        charges=_charges(db, partner.id, [i.invoice_id for i in done]),
+        issued_message=issued, error=error,
+    )  # fmt: skip
 
-    return router
+
+@router.post("/approve", dependencies=[Depends(check_csrf)])
+async def approve(request: Request, partner_id: str, who: SignedIn, db: DbSession) -> Response:
+    """Approve the chosen drafts and issue them (number, ledger entry, PDF, e-mail queued),
+    all or nothing."""
+    form = await request.form()
+    try:
+        ids = sorted({int(str(value)) for value in form.getlist("invoice")})
+    except ValueError as exc:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "invoice: every value must be an invoice id"
+        ) from exc
+    base = f"/dashboard/p/{partner_id}/invoices"
+    if not ids:
+        return RedirectResponse(f"{base}?error=Choose+at+least+one+draft.", status_code=303)
+    try:
+        partner = partner_in_view(db, who, partner_id)
+        for invoice_id in ids:
+            _invoice(db, partner.id, invoice_id)  # 404 for anyone else's invoice
+            approve_invoice(db, partner.id, invoice_id, by=f"dashboard:{who.email}")
+        result = issue_invoices(db, partner.id, ids)
+        numbers = ",".join(i.number or "" for i in result.invoices)
+    except InvoicingError as exc:
+        db.rollback()  # all or nothing: the page says why, and nothing is kept
+        return RedirectResponse(f"{base}?error={_q(str(exc))}", status_code=303)
+    return RedirectResponse(f"{base}?issued={_q(numbers)}", status_code=303)
+
+
+@router.get("/{invoice_id}")
+def invoice_page(
+    request: Request, partner_id: str, invoice_id: int, who: SignedIn, db: DbSession
+) -> Response:
+    partner = partner_in_view(db, who, partner_id)
+    invoice = _invoice(db, partner.id, invoice_id)
+    lines = InvoiceRepository(db).lines([invoice.invoice_id])[invoice.invoice_id]
+    return render(
+        request, "invoice.html", who, partner, db=db, invoice=invoice, lines=lines,
+        explanation=explain_invoice(db, invoice),
+        sync=invoice_sync_status(db, partner.id, [invoice.invoice_id]),
+    )  # fmt: skip
+
+
+@router.get("/{invoice_id}/pdf")
+def invoice_pdf(partner_id: str, invoice_id: int, who: SignedIn, db: DbSession) -> Response:
+    partner = partner_in_view(db, who, partner_id)
+    invoice = _invoice(db, partner.id, invoice_id)
+    if invoice.number is None:
+        raise not_found()
+    lines = InvoiceRepository(db).lines([invoice.invoice_id])[invoice.invoice_id]
+    client = get_client(db, partner.id, invoice.client_id)
+    doc = invoice_document(db, partner, client, invoice, lines)
+    path = document_path(doc)
+    if not path.exists():
+        path = write_pdf(doc)
+    return FileResponse(path, media_type="application/pdf", filename=path.name)
+
+
+@router.get("/{invoice_id}/lines/{position}")
+def line_events(
+    request: Request,
+    partner_id: str,
+    invoice_id: int,
+    position: int,
+    who: SignedIn,
+    db: DbSession,
+) -> Response:
+    partner = partner_in_view(db, who, partner_id)
+    invoice = _invoice(db, partner.id, invoice_id)
+    line = _line(db, invoice, position)
+    return render(request, "line.html", who, partner, db=db, invoice=invoice, line=line)
+
+
+@router.get("/{invoice_id}/lines/{position}/events.csv")
+def line_events_csv(
+    partner_id: str, invoice_id: int, position: int, who: SignedIn, db: DbSession
+) -> Response:
+    partner = partner_in_view(db, who, partner_id)
+    invoice = _invoice(db, partner.id, invoice_id)
+    line = _line(db, invoice, position)
+    name = f"{invoice.number or f'draft-{invoice.invoice_id}'}-line-{position}-events.csv"
+    return StreamingResponse(
+        _line_csv(invoice, line),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _q(text: str) -> str:

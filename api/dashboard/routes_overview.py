@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
 from api.dashboard.charts import COST_COLOR, MARGIN_COLOR, Series, column_chart, trend_chart
 from api.dashboard.figures import month_end, portfolio, previous_month
-from api.dashboard.web import Viewer, brand_of, month_of, not_found, partner_in_view, render, viewer
+from api.dashboard.web import SignedIn, brand_of, month_of, not_found, partner_in_view, render
 from billing.invoicing.repository import InvoiceFilter
 from billing.invoicing.service import list_invoices
 from billing.payments.repository import PaymentFilter, PaymentsRepository
@@ -22,112 +22,104 @@ from billing.pricing.service import pricing_for
 from billing.tenants.errors import TenantError
 from billing.tenants.logos import get_logo
 from billing.tenants.service import get_client
-from config.db import session_scope
 from config.db_types import utcnow
+from config.request_session import DbSession
 from sync.stripe.models import StripeCustomer
 
-__all__ = ["build_overview_router"]
+__all__ = ["router"]
 
 Period = Annotated[str | None, Query(max_length=7, description="A month such as 2026-10.")]
 
+router = APIRouter(prefix="/dashboard/p/{partner_id}", include_in_schema=False)
 
-def build_overview_router() -> APIRouter:
-    router = APIRouter(prefix="/dashboard/p/{partner_id}", include_in_schema=False)
 
-    @router.get("")
-    def portfolio_page(
-        request: Request,
-        partner_id: str,
-        who: Annotated[Viewer, Depends(viewer)],
-        period: Period = None,
-    ) -> Response:
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            first = month_of(period, local_today(partner.timezone, utcnow()))
-            view = portfolio(db, partner.id, partner.currency, first)
-            brand = brand_of(partner)
-            labels = [point.label for point in view.trend]
-            chart = trend_chart(
-                f"Revenue, wholesale cost and margin per billing period, {labels[0]} to "
-                f"{labels[-1]}",
-                labels,
-                [
-                    Series("Revenue", brand.color, tuple(p.charge for p in view.trend)),
-                    Series("Wholesale cost", COST_COLOR, tuple(p.cost for p in view.trend)),
-                    Series("Margin", MARGIN_COLOR, tuple(p.margin for p in view.trend)),
-                ],
-                partner.currency,
-            )
-            return render(
-                request, "portfolio.html", who, partner, db=db, view=view, chart=chart,
-                period=f"{first:%Y-%m}", previous=f"{previous_month(first):%Y-%m}",
-                following=f"{month_end(first) + timedelta(days=1):%Y-%m}",
-            )  # fmt: skip
+@router.get("")
+def portfolio_page(
+    request: Request,
+    partner_id: str,
+    who: SignedIn,
+    db: DbSession,
+    period: Period = None,
+) -> Response:
+    partner = partner_in_view(db, who, partner_id)
+    first = month_of(period, local_today(partner.timezone, utcnow()))
+    view = portfolio(db, partner.id, partner.currency, first)
+    brand = brand_of(partner)
+    labels = [point.label for point in view.trend]
+    chart = trend_chart(
+        f"Revenue, wholesale cost and margin per billing period, {labels[0]} to {labels[-1]}",
+        labels,
+        [
+            Series("Revenue", brand.color, tuple(p.charge for p in view.trend)),
+            Series("Wholesale cost", COST_COLOR, tuple(p.cost for p in view.trend)),
+            Series("Margin", MARGIN_COLOR, tuple(p.margin for p in view.trend)),
+        ],
+        partner.currency,
+    )
+    return render(
+        request, "portfolio.html", who, partner, db=db, view=view, chart=chart,
+        period=f"{first:%Y-%m}", previous=f"{previous_month(first):%Y-%m}",
+        following=f"{month_end(first) + timedelta(days=1):%Y-%m}",
+    )  # fmt: skip
 
-    @router.get("/logo")
-    def logo(partner_id: str, who: Annotated[Viewer, Depends(viewer)]) -> Response:
-        """The partner's logo file (the one its invoices embed), for the page header."""
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            found = get_logo(db, partner.id)
-        if found is None:
-            raise not_found()
-        return Response(
-            found.content,
-            media_type=found.media_type,
-            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                     "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"},
-        )  # fmt: skip
 
-    @router.get("/clients/{client_id}")
-    def client_page(
-        request: Request,
-        partner_id: str,
-        client_id: str,
-        who: Annotated[Viewer, Depends(viewer)],
-    ) -> Response:
-        with session_scope() as db:
-            partner = partner_in_view(db, who, partner_id)
-            try:
-                client = get_client(db, partner.id, client_id)
-            except TenantError as exc:
-                raise not_found() from exc
-            figures = live_figures(db, partner.id, client.id, utcnow())
-            pricing = pricing_for(db, partner.id, client.id, figures.period)
-            invoices = list_invoices(db, partner.id, InvoiceFilter(client_id=client.id))
-            payments = PaymentsRepository(db).payments(
-                partner.id, PaymentFilter(client_id=client.id)
-            )
-            numbers = {i.invoice_id: i.number for i in invoices}
-            card = db.exec(
-                select(StripeCustomer).where(
-                    col(StripeCustomer.partner_id) == partner.id,
-                    col(StripeCustomer.client_id) == client.id,
-                )
-            ).first()
-            invoices.sort(key=lambda i: (i.period_start, i.invoice_id), reverse=True)
-            rows = figures.margins
-            chart = column_chart(
-                f"Charge and wholesale cost per usage type, {figures.period.start} to date",
-                [figures.names.get(m.usage_type, m.usage_type) for m in rows],
-                [
-                    Series("Charge", brand_of(partner).color, tuple(m.charge for m in rows)),
-                    Series("Wholesale cost", COST_COLOR, tuple(m.cost for m in rows)),
-                ],
-                figures.statement.currency,
-            )
-            prices = {
-                code: describe_price(price) for code, price in sorted(pricing.plan.prices.items())
-            }
-            overrides = {
-                code: describe_price(price)
-                for code, price in sorted(pricing.terms.price_overrides.items())
-            }
-            return render(
-                request, "client.html", who, partner, db=db, client=client, figures=figures,
-                rows=rows, chart=chart, plan=pricing.plan, terms=pricing.terms, prices=prices,
-                overrides=overrides, invoices=invoices, payments=list(reversed(payments)),
-                numbers=numbers, card=card, period_last=figures.period.end - timedelta(days=1),
-            )  # fmt: skip
+@router.get("/logo")
+def logo(partner_id: str, who: SignedIn, db: DbSession) -> Response:
+    """The partner's logo file (the one its invoices embed), for the page header."""
+    partner = partner_in_view(db, who, partner_id)
+    found = get_logo(db, partner.id)
+    if found is None:
+        raise not_found()
+    return Response(
+        found.content,
+        media_type=found.media_type,
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                 "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"},
+    )  # fmt: skip
 
-    return router
+
+@router.get("/clients/{client_id}")
+def client_page(
+    request: Request,
+    partner_id: str,
+    client_id: str,
+    who: SignedIn,
+    db: DbSession,
+) -> Response:
+    partner = partner_in_view(db, who, partner_id)
+    try:
+        client = get_client(db, partner.id, client_id)
+    except TenantError as exc:
+        raise not_found() from exc
+    figures = live_figures(db, partner.id, client.id, utcnow())
+    pricing = pricing_for(db, partner.id, client.id, figures.period)
+    invoices = list_invoices(db, partner.id, InvoiceFilter(client_id=client.id))
+    payments = PaymentsRepository(db).payments(partner.id, PaymentFilter(client_id=client.id))
+    numbers = {i.invoice_id: i.number for i in invoices}
+    card = db.exec(
+        select(StripeCustomer).where(
+            col(StripeCustomer.partner_id) == partner.id,
+            col(StripeCustomer.client_id) == client.id,
+        )
+    ).first()
+    invoices.sort(key=lambda i: (i.period_start, i.invoice_id), reverse=True)
+    rows = figures.margins
+    chart = column_chart(
+        f"Charge and wholesale cost per usage type, {figures.period.start} to date",
+        [figures.names.get(m.usage_type, m.usage_type) for m in rows],
+        [
+            Series("Charge", brand_of(partner).color, tuple(m.charge for m in rows)),
+            Series("Wholesale cost", COST_COLOR, tuple(m.cost for m in rows)),
+        ],
+        figures.statement.currency,
+    )
+    prices = {code: describe_price(price) for code, price in sorted(pricing.plan.prices.items())}
+    overrides = {
+        code: describe_price(price) for code, price in sorted(pricing.terms.price_overrides.items())
+    }
+    return render(
+        request, "client.html", who, partner, db=db, client=client, figures=figures,
+        rows=rows, chart=chart, plan=pricing.plan, terms=pricing.terms, prices=prices,
+        overrides=overrides, invoices=invoices, payments=list(reversed(payments)),
+        numbers=numbers, card=card, period_last=figures.period.end - timedelta(days=1),
+    )  # fmt: skip

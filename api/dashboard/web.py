@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
 
-from api.dashboard.models import DashboardRole, DashboardUser
+from api.dashboard.models import DashboardRole
 from api.dashboard.session import SessionData, csrf_ok, read_session
 from api.dashboard.signins import session_user
 from billing.documents.document import PartnerBranding
@@ -27,10 +27,13 @@ from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
 from config.bounds import month_days
 from config.db import session_scope
+from config.request_session import AppEngine
 
 __all__ = [
     "Brand",
+    "BrowserSession",
     "SignInRequired",
+    "SignedIn",
     "Viewer",
     "brand_of",
     "check_csrf",
@@ -106,16 +109,24 @@ class Viewer:
         return self.operator or self.partner_id == partner_id
 
 
-def viewer(request: Request) -> Viewer:
-    """The signed-in user (read again from the database), or `SignInRequired`."""
+def viewer(request: Request, engine: AppEngine) -> Viewer:
+    """The signed-in user (read again from the database, in its own short transaction), or
+    `SignInRequired`."""
     data = read_session(request)
     if data is None or data.token is None:
         raise SignInRequired(request.url.path)
-    with session_scope() as db:
+    with session_scope(engine) as db:
         user = session_user(db, data.token)
         if user is None:
             raise SignInRequired(request.url.path)
         return Viewer(user.user_id, user.email, user.role, user.partner_id, data)
+
+
+BrowserSession = Annotated[SessionData | None, Depends(read_session)]
+"""The signed cookie's session (maybe signed out, with its CSRF token), or None."""
+
+SignedIn = Annotated[Viewer, Depends(viewer)]
+"""The signed-in user of a dashboard page (a dependency; no session: redirect to sign-in)."""
 
 
 def not_found() -> HTTPException:
@@ -214,7 +225,3 @@ def render(
     )
     response.headers.update(PAGE_HEADERS)
     return response
-
-
-def user_label(user: DashboardUser) -> str:
-    return f"{user.email} ({user.role})"

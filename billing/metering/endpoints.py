@@ -6,15 +6,15 @@ the event loop. Every read is filtered by the key's partner before anything else
 partner's client simply has no events.
 """
 
-# No `from __future__ import annotations`: FastAPI must see the route annotations, which use
-# dependencies local to `build_router`, as real objects.
+# No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
+from sqlmodel import Session
 
 from billing.metering.export import EXPORT_COLUMNS, export_csv_chunks
 from billing.metering.models import EventSource
@@ -42,14 +42,14 @@ from billing.metering.validation import (
     MalformedBatchError,
     parse_batch,
 )
-from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
-from billing.tenants.models import Scope
-from billing.tenants.schemas import ErrorResponse, Principal, RequireScope
+from billing.tenants.auth import AUTH_RESPONSES, IngestKey, ReadKey, for_key, partner_of
+from billing.tenants.endpoints import translate_errors
+from billing.tenants.schemas import ErrorResponse
 from config.bounds import check_day
-from config.db import session_scope
 from config.request_body import BodyTooLargeError, read_body
+from config.request_session import AppEngine, DbSession
 
-__all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "build_router"]
+__all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "router"]
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _MAX_SUMMARY_DAYS = 366
@@ -79,7 +79,7 @@ FromParam = Annotated[AwareDatetime | None, Query(alias="from", description="occ
 ToParam = Annotated[AwareDatetime | None, Query(alias="to", description="occurred_at <")]
 
 
-def _ingest_body(partner_id: str, body: bytes) -> IngestResponse | JSONResponse:
+def _ingest_body(session: Session, partner_id: str, body: bytes) -> IngestResponse | JSONResponse:
     try:
         events = parse_batch(body)
     except MalformedBatchError as exc:
@@ -87,8 +87,7 @@ def _ingest_body(partner_id: str, body: bytes) -> IngestResponse | JSONResponse:
         return JSONResponse(content.model_dump(), status_code=status.HTTP_400_BAD_REQUEST)
     except BatchTooLargeError as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
-    with session_scope() as session:
-        result = ingest(session, partner_id, events, EventSource.API)
+    result = ingest(session, partner_id, events, EventSource.API)
     return IngestResponse.of(result)
 
 
@@ -110,108 +109,107 @@ def _summary_range(period: str | None, start: date | None, end: date | None) -> 
     return start, end
 
 
-def build_router(require: RequireScope) -> APIRouter:
-    router = APIRouter(prefix="/v1/usage", tags=["usage"], responses=AUTH_RESPONSES)
-    ingest_key = Depends(require(Scope.INGEST))
-    read_key = Depends(require(Scope.READ))
+router = APIRouter(prefix="/v1/usage", tags=["usage"], responses=AUTH_RESPONSES)
 
-    @router.post(
-        "",
-        summary=f"Send up to {MAX_BATCH:,} usage events",
-        response_model=IngestResponse,
-        responses=_INGEST_ERRORS,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _BATCH_SCHEMA}},
-            }
-        },
+
+@router.post(
+    "",
+    summary=f"Send up to {MAX_BATCH:,} usage events",
+    response_model=IngestResponse,
+    responses=_INGEST_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _BATCH_SCHEMA}},
+        }
+    },
+)
+async def ingest_usage(
+    request: Request, principal: IngestKey, session: DbSession
+) -> IngestResponse | JSONResponse:
+    """Valid events are stored even when others in the batch are rejected. A replayed
+    `event_id` with the same body counts as a duplicate; with a different body it is
+    rejected as a conflict. Each rejection names its index, field and reason."""
+    partner_id = partner_of(principal)
+    length = request.headers.get("content-length")
+    try:  # stop reading at the limit, whatever was declared
+        body = await read_body(request.stream(), length, MAX_BODY_BYTES)
+    except BodyTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG) from exc
+    return await run_in_threadpool(_ingest_body, session, partner_id, body)
+
+
+@router.get("", summary="The audit trail, oldest first", responses=_BAD_QUERY)
+def list_usage(
+    principal: ReadKey,
+    session: DbSession,
+    client: ClientParam = None,
+    usage_type: UsageTypeParam = None,
+    start: FromParam = None,
+    end: ToParam = None,
+    cursor: Annotated[str | None, Query(description="From the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> UsageEventPage:
+    where = EventFilter(client, usage_type, start, end)
+    try:
+        rows, next_cursor = list_events(session, partner_of(principal), where, cursor, limit)
+    except InvalidCursorError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    page = UsageEventPage(items=[UsageEventOut.of(e) for e in rows], next_cursor=next_cursor)
+    return for_key(principal, page)
+
+
+@router.get(
+    "/export.csv",
+    summary="Every matching event as CSV (streamed)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV, one event a row."}},
+)
+def export_usage(
+    principal: ReadKey,
+    engine: AppEngine,
+    client: ClientParam = None,
+    usage_type: UsageTypeParam = None,
+    start: FromParam = None,
+    end: ToParam = None,
+) -> StreamingResponse:
+    where = EventFilter(client, usage_type, start, end)
+    return StreamingResponse(
+        export_csv_chunks(partner_of(principal), where, costs=principal.sees_costs, engine=engine),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
     )
-    async def ingest_usage(
-        request: Request, principal: Annotated[Principal, ingest_key]
-    ) -> IngestResponse | JSONResponse:
-        """Valid events are stored even when others in the batch are rejected. A replayed
-        `event_id` with the same body counts as a duplicate; with a different body it is
-        rejected as a conflict. Each rejection names its index, field and reason."""
-        partner_id = partner_of(principal)
-        length = request.headers.get("content-length")
-        try:  # stop reading at the limit, whatever was declared
-            body = await read_body(request.stream(), length, MAX_BODY_BYTES)
-        except BodyTooLargeError as exc:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, _TOO_BIG) from exc
-        return await run_in_threadpool(_ingest_body, partner_id, body)
 
-    @router.get("", summary="The audit trail, oldest first", responses=_BAD_QUERY)
-    def list_usage(
-        principal: Annotated[Principal, read_key],
-        client: ClientParam = None,
-        usage_type: UsageTypeParam = None,
-        start: FromParam = None,
-        end: ToParam = None,
-        cursor: Annotated[str | None, Query(description="From the previous page.")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> UsageEventPage:
-        where = EventFilter(client, usage_type, start, end)
-        try:
-            with session_scope() as session:
-                rows, next_cursor = list_events(
-                    session, partner_of(principal), where, cursor, limit
-                )
-        except InvalidCursorError as exc:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        page = UsageEventPage(items=[UsageEventOut.of(e) for e in rows], next_cursor=next_cursor)
-        return for_key(principal, page)
 
-    @router.get(
-        "/export.csv",
-        summary="Every matching event as CSV (streamed)",
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {}}, "description": "CSV, one event a row."}},
-    )
-    def export_usage(
-        principal: Annotated[Principal, read_key],
-        client: ClientParam = None,
-        usage_type: UsageTypeParam = None,
-        start: FromParam = None,
-        end: ToParam = None,
-    ) -> StreamingResponse:
-        where = EventFilter(client, usage_type, start, end)
-        return StreamingResponse(
-            export_csv_chunks(partner_of(principal), where, costs=principal.sees_costs),
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
+@router.get(
+    "/summary",
+    summary="Totals per client x usage type x day (the client's time zone)",
+    responses=_BAD_QUERY,
+)
+def usage_summary(
+    principal: ReadKey,
+    session: DbSession,
+    client: ClientParam = None,
+    usage_type: UsageTypeParam = None,
+    period: Annotated[
+        str | None, Query(pattern=r"^\d{4}-\d{2}$", description="A month, e.g. 2026-10.")
+    ] = None,
+    start: Annotated[date | None, Query(alias="from", description="First day.")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day (inclusive).")] = None,
+) -> SummaryResponse:
+    partner_id = partner_of(principal)
+    try:
+        first, last = _summary_range(period, start, end)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    with translate_errors():
+        totals = summarize(
+            session, partner_id, first, last, client_id=client, usage_type=usage_type
         )
-
-    @router.get(
-        "/summary",
-        summary="Totals per client x usage type x day (the client's time zone)",
-        responses=_BAD_QUERY,
-    )
-    def usage_summary(
-        principal: Annotated[Principal, read_key],
-        client: ClientParam = None,
-        usage_type: UsageTypeParam = None,
-        period: Annotated[
-            str | None, Query(pattern=r"^\d{4}-\d{2}$", description="A month, e.g. 2026-10.")
-        ] = None,
-        start: Annotated[date | None, Query(alias="from", description="First day.")] = None,
-        end: Annotated[date | None, Query(alias="to", description="Last day (inclusive).")] = None,
-    ) -> SummaryResponse:
-        partner_id = partner_of(principal)
-        try:
-            first, last = _summary_range(period, start, end)
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        with translate_errors(), session_scope() as session:
-            totals = summarize(
-                session, partner_id, first, last, client_id=client, usage_type=usage_type
-            )
-        lines = [
-            SummaryLine(client=t.client_id, usage_type=t.usage_type, day=t.day,
-                        quantity=quantity_text(t.quantity), events=t.events,
-                        wholesale_cost=t.wholesale_cost, currency=t.currency)
-            for t in totals
-        ]  # fmt: skip
-        return for_key(principal, SummaryResponse(start=first, end=last, lines=lines))
-
-    return router
+    lines = [
+        SummaryLine(client=t.client_id, usage_type=t.usage_type, day=t.day,
+                    quantity=quantity_text(t.quantity), events=t.events,
+                    wholesale_cost=t.wholesale_cost, currency=t.currency)
+        for t in totals
+    ]  # fmt: skip
+    return for_key(principal, SummaryResponse(start=first, end=last, lines=lines))

@@ -8,6 +8,8 @@ import io
 import json
 from collections.abc import Iterator
 
+from sqlalchemy import Engine
+
 from billing.metering.repository import EventFilter
 from billing.metering.schemas import quantity_text
 from billing.metering.service import iter_events
@@ -23,14 +25,17 @@ EXPORT_COLUMNS = (
 _CHUNK_ROWS = 1000
 
 
-def export_csv_chunks(partner_id: str, where: EventFilter, *, costs: bool) -> Iterator[str]:
+def export_csv_chunks(
+    partner_id: str, where: EventFilter, *, costs: bool, engine: Engine | None = None
+) -> Iterator[str]:
     """The header, then the partner's events matching `where` in arrival order, as text
     chunks for a streaming response. Without `costs` (a non-admin API key) the
-    `wholesale_cost` cells are empty: the columns stay the same."""
+    `wholesale_cost` cells are empty: the columns stay the same. It reads in its own session
+    (on `engine`, else the process engine): a streamed answer outlives the request's."""
     buffer = io.StringIO()
     writer = safe_writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    with session_scope() as session:
+    with session_scope(engine) as session:
         for count, event in enumerate(iter_events(session, partner_id, where), start=1):
             writer.writerow(
                 [event.id, event.event_id, event.client_id, event.usage_type,

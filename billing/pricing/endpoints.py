@@ -7,14 +7,14 @@ with JSON numbers as exact decimals, then validated by the partner file's own mo
 problem comes back at once with its path (`prices.voice_minutes.tiers[1].up_to`).
 """
 
-# No `from __future__ import annotations`: FastAPI must see the route annotations, which use
-# dependencies local to `build_router`, as real objects.
+# No `from __future__ import annotations`: FastAPI must see the route annotations as objects.
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 
 from billing.pricing.book import client_period, local_today
 from billing.pricing.changes import put_client_pricing, put_plan
@@ -32,19 +32,19 @@ from billing.pricing.schemas import (
     plan_out,
 )
 from billing.pricing.service import plan_histories, plan_history, pricing_for
-from billing.tenants.endpoints import AUTH_RESPONSES, for_key, partner_of, translate_errors
-from billing.tenants.models import Scope
-from billing.tenants.schemas import ErrorResponse, Principal, RequireScope, Slug, is_cost_field
+from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, for_key, partner_of
+from billing.tenants.endpoints import translate_errors
+from billing.tenants.schemas import ErrorResponse, Principal, Slug, is_cost_field
 from billing.tenants.service import get_client
 from config.bounds import check_day
-from config.db import session_scope
 from config.db_types import utcnow
 from config.json_body import JsonBodyError, parse_json
 from config.partner_file import ConfigProblem, PlanSpec
 from config.partner_file.problems import problems_from_validation_error
 from config.request_body import BodyTooLargeError, read_body
+from config.request_session import DbSession
 
-__all__ = ["build_router"]
+__all__ = ["router"]
 
 
 class PlanCreateIn(PlanSpec):
@@ -138,157 +138,174 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def build_router(require: RequireScope) -> APIRouter:
-    router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES)
-    admin_key = Depends(require(Scope.ADMIN))
-    read_key = Depends(require(Scope.READ))
+router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES)
 
-    @router.get("/plans", tags=["prices"], summary="The partner's plans, every version")
-    def list_plans(principal: Annotated[Principal, read_key]) -> list[PlanOut]:
-        with session_scope() as session:
-            return [plan_out(h) for h in plan_histories(session, partner_of(principal))]
 
-    @router.get("/plans/{code}", tags=["prices"], responses=_INVALID)
-    def get_plan(code: str, principal: Annotated[Principal, read_key]) -> PlanOut:
-        with translate_errors(), session_scope() as session:
-            return plan_out(plan_history(session, partner_of(principal), code))
+@router.get("/plans", tags=["prices"], summary="The partner's plans, every version")
+def list_plans(principal: ReadKey, session: DbSession) -> list[PlanOut]:
+    return [plan_out(h) for h in plan_histories(session, partner_of(principal))]
 
-    def write_plan(
-        principal: Principal, code: str, raw: Any, model: type[PlanSpec], create: bool, force: bool
-    ) -> PlanChangeOut | JSONResponse:
-        partner_id = partner_of(principal)
-        try:
-            with translate_errors(), session_scope() as session:
-                spec = _validated(model, raw)
-                changes, created = put_plan(
-                    session, partner_id, code, spec, utcnow(),
-                    reference=principal.key_prefix, force=force, create=create,
-                )  # fmt: skip
-                history = plan_history(session, partner_id, code)
-        except InvalidPricingError as exc:
-            return _problems(exc.problems)
-        return PlanChangeOut(
-            plan=plan_out(history),
-            created=created,
-            changes=[FieldChangeOut.of(c) for c in changes],
+
+@router.get("/plans/{code}", tags=["prices"], responses=_INVALID)
+def get_plan(code: str, principal: ReadKey, session: DbSession) -> PlanOut:
+    with translate_errors():
+        return plan_out(plan_history(session, partner_of(principal), code))
+
+
+def _write_plan(
+    session: Session,
+    principal: Principal,
+    code: str,
+    raw: Any,
+    model: type[PlanSpec],
+    *,
+    create: bool,
+    force: bool,
+) -> PlanChangeOut | JSONResponse:
+    partner_id = partner_of(principal)
+    try:
+        with translate_errors():
+            spec = _validated(model, raw)
+            changes, created = put_plan(
+                session, partner_id, code, spec, utcnow(),
+                reference=principal.key_prefix, force=force, create=create,
+            )  # fmt: skip
+            history = plan_history(session, partner_id, code)
+    except InvalidPricingError as exc:
+        session.rollback()  # a refused change keeps nothing, though the answer is not an error
+        return _problems(exc.problems)
+    return PlanChangeOut(
+        plan=plan_out(history),
+        created=created,
+        changes=[FieldChangeOut.of(c) for c in changes],
+    )
+
+
+@router.post(
+    "/plans",
+    tags=["prices"],
+    response_model=PlanChangeOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_INVALID, 409: {"model": ErrorResponse, "description": "Code taken."}},
+    openapi_extra=_schema(PlanCreateIn),
+    summary="Create a plan (its first version covers all time unless effective_from says)",
+)
+async def create_plan(request: Request, principal: AdminKey, session: DbSession) -> Any:
+    raw = await _body(request)
+    code = raw.get("code") if isinstance(raw, dict) else None
+    return _write_plan(
+        session, principal, str(code or ""), raw, PlanCreateIn, create=True, force=False
+    )
+
+
+@router.put(
+    "/plans/{code}",
+    tags=["prices"],
+    response_model=PlanChangeOut,
+    responses=_INVALID,
+    openapi_extra=_schema(PlanSpec),
+    summary="Write a new version of a plan (or create it)",
+)
+async def put_plan_version(
+    code: str,
+    request: Request,
+    response: Response,
+    principal: AdminKey,
+    session: DbSession,
+    force: Annotated[bool, _FORCE] = False,
+) -> Any:
+    """Without `effective_from` the version takes effect today: each client's period that
+    started before keeps the previous version (a change never rewrites the past)."""
+    raw = await _body(request)
+    result = _write_plan(session, principal, code, raw, PlanSpec, create=False, force=force)
+    if isinstance(result, PlanChangeOut) and result.created:
+        response.status_code = status.HTTP_201_CREATED
+    return result
+
+
+@router.get("/clients/{client_id}/prices", tags=["prices"], responses=_INVALID)
+def get_client_prices(
+    client_id: str,
+    principal: ReadKey,
+    session: DbSession,
+    on: Annotated[date | None, Query(description="A day of the period; default today.")] = None,
+) -> EffectivePricesOut:
+    """The prices in force for the client's period containing `on`."""
+    partner_id = partner_of(principal)
+    on = _day(on, "on")
+    with translate_errors():
+        client = get_client(session, partner_id, client_id)
+        day = on or local_today(client.timezone, utcnow())
+        period = client_period(client.billing_anchor_day, day)
+        pricing = pricing_for(session, partner_id, client_id, period)
+        shown = effective_prices_out(client_id, period, client.currency, pricing)
+        return for_key(principal, shown)
+
+
+@router.put(
+    "/clients/{client_id}/prices",
+    tags=["prices"],
+    response_model=ChangesOut,
+    responses=_INVALID,
+    openapi_extra=_schema(ClientPricingIn),
+    summary="Override a client's prices, plan or terms",
+)
+async def put_client_prices(
+    client_id: str,
+    request: Request,
+    principal: AdminKey,
+    session: DbSession,
+    force: Annotated[bool, _FORCE] = False,
+) -> Any:
+    partner_id = partner_of(principal)
+    raw = await _body(request)
+    try:
+        with translate_errors():
+            get_client(session, partner_id, client_id)
+            body = _validated(ClientPricingIn, raw)
+            changes = put_client_pricing(
+                session, partner_id, client_id, body, utcnow(),
+                reference=principal.key_prefix, force=force,
+            )  # fmt: skip
+    except InvalidPricingError as exc:
+        session.rollback()  # a refused change keeps nothing, though the answer is not an error
+        return _problems(exc.problems)
+    return ChangesOut(changes=[FieldChangeOut.of(c) for c in changes])
+
+
+@router.get("/clients/{client_id}/usage/current", tags=["usage"], responses=_INVALID)
+def current_usage(
+    client_id: str,
+    principal: ReadKey,
+    session: DbSession,
+    on: Annotated[date | None, Query(description="A day of the period; default today.")] = None,
+) -> LiveFiguresOut:
+    """Period to date: quantity, charge lines, wholesale cost and margin per usage type,
+    and the statement totals, rated exactly as the invoice will be."""
+    partner_id = partner_of(principal)
+    on = _day(on, "on")
+    with translate_errors():
+        figures = live_figures(session, partner_id, client_id, utcnow(), on=on)
+        return for_key(principal, live_out(partner_id, figures))
+
+
+@router.get("/price-changes", tags=["prices"], summary="The change log, newest first")
+def price_changes(
+    principal: ReadKey,
+    session: DbSession,
+    key: Annotated[str | None, Query(description="Keys starting with this.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[PriceChangeOut]:
+    rows = PricingRepository(session).changes(partner_of(principal), object_key=key, limit=limit)
+    if not principal.sees_costs:  # a wholesale price's history is cost
+        rows = [r for r in rows if not is_cost_field(r.object_type)]
+    changes = [
+        PriceChangeOut(
+            changed_at=r.changed_at.isoformat(), source=r.source.value,
+            reference=r.reference, object=r.object_type, key=r.object_key,
+            action=r.action, effective_from=r.effective_from, before=r.before,
+            after=r.after,
         )
-
-    @router.post(
-        "/plans",
-        tags=["prices"],
-        response_model=PlanChangeOut,
-        status_code=status.HTTP_201_CREATED,
-        responses={**_INVALID, 409: {"model": ErrorResponse, "description": "Code taken."}},
-        openapi_extra=_schema(PlanCreateIn),
-        summary="Create a plan (its first version covers all time unless effective_from says)",
-    )
-    async def create_plan(request: Request, principal: Annotated[Principal, admin_key]) -> Any:
-        raw = await _body(request)
-        code = raw.get("code") if isinstance(raw, dict) else None
-        return write_plan(principal, str(code or ""), raw, PlanCreateIn, True, False)
-
-    @router.put(
-        "/plans/{code}",
-        tags=["prices"],
-        response_model=PlanChangeOut,
-        responses=_INVALID,
-        openapi_extra=_schema(PlanSpec),
-        summary="Write a new version of a plan (or create it)",
-    )
-    async def put_plan_version(
-        code: str,
-        request: Request,
-        response: Response,
-        principal: Annotated[Principal, admin_key],
-        force: Annotated[bool, _FORCE] = False,
-    ) -> Any:
-        """Without `effective_from` the version takes effect today: each client's period that
-        started before keeps the previous version (a change never rewrites the past)."""
-        result = write_plan(principal, code, await _body(request), PlanSpec, False, force)
-        if isinstance(result, PlanChangeOut) and result.created:
-            response.status_code = status.HTTP_201_CREATED
-        return result
-
-    @router.get("/clients/{client_id}/prices", tags=["prices"], responses=_INVALID)
-    def get_client_prices(
-        client_id: str,
-        principal: Annotated[Principal, read_key],
-        on: Annotated[date | None, Query(description="A day of the period; default today.")] = None,
-    ) -> EffectivePricesOut:
-        """The prices in force for the client's period containing `on`."""
-        partner_id = partner_of(principal)
-        on = _day(on, "on")
-        with translate_errors(), session_scope() as session:
-            client = get_client(session, partner_id, client_id)
-            day = on or local_today(client.timezone, utcnow())
-            period = client_period(client.billing_anchor_day, day)
-            pricing = pricing_for(session, partner_id, client_id, period)
-            shown = effective_prices_out(client_id, period, client.currency, pricing)
-            return for_key(principal, shown)
-
-    @router.put(
-        "/clients/{client_id}/prices",
-        tags=["prices"],
-        response_model=ChangesOut,
-        responses=_INVALID,
-        openapi_extra=_schema(ClientPricingIn),
-        summary="Override a client's prices, plan or terms",
-    )
-    async def put_client_prices(
-        client_id: str,
-        request: Request,
-        principal: Annotated[Principal, admin_key],
-        force: Annotated[bool, _FORCE] = False,
-    ) -> Any:
-        partner_id = partner_of(principal)
-        raw = await _body(request)
-        try:
-            with translate_errors(), session_scope() as session:
-                get_client(session, partner_id, client_id)
-                body = _validated(ClientPricingIn, raw)
-                changes = put_client_pricing(
-                    session, partner_id, client_id, body, utcnow(),
-                    reference=principal.key_prefix, force=force,
-                )  # fmt: skip
-        except InvalidPricingError as exc:
-            return _problems(exc.problems)
-        return ChangesOut(changes=[FieldChangeOut.of(c) for c in changes])
-
-    @router.get("/clients/{client_id}/usage/current", tags=["usage"], responses=_INVALID)
-    def current_usage(
-        client_id: str,
-        principal: Annotated[Principal, read_key],
-        on: Annotated[date | None, Query(description="A day of the period; default today.")] = None,
-    ) -> LiveFiguresOut:
-        """Period to date: quantity, charge lines, wholesale cost and margin per usage type,
-        and the statement totals, rated exactly as the invoice will be."""
-        partner_id = partner_of(principal)
-        on = _day(on, "on")
-        with translate_errors(), session_scope() as session:
-            figures = live_figures(session, partner_id, client_id, utcnow(), on=on)
-            return for_key(principal, live_out(partner_id, figures))
-
-    @router.get("/price-changes", tags=["prices"], summary="The change log, newest first")
-    def price_changes(
-        principal: Annotated[Principal, read_key],
-        key: Annotated[str | None, Query(description="Keys starting with this.")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[PriceChangeOut]:
-        with session_scope() as session:
-            rows = PricingRepository(session).changes(
-                partner_of(principal), object_key=key, limit=limit
-            )
-        if not principal.sees_costs:  # a wholesale price's history is cost
-            rows = [r for r in rows if not is_cost_field(r.object_type)]
-        changes = [
-            PriceChangeOut(
-                changed_at=r.changed_at.isoformat(), source=r.source.value,
-                reference=r.reference, object=r.object_type, key=r.object_key,
-                action=r.action, effective_from=r.effective_from, before=r.before,
-                after=r.after,
-            )
-            for r in rows
-        ]  # fmt: skip
-        return for_key(principal, changes)
-
-    return router
+        for r in rows
+    ]  # fmt: skip
+    return for_key(principal, changes)

@@ -4,7 +4,6 @@ and API keys. Validation lives here so both entry points refuse the same input t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -33,7 +32,6 @@ __all__ = [
     "PartnerSettings",
     "PartnerUpdate",
     "Principal",
-    "RequireScope",
     "UsageTypeCreate",
     "UsageTypeRead",
     "UsageTypeUpdate",
@@ -381,7 +379,3 @@ def hide_costs(value: Shown) -> Shown:
     if isinstance(value, list):
         return cast(Shown, [hide_costs(item) for item in value])
     return value
-
-
-RequireScope = Callable[[Scope], Callable[..., Principal]]
-"""Builds the FastAPI dependency for a scope; `api/` supplies it so billing never imports api."""

@@ -107,31 +107,58 @@ def has_code(error: ConnectorError, code: str) -> bool:
     return isinstance(error, RejectedError) and any(e.code == code for e in error.errors)
 
 
-def error_from_fault(
-    fault: Mapping[str, Any], *, status: int | None, what: str = "request"
-) -> ConnectorError:
-    """One Fault object (the value of "Fault") → the outcome; `what` names the object in the
-    message ("invoice INV-7")."""
-    kind = str(_ci(fault, "type") or "").strip()
+def _errors_of(fault: Mapping[str, Any]) -> list[FieldError]:
     raw = _ci(fault, "Error")
-    errors = _field_errors(
+    return _field_errors(
         [e for e in raw if isinstance(e, Mapping)] if isinstance(raw, list) else []
     )
-    codes = {e.code for e in errors if e.code}
+
+
+def _summary(what: str, kind: str, errors: Sequence[FieldError]) -> str:
+    """The message people read: the object, the hint for the first known code, the first error
+    and its field."""
     first = errors[0] if errors else FieldError(message=kind or "unknown error")
     hint = next((_HINTS[e.code] for e in errors if e.code and e.code in _HINTS), None)
     summary = f"QuickBooks refused the {what}"
     if hint:
         summary += f": {hint}"
     summary += f" ({first.message}"
-    summary += f"; field {first.field})" if first.field else ")"
+    return summary + (f"; field {first.field})" if first.field else ")")
+
+
+def _is_auth(status: int | None, kind: str, codes: set[str]) -> bool:
+    return status == 401 or kind.startswith("authentication") or bool(codes & _AUTH_CODES)
+
+
+def _is_throttle(status: int | None, kind: str, codes: set[str]) -> bool:
+    return status == 429 or "throttle" in kind or bool(codes & _THROTTLE_CODES)
+
+
+def _is_system(status: int | None, kind: str, codes: set[str]) -> bool:
+    return kind == "systemfault" or bool(codes & _SYSTEM_CODES) or (status or 0) >= 500
+
+
+def _is_permission(status: int | None, kind: str, codes: set[str]) -> bool:
+    return kind == "authorizationfault" or bool(codes & _PERMISSION_CODES) or status == 403
+
+
+def error_from_fault(
+    fault: Mapping[str, Any], *, status: int | None, what: str = "request"
+) -> ConnectorError:
+    """One Fault object (the value of "Fault") → the outcome; `what` names the object in the
+    message ("invoice INV-7"). The checks run in this order: a fault that is both (an auth
+    code on a 500) is the first outcome that matches."""
+    kind = str(_ci(fault, "type") or "").strip()
+    errors = _errors_of(fault)
+    codes = {e.code for e in errors if e.code}
+    summary = _summary(what, kind, errors)
     lowered = kind.lower()
-    if status == 401 or lowered.startswith("authentication") or codes & _AUTH_CODES:
+    if _is_auth(status, lowered, codes):
         return AuthExpiredError(
             f"QuickBooks refused the access token for the {what}: reconnect the company",
             status=status or 401,
         )
-    if status == 429 or "throttle" in lowered or codes & _THROTTLE_CODES:
+    if _is_throttle(status, lowered, codes):
         return RateLimitedError(
             f"QuickBooks throttled the {what} (too many requests for this company)",
             status=status or 429,
@@ -141,12 +168,12 @@ def error_from_fault(
         return RetryableError(summary, status=409)
     if OBJECT_NOT_FOUND in codes or status == 404:
         return NotFoundError(summary, status=status or 404)
-    if lowered == "systemfault" or codes & _SYSTEM_CODES or (status or 0) >= 500:
+    if _is_system(status, lowered, codes):
         return RetryableError(
             f"QuickBooks had an internal error on the {what}; it will be retried",
             status=status or 500,
         )
-    if lowered == "authorizationfault" or codes & _PERMISSION_CODES or status == 403:
+    if _is_permission(status, lowered, codes):
         return RejectedError(summary, errors=errors, status=status or 403)
     return RejectedError(summary, errors=errors, status=status or 400)
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
-from api.webhooks import build_router
+from api.webhooks import router as webhooks_router
 from billing.payments.models import Payment
 from config.settings import get_settings
 from connectors.connections.models import Connection
@@ -40,7 +40,7 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("REBILL_XERO_WEBHOOK_KEY", XERO_KEY)
     get_settings.cache_clear()
     app = FastAPI()
-    app.include_router(build_router())
+    app.include_router(webhooks_router)
     with TestClient(app) as test_client:
         yield test_client
     get_settings.cache_clear()

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.webhooks import build_router
+from api.webhooks import router as webhooks_router
 from billing.invoicing.models import InvoiceStatus
 from billing.payments.models import Dispute, Payment, Payout, Refund
 from connectors.stripe import signature_header
@@ -59,7 +59,7 @@ def test_signatures_valid_wrong_secret_stale_and_tampered(world: World) -> None:
 
 def test_the_http_route_answers_400_for_a_bad_signature(world: World) -> None:
     app = FastAPI()
-    app.include_router(build_router())
+    app.include_router(webhooks_router)
     client = TestClient(app)
     event = world.fake.pay_out(700)
     payload, headers = signed_delivery(event, SECRET)
