@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -34,6 +34,7 @@ from billing.invoicing.errors import InvoiceNotFoundError
 from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError
 from billing.payments.service import record_dispute, record_payout, refund_payment
+from config.db import SessionSource, session_factory
 from config.db_types import utcnow
 from config.text import text_problem
 from connectors.base import ConnectorError
@@ -47,7 +48,6 @@ from sync.stripe.webhook_effects import Effect, gather_effect
 __all__ = ["DeliveryResult", "receive_delivery"]
 
 log = logging.getLogger(__name__)
-SessionSource = Engine | Callable[[], Session]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +55,6 @@ class DeliveryResult:
     status_code: int
     detail: str
     event_id: str | None = None
-
-
-def _factory(source: SessionSource) -> Callable[[], Session]:
-    if isinstance(source, Engine):
-        return lambda: Session(source, expire_on_commit=False)
-    return source
 
 
 def _verified_account(
@@ -187,7 +181,7 @@ def receive_delivery(
     now: float | None = None,
     gateway_factory: GatewayFactory | None = None,
 ) -> DeliveryResult:
-    sessions = _factory(source)
+    sessions = session_factory(source)
     found = _verified_account(sessions, payload, header, now)
     if isinstance(found, str):
         return DeliveryResult(400, found)
