@@ -22,6 +22,7 @@ from sqlmodel import Session
 from billing.documents.models import OutgoingEmail
 from billing.documents.outbox import queue_email
 from billing.tenants.models import Partner
+from config.db import session_scope
 from connectors.connections.models import Connection
 from connectors.connections.token_source import ReauthNotifier
 
@@ -96,8 +97,7 @@ def reauth_notifier(engine: Engine) -> ReauthNotifier:
 
     def notify(connection_id: str, reason: str) -> None:
         log.warning("connection %s needs re-authorisation: %s", connection_id, reason)
-        with Session(engine) as session:
-            if queue_reauth_notice(session, connection_id, reason) is not None:
-                session.commit()
+        with session_scope(engine) as session:
+            queue_reauth_notice(session, connection_id, reason)
 
     return notify

@@ -33,10 +33,10 @@ from billing.invoicing.models import Invoice
 from billing.payments.errors import PaymentsError
 from billing.payments.models import Payment
 from billing.payments.service import PaymentMethod, PaymentSource, record_payment
+from config.db import read_scope, write_scope
 from config.db_types import utcnow
 from connectors.base import PaymentsConnector, RemotePayment
 from mappings.models import ExternalRef, RefKind
-from sync.claims import take_write_lock
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote
 
@@ -140,7 +140,7 @@ def pull_payments(
     """Record the connection's payments dated in [since, until] that are not ours yet (see
     the module doc). `since` defaults to 35 days ago. Connector errors propagate (nothing is
     recorded then); each payment is its own transaction, so one refusal stops nothing."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         found = connection_summaries(session, connection_ids=[connection_id])
     if not found:
         raise ValueError(f"connection: no connection {connection_id!r}")
@@ -158,14 +158,11 @@ def pull_payments(
     for payment in payments:
         if payment.voided or payment.amount_minor <= 0:
             continue
-        with Session(engine) as session:
-            take_write_lock(session)
-            try:
+        try:
+            with write_scope(engine) as session:
                 _record(session, connection, payment, report)
-                session.commit()
-            except PaymentsError as exc:
-                session.rollback()
-                report.refused.append(f"payment {payment.remote_id}: {exc}")
+        except PaymentsError as exc:
+            report.refused.append(f"payment {payment.remote_id}: {exc}")
     for line in report.unknown + report.refused:
         log.warning("read-back %s: %s", connection.id, line)
     return report

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
 
+from config.db import read_scope
 from config.json_body import JsonBodyError, parse_json
 from config.text import text_problem
 from connectors.connections.models import Connection
@@ -95,7 +95,7 @@ def _connections(engine: Engine, provider: str, tenants: Iterable[str]) -> list[
     wanted = list(tenants)
     if not wanted:
         return []
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         rows = session.execute(
             select(Connection.id)  # type: ignore[call-overload]
             .where(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Engine, Table, and_, inspect, select, update
 from sqlmodel import Session
 
+from config.db import read_scope
 from config.db_faults import storage_fault
 from config.secret_key import SecretKeyError, key_source, next_key_file, secret_key
 from connectors.connections.crypto import TokenCipher, TokenDecryptionError
@@ -140,7 +141,7 @@ def check_key_in_force(engine: Engine, *, tolerate_storage_fault: bool = False) 
             "`rebill secrets rotate` to finish it"
         )
     try:
-        with Session(engine) as session:
+        with read_scope(engine) as session:
             sampled, opened = probe(session, cipher)
     except Exception as exc:
         reason = storage_fault(exc)

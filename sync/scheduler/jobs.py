@@ -27,7 +27,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from billing.tenants.models import Partner
-from config.db import session_scope
+from config.db import read_scope, session_scope
 
 __all__ = [
     "JOB_FUNCTIONS",
@@ -134,7 +134,7 @@ def _pull_payments(engine: Engine, now: datetime) -> object:
         return "not available"
     from sync.connections import connection_summaries
 
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         found = connection_summaries(session, statuses=("active",))
     # Stripe's payments arrive by webhook and charge; read-back is for accounting tools.
     active = [c.id for c in found if c.provider != "stripe"]
@@ -210,7 +210,7 @@ class JobContext:
     margin_alerts: PartnerJob = _margin_alerts
 
     def partners(self) -> list[Partner]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with read_scope(self.engine) as session:
             return list(session.scalars(select(Partner).order_by(col(Partner.id))))
 
 

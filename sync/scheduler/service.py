@@ -30,8 +30,8 @@ from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-unt
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from sqlalchemy import Engine, select
-from sqlmodel import Session
 
+from config.db import read_scope
 from config.db_types import utcnow
 
 from .jobs import JOB_FUNCTIONS, JobContext
@@ -147,7 +147,7 @@ class GuardedExecutor(ThreadPoolExecutor):  # type: ignore[misc]
 
 
 def _stored_next_runs(engine: Engine) -> dict[str, datetime | None]:
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         rows = session.execute(select(apscheduler_jobs.c.id, apscheduler_jobs.c.next_run_time))
         return {
             str(i): None if ts is None else datetime.fromtimestamp(float(ts), UTC) for i, ts in rows
@@ -188,7 +188,7 @@ def job_listing(engine: Engine, now: datetime | None = None) -> list[dict[str, o
     what the schedule gives)."""
     moment = now or utcnow()
     stored = _stored_next_runs(engine)
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         last = last_runs(session)
     listing: list[dict[str, object]] = []
     for definition in JOBS:

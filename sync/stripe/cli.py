@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from billing.tenants.models import Client
 from config.cli_helpers import echo_json, parse_as_of
@@ -88,7 +88,7 @@ def payment_link_command(
     ] = None,
 ) -> None:
     """Create or link the client's Stripe customer and print a link to save a card."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with session_scope() as session:
         account = account_for_partner(session, partner)
         if account is None:
             raise _fail(
@@ -103,7 +103,7 @@ def payment_link_command(
                 row = link_customer(session, gateway, account, found, customer)
             else:
                 row = ensure_customer(session, gateway, account, found)
-            session.commit()
+            session.commit()  # the customer is kept even if the link cannot be made
             link = setup_link(gateway, row, purpose="payment-link")
         except ConnectorError as exc:
             raise _fail(exc.message) from exc
