@@ -22,7 +22,7 @@ from connectors.base import (
     RateLimitedError,
     RejectedError,
 )
-from sync.models import OutboxRow, OutboxStatus
+from sync.models import OutboxOp, OutboxRow, OutboxStatus
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -30,6 +30,7 @@ __all__ = [
     "complete_row",
     "fail_row",
     "pause_connection",
+    "requeue_invoice_push",
     "resume_connection",
     "retry_rows",
     "start_rows",
@@ -206,3 +207,28 @@ def retry_rows(
     if partner_id is not None:
         query = query.where(col(OutboxRow.partner_id) == partner_id)
     return _changed(session.execute(query.execution_options(synchronize_session=False)))
+
+
+def requeue_invoice_push(
+    session: Session, connection_id: str, invoice_id: str, now: datetime
+) -> int:
+    """The invoice's push rows for the connection back to pending with a fresh attempt budget
+    (a row in progress is left to its worker); how many were requeued."""
+    query = (
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.connection_id) == connection_id,
+            col(OutboxRow.op) == OutboxOp.INVOICE_PUSH,
+            col(OutboxRow.our_id) == invoice_id,
+            col(OutboxRow.status) != OutboxStatus.IN_PROGRESS,
+        )
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            updated_at=now,
+            completed_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(session.execute(query))
