@@ -28,11 +28,13 @@ __all__ = [
     "MAX_ATTEMPTS",
     "backoff",
     "complete_row",
+    "dead_rows",
     "fail_row",
     "pause_connection",
     "requeue_invoice_push",
     "resume_connection",
     "retry_rows",
+    "row_counts_by_status",
     "start_rows",
 ]
 
@@ -232,3 +234,31 @@ def requeue_invoice_push(
         .execution_options(synchronize_session=False)
     )
     return _changed(session.execute(query))
+
+
+def row_counts_by_status(
+    session: Session, partner_id: str | None = None
+) -> list[tuple[str, OutboxStatus, int, datetime | None]]:
+    """(connection, status, rows, oldest row's creation) per connection and status."""
+    query = select(
+        col(OutboxRow.connection_id),
+        col(OutboxRow.status),
+        func.count(),
+        func.min(OutboxRow.created_at),
+    ).group_by(col(OutboxRow.connection_id), col(OutboxRow.status))
+    if partner_id is not None:
+        query = query.where(col(OutboxRow.partner_id) == partner_id)
+    return [(c, s, int(n), oldest) for c, s, n, oldest in session.execute(query)]
+
+
+def dead_rows(session: Session, partner_id: str | None = None, *, limit: int) -> list[OutboxRow]:
+    """Dead rows (of a partner), oldest first, at most `limit`."""
+    query = (
+        select(OutboxRow)
+        .where(col(OutboxRow.status) == OutboxStatus.DEAD)
+        .order_by(col(OutboxRow.id))
+        .limit(limit)
+    )
+    if partner_id is not None:
+        query = query.where(col(OutboxRow.partner_id) == partner_id)
+    return list(session.scalars(query))
