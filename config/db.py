@@ -3,13 +3,18 @@
 SQLite gets WAL, enforced foreign keys and a busy timeout on every connection, because the
 ledger's integrity triggers and deferred foreign keys rely on `foreign_keys=ON` and several
 processes (API, worker, scheduler) may share the file.
+
+Transactions are opened here and nowhere else (tests/test_architecture.py checks it): a
+command, job or endpoint opens one unit of work with `session_scope`, `write_scope` or
+`read_scope`, passes the session down to services and repositories, and the scope commits or
+rolls back. Services never commit, so two services called in one scope succeed or fail together.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,13 +27,23 @@ from config.db_faults import discard_stale_sqlite_connection
 from config.settings import get_settings
 
 __all__ = [
+    "SessionSource",
     "create_db_engine",
     "get_engine",
     "is_postgres",
     "is_sqlite",
+    "read_scope",
+    "session_factory",
     "session_scope",
     "set_engine",
+    "write_scope",
 ]
+
+SessionSource = Engine | Callable[[], Session]
+"""Where a long-running loop gets its sessions: an engine, or a factory that tests swap for
+one whose sessions fail on purpose (to prove that a crash between two commits loses nothing)."""
+
+_BEGIN_OPTION = "rebill_sqlite_begin"
 
 _engine: Engine | None = None
 
@@ -56,7 +71,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A write scope asks for BEGIN IMMEDIATE through an execution option on its engine.
+    connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
 
 def _create_private(path: Path) -> None:
@@ -109,11 +125,61 @@ def is_postgres(engine: Engine) -> bool:
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """The unit of work: services never commit, the caller's scope does (or rolls back)."""
-    session = Session(engine or get_engine(), expire_on_commit=False)
+    """The unit of work: services never commit, the caller's scope does (or rolls back).
+
+    The transaction begins deferred: on SQLite the write lock is taken at the first write, so
+    a scope that reads for a while (or calls a remote system) before it writes does not hold
+    other writers off meanwhile. Use `write_scope` when it reads what it is about to write.
+    """
+    with _scope(engine or get_engine(), commit=True) as session:
+        yield session
+
+
+@contextmanager
+def write_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A unit of work that reads what it then writes: commit on success, rollback on error.
+
+    On SQLite it begins with BEGIN IMMEDIATE, taking the write lock before the first read: a
+    deferred transaction that has read and then writes fails at once (SQLITE_BUSY_SNAPSHOT,
+    no busy wait) when another process committed in between; this one waits its turn instead.
+    On PostgreSQL it is an ordinary transaction (row locks are the repositories' business).
+    Keep it short and never call a remote system inside it: it holds SQLite's one write lock.
+    """
+    bind = engine or get_engine()
+    if is_sqlite(bind):
+        bind = bind.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+    with _scope(bind, commit=True) as session:
+        yield session
+
+
+@contextmanager
+def read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session for reading only: it never commits; closing it rolls the transaction back.
+
+    Whatever a read scope adds or changes is discarded, so a report or a status page cannot
+    write by accident, and reading never takes SQLite's write lock.
+    """
+    with _scope(engine or get_engine(), commit=False) as session:
+        yield session
+
+
+def session_factory(source: SessionSource) -> Callable[[], Session]:
+    """Sessions from an engine (not expiring on commit, as in the scopes above) or a factory."""
+    if isinstance(source, Engine):
+        engine = source
+        return lambda: Session(engine, expire_on_commit=False)
+    return source
+
+
+@contextmanager
+def _scope(bind: Engine, *, commit: bool) -> Iterator[Session]:
+    session = Session(bind, expire_on_commit=False)
     try:
         yield session
-        session.commit()
+        if commit:
+            session.commit()
+        # A read scope ends in close(), which rolls the connection back without expiring the
+        # objects read, so they stay usable after the scope (rollback() would expire them).
     except BaseException:
         session.rollback()
         raise

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from config.db import read_scope
 from config.settings import get_settings
 from connectors.base import ConnectionInfo, Connector
 from connectors.connections.models import Connection
@@ -83,7 +84,7 @@ def open_connector(
     (tests, the loopback sandbox); token requests use `token_transport`, else `transport`.
     `on_needs_reauth(connection_id, reason)` is told when the refresh token is refused
     (`sync.notices.notify_needs_reauth` e-mails the partner)."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         connection = get_connection(session, connection_id)
         if connection is None:
             raise UnknownConnectionError(f"connection: no connection {connection_id!r}")

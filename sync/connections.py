@@ -1,6 +1,7 @@
-"""What sync reads of the stored connections (`connector_connection`, owned by
-`connectors.connections`): id, partner, provider, status and when it was connected or last
-changed. Read through a lightweight table clause so sync does not depend on the token store.
+"""What sync knows of a stored connection (`connector_connection`, owned by
+`connectors.connections`): id, partner, provider, status, when it was connected or last
+changed, and the name people know it by. Read by `sync.connections_repository`, so sync does
+not depend on the token store.
 """
 
 from __future__ import annotations
@@ -8,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, column, select, table
 from sqlmodel import Session
 
-from config.db_types import UTCDateTime
+from sync.connections_repository import connection_rows
 
 __all__ = [
     "FANNED_OUT_STATUSES",
@@ -24,18 +24,6 @@ __all__ = [
 # A connection that needs re-authorisation still collects rows (paused until it is back);
 # pending (no tokens yet) and disconnected ones collect nothing.
 FANNED_OUT_STATUSES = ("active", "needs_reauth")
-
-_connections = table(
-    "connector_connection",
-    column("id", String()),
-    column("partner_id", String()),
-    column("name", String()),
-    column("provider", String()),
-    column("status", String()),
-    column("created_at", UTCDateTime()),
-    column("updated_at", UTCDateTime()),
-    column("remote_tenant_name", String()),
-)
 
 # How people call each provider's product (reports, notices, the dashboard).
 PROVIDER_NAMES = {
@@ -83,15 +71,7 @@ def connection_summaries(
     connection_ids: list[str] | None = None,
     statuses: tuple[str, ...] | None = None,
 ) -> list[ConnectionSummary]:
-    c = _connections.c
-    query = select(
-        c.id, c.partner_id, c.name, c.provider, c.status, c.created_at, c.updated_at,
-        c.remote_tenant_name,
-    ).order_by(c.id)  # fmt: skip
-    if partner_id is not None:
-        query = query.where(c.partner_id == partner_id)
-    if connection_ids is not None:
-        query = query.where(c.id.in_(connection_ids))
-    if statuses is not None:
-        query = query.where(c.status.in_(statuses))
-    return [ConnectionSummary(*row) for row in session.execute(query)]
+    rows = connection_rows(
+        session, partner_id=partner_id, connection_ids=connection_ids, statuses=statuses
+    )
+    return [ConnectionSummary(*row) for row in rows]

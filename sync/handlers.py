@@ -17,11 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, select
-
-from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice
+from billing.invoicing.models import Invoice
 from billing.invoicing.repository import InvoiceRepository
-from billing.tenants.models import Client, UsageType
 from connectors.base import (
     Capability,
     Connector,
@@ -45,6 +42,7 @@ from mappings.references import (
     remote_ref,
     spec_hash,
 )
+from sync import books_repository as books
 from sync.connections import ConnectionSummary
 from sync.models import OutboxOp, OutboxRow
 
@@ -124,7 +122,7 @@ class Handlers:
     # customers -------------------------------------------------------------------------
     async def upsert_customer(self, row: OutboxRow) -> None:
         with self.worker.read() as session:
-            client = session.get(Client, (row.partner_id, row.our_id))
+            client = books.client(session, row.partner_id, row.our_id)
             if client is None:
                 raise RejectedError(f"client {row.our_id} no longer exists")
             spec = customer_spec(client)
@@ -148,7 +146,7 @@ class Handlers:
         with self.worker.read() as session:
             stored = get_refs(session, self.connection.id, RefKind.CUSTOMER, client_ids)
             clients = {
-                cid: session.get(Client, (partner_id, cid)) for cid in client_ids - set(stored)
+                cid: books.client(session, partner_id, cid) for cid in client_ids - set(stored)
             }
         found: dict[str, RemoteRef | Exception] = {k: remote_ref(v) for k, v in stored.items()}
         specs = []
@@ -181,10 +179,7 @@ class Handlers:
     async def ensure_items(self, partner_id: str) -> None:
         """Every item the connection's invoices may name exists remotely (raises otherwise)."""
         with self.worker.read() as session:
-            usage_types = list(
-                session.exec(select(UsageType).where(col(UsageType.partner_id) == partner_id))
-            )
-            specs = item_specs(usage_types, self.remote.mapping)
+            specs = item_specs(books.usage_types(session, partner_id), self.remote.mapping)
             stored = get_refs(session, self.connection.id, RefKind.ITEM, [s.code for s in specs])
         wanted = [
             (s, spec_hash(s))
@@ -215,13 +210,8 @@ class Handlers:
             stored = get_refs(
                 session, self.connection.id, RefKind.INVOICE, [r.our_id for r in rows]
             )
-            invoices = {r.id: session.get(Invoice, int(r.our_id)) for r in rows}
-            units = {
-                u.code: u.unit
-                for u in session.exec(
-                    select(UsageType).where(col(UsageType.partner_id) == partner_id)
-                )
-            }
+            invoices = {r.id: books.invoice(session, int(r.our_id)) for r in rows}
+            units = {u.code: u.unit for u in books.usage_types(session, partner_id)}
             ids = [i.id for i in invoices.values() if i is not None and i.id is not None]
             lines = InvoiceRepository(session).lines(ids)
         todo: list[tuple[OutboxRow, Invoice]] = []
@@ -316,7 +306,7 @@ class Handlers:
 
     async def void_invoice(self, row: OutboxRow) -> None:
         with self.worker.read() as session:
-            invoice = session.get(Invoice, int(row.our_id))
+            invoice = books.invoice(session, int(row.our_id))
         if invoice is None:
             raise RejectedError(f"invoice {row.our_id} no longer exists")
         ref = await self._invoice_ref(invoice)
@@ -332,17 +322,12 @@ class Handlers:
             self.worker.complete(row, self.stats, f"{self.connection.provider} has no credit notes")
             return
         with self.worker.read() as session:
-            note = session.get(CreditNote, int(row.our_id))
+            note = books.credit_note(session, int(row.our_id))
             if note is None:
                 raise RejectedError(f"credit note {row.our_id} no longer exists")
-            invoice = session.get(Invoice, note.invoice_id)
-            note_lines = list(
-                session.exec(
-                    select(CreditNoteLine)
-                    .where(col(CreditNoteLine.credit_note_id) == note.id)
-                    .order_by(col(CreditNoteLine.position))
-                )
-            )
+            invoice = books.invoice(session, note.invoice_id)
+            assert note.id is not None
+            note_lines = books.credit_note_lines(session, note.id)
             stored = get_ref(session, self.connection.id, RefKind.CREDIT_NOTE, row.our_id)
             customer = get_ref(session, self.connection.id, RefKind.CUSTOMER, note.client_id)
         if stored is not None:

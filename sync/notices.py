@@ -22,7 +22,9 @@ from sqlmodel import Session
 from billing.documents.models import OutgoingEmail
 from billing.documents.outbox import queue_email
 from billing.tenants.models import Partner
-from connectors.connections.models import Connection
+from billing.tenants.repository import TenantRepository
+from config.db import session_scope
+from connectors.connections.repository import get_connection
 from connectors.connections.token_source import ReauthNotifier
 
 __all__ = ["REAUTH_KIND", "queue_reauth_notice", "reauth_notifier"]
@@ -44,10 +46,10 @@ def _recipients(partner: Partner) -> list[str]:
 
 def queue_reauth_notice(session: Session, connection_id: str, reason: str) -> OutgoingEmail | None:
     """Queue the notice in `session` (the caller commits); None when nobody can be told."""
-    connection = session.get(Connection, connection_id)
+    connection = get_connection(session, connection_id)
     if connection is None:
         return None
-    partner = session.get(Partner, connection.partner_id)
+    partner = TenantRepository(session).partner(connection.partner_id)
     if partner is None:
         return None
     recipients = _recipients(partner)
@@ -96,8 +98,7 @@ def reauth_notifier(engine: Engine) -> ReauthNotifier:
 
     def notify(connection_id: str, reason: str) -> None:
         log.warning("connection %s needs re-authorisation: %s", connection_id, reason)
-        with Session(engine) as session:
-            if queue_reauth_notice(session, connection_id, reason) is not None:
-                session.commit()
+        with session_scope(engine) as session:
+            queue_reauth_notice(session, connection_id, reason)
 
     return notify

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from billing.invoicing.models import Invoice
-from billing.payments.models import Payment
 from connectors.base import (
     Capability,
     PaymentsConnector,
@@ -28,6 +27,7 @@ from connectors.base import (
 )
 from mappings.base import ConnectionMapping
 from mappings.references import RefKind, get_ref, put_ref, remote_ref, spec_hash
+from sync import books_repository as books
 
 if TYPE_CHECKING:
     from sync.handlers import Handlers
@@ -69,8 +69,8 @@ async def push_payment(handlers: Handlers, row: OutboxRow) -> None:
         worker.complete(row, handlers.stats, f"{connection.provider} takes no payments")
         return
     with worker.read() as session:
-        payment = session.get(Payment, int(row.our_id))
-        invoice = session.get(Invoice, payment.invoice_id) if payment is not None else None
+        payment = books.payment(session, int(row.our_id))
+        invoice = books.invoice(session, payment.invoice_id) if payment is not None else None
         stored = get_ref(session, connection.id, RefKind.PAYMENT, row.our_id)
         customer = (
             get_ref(session, connection.id, RefKind.CUSTOMER, invoice.client_id)

@@ -27,16 +27,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from billing.invoicing.models import Invoice
 from billing.payments.errors import PaymentsError
-from billing.payments.models import Payment
 from billing.payments.service import PaymentMethod, PaymentSource, record_payment
+from config.db import read_scope, write_scope
 from config.db_types import utcnow
 from connectors.base import PaymentsConnector, RemotePayment
-from mappings.models import ExternalRef, RefKind
-from sync.claims import take_write_lock
+from mappings.models import RefKind
+from sync import books_repository as books
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote
 
@@ -64,13 +63,7 @@ def _our_id(
     """Our id of the remote object, from the external-ref table (the reverse lookup)."""
     if not remote_id:
         return None
-    return session.exec(
-        select(ExternalRef.our_id).where(
-            col(ExternalRef.connection_id) == connection_id,
-            col(ExternalRef.kind) == kind,
-            col(ExternalRef.remote_id) == remote_id,
-        )
-    ).first()
+    return books.our_id_of_remote(session, connection_id, kind, remote_id)
 
 
 def _is_ours(session: Session, partner_id: str, payment: RemotePayment, invoice_id: int) -> bool:
@@ -78,7 +71,7 @@ def _is_ours(session: Session, partner_id: str, payment: RemotePayment, invoice_
     before its reference was stored)."""
     if not payment.reference or not payment.reference.isdigit():
         return False
-    ours = session.get(Payment, int(payment.reference))
+    ours = books.payment(session, int(payment.reference))
     return ours is not None and ours.partner_id == partner_id and ours.invoice_id == invoice_id
 
 
@@ -89,7 +82,7 @@ def _record(
         report.ours += 1
         return
     our_invoice = _our_id(session, connection.id, RefKind.INVOICE, payment.invoice_id)
-    invoice = session.get(Invoice, int(our_invoice)) if our_invoice else None
+    invoice = books.invoice(session, int(our_invoice)) if our_invoice else None
     if invoice is None or invoice.partner_id != connection.partner_id:
         report.unknown.append(
             f"payment {payment.remote_id} of {payment.amount_minor} {payment.currency} "
@@ -140,7 +133,7 @@ def pull_payments(
     """Record the connection's payments dated in [since, until] that are not ours yet (see
     the module doc). `since` defaults to 35 days ago. Connector errors propagate (nothing is
     recorded then); each payment is its own transaction, so one refusal stops nothing."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         found = connection_summaries(session, connection_ids=[connection_id])
     if not found:
         raise ValueError(f"connection: no connection {connection_id!r}")
@@ -158,14 +151,11 @@ def pull_payments(
     for payment in payments:
         if payment.voided or payment.amount_minor <= 0:
             continue
-        with Session(engine) as session:
-            take_write_lock(session)
-            try:
+        try:
+            with write_scope(engine) as session:
                 _record(session, connection, payment, report)
-                session.commit()
-            except PaymentsError as exc:
-                session.rollback()
-                report.refused.append(f"payment {payment.remote_id}: {exc}")
+        except PaymentsError as exc:
+            report.refused.append(f"payment {payment.remote_id}: {exc}")
     for line in report.unknown + report.refused:
         log.warning("read-back %s: %s", connection.id, line)
     return report

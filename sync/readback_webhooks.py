@@ -25,12 +25,12 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlalchemy import Engine
 
+from config.db import read_scope
 from config.json_body import JsonBodyError, parse_json
 from config.text import text_problem
-from connectors.connections.models import Connection
+from sync.connections_repository import active_connection_ids_for_tenants
 from sync.readback import ReadbackReport, pull_payments
 
 __all__ = [
@@ -95,17 +95,8 @@ def _connections(engine: Engine, provider: str, tenants: Iterable[str]) -> list[
     wanted = list(tenants)
     if not wanted:
         return []
-    with Session(engine) as session:
-        rows = session.execute(
-            select(Connection.id)  # type: ignore[call-overload]
-            .where(
-                Connection.provider == provider,
-                Connection.remote_tenant.in_(wanted),  # type: ignore[union-attr]
-                Connection.status == "active",
-            )
-            .order_by(Connection.id)
-        )
-        return [str(row[0]) for row in rows]
+    with read_scope(engine) as session:
+        return active_connection_ids_for_tenants(session, provider, wanted)
 
 
 def read_back_tenants(

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
-from sqlmodel import Session
 
+from config.db import read_scope
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 
@@ -33,7 +33,7 @@ def registry_remote(
     notify = _notifier(engine)
 
     def open_remote(connection: ConnectionSummary) -> Remote:
-        with Session(engine) as session:
+        with read_scope(engine) as session:
             stored = registry.get_connection(session, connection.id)
             info = registry.connection_info(session, stored)
         mapping = registry.open_mapping(info)

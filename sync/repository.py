@@ -22,16 +22,19 @@ from connectors.base import (
     RateLimitedError,
     RejectedError,
 )
-from sync.models import OutboxRow, OutboxStatus
+from sync.models import OutboxOp, OutboxRow, OutboxStatus
 
 __all__ = [
     "MAX_ATTEMPTS",
     "backoff",
     "complete_row",
+    "dead_rows",
     "fail_row",
     "pause_connection",
+    "requeue_invoice_push",
     "resume_connection",
     "retry_rows",
+    "row_counts_by_status",
     "start_rows",
 ]
 
@@ -206,3 +209,56 @@ def retry_rows(
     if partner_id is not None:
         query = query.where(col(OutboxRow.partner_id) == partner_id)
     return _changed(session.execute(query.execution_options(synchronize_session=False)))
+
+
+def requeue_invoice_push(
+    session: Session, connection_id: str, invoice_id: str, now: datetime
+) -> int:
+    """The invoice's push rows for the connection back to pending with a fresh attempt budget
+    (a row in progress is left to its worker); how many were requeued."""
+    query = (
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.connection_id) == connection_id,
+            col(OutboxRow.op) == OutboxOp.INVOICE_PUSH,
+            col(OutboxRow.our_id) == invoice_id,
+            col(OutboxRow.status) != OutboxStatus.IN_PROGRESS,
+        )
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            updated_at=now,
+            completed_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(session.execute(query))
+
+
+def row_counts_by_status(
+    session: Session, partner_id: str | None = None
+) -> list[tuple[str, OutboxStatus, int, datetime | None]]:
+    """(connection, status, rows, oldest row's creation) per connection and status."""
+    query = select(
+        col(OutboxRow.connection_id),
+        col(OutboxRow.status),
+        func.count(),
+        func.min(OutboxRow.created_at),
+    ).group_by(col(OutboxRow.connection_id), col(OutboxRow.status))
+    if partner_id is not None:
+        query = query.where(col(OutboxRow.partner_id) == partner_id)
+    return [(c, s, int(n), oldest) for c, s, n, oldest in session.execute(query)]
+
+
+def dead_rows(session: Session, partner_id: str | None = None, *, limit: int) -> list[OutboxRow]:
+    """Dead rows (of a partner), oldest first, at most `limit`."""
+    query = (
+        select(OutboxRow)
+        .where(col(OutboxRow.status) == OutboxStatus.DEAD)
+        .order_by(col(OutboxRow.id))
+        .limit(limit)
+    )
+    if partner_id is not None:
+        query = query.where(col(OutboxRow.partner_id) == partner_id)
+    return list(session.scalars(query))

@@ -23,15 +23,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from billing.invoicing.models import BillingEvent, BillingEventKind
 from config.db_types import utcnow
 from sync.claims import take_write_lock
 from sync.connections import FANNED_OUT_STATUSES, ConnectionSummary, connection_summaries
-from sync.models import OutboxOp, OutboxRow, OutboxStatus, SyncCursor
+from sync.fanout_repository import (
+    add_cursor,
+    cursor_of,
+    events_after,
+    events_of_kinds_since,
+    insert_outbox_rows_ignoring_existing,
+    last_event_id_before,
+    oldest_open_write_started_at,
+    save_cursor,
+)
+from sync.models import OutboxOp, OutboxStatus, SyncCursor
 
 __all__ = ["FanOutResult", "backfill", "fan_out", "rows_for_event"]
 
@@ -69,28 +77,11 @@ def rows_for_event(
     return []
 
 
-def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert rows that do not exist yet; how many were new."""
-    if not rows:
-        return 0
-    table: Any = OutboxRow.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
-    return len(session.execute(statement, rows).all())
-
-
 def _watermark(session: Session, now: datetime, settle: timedelta) -> datetime | None:
     """Events created before this instant are all visible (None: no limit, SQLite)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    oldest = session.execute(
-        text(
-            "SELECT min(xact_start) FROM pg_stat_activity "
-            "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
-            "AND datname = current_database()"
-        )
-    ).scalar_one_or_none()
+    oldest = oldest_open_write_started_at(session)
     mark = now - settle
     if isinstance(oldest, datetime):
         mark = min(mark, oldest - settle)
@@ -98,21 +89,17 @@ def _watermark(session: Session, now: datetime, settle: timedelta) -> datetime |
 
 
 def _cursor(session: Session, connection: ConnectionSummary) -> SyncCursor:
-    cursor = session.get(SyncCursor, connection.id)
+    cursor = cursor_of(session, connection.id)
     if cursor is None:
-        start = session.execute(
-            select(func.max(BillingEvent.id)).where(
-                col(BillingEvent.partner_id) == connection.partner_id,
-                col(BillingEvent.created_at) < connection.created_at,
-            )
-        ).scalar_one_or_none()
-        cursor = SyncCursor(
-            connection_id=connection.id,
-            partner_id=connection.partner_id,
-            last_event_id=int(start or 0),
+        start = last_event_id_before(session, connection.partner_id, connection.created_at)
+        cursor = add_cursor(
+            session,
+            SyncCursor(
+                connection_id=connection.id,
+                partner_id=connection.partner_id,
+                last_event_id=int(start or 0),
+            ),
         )
-        session.add(cursor)
-        session.flush()
     return cursor
 
 
@@ -154,24 +141,14 @@ def fan_out(
     mark = _watermark(session, moment, settle)
     for connection in targets:
         cursor = _cursor(session, connection)
-        events = list(
-            session.scalars(
-                select(BillingEvent)
-                .where(
-                    col(BillingEvent.partner_id) == connection.partner_id,
-                    col(BillingEvent.id) > cursor.last_event_id,
-                )
-                .order_by(col(BillingEvent.id))
-                .limit(_SCAN)
-            )
-        )
+        events = events_after(session, connection.partner_id, cursor.last_event_id, _SCAN)
         result.events_seen += len(events)
         rows = [
             _row(connection, event, op, subject, our_id, moment)
             for event in events
             for op, subject, our_id in rows_for_event(event, connection.id)
         ]
-        result.rows_created += _insert_ignore(session, rows)
+        result.rows_created += insert_outbox_rows_ignoring_existing(session, rows)
         settled = cursor.last_event_id
         for event in events:
             if mark is not None and event.created_at >= mark:
@@ -180,7 +157,7 @@ def fan_out(
         if settled != cursor.last_event_id:
             cursor.last_event_id = settled
             cursor.updated_at = moment
-            session.add(cursor)
+            save_cursor(session, cursor)
     session.flush()
     return result
 
@@ -198,18 +175,10 @@ def backfill(
         BillingEventKind.INVOICE_VOIDED,
         BillingEventKind.CREDIT_NOTE_ISSUED,
     )
-    events = session.scalars(
-        select(BillingEvent)
-        .where(
-            col(BillingEvent.partner_id) == connection.partner_id,
-            col(BillingEvent.kind).in_(kinds),
-            col(BillingEvent.created_at) >= start,
-        )
-        .order_by(col(BillingEvent.id))
-    )
+    events = events_of_kinds_since(session, connection.partner_id, kinds, start)
     rows = [
         _row(connection, event, op, subject, our_id, moment)
         for event in events
         for op, subject, our_id in rows_for_event(event)
     ]
-    return _insert_ignore(session, rows)
+    return insert_outbox_rows_ignoring_existing(session, rows)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from config.db_types import utcnow
 from sync.connections import connection_summaries
-from sync.models import OutboxRow, OutboxStatus
+from sync.models import OutboxStatus
+from sync.repository import dead_rows, row_counts_by_status
 
 __all__ = ["status_report"]
 
@@ -21,23 +21,8 @@ def status_report(
 ) -> dict[str, Any]:
     now = utcnow()
     names = {c.id: c for c in connection_summaries(session, partner_id=partner_id)}
-    counts = select(
-        col(OutboxRow.connection_id),
-        col(OutboxRow.status),
-        func.count(),
-        func.min(OutboxRow.created_at),
-    ).group_by(col(OutboxRow.connection_id), col(OutboxRow.status))
-    dead = (
-        select(OutboxRow)
-        .where(col(OutboxRow.status) == OutboxStatus.DEAD)
-        .order_by(col(OutboxRow.id))
-        .limit(dead_limit)
-    )
-    if partner_id is not None:
-        counts = counts.where(col(OutboxRow.partner_id) == partner_id)
-        dead = dead.where(col(OutboxRow.partner_id) == partner_id)
     connections: dict[str, dict[str, Any]] = {}
-    for connection_id, status, count, oldest in session.execute(counts):
+    for connection_id, status, count, oldest in row_counts_by_status(session, partner_id):
         summary = names.get(connection_id)
         entry = connections.setdefault(
             connection_id,
@@ -55,7 +40,7 @@ def status_report(
         if status is OutboxStatus.PENDING and isinstance(oldest, datetime):
             entry["oldest_pending_at"] = oldest.isoformat()
             entry["oldest_pending_seconds"] = int((now - oldest).total_seconds())
-    dead_rows = [
+    dead = [
         {
             "row": row.id,
             "connection": row.connection_id,
@@ -66,6 +51,6 @@ def status_report(
             "error": row.last_error,
             "updated_at": row.updated_at.isoformat(),
         }
-        for row in session.scalars(dead)
+        for row in dead_rows(session, partner_id, limit=dead_limit)
     ]
-    return {"connections": list(connections.values()), "dead": dead_rows}
+    return {"connections": list(connections.values()), "dead": dead}

@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from billing.margins.render import margin_lines
 from billing.margins.retag import retag_periods
@@ -18,7 +17,7 @@ from billing.tenants.errors import TenantError
 from billing.tenants.service import get_partner
 from config.bounds import check_day
 from config.cli_helpers import echo_json
-from config.db import get_engine, session_scope
+from config.db import session_scope
 from config.db_types import utcnow
 from ledger import trial_balance
 from ledger.errors import LedgerError
@@ -100,7 +99,7 @@ def retag_command(
     """Re-tag books posted before postings recorded their service period: reverse each such
     entry and post it again with every leg in its billing period (accruals re-dated inside
     it). Posted entries never change; running it again finds nothing to do."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with session_scope() as session:
         try:
             result = retag_periods(session, partner, apply=apply)
             balanced = trial_balance(session, partner).is_balanced

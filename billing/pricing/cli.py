@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from billing.pricing.accrual import accrue
 from billing.pricing.apply import apply_partner_file
@@ -29,7 +28,7 @@ from billing.pricing.service import pricing_for
 from billing.tenants.errors import TenantError
 from billing.tenants.service import get_client
 from config.cli_helpers import echo_json
-from config.db import get_engine, session_scope
+from config.db import session_scope
 from config.db_types import utcnow
 from config.partner_file import PartnerFileError, load_partner_file
 from config.partner_file.problems import problems_from_validation_error
@@ -83,7 +82,7 @@ def apply_command(
     except PartnerFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with session_scope() as session:
         try:
             report = apply_partner_file(
                 session, partner_file, utcnow(), reference=str(file), force=force,

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import Engine, and_, or_, select
 from sqlmodel import Session, col
 
+from config.db import read_scope
 from config.db_types import utcnow
 from connectors.base import ConnectorError
 
@@ -62,7 +63,7 @@ async def refresh_due_connections(
     on_needs_reauth: ReauthNotifier | None = None,
 ) -> RefreshReport:
     """Refresh each due connection; one failure never stops the others."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         due = due_connections(session, ahead=ahead)
     report = RefreshReport()
     for connection_id in due:

@@ -21,6 +21,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from config.db import read_scope, write_scope
 from config.db_types import utcnow
 from connectors.base import ConnectorError
 from connectors.profiles import TenantChoice, profile
@@ -222,14 +223,12 @@ async def complete_consent(
 
 
 def _consume(engine: Engine, state: str) -> OAuthState | None:
-    with Session(engine, expire_on_commit=False) as session:
-        pending = consume_state(session, state)
-        session.commit()
-        return pending
+    with write_scope(engine) as session:
+        return consume_state(session, state)
 
 
 def _current_tenant(engine: Engine, partner_id: str, name: str) -> str | None:
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         connection = connection_by_name(session, partner_id, name)
         return connection.remote_tenant if connection is not None else None
 
@@ -243,7 +242,7 @@ def _save_consent(
     cipher: TokenCipher | None,
     now: datetime,
 ) -> Connection:
-    with Session(engine, expire_on_commit=False) as session:
+    with write_scope(engine) as session:
         connection = connection_by_name(session, pending.partner_id, pending.connection_name)
         if connection is None:  # removed meanwhile: recreate
             connection = Connection(
@@ -255,8 +254,7 @@ def _save_consent(
         connection.remote_tenant = remote
         connection.remote_tenant_name = remote_name
         session.add(connection)
-        session.commit()
-        return connection
+    return connection
 
 
 def _store_grant(
@@ -301,7 +299,7 @@ async def disconnect_and_revoke(
     revoke the grant at the provider. The local disconnect stands even when the revocation
     fails; the second value then says why (the partner can remove the app in the provider's
     settings)."""
-    with Session(engine, expire_on_commit=False) as session:
+    with write_scope(engine) as session:
         found = connection_by_name(session, partner_id, name)
         if found is None:
             raise ConnectionSetupError(
@@ -310,7 +308,6 @@ async def disconnect_and_revoke(
         row = lock_connection(session, found.id) or found
         stored_refresh = row.refresh_token_enc
         connection = disconnect(session, partner_id, name)
-        session.commit()
     if not stored_refresh or connection.provider.value not in OAUTH_PROVIDERS:
         return connection, None
     try:

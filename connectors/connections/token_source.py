@@ -35,6 +35,7 @@ import httpx
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col
 
+from config.db import read_scope, session_factory
 from config.db_types import utcnow
 from connectors.base import AuthExpiredError, RetryableError
 
@@ -150,7 +151,7 @@ class DatabaseTokenSource:
         return _Snapshot(access, expires, row.token_version)
 
     def _read(self) -> _Snapshot:
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             return self._snapshot(self._usable(get_connection(session, self.connection_id)))
 
     def _oauth(self, row: Connection) -> OAuthProvider:
@@ -160,7 +161,9 @@ class DatabaseTokenSource:
 
     async def _refresh(self, *, seen_version: int, rejected: str | None) -> str:
         async with _local_lock(self.connection_id):
-            session = Session(self._engine, expire_on_commit=False)
+            # Not a scope: the session crosses awaits (the remote refresh), and its commit
+            # and close run in worker threads.
+            session = session_factory(self._engine)()
             try:
                 return await self._refresh_locked(session, seen_version, rejected)
             finally:

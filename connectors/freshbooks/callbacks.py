@@ -26,6 +26,7 @@ import anyio
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from config.db import read_scope, write_scope
 from config.db_types import utcnow
 from connectors.base import ConnectorError
 from connectors.connections.crypto import TokenCipher, cipher_from_settings
@@ -81,7 +82,8 @@ def store_verifier(
     connection_id: str,
     verifier: str,
 ) -> None:
-    """Insert or replace the verified callback's secret (FreshBooks may resend a new one)."""
+    """Insert or replace the verified callback's secret (FreshBooks may resend a new one);
+    the caller's scope commits."""
     row = session.get(FreshBooksCallback, (account_id, callback_id))
     now = utcnow()
     if row is None:
@@ -96,7 +98,6 @@ def store_verifier(
     row.verified_at = now
     row.updated_at = now
     session.add(row)
-    session.commit()
 
 
 def _verifiers(session: Session, cipher: TokenCipher, account_id: str) -> list[str]:
@@ -137,7 +138,7 @@ async def receive(
     cipher = cipher or cipher_from_settings()
 
     def lookup() -> list[str]:
-        with Session(engine) as session:
+        with read_scope(engine) as session:
             return active_connections(session, event.account_id)
 
     connections = await anyio.to_thread.run_sync(lookup)
@@ -148,7 +149,7 @@ async def receive(
         return await _verify(engine, event, connections, open_connector, cipher)
 
     def secrets() -> list[str]:
-        with Session(engine) as session:
+        with read_scope(engine) as session:
             return _verifiers(session, cipher, event.account_id)
 
     verifiers = await anyio.to_thread.run_sync(secrets)
@@ -181,7 +182,7 @@ async def _verify(
         await connector.aclose()
 
     def save() -> None:
-        with Session(engine) as session:
+        with write_scope(engine) as session:
             store_verifier(
                 session,
                 cipher,

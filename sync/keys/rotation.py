@@ -18,12 +18,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Table, and_, inspect, select, update
+from sqlalchemy import Column, Engine, Table, inspect
 from sqlmodel import Session
 
+from config.db import read_scope
 from config.db_faults import storage_fault
 from config.secret_key import SecretKeyError, key_source, next_key_file, secret_key
 from connectors.connections.crypto import TokenCipher, TokenDecryptionError
+from sync.keys.repository import encrypted_values, replace_encrypted_values
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +71,7 @@ def _rows(
     session: Session, spec: EncryptedTable, *, lock: bool, limit: int | None = None
 ) -> Iterator[tuple[dict[str, object], dict[str, str]]]:
     """(primary key, encrypted values that are set) per row."""
-    keys = list(spec.table.primary_key.columns)
-    query = select(*keys, *spec.columns).order_by(*keys)
-    if lock:
-        query = query.with_for_update()
-    if limit is not None:
-        query = query.limit(limit)
-    for row in session.execute(query).mappings():
-        values = {c.name: row[c.name] for c in spec.columns if row[c.name] is not None}
-        if values:
-            yield {k.name: row[k.name] for k in keys}, values
+    return encrypted_values(session, spec.table, spec.columns, lock=lock, limit=limit)
 
 
 def rotate_credentials(session: Session, old: TokenCipher, new: TokenCipher) -> dict[str, int]:
@@ -100,8 +93,7 @@ def rotate_credentials(session: Session, old: TokenCipher, new: TokenCipher) -> 
                         "it the key these credentials were encrypted with? Nothing was changed"
                     ) from None
                 changed[column] = new.encrypt(plain)
-            condition = and_(*(spec.table.c[name] == value for name, value in key.items()))
-            session.execute(update(spec.table).where(condition).values(**changed))
+            replace_encrypted_values(session, spec.table, key, changed)
             counts[spec.name] += len(changed)
     return counts
 
@@ -140,7 +132,7 @@ def check_key_in_force(engine: Engine, *, tolerate_storage_fault: bool = False) 
             "`rebill secrets rotate` to finish it"
         )
     try:
-        with Session(engine) as session:
+        with read_scope(engine) as session:
             sampled, opened = probe(session, cipher)
     except Exception as exc:
         reason = storage_fault(exc)

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
-from billing.tenants.models import Partner
-from config.db import get_engine
+from billing.tenants.repository import TenantRepository
+from config.db import get_engine, read_scope, session_scope
 from sync.reconcile.fixes import apply_fixes
 from sync.reconcile.readable import readable_report
 from sync.reconcile.report import as_json, as_text, queue_report, recipients
@@ -42,8 +41,8 @@ def reconcile_command(
         raise typer.BadParameter("--partner and --period are both required")
     engine = get_engine()
     if email:  # refuse before the work, not after it
-        with Session(engine) as session:
-            found = session.get(Partner, partner)
+        with read_scope(engine) as session:
+            found = TenantRepository(session).partner(partner)
             try:
                 recipients(found) if found is not None else None
             except ValueError as exc:
@@ -52,21 +51,20 @@ def reconcile_command(
         run_id = reconcile(engine, partner, period)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    with Session(engine) as session:
-        if email:
+    if email:
+        with session_scope(engine) as session:
             run = get_run(session, run_id)
             assert run is not None
             try:
                 row = queue_report(session, run)
             except ValueError as exc:
                 raise typer.BadParameter(str(exc)) from exc
-            session.commit()
-            typer.echo(f"report queued (outgoing e-mail {row})", err=True)
+        typer.echo(f"report queued (outgoing e-mail {row})", err=True)
     _print(run_id, as_json_=as_json_)
 
 
 def _print(run_id: int, *, as_json_: bool) -> None:
-    with Session(get_engine()) as session:
+    with read_scope() as session:
         run = get_run(session, run_id)
         if run is None:
             raise typer.BadParameter(f"run: reconciliation {run_id} does not exist")
@@ -112,10 +110,9 @@ def import_command(
     period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
 ) -> None:
     """Import the platform's bill (usage_type,quantity,amount) for a period."""
-    with Session(get_engine()) as session:
+    with session_scope() as session:
         try:
             count = import_wholesale_bill(session, partner, period, bill.read_text("utf-8"))
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
-        session.commit()
     typer.echo(f"{count} line(s) imported for {partner} {period}")

@@ -9,13 +9,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from billing.documents.formatting import format_date
 from billing.invoicing.models import Invoice, InvoiceStatus
 from connectors.base import Connector, RemoteInvoice, RemoteStatus
 from mappings.models import RefKind
 from mappings.references import get_refs
+from sync.reconcile.books_repository import invoice_numbers_issued_between
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.names import Names, money
 
@@ -39,12 +40,8 @@ def other_numbers(session: Session, invoices: Sequence[Invoice]) -> frozenset[st
     if not dates:
         return frozenset()
     ours = {str(i.number) for i in invoices}
-    query = select(col(Invoice.number)).where(
-        col(Invoice.partner_id) == invoices[0].partner_id,
-        col(Invoice.issue_date) >= min(dates),
-        col(Invoice.issue_date) <= max(dates),
-    )
-    return frozenset(str(n) for n in session.scalars(query) if n is not None and n not in ours)
+    issued = invoice_numbers_issued_between(session, invoices[0].partner_id, min(dates), max(dates))
+    return frozenset(n for n in issued if n not in ours)
 
 
 def load_side(session: Session, connection_id: str, invoices: Sequence[Invoice]) -> AccountingSide:

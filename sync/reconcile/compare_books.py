@@ -6,46 +6,34 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceUsage
+from billing.invoicing.models import Invoice
 from billing.pricing.usage_repository import AggregationRule, UsageTotalsRepository
 from billing.tenants.repository import TenantRepository
 from ledger.chart import AccountRole
-from ledger.models import Account, Posting
+from sync.reconcile.books_repository import (
+    billed_quantities,
+    entry_sums_by_role,
+    uncleared_costs_by_invoice,
+    usage_costs_by_type,
+    wholesale_bill_lines,
+)
 from sync.reconcile.differences import Diff, Tally
-from sync.reconcile.models import WholesaleBillLine
 from sync.reconcile.names import INTERNAL_SYSTEMS, Names, money, period_words
 
 __all__ = [
     "compare_ledger",
     "compare_usage",
     "compare_wholesale",
-    "standing_invoices",
 ]
 
 
 def _names(invoices: Sequence[Invoice], names: Names | None) -> Names:
     return names or Names(invoices[0].currency if invoices else "USD")
-
-
-def standing_invoices(session: Session, partner_id: str, start: date, end: date) -> list[Invoice]:
-    """Issued, not voided invoices whose period starts in [start, end)."""
-    query = (
-        select(Invoice)
-        .where(
-            col(Invoice.partner_id) == partner_id,
-            col(Invoice.period_start) >= start,
-            col(Invoice.period_start) < end,
-            col(Invoice.status).in_(sorted(ISSUED_STATES)),
-        )
-        .order_by(col(Invoice.number))
-    )
-    return list(session.scalars(query))
 
 
 def _events(
@@ -87,21 +75,9 @@ def _billed(session: Session, invoices: Sequence[Invoice]) -> dict[tuple[str, st
     found: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     if not invoices:
         return found
-    query = (
-        select(
-            col(InvoiceUsage.client_id),
-            col(InvoiceUsage.origin_period_start),
-            col(InvoiceUsage.usage_type),
-            col(InvoiceUsage.quantity),
-        )
-        .join(Invoice, col(Invoice.id) == col(InvoiceUsage.invoice_id))
-        .where(
-            col(InvoiceUsage.partner_id) == invoices[0].partner_id,
-            col(InvoiceUsage.origin_period_start).in_(starts),
-            col(Invoice.status).in_(sorted(ISSUED_STATES)),
-        )
-    )
-    for client, start, usage_type, quantity in session.execute(query):
+    for client, start, usage_type, quantity in billed_quantities(
+        session, invoices[0].partner_id, starts
+    ):
         if (client, start) in wanted:
             found[(client, usage_type)] += quantity
     return found
@@ -166,40 +142,6 @@ _REVENUE_ROLES = (
 _ROLES = (AccountRole.ACCOUNTS_RECEIVABLE.value, AccountRole.WHOLESALE_COST.value, *_REVENUE_ROLES)
 
 
-def _entry_sums(session: Session, entries: list[int]) -> dict[tuple[int, str], int]:
-    """(entry, account role) -> debit-positive sum, sub-accounts included."""
-    sums: dict[tuple[int, str], int] = defaultdict(int)
-    for start in range(0, len(entries), 500):
-        query = (
-            select(col(Posting.entry_id), col(Account.role), func.sum(Posting.amount))
-            .join(Account, col(Account.id) == col(Posting.account_id))
-            .where(
-                col(Posting.entry_id).in_(entries[start : start + 500]),
-                col(Account.role).in_(_ROLES),
-            )
-            .group_by(col(Posting.entry_id), col(Account.role))
-        )
-        for entry, role, amount in session.execute(query):
-            sums[(entry, role)] += int(amount)
-    return sums
-
-
-def _usage_costs(session: Session, ids: list[int]) -> dict[int, int]:
-    """Invoice -> the wholesale cost its issue entry should post (cost - cost already accrued)."""
-    found: dict[int, int] = defaultdict(int)
-    for start in range(0, len(ids), 500):
-        query = (
-            select(
-                col(InvoiceUsage.invoice_id),
-                func.sum(InvoiceUsage.cost_minor - InvoiceUsage.cost_cleared_minor),
-            )
-            .where(col(InvoiceUsage.invoice_id).in_(ids[start : start + 500]))
-            .group_by(col(InvoiceUsage.invoice_id))
-        )
-        found.update((invoice, int(cost or 0)) for invoice, cost in session.execute(query))
-    return found
-
-
 def compare_ledger(
     session: Session, invoices: Sequence[Invoice], *, names: Names | None = None
 ) -> tuple[Tally, list[Diff]]:
@@ -211,8 +153,8 @@ def compare_ledger(
     system = INTERNAL_SYSTEMS["ledger"]
     tally, diffs = Tally(name=system), []
     entries = [i.ledger_entry_id for i in invoices if i.ledger_entry_id is not None]
-    sums = _entry_sums(session, entries)
-    costs = _usage_costs(session, [i.invoice_id for i in invoices])
+    sums = entry_sums_by_role(session, entries, _ROLES)
+    costs = uncleared_costs_by_invoice(session, [i.invoice_id for i in invoices])
     fix_books = "Report it to whoever runs Rebill: a reversing entry corrects the books."
     for invoice in invoices:
         tally.ours_minor += invoice.total_minor
@@ -271,31 +213,14 @@ def compare_wholesale(
     label = names or Names(currency)
     system = INTERNAL_SYSTEMS["wholesale"]
     tally = Tally(name=system)
-    bill = {
-        line.usage_type: line
-        for line in session.scalars(
-            select(WholesaleBillLine).where(
-                col(WholesaleBillLine.partner_id) == partner_id,
-                col(WholesaleBillLine.period) == period,
-            )
-        )
-    }
+    bill = wholesale_bill_lines(session, partner_id, period)
     if not bill:
         tally.notes.append(
             f"no platform bill imported for {period} (python main.py wholesale import BILL.csv "
             f"--partner {partner_id} --period {period})"
         )
         return tally, []
-    ids = [i.invoice_id for i in invoices]
-    ours: dict[str, int] = defaultdict(int)
-    for start in range(0, len(ids), 500):
-        query = (
-            select(col(InvoiceUsage.usage_type), func.sum(InvoiceUsage.cost_minor))
-            .where(col(InvoiceUsage.invoice_id).in_(ids[start : start + 500]))
-            .group_by(col(InvoiceUsage.usage_type))
-        )
-        for usage_type, cost in session.execute(query):
-            ours[usage_type] += int(cost or 0)
+    ours = usage_costs_by_type(session, [i.invoice_id for i in invoices])
     diffs = []
     for usage_type in sorted(set(ours) | set(bill)):
         mine, line = ours.get(usage_type, 0), bill.get(usage_type)

@@ -10,14 +10,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from billing.invoicing.models import Invoice
-from billing.payments.models import Payment, Payout
+from billing.payments.models import Payment
+from sync.reconcile.books_repository import (
+    payments_of_invoices,
+    payouts_arrived_between,
+    succeeded_charges_of_invoices,
+)
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.names import INTERNAL_SYSTEMS, Names, money
-from sync.stripe.models import ChargeStatus, StripeCharge
 
 __all__ = ["compare_payments"]
 
@@ -27,11 +30,9 @@ def _by_invoice(
 ) -> tuple[dict[int, int], dict[int, list[Payment]]]:
     paid: dict[int, int] = defaultdict(int)
     payments: dict[int, list[Payment]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for payment in session.scalars(select(Payment).where(col(Payment.invoice_id).in_(chunk))):
-            paid[payment.invoice_id] += payment.amount_minor - payment.refunded_minor
-            payments[payment.invoice_id].append(payment)
+    for payment in payments_of_invoices(session, ids):
+        paid[payment.invoice_id] += payment.amount_minor - payment.refunded_minor
+        payments[payment.invoice_id].append(payment)
     return paid, payments
 
 
@@ -69,38 +70,27 @@ def compare_payments(
     stripe_name = INTERNAL_SYSTEMS["stripe"]
     stripe, stripe_diffs = Tally(name=stripe_name), []
     by_id = {i.invoice_id: i for i in invoices}
-    for start_at in range(0, len(ids), 500):
-        query = select(StripeCharge).where(
-            col(StripeCharge.invoice_id).in_(ids[start_at : start_at + 500]),
-            col(StripeCharge.status) == ChargeStatus.SUCCEEDED,
-        )
-        for charge in session.scalars(query):
-            stripe.ours_minor += charge.amount_minor
-            linked = [p for p in payments.get(charge.invoice_id, []) if p.id == charge.payment_id]
-            if linked and linked[0].amount_minor == charge.amount_minor:
-                stripe.matched += 1
-                stripe.theirs_minor += charge.amount_minor
-                continue
-            invoice = by_id[charge.invoice_id]
-            reference = charge.payment_intent_id or str(charge.id)
-            stripe_diffs.append(Diff(
-                "stripe_charge_without_payment", "error", "stripe",
-                f"{label.subject(invoice)}, Stripe charge {reference}",
-                f"payment {money(linked[0].amount_minor, charge.currency)}" if linked
-                else "no payment",
-                f"charge succeeded, {money(charge.amount_minor, charge.currency)}",
-                charge.amount_minor, charge.currency,
-                f"Replay the webhook of Stripe charge {reference} or record the payment from "
-                "it.", system_name=stripe_name, **label.invoice_facts(invoice),
-            ))  # fmt: skip
+    for charge in succeeded_charges_of_invoices(session, ids):
+        stripe.ours_minor += charge.amount_minor
+        linked = [p for p in payments.get(charge.invoice_id, []) if p.id == charge.payment_id]
+        if linked and linked[0].amount_minor == charge.amount_minor:
+            stripe.matched += 1
+            stripe.theirs_minor += charge.amount_minor
+            continue
+        invoice = by_id[charge.invoice_id]
+        reference = charge.payment_intent_id or str(charge.id)
+        stripe_diffs.append(Diff(
+            "stripe_charge_without_payment", "error", "stripe",
+            f"{label.subject(invoice)}, Stripe charge {reference}",
+            f"payment {money(linked[0].amount_minor, charge.currency)}" if linked
+            else "no payment",
+            f"charge succeeded, {money(charge.amount_minor, charge.currency)}",
+            charge.amount_minor, charge.currency,
+            f"Replay the webhook of Stripe charge {reference} or record the payment from "
+            "it.", system_name=stripe_name, **label.invoice_facts(invoice),
+        ))  # fmt: skip
     window = (datetime.combine(start, time.min, UTC), datetime.combine(end, time.min, UTC))
-    count, amount = session.execute(
-        select(func.count(), func.coalesce(func.sum(Payout.amount_minor), 0)).where(
-            col(Payout.partner_id) == partner_id,
-            col(Payout.arrived_at) >= window[0],
-            col(Payout.arrived_at) < window[1],
-        )
-    ).one()
+    count, amount = payouts_arrived_between(session, partner_id, *window)
     payouts = (
         "no payouts"
         if not count

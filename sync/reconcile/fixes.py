@@ -17,17 +17,21 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from billing.invoicing.models import Invoice
+from config.db import read_scope, session_scope
 from config.db_types import utcnow
-from mappings.models import ExternalRef, RefKind
 from sync.connections import FANNED_OUT_STATUSES, ConnectionSummary, connection_summaries
 from sync.handlers import Remote
-from sync.models import OutboxOp, OutboxRow, OutboxStatus
-from sync.reconcile.models import ReconcileDifference
-from sync.reconcile.repository import differences_of, get_run
+from sync.reconcile.books_repository import invoice_by_id
+from sync.reconcile.repository import (
+    differences_of,
+    forget_invoice_ref,
+    get_run,
+    mark_difference_fixed,
+)
+from sync.repository import requeue_invoice_push
 
 __all__ = ["FixOutcome", "apply_fixes"]
 
@@ -59,7 +63,7 @@ def _connection(session: Session, connection_id: str) -> tuple[str, str | None]:
 
 def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bool]:
     connection_id, invoice_id = str(fix["connection_id"]), int(fix["invoice_id"])
-    invoice = session.get(Invoice, invoice_id)
+    invoice = invoice_by_id(session, invoice_id)
     if invoice is None:
         return f"invoice {invoice_id} no longer exists: skipped", False
     name, refused = _connection(session, connection_id)
@@ -69,31 +73,8 @@ def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bo
     if not apply:
         return f"would {label}", False
     now = utcnow()
-    session.execute(
-        delete(ExternalRef).where(
-            col(ExternalRef.connection_id) == connection_id,
-            col(ExternalRef.kind) == RefKind.INVOICE,
-            col(ExternalRef.our_id) == str(invoice_id),
-        )
-    )
-    changed = session.execute(
-        update(OutboxRow)
-        .where(
-            col(OutboxRow.connection_id) == connection_id,
-            col(OutboxRow.op) == OutboxOp.INVOICE_PUSH,
-            col(OutboxRow.our_id) == str(invoice_id),
-            col(OutboxRow.status) != OutboxStatus.IN_PROGRESS,
-        )
-        .values(
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            updated_at=now,
-            completed_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(changed, "rowcount", 0):
+    forget_invoice_ref(session, connection_id, invoice_id)
+    if requeue_invoice_push(session, connection_id, str(invoice_id), now):
         return f"{label}: queued", True
     from sync.service import backfill
 
@@ -107,7 +88,7 @@ def _pull_payment(
     engine: Engine, fix: dict[str, Any], apply: bool, open_remote: OpenRemote | None
 ) -> tuple[str, bool]:
     connection_id = str(fix["connection_id"])
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         name, refused = _connection(session, connection_id)
     if refused is not None:
         return f"cannot pull payments from {name}: {refused}", False
@@ -120,8 +101,8 @@ def _pull_payment(
         return "sync.readback has no pull_payments: skipped", False
     if not apply:
         return f"would pull payments from {name}", False
-    with Session(engine) as session:
-        invoice = session.get(Invoice, int(fix["invoice_id"]))
+    with read_scope(engine) as session:
+        invoice = invoice_by_id(session, int(fix["invoice_id"]))
         since = invoice.issue_date if invoice is not None else None
     try:
         report = pull(engine, connection_id, since, open_remote=open_remote)
@@ -144,7 +125,7 @@ def apply_fixes(
     """Each fixable, not yet fixed difference of the run (or of `only` those differences):
     what would be (or was) done."""
     outcomes: list[FixOutcome] = []
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         if get_run(session, run_id) is None:
             raise ValueError(f"run: reconciliation {run_id} does not exist")
         stored = differences_of(session, run_id)
@@ -160,7 +141,7 @@ def apply_fixes(
     for diff in todo:
         fix = dict(diff.fix or {})
         action = str(fix.get("action"))
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             if action == "repush":
                 message, done = _repush(session, fix, apply)
             elif action == "pull_payment":
@@ -173,12 +154,8 @@ def apply_fixes(
             else:
                 message, done = f"unknown fix {action!r}: skipped", False
             if done:
-                row = session.exec(
-                    select(ReconcileDifference).where(col(ReconcileDifference.id) == diff.id)
-                ).one()
-                row.fixed_at = utcnow()
-                session.add(row)
-            session.commit()
+                assert diff.id is not None
+                mark_difference_fixed(session, diff.id, utcnow())
         assert diff.id is not None
         outcomes.append(FixOutcome(diff.id, action, message, done))
     return outcomes

@@ -277,7 +277,7 @@ def readable_report(
 ) -> ReadableReport:
     """The stored run `run` as people read it. `diffs` default to the run's stored
     differences; `base_url` (default: the `public_url` setting) starts the dashboard links."""
-    partner = session.get(Partner, run.partner_id)
+    partner = TenantRepository(session).partner(run.partner_id)
     if partner is None:
         raise ValueError(f"partner: {run.partner_id!r} does not exist")
     assert run.id is not None

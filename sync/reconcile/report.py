@@ -23,6 +23,7 @@ from billing.documents.outbox import queue_email
 from billing.documents.render import logo_of
 from billing.tenants.logos import get_logo
 from billing.tenants.models import Partner
+from billing.tenants.repository import TenantRepository
 from config.csv_cells import safe_writer
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from sync.reconcile.readable import ReadableDifference, ReadableReport, readable_report
@@ -212,7 +213,7 @@ def build_email(
 
 def queue_report(session: Session, run: ReconcileRun) -> int:
     """Queue the report e-mail in the caller's transaction; returns the outbox row id."""
-    partner = session.get(Partner, run.partner_id)
+    partner = TenantRepository(session).partner(run.partner_id)
     if partner is None:
         raise ValueError(f"partner: {run.partner_id!r} does not exist")
     assert run.id is not None

@@ -14,13 +14,15 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
 
 from billing.tenants.models import Partner
+from billing.tenants.repository import TenantRepository
+from config.db import read_scope, write_scope
 from config.db_types import utcnow
 from connectors.base import AuthExpiredError, ConnectorError, RateLimitedError, RetryableError
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote
+from sync.reconcile.books_repository import standing_invoices
 from sync.reconcile.compare_accounting import (
     compare_accounting,
     list_remote,
@@ -31,12 +33,12 @@ from sync.reconcile.compare_books import (
     compare_ledger,
     compare_usage,
     compare_wholesale,
-    standing_invoices,
 )
 from sync.reconcile.compare_payments import compare_payments
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from sync.reconcile.names import load_names
+from sync.reconcile.repository import add_differences, add_run, run_started_since
 
 __all__ = ["parse_period", "reconcile", "run_due_reconciliations"]
 
@@ -101,8 +103,8 @@ def reconcile(
     tick = time.perf_counter()
     tallies: dict[str, Tally] = {}
     diffs: list[Diff] = []
-    with Session(engine) as session:
-        partner = session.get(Partner, partner_id)
+    with read_scope(engine) as session:
+        partner = TenantRepository(session).partner(partner_id)
         if partner is None:
             raise ValueError(f"partner: {partner_id!r} does not exist")
         invoices = standing_invoices(session, partner_id, start, end)
@@ -171,41 +173,40 @@ def reconcile(
 
 def _store(engine: Engine, partner_id: str, period: str, start: date, end: date,
            tallies: dict[str, Tally], diffs: list[Diff], started: datetime) -> int:  # fmt: skip
-    with Session(engine) as session:
-        run = ReconcileRun(
+    with write_scope(engine) as session:
+        run_id = add_run(session, ReconcileRun(
             partner_id=partner_id, period=period, period_start=start, period_end=end,
             started_at=started, finished_at=utcnow(), differences=len(diffs),
             summary={name: tally.as_json() for name, tally in tallies.items()},
-        )  # fmt: skip
-        session.add(run)
-        session.flush()
-        assert run.id is not None
-        session.add_all(
-            ReconcileDifference(
-                run_id=run.id,
-                kind=d.kind,
-                severity=d.severity,
-                system=d.system[:80],
-                subject=d.subject[:200],
-                ours=d.ours[:500],
-                theirs=d.theirs[:500],
-                amount_minor=d.amount_minor,
-                currency=d.currency,
-                action=d.action[:500],
-                fixable=d.fixable,
-                fix=d.fix,
-                system_name=(d.system_name or d.system)[:200],
-                invoice_id=d.invoice_id,
-                invoice_number=d.invoice_number,
-                client_id=d.client_id,
-                client_name=d.client_name[:200] if d.client_name else None,
-                usage_type=d.usage_type,
-                issue_date=d.issue_date,
-            )
-            for d in diffs
+        ))  # fmt: skip
+        add_differences(
+            session,
+            (
+                ReconcileDifference(
+                    run_id=run_id,
+                    kind=d.kind,
+                    severity=d.severity,
+                    system=d.system[:80],
+                    subject=d.subject[:200],
+                    ours=d.ours[:500],
+                    theirs=d.theirs[:500],
+                    amount_minor=d.amount_minor,
+                    currency=d.currency,
+                    action=d.action[:500],
+                    fixable=d.fixable,
+                    fix=d.fix,
+                    system_name=(d.system_name or d.system)[:200],
+                    invoice_id=d.invoice_id,
+                    invoice_number=d.invoice_number,
+                    client_id=d.client_id,
+                    client_name=d.client_name[:200] if d.client_name else None,
+                    usage_type=d.usage_type,
+                    issue_date=d.issue_date,
+                )
+                for d in diffs
+            ),
         )
-        session.commit()
-        return run.id
+    return run_id
 
 
 def _last_closed_period(local: datetime) -> str:
@@ -221,21 +222,16 @@ def run_due_reconciliations(
     come today and that has no run started today (its time zone), reconcile the last closed
     period. Returns the new run ids; one partner's failure is logged, not raised."""
     done: list[int] = []
-    with Session(engine) as session:
-        partners = list(session.scalars(select(Partner).order_by(col(Partner.id))))
+    with read_scope(engine) as session:
+        partners = TenantRepository(session).partners()
     for partner in partners:
         local = now.astimezone(ZoneInfo(partner.timezone))
         hour = int(partner.settings.get("reconcile_hour", DEFAULT_HOUR))
         if local.hour < hour:
             continue
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        with Session(engine) as session:
-            ran = session.scalars(
-                select(ReconcileRun.id).where(
-                    col(ReconcileRun.partner_id) == partner.id,
-                    col(ReconcileRun.started_at) >= midnight,
-                )
-            ).first()
+        with read_scope(engine) as session:
+            ran = run_started_since(session, partner.id, midnight)
         if ran is not None:
             continue
         try:

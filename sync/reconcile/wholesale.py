@@ -7,11 +7,11 @@ import csv
 import io
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import delete
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from billing.tenants.models import Partner
+from billing.tenants.repository import TenantRepository
 from config.money import to_minor
+from sync.reconcile.books_repository import replace_wholesale_bill
 from sync.reconcile.models import WholesaleBillLine
 from sync.reconcile.service import parse_period
 
@@ -37,7 +37,7 @@ def _decimal(value: str, line: int, name: str) -> Decimal:
 def import_wholesale_bill(session: Session, partner_id: str, period: str, text: str) -> int:
     """Replace the period's bill with the CSV's lines (one per usage type); caller commits."""
     parse_period(period)
-    partner = session.get(Partner, partner_id)
+    partner = TenantRepository(session).partner(partner_id)
     if partner is None:
         raise WholesaleImportError(f"partner: {partner_id!r} does not exist")
     reader = csv.DictReader(io.StringIO(text))
@@ -62,11 +62,5 @@ def import_wholesale_bill(session: Session, partner_id: str, period: str, text: 
             ),
             currency=partner.currency,
         )
-    session.execute(
-        delete(WholesaleBillLine).where(
-            col(WholesaleBillLine.partner_id) == partner_id, col(WholesaleBillLine.period) == period
-        )
-    )
-    session.add_all(lines.values())
-    session.flush()
+    replace_wholesale_bill(session, partner_id, period, lines.values())
     return len(lines)

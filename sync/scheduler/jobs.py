@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from billing.tenants.models import Partner
-from config.db import session_scope
+from billing.tenants.repository import TenantRepository
+from config.db import read_scope, session_scope
+from sync.scheduler.repository import auto_approved_invoice_ids
 
 __all__ = [
     "JOB_FUNCTIONS",
@@ -100,22 +102,11 @@ def _issue_auto_approved(session: Session, partner_id: str, now: datetime) -> in
     """Issues the drafts closing approved automatically (`approved_by == "auto"`); invoices a
     person approved are left for that person to issue."""
     from billing.invoicing.issuing import issue_invoices
-    from billing.invoicing.models import Invoice, InvoiceStatus
 
-    ids = list(
-        session.scalars(
-            select(col(Invoice.id))
-            .where(col(Invoice.partner_id) == partner_id)
-            .where(col(Invoice.status) == InvoiceStatus.APPROVED)
-            .where(col(Invoice.approved_by) == "auto")
-            .order_by(col(Invoice.id))
-        )
-    )
+    ids = auto_approved_invoice_ids(session, partner_id)
     if not ids:
         return 0
-    return len(
-        issue_invoices(session, partner_id, [i for i in ids if i is not None], now=now).invoices
-    )
+    return len(issue_invoices(session, partner_id, ids, now=now).invoices)
 
 
 def _drain_outbox(engine: Engine, now: datetime) -> object:
@@ -134,7 +125,7 @@ def _pull_payments(engine: Engine, now: datetime) -> object:
         return "not available"
     from sync.connections import connection_summaries
 
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         found = connection_summaries(session, statuses=("active",))
     # Stripe's payments arrive by webhook and charge; read-back is for accounting tools.
     active = [c.id for c in found if c.provider != "stripe"]
@@ -210,8 +201,8 @@ class JobContext:
     margin_alerts: PartnerJob = _margin_alerts
 
     def partners(self) -> list[Partner]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return list(session.scalars(select(Partner).order_by(col(Partner.id))))
+        with read_scope(self.engine) as session:
+            return TenantRepository(session).partners()
 
 
 def _each_partner(ctx: JobContext, work: PartnerJob, now: datetime, what: str) -> dict[str, object]:

@@ -29,13 +29,14 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-untyped]
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
-from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlalchemy import Engine
 
+from config.db import read_scope
 from config.db_types import utcnow
 
 from .jobs import JOB_FUNCTIONS, JobContext
-from .models import APSCHEDULER_TABLE, apscheduler_jobs
+from .models import APSCHEDULER_TABLE
+from .repository import stored_next_run_times
 from .runs import RunOutcome, last_runs, run_guarded
 
 __all__ = [
@@ -147,11 +148,8 @@ class GuardedExecutor(ThreadPoolExecutor):  # type: ignore[misc]
 
 
 def _stored_next_runs(engine: Engine) -> dict[str, datetime | None]:
-    with Session(engine) as session:
-        rows = session.execute(select(apscheduler_jobs.c.id, apscheduler_jobs.c.next_run_time))
-        return {
-            str(i): None if ts is None else datetime.fromtimestamp(float(ts), UTC) for i, ts in rows
-        }
+    with read_scope(engine) as session:
+        return stored_next_run_times(session)
 
 
 def build_scheduler(ctx: JobContext, *, blocking: bool = False) -> BaseScheduler:
@@ -188,7 +186,7 @@ def job_listing(engine: Engine, now: datetime | None = None) -> list[dict[str, o
     what the schedule gives)."""
     moment = now or utcnow()
     stored = _stored_next_runs(engine)
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         last = last_runs(session)
     listing: list[dict[str, object]] = []
     for definition in JOBS:

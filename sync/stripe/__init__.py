@@ -10,7 +10,6 @@ periodically); the API hands webhook deliveries to `receive_delivery`. Stripe I/
 from sync.stripe.accounts import (
     DEFAULT_DUNNING_DAYS,
     StripeSetupError,
-    account_for_partner,
     connect_account,
     dunning_days,
 )
@@ -24,6 +23,7 @@ from sync.stripe.models import (
     StripeCustomer,
     StripeEvent,
 )
+from sync.stripe.repository import account_for_partner
 from sync.stripe.webhooks import DeliveryResult, receive_delivery
 
 __all__ = [

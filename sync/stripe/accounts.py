@@ -12,20 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from billing.tenants.models import Partner
+from billing.tenants.repository import TenantRepository
 from config.db_types import utcnow
 from connectors.connections.crypto import TokenCipher, cipher_from_settings
 from connectors.stripe import StripeCredentials, StripeGateway
 from sync.stripe.models import StripeAccount
+from sync.stripe.repository import account_for_partner, add_account
 
 __all__ = [
     "DEFAULT_DUNNING_DAYS",
     "GatewayFactory",
     "StripeSetupError",
-    "account_for_partner",
     "connect_account",
     "dunning_days",
     "gateway_for",
@@ -71,7 +71,7 @@ def connect_account(
     dunning: Sequence[int] | None = None,
 ) -> StripeAccount:
     """Store (or replace) the partner's Stripe keys, encrypted. Caller commits."""
-    if session.get(Partner, partner_id) is None:
+    if TenantRepository(session).partner(partner_id) is None:
         raise StripeSetupError("partner", f"no partner {partner_id!r}")
     if not secret_key.startswith(("sk_", "rk_")):
         raise StripeSetupError("secret_key", "must be a Stripe secret or restricted key (sk_/rk_)")
@@ -87,15 +87,7 @@ def connect_account(
     account.api_base = api_base or None
     account.dunning_days = days
     account.updated_at = utcnow()
-    session.add(account)
-    session.flush()
-    return account
-
-
-def account_for_partner(session: Session, partner_id: str) -> StripeAccount | None:
-    return session.execute(
-        select(StripeAccount).where(col(StripeAccount.partner_id) == partner_id)
-    ).scalar_one_or_none()
+    return add_account(session, account)
 
 
 def webhook_secret(account: StripeAccount) -> str:

@@ -14,23 +14,21 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
-from sqlmodel import Session, col
 
-from billing.tenants.models import Client
+from billing.tenants.repository import TenantRepository
 from config.cli_helpers import echo_json, parse_as_of
 from config.db import get_engine, session_scope
 from config.money import format_minor
 from connectors.base import ConnectorError
 from sync.stripe.accounts import (
     StripeSetupError,
-    account_for_partner,
     connect_account,
     gateway_for,
 )
 from sync.stripe.charging import charge_due_invoices
 from sync.stripe.customers import ensure_customer, link_customer, setup_link
-from sync.stripe.models import ChargeStatus, EventStatus, StripeCharge, StripeEvent
+from sync.stripe.models import ChargeStatus, EventStatus
+from sync.stripe.repository import account_for_partner, charges_of_partner, recent_events
 
 __all__ = ["payment_link_command", "stripe_app"]
 
@@ -88,13 +86,13 @@ def payment_link_command(
     ] = None,
 ) -> None:
     """Create or link the client's Stripe customer and print a link to save a card."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    with session_scope() as session:
         account = account_for_partner(session, partner)
         if account is None:
             raise _fail(
                 f"partner {partner!r} has no Stripe account (python main.py stripe connect)"
             )
-        found = session.get(Client, (partner, client))
+        found = TenantRepository(session).client(partner, client)
         if found is None:
             raise _fail(f"client: no client {client!r} for partner {partner!r}")
         gateway = gateway_for(account)
@@ -103,7 +101,7 @@ def payment_link_command(
                 row = link_customer(session, gateway, account, found, customer)
             else:
                 row = ensure_customer(session, gateway, account, found)
-            session.commit()
+            session.commit()  # the customer is kept even if the link cannot be made
             link = setup_link(gateway, row, purpose="payment-link")
         except ConnectorError as exc:
             raise _fail(exc.message) from exc
@@ -133,10 +131,7 @@ def charges_command(
 ) -> None:
     """Charge series per invoice: status, attempts, next attempt, last decline."""
     with session_scope() as session:
-        query = select(StripeCharge).where(col(StripeCharge.partner_id) == partner)
-        if status is not None:
-            query = query.where(col(StripeCharge.status) == status)
-        rows = list(session.execute(query.order_by(col(StripeCharge.id))).scalars())
+        rows = charges_of_partner(session, partner, status)
     data = [
         {
             "invoice_id": r.invoice_id, "status": str(r.status), "attempts": r.attempts,
@@ -164,10 +159,7 @@ def events_command(
 ) -> None:
     """Webhook events received, newest first (failed ones say why)."""
     with session_scope() as session:
-        query = select(StripeEvent).order_by(col(StripeEvent.id).desc()).limit(limit)
-        if status is not None:
-            query = query.where(col(StripeEvent.status) == status)
-        for event in session.execute(query).scalars():
+        for event in recent_events(session, status, limit):
             typer.echo(
                 f"{event.received_at:%Y-%m-%d %H:%M:%S} {event.event_id} {event.type} "
                 f"{event.status}" + (f": {event.last_error}" if event.last_error else "")

@@ -10,32 +10,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from billing.tenants.models import Client
 from config.db_types import utcnow
 from config.settings import get_settings
 from connectors.stripe import CardDetails, CheckoutLink, StripeGateway
 from sync.stripe.models import StripeAccount, StripeCustomer
+from sync.stripe.repository import add_customer, customer_for_client
 
 __all__ = [
-    "customer_for_client",
     "ensure_customer",
     "link_customer",
     "record_card",
     "return_urls",
     "setup_link",
 ]
-
-
-def customer_for_client(session: Session, partner_id: str, client_id: str) -> StripeCustomer | None:
-    return session.execute(
-        select(StripeCustomer).where(
-            col(StripeCustomer.partner_id) == partner_id,
-            col(StripeCustomer.client_id) == client_id,
-        )
-    ).scalar_one_or_none()
 
 
 def ensure_customer(
@@ -59,9 +49,7 @@ def ensure_customer(
         customer_id=remote.id,
         payment_method_id=remote.default_payment_method,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return add_customer(session, row)
 
 
 def link_customer(
@@ -85,9 +73,7 @@ def link_customer(
     if card is not None:
         record_card(row, card)
     row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
-    return row
+    return add_customer(session, row)
 
 
 def record_card(row: StripeCustomer, card: CardDetails) -> None:

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from billing.documents import queue_email
 from billing.invoicing.models import Invoice
 from billing.tenants.models import Client, Partner
+from billing.tenants.repository import TenantRepository
 from config.money import format_minor
 
 __all__ = [
@@ -198,7 +199,7 @@ def _reason_text(reason: str | None) -> str:
 
 def alert_partner(session: Session, partner_id: str, subject: str, body: str, related: str) -> int:
     """Something about money needs a person (charged at Stripe but refused by our books)."""
-    partner = session.get(Partner, partner_id)
+    partner = TenantRepository(session).partner(partner_id)
     if partner is None:
         return 0
     return queue_notice(

@@ -14,8 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from billing.invoicing.errors import InvoiceNotFoundError
 from billing.payments.errors import PaymentsError
@@ -23,7 +22,8 @@ from billing.payments.models import PaymentMethod, PaymentSource
 from billing.payments.service import record_payment
 from config.db_types import utcnow
 from connectors.stripe import ChargeDetails
-from sync.stripe.models import ChargeStatus, StripeCharge
+from sync.stripe.models import ChargeStatus
+from sync.stripe.repository import charge_of_invoice
 
 __all__ = ["PaymentFacts", "Recorded", "mark_charge_paid", "record_stripe_payment"]
 
@@ -95,9 +95,7 @@ def mark_charge_paid(
     session: Session, invoice_id: int, intent_id: str, payment_id: int | None
 ) -> None:
     """The invoice's charge row, if any, is settled by this payment."""
-    row = session.execute(
-        select(StripeCharge).where(col(StripeCharge.invoice_id) == invoice_id)
-    ).scalar_one_or_none()
+    row = charge_of_invoice(session, invoice_id)
     if row is None or row.status is ChargeStatus.SUCCEEDED:
         return
     row.status = ChargeStatus.SUCCEEDED
@@ -105,4 +103,3 @@ def mark_charge_paid(
     row.payment_id = payment_id
     row.next_attempt_at = None
     row.updated_at = utcnow()
-    session.add(row)

@@ -12,15 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from billing.invoicing.models import Invoice
 from config.db_types import utcnow
 from connectors.stripe import CardDetails, RefundDetails, StripeGateway
 from sync.stripe.customers import record_card
-from sync.stripe.models import ChargeStatus, StripeAccount, StripeCharge, StripeCustomer
+from sync.stripe.models import ChargeStatus, StripeAccount
 from sync.stripe.payments import PaymentFacts
+from sync.stripe.repository import (
+    charge_by_intent,
+    charges_waiting_for_retry,
+    customer_by_stripe_id,
+)
 
 __all__ = ["DISPUTE_EVENTS", "Effect", "gather_effect"]
 
@@ -57,28 +60,13 @@ def _payment(gateway: StripeGateway, account: StripeAccount, intent_id: str) -> 
 
 def _save_card(account_id: str, customer_id: str, card: CardDetails) -> Callable[[Session], None]:
     def apply(session: Session) -> None:
-        row = session.execute(
-            select(StripeCustomer).where(
-                col(StripeCustomer.account_id) == account_id,
-                col(StripeCustomer.customer_id) == customer_id,
-            )
-        ).scalar_one_or_none()
+        row = customer_by_stripe_id(session, account_id, customer_id)
         if row is None:
             return
         record_card(row, card)
-        session.add(row)
         # A declined charge waiting for its next dunning day is retried now, on the new card.
-        waiting = session.execute(
-            select(StripeCharge).where(
-                col(StripeCharge.partner_id) == row.partner_id,
-                col(StripeCharge.status) == ChargeStatus.RETRY_SCHEDULED,
-            )
-        ).scalars()
-        for charge in waiting:
-            invoice = session.get(Invoice, charge.invoice_id)
-            if invoice is not None and invoice.client_id == row.client_id:
-                charge.next_attempt_at = utcnow()
-                session.add(charge)
+        for charge in charges_waiting_for_retry(session, row.partner_id, row.client_id):
+            charge.next_attempt_at = utcnow()
 
     return apply
 
@@ -88,12 +76,9 @@ def _note_failure(intent: dict[str, Any]) -> Callable[[Session], None]:
     code = error.get("decline_code") or error.get("code")
 
     def apply(session: Session) -> None:
-        row = session.execute(
-            select(StripeCharge).where(col(StripeCharge.payment_intent_id) == intent.get("id"))
-        ).scalar_one_or_none()
+        row = charge_by_intent(session, intent.get("id"))
         if row is not None and row.status is not ChargeStatus.SUCCEEDED and code:
             row.last_decline_code = str(code)[:64]
-            session.add(row)
 
     return apply
 

@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from billing.invoicing.errors import InvoiceNotFoundError
 from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError
 from billing.payments.service import record_dispute, record_payout, refund_payment
+from config.db import SessionSource, session_factory
 from config.db_types import utcnow
 from config.text import text_problem
 from connectors.base import ConnectorError
@@ -42,12 +41,14 @@ from sync.stripe.accounts import GatewayFactory, gateway_for, webhook_secret
 from sync.stripe.models import EventStatus, StripeAccount, StripeEvent
 from sync.stripe.notify import alert_partner
 from sync.stripe.payments import record_stripe_payment
+from sync.stripe.repository import accounts as stripe_accounts
+from sync.stripe.repository import add_event_once
+from sync.stripe.repository import event as stored_event
 from sync.stripe.webhook_effects import Effect, gather_effect
 
 __all__ = ["DeliveryResult", "receive_delivery"]
 
 log = logging.getLogger(__name__)
-SessionSource = Engine | Callable[[], Session]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +58,11 @@ class DeliveryResult:
     event_id: str | None = None
 
 
-def _factory(source: SessionSource) -> Callable[[], Session]:
-    if isinstance(source, Engine):
-        return lambda: Session(source, expire_on_commit=False)
-    return source
-
-
 def _verified_account(
     sessions: Callable[[], Session], payload: bytes, header: str | None, now: float | None
 ) -> StripeAccount | str:
     with sessions() as session:
-        accounts: list[StripeAccount] = list(session.execute(select(StripeAccount)).scalars())
+        accounts = stripe_accounts(session)
     if not accounts:
         return "no Stripe account is connected"
     reason = "Stripe-Signature: no v1 signature matches the payload"
@@ -85,25 +80,15 @@ def _verified_account(
 def _store(sessions: Callable[[], Session], account: StripeAccount, event: dict[str, Any]) -> bool:
     """True if the event still has to be applied (new, or an earlier try failed)."""
     with sessions() as session:
-        try:
-            with session.begin():
-                session.add(
-                    StripeEvent(
-                        account_id=account.id,
-                        event_id=str(event["id"]),
-                        type=str(event["type"]),
-                        payload=event,
-                    )
-                )
+        new = StripeEvent(
+            account_id=account.id,
+            event_id=str(event["id"]),
+            type=str(event["type"]),
+            payload=event,
+        )
+        if add_event_once(session, new):
             return True
-        except IntegrityError:
-            pass
-        stored = session.execute(
-            select(StripeEvent).where(
-                col(StripeEvent.account_id) == account.id,
-                col(StripeEvent.event_id) == str(event["id"]),
-            )
-        ).scalar_one()
+        stored = stored_event(session, account.id, str(event["id"]))
         return stored.status in (EventStatus.RECEIVED, EventStatus.FAILED)
 
 
@@ -111,16 +96,11 @@ def _mark(
     session: Session, account_id: str, event_id: str, status: EventStatus, error: str | None
 ) -> None:
     InvoiceRepository(session).claim_sqlite_writer()
-    stored = session.execute(
-        select(StripeEvent).where(
-            col(StripeEvent.account_id) == account_id, col(StripeEvent.event_id) == event_id
-        )
-    ).scalar_one()
+    stored = stored_event(session, account_id, event_id)
     stored.status = status
     stored.attempts += 1
     stored.last_error = error
     stored.processed_at = utcnow() if status is not EventStatus.FAILED else None
-    session.add(stored)
 
 
 def _at(stamp: object) -> datetime:
@@ -187,7 +167,7 @@ def receive_delivery(
     now: float | None = None,
     gateway_factory: GatewayFactory | None = None,
 ) -> DeliveryResult:
-    sessions = _factory(source)
+    sessions = session_factory(source)
     found = _verified_account(sessions, payload, header, now)
     if isinstance(found, str):
         return DeliveryResult(400, found)

@@ -27,7 +27,8 @@ from sync.stripe import (
     ensure_customer,
     receive_delivery,
 )
-from sync.stripe.accounts import account_for_partner, gateway_for
+from sync.stripe.accounts import gateway_for
+from sync.stripe.repository import account_for_partner
 from tests.billing.invoicing.builders import SIMPLE, at, close_and_issue, last_month, send
 
 BASE = "https://api.stripe.test"

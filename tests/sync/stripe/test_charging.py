@@ -152,7 +152,7 @@ def test_a_new_card_saved_during_dunning_is_charged_at_once(world: World) -> Non
     event = world.fake.complete_checkout(session_id, "pm_card_visa")
     assert world.deliver(event).status_code == 200
     with world.session() as session:
-        from sync.stripe.customers import customer_for_client
+        from sync.stripe.repository import customer_for_client
 
         customer = customer_for_client(session, PARTNER, "c1")
         assert customer is not None and customer.card_last4 == "4242"

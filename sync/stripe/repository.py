@@ -1,0 +1,152 @@
+"""Every query of the Stripe package except the charge queue's (`charging`): accounts,
+customers, charges and webhook events. Functions take the caller's session and never commit.
+
+Changing a row read through the session needs no call here (the session tracks it); only new
+rows are added, by the `add_*` functions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from billing.invoicing.models import Invoice
+from sync.stripe.models import (
+    ChargeStatus,
+    EventStatus,
+    StripeAccount,
+    StripeCharge,
+    StripeCustomer,
+    StripeEvent,
+)
+
+__all__ = [
+    "account_for_partner",
+    "accounts",
+    "add_account",
+    "add_customer",
+    "add_event_once",
+    "charge_by_intent",
+    "charge_of_invoice",
+    "charges_of_partner",
+    "charges_waiting_for_retry",
+    "customer_by_stripe_id",
+    "customer_for_client",
+    "event",
+    "recent_events",
+]
+
+
+# accounts ---------------------------------------------------------------------
+def account_for_partner(session: Session, partner_id: str) -> StripeAccount | None:
+    return session.execute(
+        select(StripeAccount).where(col(StripeAccount.partner_id) == partner_id)
+    ).scalar_one_or_none()
+
+
+def accounts(session: Session) -> list[StripeAccount]:
+    """Every partner's account (a webhook delivery is matched to one by its signature)."""
+    return list(session.execute(select(StripeAccount)).scalars())
+
+
+def add_account(session: Session, account: StripeAccount) -> StripeAccount:
+    session.add(account)
+    session.flush()
+    return account
+
+
+# customers --------------------------------------------------------------------
+def customer_for_client(session: Session, partner_id: str, client_id: str) -> StripeCustomer | None:
+    return session.execute(
+        select(StripeCustomer).where(
+            col(StripeCustomer.partner_id) == partner_id,
+            col(StripeCustomer.client_id) == client_id,
+        )
+    ).scalar_one_or_none()
+
+
+def customer_by_stripe_id(
+    session: Session, account_id: str, customer_id: str
+) -> StripeCustomer | None:
+    """Our row for a Stripe customer (`cus_...`) of the account."""
+    return session.execute(
+        select(StripeCustomer).where(
+            col(StripeCustomer.account_id) == account_id,
+            col(StripeCustomer.customer_id) == customer_id,
+        )
+    ).scalar_one_or_none()
+
+
+def add_customer(session: Session, customer: StripeCustomer) -> StripeCustomer:
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+# charges ----------------------------------------------------------------------
+def charge_of_invoice(session: Session, invoice_id: int) -> StripeCharge | None:
+    return session.execute(
+        select(StripeCharge).where(col(StripeCharge.invoice_id) == invoice_id)
+    ).scalar_one_or_none()
+
+
+def charge_by_intent(session: Session, intent_id: object) -> StripeCharge | None:
+    return session.execute(
+        select(StripeCharge).where(col(StripeCharge.payment_intent_id) == intent_id)
+    ).scalar_one_or_none()
+
+
+def charges_waiting_for_retry(
+    session: Session, partner_id: str, client_id: str
+) -> list[StripeCharge]:
+    """The client's declined charges waiting for their next dunning day."""
+    query = (
+        select(StripeCharge)
+        .join(Invoice, col(Invoice.id) == col(StripeCharge.invoice_id))
+        .where(
+            col(StripeCharge.partner_id) == partner_id,
+            col(StripeCharge.status) == ChargeStatus.RETRY_SCHEDULED,
+            col(Invoice.client_id) == client_id,
+        )
+    )
+    return list(session.execute(query).scalars())
+
+
+def charges_of_partner(
+    session: Session, partner_id: str, status: ChargeStatus | None = None
+) -> list[StripeCharge]:
+    """The partner's charge series (one per invoice), oldest first."""
+    query = select(StripeCharge).where(col(StripeCharge.partner_id) == partner_id)
+    if status is not None:
+        query = query.where(col(StripeCharge.status) == status)
+    return list(session.execute(query.order_by(col(StripeCharge.id))).scalars())
+
+
+# webhook events ---------------------------------------------------------------
+def add_event_once(session: Session, stored: StripeEvent) -> bool:
+    """Store a delivered event in its own transaction; False if the account already has an
+    event with this id (a redelivery: the unique key refuses it)."""
+    try:
+        with session.begin():
+            session.add(stored)
+    except IntegrityError:
+        return False
+    return True
+
+
+def event(session: Session, account_id: str, event_id: str) -> StripeEvent:
+    """A stored event (it must exist)."""
+    stored: StripeEvent = session.execute(
+        select(StripeEvent).where(
+            col(StripeEvent.account_id) == account_id, col(StripeEvent.event_id) == event_id
+        )
+    ).scalar_one()
+    return stored
+
+
+def recent_events(session: Session, status: EventStatus | None, limit: int) -> list[StripeEvent]:
+    """Stored webhook events, newest first."""
+    query = select(StripeEvent).order_by(col(StripeEvent.id).desc()).limit(limit)
+    if status is not None:
+        query = query.where(col(StripeEvent.status) == status)
+    return list(session.execute(query).scalars())
