@@ -23,7 +23,15 @@ from datetime import timedelta
 
 from sqlalchemy import Column, Table
 
-__all__ = ["QueueTable"]
+__all__ = ["QueueTable", "table_of"]
+
+
+def table_of(model: type) -> Table:
+    """The table of a SQLModel class (its `__table__`, typed)."""
+    found = getattr(model, "__table__", None)
+    if not isinstance(found, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return found
 
 
 @dataclass(frozen=True)
