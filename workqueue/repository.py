@@ -219,7 +219,7 @@ def _error(queue: QueueTable, error: str | None) -> dict[str, Any]:
     return {queue.error_column: None if error is None else error[: queue.error_limit]}
 
 
-def dead_values(queue: QueueTable, error: str, now: datetime) -> dict[str, Any]:
+def dead_values(queue: QueueTable, error: str | None, now: datetime) -> dict[str, Any]:
     """The columns of an item that is dead: out of attempts or refused for good, its last
     error kept, not due any more (where the table allows no due time)."""
     values = {**release_values(queue, now), "status": queue.dead, **_error(queue, error)}
@@ -228,7 +228,9 @@ def dead_values(queue: QueueTable, error: str, now: datetime) -> dict[str, Any]:
     return values
 
 
-def waiting_values(queue: QueueTable, error: str, at: datetime, now: datetime) -> dict[str, Any]:
+def waiting_values(
+    queue: QueueTable, error: str | None, at: datetime, now: datetime
+) -> dict[str, Any]:
     """The columns of an item that failed and is tried again at `at` (the last waiting
     status: "failed, retrying")."""
     return {
