@@ -123,15 +123,17 @@ def claim(
     lease: timedelta | None = None,
     count_attempt: bool = False,
     max_attempts: int | None = None,
-    spent_error: str = "the worker stopped while carrying this item out; retry it once the "
-    "cause is fixed",
+    spent_error: str = "the worker stopped while carrying this item out ({attempts} attempts); "
+    "retry it once the cause is fixed",
+    spent_values: dict[str, Any] | None = None,
 ) -> list[int]:
     """Lease up to `limit` due items (or those of `ids` still due) and return their ids in
     claim order (flushed, not committed: the caller commits at once).
 
     `count_attempt` counts the attempt now (queues whose work starts at once); others count
     it with `start` when the remote call begins. An item found with `max_attempts` already
-    spent (its workers kept dying on it) goes dead with `spent_error` instead."""
+    spent (its workers kept dying on it) goes dead with `spent_error` (its `{attempts}` filled
+    in) and the domain's `spent_values` instead."""
     take_write_lock(session, queue)
     query = select(queue.id, queue.attempts).where(_due(queue, now), _not_blocked(queue), *where)
     if ids is not None:
@@ -142,7 +144,8 @@ def claim(
     found = [(int(item_id), int(attempts)) for item_id, attempts in session.execute(query)]
     spent = [i for i, attempts in found if max_attempts is not None and attempts >= max_attempts]
     if spent:
-        dead = dead_values(queue, f"{spent_error} ({max_attempts} attempts)", now)
+        error = spent_error.format(attempts=max_attempts)
+        dead = {**dead_values(queue, error, now), **(spent_values or {})}
         session.execute(
             update(queue.table)
             .where(queue.id.in_(spent))
