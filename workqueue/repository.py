@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, and_, exists, false, or_, select, text, update
+from sqlalchemy import ColumnElement, Insert, and_, exists, or_, select, text, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -76,7 +76,7 @@ def _due(queue: QueueTable, now: datetime) -> Condition:
 def _not_blocked(queue: QueueTable) -> Condition:
     """No earlier item of the same subject is unfinished (per-subject ordering)."""
     if not queue.subject_columns:
-        return ~false()
+        return true()
     earlier = queue.table.alias("earlier")
     same = [earlier.c[name] == queue.column(name) for name in queue.subject_columns]
     return ~exists().where(
