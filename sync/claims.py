@@ -1,4 +1,5 @@
-"""Claiming due outbox rows, safely with several workers.
+"""The sync outbox as a work-queue table, and claiming its due rows (`workqueue` does the
+claiming; docs/work-queue.md).
 
 A row is due when it is pending and its `next_attempt_at` has come, or when it is in progress
 under a lease that ran out (its worker died). A row is never claimed while an earlier row of
@@ -19,19 +20,33 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, text, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, select
 from sqlmodel import Session, col
 
 from sync.models import UNFINISHED, OutboxOp, OutboxRow, OutboxStatus
+from workqueue import QueueTable, table_of
+from workqueue import repository as queue
 
-__all__ = ["claim_due", "take_write_lock"]
+__all__ = ["OUTBOX_QUEUE", "claim_due", "take_write_lock"]
+
+OUTBOX_QUEUE = QueueTable(
+    kind="sync_outbox",
+    table=table_of(OutboxRow),
+    waiting=(OutboxStatus.PENDING,),
+    leased=OutboxStatus.IN_PROGRESS,
+    dead=OutboxStatus.DEAD,
+    lease_column="locked_until",
+    owner_column="locked_by",
+    subject_columns=("connection_id", "subject_id"),
+    holds_back=UNFINISHED,
+    lease=timedelta(minutes=5),
+    updated_column="updated_at",
+)
 
 
 def take_write_lock(session: Session) -> None:
     """On SQLite, start the transaction with the write lock (no row changes); no-op elsewhere."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE sync_outbox SET id = id WHERE 0"))
+    queue.take_write_lock(session, OUTBOX_QUEUE)
 
 
 def claim_due(
@@ -46,63 +61,26 @@ def claim_due(
     max_attempts: int = 8,
 ) -> list[OutboxRow]:
     """Claim up to `limit` due rows in id order and return them (flushed, not committed)."""
-    take_write_lock(session)
-    earlier = aliased(OutboxRow)
-    blocked = exists().where(
-        col(earlier.connection_id) == col(OutboxRow.connection_id),
-        col(earlier.subject_id) == col(OutboxRow.subject_id),
-        col(earlier.id) < col(OutboxRow.id),
-        col(earlier.status).in_(UNFINISHED),
-    )
-    due = or_(
-        and_(
-            col(OutboxRow.status) == OutboxStatus.PENDING,
-            col(OutboxRow.next_attempt_at) <= now,
-        ),
-        and_(
-            col(OutboxRow.status) == OutboxStatus.IN_PROGRESS,
-            col(OutboxRow.locked_until) < now,
-        ),
-    )
-    query = select(col(OutboxRow.id), col(OutboxRow.attempts)).where(due, ~blocked)
+    where: list[ColumnElement[bool]] = []
     if connection_id is not None:
-        query = query.where(col(OutboxRow.connection_id) == connection_id)
+        where.append(col(OutboxRow.connection_id) == connection_id)
     if ops is not None:
-        query = query.where(col(OutboxRow.op).in_(ops))
-    query = query.order_by(col(OutboxRow.id)).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxRow)
-    found = [(row_id, attempts) for row_id, attempts in session.execute(query)]
-    spent = [row_id for row_id, attempts in found if attempts >= max_attempts]
-    if spent:  # taken over after its worker died this many times: stop feeding it to workers
-        session.execute(
-            update(OutboxRow)
-            .where(col(OutboxRow.id).in_(spent))
-            .values(
-                status=OutboxStatus.DEAD,
-                locked_by=None,
-                locked_until=None,
-                updated_at=now,
-                last_outcome="retryable",
-                last_error=f"the worker stopped while carrying this row out ({max_attempts} "
-                "attempts); retry it once the cause is fixed",
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ids = [row_id for row_id, attempts in found if attempts < max_attempts]
+        where.append(col(OutboxRow.op).in_(ops))
+    ids = queue.claim(
+        session,
+        OUTBOX_QUEUE,
+        now,
+        limit=limit,
+        where=where,
+        owner=worker_id,
+        lease=lease,
+        max_attempts=max_attempts,
+        spent_error="the worker stopped while carrying this row out ({attempts} attempts); "
+        "retry it once the cause is fixed",
+        spent_values={"last_outcome": "retryable"},
+    )
     if not ids:
         return []
-    session.execute(
-        update(OutboxRow)
-        .where(col(OutboxRow.id).in_(ids))
-        .values(
-            status=OutboxStatus.IN_PROGRESS,
-            locked_by=worker_id,
-            locked_until=now + lease,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
     rows = session.scalars(
         select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
     ).all()

@@ -1,5 +1,9 @@
 """Every outbox query and state change (the worker and the CLI never write SQL of their own).
 
+Claiming, leases, attempts, the retry policy, dead and retry by hand are the work queue's
+(`workqueue`, `sync.claims.OUTBOX_QUEUE`); what is the outbox's own is here: which failure
+pauses a connection (auth expired) or kills a row at once (rejected, not found).
+
 Transitions of a claimed row are guarded by the lease: they apply only while the row is still
 in progress under this worker's id, so a worker whose lease ran out cannot overwrite what the
 worker that took the row over decided.
@@ -9,9 +13,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
@@ -22,10 +27,14 @@ from connectors.base import (
     RateLimitedError,
     RejectedError,
 )
+from sync.claims import OUTBOX_QUEUE
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
+from workqueue import RetryPolicy
+from workqueue import repository as queue
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "RETRY_POLICY",
     "backoff",
     "complete_row",
     "dead_rows",
@@ -38,27 +47,16 @@ __all__ = [
     "start_rows",
 ]
 
-MAX_ATTEMPTS = 8
-_BASE = 2.0  # seconds before the second attempt
-_CAP = 3600.0  # never wait more than an hour between attempts
+RETRY_POLICY = RetryPolicy(
+    max_attempts=8, base=timedelta(seconds=2), factor=2.0, cap=timedelta(hours=1)
+)
+"""Between half and all of 2 s x 2^(n-1), capped at an hour, never sooner than Retry-After."""
+MAX_ATTEMPTS = RETRY_POLICY.max_attempts
 
 
 def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
-    """Exponential with jitter (between half and all of 2s x 2^(n-1), capped at an hour), and
-    never sooner than the remote's Retry-After."""
-    ceiling = min(_CAP, _BASE * 2 ** max(0, attempts - 1))
-    delay = rng.uniform(ceiling / 2, ceiling)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return timedelta(seconds=delay)
-
-
-def _mine(row_id: int, worker_id: str) -> list[object]:
-    return [
-        col(OutboxRow.id) == row_id,
-        col(OutboxRow.status) == OutboxStatus.IN_PROGRESS,
-        col(OutboxRow.locked_by) == worker_id,
-    ]
+    """The outbox's wait after failed attempt `attempts` (the work queue's retry policy)."""
+    return RETRY_POLICY.delay(attempts, retry_after, rng)
 
 
 def _changed(result: object) -> int:
@@ -70,39 +68,20 @@ def complete_row(
     session: Session, row_id: int, worker_id: str, now: datetime, note: str | None = None
 ) -> bool:
     """Done (with an optional note such as "already in QuickBooks"); False if the lease was lost."""
-    result = session.execute(
-        update(OutboxRow)
-        .where(*_mine(row_id, worker_id))  # type: ignore[arg-type]
-        .values(
-            status=OutboxStatus.DONE,
-            completed_at=now,
-            updated_at=now,
-            locked_by=None,
-            locked_until=None,
-            last_error=note,
-            last_outcome="done",
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return _changed(result) == 1
+    values = {
+        **queue.release_values(OUTBOX_QUEUE, now),
+        "status": OutboxStatus.DONE,
+        "completed_at": now,
+        "last_error": note,
+        "last_outcome": "done",
+    }
+    return queue.settle(session, OUTBOX_QUEUE, row_id, values, owner=worker_id)
 
 
 def start_rows(session: Session, row_ids: list[int], worker_id: str, now: datetime) -> int:
     """Count an attempt for rows this worker is about to send to the remote (still under its
     lease); how many were charged."""
-    if not row_ids:
-        return 0
-    result = session.execute(
-        update(OutboxRow)
-        .where(
-            col(OutboxRow.id).in_(row_ids),
-            col(OutboxRow.status) == OutboxStatus.IN_PROGRESS,
-            col(OutboxRow.locked_by) == worker_id,
-        )
-        .values(attempts=col(OutboxRow.attempts) + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return _changed(result)
+    return queue.start(session, OUTBOX_QUEUE, row_ids, worker_id, now)
 
 
 def fail_row(
@@ -120,30 +99,32 @@ def fail_row(
 
     Retryable and rate-limited: again after the backoff, dead after `max_attempts`.
     Auth expired: paused, the attempt not counted. Rejected and not found: dead at once."""
-    values: dict[str, object] = {
-        "last_error": message[:4000],
-        "last_outcome": str(error.outcome),
-        "updated_at": now,
-        "locked_by": None,
-        "locked_until": None,
-    }
+    outcome = {"last_outcome": str(error.outcome)}
     if isinstance(error, AuthExpiredError):
-        status = OutboxStatus.PAUSED
-        values["attempts"] = max(0, row.attempts - 1)
-    elif isinstance(error, RejectedError | NotFoundError) or row.attempts >= max_attempts:
-        status = OutboxStatus.DEAD
-    else:
-        status = OutboxStatus.PENDING
-        retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
-        values["next_attempt_at"] = now + backoff(row.attempts, retry_after, rng)
-    values["status"] = status
-    result = session.execute(
-        update(OutboxRow)
-        .where(*_mine(row.id or 0, worker_id))  # type: ignore[arg-type]
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        values = {
+            **queue.release_values(OUTBOX_QUEUE, now),
+            "status": OutboxStatus.PAUSED,
+            "attempts": max(0, row.attempts - 1),
+            "last_error": message[: OUTBOX_QUEUE.error_limit],
+            **outcome,
+        }
+        paused = queue.settle(session, OUTBOX_QUEUE, row.id or 0, values, owner=worker_id)
+        return OutboxStatus.PAUSED if paused else None
+    status = queue.fail(
+        session,
+        OUTBOX_QUEUE,
+        row.id or 0,
+        attempts=row.attempts,
+        error=message,
+        now=now,
+        policy=replace(RETRY_POLICY, max_attempts=max_attempts),
+        rng=rng,
+        retry_after=error.retry_after if isinstance(error, RateLimitedError) else None,
+        permanent=isinstance(error, RejectedError | NotFoundError),
+        owner=worker_id,
+        values=outcome,
     )
-    return status if _changed(result) == 1 else None
+    return None if status is None else OutboxStatus(status)
 
 
 def pause_connection(session: Session, connection_id: str, reason: str, now: datetime) -> int:
@@ -194,21 +175,13 @@ def retry_rows(
 ) -> int:
     """Dead (or paused) rows back to pending with a fresh attempt budget; by id, or every dead
     row (of a connection or partner). The last error stays until the next attempt."""
-    query = update(OutboxRow).values(
-        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now
-    )
-    if row_ids is not None:
-        query = query.where(
-            col(OutboxRow.id).in_(list(row_ids)),
-            col(OutboxRow.status).in_((OutboxStatus.DEAD, OutboxStatus.PAUSED)),
-        )
-    else:
-        query = query.where(col(OutboxRow.status) == OutboxStatus.DEAD)
+    where: list[ColumnElement[bool]] = []
     if connection_id is not None:
-        query = query.where(col(OutboxRow.connection_id) == connection_id)
+        where.append(col(OutboxRow.connection_id) == connection_id)
     if partner_id is not None:
-        query = query.where(col(OutboxRow.partner_id) == partner_id)
-    return _changed(session.execute(query.execution_options(synchronize_session=False)))
+        where.append(col(OutboxRow.partner_id) == partner_id)
+    revivable = (OutboxStatus.DEAD, OutboxStatus.PAUSED) if row_ids is not None else None
+    return queue.retry(session, OUTBOX_QUEUE, now, ids=row_ids, statuses=revivable, where=where)
 
 
 def requeue_invoice_push(

@@ -3,14 +3,15 @@ server.
 
 `queue_email` only adds a row to the caller's session: the message is sent if and only if the
 caller commits. `send_due_emails` runs later (CLI, scheduler) and works row by row in short
-transactions of its own:
+transactions of its own, on the work queue (`workqueue`, docs/work-queue.md):
 
-1. claim: a conditional UPDATE takes a due row (bumps `attempts`, pushes `next_attempt_at` out
-   by a lease) and commits, so two workers never send the same row, and no database lock is held
-   while talking to the mail server (on SQLite that lock would stop every other writer);
+1. claim: the queue leases a due row (counts the attempt, pushes `next_attempt_at` out by the
+   lease) and the claim commits, so two workers never send the same row, and no database lock
+   is held while talking to the mail server (on SQLite that lock would stop every other writer);
 2. send, outside any transaction;
-3. record: sent (time, Message-ID) or, on failure, the next attempt after 1 min, 5 min, 30 min,
-   2 h, then dead. A permanent refusal is dead at once.
+3. record: sent (time, Message-ID) or, on failure, the queue's retry policy: the next attempt
+   after 1 min, 5 min, 30 min, 2 h (plus up to 10% jitter), then dead. A permanent refusal is
+   dead at once.
 
 A worker that dies between 1 and 3 leaves the row claimed until the lease ends; then it is sent
 again with the same Message-ID (at-least-once, recognisable duplicates). One bad message never
@@ -28,10 +29,12 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from config.db_types import utcnow
+from workqueue import QueueTable, RetryPolicy, SessionSource, sessions_of, table_of
+from workqueue import repository as queue
 
 from .backends import MailBackend, MailDeliveryError, message_id_of
 from .models import EmailStatus, OutgoingEmail
@@ -39,7 +42,9 @@ from .models import EmailStatus, OutgoingEmail
 __all__ = [
     "BACKOFF",
     "CLAIM_LEASE",
+    "EMAIL_QUEUE",
     "MAX_ATTEMPTS",
+    "RETRY_POLICY",
     "SendReport",
     "list_emails",
     "queue_email",
@@ -60,8 +65,22 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 CLAIM_LEASE = timedelta(minutes=15)
 """How long a claimed row is left alone; well above an SMTP exchange with its timeouts."""
 
-_DUE = (EmailStatus.QUEUED, EmailStatus.FAILED)
-SessionSource = Engine | Callable[[], Session]
+RETRY_POLICY = RetryPolicy(
+    max_attempts=MAX_ATTEMPTS, steps=BACKOFF, jitter_low=1.0, jitter_high=1.1
+)
+"""Up to 10% jitter, so that messages that failed together (a server outage) do not all come
+back in the same second."""
+EMAIL_QUEUE = QueueTable(
+    kind="email",
+    table=table_of(OutgoingEmail),
+    waiting=(EmailStatus.QUEUED, EmailStatus.FAILED),
+    dead=EmailStatus.DEAD,
+    lease=CLAIM_LEASE,
+    error_limit=2000,
+)
+"""No leased status: a claim counts the attempt and moves `next_attempt_at` out by the lease,
+and the attempt number identifies the lease when the outcome is recorded."""
+_jitter = random.Random()  # noqa: S311 - jitter, not secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,45 +122,27 @@ def queue_email(
 
 
 def _session_factory(source: SessionSource) -> Callable[[], Session]:
-    if isinstance(source, Engine):
-        return lambda: Session(source, expire_on_commit=False)
-    return source
-
-
-def _backoff(attempts: int) -> timedelta:
-    """The wait after failed attempt number `attempts`, with up to 10% jitter so that messages
-    that failed together (a server outage) do not all come back in the same second."""
-    base = BACKOFF[attempts - 1]
-    return base + timedelta(seconds=random.randint(0, int(base.total_seconds()) // 10))  # noqa: S311
+    return sessions_of(source)
 
 
 def _due_ids(sessions: Callable[[], Session], now: datetime, limit: int) -> list[int]:
     with sessions() as session:
-        query = (
-            select(col(OutgoingEmail.id))
-            .where(col(OutgoingEmail.status).in_(_DUE), col(OutgoingEmail.next_attempt_at) <= now)
-            .order_by(col(OutgoingEmail.next_attempt_at), col(OutgoingEmail.id))
-            .limit(limit)
-        )
-        return [row_id for row_id in session.execute(query).scalars() if row_id is not None]
+        return queue.due_ids(session, EMAIL_QUEUE, now, limit=limit)
 
 
 def _claim(sessions: Callable[[], Session], row_id: int, now: datetime) -> tuple[int, bytes] | None:
     """Take the row if it is still due; returns (attempt number, message bytes)."""
     with sessions() as session, session.begin():
-        claimed = session.execute(
-            update(OutgoingEmail)
-            .where(
-                col(OutgoingEmail.id) == row_id,
-                col(OutgoingEmail.status).in_(_DUE),
-                col(OutgoingEmail.next_attempt_at) <= now,
-            )
-            .values(
-                attempts=col(OutgoingEmail.attempts) + 1,
-                next_attempt_at=now + CLAIM_LEASE,
-            )
+        claimed = queue.claim(
+            session,
+            EMAIL_QUEUE,
+            now,
+            ids=[row_id],
+            limit=1,
+            count_attempt=True,
+            max_attempts=MAX_ATTEMPTS,
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not claimed:
             return None
         found = session.execute(
             select(col(OutgoingEmail.attempts), col(OutgoingEmail.body)).where(
@@ -156,11 +157,7 @@ def _record(
 ) -> None:
     """Write the outcome, unless the lease ran out and another worker claimed the row since."""
     with sessions() as session, session.begin():
-        session.execute(
-            update(OutgoingEmail)
-            .where(col(OutgoingEmail.id) == row_id, col(OutgoingEmail.attempts) == attempt)
-            .values(**values)
-        )
+        queue.settle(session, EMAIL_QUEUE, row_id, values, attempt=attempt)
 
 
 def _parse(body: bytes) -> EmailMessage:
@@ -169,22 +166,34 @@ def _parse(body: bytes) -> EmailMessage:
     return parsed
 
 
-def _failure(row_id: int, attempt: int, exc: Exception, at: datetime) -> dict[str, object]:
-    """The row's next state after a failed attempt: retry later, or dead."""
+def _fail(
+    sessions: Callable[[], Session], row_id: int, attempt: int, exc: Exception, at: datetime
+) -> EmailStatus:
+    """Record a failed attempt through the queue's retry policy: retry later, or dead."""
     if isinstance(exc, MailDeliveryError):
         error, retryable = str(exc), exc.retryable
     else:  # a bug or an unforeseen failure: log it fully, keep going
         log.exception("outgoing_email %s: unexpected error while sending", row_id)
         error, retryable = f"{type(exc).__name__}: {exc}", True
-    if retryable and attempt < MAX_ATTEMPTS:
+    with sessions() as session, session.begin():
+        status = queue.fail(
+            session,
+            EMAIL_QUEUE,
+            row_id,
+            attempts=attempt,
+            error=error,
+            now=at,
+            policy=RETRY_POLICY,
+            rng=_jitter,
+            permanent=not retryable,
+            attempt=attempt,
+        )
+    outcome = EmailStatus(status) if status is not None else EmailStatus.FAILED
+    if outcome is EmailStatus.DEAD:
+        log.error("outgoing_email %s is dead after %d attempts: %s", row_id, attempt, error)
+    else:
         log.warning("outgoing_email %s attempt %d failed: %s", row_id, attempt, error)
-        return {
-            "status": EmailStatus.FAILED,
-            "next_attempt_at": at + _backoff(attempt),
-            "last_error": error[:2000],
-        }
-    log.error("outgoing_email %s is dead after %d attempts: %s", row_id, attempt, error)
-    return {"status": EmailStatus.DEAD, "next_attempt_at": None, "last_error": error[:2000]}
+    return outcome
 
 
 def send_due_emails(
@@ -205,21 +214,20 @@ def send_due_emails(
         if claim is None:
             continue  # another worker took it, or it was sent meanwhile
         attempt, body = claim
-        values: dict[str, object]
         try:
             message_id = backend.send(_parse(body))
         except Exception as exc:
-            values = _failure(row_id, attempt, exc, clock())
-        else:
-            values = {
-                "status": EmailStatus.SENT,
-                "sent_at": clock(),
-                "message_id": message_id,
-                "next_attempt_at": None,
-                "last_error": None,
-            }
+            outcomes[_fail(factory, row_id, attempt, exc, clock())] += 1
+            continue
+        values: dict[str, object] = {
+            "status": EmailStatus.SENT,
+            "sent_at": clock(),
+            "message_id": message_id,
+            "next_attempt_at": None,
+            "last_error": None,
+        }
         _record(factory, row_id, attempt, values)
-        outcomes[EmailStatus(str(values["status"]))] += 1
+        outcomes[EmailStatus.SENT] += 1
     return SendReport(
         sent=outcomes[EmailStatus.SENT],
         retrying=outcomes[EmailStatus.FAILED],
@@ -251,9 +259,9 @@ def retry_email(session: Session, row_id: int, *, now: datetime | None = None) -
         raise LookupError(f"no outgoing e-mail {row_id}")
     if row.status is EmailStatus.SENT:
         raise ValueError(f"outgoing e-mail {row_id} was sent at {row.sent_at}")
-    row.status = EmailStatus.QUEUED
-    row.attempts = 0
-    row.next_attempt_at = now or utcnow()
-    row.last_error = None
-    session.add(row)
+    statuses = (EmailStatus.QUEUED, EmailStatus.FAILED, EmailStatus.DEAD)
+    queue.retry(
+        session, EMAIL_QUEUE, now or utcnow(), ids=[row_id], statuses=statuses, clear_error=True
+    )
+    session.refresh(row)
     return row

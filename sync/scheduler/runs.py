@@ -3,10 +3,13 @@
 Every scheduler process fires every job (APScheduler's job store is shared, but its own
 locking does not stop two processes from reading the same due job). So each firing goes
 through `run_guarded`: it inserts the `scheduler_job_run` row for (job id, scheduled run
-time) in its own short transaction. The unique constraint lets exactly one insert win on
-SQLite and PostgreSQL alike; the losers skip. On PostgreSQL the insert also takes a
-transaction-scoped advisory lock on the occurrence first, so a loser gives up at once instead
-of waiting on the winner's uncommitted row. The winner runs the job and records its result.
+time) in its own short transaction: the work queue's claim of a one-off occurrence
+(`workqueue.repository.claim_by_insert`, docs/work-queue.md). The unique constraint lets
+exactly one insert win on SQLite and PostgreSQL alike; the losers skip. On PostgreSQL the
+insert also takes a transaction-scoped advisory lock on the occurrence first, so a loser gives
+up at once instead of waiting on the winner's uncommitted row. The winner runs the job and
+records its result. An occurrence has no lease and no retry: a run that died stays `running`,
+and the job's next occurrence does its work (every job finds its own work).
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session, col
 
 from config.db_types import utcnow
+from workqueue import repository as queue
 
 from .models import RunStatus, SchedulerJobRun
 
@@ -69,20 +72,10 @@ def _advisory_key(job_id: str, scheduled_at: datetime) -> int:
 def _claim(engine: Engine, job_id: str, scheduled_at: datetime, runner: str) -> int | None:
     """Insert the occurrence's row; its id, or None when another scheduler has it."""
     with Session(engine) as session:
-        if engine.dialect.name == "postgresql":
-            locked = session.execute(
-                text("SELECT pg_try_advisory_xact_lock(:key)"),
-                {"key": _advisory_key(job_id, scheduled_at)},
-            ).scalar_one()
-            if not locked:
-                return None
         row = SchedulerJobRun(job_id=job_id, scheduled_at=scheduled_at, runner=runner)
-        session.add(row)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
+        if not queue.claim_by_insert(session, row, lock_key=_advisory_key(job_id, scheduled_at)):
             return None
+        session.commit()
         return row.id
 
 

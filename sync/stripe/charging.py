@@ -8,13 +8,16 @@ a second invoice with its own numbering, tax and rounding that must agree to the
 kept from e-mailing the client twice. A PaymentIntent charges exactly our amount due, carries
 our invoice id in its metadata, and leaves retries (the partner's schedule) to us.
 
-Like the mail outbox, each charge row goes through three short steps so that no database
-lock is held while Stripe is called (on SQLite that lock would stop every writer):
-1. claim (a conditional UPDATE to `processing` with a lease, committed);
+Charge rows are items of the work queue (`workqueue`, docs/work-queue.md): each goes through
+three short steps so that no database lock is held while Stripe is called (on SQLite that lock
+would stop every writer):
+1. claim (the queue leases it: `processing` until `next_attempt_at`, committed);
 2. call Stripe (`attempt.attempt_charge`), outside any transaction;
 3. record the outcome, the payment (ledger, invoice) and the e-mails in one transaction.
 A worker that dies between 1 and 3 leaves the row claimed until the lease lapses; the next
 run repeats the same attempt with the same idempotency key, so Stripe replays its answer.
+A decline waits for the partner's dunning schedule (days after the first failure, a business
+rule, not a backoff); after the last one the charge is `failed`, the queue's dead state.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from billing.invoicing.models import Invoice, InvoiceStatus
@@ -45,8 +47,17 @@ from sync.stripe.notify import (
     queue_notice,
 )
 from sync.stripe.payments import PaymentFacts, record_stripe_payment
+from workqueue import QueueTable, RetryPolicy, SessionSource, sessions_of, table_of
+from workqueue import repository as queue
 
-__all__ = ["CLAIM_LEASE", "ChargeReport", "charge_due_invoices", "enqueue_charges"]
+__all__ = [
+    "CHARGE_QUEUE",
+    "CLAIM_LEASE",
+    "ChargeReport",
+    "SessionSource",
+    "charge_due_invoices",
+    "enqueue_charges",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +65,23 @@ CLAIM_LEASE = timedelta(minutes=10)
 REPEAT_AFTER = timedelta(minutes=5)
 AUTH_RETRY = timedelta(hours=1)
 _CHARGEABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
-_DUE = (ChargeStatus.PENDING, ChargeStatus.RETRY_SCHEDULED, ChargeStatus.PROCESSING)
-SessionSource = Engine | Callable[[], Session]
+CHARGE_QUEUE = QueueTable(
+    kind="stripe_charge",
+    table=table_of(StripeCharge),
+    waiting=(ChargeStatus.PENDING, ChargeStatus.RETRY_SCHEDULED),
+    leased=ChargeStatus.PROCESSING,
+    dead=ChargeStatus.FAILED,
+    lease=CLAIM_LEASE,
+    updated_column="updated_at",
+)
+"""The lease ends at `next_attempt_at`; attempts count outcomes Stripe gave (see StripeCharge),
+so the claim does not count one."""
+_REPEAT = {
+    "repeat": RetryPolicy(steps=(REPEAT_AFTER,), jitter_low=1.0, jitter_high=1.0),
+    "auth": RetryPolicy(steps=(AUTH_RETRY,), jitter_low=1.0, jitter_high=1.0),
+}
+"""The same attempt again after an unknown outcome or a key Stripe refused: a fixed wait (the
+idempotency key makes a repeat harmless), never sooner than Stripe's Retry-After."""
 
 
 @dataclass(slots=True)
@@ -69,9 +95,7 @@ class ChargeReport:
 
 
 def _factory(source: SessionSource) -> Callable[[], Session]:
-    if isinstance(source, Engine):
-        return lambda: Session(source, expire_on_commit=False)
-    return source
+    return sessions_of(source)
 
 
 def enqueue_charges(session: Session, now: datetime) -> int:
@@ -101,49 +125,29 @@ def enqueue_charges(session: Session, now: datetime) -> int:
     for invoice, account_id in session.execute(query).all():
         if invoice.amount_due_minor <= 0:
             continue
-        try:
-            with session.begin_nested():
-                session.add(
-                    StripeCharge(
-                        partner_id=invoice.partner_id,
-                        invoice_id=invoice.invoice_id,
-                        account_id=account_id,
-                        currency=invoice.currency,
-                        amount_minor=invoice.amount_due_minor,
-                        next_attempt_at=now,
-                    )
-                )
+        charge = StripeCharge(
+            partner_id=invoice.partner_id,
+            invoice_id=invoice.invoice_id,
+            account_id=account_id,
+            currency=invoice.currency,
+            amount_minor=invoice.amount_due_minor,
+            next_attempt_at=now,
+        )
+        if queue.enqueue(session, charge):  # False: another scheduler queued it first
             added += 1
-        except IntegrityError:  # another scheduler queued it first
-            continue
     return added
 
 
 def _due_ids(sessions: Callable[[], Session], now: datetime, limit: int) -> list[int]:
     with sessions() as session:
-        query = (
-            select(col(StripeCharge.id))
-            .where(col(StripeCharge.status).in_(_DUE), col(StripeCharge.next_attempt_at) <= now)
-            .order_by(col(StripeCharge.next_attempt_at), col(StripeCharge.id))
-            .limit(limit)
-        )
-        return [i for i in session.execute(query).scalars() if i is not None]
+        return queue.due_ids(session, CHARGE_QUEUE, now, limit=limit)
 
 
 def _claim(
     sessions: Callable[[], Session], row_id: int, now: datetime
 ) -> tuple[ChargeRequest, StripeAccount] | None:
     with sessions() as session, session.begin():
-        claimed = session.execute(
-            update(StripeCharge)
-            .where(
-                col(StripeCharge.id) == row_id,
-                col(StripeCharge.status).in_(_DUE),
-                col(StripeCharge.next_attempt_at) <= now,
-            )
-            .values(status=ChargeStatus.PROCESSING, next_attempt_at=now + CLAIM_LEASE)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not queue.claim(session, CHARGE_QUEUE, now, ids=[row_id], limit=1):
             return None
         row = session.get(StripeCharge, row_id)
         assert row is not None
@@ -239,14 +243,18 @@ def _decline(
     row.attempts = request.attempt
     row.first_failed_at = row.first_failed_at or now
     if row.attempts <= len(days):
-        row.status = ChargeStatus.RETRY_SCHEDULED
-        row.next_attempt_at = row.first_failed_at + timedelta(days=days[row.attempts - 1])
+        at = row.first_failed_at + timedelta(days=days[row.attempts - 1])
+        _apply(row, queue.waiting_values(CHARGE_QUEUE, outcome.message, at, now))
         _notify(session, "declined", request, outcome, row.next_attempt_at)
         return "declined"
-    row.status = ChargeStatus.FAILED
-    row.next_attempt_at = None
+    _apply(row, queue.dead_values(CHARGE_QUEUE, outcome.message, now))
     _notify(session, "failed", request, outcome, None)
     return "failed"
+
+
+def _apply(row: StripeCharge, values: dict[str, object]) -> None:
+    for name, value in values.items():
+        setattr(row, name, value)
 
 
 def _record(
@@ -266,9 +274,7 @@ def _record(
         if outcome.kind in ("repeat", "auth"):
             row.status = ChargeStatus.PENDING
             row.uncertain = True  # same attempt number, same key, same amount
-            wait = REPEAT_AFTER if outcome.kind == "repeat" else AUTH_RETRY
-            if outcome.retry_after:
-                wait = max(wait, timedelta(seconds=outcome.retry_after))
+            wait = _REPEAT[outcome.kind].delay(1, outcome.retry_after or None)
             row.next_attempt_at = now + wait
         else:
             row.uncertain = False

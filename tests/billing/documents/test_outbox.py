@@ -253,6 +253,21 @@ def test_a_claimed_row_is_not_sent_twice_until_its_lease_ends(engine: Engine, pa
     assert reload(engine, row_id).attempts == 2
 
 
+def test_a_message_whose_senders_keep_dying_goes_dead(engine: Engine, partner: str) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        row_id = queue(session).id
+    assert row_id is not None
+    sessions = _session_factory(engine)
+    moment = NOW
+    for _ in range(MAX_ATTEMPTS):  # claimed, then the worker dies before recording anything
+        assert _claim(sessions, row_id, moment) is not None
+        moment += CLAIM_LEASE
+    assert _claim(sessions, row_id, moment) is None
+    row = reload(engine, row_id)
+    assert (row.status, row.attempts, row.next_attempt_at) == (EmailStatus.DEAD, MAX_ATTEMPTS, None)
+    assert "worker stopped" in (row.last_error or "")
+
+
 def test_retry_by_hand(engine: Engine, partner: str) -> None:
     with Session(engine, expire_on_commit=False) as session:
         row_id = queue(session).id

@@ -1,0 +1,13 @@
+"""One leased work queue for every kind of background work (docs/work-queue.md).
+
+Bottom layer: imports only `config`, the standard library and SQLAlchemy/SQLModel, so ledger,
+billing, sync and later partner webhooks can all stand on it.
+"""
+
+from __future__ import annotations
+
+from .models import QueueTable, table_of
+from .policy import RetryPolicy
+from .service import SessionSource, sessions_of
+
+__all__ = ["QueueTable", "RetryPolicy", "SessionSource", "sessions_of", "table_of"]
