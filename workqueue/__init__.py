@@ -8,6 +8,5 @@ from __future__ import annotations
 
 from .models import QueueTable, table_of
 from .policy import RetryPolicy
-from .service import SessionSource, sessions_of
 
-__all__ = ["QueueTable", "RetryPolicy", "SessionSource", "sessions_of", "table_of"]
+__all__ = ["QueueTable", "RetryPolicy", "table_of"]

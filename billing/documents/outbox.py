@@ -32,8 +32,9 @@ from email.policy import SMTP
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from config.db import SessionSource, session_factory
 from config.db_types import utcnow
-from workqueue import QueueTable, RetryPolicy, SessionSource, sessions_of, table_of
+from workqueue import QueueTable, RetryPolicy, table_of
 from workqueue import repository as queue
 
 from .backends import MailBackend, MailDeliveryError, message_id_of
@@ -121,10 +122,6 @@ def queue_email(
     return row
 
 
-def _session_factory(source: SessionSource) -> Callable[[], Session]:
-    return sessions_of(source)
-
-
 def _due_ids(sessions: Callable[[], Session], now: datetime, limit: int) -> list[int]:
     with sessions() as session:
         return queue.due_ids(session, EMAIL_QUEUE, now, limit=limit)
@@ -206,7 +203,7 @@ def send_due_emails(
     """Send up to `limit` queued or failed messages whose `next_attempt_at` has come.
     Never raises for one message; database errors do propagate. `now` fixes the clock (tests);
     by default each step reads the real one, so `sent_at` is when each message went."""
-    factory = _session_factory(sessions)
+    factory = session_factory(sessions)
     clock: Callable[[], datetime] = utcnow if now is None else (lambda: now)
     outcomes = {EmailStatus.SENT: 0, EmailStatus.FAILED: 0, EmailStatus.DEAD: 0}
     for row_id in _due_ids(factory, clock(), limit):

@@ -34,6 +34,7 @@ from sqlmodel import Session, col
 from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.invoicing.repository import InvoiceRepository
 from billing.tenants.models import Client, Partner
+from config.db import SessionSource, session_factory
 from config.db_types import utcnow
 from connectors.stripe import StripeGateway
 from sync.stripe.accounts import GatewayFactory, dunning_days, gateway_for
@@ -47,7 +48,7 @@ from sync.stripe.notify import (
     queue_notice,
 )
 from sync.stripe.payments import PaymentFacts, record_stripe_payment
-from workqueue import QueueTable, RetryPolicy, SessionSource, sessions_of, table_of
+from workqueue import QueueTable, RetryPolicy, table_of
 from workqueue import repository as queue
 
 __all__ = [
@@ -92,10 +93,6 @@ class ChargeReport:
     def __str__(self) -> str:
         parts = [f"queued {self.queued}"] + [f"{k} {v}" for k, v in sorted(self.outcomes.items())]
         return ", ".join(parts)
-
-
-def _factory(source: SessionSource) -> Callable[[], Session]:
-    return sessions_of(source)
 
 
 def enqueue_charges(session: Session, now: datetime) -> int:
@@ -318,7 +315,7 @@ def charge_due_invoices(
     """Queue newly issued auto-charge invoices, then make every attempt that is due (first
     charges, dunning retries, repeats after an unknown outcome). Never raises for one
     invoice's Stripe failure; database errors propagate."""
-    sessions = _factory(source)
+    sessions = session_factory(source)
     moment = (now or utcnow()).astimezone(UTC)
     report = ChargeReport()
     with sessions() as session, session.begin():

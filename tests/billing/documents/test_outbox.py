@@ -27,7 +27,8 @@ from billing.documents import (
     retry_email,
     send_due_emails,
 )
-from billing.documents.outbox import CLAIM_LEASE, _claim, _session_factory
+from billing.documents.outbox import CLAIM_LEASE, _claim
+from config.db import session_factory
 from config.settings import get_settings
 from main import app
 from tests.billing.documents.builders import Inbox, free_port, invoice, with_client
@@ -240,7 +241,7 @@ def test_a_claimed_row_is_not_sent_twice_until_its_lease_ends(engine: Engine, pa
     with Session(engine, expire_on_commit=False) as session:
         row_id = queue(session).id
     assert row_id is not None
-    sessions = _session_factory(engine)
+    sessions = session_factory(engine)
     assert _claim(sessions, row_id, NOW) is not None
     assert _claim(sessions, row_id, NOW) is None  # a second worker finds it taken
     # The first worker died: after the lease the row is due again, same message.
@@ -257,7 +258,7 @@ def test_a_message_whose_senders_keep_dying_goes_dead(engine: Engine, partner: s
     with Session(engine, expire_on_commit=False) as session:
         row_id = queue(session).id
     assert row_id is not None
-    sessions = _session_factory(engine)
+    sessions = session_factory(engine)
     moment = NOW
     for _ in range(MAX_ATTEMPTS):  # claimed, then the worker dies before recording anything
         assert _claim(sessions, row_id, moment) is not None

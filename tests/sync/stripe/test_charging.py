@@ -179,12 +179,13 @@ def test_unknown_outcome_is_repeated_with_the_same_key_and_charges_once(world: W
 
 def test_a_crashed_worker_leaves_a_claim_that_lapses(world: World) -> None:
     world.save_card()
-    from sync.stripe.charging import CLAIM_LEASE, _claim, _factory, enqueue_charges
+    from config.db import session_factory
+    from sync.stripe.charging import CLAIM_LEASE, _claim, enqueue_charges
 
     with world.session() as session:
         enqueue_charges(session, T0)
         session.commit()
-    sessions = _factory(world.engine)
+    sessions = session_factory(world.engine)
     assert _claim(sessions, world.charge().id or 0, T0) is not None  # then the worker dies
     assert charge_due_invoices(world.engine, now=T0 + timedelta(minutes=1)).outcomes.total() == 0
     report = charge_due_invoices(world.engine, now=T0 + CLAIM_LEASE)
