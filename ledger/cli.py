@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from config.cli_helpers import echo_json, parse_as_of
+from config.cli_helpers import AsJson, echo_json, parse_as_of
 from config.db import session_scope
 from config.money import format_minor
 from ledger.chart import open_standard_chart
@@ -24,7 +24,6 @@ AsOf = Annotated[
     str | None,
     typer.Option("--as-of", help="ISO timestamp with offset, or a date (end of day UTC)."),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def render_trial_balance(report: TrialBalance) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json
 from config.db import get_engine, session_scope
 from config.db_types import utcnow
 from sync import repository as repo
@@ -31,7 +31,6 @@ sync_app = typer.Typer(help="Accounting sync: the outbox and its worker.", no_ar
 
 Once = Annotated[bool, typer.Option("--once", help="Drain what is due now, then exit.")]
 Concurrency = Annotated[int, typer.Option(min=1, max=32, help="Worker threads in this process.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 LeaseSeconds = Annotated[
     int,
     typer.Option(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import get_engine, session_scope
 
 from .backends import mail_backend_from_settings
@@ -16,8 +16,6 @@ from .outbox import list_emails, retry_email, send_due_emails
 __all__ = ["mail_app"]
 
 mail_app = typer.Typer(help="Outgoing e-mail: send what is due, list, retry.", no_args_is_help=True)
-
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @mail_app.command("send-pending")
@@ -85,6 +83,5 @@ def retry_command(
         with session_scope() as session:
             retry_email(session, email_id)
     except (LookupError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     typer.echo(f"message {email_id} queued; run `mail send-pending` to send it")

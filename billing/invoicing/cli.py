@@ -36,7 +36,7 @@ from billing.invoicing.service import (
 from billing.tenants.errors import TenantError
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.money import format_minor
 from ledger import LedgerError
@@ -53,13 +53,7 @@ invoices_app = typer.Typer(
 PartnerOpt = Annotated[
     str | None, typer.Option("--partner", "-p", help="Partner id (optional with one partner).")
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Key = Annotated[str, typer.Argument(help="Invoice number (or id).")]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 def _partner(session: Session, partner: str | None) -> str:
@@ -88,7 +82,7 @@ def close_command(
             partner_id = _partner(session, partner)
             result = close_cycles(session, partner_id, period=period, client_id=client)
     except (InvoicingError, TenantError, ValueError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     summary = {
         "created": len(result.created),
         "auto_approved": result.auto_approved,
@@ -144,7 +138,7 @@ def show_command(key: Key, partner: PartnerOpt = None, as_json: AsJson = False) 
             invoice = get_invoice(session, _partner(session, partner), key)
             lines = InvoiceRepository(session).lines([invoice.invoice_id])[invoice.invoice_id]
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(invoice_read(invoice, lines, internal=True).model_dump(mode="json"))
         return
@@ -162,7 +156,7 @@ def refresh_command(key: Key, partner: PartnerOpt = None) -> None:
                 session, partner_id, get_invoice(session, partner_id, key).invoice_id
             )
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(
         f"draft #{invoice.id} re-rated: {format_minor(invoice.total_minor, invoice.currency)}"
     )
@@ -184,7 +178,7 @@ def approve_command(
             else:
                 done = len([approve_invoice(session, partner_id, k, by=by) for k in keys or []])
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{done} invoices approved")
 
 
@@ -208,7 +202,7 @@ def issue_command(
                 )
             result = issue_invoices(session, partner_id, chosen, documents=documents)
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(
             [{"number": i.number, "client": i.client_id, "total_minor": i.total_minor,
@@ -240,7 +234,7 @@ def void_command(
                 session, _partner(session, partner), key, reason, rebill=rebill
             )
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{invoice.number} voided" + (f"; new draft #{draft}" if draft else ""))
 
 
@@ -251,7 +245,7 @@ def uncollectible_command(key: Key, partner: PartnerOpt = None) -> None:
         with session_scope() as session:
             invoice = mark_uncollectible(session, _partner(session, partner), key)
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{invoice.number} marked uncollectible")
 
 
@@ -287,7 +281,7 @@ def credit_command(
             )
             invoice = get_invoice(session, partner_id, issued.note.invoice_id)
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(
             credit_note_read(issued.note, issued.lines, invoice.number).model_dump(mode="json")
@@ -322,7 +316,7 @@ def pdf_command(
                 lines,
             )
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(str(write_pdf(doc, out)))
 
 
@@ -341,7 +335,7 @@ def explain_command(key: Key, partner: PartnerOpt = None, as_json: AsJson = Fals
                 return
             text, ok = render_explanation(session, invoice)
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     for row in text:
         typer.echo(row)
     if not ok:
@@ -362,5 +356,5 @@ def auto_approve_command(
         with session_scope() as session:
             set_auto_approve(session, _partner(session, partner), client, choices[mode])
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{client}: auto-approve {mode}")

@@ -28,7 +28,7 @@ from billing.pricing.schemas import ClientPricingIn, effective_prices_out, live_
 from billing.pricing.service import pricing_for
 from billing.tenants.errors import TenantError
 from billing.tenants.service import get_client
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import get_engine, session_scope
 from config.db_types import utcnow
 from config.partner_file import PartnerFileError, load_partner_file
@@ -44,7 +44,6 @@ prices_app = typer.Typer(
 
 Partner = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
 ClientOpt = Annotated[str, typer.Option("--client", "-c", help="Client id.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 OnDay = Annotated[
     str | None, typer.Option("--on", help="A date in the period (client's zone); default today.")
 ]
@@ -59,11 +58,6 @@ def _day(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(
             f"{value!r} is not a date such as 2026-03-01", param_hint=option
         ) from exc
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @config_app.command("apply")
@@ -95,7 +89,7 @@ def apply_command(
             raise typer.Exit(2) from exc
         except (TenantError, LedgerError) as exc:
             session.rollback()
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         if dry_run:
             session.rollback()
         else:
@@ -113,7 +107,7 @@ def usage_current_command(
         with session_scope() as session:
             figures = live_out(partner, live_figures(session, partner, client, utcnow(), on=day))
     except TenantError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if as_json:
         echo_json(figures.model_dump(mode="json"))
         return
@@ -138,7 +132,7 @@ def accrue_command(
                 session, partner, utcnow(), client_ids=client or None, previous=previous
             )
     except (TenantError, LedgerError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if as_json:
         echo_json(
             {"partner": partner, "entries": result.entries, "clients": sorted(result.clients),
@@ -164,7 +158,7 @@ def show_prices(
                 client, period, row.currency, pricing_for(session, partner, client, period)
             )
     except TenantError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     payload = shown.model_dump(mode="json")
     if as_json:
         echo_json(payload)
@@ -195,7 +189,7 @@ def set_prices(
         raw: Any = json.loads(body)
         spec = ClientPricingIn.model_validate(raw)
     except json.JSONDecodeError as exc:
-        raise _fail(f"--json-body is not JSON: {exc}") from exc
+        raise fail(f"--json-body is not JSON: {exc}") from exc
     except ValidationError as exc:
         for problem in problems_from_validation_error(exc, raw):
             typer.echo(f"error: {problem}", err=True)
@@ -209,7 +203,7 @@ def set_prices(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     except TenantError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"{client}: " + ("updated" if changes else "no changes"))
     for line in change_lines(changes, "    "):
         typer.echo(line)

@@ -10,6 +10,7 @@ import typer
 from sqlmodel import Session
 
 from billing.tenants.models import Partner
+from config.cli_helpers import AsJson
 from config.db import get_engine
 from sync.reconcile.fixes import apply_fixes
 from sync.reconcile.readable import readable_report
@@ -33,7 +34,7 @@ def reconcile_command(
     partner: Annotated[str | None, typer.Option(help="Partner id.")] = None,
     period: Annotated[str | None, typer.Option(help="Month, YYYY-MM.")] = None,
     email: Annotated[bool, typer.Option("--email", help="Queue the report to finance.")] = False,
-    as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json_: AsJson = False,
 ) -> None:
     """Run a reconciliation and print its summary and differences."""
     if ctx.invoked_subcommand is not None:
@@ -79,7 +80,7 @@ def _print(run_id: int, *, as_json_: bool) -> None:
 @reconcile_app.command("show")
 def show_command(
     run: Annotated[int, typer.Argument(help="Reconciliation run id.")],
-    as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json_: AsJson = False,
 ) -> None:
     """Print a stored run's report again, as it was (fixes applied since are marked)."""
     _print(run, as_json_=as_json_)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from billing.tenants.models import Client
-from config.cli_helpers import echo_json, parse_as_of
+from config.cli_helpers import AsJson, echo_json, fail, parse_as_of
 from config.db import get_engine, session_scope
 from config.money import format_minor
 from connectors.base import ConnectorError
@@ -39,11 +39,6 @@ stripe_app = typer.Typer(
     no_args_is_help=True,
 )
 PartnerOpt = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
-
-
-def _fail(message: object) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 @stripe_app.command("connect")
@@ -77,7 +72,7 @@ def connect_command(
             )  # fmt: skip
             typer.echo(f"stripe account {account.id} connected for {partner}")
     except StripeSetupError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 def payment_link_command(
@@ -91,12 +86,10 @@ def payment_link_command(
     with Session(get_engine(), expire_on_commit=False) as session:
         account = account_for_partner(session, partner)
         if account is None:
-            raise _fail(
-                f"partner {partner!r} has no Stripe account (python main.py stripe connect)"
-            )
+            raise fail(f"partner {partner!r} has no Stripe account (python main.py stripe connect)")
         found = session.get(Client, (partner, client))
         if found is None:
-            raise _fail(f"client: no client {client!r} for partner {partner!r}")
+            raise fail(f"client: no client {client!r} for partner {partner!r}")
         gateway = gateway_for(account)
         try:
             if customer:
@@ -106,7 +99,7 @@ def payment_link_command(
             session.commit()
             link = setup_link(gateway, row, purpose="payment-link")
         except ConnectorError as exc:
-            raise _fail(exc.message) from exc
+            raise fail(exc.message) from exc
         finally:
             gateway.close()
     typer.echo(f"stripe customer: {row.customer_id}")
@@ -129,7 +122,7 @@ def charge_due_command(
 def charges_command(
     partner: PartnerOpt,
     status: Annotated[ChargeStatus | None, typer.Option(help="Only this status.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Charge series per invoice: status, attempts, next attempt, last decline."""
     with session_scope() as session:
