@@ -70,6 +70,7 @@ _debug = False
 
 @app.callback()
 def options(
+    *,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
     ] = False,

@@ -174,7 +174,7 @@ def run_demo(engine: Engine, now: datetime | None = None) -> None:
     _say(f"3. accrual: {accrued.entries} ledger entries for {len(accrued.clients)} clients")
     with session_scope(engine) as session:
         for client in AUTO_APPROVED:
-            set_auto_approve(session, PARTNER, client, True)
+            set_auto_approve(session, PARTNER, client, value=True)
         closed = close_cycles(session, PARTNER, moment, period=f"{month:%Y-%m}")
     _say(
         f"4. cycle close: {len(closed.created)} drafts ({closed.auto_approved} auto-approved), "

@@ -21,6 +21,7 @@ mail_app = typer.Typer(help="Outgoing e-mail: send what is due, list, retry.", n
 @mail_app.command("send-pending")
 def send_pending_command(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Send queued messages and retry failed ones whose next attempt is due."""
@@ -36,6 +37,7 @@ def list_command(
     status: Annotated[EmailStatus | None, typer.Option(help="Only this status.")] = None,
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """The newest messages first, with their delivery state."""

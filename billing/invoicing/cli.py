@@ -72,6 +72,7 @@ def close_command(
         str | None, typer.Option(help="Periods starting in this month, e.g. 2026-10.")
     ] = None,
     client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Draft every due cycle (period ended + grace period); running it again creates nothing."""
@@ -108,6 +109,7 @@ def list_command(
     status: Annotated[InvoiceStatus | None, typer.Option(help="Only this status.")] = None,
     client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 1000,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Invoices, oldest first."""
@@ -131,7 +133,7 @@ def list_command(
 
 
 @invoices_app.command("show")
-def show_command(key: Key, partner: PartnerOpt = None, as_json: AsJson = False) -> None:
+def show_command(key: Key, partner: PartnerOpt = None, *, as_json: AsJson = False) -> None:
     """One invoice with its lines."""
     try:
         with session_scope() as session:
@@ -166,6 +168,7 @@ def refresh_command(key: Key, partner: PartnerOpt = None) -> None:
 def approve_command(
     keys: Annotated[list[str] | None, typer.Argument(help="Invoice ids.")] = None,
     partner: PartnerOpt = None,
+    *,
     all_drafts: Annotated[bool, typer.Option("--all", help="Every draft.")] = False,
     by: Annotated[str, typer.Option(help="Who approves (recorded).")] = "cli",
 ) -> None:
@@ -186,6 +189,7 @@ def approve_command(
 def issue_command(
     keys: Annotated[list[str] | None, typer.Argument(help="Invoice ids.")] = None,
     partner: PartnerOpt = None,
+    *,
     all_approved: Annotated[bool, typer.Option("--all", help="Every approved invoice.")] = False,
     documents: Annotated[bool, typer.Option(help="Write PDFs and queue e-mails.")] = True,
     as_json: AsJson = False,
@@ -225,6 +229,7 @@ def void_command(
     key: Key,
     reason: Annotated[str, typer.Option(help="Why (recorded and sent to remotes).")],
     partner: PartnerOpt = None,
+    *,
     rebill: Annotated[bool, typer.Option(help="Draft the period again at once.")] = False,
 ) -> None:
     """Void an issued, unpaid invoice: its ledger entry is reversed."""
@@ -258,6 +263,7 @@ def credit_command(
         list[str] | None,
         typer.Option(help="POSITION or POSITION:AMOUNT_MINOR; repeat. Omitted: the whole invoice."),
     ] = None,
+    *,
     documents: Annotated[bool, typer.Option(help="Write the PDF and queue the e-mail.")] = True,
     as_json: AsJson = False,
 ) -> None:
@@ -321,7 +327,7 @@ def pdf_command(
 
 
 @invoices_app.command("explain")
-def explain_command(key: Key, partner: PartnerOpt = None, as_json: AsJson = False) -> None:
+def explain_command(key: Key, partner: PartnerOpt = None, *, as_json: AsJson = False) -> None:
     """The dispute pack: every event behind each line, and that they add up to it."""
     try:
         with session_scope() as session:
@@ -354,7 +360,7 @@ def auto_approve_command(
         raise typer.BadParameter("on, off or inherit", param_hint="--mode")
     try:
         with session_scope() as session:
-            set_auto_approve(session, _partner(session, partner), client, choices[mode])
+            set_auto_approve(session, _partner(session, partner), client, value=choices[mode])
     except (InvoicingError, TenantError) as exc:
         raise fail(exc) from exc
     typer.echo(f"{client}: auto-approve {mode}")

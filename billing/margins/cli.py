@@ -67,6 +67,7 @@ def margins_command(
     end: Annotated[
         str | None, typer.Option("--to", help="Periods starting on or before this day.")
     ] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Charge, cost, margin and margin % per billing period (invoices net of tax + what is not
@@ -92,6 +93,7 @@ def margins_command(
 
 def retag_command(
     partner: Partner,
+    *,
     apply: Annotated[
         bool, typer.Option("--apply", help="Post the entries (default: a dry run).")
     ] = False,

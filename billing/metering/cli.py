@@ -36,6 +36,7 @@ def import_command(
         Path | None, typer.Option(help="Where bad rows go (default FILE.rejects.csv).")
     ] = None,
     chunk_size: Annotated[int, typer.Option(min=1, max=100_000)] = DEFAULT_CHUNK,
+    *,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Import event_id,client,usage_type,quantity,occurred_at (+ extra columns as properties).
@@ -76,6 +77,7 @@ def show_command(
     partner: Partner,
     client: Annotated[str, typer.Option("--client", "-c", help="Client id.")],
     period: Annotated[str, typer.Option(help="A month, e.g. 2026-10, in the client's time zone.")],
+    *,
     as_json: AsJson = False,
 ) -> None:
     """A client's usage per day and usage type for one month, with totals."""

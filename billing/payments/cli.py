@@ -90,6 +90,7 @@ def list_command(
     partner: PartnerOpt = None,
     invoice: Annotated[str | None, typer.Option(help="Only this invoice (number or id).")] = None,
     client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Payments, oldest first, with what was refunded or disputed of each."""

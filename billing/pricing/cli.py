@@ -63,6 +63,7 @@ def _day(value: str | None, option: str) -> date | None:
 @config_app.command("apply")
 def apply_command(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="The partner file (.toml).")],
+    *,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
     ] = False,
@@ -94,12 +95,12 @@ def apply_command(
             session.rollback()
         else:
             session.commit()
-    for line in apply_lines(report, str(file), dry_run):
+    for line in apply_lines(report, str(file), dry_run=dry_run):
         typer.echo(line)
 
 
 def usage_current_command(
-    partner: Partner, client: ClientOpt, on: OnDay = None, as_json: AsJson = False
+    partner: Partner, client: ClientOpt, on: OnDay = None, *, as_json: AsJson = False
 ) -> None:
     """Period-to-date usage, charges, wholesale cost and margin, rated as the invoice will be."""
     day = _day(on, "--on")
@@ -120,6 +121,7 @@ def accrue_command(
     client: Annotated[
         list[str] | None, typer.Option("--client", "-c", help="Only these clients.")
     ] = None,
+    *,
     previous: Annotated[
         bool, typer.Option(help="Also the period before the open one (late events).")
     ] = True,
@@ -145,7 +147,7 @@ def accrue_command(
 
 @prices_app.command("show")
 def show_prices(
-    partner: Partner, client: ClientOpt, on: OnDay = None, as_json: AsJson = False
+    partner: Partner, client: ClientOpt, on: OnDay = None, *, as_json: AsJson = False
 ) -> None:
     """The prices in force for a client's period (plan, its own prices, terms, wholesale)."""
     try:
@@ -180,6 +182,7 @@ def set_prices(
             help='JSON as for PUT /v1/clients/{id}/prices, e.g. \'{"prices": {"sms": {"model": "per_unit", "unit_price": "0.01"}}}\'.',
         ),
     ],
+    *,
     force: Annotated[
         bool, typer.Option("--force", help="Allow dates inside started periods.")
     ] = False,
@@ -216,6 +219,7 @@ def price_history(
         str | None, typer.Option(help="Only objects whose key starts with this.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """The change log, newest first: when, what, before and after, and from where."""

@@ -154,7 +154,13 @@ def build_router(require: RequireScope) -> APIRouter:
             return plan_out(plan_history(session, partner_of(principal), code))
 
     def write_plan(
-        principal: Principal, code: str, raw: Any, model: type[PlanSpec], create: bool, force: bool
+        principal: Principal,
+        code: str,
+        raw: Any,
+        model: type[PlanSpec],
+        *,
+        create: bool,
+        force: bool,
     ) -> PlanChangeOut | JSONResponse:
         partner_id = partner_of(principal)
         try:
@@ -185,7 +191,7 @@ def build_router(require: RequireScope) -> APIRouter:
     async def create_plan(request: Request, principal: Annotated[Principal, admin_key]) -> Any:
         raw = await _body(request)
         code = raw.get("code") if isinstance(raw, dict) else None
-        return write_plan(principal, str(code or ""), raw, PlanCreateIn, True, False)
+        return write_plan(principal, str(code or ""), raw, PlanCreateIn, create=True, force=False)
 
     @router.put(
         "/plans/{code}",
@@ -200,11 +206,14 @@ def build_router(require: RequireScope) -> APIRouter:
         request: Request,
         response: Response,
         principal: Annotated[Principal, admin_key],
+        *,
         force: Annotated[bool, _FORCE] = False,
     ) -> Any:
         """Without `effective_from` the version takes effect today: each client's period that
         started before keeps the previous version (a change never rewrites the past)."""
-        result = write_plan(principal, code, await _body(request), PlanSpec, False, force)
+        result = write_plan(
+            principal, code, await _body(request), PlanSpec, create=False, force=force
+        )
         if isinstance(result, PlanChangeOut) and result.created:
             response.status_code = status.HTTP_201_CREATED
         return result
@@ -238,6 +247,7 @@ def build_router(require: RequireScope) -> APIRouter:
         client_id: str,
         request: Request,
         principal: Annotated[Principal, admin_key],
+        *,
         force: Annotated[bool, _FORCE] = False,
     ) -> Any:
         partner_id = partner_of(principal)

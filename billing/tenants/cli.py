@@ -82,6 +82,7 @@ def partner_logo(
     file: Annotated[
         Path | None, typer.Argument(dir_okay=False, help="A PNG or JPEG file (at most 1 MiB).")
     ] = None,
+    *,
     remove: Annotated[bool, typer.Option("--remove", help="Remove the logo.")] = False,
 ) -> None:
     """Upload the logo invoices, e-mails and the dashboard show (checked by its content; SVG
@@ -104,7 +105,7 @@ def partner_logo(
 
 
 @partners_app.command("list")
-def list_partners(as_json: AsJson = False) -> None:
+def list_partners(*, as_json: AsJson = False) -> None:
     """Every partner."""
     with session_scope() as session:
         partners = [PartnerRead.model_validate(p) for p in service.list_partners(session)]
@@ -155,6 +156,7 @@ def create_client(
 def list_clients(
     partner: Partner,
     status: Annotated[ClientStatus | None, typer.Option(help="Only this status.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """A partner's clients."""
@@ -239,7 +241,7 @@ def create_usage_type(
 
 
 @usage_types_app.command("list")
-def list_usage_types(partner: Partner, as_json: AsJson = False) -> None:
+def list_usage_types(partner: Partner, *, as_json: AsJson = False) -> None:
     """A partner's usage types."""
     with session_scope() as session:
         types = [
@@ -258,6 +260,7 @@ def list_usage_types(partner: Partner, as_json: AsJson = False) -> None:
 @apikeys_app.command("create")
 def create_api_key(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    *,
     platform: Annotated[bool, typer.Option(help="A platform key (manages partners).")] = False,
     scope: Annotated[
         list[Scope] | None, typer.Option("--scope", help="Repeatable; default ingest + read.")
@@ -281,6 +284,7 @@ def create_api_key(
 @apikeys_app.command("list")
 def list_api_keys(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """A partner's keys (or the platform keys without --partner); never the secrets."""

@@ -110,6 +110,7 @@ def connect_command(
 @connections_app.command("list")
 def list_command(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Connections with their status, organisation, token expiry and last error."""
@@ -153,6 +154,7 @@ def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
 def refresh_command(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
     name: NameOpt = None,
+    *,
     due: Annotated[
         bool,
         typer.Option(

@@ -33,6 +33,7 @@ def reconcile_command(
     ctx: typer.Context,
     partner: Annotated[str | None, typer.Option(help="Partner id.")] = None,
     period: Annotated[str | None, typer.Option(help="Month, YYYY-MM.")] = None,
+    *,
     email: Annotated[bool, typer.Option("--email", help="Queue the report to finance.")] = False,
     as_json_: AsJson = False,
 ) -> None:
@@ -80,6 +81,7 @@ def _print(run_id: int, *, as_json_: bool) -> None:
 @reconcile_app.command("show")
 def show_command(
     run: Annotated[int, typer.Argument(help="Reconciliation run id.")],
+    *,
     as_json_: AsJson = False,
 ) -> None:
     """Print a stored run's report again, as it was (fixes applied since are marked)."""
@@ -89,6 +91,7 @@ def show_command(
 @reconcile_app.command("fix")
 def fix_command(
     run: Annotated[int, typer.Argument(help="Reconciliation run id.")],
+    *,
     apply: Annotated[bool, typer.Option("--apply", help="Do it (default: dry run).")] = False,
     difference: Annotated[
         list[int] | None,

@@ -42,6 +42,7 @@ def scheduler_command() -> None:
 
 
 def jobs_command(
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Each scheduled job: schedule, last run and result, next run."""

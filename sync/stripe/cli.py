@@ -122,6 +122,7 @@ def charge_due_command(
 def charges_command(
     partner: PartnerOpt,
     status: Annotated[ChargeStatus | None, typer.Option(help="Only this status.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Charge series per invoice: status, attempts, next attempt, last decline."""
