@@ -165,7 +165,7 @@ def line_spec(
         amount_minor=line.amount_minor,
         item_code=_item_code(line, mapping),
         account=_account(line, mapping),
-        tax_code=mapping.tax_code(taxed),
+        tax_code=mapping.tax_code(taxed=taxed),
         tracking=dict(mapping.tracking()),
     )
 
@@ -229,7 +229,7 @@ def invoice_spec(
         total_minor=invoice.total_minor,
         memo=f"Rebill invoice {invoice.number} (id {invoice.id}), period {period}",
         draft=mapping.draft,
-        tax_code=mapping.tax_code(tax != 0),
+        tax_code=mapping.tax_code(taxed=tax != 0),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import get_engine, session_scope
 from connectors.base import ConnectorError
 
@@ -43,12 +43,6 @@ NameOpt = Annotated[
     str | None,
     typer.Option("--name", "--connection", help="Connection name (default: the provider)."),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _record(row: Connection) -> dict[str, Any]:
@@ -72,12 +66,12 @@ def _find(session: Session, partner: str, name: str | None) -> Connection:
     if name is not None:
         row = connection_by_name(session, partner, name)
         if row is None:
-            raise _fail(f"connection: partner {partner} has no connection {name!r}")
+            raise fail(f"connection: partner {partner} has no connection {name!r}", 2)
         return row
     rows = list_connections(session, partner)
     if len(rows) != 1:
         names = ", ".join(r.name for r in rows) or "none"
-        raise _fail(f"--name: partner {partner} has {len(rows)} connections ({names}); pick one")
+        raise fail(f"--name: partner {partner} has {len(rows)} connections ({names}); pick one", 2)
     return rows[0]
 
 
@@ -108,7 +102,7 @@ def connect_command(
                 base_url=base_url,
             )
     except ConnectionSetupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     typer.echo(f"Open this URL to connect {provider} for {partner} (valid 15 minutes, once):")
     typer.echo(started.url)
 
@@ -116,6 +110,7 @@ def connect_command(
 @connections_app.command("list")
 def list_command(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Connections with their status, organisation, token expiry and last error."""
@@ -144,7 +139,7 @@ def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
     try:
         row, problem = asyncio.run(disconnect_and_revoke(get_engine(), partner, conn_name))
     except ConnectionSetupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     typer.echo(f"disconnected {partner}/{row.name} ({row.provider.value})")
     if problem:
         typer.echo(
@@ -159,6 +154,7 @@ def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
 def refresh_command(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
     name: NameOpt = None,
+    *,
     due: Annotated[
         bool,
         typer.Option(
@@ -178,7 +174,7 @@ def refresh_command(
             raise typer.Exit(1)
         return
     if partner is None:
-        raise _fail("--partner: required (or --due for every connection that is due)")
+        raise fail("--partner: required (or --due for every connection that is due)", 2)
     with session_scope() as session:
         row = _find(session, partner, name)
         connection_id, conn_name = row.id, row.name
@@ -187,7 +183,7 @@ def refresh_command(
     try:
         asyncio.run(source.force_refresh())
     except ConnectorError as exc:
-        raise _fail(exc.message, 1) from None
+        raise fail(exc.message) from None
     with session_scope() as session:
         fresh = _find(session, partner, conn_name)
         typer.echo(f"refreshed {label}; access token valid until {fresh.access_expires_at}")
@@ -222,11 +218,11 @@ def check_command(partner: PartnerOpt, name: NameOpt = None) -> None:
     try:
         names = _mapping_names(provider, settings)
     except ValueError as exc:  # MappingError names the setting
-        raise _fail(f"mapping of {label}: {exc}") from None
+        raise fail(f"mapping of {label}: {exc}", 2) from None
     try:
         missing = asyncio.run(_missing(connection_id, names))
     except ConnectorError as exc:
-        raise _fail(f"{label}: {exc.message}", 1) from None
+        raise fail(f"{label}: {exc.message}") from None
     if not missing:
         typer.echo(f"{label}: all {len(names)} mapped names exist in {provider}")
         return

@@ -61,7 +61,7 @@ def _connection(session: Session, connection_id: str) -> tuple[str, str | None]:
     return connection.display_name, None
 
 
-def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bool]:
+def _repush(session: Session, fix: dict[str, Any], *, apply: bool) -> tuple[str, bool]:
     connection_id, invoice_id = str(fix["connection_id"]), int(fix["invoice_id"])
     invoice = invoice_by_id(session, invoice_id)
     if invoice is None:
@@ -85,7 +85,7 @@ def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bo
 
 
 def _pull_payment(
-    engine: Engine, fix: dict[str, Any], apply: bool, open_remote: OpenRemote | None
+    engine: Engine, fix: dict[str, Any], *, apply: bool, open_remote: OpenRemote | None
 ) -> tuple[str, bool]:
     connection_id = str(fix["connection_id"])
     with read_scope(engine) as session:
@@ -143,12 +143,12 @@ def apply_fixes(
         action = str(fix.get("action"))
         with session_scope(engine) as session:
             if action == "repush":
-                message, done = _repush(session, fix, apply)
+                message, done = _repush(session, fix, apply=apply)
             elif action == "pull_payment":
                 if fix.get("connection_id") in pulled:
                     message, done = "payments of this connection already pulled", True
                 else:
-                    message, done = _pull_payment(engine, fix, apply, open_remote)
+                    message, done = _pull_payment(engine, fix, apply=apply, open_remote=open_remote)
                     if done:
                         pulled.add(str(fix.get("connection_id")))
             else:

@@ -39,7 +39,7 @@ def test_example_settings_resolve_every_line_attribute() -> None:
     assert mapping.item_code("chat") == "chat"
     assert mapping.item_code(None) == BASE_FEE_ITEM
     assert mapping.income_account("voice") is None
-    assert (mapping.tax_code(True), mapping.tax_code(False)) == ("Sales tax 8%", None)
+    assert (mapping.tax_code(taxed=True), mapping.tax_code(taxed=False)) == ("Sales tax 8%", None)
     assert mapping.tracking() == {} and mapping.required_remote_names() == {}
     assert mapping.draft is False and mapping.status == "sent"
     assert (mapping.max_unit_price_decimals, mapping.max_quantity_decimals) == (2, 2)

@@ -46,7 +46,7 @@ class Mapping4:
     def income_account(self, usage_type: str | None) -> str | None:
         return "4000" if usage_type is None else f"41-{usage_type}"
 
-    def tax_code(self, taxed: bool) -> str | None:
+    def tax_code(self, *, taxed: bool) -> str | None:
         return "TAX" if taxed else "NON"
 
     def tracking(self) -> Mapping[str, str]:
