@@ -22,15 +22,7 @@ from sqlmodel import col, select
 from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice
 from billing.invoicing.repository import InvoiceRepository
 from billing.tenants.models import Client, UsageType
-from connectors.base import (
-    Capability,
-    Connector,
-    ConnectorError,
-    InvoiceSpec,
-    RejectedError,
-    RemoteInvoice,
-    RemoteRef,
-)
+from connectors.base import Capability, Connector, ConnectorError, RejectedError
 from connectors.idempotency import idempotency_key
 from mappings.base import ConnectionMapping, MappingError
 from mappings.customers import customer_spec, item_specs
@@ -45,6 +37,7 @@ from mappings.references import (
     remote_ref,
     spec_hash,
 )
+from remote_specs import InvoiceSpec, RemoteInvoice, RemoteRef
 from sync.connections import ConnectionSummary
 from sync.models import OutboxOp, OutboxRow
 

@@ -18,16 +18,10 @@ from typing import TYPE_CHECKING
 
 from billing.invoicing.models import Invoice
 from billing.payments.models import Payment
-from connectors.base import (
-    Capability,
-    PaymentsConnector,
-    PaymentSpec,
-    RejectedError,
-    RemoteRef,
-    RetryableError,
-)
+from connectors.base import Capability, PaymentsConnector, RejectedError, RetryableError
 from mappings.base import ConnectionMapping
 from mappings.references import RefKind, get_ref, put_ref, remote_ref, spec_hash
+from remote_specs import PaymentSpec, RemoteRef
 
 if TYPE_CHECKING:
     from sync.handlers import Handlers

@@ -34,8 +34,9 @@ from billing.payments.errors import PaymentsError
 from billing.payments.models import Payment
 from billing.payments.service import PaymentMethod, PaymentSource, record_payment
 from config.db_types import utcnow
-from connectors.base import PaymentsConnector, RemotePayment
+from connectors.base import PaymentsConnector
 from mappings.models import ExternalRef, RefKind
+from remote_specs import RemotePayment
 from sync.claims import take_write_lock
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote
