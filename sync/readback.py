@@ -30,9 +30,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from billing.invoicing.models import Invoice
+from billing.payments import PaymentMethod, PaymentSource, record_payment
 from billing.payments.errors import PaymentsError
 from billing.payments.models import Payment
-from billing.payments.service import PaymentMethod, PaymentSource, record_payment
 from config.db_types import utcnow
 from connectors.base import PaymentsConnector
 from mappings.models import ExternalRef, RefKind

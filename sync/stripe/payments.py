@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from billing.invoicing.errors import InvoiceNotFoundError
+from billing.payments import record_payment
 from billing.payments.errors import PaymentsError
 from billing.payments.models import PaymentMethod, PaymentSource
-from billing.payments.service import record_payment
 from config.db_types import utcnow
 from connectors.stripe import ChargeDetails
 from sync.stripe.models import ChargeStatus, StripeCharge

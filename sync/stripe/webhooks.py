@@ -32,8 +32,8 @@ from sqlmodel import Session, col
 
 from billing.invoicing.errors import InvoiceNotFoundError
 from billing.invoicing.repository import InvoiceRepository
+from billing.payments import record_dispute, record_payout, refund_payment
 from billing.payments.errors import PaymentsError
-from billing.payments.service import record_dispute, record_payout, refund_payment
 from config.db_types import utcnow
 from config.text import text_problem
 from connectors.base import ConnectorError
