@@ -1,6 +1,6 @@
 """Process-wide settings, read once from the environment (`REBILL_*`) and `.env`.
 
-One class so that every knob is discoverable in one place and documented in the README.
+One class so that every knob is discoverable in one place and documented in docs/getting-started.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The standard chart of accounts (DESIGN.md, "The books"), opened for a partner by one call.
+"""The standard chart of accounts (docs/ledger.md), opened for a partner by one call.
 
 Accounts are found by role, not by code, so partners may renumber them. Revenue and cost per
 usage type are sub-accounts (`<code>.<usage_type>`) opened on first use.

@@ -3,7 +3,7 @@ an e-mail.
 
 The classes are frozen and hold only what the client may read. Wholesale cost and margin have no
 field here on purpose: the renderer cannot leak what it is never given. Totals are not fields
-either but sums of the lines (DESIGN.md: "the invoice total is the sum of its rounded lines"), so
+either but sums of the lines (docs/invoice-arithmetic.md: the total is the sum of the rounded lines), so
 a document whose figures disagree with each other cannot be built.
 
 Amounts are `int` minor units of `InvoiceDocument.currency`; quantities and unit prices are exact

@@ -1,4 +1,4 @@
-"""The journal entries payments post, as pure functions (DESIGN.md, "The books").
+"""The journal entries payments post, as pure functions (docs/payments.md).
 
 Payment (key `payment:{partner}:{payment id}`), cash = Stripe clearing for Stripe payments,
 Bank for payments recorded in an accounting tool or by hand:

@@ -1,4 +1,4 @@
-"""Accrual: the books follow usage as it happens (DESIGN, "The books").
+"""Accrual: the books follow usage as it happens (docs/margins.md).
 
 Each run rates every client's open period exactly as live figures do, and the period before it
 while that one is in its grace period (`grace_period_hours` after its end, default 24: the time

@@ -2,7 +2,7 @@
 the one rule that picks the version in force for a period.
 
 Pure (no database): the repository loads rows, this module answers "what did client C pay in
-the period starting D?". The rule (DESIGN, "Billing"): each thing's version with the greatest
+the period starting D?". The rule (docs/partner-file.md, "Versions"): each thing's version with the greatest
 `effective_from` on or before the period's first day, so a change dated after a period began
 never reaches that period. Loaded once per run, it rates 10,000 clients without a query each.
 """

@@ -1,7 +1,7 @@
 """Writing price books: every change becomes a version and a change-log row, never an edit of
 a period already started.
 
-Rules (where DESIGN and the issue are silent, these are the decisions):
+Rules (docs/partner-file.md, "Versions", and these decisions where it is silent):
 - With an explicit `effective_from`, the version is written at that date; unchanged when the
   version already in force on that date says the same.
 - Without one, a change is compared with the newest version and, when different, written from

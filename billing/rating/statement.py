@@ -1,6 +1,6 @@
 """Rating a client's whole period: base fee, usage, minimum spend, discount and tax.
 
-The arithmetic follows DESIGN.md ("Money, quantities and time") in this order, each amount
+The arithmetic follows docs/invoice-arithmetic.md in this order, each amount
 rounded once, half-up:
 1. each line (base fee, usage lines);
 2. subtotal = sum of those lines;
@@ -9,7 +9,7 @@ rounded once, half-up:
 5. tax: percent of the discounted subtotal;
 6. total = the sum of every rounded line, so any remote system recomputes it to the cent.
 
-Decisions where DESIGN is silent:
+Decisions beyond that order:
 - the base fee and the minimum spend are both prorated by active days / days in the period for a
   client that starts or ends mid-period (a client billed for 3 days owes 3 days of minimum);
 - a usage type priced in the effective plan always gets a `UsageCharge` (zero usage: a zero line);

@@ -3,7 +3,7 @@
 Pure functions, no database. Each line is rounded once, by `config.money.to_minor` (half-up);
 nothing is rounded before that (quantities and rates stay exact `Decimal`s).
 
-Decisions (DESIGN.md, "Money, quantities and time", is the source):
+Decisions (docs/partner-file.md, "Prices", documents them):
 - tier `up_to` is inclusive and counts from the start of the period: with tiers 1000 / 5000,
   a quantity of exactly 1000 is wholly in the first tier;
 - `per_unit` with `block_size`: the line's quantity is the number of started blocks and its unit

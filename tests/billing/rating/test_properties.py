@@ -178,7 +178,7 @@ def test_statement_total_is_what_a_remote_system_recomputes(
     assert recomputed == [line.amount for line in statement.lines]
     assert statement.total == sum(recomputed)
 
-    # DESIGN's order: subtotal -> true-up -> discount on it -> tax on the discounted amount
+    # The order of docs/invoice-arithmetic.md: subtotal -> true-up -> discount on it -> tax on the discounted amount
     assert statement.subtotal == sum(
         line.amount
         for line in statement.lines
