@@ -29,6 +29,7 @@ from demo.sync import sandbox_command
 from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 from sync.cli import sync_app, worker_command
+from sync.connection_check import check_command
 from sync.keys.cli import secrets_app
 from sync.keys.rotation import check_key_in_force
 from sync.reconcile.cli import reconcile_app, wholesale_app
@@ -53,6 +54,7 @@ app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.command("export")(export_command)
 app.add_typer(connections_app, name="connections")
+connections_app.command("check")(check_command)
 app.add_typer(sync_app, name="sync")
 app.command("worker")(worker_command)
 app.command("scheduler")(scheduler_command)

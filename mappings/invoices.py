@@ -1,5 +1,5 @@
 """Common builders: our clients, usage types, invoices and credit notes → the neutral specs of
-`connectors.base`, resolved against one connection's `ConnectionMapping`.
+`remote_specs`, resolved against one connection's `ConnectionMapping`.
 
 Every remote recomputes a line's amount as quantity x unit price, and keeps only a few decimals
 of each. So a line goes with its own quantity and unit price only when that product is the line
@@ -21,9 +21,9 @@ from typing import Protocol
 
 from billing.invoicing.models import InvoiceLineKind
 from config.money import currency_exponent, from_minor
-from connectors.base import CreditNoteSpec, InvoiceSpec, LineSpec, RemoteRef
 from mappings.base import ADJUSTMENT_ITEM, ConnectionMapping
 from mappings.customers import customer_spec, item_specs
+from remote_specs import CreditNoteSpec, InvoiceSpec, LineSpec, RemoteRef
 
 __all__ = [
     "SpecError",

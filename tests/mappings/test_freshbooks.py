@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.money import to_minor
-from connectors.base import InvoiceSpec, LineSpec, RemoteRef
 from connectors.freshbooks.payloads import invoice_payload
 from mappings.base import BASE_FEE_ITEM, ConnectionMapping, MappingError
 from mappings.freshbooks import (
@@ -21,6 +20,7 @@ from mappings.freshbooks import (
     mapping_from_settings,
 )
 from mappings.invoices import invoice_spec
+from remote_specs import InvoiceSpec, LineSpec, RemoteRef
 from sandbox.freshbooks_rules import invoice_totals
 from tests.mappings.test_invoices import Inv, invoices
 
