@@ -12,20 +12,21 @@ differences' kinds so the demo (and its test) can say whether it did.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from billing.invoicing.models import Invoice, InvoiceStatus, InvoiceUsage
+from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.metering.service import ingest
 from config.db import read_scope, session_scope
+from config.db_types import utcnow
 from config.money import from_minor
 from sync.reconcile import reconcile
+from sync.reconcile.compare_books import period_costs_by_type
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 from sync.reconcile.readable import readable_report
 from sync.reconcile.report import as_text, queue_report
@@ -58,16 +59,10 @@ def _issued(session: Session, partner_id: str, period_start: date) -> list[Invoi
     )
 
 
-def _bill_csv(session: Session, invoices: list[Invoice]) -> tuple[str, str]:
-    """The platform's bill: our computed cost per usage type, one line raised by the surplus."""
-    costs: dict[str, int] = defaultdict(int)
-    query = (
-        select(col(InvoiceUsage.usage_type), func.sum(InvoiceUsage.cost_minor))
-        .where(col(InvoiceUsage.invoice_id).in_([i.id for i in invoices]))
-        .group_by(col(InvoiceUsage.usage_type))
-    )
-    for usage_type, cost in session.execute(query):
-        costs[usage_type] += int(cost or 0)
+def _bill_csv(session: Session, invoices: list[Invoice], period: str) -> tuple[str, str]:
+    """The platform's bill: the cost of every event it carried (the late one too, as a platform
+    bills it), one line raised by the surplus."""
+    costs = period_costs_by_type(session, invoices[0].partner_id, period, utcnow())
     currency = invoices[0].currency
     wrong = max(costs, key=lambda usage_type: costs[usage_type])
     lines = ["usage_type,quantity,amount"]
@@ -106,7 +101,7 @@ def _plant_problems(engine: Engine, sandbox: Any, partner_id: str, period_start:
         )
         if result.rejections:
             raise RuntimeError(f"the late demo event was refused: {result.rejections}")
-        csv_text, wrong = _bill_csv(session, invoices)
+        csv_text, wrong = _bill_csv(session, invoices, f"{period_start:%Y-%m}")
         import_wholesale_bill(session, partner_id, f"{period_start:%Y-%m}", csv_text)
     return [
         f"invoice {deleted.number} deleted in QuickBooks",

@@ -32,7 +32,6 @@ __all__ = [
     "standing_invoices",
     "succeeded_charges_of_invoices",
     "uncleared_costs_by_invoice",
-    "usage_costs_by_type",
     "wholesale_bill_lines",
 ]
 
@@ -127,20 +126,6 @@ def uncleared_costs_by_invoice(session: Session, invoice_ids: Sequence[int]) -> 
             .group_by(col(InvoiceUsage.invoice_id))
         )
         found.update((invoice, int(cost or 0)) for invoice, cost in session.execute(query))
-    return found
-
-
-def usage_costs_by_type(session: Session, invoice_ids: Sequence[int]) -> dict[str, int]:
-    """Usage type -> the wholesale cost these invoices' usage lines computed."""
-    found: dict[str, int] = defaultdict(int)
-    for start in range(0, len(invoice_ids), _CHUNK):
-        query = (
-            select(col(InvoiceUsage.usage_type), func.sum(InvoiceUsage.cost_minor))
-            .where(col(InvoiceUsage.invoice_id).in_(invoice_ids[start : start + _CHUNK]))
-            .group_by(col(InvoiceUsage.usage_type))
-        )
-        for usage_type, cost in session.execute(query):
-            found[usage_type] += int(cost or 0)
     return found
 
 

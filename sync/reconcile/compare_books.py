@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlmodel import Session
 
 from billing.invoicing.models import Invoice
+from billing.margins.figures import period_figures
+from billing.margins.selection import month_selection
 from billing.pricing.usage_repository import AggregationRule, UsageTotalsRepository
 from billing.tenants.repository import TenantRepository
 from ledger.chart import AccountRole
@@ -19,7 +21,6 @@ from sync.reconcile.books_repository import (
     billed_quantities,
     entry_sums_by_role,
     uncleared_costs_by_invoice,
-    usage_costs_by_type,
     wholesale_bill_lines,
 )
 from sync.reconcile.differences import Diff, Tally
@@ -199,17 +200,35 @@ def compare_ledger(
     return tally, diffs
 
 
+def period_costs_by_type(
+    session: Session, partner_id: str, period: str, now: datetime
+) -> dict[str, int]:
+    """Usage type -> the period's wholesale cost, as `margins --period` adds it up."""
+    first = date.fromisoformat(f"{period}-01")
+    found: dict[str, int] = defaultdict(int)
+    for cell in period_figures(session, partner_id, month_selection(first), now).cells:
+        if cell.usage_type is not None:
+            found[cell.usage_type] += cell.cost
+    return dict(found)
+
+
 def compare_wholesale(
     session: Session,
     partner_id: str,
     period: str,
-    invoices: Sequence[Invoice],
     currency: str,
+    now: datetime,
     *,
     names: Names | None = None,
 ) -> tuple[Tally, list[Diff]]:
-    """Our computed cost per usage type (InvoiceUsage.cost_minor of the period's invoices) vs
-    the imported platform bill. No imported bill: nothing to compare (a note, not a diff)."""
+    """Our computed cost per usage type vs the imported platform bill. No imported bill:
+    nothing to compare (a note, not a diff).
+
+    Ours is the cost that `margins --period` shows for the period (billing.margins, computed
+    once): the invoices' wholesale cost plus the cost of usage no invoice carries yet (late
+    events, a voided period). The platform bills every event it carried, invoiced or not, so
+    comparing with the invoices alone would flag every late event as a platform error, and
+    finance would read two different costs for one month."""
     label = names or Names(currency)
     system = INTERNAL_SYSTEMS["wholesale"]
     tally = Tally(name=system)
@@ -220,7 +239,7 @@ def compare_wholesale(
             f"--partner {partner_id} --period {period})"
         )
         return tally, []
-    ours = usage_costs_by_type(session, [i.invoice_id for i in invoices])
+    ours = period_costs_by_type(session, partner_id, period, now)
     diffs = []
     for usage_type in sorted(set(ours) | set(bill)):
         mine, line = ours.get(usage_type, 0), bill.get(usage_type)

@@ -99,6 +99,7 @@ def reconcile(
 ) -> int:
     """Reconcile `partner_id`'s `period` and store the run; returns its id."""
     start, end = parse_period(period)
+    moment = now or utcnow()
     clock = timings if timings is not None else {}
     tick = time.perf_counter()
     tallies: dict[str, Tally] = {}
@@ -123,7 +124,7 @@ def reconcile(
             (
                 "wholesale",
                 compare_wholesale(
-                    session, partner_id, period, invoices, partner.currency, names=names
+                    session, partner_id, period, partner.currency, moment, names=names
                 ),
             ),
         ):
@@ -166,7 +167,7 @@ def reconcile(
             diffs.extend(found)
             clock["compare"] = clock.get("compare", 0.0) + time.perf_counter() - tick
     tick = time.perf_counter()
-    run_id = _store(engine, partner_id, period, start, end, tallies, diffs, now or utcnow())
+    run_id = _store(engine, partner_id, period, start, end, tallies, diffs, moment)
     clock["store"] = time.perf_counter() - tick
     return run_id
 

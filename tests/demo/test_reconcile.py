@@ -88,3 +88,21 @@ def test_the_last_hint_works_after_the_demo(engine: Engine) -> None:
     for output in outputs:
         assert not any(connection_id in output for connection_id in ids)
         assert not re.search(r"\b[0-9a-f]{32}\b", output)
+
+    # One cost for the month in both views: the report's computed wholesale cost is the cost
+    # `margins --period` shows, the late event's included (the platform bills every event).
+    period = re.search(r"--period (\d{4}-\d{2})", hint)
+    assert period is not None, hint
+    margins = CliRunner().invoke(app, ["margins", "--partner", PARTNER, "--period", period[1]])
+    assert margins.exit_code == 0, margins.output
+    totals = [line for line in margins.output.splitlines() if line.split()[:1] == ["total"]]
+    assert len(totals) == 1, margins.output
+    total = totals[0]
+    margin_cost = re.findall(r"[\d,]+\.\d\d USD", total)[2]  # charge, unbilled, cost
+    [bill_row] = [  # the systems table's row (the difference's "System:" line has no amounts)
+        line for line in shown.splitlines()
+        if line.strip().startswith("Platform wholesale bill") and "USD" in line
+    ]  # fmt: skip
+    ours, theirs = re.findall(r"[\d,]+\.\d\d USD", bill_row)
+    assert ours == margin_cost
+    assert ours != theirs  # the planted surplus on one usage type

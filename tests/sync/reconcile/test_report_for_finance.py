@@ -64,7 +64,9 @@ def _planted_run(engine: Engine, session: Session) -> tuple[int, list[object]]:
         [paid] = fake.invoices_by_number(str(invoices[1].number))
         fake.pay(paid["Id"], paid["TotalAmt"])
         send(session, [("late-1", "c1", "voice", "1234.5", at(month, 3))])
-        cost = sum(i.cost_minor for i in invoices)
+        # The platform bills every minute it carried, the late 1,234.5 too (at the wholesale
+        # 0.04 USD a minute: 49.38 USD), and 12.34 USD more than that.
+        cost = sum(i.cost_minor for i in invoices) + 4938
         session.add(WholesaleBillLine(partner_id="acme", period=month_text(month),
                                       usage_type="voice", quantity=Decimal("1"),
                                       amount_minor=cost + 1234, currency="USD"))  # fmt: skip
