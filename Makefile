@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-logo
 	$(MAKE) --no-print-directory docs
 
 # The documentation site (mkdocs.yml): strict, so a broken link or anchor fails the build

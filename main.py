@@ -25,10 +25,11 @@ from config.cli_errors import describe_failure, safe_database_url
 from config.db import get_engine
 from config.secret_key import ensure_secret_key
 from connectors.connections.cli import connections_app
+from demo.sync import sandbox_command
 from ledger.cli import ledger_app
 from migrations.runner import upgrade_to_head
 from sync.cli import sync_app, worker_command
-from sync.demo import sandbox_command
+from sync.connection_check import check_command
 from sync.keys.cli import secrets_app
 from sync.keys.rotation import check_key_in_force
 from sync.reconcile.cli import reconcile_app, wholesale_app
@@ -53,6 +54,7 @@ app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.command("export")(export_command)
 app.add_typer(connections_app, name="connections")
+connections_app.command("check")(check_command)
 app.add_typer(sync_app, name="sync")
 app.command("worker")(worker_command)
 app.command("scheduler")(scheduler_command)
@@ -70,6 +72,7 @@ _debug = False
 
 @app.callback()
 def options(
+    *,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
     ] = False,
@@ -112,8 +115,8 @@ def init() -> None:
 def demo() -> None:
     """The main job on a demo partner: 20 clients, a month of usage, accrual, cycle close,
     review, issue, PDFs and e-mails on disk, and a summary. Safe to run again."""
-    from billing.invoicing.demo import PARTNER, demo_month, run_demo
-    from sync.demo import run_sandbox_sync
+    from demo.billing import PARTNER, demo_month, run_demo
+    from demo.sync import run_sandbox_sync
 
     ensure_secret_key()
     engine = get_engine()

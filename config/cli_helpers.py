@@ -1,14 +1,18 @@
-"""Small helpers every command-line module shares: time options and JSON output."""
+"""Small helpers every command-line module shares: time options, the `--json` option, JSON
+output, and the one way a command fails (`error: ...` on stderr and an exit status)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-__all__ = ["echo_json", "parse_as_of"]
+__all__ = ["AsJson", "echo_json", "fail", "parse_as_of"]
+
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def parse_as_of(value: str | None, option: str = "--as-of") -> datetime | None:
@@ -33,3 +37,17 @@ def parse_as_of(value: str | None, option: str = "--as-of") -> datetime | None:
 
 def echo_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str, sort_keys=False))
+
+
+def fail(reason: object, code: int = 1) -> typer.Exit:
+    """Say `error: <reason>` on stderr (red on a terminal) and return the exit to raise, so that
+    a command reads `raise fail(exc) from exc` and keeps the cause. A pydantic validation error
+    is one line per field, named by its location. Status 1 is a refused operation; commands
+    that report bad usage (as click does) pass 2."""
+    if isinstance(reason, ValidationError):
+        for error in reason.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "input"
+            typer.secho(f"error: {where}: {error['msg']}", fg=typer.colors.RED, err=True)
+    else:
+        typer.secho(f"error: {reason}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)

@@ -1,10 +1,11 @@
 """The one interface every accounting connector implements, in neutral terms.
 
-`mappings/` turns our clients, usage types, invoices and credit notes into the specs below
-(already resolved against the connection's mapping: account codes, tax codes, item codes, and
-the "quantity 1 at the line amount" rule); a connector turns a spec into its remote's wire
-format, sends it through `connectors.http`, and answers with `RemoteRef`s and `RemoteInvoice`s.
-`sync/` decides when. Nothing here knows our database.
+`mappings/` turns our clients, usage types, invoices and credit notes into the neutral specs of
+`remote_specs` (already resolved against the connection's mapping: account codes, tax codes,
+item codes, and the "quantity 1 at the line amount" rule); a connector turns a spec into its
+remote's wire format, sends it through `connectors.http`, and answers with `RemoteRef`s and
+`RemoteInvoice`s. `sync/` decides when. Nothing here knows our database. The specs are
+re-exported here because they are the interface's argument and answer types.
 
 Every remote failure surfaces as one of the five `ConnectorError` subclasses, so the worker's
 retry policy is written once: `RetryableError` and `RateLimitedError` are retried (the latter
@@ -20,8 +21,20 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Protocol, runtime_checkable
+
+from remote_specs import (
+    CreditNoteSpec,
+    CustomerSpec,
+    InvoiceSpec,
+    ItemSpec,
+    LineSpec,
+    PaymentSpec,
+    RemoteInvoice,
+    RemotePayment,
+    RemoteRef,
+    RemoteStatus,
+)
 
 __all__ = [
     "AuthExpiredError",
@@ -153,155 +166,6 @@ class ConnectionInfo:
     remote_tenant: str  # QuickBooks realmId, Xero tenant id, FreshBooks account id
     base_url: str | None = None  # None: the provider's production URL
     settings: Mapping[str, object] = field(default_factory=dict)  # partner-file mapping
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteRef:
-    """Where our object lives remotely. `version` is QuickBooks' SyncToken or Xero's
-    UpdatedDateUTC; connectors that need it for updates store it here."""
-
-    remote_id: str
-    version: str | None = None
-    number: str | None = None  # the remote's document number, when it has one
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerSpec:
-    """`reference` is our client id, stored where the remote has a field for it
-    (Xero ContactNumber; QuickBooks has none writable for lookup, so PrivateNote/Notes plus
-    DisplayName) and used to find the customer before creating it."""
-
-    reference: str
-    display_name: str
-    email: str | None = None
-    currency: str | None = None
-    address: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemSpec:
-    """A product/service per usage type (and one for base fees and adjustments). `code` is
-    unique per connection; `income_account` is the remote account id (QuickBooks) or code
-    (Xero) from the connection's mapping."""
-
-    code: str
-    name: str
-    description: str = ""
-    income_account: str | None = None
-    tax_code: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LineSpec:
-    """One invoice line, already made safe for a remote that recomputes amounts: either
-    `quantity * unit_price == amount_minor / 10**exponent` exactly, or quantity is 1 and
-    unit_price is the line amount (the detail then lives in `description`).
-    `amount_minor` is authoritative; connectors send quantity and unit price and may check."""
-
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    amount_minor: int
-    item_code: str | None = None
-    account: str | None = None
-    tax_code: str | None = None
-    tracking: Mapping[str, str] = field(default_factory=dict)  # class / tracking category
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceSpec:
-    """`number` is our invoice number and the key every connector looks up before creating.
-    `total_minor` equals the sum of line amounts plus `tax_minor`; connectors must make the
-    remote arrive at the same total to the cent (explicit tax amounts where the remote allows)."""
-
-    reference: str  # our invoice id
-    number: str
-    customer_reference: str
-    customer: RemoteRef
-    currency: str
-    issue_date: date
-    due_date: date | None
-    lines: tuple[LineSpec, ...]
-    subtotal_minor: int
-    tax_minor: int
-    total_minor: int
-    memo: str = ""
-    draft: bool = False  # Xero: DRAFT instead of AUTHORISED, by partner choice
-    tax_code: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CreditNoteSpec:
-    reference: str  # our credit note id
-    number: str
-    invoice: RemoteRef  # the remote invoice it credits (allocated to it where supported)
-    invoice_number: str
-    customer: RemoteRef
-    currency: str
-    issue_date: date
-    lines: tuple[LineSpec, ...]
-    tax_minor: int
-    total_minor: int
-    reason: str = ""
-
-
-class RemoteStatus(enum.StrEnum):
-    DRAFT = "draft"
-    OPEN = "open"  # authorised / sent, amount due > 0
-    PAID = "paid"
-    PARTIALLY_PAID = "partially_paid"
-    VOID = "void"
-    DELETED = "deleted"
-
-
-@dataclass(frozen=True, slots=True)
-class RemotePayment:
-    """A payment as the remote holds it. `invoice_id` / `invoice_number` say which invoice it
-    is applied to (read-back of payments recorded only in the accounting tool); `reference` is
-    ours when we pushed it (so read-back skips our own payments)."""
-
-    remote_id: str
-    amount_minor: int
-    currency: str
-    paid_on: date
-    reference: str | None = None
-    invoice_id: str | None = None
-    invoice_number: str | None = None
-    voided: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentSpec:
-    """A payment we recorded (Stripe, or by hand) to put against the remote invoice.
-    `account` is the deposit account from the mapping (QuickBooks DepositToAccountRef id,
-    Xero account code, FreshBooks none)."""
-
-    reference: str  # our payment id
-    invoice: RemoteRef
-    invoice_number: str
-    customer: RemoteRef
-    amount_minor: int
-    currency: str
-    paid_on: date
-    method: str = "card"  # card | bank_transfer | other
-    account: str | None = None
-    memo: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteInvoice:
-    """An invoice as the remote holds it, read back (remote → ours direction)."""
-
-    ref: RemoteRef
-    number: str
-    customer_id: str
-    currency: str
-    issue_date: date | None
-    status: RemoteStatus
-    total_minor: int
-    amount_due_minor: int
-    amount_paid_minor: int
-    payments: tuple[RemotePayment, ...] = ()
 
 
 @runtime_checkable

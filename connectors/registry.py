@@ -3,13 +3,14 @@
 `open_connector` asks the provider's profile (`connectors.profiles`) which function builds its
 connector and which setting overrides its base URL: nothing here names a provider, so a new
 remote needs no line here. The connection's mapping settings come from the partner file
-(`[partner.connections.<name>]`, stored by `config apply`); `open_mapping` reads them with the
-profile's mapping module.
+(`[partner.connections.<name>]`, stored by `config apply`) and travel on `ConnectionInfo`;
+which mapping reads them is the sync layer's business (`sync.remotes`), since connectors never
+import mappings.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 import httpx
 from sqlalchemy import Engine
@@ -30,7 +31,6 @@ __all__ = [
     "get_connection",
     "list_connections",
     "open_connector",
-    "open_mapping",
 ]
 
 
@@ -90,7 +90,7 @@ def open_connector(
             raise UnknownConnectionError(f"connection: no connection {connection_id!r}")
         info = connection_info(session, connection)
     try:
-        build = cast(_BuildConnector, profile(info.provider).build_connector())
+        build = cast(_BuildConnector, profile(info.provider).connector)
     except UnknownProviderError:
         raise UnknownConnectionError(f"provider: no connector for {info.provider!r}") from None
     tokens = DatabaseTokenSource(
@@ -100,12 +100,3 @@ def open_connector(
         on_needs_reauth=on_needs_reauth,
     )
     return build(info, tokens, transport=transport)
-
-
-def open_mapping(info: ConnectionInfo) -> Any:
-    """The connection's mapping: its settings read by the profile's mapping module."""
-    try:
-        module = profile(info.provider).mapping_module()
-    except UnknownProviderError:
-        raise UnknownConnectionError(f"provider: no mapping for {info.provider!r}") from None
-    return module.mapping_from_settings(info.settings)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from config.cli_helpers import echo_json, parse_as_of
+from config.cli_helpers import AsJson, echo_json, parse_as_of
 from config.db import session_scope
 from config.money import format_minor
 from ledger.chart import open_standard_chart
@@ -24,7 +24,6 @@ AsOf = Annotated[
     str | None,
     typer.Option("--as-of", help="ISO timestamp with offset, or a date (end of day UTC)."),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def render_trial_balance(report: TrialBalance) -> list[str]:
@@ -46,7 +45,7 @@ def render_trial_balance(report: TrialBalance) -> list[str]:
 
 
 @ledger_app.command("trial-balance")
-def trial_balance_command(partner: Partner, as_of: AsOf = None, as_json: AsJson = False) -> None:
+def trial_balance_command(partner: Partner, as_of: AsOf = None, *, as_json: AsJson = False) -> None:
     """Every account's balance on its debit or credit side; each currency nets to zero."""
     with session_scope() as session:
         report = trial_balance(session, partner, parse_as_of(as_of))
@@ -78,6 +77,7 @@ def balance_command(
     account: Annotated[str, typer.Option("--account", help="Account code, e.g. 1200.")],
     currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")] = "USD",
     as_of: AsOf = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """One account's balance (debit positive) as of a time."""
@@ -97,6 +97,7 @@ def entries_command(
     partner: Partner,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
     source: Annotated[str | None, typer.Option(help="Only entries of this source type.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """The newest journal entries with their postings."""

@@ -50,7 +50,13 @@ def balances(
     accounts = {a.id: a for a in repo.accounts(partner_id)}
     rows = []
     for account_id, client, usage, period, debits, credits in repo.movements(
-        partner_id, start, end, by_client, by_usage_type, by_period=by_period, periods=periods
+        partner_id,
+        start,
+        end,
+        by_client=by_client,
+        by_usage_type=by_usage_type,
+        by_period=by_period,
+        periods=periods,
     ):
         account = accounts[account_id]
         rows.append(

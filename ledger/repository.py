@@ -226,9 +226,9 @@ class LedgerRepository:
         partner_id: str,
         start: datetime | None,
         end: datetime | None,
+        *,
         by_client: bool,
         by_usage_type: bool,
-        *,
         by_period: bool = False,
         periods: tuple[date, date] | None = None,
     ) -> list[tuple[int, str | None, str | None, date | None, int, int]]:

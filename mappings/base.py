@@ -3,7 +3,7 @@
 Each remote's mapping module (`mappings.quickbooks`, `mappings.xero`, ...) parses the
 connection's settings from the partner file (`[partner.connections.<name>]`, stored by
 `config apply` under the partner's settings ``connections``) into an object satisfying
-`ConnectionMapping`. The common builders then produce the neutral specs of `connectors.base`
+`ConnectionMapping`. The common builders then produce the neutral specs of `remote_specs`
 without knowing which remote they are for: a new remote is one mapping file.
 """
 
@@ -40,7 +40,7 @@ class ConnectionMapping(Protocol):
 
     def income_account(self, usage_type: str | None) -> str | None: ...
 
-    def tax_code(self, taxed: bool) -> str | None: ...
+    def tax_code(self, *, taxed: bool) -> str | None: ...
 
     def tracking(self) -> Mapping[str, str]:
         """Class (QuickBooks) or tracking category option (Xero) applied to every line."""

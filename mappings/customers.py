@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from connectors.base import CustomerSpec, ItemSpec
 from mappings.base import ADJUSTMENT_ITEM, ConnectionMapping
+from remote_specs import CustomerSpec, ItemSpec
 
 __all__ = ["customer_spec", "item_specs"]
 

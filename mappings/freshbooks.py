@@ -67,7 +67,7 @@ class FreshBooksMapping:
     def income_account(self, usage_type: str | None) -> str | None:
         return None  # FreshBooks items and lines take no account
 
-    def tax_code(self, taxed: bool) -> str | None:
+    def tax_code(self, *, taxed: bool) -> str | None:
         """The tax line's name when the invoice is taxed (the connector reads it from
         `InvoiceSpec.tax_code`); lines themselves carry no FreshBooks tax."""
         return self.tax_name if taxed else None

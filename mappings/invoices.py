@@ -1,5 +1,5 @@
 """Common builders: our clients, usage types, invoices and credit notes → the neutral specs of
-`connectors.base`, resolved against one connection's `ConnectionMapping`.
+`remote_specs`, resolved against one connection's `ConnectionMapping`.
 
 Every remote recomputes a line's amount as quantity x unit price, and keeps only a few decimals
 of each. So a line goes with its own quantity and unit price only when that product is the line
@@ -21,9 +21,9 @@ from typing import Protocol
 
 from billing.invoicing.models import InvoiceLineKind
 from config.money import currency_exponent, from_minor
-from connectors.base import CreditNoteSpec, InvoiceSpec, LineSpec, RemoteRef
 from mappings.base import ADJUSTMENT_ITEM, ConnectionMapping
 from mappings.customers import customer_spec, item_specs
+from remote_specs import CreditNoteSpec, InvoiceSpec, LineSpec, RemoteRef
 
 __all__ = [
     "SpecError",
@@ -165,7 +165,7 @@ def line_spec(
         amount_minor=line.amount_minor,
         item_code=_item_code(line, mapping),
         account=_account(line, mapping),
-        tax_code=mapping.tax_code(taxed),
+        tax_code=mapping.tax_code(taxed=taxed),
         tracking=dict(mapping.tracking()),
     )
 
@@ -229,7 +229,7 @@ def invoice_spec(
         total_minor=invoice.total_minor,
         memo=f"Rebill invoice {invoice.number} (id {invoice.id}), period {period}",
         draft=mapping.draft,
-        tax_code=mapping.tax_code(tax != 0),
+        tax_code=mapping.tax_code(taxed=tax != 0),
     )
 
 

@@ -97,7 +97,7 @@ class QuickBooksMapping:
             return self.default_income_account
         return self.income_accounts.get(usage_type, self.default_income_account)
 
-    def tax_code(self, taxed: bool) -> str | None:
+    def tax_code(self, *, taxed: bool) -> str | None:
         """None: the line goes without TaxCodeRef (companies without sales tax)."""
         return self.tax_code_taxed if taxed else self.tax_code_untaxed
 

@@ -20,8 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from config.db_types import utcnow
-from connectors.base import RemoteRef
 from mappings.models import ExternalRef, RefKind
+from remote_specs import RemoteRef
 
 __all__ = [
     "ExternalRef",

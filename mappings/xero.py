@@ -104,7 +104,7 @@ class XeroMapping:
             )
         return code
 
-    def tax_code(self, taxed: bool) -> str | None:
+    def tax_code(self, *, taxed: bool) -> str | None:
         """None for a taxed line without `tax_type`: Xero then applies the account's default
         tax rate (the connector still sends the exact tax amount)."""
         return self.tax_type if taxed else self.no_tax_type

@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import httpx
 
+from connectors.base import AuthExpiredError
+
 __all__ = [
     "ContractCheck",
     "ContractViolationError",
@@ -399,8 +401,6 @@ class FakeTokens:
         return self.token
 
     async def refresh_after_rejection(self, rejected: str) -> str:
-        from connectors.base import AuthExpiredError
-
         if self.refresh_fails:
             raise AuthExpiredError("the refresh token was refused: reconnect the company")
         if rejected == self.token:  # another caller may have refreshed already

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json
 from config.db import get_engine, session_scope
 from config.db_types import utcnow
 from sync import repository as repo
@@ -31,7 +31,6 @@ sync_app = typer.Typer(help="Accounting sync: the outbox and its worker.", no_ar
 
 Once = Annotated[bool, typer.Option("--once", help="Drain what is due now, then exit.")]
 Concurrency = Annotated[int, typer.Option(min=1, max=32, help="Worker threads in this process.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 LeaseSeconds = Annotated[
     int,
     typer.Option(
@@ -108,7 +107,7 @@ def _report(results: list[RunStats]) -> None:
 
 
 def worker_command(
-    once: Once = False, concurrency: Concurrency = 1, lease_seconds: LeaseSeconds = 300
+    *, once: Once = False, concurrency: Concurrency = 1, lease_seconds: LeaseSeconds = 300
 ) -> None:
     """Run the sync worker: push the outbox to every connected accounting system."""
     stop = threading.Event()
@@ -129,7 +128,7 @@ def worker_command(
 
 
 @sync_app.command("run")
-def run_command(once: Once = False, concurrency: Concurrency = 1) -> None:
+def run_command(*, once: Once = False, concurrency: Concurrency = 1) -> None:
     """Drain the outbox (with --once: what is due now, then exit)."""
     worker_command(once=once, concurrency=concurrency)
 
@@ -139,6 +138,7 @@ def status_command(
     partner: Annotated[
         str | None, typer.Option("--partner", "-p", help="Only this partner.")
     ] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Rows per connection and state, the oldest waiting row, and dead rows with their errors."""
@@ -163,6 +163,7 @@ def status_command(
 @sync_app.command("retry")
 def retry_command(
     row: Annotated[int | None, typer.Argument(help="The outbox row to retry.")] = None,
+    *,
     dead: Annotated[bool, typer.Option("--dead", help="Retry every dead row.")] = False,
     connection: Annotated[
         str | None, typer.Option(help="With --dead: only this connection.")
@@ -218,6 +219,7 @@ def pull_payments_command(
     since: Annotated[
         str | None, typer.Option(help="Payments dated on or after (YYYY-MM-DD; 35 days ago).")
     ] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Record payments entered in the accounting tools (read-back), each once."""

@@ -19,15 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from billing.invoicing.models import Invoice
 from billing.invoicing.repository import InvoiceRepository
-from connectors.base import (
-    Capability,
-    Connector,
-    ConnectorError,
-    InvoiceSpec,
-    RejectedError,
-    RemoteInvoice,
-    RemoteRef,
-)
+from connectors.base import Capability, Connector, ConnectorError, RejectedError
 from connectors.idempotency import idempotency_key
 from mappings.base import ConnectionMapping, MappingError
 from mappings.customers import customer_spec, item_specs
@@ -42,6 +34,7 @@ from mappings.references import (
     remote_ref,
     spec_hash,
 )
+from remote_specs import InvoiceSpec, RemoteInvoice, RemoteRef
 from sync import books_repository as books
 from sync.connections import ConnectionSummary
 from sync.models import OutboxOp, OutboxRow

@@ -17,16 +17,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from billing.invoicing.models import Invoice
-from connectors.base import (
-    Capability,
-    PaymentsConnector,
-    PaymentSpec,
-    RejectedError,
-    RemoteRef,
-    RetryableError,
-)
+from connectors.base import Capability, PaymentsConnector, RejectedError, RetryableError
 from mappings.base import ConnectionMapping
 from mappings.references import RefKind, get_ref, put_ref, remote_ref, spec_hash
+from remote_specs import PaymentSpec, RemoteRef
 from sync import books_repository as books
 
 if TYPE_CHECKING:

@@ -29,12 +29,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from billing.payments import PaymentMethod, PaymentSource, record_payment
 from billing.payments.errors import PaymentsError
-from billing.payments.service import PaymentMethod, PaymentSource, record_payment
 from config.db import read_scope, write_scope
 from config.db_types import utcnow
-from connectors.base import PaymentsConnector, RemotePayment
+from connectors.base import PaymentsConnector
 from mappings.models import RefKind
+from remote_specs import RemotePayment
 from sync import books_repository as books
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Remote

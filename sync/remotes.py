@@ -1,43 +1,53 @@
-"""The worker's default way to reach a connection: the connector from `connectors.registry`
-and the mapping from the provider profile's mapping module (`registry.open_mapping`), both
-imported lazily so sync depends only on their published interfaces."""
+"""The worker's default way to reach a connection: the connector the connectors' registry
+opens, and the mapping the mappings layer pairs with the provider. Sync is the layer that may
+import both, so this is where the two meet (connectors never import mappings)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
 from config.db import read_scope
+from connectors.base import ConnectionInfo
+from connectors.registry import (
+    UnknownConnectionError,
+    connection_info,
+    get_connection,
+    open_connector,
+)
+from mappings.base import ConnectionMapping
+from mappings.providers import UnknownMappingError, mapping_for
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
+from sync.notices import reauth_notifier
 
-__all__ = ["registry_remote"]
+__all__ = ["open_mapping", "registry_remote"]
 
 
-def _notifier(engine: Engine) -> Any:
+def open_mapping(info: ConnectionInfo) -> ConnectionMapping:
+    """The connection's mapping: its settings (from the partner file) read by its provider's
+    mapping; `MappingError` names a wrong setting."""
     try:
-        notices = importlib.import_module("sync.notices")
-    except ImportError:  # the notice module is optional: the status still shows everywhere
-        return None
-    return notices.reauth_notifier(engine)
+        return mapping_for(info.provider, info.settings)
+    except UnknownMappingError:
+        raise UnknownConnectionError(f"provider: no mapping for {info.provider!r}") from None
 
 
 def registry_remote(
     engine: Engine, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> Callable[[ConnectionSummary], Remote]:
-    registry = importlib.import_module("connectors.registry")
-    notify = _notifier(engine)
+    notify = reauth_notifier(engine)
 
     def open_remote(connection: ConnectionSummary) -> Remote:
         with read_scope(engine) as session:
-            stored = registry.get_connection(session, connection.id)
-            info = registry.connection_info(session, stored)
-        mapping = registry.open_mapping(info)
-        connector = registry.open_connector(
+            stored = get_connection(session, connection.id)
+            if stored is None:
+                raise UnknownConnectionError(f"connection: no connection {connection.id!r}")
+            info = connection_info(session, stored)
+        mapping = open_mapping(info)
+        connector = open_connector(
             engine, connection.id, transport=transport, on_needs_reauth=notify
         )
         return Remote(connector, mapping)

@@ -108,7 +108,7 @@ def test_the_installed_rebill_runs_every_job(installed: Path, tmp_path: Path) ->
     assert (where / "data" / "rebill.sqlite3").is_file()
     origin = _run(
         installed / "python", "-c",
-        "import main, sandbox.loopback, migrations.runner, api.docs, billing.invoicing.demo as d;"
+        "import main, sandbox.loopback, migrations.runner, api.docs, demo.billing as d;"
         "print(main.__file__); print(sandbox.loopback.__file__);"
         "print((api.docs.ASSETS / 'swagger-ui-bundle.js').is_file(), d.DEMO_FILE.is_file())",
         cwd=where, env=env,

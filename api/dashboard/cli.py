@@ -22,6 +22,7 @@ def create_command(
     email: Annotated[str, typer.Option(help="The sign-in e-mail (unique).")],
     role: Annotated[DashboardRole, typer.Option(help="operator sees every partner; partner one.")],
     partner: Annotated[str | None, typer.Option(help="The partner of a partner user.")] = None,
+    *,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin (one line).")
     ] = False,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import get_engine, session_scope
 
 from .backends import mail_backend_from_settings
@@ -17,12 +17,11 @@ __all__ = ["mail_app"]
 
 mail_app = typer.Typer(help="Outgoing e-mail: send what is due, list, retry.", no_args_is_help=True)
 
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
 
 @mail_app.command("send-pending")
 def send_pending_command(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Send queued messages and retry failed ones whose next attempt is due."""
@@ -38,6 +37,7 @@ def list_command(
     status: Annotated[EmailStatus | None, typer.Option(help="Only this status.")] = None,
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """The newest messages first, with their delivery state."""
@@ -85,6 +85,5 @@ def retry_command(
         with session_scope() as session:
             retry_email(session, email_id)
     except (LookupError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     typer.echo(f"message {email_id} queued; run `mail send-pending` to send it")

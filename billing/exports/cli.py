@@ -12,6 +12,7 @@ from billing.exports.lines import invoices_for_export
 from billing.invoicing.errors import InvoicingError
 from billing.tenants.errors import TenantError
 from billing.tenants.service import get_partner
+from config.cli_helpers import fail
 from config.db import session_scope
 from config.settings import get_settings
 
@@ -43,8 +44,7 @@ def export_command(
             partner_id = get_partner(session, partner).id
             invoices = invoices_for_export(session, partner_id, period)
     except (InvoicingError, TenantError, ValueError) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     directory = out or get_settings().data_dir / "exports" / partner_id
     path = directory / f"{partner_id}-{period}-{layout.file_suffix}.csv"
     rows = write_export(layout, invoices, path, account_code=account_code)

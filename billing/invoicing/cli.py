@@ -36,7 +36,7 @@ from billing.invoicing.service import (
 from billing.tenants.errors import TenantError
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.money import format_minor
 from ledger import LedgerError
@@ -53,13 +53,7 @@ invoices_app = typer.Typer(
 PartnerOpt = Annotated[
     str | None, typer.Option("--partner", "-p", help="Partner id (optional with one partner).")
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Key = Annotated[str, typer.Argument(help="Invoice number (or id).")]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 def _partner(session: Session, partner: str | None) -> str:
@@ -78,6 +72,7 @@ def close_command(
         str | None, typer.Option(help="Periods starting in this month, e.g. 2026-10.")
     ] = None,
     client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Draft every due cycle (period ended + grace period); running it again creates nothing."""
@@ -88,7 +83,7 @@ def close_command(
             partner_id = _partner(session, partner)
             result = close_cycles(session, partner_id, period=period, client_id=client)
     except (InvoicingError, TenantError, ValueError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     summary = {
         "created": len(result.created),
         "auto_approved": result.auto_approved,
@@ -114,6 +109,7 @@ def list_command(
     status: Annotated[InvoiceStatus | None, typer.Option(help="Only this status.")] = None,
     client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 1000,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Invoices, oldest first."""
@@ -137,14 +133,14 @@ def list_command(
 
 
 @invoices_app.command("show")
-def show_command(key: Key, partner: PartnerOpt = None, as_json: AsJson = False) -> None:
+def show_command(key: Key, partner: PartnerOpt = None, *, as_json: AsJson = False) -> None:
     """One invoice with its lines."""
     try:
         with session_scope() as session:
             invoice = get_invoice(session, _partner(session, partner), key)
             lines = InvoiceRepository(session).lines([invoice.invoice_id])[invoice.invoice_id]
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(invoice_read(invoice, lines, internal=True).model_dump(mode="json"))
         return
@@ -162,7 +158,7 @@ def refresh_command(key: Key, partner: PartnerOpt = None) -> None:
                 session, partner_id, get_invoice(session, partner_id, key).invoice_id
             )
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(
         f"draft #{invoice.id} re-rated: {format_minor(invoice.total_minor, invoice.currency)}"
     )
@@ -172,6 +168,7 @@ def refresh_command(key: Key, partner: PartnerOpt = None) -> None:
 def approve_command(
     keys: Annotated[list[str] | None, typer.Argument(help="Invoice ids.")] = None,
     partner: PartnerOpt = None,
+    *,
     all_drafts: Annotated[bool, typer.Option("--all", help="Every draft.")] = False,
     by: Annotated[str, typer.Option(help="Who approves (recorded).")] = "cli",
 ) -> None:
@@ -184,7 +181,7 @@ def approve_command(
             else:
                 done = len([approve_invoice(session, partner_id, k, by=by) for k in keys or []])
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{done} invoices approved")
 
 
@@ -192,6 +189,7 @@ def approve_command(
 def issue_command(
     keys: Annotated[list[str] | None, typer.Argument(help="Invoice ids.")] = None,
     partner: PartnerOpt = None,
+    *,
     all_approved: Annotated[bool, typer.Option("--all", help="Every approved invoice.")] = False,
     documents: Annotated[bool, typer.Option(help="Write PDFs and queue e-mails.")] = True,
     as_json: AsJson = False,
@@ -208,7 +206,7 @@ def issue_command(
                 )
             result = issue_invoices(session, partner_id, chosen, documents=documents)
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(
             [{"number": i.number, "client": i.client_id, "total_minor": i.total_minor,
@@ -231,6 +229,7 @@ def void_command(
     key: Key,
     reason: Annotated[str, typer.Option(help="Why (recorded and sent to remotes).")],
     partner: PartnerOpt = None,
+    *,
     rebill: Annotated[bool, typer.Option(help="Draft the period again at once.")] = False,
 ) -> None:
     """Void an issued, unpaid invoice: its ledger entry is reversed."""
@@ -240,7 +239,7 @@ def void_command(
                 session, _partner(session, partner), key, reason, rebill=rebill
             )
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{invoice.number} voided" + (f"; new draft #{draft}" if draft else ""))
 
 
@@ -251,7 +250,7 @@ def uncollectible_command(key: Key, partner: PartnerOpt = None) -> None:
         with session_scope() as session:
             invoice = mark_uncollectible(session, _partner(session, partner), key)
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{invoice.number} marked uncollectible")
 
 
@@ -264,6 +263,7 @@ def credit_command(
         list[str] | None,
         typer.Option(help="POSITION or POSITION:AMOUNT_MINOR; repeat. Omitted: the whole invoice."),
     ] = None,
+    *,
     documents: Annotated[bool, typer.Option(help="Write the PDF and queue the e-mail.")] = True,
     as_json: AsJson = False,
 ) -> None:
@@ -287,7 +287,7 @@ def credit_command(
             )
             invoice = get_invoice(session, partner_id, issued.note.invoice_id)
     except (InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(
             credit_note_read(issued.note, issued.lines, invoice.number).model_dump(mode="json")
@@ -322,12 +322,12 @@ def pdf_command(
                 lines,
             )
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(str(write_pdf(doc, out)))
 
 
 @invoices_app.command("explain")
-def explain_command(key: Key, partner: PartnerOpt = None, as_json: AsJson = False) -> None:
+def explain_command(key: Key, partner: PartnerOpt = None, *, as_json: AsJson = False) -> None:
     """The dispute pack: every event behind each line, and that they add up to it."""
     try:
         with session_scope() as session:
@@ -341,7 +341,7 @@ def explain_command(key: Key, partner: PartnerOpt = None, as_json: AsJson = Fals
                 return
             text, ok = render_explanation(session, invoice)
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     for row in text:
         typer.echo(row)
     if not ok:
@@ -360,7 +360,7 @@ def auto_approve_command(
         raise typer.BadParameter("on, off or inherit", param_hint="--mode")
     try:
         with session_scope() as session:
-            set_auto_approve(session, _partner(session, partner), client, choices[mode])
+            set_auto_approve(session, _partner(session, partner), client, value=choices[mode])
     except (InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"{client}: auto-approve {mode}")

@@ -82,7 +82,7 @@ def _percent_of(amount: int, percent: Decimal, currency: str) -> int:
 
 
 def _line(
-    position: int, source: InvoiceLine, amount: int, currency: str, whole: bool
+    position: int, source: InvoiceLine, amount: int, currency: str, *, whole: bool
 ) -> CreditNoteLine:
     quantity, unit_price = (
         (source.quantity, source.unit_price) if whole else (_ONE, from_minor(amount, currency))
@@ -110,7 +110,7 @@ def _plan_lines(
     left = {line.id: line.amount_minor - credited.get(line.id, 0) for line in lines}
     if requests is None:
         planned = [
-            _line(n, line, left[line.id], currency, left[line.id] == line.amount_minor)
+            _line(n, line, left[line.id], currency, whole=left[line.id] == line.amount_minor)
             for n, line in enumerate((ln for ln in lines if left[ln.id] != 0), start=1)
         ]
         if not planned:
@@ -136,7 +136,7 @@ def _plan_lines(
             )
         left[source.id] -= amount
         planned.append(
-            _line(len(planned) + 1, source, amount, currency, amount == source.amount_minor)
+            _line(len(planned) + 1, source, amount, currency, whole=amount == source.amount_minor)
         )
         subtotal += amount
         if source.kind is not InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT:
@@ -146,13 +146,13 @@ def _plan_lines(
         share = -_percent_of(discounted, invoice.discount_percent, currency)
         share = max(share, left[discount_line.id])  # negative amounts: never past the line
         if share:
-            planned.append(_line(len(planned) + 1, discount_line, share, currency, False))
+            planned.append(_line(len(planned) + 1, discount_line, share, currency, whole=False))
         subtotal += share
     tax_line = next((ln for ln in lines if ln.kind is InvoiceLineKind.TAX), None)
     if tax_line is not None and invoice.tax_percent:
         share = min(_percent_of(subtotal, invoice.tax_percent, currency), left[tax_line.id])
         if share:
-            planned.append(_line(len(planned) + 1, tax_line, share, currency, False))
+            planned.append(_line(len(planned) + 1, tax_line, share, currency, whole=False))
     return planned
 
 

@@ -104,7 +104,7 @@ class BillingEventKind(enum.StrEnum):
     PAYMENT_RECORDED = "payment.recorded"
 
 
-def _money(nullable: bool = False) -> Any:
+def _money(*, nullable: bool = False) -> Any:
     return Field(default=0, sa_column=Column(BigInteger, nullable=nullable, default=0))
 
 

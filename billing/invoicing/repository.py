@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
@@ -236,11 +236,6 @@ class InvoiceRepository(UsageQueries):
                 f"UPDATE {table.name} AS t SET {assignments} FROM {staged} AS s WHERE t.id = s.id"
             )
         return True
-
-    def insert_rows(self, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
-        table: Any = model.__table__  # type: ignore[attr-defined]
-        for chunk in chunks(list(rows), _INSERT_CHUNK):
-            self.session.execute(insert(table), list(chunk))
 
     def insert_bulk(
         self, model: type[SQLModel], names: Sequence[str], rows: Sequence[tuple[Any, ...]]

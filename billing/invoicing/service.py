@@ -109,7 +109,7 @@ def approve_invoices(
 
 
 def set_auto_approve(
-    session: Session, partner_id: str, client_id: str, value: bool | None
+    session: Session, partner_id: str, client_id: str, *, value: bool | None
 ) -> ClientBillingSettings:
     """The client's own auto-approve choice; None follows the partner's setting."""
     get_client(session, partner_id, client_id)

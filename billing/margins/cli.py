@@ -16,7 +16,7 @@ from billing.pricing.book import local_today
 from billing.tenants.errors import TenantError
 from billing.tenants.service import get_partner
 from config.bounds import check_day
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.db_types import utcnow
 from ledger import trial_balance
@@ -66,7 +66,8 @@ def margins_command(
     end: Annotated[
         str | None, typer.Option("--to", help="Periods starting on or before this day.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    *,
+    as_json: AsJson = False,
 ) -> None:
     """Charge, cost, margin and margin % per billing period (invoices net of tax + what is not
     invoiced yet); clients below the partner's alert are flagged."""
@@ -81,8 +82,7 @@ def margins_command(
             grouped: GroupBy = group  # type: ignore[assignment]
             report = margins_out(margins(session, partner, selection, grouped))
     except (TenantError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(report.model_dump(mode="json", by_alias=True))
         return
@@ -92,6 +92,7 @@ def margins_command(
 
 def retag_command(
     partner: Partner,
+    *,
     apply: Annotated[
         bool, typer.Option("--apply", help="Post the entries (default: a dry run).")
     ] = False,
@@ -105,8 +106,7 @@ def retag_command(
             balanced = trial_balance(session, partner).is_balanced
         except (TenantError, LedgerError, ValueError) as exc:
             session.rollback()
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+            raise fail(exc) from exc
         if apply and balanced:
             session.commit()
         else:

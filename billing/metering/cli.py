@@ -13,7 +13,7 @@ from billing.metering.csv_import import DEFAULT_CHUNK, CsvFormatError, import_cs
 from billing.metering.schemas import quantity_text
 from billing.metering.service import DayTotal, month_bounds, summarize
 from billing.tenants.errors import TenantError
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.money import format_minor
 
@@ -36,6 +36,7 @@ def import_command(
         Path | None, typer.Option(help="Where bad rows go (default FILE.rejects.csv).")
     ] = None,
     chunk_size: Annotated[int, typer.Option(min=1, max=100_000)] = DEFAULT_CHUNK,
+    *,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Import event_id,client,usage_type,quantity,occurred_at (+ extra columns as properties).
@@ -61,8 +62,7 @@ def import_command(
                 on_progress=lambda done, _total: progress.update(task, completed=done),
             )
     except (CsvFormatError, TenantError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     typer.echo(
         f"{summary.rows:,} rows in {summary.elapsed.total_seconds():.1f} s "
         f"({summary.rows_per_second:,}/s): "
@@ -77,7 +77,8 @@ def show_command(
     partner: Partner,
     client: Annotated[str, typer.Option("--client", "-c", help="Client id.")],
     period: Annotated[str, typer.Option(help="A month, e.g. 2026-10, in the client's time zone.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    *,
+    as_json: AsJson = False,
 ) -> None:
     """A client's usage per day and usage type for one month, with totals."""
     try:
@@ -85,8 +86,7 @@ def show_command(
         with session_scope() as session:
             days = summarize(session, partner, first, last, client_id=client)
     except (ValueError, TenantError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if as_json:
         echo_json(
             [{"day": d.day.isoformat(), "usage_type": d.usage_type,

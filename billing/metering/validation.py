@@ -265,7 +265,7 @@ class EventValidator:
             )
         if adjusts is not None:
             _storable("adjusts", adjusts)
-        quantity = _quantity(raw.get("quantity"), rule, adjusts is not None)
+        quantity = _quantity(raw.get("quantity"), rule, adjustment=adjusts is not None)
         occurred_at = self._occurred_at(raw.get("occurred_at"))
         occurred_text = occurred_at.isoformat(" ", "microseconds")[:26]
         properties = raw.get("properties")
@@ -356,7 +356,7 @@ def late_rejection(
     return None
 
 
-def _quantity(value: object, rule: UsageTypeRule, adjustment: bool) -> Decimal:
+def _quantity(value: object, rule: UsageTypeRule, *, adjustment: bool) -> Decimal:
     if type(value) is Decimal:
         quantity = value
     elif type(value) is str:

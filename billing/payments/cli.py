@@ -21,7 +21,7 @@ from billing.payments.schemas import payment_read
 from billing.tenants.errors import TenantError
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.money import format_minor
 from ledger import LedgerError
@@ -44,11 +44,6 @@ def _partner(session: Session, partner: str | None) -> str:
     if len(partners) != 1:
         raise typer.BadParameter("give --partner (there is not exactly one partner)")
     return partners[0].id
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 @payments_app.command("record")
@@ -79,7 +74,7 @@ def record_command(
             assert stored is not None
             status, due = stored.status, stored.amount_due_minor
     except (PaymentsError, InvoicingError, TenantError, LedgerError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     money = format_minor(payment.amount_minor, payment.currency)
     if not created:
         typer.echo(f"payment {reference} was already recorded ({money}); nothing changed")
@@ -95,7 +90,8 @@ def list_command(
     partner: PartnerOpt = None,
     invoice: Annotated[str | None, typer.Option(help="Only this invoice (number or id).")] = None,
     client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    *,
+    as_json: AsJson = False,
 ) -> None:
     """Payments, oldest first, with what was refunded or disputed of each."""
     try:
@@ -108,7 +104,7 @@ def list_command(
                 for i in repo.invoices_by_id(partner_id, [r.invoice_id for r in rows])
             }
     except (PaymentsError, InvoicingError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     reads = [payment_read(r, numbers.get(r.invoice_id)) for r in rows]
     if as_json:
         echo_json([r.model_dump(mode="json") for r in reads])

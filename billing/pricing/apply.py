@@ -82,7 +82,7 @@ class ApplyReport:
     def count(self, action: str) -> int:
         return sum(1 for item in self.objects if item.action == action)
 
-    def add(self, kind: str, key: str, created: bool, fields: list[FieldChange]) -> None:
+    def add(self, kind: str, key: str, *, created: bool, fields: list[FieldChange]) -> None:
         action = "created" if created else "updated" if fields else "unchanged"
         self.objects.append(ObjectReport(kind, key, action, tuple(fields)))
 
@@ -184,14 +184,14 @@ def _apply_partner(
     if existing is None or fields:
         action = "created" if existing is None else "updated"
         log_change(session, context, "partner", spec.id, action, None, before or None, desired)
-    report.add("partner", spec.id, existing is None, fields)
+    report.add("partner", spec.id, created=existing is None, fields=fields)
     return partner
 
 
 def _apply_chart(session: Session, partner: Partner, report: ApplyReport) -> None:
     if not LedgerRepository(session).accounts(partner.id, partner.currency):
         open_standard_chart(session, partner.id, partner.currency)
-        report.add("chart of accounts", partner.currency, True, [])
+        report.add("chart of accounts", partner.currency, created=True, fields=[])
 
 
 _USAGE_TYPE_FIELDS = ("display_name", "unit", "precision", "aggregation", "aggregation_property")
@@ -231,7 +231,7 @@ def _apply_usage_type(
         new_owner=stored is None,
         loc=("usage_types", spec.code, "wholesale", "effective_from"),
     )
-    report.add("usage type", spec.code, stored is None, fields)
+    report.add("usage type", spec.code, created=stored is None, fields=fields)
 
 
 _CLIENT_FIELDS = (
@@ -272,7 +272,7 @@ def _apply_client(
                 if k not in desired
             ]
     fields += _apply_client_pricing(session, context, pf, spec.id, new=stored is None)
-    report.add("client", spec.id, stored is None, fields)
+    report.add("client", spec.id, created=stored is None, fields=fields)
 
 
 def _apply_client_pricing(
@@ -348,7 +348,7 @@ def apply_partner_file(
         fields = set_plan(
             session, context, code, plan_spec, pf.plan_currency(code), loc=("plans", code)
         )
-        report.add("plan", code, new, fields)
+        report.add("plan", code, created=new, fields=fields)
     existing = {client.id: client for client in TenantRepository(session).clients(partner.id)}
     for client in plan.clients.values():
         _apply_client(session, context, pf, client, existing, report)

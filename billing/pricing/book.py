@@ -128,10 +128,6 @@ class Timeline(Generic[_T]):
         index = bisect_right(self.dates, day)
         return self.values[index - 1] if index else None
 
-    def has_version_at(self, day: date) -> bool:
-        index = bisect_right(self.dates, day)
-        return bool(index) and self.dates[index - 1] == day
-
     def latest(self) -> tuple[date, _T] | None:
         return (self.dates[-1], self.values[-1]) if self.dates else None
 

@@ -27,7 +27,7 @@ from billing.pricing.schemas import ClientPricingIn, effective_prices_out, live_
 from billing.pricing.service import pricing_for
 from billing.tenants.errors import TenantError
 from billing.tenants.service import get_client
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.db_types import utcnow
 from config.partner_file import PartnerFileError, load_partner_file
@@ -43,7 +43,6 @@ prices_app = typer.Typer(
 
 Partner = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
 ClientOpt = Annotated[str, typer.Option("--client", "-c", help="Client id.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 OnDay = Annotated[
     str | None, typer.Option("--on", help="A date in the period (client's zone); default today.")
 ]
@@ -60,14 +59,10 @@ def _day(value: str | None, option: str) -> date | None:
         ) from exc
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 @config_app.command("apply")
 def apply_command(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="The partner file (.toml).")],
+    *,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
     ] = False,
@@ -94,17 +89,17 @@ def apply_command(
             raise typer.Exit(2) from exc
         except (TenantError, LedgerError) as exc:
             session.rollback()
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         if dry_run:
             session.rollback()
         else:
             session.commit()
-    for line in apply_lines(report, str(file), dry_run):
+    for line in apply_lines(report, str(file), dry_run=dry_run):
         typer.echo(line)
 
 
 def usage_current_command(
-    partner: Partner, client: ClientOpt, on: OnDay = None, as_json: AsJson = False
+    partner: Partner, client: ClientOpt, on: OnDay = None, *, as_json: AsJson = False
 ) -> None:
     """Period-to-date usage, charges, wholesale cost and margin, rated as the invoice will be."""
     day = _day(on, "--on")
@@ -112,7 +107,7 @@ def usage_current_command(
         with session_scope() as session:
             figures = live_out(partner, live_figures(session, partner, client, utcnow(), on=day))
     except TenantError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if as_json:
         echo_json(figures.model_dump(mode="json"))
         return
@@ -125,6 +120,7 @@ def accrue_command(
     client: Annotated[
         list[str] | None, typer.Option("--client", "-c", help="Only these clients.")
     ] = None,
+    *,
     previous: Annotated[
         bool, typer.Option(help="Also the period before the open one (late events).")
     ] = True,
@@ -137,7 +133,7 @@ def accrue_command(
                 session, partner, utcnow(), client_ids=client or None, previous=previous
             )
     except (TenantError, LedgerError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if as_json:
         echo_json(
             {"partner": partner, "entries": result.entries, "clients": sorted(result.clients),
@@ -150,7 +146,7 @@ def accrue_command(
 
 @prices_app.command("show")
 def show_prices(
-    partner: Partner, client: ClientOpt, on: OnDay = None, as_json: AsJson = False
+    partner: Partner, client: ClientOpt, on: OnDay = None, *, as_json: AsJson = False
 ) -> None:
     """The prices in force for a client's period (plan, its own prices, terms, wholesale)."""
     try:
@@ -163,7 +159,7 @@ def show_prices(
                 client, period, row.currency, pricing_for(session, partner, client, period)
             )
     except TenantError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     payload = shown.model_dump(mode="json")
     if as_json:
         echo_json(payload)
@@ -185,6 +181,7 @@ def set_prices(
             help='JSON as for PUT /v1/clients/{id}/prices, e.g. \'{"prices": {"sms": {"model": "per_unit", "unit_price": "0.01"}}}\'.',
         ),
     ],
+    *,
     force: Annotated[
         bool, typer.Option("--force", help="Allow dates inside started periods.")
     ] = False,
@@ -194,7 +191,7 @@ def set_prices(
         raw: Any = json.loads(body)
         spec = ClientPricingIn.model_validate(raw)
     except json.JSONDecodeError as exc:
-        raise _fail(f"--json-body is not JSON: {exc}") from exc
+        raise fail(f"--json-body is not JSON: {exc}") from exc
     except ValidationError as exc:
         for problem in problems_from_validation_error(exc, raw):
             typer.echo(f"error: {problem}", err=True)
@@ -208,7 +205,7 @@ def set_prices(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     except TenantError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"{client}: " + ("updated" if changes else "no changes"))
     for line in change_lines(changes, "    "):
         typer.echo(line)
@@ -221,6 +218,7 @@ def price_history(
         str | None, typer.Option(help="Only objects whose key starts with this.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """The change log, newest first: when, what, before and after, and from where."""

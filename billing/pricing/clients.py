@@ -58,8 +58,8 @@ def set_client_prices(
         client_id,
         desired,
         (effective_from, (*loc, "effective_from")),
-        new_owner,
-        [client_id],
+        new_owner=new_owner,
+        affected=[client_id],
     )
 
 
@@ -108,7 +108,15 @@ def set_client_terms(
         )
         for day, r in rows.items()
     )  # fmt: skip
-    decided = decide(context, timeline, desired, effective_from, new_owner, [client_id], loc)
+    decided = decide(
+        context,
+        timeline,
+        desired,
+        effective_from,
+        new_owner=new_owner,
+        affected=[client_id],
+        loc=loc,
+    )
     if decided is None:
         return []
     when, before = decided

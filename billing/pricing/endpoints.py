@@ -212,6 +212,7 @@ async def put_plan_version(
     response: Response,
     principal: AdminKey,
     session: DbSession,
+    *,
     force: Annotated[bool, _FORCE] = False,
 ) -> Any:
     """Without `effective_from` the version takes effect today: each client's period that
@@ -255,6 +256,7 @@ async def put_client_prices(
     request: Request,
     principal: AdminKey,
     session: DbSession,
+    *,
     force: Annotated[bool, _FORCE] = False,
 ) -> Any:
     partner_id = partner_of(principal)

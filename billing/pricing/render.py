@@ -36,7 +36,7 @@ def change_lines(fields: tuple[FieldChange, ...] | list[FieldChange], indent: st
     return lines
 
 
-def apply_lines(report: ApplyReport, source: str, dry_run: bool) -> list[str]:
+def apply_lines(report: ApplyReport, source: str, *, dry_run: bool) -> list[str]:
     head = f"{source}: partner {report.partner_id}"
     lines = [head + (" (dry run: nothing was written)" if dry_run else "")]
     for item in report.objects:

@@ -232,7 +232,3 @@ class PricingRepository:
         )
         for start in range(0, len(rows), 5000):
             self.session.execute(statement, list(rows[start : start + 5000]))
-
-    def accrual_states(self, partner_id: str) -> list[AccrualState]:
-        query = select(AccrualState).where(col(AccrualState.partner_id) == partner_id)
-        return list(self.session.scalars(query))

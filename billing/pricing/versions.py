@@ -185,6 +185,7 @@ def decide(
     timeline: Timeline[_V],
     desired: _V | None,
     explicit: date | None,
+    *,
     new_owner: bool,
     affected: Iterable[str],
     loc: Loc,
@@ -221,13 +222,16 @@ def _put_price(
     history: PriceHistory,
     desired: PriceModel | None,
     explicit: date | None,
+    *,
     new_owner: bool,
     affected: Iterable[str],
     loc: Loc,
     label: str,
 ) -> FieldChange | None:
     timeline, rows = history.timeline, history.rows
-    decided = decide(context, timeline, desired, explicit, new_owner, affected, loc)
+    decided = decide(
+        context, timeline, desired, explicit, new_owner=new_owner, affected=affected, loc=loc
+    )
     if decided is None:
         return None
     when, before = decided
@@ -283,10 +287,10 @@ def set_wholesale(
         history.setdefault(usage_type, PriceHistory()),
         price,
         effective_from,
-        new_owner,
-        context.period_starts,
-        loc,
-        "wholesale",
+        new_owner=new_owner,
+        affected=context.period_starts,
+        loc=loc,
+        label="wholesale",
     )
     return [] if change is None else [change]
 
@@ -298,6 +302,7 @@ def put_prices(
     owner: str,
     desired: Mapping[str, tuple[PriceModel, date | None, Loc]],
     removal_from: tuple[date | None, Loc],
+    *,
     new_owner: bool,
     affected: Sequence[str],
 ) -> list[FieldChange]:
@@ -315,10 +320,10 @@ def put_prices(
             history.setdefault(usage_type, PriceHistory()),
             price,
             explicit,
-            new_owner,
-            affected,
-            loc,
-            f"prices.{usage_type}",
+            new_owner=new_owner,
+            affected=affected,
+            loc=loc,
+            label=f"prices.{usage_type}",
         )
         if change is not None:
             changes.append(change)
@@ -365,7 +370,13 @@ def set_plan(
     changes: list[FieldChange] = []
     explicit_loc = (*loc, "effective_from")
     decided = decide(
-        context, timeline, desired, spec.effective_from, new_owner, affected, explicit_loc
+        context,
+        timeline,
+        desired,
+        spec.effective_from,
+        new_owner=new_owner,
+        affected=affected,
+        loc=explicit_loc,
     )
     if decided is not None:
         when, before = decided
@@ -411,7 +422,7 @@ def set_plan(
         code,
         prices,
         (spec.effective_from, explicit_loc),
-        new_owner,
-        affected,
+        new_owner=new_owner,
+        affected=affected,
     )
     return changes

@@ -25,7 +25,7 @@ from billing.tenants.schemas import (
     UsageTypeCreate,
     UsageTypeRead,
 )
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 
 __all__ = ["apikeys_app", "clients_app", "partners_app", "usage_types_app"]
@@ -38,17 +38,6 @@ usage_types_app = typer.Typer(help="A partner's usage types.", no_args_is_help=T
 apikeys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 
 Partner = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    if isinstance(exc, ValidationError):
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "input"
-            typer.echo(f"error: {where}: {error['msg']}", err=True)
-    else:
-        typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(1)
 
 
 def _address(**parts: str | None) -> dict[str, str] | None:
@@ -81,7 +70,7 @@ def create_partner(
         with session_scope() as session:
             partner = service.create_partner(session, spec)
     except (ValidationError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(
         f"created partner {partner.id} ({partner.name}, {partner.currency}, {partner.timezone})"
     )
@@ -93,12 +82,13 @@ def partner_logo(
     file: Annotated[
         Path | None, typer.Argument(dir_okay=False, help="A PNG or JPEG file (at most 1 MiB).")
     ] = None,
+    *,
     remove: Annotated[bool, typer.Option("--remove", help="Remove the logo.")] = False,
 ) -> None:
     """Upload the logo invoices, e-mails and the dashboard show (checked by its content; SVG
     is refused), or remove it. The file is read now and stored; it is not read again."""
     if (file is None) == (not remove):
-        raise _fail(ValueError("give a FILE to upload, or --remove"))
+        raise fail("give a FILE to upload, or --remove")
     try:
         with session_scope() as session:
             if file is None:
@@ -107,7 +97,7 @@ def partner_logo(
                 return
             stored = logos.set_logo(session, partner, logos.read_logo_file(file))
     except TenantError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(
         f"logo of {partner} stored: {stored.media_type}, {stored.width}x{stored.height} px, "
         f"{len(stored.content):,} bytes"
@@ -115,7 +105,7 @@ def partner_logo(
 
 
 @partners_app.command("list")
-def list_partners(as_json: AsJson = False) -> None:
+def list_partners(*, as_json: AsJson = False) -> None:
     """Every partner."""
     with session_scope() as session:
         partners = [PartnerRead.model_validate(p) for p in service.list_partners(session)]
@@ -158,7 +148,7 @@ def create_client(
         with session_scope() as session:
             client = service.create_client(session, partner, spec)
     except (ValidationError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"created client {client.id} of {partner} ({client.currency}, {client.timezone})")
 
 
@@ -166,6 +156,7 @@ def create_client(
 def list_clients(
     partner: Partner,
     status: Annotated[ClientStatus | None, typer.Option(help="Only this status.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """A partner's clients."""
@@ -207,12 +198,12 @@ def update_client(
     if address:
         changes["address"] = address
     if not changes:
-        raise _fail(ValueError("nothing to change: give at least one option"))
+        raise fail("nothing to change: give at least one option")
     try:
         with session_scope() as session:
             client = service.update_client(session, partner, slug, ClientUpdate(**changes))
     except (ValidationError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"updated client {client.id}: {', '.join(sorted(changes))}")
 
 
@@ -243,14 +234,14 @@ def create_usage_type(
         with session_scope() as session:
             created = service.create_usage_type(session, partner, spec)
     except InvalidOperation as exc:
-        raise _fail(ValueError(f"--wholesale-rate {wholesale_rate!r} is not a decimal")) from exc
+        raise fail(f"--wholesale-rate {wholesale_rate!r} is not a decimal") from exc
     except (ValidationError, TenantError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"created usage type {created.code} ({created.unit}, {created.precision} decimals)")
 
 
 @usage_types_app.command("list")
-def list_usage_types(partner: Partner, as_json: AsJson = False) -> None:
+def list_usage_types(partner: Partner, *, as_json: AsJson = False) -> None:
     """A partner's usage types."""
     with session_scope() as session:
         types = [
@@ -269,6 +260,7 @@ def list_usage_types(partner: Partner, as_json: AsJson = False) -> None:
 @apikeys_app.command("create")
 def create_api_key(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    *,
     platform: Annotated[bool, typer.Option(help="A platform key (manages partners).")] = False,
     scope: Annotated[
         list[Scope] | None, typer.Option("--scope", help="Repeatable; default ingest + read.")
@@ -277,12 +269,12 @@ def create_api_key(
 ) -> None:
     """Create a key. The key itself is printed once, on the last line."""
     if platform == (partner is not None):
-        raise _fail(ValueError("give exactly one of --partner P or --platform"))
+        raise fail("give exactly one of --partner P or --platform")
     try:
         with session_scope() as session:
             created = service.create_api_key(session, partner, scope or (), name)
     except TenantError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     owner = created.partner_id or "the platform"
     typer.echo(f"created API key {created.prefix} for {owner}, scopes: {' '.join(created.scopes)}")
     typer.echo("store it now: it is shown once and only its hash is kept")
@@ -292,6 +284,7 @@ def create_api_key(
 @apikeys_app.command("list")
 def list_api_keys(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """A partner's keys (or the platform keys without --partner); never the secrets."""
@@ -314,5 +307,5 @@ def revoke_api_key(
         with session_scope() as session:
             key = service.revoke_api_key(session, prefix)
     except TenantError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"revoked {key.prefix} at {key.revoked_at}")

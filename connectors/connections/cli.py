@@ -1,4 +1,5 @@
-"""`python main.py connections connect|list|disconnect|refresh|check`.
+"""`python main.py connections connect|list|disconnect|refresh` (and `check`, which needs the
+provider's mapping too: `sync.connection_check`, attached by `main`).
 
 `connect` prints the consent URL the partner opens in a browser; the provider then redirects
 to `/oauth/<provider>/callback` on this server (REBILL_PUBLIC_URL), which stores the tokens.
@@ -8,29 +9,22 @@ Nothing here ever prints a token.
 from __future__ import annotations
 
 import asyncio
-import importlib
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
 
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json, fail
 from config.db import get_engine, session_scope
 from connectors.base import ConnectorError
 
 from .maintenance import refresh_due_connections
 from .models import Connection
 from .repository import connection_by_name, list_connections
-from .service import (
-    ConnectionSetupError,
-    disconnect_and_revoke,
-    mapping_settings,
-    start_consent,
-)
+from .service import ConnectionSetupError, disconnect_and_revoke, start_consent
 from .token_source import DatabaseTokenSource
 
-__all__ = ["connections_app"]
+__all__ = ["NameOpt", "PartnerOpt", "connections_app", "find_connection"]
 
 connections_app = typer.Typer(
     help="Accounting connections (QuickBooks Online, Xero, FreshBooks): connect, list, check, "
@@ -43,12 +37,6 @@ NameOpt = Annotated[
     str | None,
     typer.Option("--name", "--connection", help="Connection name (default: the provider)."),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _record(row: Connection) -> dict[str, Any]:
@@ -68,16 +56,17 @@ def _record(row: Connection) -> dict[str, Any]:
     }
 
 
-def _find(session: Session, partner: str, name: str | None) -> Connection:
+def find_connection(session: Session, partner: str, name: str | None) -> Connection:
+    """The partner's connection by name, or its only one; exits naming the option otherwise."""
     if name is not None:
         row = connection_by_name(session, partner, name)
         if row is None:
-            raise _fail(f"connection: partner {partner} has no connection {name!r}")
+            raise fail(f"connection: partner {partner} has no connection {name!r}", 2)
         return row
     rows = list_connections(session, partner)
     if len(rows) != 1:
         names = ", ".join(r.name for r in rows) or "none"
-        raise _fail(f"--name: partner {partner} has {len(rows)} connections ({names}); pick one")
+        raise fail(f"--name: partner {partner} has {len(rows)} connections ({names}); pick one", 2)
     return rows[0]
 
 
@@ -108,7 +97,7 @@ def connect_command(
                 base_url=base_url,
             )
     except ConnectionSetupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     typer.echo(f"Open this URL to connect {provider} for {partner} (valid 15 minutes, once):")
     typer.echo(started.url)
 
@@ -116,6 +105,7 @@ def connect_command(
 @connections_app.command("list")
 def list_command(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
+    *,
     as_json: AsJson = False,
 ) -> None:
     """Connections with their status, organisation, token expiry and last error."""
@@ -140,11 +130,11 @@ def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
     """Forget the connection's tokens and revoke the grant at the provider (syncing to it
     stops until it is connected again)."""
     with session_scope() as session:
-        conn_name = _find(session, partner, name).name
+        conn_name = find_connection(session, partner, name).name
     try:
         row, problem = asyncio.run(disconnect_and_revoke(get_engine(), partner, conn_name))
     except ConnectionSetupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     typer.echo(f"disconnected {partner}/{row.name} ({row.provider.value})")
     if problem:
         typer.echo(
@@ -159,6 +149,7 @@ def disconnect_command(partner: PartnerOpt, name: NameOpt = None) -> None:
 def refresh_command(
     partner: Annotated[str | None, typer.Option("--partner", "-p", help="Partner id.")] = None,
     name: NameOpt = None,
+    *,
     due: Annotated[
         bool,
         typer.Option(
@@ -178,59 +169,16 @@ def refresh_command(
             raise typer.Exit(1)
         return
     if partner is None:
-        raise _fail("--partner: required (or --due for every connection that is due)")
+        raise fail("--partner: required (or --due for every connection that is due)", 2)
     with session_scope() as session:
-        row = _find(session, partner, name)
+        row = find_connection(session, partner, name)
         connection_id, conn_name = row.id, row.name
     label = f"{partner}/{conn_name}"
     source = DatabaseTokenSource(get_engine(), connection_id)
     try:
         asyncio.run(source.force_refresh())
     except ConnectorError as exc:
-        raise _fail(exc.message, 1) from None
+        raise fail(exc.message) from None
     with session_scope() as session:
-        fresh = _find(session, partner, conn_name)
+        fresh = find_connection(session, partner, conn_name)
         typer.echo(f"refreshed {label}; access token valid until {fresh.access_expires_at}")
-
-
-def _mapping_names(provider: str, settings: Mapping[str, object]) -> Mapping[str, str]:
-    """What the provider's mapping (`mappings.<provider>`) names remotely. Imported by name:
-    connectors do not depend on mappings; this command is where the two meet."""
-    module = importlib.import_module(f"mappings.{provider}")
-    mapping = module.mapping_from_settings(settings)
-    names: Mapping[str, str] = mapping.required_remote_names()
-    return names
-
-
-async def _missing(connection_id: str, names: Mapping[str, str]) -> dict[str, str]:
-    from connectors.registry import open_connector  # the registry imports provider modules
-
-    connector = open_connector(get_engine(), connection_id)
-    try:
-        return await connector.check_references(names)
-    finally:
-        await connector.aclose()
-
-
-@connections_app.command("check")
-def check_command(partner: PartnerOpt, name: NameOpt = None) -> None:
-    """List what the connection's mapping names that does not exist remotely (exit 1 if any)."""
-    with session_scope() as session:
-        row = _find(session, partner, name)
-        connection_id, provider, label = row.id, row.provider.value, f"{partner}/{row.name}"
-        settings = mapping_settings(session, row)
-    try:
-        names = _mapping_names(provider, settings)
-    except ValueError as exc:  # MappingError names the setting
-        raise _fail(f"mapping of {label}: {exc}") from None
-    try:
-        missing = asyncio.run(_missing(connection_id, names))
-    except ConnectorError as exc:
-        raise _fail(f"{label}: {exc.message}", 1) from None
-    if not missing:
-        typer.echo(f"{label}: all {len(names)} mapped names exist in {provider}")
-        return
-    typer.echo(f"{label}: {len(missing)} of {len(names)} mapped names do not exist in {provider}:")
-    for setting, reason in sorted(missing.items()):
-        typer.echo(f"  {setting} = {names.get(setting, '?')!r}: {reason}")
-    raise typer.Exit(1)

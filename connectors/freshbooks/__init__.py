@@ -18,14 +18,22 @@ import httpx
 from connectors.base import ConnectionInfo
 from connectors.freshbooks.connector import MAX_PAGE_SIZE, FreshBooksConnector
 from connectors.freshbooks.errors import parse_error
-from connectors.freshbooks.profile import LIMITS, PROFILE, SCOPES
+from connectors.freshbooks.profile import (
+    DEFAULT_BASE_URL,
+    LIMITS,
+    OAUTH,
+    SCOPES,
+    choose_account,
+)
 from connectors.http import HttpClient, RateBudget, RetryPolicy, TokenSource
+from connectors.provider_profile import ProviderProfile
 
 __all__ = [
     "AUTHORIZE_URL",
     "BASE_URL",
     "CONCURRENT",
     "PER_MINUTE",
+    "PROFILE",
     "SCOPES",
     "TOKEN_URL",
     "FreshBooksConnector",
@@ -33,10 +41,9 @@ __all__ = [
     "build_connector",
 ]
 
-BASE_URL = PROFILE.default_base_url
-OAUTH = PROFILE.oauth
-AUTHORIZE_URL = OAUTH.authorize_url if OAUTH else ""
-TOKEN_URL = OAUTH.token_url if OAUTH else ""
+BASE_URL = DEFAULT_BASE_URL
+AUTHORIZE_URL = OAUTH.authorize_url
+TOKEN_URL = OAUTH.token_url
 PER_MINUTE = LIMITS.per_minute or 60
 CONCURRENT = LIMITS.concurrent or 3
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -77,3 +84,14 @@ def build_connector(
         account_id=info.remote_tenant,
         page_size=page_size,
     )
+
+
+PROFILE = ProviderProfile(
+    name="freshbooks",
+    title="FreshBooks",
+    connector=build_connector,
+    limits=LIMITS,
+    default_base_url=DEFAULT_BASE_URL,
+    oauth=OAUTH,
+    choose_tenant=choose_account,
+)

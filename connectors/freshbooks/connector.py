@@ -20,26 +20,22 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from connectors.base import (
-    Capability,
-    ConnectorError,
+from connectors.base import Capability, ConnectorError, FieldError, NotFoundError, RejectedError
+from connectors.freshbooks import payloads
+from connectors.freshbooks.api import MAX_PAGE_SIZE, Element, FreshBooksApi
+from connectors.http import HttpClient
+from remote_specs import (
     CreditNoteSpec,
     CustomerSpec,
-    FieldError,
     InvoiceSpec,
     ItemSpec,
     LineSpec,
-    NotFoundError,
     PaymentSpec,
-    RejectedError,
     RemoteInvoice,
     RemotePayment,
     RemoteRef,
     RemoteStatus,
 )
-from connectors.freshbooks import payloads
-from connectors.freshbooks.api import MAX_PAGE_SIZE, Element, FreshBooksApi
-from connectors.http import HttpClient
 
 __all__ = ["MAX_PAGE_SIZE", "FreshBooksConnector"]
 

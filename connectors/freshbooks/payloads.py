@@ -30,15 +30,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config.money import currency_exponent, from_minor, to_minor
-from connectors.base import (
+from connectors.base import FieldError, RejectedError
+from remote_specs import (
     CreditNoteSpec,
     CustomerSpec,
-    FieldError,
     InvoiceSpec,
     ItemSpec,
     LineSpec,
     PaymentSpec,
-    RejectedError,
     RemoteInvoice,
     RemotePayment,
     RemoteRef,

@@ -1,6 +1,6 @@
 """FreshBooks as the shared code sees it: OAuth (client credentials in a JSON body), the
-account chosen among the businesses of ``users/me``, the base-URL setting, limits, mapping and
-fake.
+account chosen among the businesses of ``users/me``, the production URL and the limits.
+`connectors.freshbooks` assembles them with its connector into its ``PROFILE``.
 
 FreshBooks documents no numeric rate limit (it answers 429 when pushed too hard): 60 calls a
 minute and 3 at once per account are our own, conservative choice. Lists page with
@@ -10,9 +10,11 @@ no idempotency key: writes are never repeated blindly, the connector looks them 
 
 from __future__ import annotations
 
-from connectors.profiles import Limits, OAuthSettings, ProviderProfile, TenantChoice
+from connectors.provider_profile import Limits, OAuthSettings, TenantChoice
 
-__all__ = ["LIMITS", "PROFILE", "SCOPES"]
+__all__ = ["DEFAULT_BASE_URL", "LIMITS", "OAUTH", "SCOPES", "choose_account"]
+
+DEFAULT_BASE_URL = "https://api.freshbooks.com"
 
 LIMITS = Limits(per_minute=60, concurrent=3, page_size=100)
 
@@ -55,20 +57,10 @@ async def choose_account(choice: TenantChoice) -> tuple[str, str | None]:
     return str(chosen.account_id), str(chosen.name)
 
 
-PROFILE = ProviderProfile(
-    name="freshbooks",
-    title="FreshBooks",
-    connector="connectors.freshbooks:build_connector",
-    mapping="mappings.freshbooks",
-    fake="sandbox.freshbooks:FakeFreshBooks",
-    limits=LIMITS,
-    default_base_url="https://api.freshbooks.com",
-    oauth=OAuthSettings(
-        authorize_url="https://auth.freshbooks.com/oauth/authorize",
-        token_url="https://api.freshbooks.com/auth/oauth/token",  # noqa: S106
-        scope=SCOPES,
-        api_url="https://api.freshbooks.com",
-        credentials_in_body=True,
-    ),
-    choose_tenant=choose_account,
+OAUTH = OAuthSettings(
+    authorize_url="https://auth.freshbooks.com/oauth/authorize",
+    token_url="https://api.freshbooks.com/auth/oauth/token",  # noqa: S106
+    scope=SCOPES,
+    api_url="https://api.freshbooks.com",
+    credentials_in_body=True,
 )

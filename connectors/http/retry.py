@@ -29,6 +29,7 @@ class RetryPolicy:
         max_attempts: int = 5,
         base_delay: float = 0.5,
         max_delay: float = 60.0,
+        *,
         jitter: bool = True,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,

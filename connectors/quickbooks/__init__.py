@@ -11,15 +11,17 @@ import httpx
 
 from connectors.base import ConnectionInfo, Connector
 from connectors.http import HttpClient, RateBudget, RetryPolicy, TokenSource
+from connectors.provider_profile import ProviderProfile
 from connectors.quickbooks.api import BATCH_MAX, MINOR_VERSION, QuickBooksApi, request_id
 from connectors.quickbooks.connector import QuickBooksConnector
 from connectors.quickbooks.errors import error_from_fault, parse_fault
-from connectors.quickbooks.profile import LIMITS, PROFILE
+from connectors.quickbooks.profile import DEFAULT_BASE_URL, LIMITS, OAUTH, choose_company
 
 __all__ = [
     "BATCH_MAX",
     "DEFAULT_BASE_URL",
     "MINOR_VERSION",
+    "PROFILE",
     "SANDBOX_BASE_URL",
     "QuickBooksApi",
     "QuickBooksConnector",
@@ -29,7 +31,6 @@ __all__ = [
     "request_id",
 ]
 
-DEFAULT_BASE_URL = PROFILE.default_base_url
 SANDBOX_BASE_URL = "https://sandbox-quickbooks.api.intuit.com"
 PER_MINUTE = LIMITS.per_minute or 500
 CONCURRENT = LIMITS.concurrent or 10
@@ -72,3 +73,15 @@ def build_connector(
         page_size=page_size,
     )
     return QuickBooksConnector(api)
+
+
+PROFILE = ProviderProfile(
+    name="quickbooks",
+    title="QuickBooks Online",
+    connector=build_connector,
+    limits=LIMITS,
+    default_base_url=DEFAULT_BASE_URL,
+    oauth=OAUTH,
+    choose_tenant=choose_company,
+    callback_tenant_param="realmId",
+)

@@ -21,17 +21,9 @@ from typing import Any
 from connectors.base import (
     Capability,
     ConnectorError,
-    CreditNoteSpec,
-    CustomerSpec,
     FieldError,
-    InvoiceSpec,
-    ItemSpec,
     NotFoundError,
-    PaymentSpec,
     RejectedError,
-    RemoteInvoice,
-    RemotePayment,
-    RemoteRef,
     RetryableError,
 )
 from connectors.quickbooks import payments
@@ -49,6 +41,16 @@ from connectors.quickbooks.payloads import (
     remote_invoice,
     remote_payments,
     remote_ref,
+)
+from remote_specs import (
+    CreditNoteSpec,
+    CustomerSpec,
+    InvoiceSpec,
+    ItemSpec,
+    PaymentSpec,
+    RemoteInvoice,
+    RemotePayment,
+    RemoteRef,
 )
 
 __all__ = ["QuickBooksConnector"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base import ConnectorError, CustomerSpec, RemoteRef, RetryableError
+from connectors.base import ConnectorError, RetryableError
 from connectors.quickbooks.api import QuickBooksApi
 from connectors.quickbooks.errors import DUPLICATE_NAME, has_code
 from connectors.quickbooks.payloads import (
@@ -25,6 +25,7 @@ from connectors.quickbooks.payloads import (
     customer_payload,
     remote_ref,
 )
+from remote_specs import CustomerSpec, RemoteRef
 
 __all__ = ["Customers"]
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from config.money import from_minor, to_minor
-from connectors.base import (
+from remote_specs import (
     CreditNoteSpec,
     CustomerSpec,
     InvoiceSpec,

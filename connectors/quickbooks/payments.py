@@ -20,9 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from config.money import from_minor, to_minor
-from connectors.base import PaymentSpec, RemotePayment, RemoteRef
 from connectors.quickbooks.api import QuickBooksApi
 from connectors.quickbooks.payloads import quote, remote_ref
+from remote_specs import PaymentSpec, RemotePayment, RemoteRef
 
 __all__ = [
     "PAYMENT_NOTE_PREFIX",

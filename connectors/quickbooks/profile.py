@@ -1,5 +1,6 @@
 """QuickBooks Online as the shared code sees it: OAuth, the company chosen by the callback's
-``realmId``, the base-URL setting, the documented limits, mapping and fake.
+``realmId``, the production URL and the documented limits. `connectors.quickbooks` assembles
+them with its connector into its ``PROFILE``.
 
 Limits, from Intuit's documentation:
 - 500 requests a minute and 10 at once per company (realm) and app; ``/batch`` 40 a minute
@@ -16,9 +17,11 @@ Limits, from Intuit's documentation:
 
 from __future__ import annotations
 
-from connectors.profiles import Limits, OAuthSettings, ProviderProfile, TenantChoice
+from connectors.provider_profile import Limits, OAuthSettings, TenantChoice
 
-__all__ = ["LIMITS", "PROFILE"]
+__all__ = ["DEFAULT_BASE_URL", "LIMITS", "OAUTH", "choose_company"]
+
+DEFAULT_BASE_URL = "https://quickbooks.api.intuit.com"
 
 LIMITS = Limits(
     per_minute=500,
@@ -45,22 +48,11 @@ async def choose_company(choice: TenantChoice) -> tuple[str, str | None]:
     return str(realm), None
 
 
-PROFILE = ProviderProfile(
-    name="quickbooks",
-    title="QuickBooks Online",
-    connector="connectors.quickbooks:build_connector",
-    mapping="mappings.quickbooks",
-    fake="sandbox.quickbooks:FakeQuickBooks",
-    limits=LIMITS,
-    default_base_url="https://quickbooks.api.intuit.com",
-    oauth=OAuthSettings(
-        authorize_url="https://appcenter.intuit.com/connect/oauth2",
-        token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",  # noqa: S106
-        scope="com.intuit.quickbooks.accounting",
-        api_url="https://quickbooks.api.intuit.com",
-        revoke_url="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
-        revoke_as_json=True,
-    ),
-    choose_tenant=choose_company,
-    callback_tenant_param="realmId",
+OAUTH = OAuthSettings(
+    authorize_url="https://appcenter.intuit.com/connect/oauth2",
+    token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",  # noqa: S106
+    scope="com.intuit.quickbooks.accounting",
+    api_url="https://quickbooks.api.intuit.com",
+    revoke_url="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+    revoke_as_json=True,
 )

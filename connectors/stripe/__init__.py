@@ -5,6 +5,7 @@ Only I/O and translation live here (imports `connectors.base` and stripe-python,
 or the ledger); `sync/stripe/` decides what to charge and records the outcome.
 """
 
+from connectors.provider_profile import ProviderProfile
 from connectors.stripe.client import (
     DEFAULT_API_BASE,
     DEFAULT_TIMEOUT,
@@ -20,6 +21,7 @@ from connectors.stripe.client import (
     idempotency_key,
 )
 from connectors.stripe.errors import CardDecline, CardDeclinedError, map_stripe_error
+from connectors.stripe.profile import DEFAULT_BASE_URL, LIMITS
 from connectors.stripe.signature import (
     SignatureError,
     compute_signature,
@@ -30,6 +32,7 @@ from connectors.stripe.signature import (
 __all__ = [
     "DEFAULT_API_BASE",
     "DEFAULT_TIMEOUT",
+    "PROFILE",
     "BalanceFee",
     "CardDecline",
     "CardDeclinedError",
@@ -48,3 +51,11 @@ __all__ = [
     "signature_header",
     "verify_signature",
 ]
+
+PROFILE = ProviderProfile(
+    name="stripe",
+    title="Stripe",
+    connector=StripeGateway,
+    limits=LIMITS,
+    default_base_url=DEFAULT_BASE_URL,
+)

@@ -11,9 +11,10 @@ import httpx
 
 from connectors.base import ConnectionInfo
 from connectors.http import HttpClient, RateBudget, RetryPolicy, TokenSource
+from connectors.provider_profile import ProviderProfile
 from connectors.xero.connector import MAX_BATCH, PAGE_SIZE, XeroConnector
 from connectors.xero.errors import parse_error
-from connectors.xero.profile import LIMITS, PROFILE
+from connectors.xero.profile import DEFAULT_BASE_URL, LIMITS, OAUTH, choose_organisation
 
 __all__ = [
     "BASE_URL",
@@ -22,12 +23,13 @@ __all__ = [
     "PAGE_SIZE",
     "PER_DAY",
     "PER_MINUTE",
+    "PROFILE",
     "XeroConnector",
     "build_connector",
     "tenant_budget",
 ]
 
-BASE_URL = PROFILE.default_base_url
+BASE_URL = DEFAULT_BASE_URL
 PER_MINUTE = LIMITS.per_minute or 60
 PER_DAY = LIMITS.per_day or 5000
 CONCURRENT = LIMITS.concurrent or 5
@@ -70,3 +72,14 @@ def build_connector(
         tenant_id=info.remote_tenant,
         page_size=page_size,
     )
+
+
+PROFILE = ProviderProfile(
+    name="xero",
+    title="Xero",
+    connector=build_connector,
+    limits=LIMITS,
+    default_base_url=DEFAULT_BASE_URL,
+    oauth=OAUTH,
+    choose_tenant=choose_organisation,
+)

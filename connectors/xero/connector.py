@@ -17,21 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from connectors.base import (
-    Capability,
-    ConnectorError,
-    CreditNoteSpec,
-    CustomerSpec,
-    InvoiceSpec,
-    ItemSpec,
-    PaymentSpec,
-    RejectedError,
-    RemoteInvoice,
-    RemotePayment,
-    RemoteRef,
-    RemoteStatus,
-    RetryableError,
-)
+from connectors.base import Capability, ConnectorError, RejectedError, RetryableError
 from connectors.http import HttpClient
 from connectors.paging import Page, PageNumberPaginator
 from connectors.xero import payloads, payments
@@ -51,6 +37,17 @@ from connectors.xero.results import (
     item_ref,
     same_length,
     settled,
+)
+from remote_specs import (
+    CreditNoteSpec,
+    CustomerSpec,
+    InvoiceSpec,
+    ItemSpec,
+    PaymentSpec,
+    RemoteInvoice,
+    RemotePayment,
+    RemoteRef,
+    RemoteStatus,
 )
 
 __all__ = ["API", "MAX_BATCH", "PAGE_SIZE", "XeroConnector"]

@@ -13,15 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from connectors.base import (
-    CreditNoteSpec,
-    RejectedError,
-    RemoteInvoice,
-    RemoteRef,
-    RemoteStatus,
-)
+from connectors.base import RejectedError
 from connectors.xero import payloads
 from connectors.xero.queries import quote, request_key
+from remote_specs import CreditNoteSpec, RemoteInvoice, RemoteRef, RemoteStatus
 
 __all__ = ["push_credit_note"]
 

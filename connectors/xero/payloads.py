@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from config.money import from_minor, to_minor
-from connectors.base import (
+from remote_specs import (
     CreditNoteSpec,
     CustomerSpec,
     InvoiceSpec,

@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import FieldError, PaymentSpec, RejectedError, RemotePayment, RemoteRef
+from connectors.base import FieldError, RejectedError
 from connectors.xero import payloads
 from connectors.xero.queries import quote, request_key
+from remote_specs import PaymentSpec, RemotePayment, RemoteRef
 
 if TYPE_CHECKING:
     from connectors.xero.connector import XeroConnector

@@ -1,5 +1,6 @@
 """Xero as the shared code sees it: OAuth, the organisation chosen among those the consent
-reaches (``GET /connections``), the base-URL setting, the documented limits, mapping and fake.
+reaches (``GET /connections``), the production URL and the documented limits.
+`connectors.xero` assembles them with its connector into its ``PROFILE``.
 
 Limits, from Xero's documentation ("OAuth 2.0 API limits", developer.xero.com): 60 calls a
 minute, 5,000 a day and 5 at once per organisation; lists page by 100 by default and at most
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from connectors.profiles import Limits, OAuthSettings, ProviderProfile, TenantChoice
+from connectors.provider_profile import Limits, OAuthSettings, TenantChoice
 
-__all__ = ["LIMITS", "PROFILE"]
+__all__ = ["DEFAULT_BASE_URL", "LIMITS", "OAUTH", "choose_organisation"]
+
+DEFAULT_BASE_URL = "https://api.xero.com"
 
 LIMITS = Limits(
     per_minute=60,
@@ -36,22 +39,12 @@ async def choose_organisation(choice: TenantChoice) -> tuple[str, str | None]:
     return tenant.tenant_id, tenant.tenant_name
 
 
-PROFILE = ProviderProfile(
-    name="xero",
-    title="Xero",
-    connector="connectors.xero:build_connector",
-    mapping="mappings.xero",
-    fake="sandbox.xero:FakeXero",
-    limits=LIMITS,
-    default_base_url="https://api.xero.com",
-    oauth=OAuthSettings(
-        authorize_url="https://login.xero.com/identity/connect/authorize",
-        token_url="https://identity.xero.com/connect/token",  # noqa: S106
-        scope="offline_access accounting.transactions accounting.contacts accounting.settings",
-        api_url="https://api.xero.com",
-        connections_url="https://api.xero.com/connections",
-        revoke_url="https://identity.xero.com/connect/revocation",
-        refresh_lifetime=timedelta(days=60),
-    ),
-    choose_tenant=choose_organisation,
+OAUTH = OAuthSettings(
+    authorize_url="https://login.xero.com/identity/connect/authorize",
+    token_url="https://identity.xero.com/connect/token",  # noqa: S106
+    scope="offline_access accounting.transactions accounting.contacts accounting.settings",
+    api_url="https://api.xero.com",
+    connections_url="https://api.xero.com/connections",
+    revoke_url="https://identity.xero.com/connect/revocation",
+    refresh_lifetime=timedelta(days=60),
 )

@@ -7,15 +7,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base import (
-    ConnectorError,
-    InvoiceSpec,
-    RejectedError,
-    RemoteInvoice,
-    RemoteRef,
-    RemoteStatus,
-)
+from connectors.base import ConnectorError, RejectedError
 from connectors.xero import payloads
+from remote_specs import InvoiceSpec, RemoteInvoice, RemoteRef, RemoteStatus
 
 __all__ = [
     "check_total",

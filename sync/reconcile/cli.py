@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from billing.tenants.repository import TenantRepository
+from config.cli_helpers import AsJson
 from config.db import get_engine, read_scope, session_scope
 from sync.reconcile.fixes import apply_fixes
 from sync.reconcile.readable import readable_report
@@ -31,8 +32,9 @@ def reconcile_command(
     ctx: typer.Context,
     partner: Annotated[str | None, typer.Option(help="Partner id.")] = None,
     period: Annotated[str | None, typer.Option(help="Month, YYYY-MM.")] = None,
+    *,
     email: Annotated[bool, typer.Option("--email", help="Queue the report to finance.")] = False,
-    as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json_: AsJson = False,
 ) -> None:
     """Run a reconciliation and print its summary and differences."""
     if ctx.invoked_subcommand is not None:
@@ -77,7 +79,8 @@ def _print(run_id: int, *, as_json_: bool) -> None:
 @reconcile_app.command("show")
 def show_command(
     run: Annotated[int, typer.Argument(help="Reconciliation run id.")],
-    as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    *,
+    as_json_: AsJson = False,
 ) -> None:
     """Print a stored run's report again, as it was (fixes applied since are marked)."""
     _print(run, as_json_=as_json_)
@@ -86,6 +89,7 @@ def show_command(
 @reconcile_app.command("fix")
 def fix_command(
     run: Annotated[int, typer.Argument(help="Reconciliation run id.")],
+    *,
     apply: Annotated[bool, typer.Option("--apply", help="Do it (default: dry run).")] = False,
     difference: Annotated[
         list[int] | None,

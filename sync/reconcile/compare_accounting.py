@@ -13,9 +13,10 @@ from sqlmodel import Session
 
 from billing.documents.formatting import format_date
 from billing.invoicing.models import Invoice, InvoiceStatus
-from connectors.base import Connector, RemoteInvoice, RemoteStatus
+from connectors.base import Connector
 from mappings.models import RefKind
 from mappings.references import get_refs
+from remote_specs import RemoteInvoice, RemoteStatus
 from sync.reconcile.books_repository import invoice_numbers_issued_between
 from sync.reconcile.differences import Diff, Tally
 from sync.reconcile.names import Names, money

@@ -4,15 +4,14 @@
   dropped and its `invoice.push` outbox row goes back to pending (the worker pushes it, looking
   it up by number first, so a copy that reappeared is adopted rather than duplicated); with no
   row at all, `sync.service.backfill` creates one.
-- `pull_payment`: a payment recorded only there. `sync.readback.pull_payments` (since the
-  invoice's issue date) is used when it exists; otherwise the fix is skipped with a message.
+- `pull_payment`: a payment recorded only there: `sync.readback.pull_payments` since the
+  invoice's issue date.
 A connection that is no longer connected (disconnected, or waiting for consent) is not acted
 on: the fix says to connect it again first. Systems are named as people call them.
 Nothing that changes an issued invoice or the books is ever done here."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from config.db import read_scope, session_scope
 from config.db_types import utcnow
 from sync.connections import FANNED_OUT_STATUSES, ConnectionSummary, connection_summaries
 from sync.handlers import Remote
+from sync.readback import pull_payments
 from sync.reconcile.books_repository import invoice_by_id
 from sync.reconcile.repository import (
     differences_of,
@@ -61,7 +61,7 @@ def _connection(session: Session, connection_id: str) -> tuple[str, str | None]:
     return connection.display_name, None
 
 
-def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bool]:
+def _repush(session: Session, fix: dict[str, Any], *, apply: bool) -> tuple[str, bool]:
     connection_id, invoice_id = str(fix["connection_id"]), int(fix["invoice_id"])
     invoice = invoice_by_id(session, invoice_id)
     if invoice is None:
@@ -85,30 +85,23 @@ def _repush(session: Session, fix: dict[str, Any], apply: bool) -> tuple[str, bo
 
 
 def _pull_payment(
-    engine: Engine, fix: dict[str, Any], apply: bool, open_remote: OpenRemote | None
+    engine: Engine, fix: dict[str, Any], *, apply: bool, open_remote: OpenRemote | None
 ) -> tuple[str, bool]:
     connection_id = str(fix["connection_id"])
     with read_scope(engine) as session:
         name, refused = _connection(session, connection_id)
     if refused is not None:
         return f"cannot pull payments from {name}: {refused}", False
-    try:
-        readback = importlib.import_module("sync.readback")
-    except ImportError:
-        return "payment read-back (sync.readback) is not available: skipped", False
-    pull: Callable[..., Any] | None = getattr(readback, "pull_payments", None)
-    if pull is None:
-        return "sync.readback has no pull_payments: skipped", False
     if not apply:
         return f"would pull payments from {name}", False
     with read_scope(engine) as session:
         invoice = invoice_by_id(session, int(fix["invoice_id"]))
         since = invoice.issue_date if invoice is not None else None
     try:
-        report = pull(engine, connection_id, since, open_remote=open_remote)
+        report = pull_payments(engine, connection_id, since, open_remote=open_remote)
     except Exception as exc:  # the remote or the read-back refused: say so, fix nothing
         return f"pulling payments from {name} failed: {exc}", False
-    recorded = int(getattr(report, "recorded", 0))
+    recorded = report.recorded
     if not recorded:
         return f"pulled payments from {name}: nothing new to record ({report})", False
     return f"pulled payments from {name}: {recorded} recorded", True
@@ -143,12 +136,12 @@ def apply_fixes(
         action = str(fix.get("action"))
         with session_scope(engine) as session:
             if action == "repush":
-                message, done = _repush(session, fix, apply)
+                message, done = _repush(session, fix, apply=apply)
             elif action == "pull_payment":
                 if fix.get("connection_id") in pulled:
                     message, done = "payments of this connection already pulled", True
                 else:
-                    message, done = _pull_payment(engine, fix, apply, open_remote)
+                    message, done = _pull_payment(engine, fix, apply=apply, open_remote=open_remote)
                     if done:
                         pulled.add(str(fix.get("connection_id")))
             else:

@@ -61,7 +61,7 @@ def _count(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _yes(value: bool) -> str:
+def _yes(*, value: bool) -> str:
     return "yes" if value else "no"
 
 
@@ -115,7 +115,7 @@ def as_csv(report: ReadableReport) -> str:
             d.id, d.severity_word, d.title, d.kind, d.system, d.invoice or "", d.client or "",
             d.usage_type or "", d.issue_date.isoformat() if d.issue_date else "", d.expected,
             d.found, d.at_stake, "" if d.amount_minor is None else d.amount_minor, d.currency,
-            d.what_to_do, _yes(d.fixable), d.fix_command or "",
+            d.what_to_do, _yes(value=d.fixable), d.fix_command or "",
             d.fixed_on.isoformat() if d.fixed_on else "", d.link or "",
         ])  # fmt: skip
     return out.getvalue()

@@ -6,11 +6,10 @@ import logging
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
 
 import typer
 
-from config.cli_helpers import echo_json
+from config.cli_helpers import AsJson, echo_json
 from config.db import get_engine
 from sync.keys.rotation import check_key_in_force
 
@@ -43,7 +42,8 @@ def scheduler_command() -> None:
 
 
 def jobs_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    *,
+    as_json: AsJson = False,
 ) -> None:
     """Each scheduled job: schedule, last run and result, next run."""
     listing = job_listing(get_engine())

@@ -6,22 +6,16 @@ work itself lives in the owning packages; `JobContext` holds the callables so te
 inject fakes and check each is called with the right arguments. Per-partner jobs give every
 partner its own transaction and keep going when one partner fails; the run is then recorded
 as an error naming the partners that failed.
-
-Reconciliation and payment read-back are imported lazily: when their packages are absent
-the job logs "not available" and succeeds with that message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -29,6 +23,8 @@ from sqlmodel import Session
 from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
 from config.db import read_scope, session_scope
+from sync.readback import pull_payments
+from sync.reconcile.service import run_due_reconciliations
 from sync.scheduler.repository import auto_approved_invoice_ids
 
 __all__ = [
@@ -64,23 +60,6 @@ def _maybe_await(value: object) -> object:
 
         return asyncio.run(wait())
     return value
-
-
-def _lazy(module: str, name: str) -> Callable[..., Any] | None:
-    """`module.name`, or None when that module (or a parent) is not there. A module that is
-    there but fails to import raises: a broken optional part must show as a job error."""
-    try:
-        loaded = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (module == exc.name or module.startswith(exc.name + ".")):
-            return None
-        raise
-    except ImportError:  # an entry of None in sys.modules: deliberately absent
-        if sys.modules.get(module, ...) is None:
-            return None
-        raise
-    found = getattr(loaded, name, None)
-    return found if callable(found) else None
 
 
 # default implementations --------------------------------------------------------------------
@@ -119,10 +98,6 @@ def _drain_outbox(engine: Engine, now: datetime) -> object:
 def _pull_payments(engine: Engine, now: datetime) -> object:
     """`sync.readback.pull_payments(engine, connection_id)` for every active connection;
     one connection failing never stops the others (the run is then an error naming it)."""
-    pull = _lazy("sync.readback", "pull_payments")
-    if pull is None:
-        log.warning("payment read-back: sync.readback.pull_payments not available")
-        return "not available"
     from sync.connections import connection_summaries
 
     with read_scope(engine) as session:
@@ -133,7 +108,7 @@ def _pull_payments(engine: Engine, now: datetime) -> object:
     failed: dict[str, str] = {}
     for connection_id in active:
         try:
-            report = _maybe_await(pull(engine, connection_id))
+            report = _maybe_await(pull_payments(engine, connection_id))
             recorded[connection_id] = getattr(report, "recorded", report)
         except Exception as exc:
             log.exception("payment read-back failed for connection %s", connection_id)
@@ -177,11 +152,7 @@ def _send_mail(engine: Engine, now: datetime) -> object:
 
 
 def _reconcile(engine: Engine, now: datetime) -> object:
-    run = _lazy("sync.reconcile.service", "run_due_reconciliations")
-    if run is None:
-        log.warning("reconciliation: sync.reconcile.service not available")
-        return "not available"
-    return _maybe_await(run(engine, now))
+    return _maybe_await(run_due_reconciliations(engine, now))
 
 
 @dataclass

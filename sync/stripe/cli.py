@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from billing.tenants.repository import TenantRepository
-from config.cli_helpers import echo_json, parse_as_of
+from config.cli_helpers import AsJson, echo_json, fail, parse_as_of
 from config.db import get_engine, session_scope
 from config.money import format_minor
 from connectors.base import ConnectorError
@@ -37,11 +37,6 @@ stripe_app = typer.Typer(
     no_args_is_help=True,
 )
 PartnerOpt = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
-
-
-def _fail(message: object) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 @stripe_app.command("connect")
@@ -75,7 +70,7 @@ def connect_command(
             )  # fmt: skip
             typer.echo(f"stripe account {account.id} connected for {partner}")
     except StripeSetupError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 def payment_link_command(
@@ -89,12 +84,10 @@ def payment_link_command(
     with session_scope() as session:
         account = account_for_partner(session, partner)
         if account is None:
-            raise _fail(
-                f"partner {partner!r} has no Stripe account (python main.py stripe connect)"
-            )
+            raise fail(f"partner {partner!r} has no Stripe account (python main.py stripe connect)")
         found = TenantRepository(session).client(partner, client)
         if found is None:
-            raise _fail(f"client: no client {client!r} for partner {partner!r}")
+            raise fail(f"client: no client {client!r} for partner {partner!r}")
         gateway = gateway_for(account)
         try:
             if customer:
@@ -104,7 +97,7 @@ def payment_link_command(
             session.commit()  # the customer is kept even if the link cannot be made
             link = setup_link(gateway, row, purpose="payment-link")
         except ConnectorError as exc:
-            raise _fail(exc.message) from exc
+            raise fail(exc.message) from exc
         finally:
             gateway.close()
     typer.echo(f"stripe customer: {row.customer_id}")
@@ -127,7 +120,8 @@ def charge_due_command(
 def charges_command(
     partner: PartnerOpt,
     status: Annotated[ChargeStatus | None, typer.Option(help="Only this status.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    *,
+    as_json: AsJson = False,
 ) -> None:
     """Charge series per invoice: status, attempts, next attempt, last decline."""
     with session_scope() as session:

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from billing.invoicing.errors import InvoiceNotFoundError
+from billing.payments import record_payment
 from billing.payments.errors import PaymentsError
 from billing.payments.models import PaymentMethod, PaymentSource
-from billing.payments.service import record_payment
 from config.db_types import utcnow
 from connectors.stripe import ChargeDetails
 from sync.stripe.models import ChargeStatus

@@ -30,8 +30,8 @@ from sqlmodel import Session
 
 from billing.invoicing.errors import InvoiceNotFoundError
 from billing.invoicing.repository import InvoiceRepository
+from billing.payments import record_dispute, record_payout, refund_payment
 from billing.payments.errors import PaymentsError
-from billing.payments.service import record_dispute, record_payout, refund_payment
 from config.db import SessionSource, session_factory
 from config.db_types import utcnow
 from config.text import text_problem

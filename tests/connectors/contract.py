@@ -38,19 +38,21 @@ from connectors.base import (
     AuthExpiredError,
     Connector,
     ConnectorError,
+    NotFoundError,
+    RateLimitedError,
+    RejectedError,
+    RetryableError,
+)
+from mappings.base import ADJUSTMENT_ITEM, BASE_FEE_ITEM
+from remote_specs import (
     CreditNoteSpec,
     CustomerSpec,
     InvoiceSpec,
     ItemSpec,
     LineSpec,
-    NotFoundError,
-    RateLimitedError,
-    RejectedError,
     RemoteRef,
     RemoteStatus,
-    RetryableError,
 )
-from mappings.base import ADJUSTMENT_ITEM, BASE_FEE_ITEM
 from sandbox.base import FakeRemote, FakeTokens
 
 __all__ = ["ConnectorContract", "awkward_lines", "simple_lines"]

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import respx
 
-from connectors.base import RemoteRef
 from connectors.paging import PagingLoopError
 from connectors.stripe import StripeCredentials, StripeGateway
+from remote_specs import RemoteRef
 from sandbox.base import ContractViolationError, FakeRemote, FakeTokens, FakeTransport
 from sandbox.freshbooks import FakeFreshBooks
 from sandbox.quickbooks import FakeQuickBooks
@@ -102,7 +102,7 @@ def helper_credit_note(helper: Helper, invoice: RemoteRef, customer: RemoteRef, 
     from datetime import timedelta
     from decimal import Decimal
 
-    from connectors.base import CreditNoteSpec, LineSpec
+    from remote_specs import CreditNoteSpec, LineSpec
     from tests.connectors.contract import ISSUE
 
     line = LineSpec("Refund", Decimal(1), Decimal("12.50"), 1250, item_code="voice")

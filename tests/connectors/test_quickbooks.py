@@ -11,20 +11,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base import (
-    ConnectionInfo,
-    Connector,
-    CustomerSpec,
-    InvoiceSpec,
-    ItemSpec,
-    LineSpec,
-    RejectedError,
-    RemoteRef,
-    RemoteStatus,
-)
+from connectors.base import ConnectionInfo, Connector, RejectedError
 from connectors.http import RateBudget, RetryPolicy
 from connectors.quickbooks import MINOR_VERSION, QuickBooksConnector, build_connector, request_id
 from mappings.quickbooks import mapping_from_settings
+from remote_specs import CustomerSpec, InvoiceSpec, ItemSpec, LineSpec, RemoteRef, RemoteStatus
 from sandbox.base import FakeTokens, FakeTransport
 from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.contract import ISSUE as CONTRACT_DATE

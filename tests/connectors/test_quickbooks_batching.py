@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base import RemoteRef
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
+from remote_specs import RemoteRef
 from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.test_quickbooks import CONTRACT, REALM, make_connector

@@ -12,17 +12,10 @@ from typing import Any
 
 import pytest
 
-from connectors.base import (
-    CreditNoteSpec,
-    CustomerSpec,
-    ItemSpec,
-    LineSpec,
-    RejectedError,
-    RemoteRef,
-    RemoteStatus,
-)
+from connectors.base import RejectedError
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
+from remote_specs import CreditNoteSpec, CustomerSpec, ItemSpec, LineSpec, RemoteRef, RemoteStatus
 from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.test_quickbooks import CONTRACT, make_connector

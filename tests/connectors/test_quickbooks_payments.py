@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.base import Capability, PaymentsConnector, PaymentSpec, RemoteRef
+from connectors.base import Capability, PaymentsConnector
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
 from connectors.quickbooks.payments import our_payment_reference, payment_payload
+from remote_specs import PaymentSpec, RemoteRef
 from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.test_quickbooks import CONTRACT, make_connector, spec

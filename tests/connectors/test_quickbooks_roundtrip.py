@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from billing.invoicing.models import InvoiceLineKind
 from config.money import to_minor
-from connectors.base import RemoteRef, RemoteStatus
 from connectors.http import RetryPolicy
 from mappings.invoices import line_spec
 from mappings.quickbooks import mapping_from_settings
+from remote_specs import RemoteRef, RemoteStatus
 from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.test_quickbooks import CONTRACT, make_connector

@@ -13,16 +13,10 @@ from typing import Any
 
 import pytest
 
-from connectors.base import (
-    ConnectionInfo,
-    Connector,
-    LineSpec,
-    RejectedError,
-    RemoteRef,
-    RemoteStatus,
-)
+from connectors.base import ConnectionInfo, Connector, RejectedError
 from connectors.http import RateBudget, RetryPolicy
 from connectors.xero import XeroConnector, build_connector
+from remote_specs import LineSpec, RemoteRef, RemoteStatus
 from sandbox.base import FakeTokens, FakeTransport
 from sandbox.xero import FakeXero
 from tests.connectors.contract import ISSUE, ConnectorContract
@@ -336,7 +330,7 @@ async def test_credit_note_is_allocated_and_lowers_amount_due(
     spec = contract.make_invoice_spec("INV-1101", ref)  # 35.00
     [invoice] = await xero.push_invoices([spec], [contract.key("invoice", "1101")])
     assert isinstance(invoice, RemoteRef)
-    from connectors.base import CreditNoteSpec
+    from remote_specs import CreditNoteSpec
 
     line = LineSpec("Refund", Decimal(1), Decimal("12.50"), 1250, item_code="voice", account="200")
     note = CreditNoteSpec(

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from connectors.base import RemoteRef
 from connectors.xero import XeroConnector
+from remote_specs import RemoteRef
 from sandbox.base import FakeTokens
 from sandbox.xero import FakeXero
 from tests.connectors.test_xero import TENANT, contract, make_connector

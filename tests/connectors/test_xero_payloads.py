@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 
 from connectors.base import (
     AuthExpiredError,
-    CustomerSpec,
-    LineSpec,
     NotFoundError,
     RateLimitedError,
     RejectedError,
@@ -23,6 +21,7 @@ from connectors.base import (
 from connectors.xero import payloads
 from connectors.xero.errors import parse_error
 from connectors.xero.queries import equals_any, request_key
+from remote_specs import CustomerSpec, LineSpec
 from sandbox.xero import FakeXero
 from sandbox.xero_where import parse_where
 

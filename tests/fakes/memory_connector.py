@@ -24,18 +24,20 @@ from connectors.base import (
     AuthExpiredError,
     Capability,
     ConnectorError,
-    CreditNoteSpec,
-    CustomerSpec,
     FieldError,
-    InvoiceSpec,
-    ItemSpec,
     NotFoundError,
     RateLimitedError,
     RejectedError,
+    RetryableError,
+)
+from remote_specs import (
+    CreditNoteSpec,
+    CustomerSpec,
+    InvoiceSpec,
+    ItemSpec,
     RemoteInvoice,
     RemoteRef,
     RemoteStatus,
-    RetryableError,
 )
 
 __all__ = ["MemoryConnector", "MemoryRemote"]

@@ -251,9 +251,10 @@ def test_void_zeroes_the_invoice_and_needs_the_current_sync_token() -> None:
 @pytest.mark.anyio
 async def test_the_connector_works_against_the_fake_on_loopback() -> None:
     """What `python main.py sandbox` relies on: the same fake behind a real socket."""
-    from connectors.base import ConnectionInfo, RemoteRef
+    from connectors.base import ConnectionInfo
     from connectors.http import StaticTokenSource
     from connectors.quickbooks import build_connector
+    from remote_specs import RemoteRef
     from sandbox.server import FakeServer
     from tests.connectors.test_quickbooks import CONTRACT
 

@@ -237,8 +237,9 @@ def test_usable_as_a_respx_side_effect(fake: FakeXero) -> None:
 @pytest.mark.anyio
 async def test_the_connector_against_the_fake_on_loopback(fake: FakeXero) -> None:
     """What `python main.py sandbox` relies on: the same fake behind a real socket."""
-    from connectors.base import ConnectionInfo, CustomerSpec, InvoiceSpec, LineSpec, RemoteRef
+    from connectors.base import ConnectionInfo
     from connectors.xero import build_connector
+    from remote_specs import CustomerSpec, InvoiceSpec, LineSpec, RemoteRef
     from sandbox.base import FakeTokens
     from sandbox.server import FakeServer
 

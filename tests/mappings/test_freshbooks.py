@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.money import to_minor
-from connectors.base import InvoiceSpec, LineSpec, RemoteRef
 from connectors.freshbooks.payloads import invoice_payload
 from mappings.base import BASE_FEE_ITEM, ConnectionMapping, MappingError
 from mappings.freshbooks import (
@@ -21,6 +20,7 @@ from mappings.freshbooks import (
     mapping_from_settings,
 )
 from mappings.invoices import invoice_spec
+from remote_specs import InvoiceSpec, LineSpec, RemoteRef
 from sandbox.freshbooks_rules import invoice_totals
 from tests.mappings.test_invoices import Inv, invoices
 
@@ -39,7 +39,7 @@ def test_example_settings_resolve_every_line_attribute() -> None:
     assert mapping.item_code("chat") == "chat"
     assert mapping.item_code(None) == BASE_FEE_ITEM
     assert mapping.income_account("voice") is None
-    assert (mapping.tax_code(True), mapping.tax_code(False)) == ("Sales tax 8%", None)
+    assert (mapping.tax_code(taxed=True), mapping.tax_code(taxed=False)) == ("Sales tax 8%", None)
     assert mapping.tracking() == {} and mapping.required_remote_names() == {}
     assert mapping.draft is False and mapping.status == "sent"
     assert (mapping.max_unit_price_decimals, mapping.max_quantity_decimals) == (2, 2)

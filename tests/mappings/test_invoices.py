@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from billing.invoicing.models import InvoiceLineKind as K
 from config.money import from_minor, to_minor
-from connectors.base import RemoteRef
 from mappings.base import ADJUSTMENT_ITEM, BASE_FEE_ITEM
 from mappings.invoices import (
     SpecError,
@@ -27,6 +26,7 @@ from mappings.invoices import (
     item_specs,
     line_spec,
 )
+from remote_specs import RemoteRef
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Mapping4:
     def income_account(self, usage_type: str | None) -> str | None:
         return "4000" if usage_type is None else f"41-{usage_type}"
 
-    def tax_code(self, taxed: bool) -> str | None:
+    def tax_code(self, *, taxed: bool) -> str | None:
         return "TAX" if taxed else "NON"
 
     def tracking(self) -> Mapping[str, str]:

@@ -42,7 +42,7 @@ def test_example_settings_resolve_every_line_attribute() -> None:
     assert mapping.income_account("sms") == "80"  # a TOML integer becomes its digits
     assert mapping.income_account("chat") == "81"
     assert mapping.income_account(None) == "81"
-    assert mapping.tax_code(True) == "TAX" and mapping.tax_code(False) == "NON"
+    assert mapping.tax_code(taxed=True) == "TAX" and mapping.tax_code(taxed=False) == "NON"
     assert mapping.tracking() == {"class": "5000"}
     assert mapping.item_code("voice") == "Rebill voice"
     assert mapping.item_code(None) == f"Rebill {BASE_FEE_ITEM}"
@@ -61,7 +61,7 @@ def test_example_settings_resolve_every_line_attribute() -> None:
 def test_minimal_settings() -> None:
     mapping = mapping_from_settings({"default_income_account": "79"})
     assert mapping.income_account("voice") == "79"
-    assert mapping.tax_code(True) is None and mapping.tax_code(False) is None
+    assert mapping.tax_code(taxed=True) is None and mapping.tax_code(taxed=False) is None
     assert mapping.tracking() == {}
     assert mapping.item_code("voice") == "voice"
     assert mapping.required_remote_names() == {"default_income_account": "79"}

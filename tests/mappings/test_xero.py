@@ -31,8 +31,8 @@ def test_example_settings_resolve_every_line_attribute() -> None:
     assert mapping.income_account("sms") == "210"
     assert mapping.income_account("chat") == "260"  # default
     assert mapping.income_account(None) == "260"  # base fees
-    assert mapping.tax_code(True) == "OUTPUT2"
-    assert mapping.tax_code(False) == "NONE"
+    assert mapping.tax_code(taxed=True) == "OUTPUT2"
+    assert mapping.tax_code(taxed=False) == "NONE"
     assert mapping.item_code("voice") == "VOICE"
     assert mapping.item_code("sms") == "sms"
     assert mapping.item_code(None) == BASE_FEE_ITEM
@@ -54,8 +54,8 @@ def test_draft_status_and_defaults() -> None:
     assert mapping.draft is True
     assert mapping.status == "DRAFT"
     assert mapping.income_account("voice") == "200"  # TOML integer accepted as its digits
-    assert mapping.tax_code(False) == "NONE"  # Xero's no-tax type by default
-    assert mapping.tax_code(True) is None  # the account's default tax rate
+    assert mapping.tax_code(taxed=False) == "NONE"  # Xero's no-tax type by default
+    assert mapping.tax_code(taxed=True) is None  # the account's default tax rate
 
 
 def test_missing_account_for_a_usage_type_names_the_setting() -> None:
@@ -160,7 +160,7 @@ def test_every_resolved_code_comes_from_the_settings(raw: dict[str, Any], usage_
     required = set(mapping.required_remote_names().values())
     assert account in required
     for taxed in (True, False):
-        code = mapping.tax_code(taxed)
+        code = mapping.tax_code(taxed=taxed)
         assert code is None or code in required
     for category, option in mapping.tracking().items():
         assert mapping.required_remote_names()[f"tracking.{category}"] == option

@@ -43,7 +43,7 @@ class FakeMapping:
     def income_account(self, usage_type: str | None) -> str | None:
         return "4000"
 
-    def tax_code(self, taxed: bool) -> str | None:
+    def tax_code(self, *, taxed: bool) -> str | None:
         return "TAX" if taxed else None
 
     def tracking(self) -> Mapping[str, str]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from billing.invoicing.models import Invoice
-from billing.payments.service import PaymentMethod, PaymentSource, record_payment
+from billing.payments import PaymentMethod, PaymentSource, record_payment
 from connectors.base import ConnectionInfo
 from connectors.http import RateBudget, RetryPolicy
 from connectors.quickbooks import build_connector as build_quickbooks

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from billing.payments.service import PaymentMethod, PaymentSource
+from billing.payments import PaymentMethod, PaymentSource
 from mappings.references import RefKind, get_ref
 from sync.models import OutboxOp, OutboxStatus
 from tests.sync.helpers import rows

@@ -9,7 +9,7 @@ import respx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from billing.payments.service import PaymentSource, record_payment
+from billing.payments import PaymentSource, record_payment
 from connectors.base import ConnectionInfo
 from connectors.freshbooks import build_connector
 from connectors.http import RateBudget, RetryPolicy

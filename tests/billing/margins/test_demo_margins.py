@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from billing.invoicing.demo import PARTNER, demo_month, run_demo
 from billing.invoicing.models import InvoiceStatus
 from billing.invoicing.repository import InvoiceFilter
 from billing.invoicing.service import list_invoices
 from billing.margins import margins, month_selection
 from billing.margins.selection import shift_month
-from sync.demo import run_sandbox_sync
+from demo.billing import PARTNER, demo_month, run_demo
+from demo.sync import run_sandbox_sync
 
 
 def test_the_demo_month_is_its_invoices_and_the_late_event(

@@ -19,11 +19,12 @@ from billing.pricing.apply import apply_partner_file
 from billing.tenants.models import Partner
 from config.partner_file.loader import parse_partner_toml
 from connectors import profiles
-from connectors.connections import cli as connections_cli
 from connectors.connections.cli import connections_app
 from connectors.connections.models import ConnectionStatus, OAuthState
 from connectors.connections.token_source import DatabaseTokenSource
 from connectors.registry import UnknownConnectionError, open_connector
+from main import app
+from sync import connection_check
 from tests.connectors.connections import stub_provider
 from tests.connectors.connections.conftest import OAUTH, Seed, stored
 from tests.fakes.oauth import OAuthFake
@@ -43,7 +44,7 @@ def stub() -> Iterator[None]:
     """Xero's profile, with its connector replaced by the stub's."""
     stub_provider.built.clear()
     xero = profiles.profile("xero")
-    stubbed = replace(xero, connector="tests.connectors.connections.stub_provider:build_connector")
+    stubbed = replace(xero, connector=stub_provider.build_connector)
     profiles.register(stubbed, replace=True)
     yield
     profiles.register(xero, replace=True)
@@ -134,8 +135,8 @@ def test_check_lists_what_the_mapping_names_that_does_not_exist(
         partner.settings = {**partner.settings, "connections": connections}
         session.add(partner)
         session.commit()
-    monkeypatch.setattr(connections_cli, "_mapping_names", _names)
-    result = runner.invoke(connections_app, ["check", "--partner", "acme"])
+    monkeypatch.setattr(connection_check, "mapping_names", _names)
+    result = runner.invoke(app, ["connections", "check", "--partner", "acme"])
     assert result.exit_code == code, result.output
     if code:
         assert "accounts.sales_account = '999': no account with code 999" in result.output

@@ -13,9 +13,9 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from billing.tenants.models import Partner
-from connectors.connections.cli import connections_app
 from connectors.connections.crypto import cipher_from_settings
 from connectors.registry import open_connector
+from main import app
 from sandbox.quickbooks import FakeQuickBooks
 from tests.connectors.connections.conftest import Seed, stored
 from tests.fakes.oauth import OAuthFake
@@ -90,7 +90,7 @@ def test_check_against_the_company(
 ) -> None:
     _quickbooks_connection(configured, seed, voice)
     result = CliRunner().invoke(
-        connections_app, ["check", "--partner", "acme", "--connection", "quickbooks"]
+        app, ["connections", "check", "--partner", "acme", "--connection", "quickbooks"]
     )
     assert result.exit_code == exit_code, result.output
     if exit_code:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.invoicing.models import Invoice, InvoiceStatus
-from connectors.base import RemoteInvoice, RemoteRef, RemoteStatus
+from remote_specs import RemoteInvoice, RemoteRef, RemoteStatus
 from sync.reconcile.compare_accounting import AccountingSide, compare_accounting
 
 DAY = date(2026, 11, 1)

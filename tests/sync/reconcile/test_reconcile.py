@@ -117,9 +117,7 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
 
     messages = sorted(o.message for o in apply_fixes(engine, run_id))
     system = "Memory (connection conn-1)"  # the remote has not named itself
-    assert messages[0].startswith(  # the read-back module is optional
-        ("payment read-back (sync.readback) is not available", f"would pull payments from {system}")
-    )
+    assert messages[0].startswith(f"would pull payments from {system}")
     assert messages[1].startswith(f"would re-push invoice {deleted.number} to {system}")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
 
-from sync.scheduler.jobs import JobContext, payments_readback_job, reconcile_job
+from sync.scheduler import jobs
+from sync.scheduler.jobs import JobContext
 from sync.scheduler.models import RunStatus
 from sync.scheduler.service import JOBS, fire
 
@@ -93,17 +93,6 @@ def test_unknown_job_is_a_clear_error(engine: Engine) -> None:
         fire(JobContext(engine), "nope", AT)
 
 
-def test_missing_readback_and_reconcile_log_not_available(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setitem(sys.modules, "sync.readback", None)
-    monkeypatch.setitem(sys.modules, "sync.reconcile.service", None)
-    ctx = JobContext(engine)
-    assert payments_readback_job(ctx, AT) == "not available"
-    assert reconcile_job(ctx, AT) == "not available"
-    assert caplog.text.count("not available") == 2
-
-
 def test_the_real_jobs_run_on_a_quiet_database(engine: Engine) -> None:
     """The default callables match the signatures of the packages they call."""
     from sqlmodel import Session
@@ -119,18 +108,13 @@ def test_the_real_jobs_run_on_a_quiet_database(engine: Engine) -> None:
         assert outcome.status is RunStatus.OK, (definition.job_id, outcome.message)
 
 
-def test_a_broken_optional_part_is_an_error_not_absent(
+def test_a_failing_reconciliation_is_a_job_error(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import types
-
-    broken = types.ModuleType("sync.reconcile.service")
-
     def run_due_reconciliations(engine: Engine, now: datetime) -> None:
         raise RuntimeError("reconcile exploded")
 
-    broken.run_due_reconciliations = run_due_reconciliations  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sync.reconcile.service", broken)
+    monkeypatch.setattr(jobs, "run_due_reconciliations", run_due_reconciliations)
     outcome = fire(JobContext(engine), "reconcile", AT)
     assert outcome.status is RunStatus.ERROR
     assert outcome.message == "RuntimeError: reconcile exploded"
@@ -165,9 +149,7 @@ def test_payment_readback_pulls_every_active_connection(
             raise RuntimeError("remote down")
         return types.SimpleNamespace(recorded=2)
 
-    module = types.ModuleType("sync.readback")
-    module.pull_payments = pull_payments  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sync.readback", module)
+    monkeypatch.setattr(jobs, "pull_payments", pull_payments)
     outcome = fire(JobContext(engine), "payments_readback", AT)
     assert pulled == ["c1", "c3"]
     assert outcome.status is RunStatus.ERROR

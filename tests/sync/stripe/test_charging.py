@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from billing.invoicing.models import InvoiceStatus
-from billing.payments.service import payments_for_invoice
+from billing.payments import payments_for_invoice
 from sandbox.stripe import stripe_fee
 from sync.stripe import ChargeStatus, charge_due_invoices
 from tests.billing.invoicing.builders import balance
@@ -197,8 +197,8 @@ def test_an_invoice_paid_another_way_is_not_charged(world: World) -> None:
     with world.session() as session:
         from datetime import UTC, datetime
 
+        from billing.payments import record_payment
         from billing.payments.models import PaymentMethod, PaymentSource
-        from billing.payments.service import record_payment
 
         record_payment(
             session, partner_id=PARTNER, invoice_id=world.invoice_id,

@@ -1,4 +1,6 @@
-"""A worked month in the books of a demo partner: what `make demo` shows for the ledger."""
+"""A worked month in the books of a demo partner, posted entry by entry: usage accrued, invoice
+issued, paid by card, paid out, refunded, and the platform paid. (`make demo` posts its books
+through billing instead; this is the ledger on its own.)"""
 
 from __future__ import annotations
 

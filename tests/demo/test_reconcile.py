@@ -17,12 +17,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from billing.invoicing.demo import PARTNER, demo_month, run_demo
 from config.settings import get_settings
 from connectors.connections.models import Connection, ConnectionStatus
+from demo.billing import PARTNER, demo_month, run_demo
+from demo.reconcile import EXPECTED_KINDS
+from demo.sync import run_sandbox_sync
 from main import app
-from sync.demo import run_sandbox_sync
-from sync.demo_reconcile import EXPECTED_KINDS
 
 
 def _reports(mail_dir: Path) -> list[bytes]:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from billing.invoicing.models import Invoice, InvoiceStatus, InvoiceUsage
 from billing.metering.service import ingest
-from config.db import session_scope
+from config.db import read_scope, session_scope
 from config.money import from_minor
 from sync.reconcile import reconcile
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
@@ -80,7 +80,7 @@ def _bill_csv(session: Session, invoices: list[Invoice]) -> tuple[str, str]:
 
 
 def _plant_problems(engine: Engine, sandbox: Any, partner_id: str, period_start: date) -> list[str]:
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         invoices = _issued(session, partner_id, period_start)
     if len(invoices) < 3:
         raise RuntimeError("the demo needs at least three issued invoices to reconcile")

@@ -1,4 +1,4 @@
-"""`make demo`: the main job, end to end, on a demo partner (`demo.toml` beside this module,
+"""`make demo`: the main job, end to end, on a demo partner (`partner.toml` beside this module,
 shipped as package data so that an installed `rebill demo` has it).
 
 1. the partner file is applied (20 clients across every price model), as `config apply` does;
@@ -49,7 +49,7 @@ from ledger.reports import trial_balance
 
 __all__ = ["DEMO_FILE", "demo_month", "run_demo", "synthetic_usage"]
 
-DEMO_FILE = Path(__file__).resolve().parent / "demo.toml"
+DEMO_FILE = Path(__file__).resolve().parent / "partner.toml"
 PARTNER = "brightline"
 SEED = 2026
 REVIEWER = "reviewer@brightline.example"
@@ -174,7 +174,7 @@ def run_demo(engine: Engine, now: datetime | None = None) -> None:
     _say(f"3. accrual: {accrued.entries} ledger entries for {len(accrued.clients)} clients")
     with session_scope(engine) as session:
         for client in AUTO_APPROVED:
-            set_auto_approve(session, PARTNER, client, True)
+            set_auto_approve(session, PARTNER, client, value=True)
         closed = close_cycles(session, PARTNER, moment, period=f"{month:%Y-%m}")
     _say(
         f"4. cycle close: {len(closed.created)} drafts ({closed.auto_approved} auto-approved), "

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from billing.invoicing.demo import demo_month, run_demo
 from billing.invoicing.models import InvoiceStatus
 from billing.invoicing.service import list_invoices
+from demo.billing import demo_month, run_demo
 from ledger import trial_balance
 
 

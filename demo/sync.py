@@ -27,11 +27,12 @@ from sqlmodel import Session, col, select
 from billing.documents import mail_backend_from_settings, send_due_emails
 from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.tenants.models import Partner
-from config.db import session_scope
+from config.db import read_scope, session_scope
 from config.db_types import utcnow
 from config.money import format_minor
 from config.settings import get_settings
 from connectors.connections.models import Connection, ConnectionStatus
+from demo.reconcile import after_demo_hint, run_demo_reconciliation
 from sandbox.loopback import connect_sandbox, running_sandbox
 from sync.connections import connection_summaries
 from sync.remotes import registry_remote
@@ -83,7 +84,7 @@ def run_sandbox_sync(
     reconcile_after: bool = False,
 ) -> dict[str, int]:
     """Connect both sandboxes, push the period's invoices, show what arrived; with
-    `reconcile_after`, plant problems and reconcile (`sync.demo_reconcile`). Returns the
+    `reconcile_after`, plant problems and reconcile (`demo.reconcile`). Returns the
     number of our invoices found exactly once with our total, per provider."""
     stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
     hint: str | None = None
@@ -117,7 +118,7 @@ def run_sandbox_sync(
             done, dead = done + stats.done, dead + stats.dead
             if stats.claimed == 0:
                 break
-        with Session(engine) as session:
+        with read_scope(engine) as session:
             ours = session.exec(
                 select(Invoice).where(
                     col(Invoice.partner_id) == partner_id,
@@ -146,8 +147,6 @@ def run_sandbox_sync(
             )
         say(f"   worker: {done} rows done, {dead} dead")
         if reconcile_after:
-            from sync.demo_reconcile import after_demo_hint, run_demo_reconciliation
-
             run_id, _ = run_demo_reconciliation(engine, sandbox, partner_id, period_start, say)
             send_due_emails(engine, mail_backend_from_settings(get_settings()))
             hint = after_demo_hint(partner_id, period_start, run_id)

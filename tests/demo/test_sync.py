@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from billing.tenants.models import Partner
 from connectors.connections.models import Connection, ConnectionStatus
-from sync.demo import run_sandbox_sync
+from demo.sync import run_sandbox_sync
 from tests.billing.invoicing.builders import last_month
 from tests.sync.helpers import issue
 
