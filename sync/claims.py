@@ -1,5 +1,5 @@
-"""The sync outbox as a work-queue table, and claiming its due rows (`workqueue` does the
-claiming; docs/work-queue.md).
+"""The sync outbox as a work-queue table, and how its due rows are claimed (`workqueue` does
+the claiming, `sync.repository.claim_due` asks it to; docs/work-queue.md).
 
 A row is due when it is pending and its `next_attempt_at` has come, or when it is in progress
 under a lease that ran out (its worker died). A row is never claimed while an earlier row of
@@ -18,16 +18,15 @@ no-op UPDATE), so two claims are serialised instead of failing with SQLITE_BUSY_
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import ColumnElement, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from sync.models import UNFINISHED, OutboxOp, OutboxRow, OutboxStatus
+from sync.models import UNFINISHED, OutboxRow, OutboxStatus
 from workqueue import QueueTable, table_of
 from workqueue import repository as queue
 
-__all__ = ["OUTBOX_QUEUE", "claim_due", "take_write_lock"]
+__all__ = ["OUTBOX_QUEUE", "take_write_lock"]
 
 OUTBOX_QUEUE = QueueTable(
     kind="sync_outbox",
@@ -47,43 +46,3 @@ OUTBOX_QUEUE = QueueTable(
 def take_write_lock(session: Session) -> None:
     """On SQLite, start the transaction with the write lock (no row changes); no-op elsewhere."""
     queue.take_write_lock(session, OUTBOX_QUEUE)
-
-
-def claim_due(
-    session: Session,
-    worker_id: str,
-    *,
-    now: datetime,
-    limit: int = 100,
-    lease: timedelta = timedelta(minutes=5),
-    connection_id: str | None = None,
-    ops: tuple[OutboxOp, ...] | None = None,
-    max_attempts: int = 8,
-) -> list[OutboxRow]:
-    """Claim up to `limit` due rows in id order and return them (flushed, not committed)."""
-    where: list[ColumnElement[bool]] = []
-    if connection_id is not None:
-        where.append(col(OutboxRow.connection_id) == connection_id)
-    if ops is not None:
-        where.append(col(OutboxRow.op).in_(ops))
-    ids = queue.claim(
-        session,
-        OUTBOX_QUEUE,
-        now,
-        limit=limit,
-        where=where,
-        owner=worker_id,
-        lease=lease,
-        max_attempts=max_attempts,
-        spent_error="the worker stopped while carrying this row out ({attempts} attempts); "
-        "retry it once the cause is fixed",
-        spent_values={"last_outcome": "retryable"},
-    )
-    if not ids:
-        return []
-    rows = session.scalars(
-        select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
-    ).all()
-    for row in rows:
-        session.refresh(row)
-    return list(rows)

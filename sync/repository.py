@@ -36,6 +36,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "RETRY_POLICY",
     "backoff",
+    "claim_due",
     "complete_row",
     "dead_rows",
     "fail_row",
@@ -62,6 +63,50 @@ def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> tim
 def _changed(result: object) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
+
+
+def claim_due(
+    session: Session,
+    worker_id: str,
+    *,
+    now: datetime,
+    limit: int = 100,
+    lease: timedelta = timedelta(minutes=5),
+    connection_id: str | None = None,
+    ops: tuple[OutboxOp, ...] | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> list[OutboxRow]:
+    """Claim up to `limit` due rows in id order and return them (flushed, not committed: the
+    caller commits at once). A row whose attempts are spent goes dead instead (its workers
+    kept dying on it)."""
+    where: list[ColumnElement[bool]] = []
+    if connection_id is not None:
+        where.append(col(OutboxRow.connection_id) == connection_id)
+    if ops is not None:
+        where.append(col(OutboxRow.op).in_(ops))
+    ids = queue.claim(
+        session,
+        OUTBOX_QUEUE,
+        now,
+        limit=limit,
+        where=where,
+        owner=worker_id,
+        lease=lease,
+        max_attempts=max_attempts,
+        spent_error="the worker stopped while carrying this row out ({attempts} attempts); "
+        "retry it once the cause is fixed",
+        spent_values={"last_outcome": "retryable"},
+    )
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(OutboxRow).where(col(OutboxRow.id).in_(ids)).order_by(col(OutboxRow.id))
+    ).all()
+    for row in rows:
+        # The claim wrote the lease with a bulk UPDATE that does not touch the rows this
+        # session may already hold: reload them so the caller sees the lease it now has.
+        session.refresh(row)
+    return list(rows)
 
 
 def complete_row(

@@ -29,12 +29,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from config.db import read_scope, session_scope
 from config.db_types import utcnow
 from connectors.base import AuthExpiredError, ConnectorError, RejectedError, RetryableError
 from mappings.base import MappingError
 from mappings.invoices import SpecError
 from sync import repository as repo
-from sync.claims import claim_due, take_write_lock
+from sync.claims import take_write_lock
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.handlers import Handlers, Remote, describe
 from sync.models import OutboxRow, OutboxStatus
@@ -95,16 +96,16 @@ class Worker:
     # transactions ----------------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A short write transaction (on SQLite it takes the write lock first)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        """A short write transaction that takes SQLite's write lock with its first statement
+        (a no-op UPDATE of the outbox), so a claim waits its turn instead of failing."""
+        with session_scope(self.engine) as session:
             take_write_lock(session)
             yield session
-            session.commit()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read; closing (not rolling back) keeps what it loaded usable afterwards."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with read_scope(self.engine) as session:
             yield session
 
     # loop ------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ class Worker:
     def run_batch(self, stats: RunStats) -> bool:
         """Claim one batch and carry it out; False when nothing was due."""
         with self.write() as session:
-            rows = claim_due(
+            rows = repo.claim_due(
                 session, self.worker_id, now=self.clock(), limit=self.batch_size,
                 lease=self.lease, max_attempts=self.max_attempts,
                 connection_id=self.connection_id,

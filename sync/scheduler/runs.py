@@ -23,12 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from config.db import session_scope
 from config.db_types import utcnow
 from workqueue import repository as queue
 
+from . import repository
 from .models import RunStatus, SchedulerJobRun
 
 __all__ = ["LastRun", "RunOutcome", "last_runs", "run_guarded", "runner_name"]
@@ -70,27 +72,22 @@ def _advisory_key(job_id: str, scheduled_at: datetime) -> int:
 
 
 def _claim(engine: Engine, job_id: str, scheduled_at: datetime, runner: str) -> int | None:
-    """Insert the occurrence's row; its id, or None when another scheduler has it."""
-    with Session(engine) as session:
-        row = SchedulerJobRun(job_id=job_id, scheduled_at=scheduled_at, runner=runner)
-        if not queue.claim_by_insert(session, row, lock_key=_advisory_key(job_id, scheduled_at)):
-            return None
-        session.commit()
-        return row.id
+    """Insert the occurrence's row in a transaction of its own, committed at once; its id, or
+    None when another scheduler has it (nothing was written then)."""
+    row = SchedulerJobRun(job_id=job_id, scheduled_at=scheduled_at, runner=runner)
+    with session_scope(engine) as session:
+        won = queue.claim_by_insert(session, row, lock_key=_advisory_key(job_id, scheduled_at))
+    return row.id if won else None
 
 
 def _finish(engine: Engine, row_id: int, status: RunStatus, message: str | None) -> None:
-    # One UPDATE, no read first: on SQLite a read that then writes can fail at once with
-    # "database is locked" when another process wrote meanwhile; a plain write waits its turn.
-    with engine.begin() as conn:
-        conn.execute(
-            update(SchedulerJobRun)
-            .where(col(SchedulerJobRun.id) == row_id)
-            .values(
-                finished_at=utcnow(),
-                status=status,
-                message=message[:_MESSAGE_LIMIT] if message else message,
-            )
+    with session_scope(engine) as session:
+        repository.finish_run(
+            session,
+            row_id,
+            status=status,
+            message=message[:_MESSAGE_LIMIT] if message else message,
+            finished_at=utcnow(),
         )
 
 
@@ -128,19 +125,9 @@ def run_guarded(
 
 def last_runs(session: Session) -> dict[str, LastRun]:
     """The latest run (by scheduled time) of every job that has run."""
-    latest = (
-        select(col(SchedulerJobRun.job_id), func.max(col(SchedulerJobRun.scheduled_at)).label("at"))
-        .group_by(col(SchedulerJobRun.job_id))
-        .subquery()
-    )
-    query = select(SchedulerJobRun).join(
-        latest,
-        (col(SchedulerJobRun.job_id) == latest.c.job_id)
-        & (col(SchedulerJobRun.scheduled_at) == latest.c.at),
-    )
     return {
         r.job_id: LastRun(
             r.job_id, r.scheduled_at, r.started_at, r.finished_at, r.status, r.message
         )
-        for r in session.scalars(query)
+        for r in repository.latest_runs(session)
     }

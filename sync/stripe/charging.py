@@ -28,18 +28,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from billing.invoicing.models import Invoice, InvoiceStatus
+from billing.invoicing.models import InvoiceStatus
 from billing.invoicing.repository import InvoiceRepository
-from billing.tenants.models import Client, Partner
+from billing.tenants.repository import TenantRepository
 from config.db import SessionSource, session_factory
 from config.db_types import utcnow
 from connectors.stripe import StripeGateway
+from sync.stripe import repository as stripe_repo
 from sync.stripe.accounts import GatewayFactory, dunning_days, gateway_for
 from sync.stripe.attempt import Attempt, ChargeRequest, attempt_charge
-from sync.stripe.models import ChargeStatus, StripeAccount, StripeCharge, StripeCustomer
+from sync.stripe.models import ChargeStatus, StripeAccount, StripeCharge
 from sync.stripe.notify import (
     alert_partner,
     client_notice,
@@ -99,27 +99,9 @@ def enqueue_charges(session: Session, now: datetime) -> int:
     """One charge row per issued, unpaid auto-charge invoice of a partner with a Stripe
     account, issued since the account was connected (older invoices were never promised to
     be charged), unless the client's auto-charge is paused. Caller commits."""
-    query = (
-        select(Invoice, col(StripeAccount.id))
-        .join(StripeAccount, col(StripeAccount.partner_id) == col(Invoice.partner_id))
-        .outerjoin(StripeCharge, col(StripeCharge.invoice_id) == col(Invoice.id))
-        .outerjoin(
-            StripeCustomer,
-            (col(StripeCustomer.partner_id) == col(Invoice.partner_id))
-            & (col(StripeCustomer.client_id) == col(Invoice.client_id)),
-        )
-        .where(
-            col(Invoice.auto_charge).is_(True),
-            col(Invoice.status).in_(_CHARGEABLE),
-            col(Invoice.issued_at) >= col(StripeAccount.created_at),
-            col(StripeCharge.id).is_(None),
-            or_(col(StripeCustomer.id).is_(None), col(StripeCustomer.auto_charge).is_(True)),
-        )
-        .order_by(col(Invoice.id))
-    )
     InvoiceRepository(session).claim_sqlite_writer()  # read-then-write: lock first on SQLite
     added = 0
-    for invoice, account_id in session.execute(query).all():
+    for invoice, account_id in stripe_repo.invoices_to_charge(session, _CHARGEABLE):
         if invoice.amount_due_minor <= 0:
             continue
         charge = StripeCharge(
@@ -146,26 +128,19 @@ def _claim(
     with sessions() as session, session.begin():
         if not queue.claim(session, CHARGE_QUEUE, now, ids=[row_id], limit=1):
             return None
-        row = session.get(StripeCharge, row_id)
+        row = stripe_repo.charge(session, row_id)
         assert row is not None
-        invoice = session.get(Invoice, row.invoice_id)
-        account = session.get(StripeAccount, row.account_id)
+        invoice = stripe_repo.invoice(session, row.invoice_id)
+        account = stripe_repo.account(session, row.account_id)
         assert invoice is not None and account is not None
         if invoice.status not in _CHARGEABLE or invoice.amount_due_minor <= 0:
             row.status = ChargeStatus.SETTLED_ELSEWHERE
             row.next_attempt_at = None
-            row.updated_at = now
-            session.add(row)
+            row.updated_at = now  # the session writes the changed row at commit
             return None
         if not row.uncertain:
             row.amount_minor = invoice.amount_due_minor
-        customer = session.execute(
-            select(StripeCustomer).where(
-                col(StripeCustomer.partner_id) == invoice.partner_id,
-                col(StripeCustomer.client_id) == invoice.client_id,
-            )
-        ).scalar_one_or_none()
-        session.add(row)
+        customer = stripe_repo.customer_for_client(session, invoice.partner_id, invoice.client_id)
         request = ChargeRequest(
             row_id=row_id,
             partner_id=row.partner_id,
@@ -188,9 +163,10 @@ def _notify(
     outcome: Attempt,
     next_attempt: datetime | None,
 ) -> None:
-    partner = session.get(Partner, request.partner_id)
-    client = session.get(Client, (request.partner_id, request.client_id))
-    invoice = session.get(Invoice, request.invoice_id)
+    tenants = TenantRepository(session)
+    partner = tenants.partner(request.partner_id)
+    client = tenants.client(request.partner_id, request.client_id)
+    invoice = stripe_repo.invoice(session, request.invoice_id)
     if partner is None or client is None or invoice is None:
         return
     day = next_attempt.date() if next_attempt else None
@@ -233,8 +209,8 @@ def _notify(
 def _decline(
     session: Session, row: StripeCharge, request: ChargeRequest, outcome: Attempt, now: datetime
 ) -> str:
-    partner = session.get(Partner, row.partner_id)
-    account = session.get(StripeAccount, row.account_id)
+    partner = TenantRepository(session).partner(row.partner_id)
+    account = stripe_repo.account(session, row.account_id)
     assert partner is not None and account is not None
     days = dunning_days(account, partner)
     row.attempts = request.attempt
@@ -259,7 +235,7 @@ def _record(
 ) -> str:
     with sessions() as session, session.begin():
         InvoiceRepository(session).claim_sqlite_writer()
-        row = session.get(StripeCharge, request.row_id, with_for_update=True)
+        row = stripe_repo.charge(session, request.row_id, lock=True)
         assert row is not None
         if row.status is not ChargeStatus.PROCESSING or row.attempts != request.attempt - 1:
             return "superseded"  # a webhook or another worker settled it meanwhile
@@ -301,7 +277,6 @@ def _record(
             _notify(session, "action", request, outcome, None)
         elif outcome.kind == "declined":
             result = _decline(session, row, request, outcome, now)
-        session.add(row)
         return result
 
 

@@ -1,16 +1,19 @@
-"""Every query of the Stripe package except the charge queue's (`charging`): accounts,
-customers, charges and webhook events. Functions take the caller's session and never commit.
+"""Every query of the Stripe package: accounts, customers, charges (the claiming itself is the
+work queue's, `workqueue.repository`) and webhook events. Functions take the caller's session
+and never commit.
 
 Changing a row read through the session needs no call here (the session tracks it); only new
 rows are added, by the `add_*` functions."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from billing.invoicing.models import Invoice
+from billing.invoicing.models import Invoice, InvoiceStatus
 from sync.stripe.models import (
     ChargeStatus,
     EventStatus,
@@ -21,11 +24,13 @@ from sync.stripe.models import (
 )
 
 __all__ = [
+    "account",
     "account_for_partner",
     "accounts",
     "add_account",
     "add_customer",
     "add_event_once",
+    "charge",
     "charge_by_intent",
     "charge_of_invoice",
     "charges_of_partner",
@@ -33,6 +38,8 @@ __all__ = [
     "customer_by_stripe_id",
     "customer_for_client",
     "event",
+    "invoice",
+    "invoices_to_charge",
     "recent_events",
 ]
 
@@ -42,6 +49,10 @@ def account_for_partner(session: Session, partner_id: str) -> StripeAccount | No
     return session.execute(
         select(StripeAccount).where(col(StripeAccount.partner_id) == partner_id)
     ).scalar_one_or_none()
+
+
+def account(session: Session, account_id: str) -> StripeAccount | None:
+    return session.get(StripeAccount, account_id)
 
 
 def accounts(session: Session) -> list[StripeAccount]:
@@ -84,6 +95,39 @@ def add_customer(session: Session, customer: StripeCustomer) -> StripeCustomer:
 
 
 # charges ----------------------------------------------------------------------
+def charge(session: Session, charge_id: int, *, lock: bool = False) -> StripeCharge | None:
+    """A charge row by id; `lock` reads it FOR UPDATE (on PostgreSQL), so recording an
+    outcome waits for a webhook that is settling the same row."""
+    return session.get(StripeCharge, charge_id, with_for_update=lock or None)
+
+
+def invoices_to_charge(
+    session: Session, chargeable: Sequence[InvoiceStatus]
+) -> list[tuple[Invoice, str]]:
+    """Invoices (in `chargeable` statuses, auto-charge) with no charge row yet, each with its
+    partner's Stripe account id: issued since the account was connected (older invoices were
+    never promised to be charged), unless the client's auto-charge is paused."""
+    query = (
+        select(Invoice, col(StripeAccount.id))
+        .join(StripeAccount, col(StripeAccount.partner_id) == col(Invoice.partner_id))
+        .outerjoin(StripeCharge, col(StripeCharge.invoice_id) == col(Invoice.id))
+        .outerjoin(
+            StripeCustomer,
+            (col(StripeCustomer.partner_id) == col(Invoice.partner_id))
+            & (col(StripeCustomer.client_id) == col(Invoice.client_id)),
+        )
+        .where(
+            col(Invoice.auto_charge).is_(True),
+            col(Invoice.status).in_(chargeable),
+            col(Invoice.issued_at) >= col(StripeAccount.created_at),
+            col(StripeCharge.id).is_(None),
+            or_(col(StripeCustomer.id).is_(None), col(StripeCustomer.auto_charge).is_(True)),
+        )
+        .order_by(col(Invoice.id))
+    )
+    return [(invoice, str(account_id)) for invoice, account_id in session.execute(query).all()]
+
+
 def charge_of_invoice(session: Session, invoice_id: int) -> StripeCharge | None:
     return session.execute(
         select(StripeCharge).where(col(StripeCharge.invoice_id) == invoice_id)
@@ -120,6 +164,12 @@ def charges_of_partner(
     if status is not None:
         query = query.where(col(StripeCharge.status) == status)
     return list(session.execute(query.order_by(col(StripeCharge.id))).scalars())
+
+
+# invoices ---------------------------------------------------------------------
+def invoice(session: Session, invoice_id: int) -> Invoice | None:
+    """An invoice by its id (a charge row names it; the charge's partner owns it)."""
+    return session.get(Invoice, invoice_id)
 
 
 # webhook events ---------------------------------------------------------------

@@ -278,8 +278,7 @@ def test_a_mapping_mistake_is_dead_with_the_setting_named(engine: Engine, sessio
 
 
 def test_a_row_whose_workers_keep_dying_goes_dead(engine: Engine, session: Session) -> None:
-    from sync.claims import claim_due
-    from sync.repository import start_rows
+    from sync.repository import claim_due, start_rows
 
     issue(session)
     clock = Clock()
@@ -300,7 +299,7 @@ def test_a_row_whose_workers_keep_dying_goes_dead(engine: Engine, session: Sessi
 def test_a_worker_dying_before_it_starts_on_a_row_does_not_charge_it(
     engine: Engine, session: Session
 ) -> None:
-    from sync.claims import claim_due
+    from sync.repository import claim_due
 
     issue(session)
     clock = Clock()
