@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python main.py demo
 
+# The suite in parallel worker processes (pytest-xdist; docs/test-speed.md has the measurements).
+# Most of a test's time is spent waiting (database commits, child processes, a browser), so
+# more workers than the machine's 2 cores pay off; TEST_WORKERS=1 runs in one process.
+TEST_WORKERS ?= 4
+
+# Every test, on REBILL_DATABASE_URL's database (SQLite when unset).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+# The inner loop: SQLite, stop at the first failure, without the tests marked `slow` (a real
+# browser, real `main.py` processes, the wheel build); `make test` runs those too.
+test-fast: $(STAMP)
+	env -u REBILL_DATABASE_URL $(BIN)/python -m pytest -n $(TEST_WORKERS) -x -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
