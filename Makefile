@@ -16,18 +16,21 @@ demo: $(STAMP)
 	$(BIN)/python main.py demo
 
 # The suite in parallel worker processes (pytest-xdist; docs/test-speed.md has the measurements).
-# Most of a test's time is spent waiting (database commits, child processes, a browser), so
-# more workers than the machine's 2 cores pay off; TEST_WORKERS=1 runs in one process.
+# Much of a test's time is spent waiting (database commits, child processes, a browser), so
+# more workers than the machine's 2 cores pay off; TEST_WORKERS=0 runs in this one process.
+# Tests go out two at a time (--maxschedchunk 2), so a worker that drew a minute-long test does
+# not sit on a queue of others while the rest idle; the slow ones are collected first.
 TEST_WORKERS ?= 4
+XDIST = -n $(TEST_WORKERS) --maxschedchunk 2
 
 # Every test, on REBILL_DATABASE_URL's database (SQLite when unset).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest $(XDIST)
 
 # The inner loop: SQLite, stop at the first failure, without the tests marked `slow` (a real
 # browser, real `main.py` processes, the wheel build); `make test` runs those too.
 test-fast: $(STAMP)
-	env -u REBILL_DATABASE_URL $(BIN)/python -m pytest -n $(TEST_WORKERS) -x -m "not slow"
+	env -u REBILL_DATABASE_URL $(BIN)/python -m pytest $(XDIST) -x -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
