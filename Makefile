@@ -17,10 +17,10 @@ demo: $(STAMP)
 
 # The suite in parallel worker processes (pytest-xdist; docs/test-speed.md has the measurements).
 # Much of a test's time is spent waiting (database commits, child processes, a browser), so
-# more workers than the machine's 2 cores pay off; TEST_WORKERS=0 runs in this one process.
+# three workers on the 2 cores measured best (docs/test-speed.md); TEST_WORKERS=0 runs in one process.
 # Tests go out two at a time (--maxschedchunk 2), so a worker that drew a minute-long test does
 # not sit on a queue of others while the rest idle; the slow ones are collected first.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 XDIST = -n $(TEST_WORKERS) --maxschedchunk 2
 
 # Every test, on REBILL_DATABASE_URL's database (SQLite when unset).
