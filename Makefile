@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/python main.py demo
 
 # The suite in parallel worker processes (pytest-xdist; docs/test-speed.md has the measurements).
-# Much of a test's time is spent waiting (database commits, child processes, a browser), so
-# three workers on the 2 cores measured best (docs/test-speed.md); TEST_WORKERS=0 runs in one process.
+# Part of a test's time is waiting (database commits, child processes, a browser), so more
+# workers than cores help: three measured best on 2 cores. TEST_WORKERS=0: one process.
 # Tests go out two at a time (--maxschedchunk 2), so a worker that drew a minute-long test does
 # not sit on a queue of others while the rest idle; the slow ones are collected first.
 TEST_WORKERS ?= 3
