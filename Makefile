@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test test-fast lint docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,22 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python main.py demo
 
+# The suite in parallel worker processes (pytest-xdist; docs/test-speed.md has the measurements).
+# Part of a test's time is waiting (database commits, child processes, a browser), so more
+# workers than cores help: three measured best on 2 cores. TEST_WORKERS=0: one process.
+# Tests go out two at a time (--maxschedchunk 2), so a worker that drew a minute-long test does
+# not sit on a queue of others while the rest idle; the slow ones are collected first.
+TEST_WORKERS ?= 3
+XDIST = -n $(TEST_WORKERS) --maxschedchunk 2
+
+# Every test, on REBILL_DATABASE_URL's database (SQLite when unset).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
+
+# The inner loop: SQLite, stop at the first failure, without the tests marked `slow` (a real
+# browser, real `main.py` processes, the wheel build); `make test` runs those too.
+test-fast: $(STAMP)
+	env -u REBILL_DATABASE_URL $(BIN)/python -m pytest $(XDIST) -x -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

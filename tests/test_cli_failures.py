@@ -22,6 +22,7 @@ def _one_line(stderr: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_database_that_is_down(tmp_path: Path) -> None:
     done = rebill("invoices", "list", "--partner", "acme", env={"REBILL_DATABASE_URL": DOWN})
     assert done.returncode == 1
@@ -31,6 +32,7 @@ def test_a_database_that_is_down(tmp_path: Path) -> None:
     assert "hunter2" not in done.stderr and "SELECT" not in done.stderr
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback() -> None:
     done = rebill("--debug", "init", env={"REBILL_DATABASE_URL": DOWN})
     assert done.returncode == 1
@@ -38,6 +40,7 @@ def test_debug_shows_the_traceback() -> None:
     assert done.stderr.rstrip().splitlines()[-1].startswith("rebill: the database")
 
 
+@pytest.mark.slow
 def test_a_read_only_database(tmp_path: Path) -> None:
     path = tmp_path / "ro.sqlite3"
     sqlite3.connect(path).close()
@@ -50,12 +53,14 @@ def test_a_read_only_database(tmp_path: Path) -> None:
     assert not (ROOT / "file:").exists()  # a URI is not a path to create
 
 
+@pytest.mark.slow
 def test_a_database_path_that_cannot_be_opened(tmp_path: Path) -> None:
     done = rebill("init", env={"REBILL_DATABASE_URL": f"sqlite:///{tmp_path}"})
     assert done.returncode == 1
     assert "cannot be written" in _one_line(done.stderr)
 
 
+@pytest.mark.slow
 def test_a_database_not_set_up(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     done = rebill("invoices", "list", "--partner", "acme", env={"REBILL_DATABASE_URL": url})
@@ -63,6 +68,7 @@ def test_a_database_not_set_up(tmp_path: Path) -> None:
     assert "run `rebill init`" in _one_line(done.stderr)
 
 
+@pytest.mark.slow
 def test_a_locked_database(tmp_path: Path) -> None:
     """Locked past the busy timeout (here none, so the test does not wait 30 s)."""
     path = tmp_path / "locked.sqlite3"

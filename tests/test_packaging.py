@@ -76,6 +76,7 @@ def _env(data: Path) -> dict[str, str]:
     return {**env, "REBILL_DATA_DIR": str(data)}
 
 
+@pytest.mark.slow
 def test_the_installed_rebill_runs_every_job(installed: Path, tmp_path: Path) -> None:
     where = tmp_path / "elsewhere"
     where.mkdir()

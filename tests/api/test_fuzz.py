@@ -60,6 +60,7 @@ def _strategy(operation: Any, known: dict[str, list[str]]) -> st.SearchStrategy[
     return st.one_of(strategies)
 
 
+@pytest.mark.slow
 def test_no_input_to_any_operation_is_a_server_error(engine: object, session: Session) -> None:
     world = seed(session)
     app = create_app()

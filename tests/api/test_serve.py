@@ -17,6 +17,7 @@ from tests.processes import wait_for_http
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_serve_answers_on_the_given_port(engine: Engine) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -49,6 +50,7 @@ def _spawned(pid: int) -> int:
     return count
 
 
+@pytest.mark.slow
 def test_serve_runs_several_api_processes(engine: Engine) -> None:
     """`serve --workers 3`: uvicorn's supervisor and three processes answering on one port."""
     with socket.socket() as probe:

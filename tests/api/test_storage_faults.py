@@ -86,6 +86,7 @@ def assert_503(response: httpx.Response, words: str) -> None:
     assert words in response.json()["detail"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not can_drop_file_override(),
     reason="cannot start a server without root's file permission override",
@@ -108,6 +109,7 @@ def test_a_read_only_database_is_503_then_recovers(
         assert [c["id"] for c in call(server.url, key).json()["items"]] == ["alpha", "beta"]
 
 
+@pytest.mark.slow
 def test_a_disk_that_refuses_writes_is_503_then_recovers(
     sqlite_db: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -128,6 +130,7 @@ def test_a_disk_that_refuses_writes_is_503_then_recovers(
         assert "database unavailable for POST /v1/clients" in server.log()
 
 
+@pytest.mark.slow
 def test_a_database_file_cut_short_under_the_server_is_503_not_a_crash(
     sqlite_db: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -191,6 +194,7 @@ def _through(url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+@pytest.mark.slow
 def test_postgresql_down_is_503_then_recovers(
     engine: object, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

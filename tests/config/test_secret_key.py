@@ -89,6 +89,7 @@ def test_a_key_file_holding_the_public_value_is_refused(
         secret_key()
 
 
+@pytest.mark.slow
 def test_init_generates_the_key_and_every_command_uses_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,6 +111,7 @@ def test_init_generates_the_key_and_every_command_uses_it(
     assert secret_key() == key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [["init"], ["serve", "--port", "1"], ["worker", "--once"], ["scheduler"], ["demo"]],
@@ -138,6 +140,7 @@ def test_the_app_factory_refuses_the_public_key(monkeypatch: pytest.MonkeyPatch)
         create_app()
 
 
+@pytest.mark.slow
 def test_uvicorn_on_the_factory_does_not_start_with_the_public_key(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--port", "1"],

@@ -20,6 +20,7 @@ def test_demo_month_waits_for_the_grace_period() -> None:
     assert f"{demo_month(datetime(2026, 1, 3, tzinfo=UTC)):%Y-%m}" == "2025-12"
 
 
+@pytest.mark.slow
 def test_the_demo_runs_and_is_idempotent(
     engine: Engine, session: Session, capsys: pytest.CaptureFixture[str]
 ) -> None:

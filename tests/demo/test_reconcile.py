@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -34,6 +35,7 @@ def _reports(mail_dir: Path) -> list[bytes]:
     return found
 
 
+@pytest.mark.slow
 def test_the_demo_reconciliation_reports_exactly_the_planted_problems(engine: Engine) -> None:
     month = demo_month(datetime.now(UTC))
     lines: list[str] = []
@@ -60,6 +62,7 @@ def test_the_demo_reconciliation_reports_exactly_the_planted_problems(engine: En
     assert any("4 differences, exactly the planted problems" in line for line in again), again
 
 
+@pytest.mark.slow
 def test_the_last_hint_works_after_the_demo(engine: Engine) -> None:
     month = demo_month(datetime.now(UTC))
     lines: list[str] = []

@@ -143,6 +143,7 @@ def test_nul_characters_are_refused_before_reaching_the_database(books: Session)
         post_entries(books, PARTNER, [spec])
 
 
+@pytest.mark.slow
 def test_two_processes_posting_the_same_keys_store_each_entry_once(
     books: Session, database_url: str
 ) -> None:

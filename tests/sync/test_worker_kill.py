@@ -112,6 +112,7 @@ def _run_until_killed(killer: KillingFake, kill_at: int, pending: Callable[[], b
         worker.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_sigkilled_workers_never_duplicate_an_invoice(engine: Engine, session: Session) -> None:
     rng = random.Random(20261124)
     setup_partner(session, partner_toml(INVOICES))

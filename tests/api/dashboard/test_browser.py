@@ -56,6 +56,7 @@ def signed_in(browser: Any, base: str, email: str, **context: Any) -> Any:
     return page
 
 
+@pytest.mark.slow
 def test_sign_in_and_portfolio_equals_the_api(browser: Any, site: tuple[str, World]) -> None:
     base, world = site
     anonymous = browser.new_context(base_url=base).new_page()
@@ -97,6 +98,7 @@ def test_sign_in_and_portfolio_equals_the_api(browser: Any, site: tuple[str, Wor
     shoot(phone, "08-portfolio-phone")
 
 
+@pytest.mark.slow
 def test_approve_a_draft_and_see_it_issued(browser: Any, site: tuple[str, World]) -> None:
     base, _ = site
     page = signed_in(browser, base, "ann@acme.example")
@@ -116,6 +118,7 @@ def test_approve_a_draft_and_see_it_issued(browser: Any, site: tuple[str, World]
     assert response.value.status == 200
 
 
+@pytest.mark.slow
 def test_drill_down_from_a_line_to_its_events_and_export(
     browser: Any, site: tuple[str, World]
 ) -> None:
@@ -144,6 +147,7 @@ def test_drill_down_from_a_line_to_its_events_and_export(
     assert sorted(r["event_id"] for r in csv.DictReader(io.StringIO(text))) == ["l1", "l2"]
 
 
+@pytest.mark.slow
 def test_a_partner_user_cannot_open_another_partners_pages(
     browser: Any, site: tuple[str, World]
 ) -> None:
@@ -157,6 +161,7 @@ def test_a_partner_user_cannot_open_another_partners_pages(
     shoot(page, "09-other-partner-404")
 
 
+@pytest.mark.slow
 def test_posts_without_the_csrf_token_are_refused(browser: Any, site: tuple[str, World]) -> None:
     base, _ = site
     page = signed_in(browser, base, "ann@acme.example")
@@ -173,6 +178,7 @@ def test_posts_without_the_csrf_token_are_refused(browser: Any, site: tuple[str,
     expect(page.get_by_test_id("drafts").locator("tbody tr")).to_have_count(2)  # nothing issued
 
 
+@pytest.mark.slow
 def test_sync_page_shows_dead_rows_and_retries_them(
     browser: Any, site: tuple[str, World], session: Session
 ) -> None:
@@ -203,6 +209,7 @@ def test_sync_page_shows_dead_rows_and_retries_them(
     assert page.get_by_test_id("dead").count() == 0
 
 
+@pytest.mark.slow
 def test_portfolio_and_trend_equal_margins_by_period(browser: Any, site: tuple[str, World]) -> None:
     """The page's totals, clients, usage types and every point of its 12-period trend are
     `/v1/margins?period=`'s figures, read from what the browser shows."""

@@ -27,6 +27,7 @@ def test_missing_chromium(
         browser.require_chromium()
 
 
+@pytest.mark.slow
 def test_the_summary_says_when_browser_tests_were_skipped(tmp_path: Path) -> None:
     """`make test` ends with a line that says they were skipped, why, and how to enable them."""
     done = subprocess.run(

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session
 
 from billing.documents.files import atomic_text_file, sweep_stale_temporaries
@@ -49,6 +50,7 @@ def _killed_writer(target: Path) -> Path:
     return left
 
 
+@pytest.mark.slow
 def test_only_the_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
     folder = tmp_path / "documents" / "acme"
     orphan = _killed_writer(folder / "ACME-0001.pdf")

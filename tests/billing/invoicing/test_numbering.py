@@ -8,6 +8,7 @@ import multiprocessing
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -39,6 +40,7 @@ def _issue_each(ids: list[int], start: Barrier, results: Any) -> None:
     results.put(numbers)
 
 
+@pytest.mark.slow
 def test_two_processes_issuing_at_once_get_contiguous_unique_numbers(session: Session) -> None:
     extra = "".join(
         f'\n[clients.k{i:02d}]\nname = "K{i}"\nemail = "k{i}@example.com"\nplan = "std"\n'
@@ -78,6 +80,7 @@ def _close(month: str, start: Barrier, results: Any) -> None:
         results.put(len(close_cycles(session, "acme", period=month).created))
 
 
+@pytest.mark.slow
 def test_two_processes_closing_the_same_cycle_create_each_draft_once(session: Session) -> None:
     extra = "".join(
         f'\n[clients.k{i:02d}]\nname = "K{i}"\nemail = "k{i}@example.com"\nplan = "std"\n'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -17,6 +18,7 @@ from demo.billing import PARTNER, demo_month, run_demo
 from demo.sync import run_sandbox_sync
 
 
+@pytest.mark.slow
 def test_the_demo_month_is_its_invoices_and_the_late_event(
     engine: Engine, session: Session
 ) -> None:

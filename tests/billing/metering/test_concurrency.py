@@ -11,6 +11,7 @@ import multiprocessing
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -37,6 +38,7 @@ def _send_all(events: list[dict[str, Any]], start: Barrier, results: Any) -> Non
     results.put((accepted, duplicates, rejected))
 
 
+@pytest.mark.slow
 def test_two_processes_sending_the_same_events_store_each_once(session: Session) -> None:
     make_partner(session, "acme")
     events = [event(f"e-{i:05d}", client=("alpha", "beta")[i % 2]) for i in range(EVENTS)]

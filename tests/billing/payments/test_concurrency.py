@@ -8,6 +8,7 @@ import multiprocessing
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from billing.invoicing.models import Invoice, InvoiceStatus
@@ -39,6 +40,7 @@ def _report(invoice_id: int, offset: int, start: Barrier, results: Any) -> None:
     results.put(created)
 
 
+@pytest.mark.slow
 def test_two_processes_record_each_payment_once(session: Session, invoice: Invoice) -> None:
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(2)

@@ -82,6 +82,7 @@ def test_many_tasks_in_one_loop_refresh_once(
     _assert_one_refresh(configured, connection_id, fake, asyncio.run(both()))
 
 
+@pytest.mark.slow
 def test_two_processes_refresh_once(
     configured: Engine, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
@@ -17,6 +18,7 @@ from sync.scheduler.service import JOBS
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow
 def test_scheduler_command_stops_on_sigterm(engine: Engine) -> None:
     process = subprocess.Popen(
         [sys.executable, "main.py", "scheduler"],
