@@ -42,10 +42,16 @@ def add_connection(
     now = datetime.now(UTC)
     session.execute(
         insert(_connections).values(
-            id=connection_id, partner_id=partner_id, name=name, provider=provider,
-            status="active", token_version=0, created_at=now, updated_at=now,
+            id=connection_id,
+            partner_id=partner_id,
+            name=name,
+            provider=provider,
+            status="active",
+            token_version=0,
+            created_at=now,
+            updated_at=now,
         )
-    )  # fmt: skip
+    )
 
 
 def last_month() -> date:

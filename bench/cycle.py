@@ -140,21 +140,41 @@ def populate(engine: Engine, clients: int, events: int, seed: int = 7) -> None:
         stamps = {"created_at": now, "updated_at": now}
         session.execute(
             insert(Client),
-            [{"partner_id": PARTNER, "id": f"c{n:05d}", "name": f"Client {n}",
-              "billing_email": f"ap{n}@example.com", "address": {}, "currency": "USD",
-              "timezone": "UTC", "billing_anchor_day": 1, "status": "active", **stamps}
-             for n in range(clients)],
-        )  # fmt: skip
+            [
+                {
+                    "partner_id": PARTNER,
+                    "id": f"c{n:05d}",
+                    "name": f"Client {n}",
+                    "billing_email": f"ap{n}@example.com",
+                    "address": {},
+                    "currency": "USD",
+                    "timezone": "UTC",
+                    "billing_anchor_day": 1,
+                    "status": "active",
+                    **stamps,
+                }
+                for n in range(clients)
+            ],
+        )
         session.execute(
             insert(ClientTermsVersion),
-            [{"partner_id": PARTNER, "client_id": f"c{n:05d}", "effective_from": BEGINNING,
-              "plan_code": PLANS[n % len(PLANS)], "custom_plan": False,
-              "discount_percent": Decimal(10 if n % 5 == 0 else 0),
-              "tax_name": "Sales tax" if n % 3 == 0 else None,
-              "tax_percent": Decimal("8.25") if n % 3 == 0 else None,
-              "auto_charge": n % 2 == 0, "source": ChangeSource.FILE, "created_at": now}
-             for n in range(clients)],
-        )  # fmt: skip
+            [
+                {
+                    "partner_id": PARTNER,
+                    "client_id": f"c{n:05d}",
+                    "effective_from": BEGINNING,
+                    "plan_code": PLANS[n % len(PLANS)],
+                    "custom_plan": False,
+                    "discount_percent": Decimal(10 if n % 5 == 0 else 0),
+                    "tax_name": "Sales tax" if n % 3 == 0 else None,
+                    "tax_percent": Decimal("8.25") if n % 3 == 0 else None,
+                    "auto_charge": n % 2 == 0,
+                    "source": ChangeSource.FILE,
+                    "created_at": now,
+                }
+                for n in range(clients)
+            ],
+        )
     rng = random.Random(seed)
     start = datetime.combine(last_month(), datetime.min.time(), UTC)
     seconds = int(
@@ -168,11 +188,14 @@ def populate(engine: Engine, clients: int, events: int, seed: int = 7) -> None:
     for n in range(events):
         code, precision = TYPES[rng.randrange(len(TYPES))]
         chunk.append(
-            {"event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
-             "client": f"c{rng.randrange(clients):05d}", "usage_type": code,
-             "quantity": Decimal(rng.randrange(1, 3000 if precision else 40)).scaleb(-precision),
-             "occurred_at": (start + timedelta(seconds=rng.randrange(seconds))).isoformat()}
-        )  # fmt: skip
+            {
+                "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "client": f"c{rng.randrange(clients):05d}",
+                "usage_type": code,
+                "quantity": Decimal(rng.randrange(1, 3000 if precision else 40)).scaleb(-precision),
+                "occurred_at": (start + timedelta(seconds=rng.randrange(seconds))).isoformat(),
+            }
+        )
         if len(chunk) == 10_000 or n == events - 1:
             with session_scope(engine) as session:
                 result = ingest(session, PARTNER, chunk, catalog=catalog)
@@ -244,9 +267,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--pdfs", type=int, default=20, help="invoices issued with PDFs")
     parser.add_argument(
-        "--database", choices=("sqlite", "postgres", "both"), default="sqlite",
+        "--database",
+        choices=("sqlite", "postgres", "both"),
+        default="sqlite",
         help="PostgreSQL: REBILL_BENCH_PG_URL (default the local test database)",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     if args.database in ("sqlite", "both"):
         print("== SQLite")

@@ -57,29 +57,72 @@ def fifteen_lines(n: int) -> list[DocumentLine]:
     q = D(n % 997)
     return [
         DocumentLine(K.BASE_FEE, "Growth plan: base fee", D(1), D("49"), 4900),
-        DocumentLine(K.USAGE, "Voice AI minutes", D(1000), D("0.15"), 15000, "voice", "minute", "Tier 1: up to 1,000"),
-        DocumentLine(K.USAGE, "Voice AI minutes", D(4000), D("0.12"), 48000, "voice", "minute", "Tier 2: 1,001 to 5,000"),
-        DocumentLine(K.USAGE, "Voice AI minutes", D("1234.5") + q, D("0.09"), 11111 + 9 * int(q), "voice", "minute", "Tier 3: above 5,000"),
+        DocumentLine(
+            K.USAGE,
+            "Voice AI minutes",
+            D(1000),
+            D("0.15"),
+            15000,
+            "voice",
+            "minute",
+            "Tier 1: up to 1,000",
+        ),
+        DocumentLine(
+            K.USAGE,
+            "Voice AI minutes",
+            D(4000),
+            D("0.12"),
+            48000,
+            "voice",
+            "minute",
+            "Tier 2: 1,001 to 5,000",
+        ),
+        DocumentLine(
+            K.USAGE,
+            "Voice AI minutes",
+            D("1234.5") + q,
+            D("0.09"),
+            11111 + 9 * int(q),
+            "voice",
+            "minute",
+            "Tier 3: above 5,000",
+        ),
         DocumentLine(K.INCLUDED, "SMS: included", D(1000), D(0), 0, "sms", "message"),
-        DocumentLine(K.OVERAGE, "SMS: overage", D(250) + q, D("0.02"), 500 + 2 * int(q), "sms", "message"),
-        DocumentLine(K.USAGE, "Chat conversations", D(812), D("0.03"), 2436, "chat", "conversation", "Tier 2"),
+        DocumentLine(
+            K.OVERAGE, "SMS: overage", D(250) + q, D("0.02"), 500 + 2 * int(q), "sms", "message"
+        ),
+        DocumentLine(
+            K.USAGE, "Chat conversations", D(812), D("0.03"), 2436, "chat", "conversation", "Tier 2"
+        ),
         DocumentLine(K.USAGE, "E-mail automations", D(15000), D("0.0008"), 1200, "email", "email"),
         DocumentLine(K.USAGE, "Workflow runs", D("3120.250"), D("0.004"), 1248, "workflow", "run"),
         DocumentLine(K.USAGE, "Custom A", D(10), D("1.25"), 1250, "a", "unit"),
         DocumentLine(K.USAGE, "Custom B", D(3), D("9.99"), 2997, "b", "seat"),
-        DocumentLine(K.PRIOR_PERIOD_ADJUSTMENT, "Voice AI minutes, September (late events)", D("42.5"), D("0.15"), 638, "voice", "minute"),
+        DocumentLine(
+            K.PRIOR_PERIOD_ADJUSTMENT,
+            "Voice AI minutes, September (late events)",
+            D("42.5"),
+            D("0.15"),
+            638,
+            "voice",
+            "minute",
+        ),
         DocumentLine(K.MINIMUM_TRUE_UP, "Minimum spend true-up", D(1), D(0), 0),
         DocumentLine(K.DISCOUNT, "Discount 5%", D(1), D("-4.66"), -466),
         DocumentLine(K.TAX, "Sales tax", D(1), D("7.27"), 727),
-    ]  # fmt: skip
+    ]
 
 
 def make_invoice(n: int, logo: Path) -> InvoiceDocument:
     partner = PartnerBranding(
-        partner_id="bench", name="Bench AI", sender_email="billing@bench.example",
-        sender_name="Bench AI Billing", logo_path=logo, primary_color="#0B5FFF",
+        partner_id="bench",
+        name="Bench AI",
+        sender_email="billing@bench.example",
+        sender_name="Bench AI Billing",
+        logo_path=logo,
+        primary_color="#0B5FFF",
         address=("1 Main St", "Springfield"),
-    )  # fmt: skip
+    )
     return InvoiceDocument(
         kind=DocumentKind.INVOICE,
         number=f"BENCH-{n:06d}",
@@ -152,9 +195,22 @@ def main() -> None:
         engine, _ = fresh_sqlite(folder)
         now = datetime.now(UTC)
         with session_scope(engine) as session:
-            session.execute(insert(Partner), [{"id": "bench", "name": "Bench", "currency": "USD",
-                            "timezone": "UTC", "invoice_prefix": "BENCH", "branding": {},
-                            "settings": {}, "created_at": now, "updated_at": now}])  # fmt: skip
+            session.execute(
+                insert(Partner),
+                [
+                    {
+                        "id": "bench",
+                        "name": "Bench",
+                        "currency": "USD",
+                        "timezone": "UTC",
+                        "invoice_prefix": "BENCH",
+                        "branding": {},
+                        "settings": {},
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                ],
+            )
         cpu = time.process_time()
         with Timer() as t:
             for doc in docs:

@@ -49,8 +49,16 @@ from config.db import _sqlite_pragmas, create_db_engine, session_scope  # noqa: 
 PARTNER = "bench"
 CHUNK = 10_000
 HTTP_BATCH = 1_000
-TYPES = [("voice_minutes", 2), ("sms", 0), ("chat_conversations", 0), ("email_automations", 0),
-         ("workflow_runs", 3), ("custom_a", 1), ("custom_b", 2), ("custom_c", 0)]  # fmt: skip
+TYPES = [
+    ("voice_minutes", 2),
+    ("sms", 0),
+    ("chat_conversations", 0),
+    ("email_automations", 0),
+    ("workflow_runs", 3),
+    ("custom_a", 1),
+    ("custom_b", 2),
+    ("custom_c", 0),
+]
 
 
 def make_events(count: int, clients: int, types: int, seed: int = 7) -> list[dict[str, Any]]:
@@ -61,11 +69,14 @@ def make_events(count: int, clients: int, types: int, seed: int = 7) -> list[dic
         code, precision = TYPES[rng.randrange(types)]
         occurred = now - timedelta(seconds=rng.randrange(20 * 86_400))
         events.append(
-            {"event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
-             "client": f"client-{rng.randrange(clients):05d}", "usage_type": code,
-             "quantity": Decimal(rng.randrange(1, 100_000)).scaleb(-precision),
-             "occurred_at": occurred.isoformat()}
-        )  # fmt: skip
+            {
+                "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "client": f"client-{rng.randrange(clients):05d}",
+                "usage_type": code,
+                "quantity": Decimal(rng.randrange(1, 100_000)).scaleb(-precision),
+                "occurred_at": occurred.isoformat(),
+            }
+        )
     return events
 
 
@@ -74,16 +85,51 @@ def template(folder: Path, clients: int, types: int) -> Path:
     engine, path = fresh_sqlite(folder)
     stamps = {"created_at": datetime.now(UTC), "updated_at": datetime.now(UTC)}
     with session_scope(engine) as session:
-        session.execute(insert(Partner), [{"id": PARTNER, "name": "Bench", "currency": "USD",
-                        "timezone": "UTC", "invoice_prefix": "B", "branding": {},
-                        "settings": {"late_event_days": 90}, **stamps}])  # fmt: skip
-        session.execute(insert(Client), [{"partner_id": PARTNER, "id": f"client-{n:05d}",
-                        "name": f"Client {n}", "address": {}, "currency": "USD",
-                        "timezone": "America/New_York", **stamps} for n in range(clients)])  # fmt: skip
-        session.execute(insert(UsageType), [{"partner_id": PARTNER, "code": code,
-                        "display_name": code, "unit": "unit", "precision": precision,
-                        "wholesale_rate": Decimal("0.0123"), "created_at": stamps["created_at"]}
-                        for code, precision in TYPES[:types]])  # fmt: skip
+        session.execute(
+            insert(Partner),
+            [
+                {
+                    "id": PARTNER,
+                    "name": "Bench",
+                    "currency": "USD",
+                    "timezone": "UTC",
+                    "invoice_prefix": "B",
+                    "branding": {},
+                    "settings": {"late_event_days": 90},
+                    **stamps,
+                }
+            ],
+        )
+        session.execute(
+            insert(Client),
+            [
+                {
+                    "partner_id": PARTNER,
+                    "id": f"client-{n:05d}",
+                    "name": f"Client {n}",
+                    "address": {},
+                    "currency": "USD",
+                    "timezone": "America/New_York",
+                    **stamps,
+                }
+                for n in range(clients)
+            ],
+        )
+        session.execute(
+            insert(UsageType),
+            [
+                {
+                    "partner_id": PARTNER,
+                    "code": code,
+                    "display_name": code,
+                    "unit": "unit",
+                    "precision": precision,
+                    "wholesale_rate": Decimal("0.0123"),
+                    "created_at": stamps["created_at"],
+                }
+                for code, precision in TYPES[:types]
+            ],
+        )
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -123,8 +169,10 @@ def raw_sqlite(path: Path, engine: Engine, events: list[dict[str, Any]]) -> floa
         )
         for start in range(0, len(events), CHUNK)
     ]
-    sql = (f"INSERT INTO usage_event ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-           " ON CONFLICT (partner_id, event_id) DO NOTHING")  # fmt: skip
+    sql = (
+        f"INSERT INTO usage_event ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        " ON CONFLICT (partner_id, event_id) DO NOTHING"
+    )
     conn = sqlite3.connect(path, isolation_level=None)
     _sqlite_pragmas(conn, None)  # exactly the application's connection settings
     with Timer() as timer:
@@ -150,10 +198,21 @@ def http(path: Path, events: list[dict[str, Any]]) -> float:
         port = probe.getsockname()[1]
     env = {**os.environ, "REBILL_DATABASE_URL": f"sqlite:///{path}"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(
@@ -199,8 +258,10 @@ def write_csv(path: Path, events: list[dict[str, Any]], repeat: int = 1) -> Path
         handle.write("event_id,client,usage_type,quantity,occurred_at,campaign\n")
         for copy in range(repeat):
             for e in events:
-                handle.write(f"{e['event_id']}{copy or ''},{e['client']},{e['usage_type']},"
-                             f"{e['quantity']},{e['occurred_at']},spring\n")  # fmt: skip
+                handle.write(
+                    f"{e['event_id']}{copy or ''},{e['client']},{e['usage_type']},"
+                    f"{e['quantity']},{e['occurred_at']},spring\n"
+                )
     return path
 
 
@@ -208,8 +269,11 @@ def csv_in_subprocess(csv_path: Path, db_path: Path) -> dict[str, float]:
     """A fresh process per file, so its peak resident memory is this import's alone."""
     out = subprocess.run(
         [sys.executable, __file__, "--csv-worker", str(csv_path), str(db_path)],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -231,8 +295,17 @@ def csv_worker(csv_path: Path, db_path: Path) -> None:
     summary = import_csv(lambda: session_scope(engine), PARTNER, csv_path)
     peak = peak_rss_mib()
     assert summary.rejected == 0, summary
-    print(json.dumps({"rows": summary.rows, "seconds": summary.elapsed.total_seconds(), "accepted": summary.accepted,
-                      "peak_mib": peak, "baseline_mib": before}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "rows": summary.rows,
+                "seconds": summary.elapsed.total_seconds(),
+                "accepted": summary.accepted,
+                "peak_mib": peak,
+                "baseline_mib": before,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -275,14 +348,26 @@ def run(folder: Path, count: int, http_count: int, clients: int, types: int) -> 
     engine.dispose()
 
     figure("raw sqlite3.executemany (reference)", raw_rate, "events/s")
-    figure("bulk ingest, service path", bulk_rate, "events/s",
-           f">= 100,000 and >= half of raw ({raw_rate / 2:,.0f}); {bulk_rate / raw_rate:.0%} of raw")  # fmt: skip
-    figure("replay of the same events (0 inserted)", count / replay_seconds, "events/s",
-           f"no slower than bulk ({bulk_rate:,.0f})")  # fmt: skip
+    figure(
+        "bulk ingest, service path",
+        bulk_rate,
+        "events/s",
+        f">= 100,000 and >= half of raw ({raw_rate / 2:,.0f}); {bulk_rate / raw_rate:.0%} of raw",
+    )
+    figure(
+        "replay of the same events (0 inserted)",
+        count / replay_seconds,
+        "events/s",
+        f"no slower than bulk ({bulk_rate:,.0f})",
+    )
 
     http_seconds = http(copy_of(base, "http"), events[:http_count])
-    figure(f"POST /v1/usage, {http_count:,} events in batches of 1,000", http_count / http_seconds,
-           "events/s", ">= 20,000")  # fmt: skip
+    figure(
+        f"POST /v1/usage, {http_count:,} events in batches of 1,000",
+        http_count / http_seconds,
+        "events/s",
+        ">= 20,000",
+    )
 
     small, large = max(1, count // 4), count
     large_csv = write_csv(folder / "large.csv", events[:large])
@@ -291,8 +376,12 @@ def run(folder: Path, count: int, http_count: int, clients: int, types: int) -> 
     little = csv_in_subprocess(small_csv, copy_of(base, "csv-small"))
     figure(f"CSV import, {large:,} rows", big["rows"] / big["seconds"], "rows/s", ">= 50,000")
     for rows, seen in ((small, little), (large, big)):
-        figure(f"CSV import peak RSS, {rows:,} rows", seen["peak_mib"], "MiB",
-               f"flat in file size ({seen['baseline_mib']:,.0f} MiB before the import)")  # fmt: skip
+        figure(
+            f"CSV import peak RSS, {rows:,} rows",
+            seen["peak_mib"],
+            "MiB",
+            f"flat in file size ({seen['baseline_mib']:,.0f} MiB before the import)",
+        )
     print(
         f"  peak RSS ratio {big['peak_mib'] / little['peak_mib']:.2f}x for {large / small:.0f}x the rows"
     )

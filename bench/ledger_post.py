@@ -32,12 +32,14 @@ def specs(count: int, offset: int = 0) -> list[EntrySpec]:
         EntrySpec(
             f"bench:{offset + n}",
             START + timedelta(seconds=offset + n),
-            (PostingSpec("1150", 100 + n % 977, "USD", f"c{n % 1000}", "sms"),
-             PostingSpec("4000", -(100 + n % 977), "USD", f"c{n % 1000}", "sms")),
+            (
+                PostingSpec("1150", 100 + n % 977, "USD", f"c{n % 1000}", "sms"),
+                PostingSpec("4000", -(100 + n % 977), "USD", f"c{n % 1000}", "sms"),
+            ),
             source_type="accrual",
         )
         for n in range(count)
-    ]  # fmt: skip
+    ]
 
 
 def post_all(engine: Engine, total: int, offset: int = 0) -> float:
@@ -133,8 +135,10 @@ def main() -> None:
     if remaining > 0:
         post_all(engine, remaining, offset=n)
     tb_seconds, balanced = time_trial_balance(engine)
-    print(f"  trial balance over {args.tb_postings:,} postings (SQLite): {tb_seconds * 1000:,.0f} ms"
-          f"   target: < 1,000 ms   balanced: {balanced}")  # fmt: skip
+    print(
+        f"  trial balance over {args.tb_postings:,} postings (SQLite): {tb_seconds * 1000:,.0f} ms"
+        f"   target: < 1,000 ms   balanced: {balanced}"
+    )
     engine.dispose()
 
 

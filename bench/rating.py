@@ -226,8 +226,10 @@ def main() -> None:
     charged = sum(f.statement.taxable for f in both)
     cost = sum(f.cost_total for f in both)
     same = (charged, cost) == (result.charge["USD"], result.cost["USD"])
-    print(f"  {postings:,} postings; trial balance balanced: {balanced}; "
-          f"accrued charge and cost equal the rated figures: {same}")  # fmt: skip
+    print(
+        f"  {postings:,} postings; trial balance balanced: {balanced}; "
+        f"accrued charge and cost equal the rated figures: {same}"
+    )
     engine.dispose()
 
 

@@ -82,8 +82,18 @@ def _setup(engine: Engine, invoices: int, per_client: int) -> str:
         _events(session, invoices, per_client, month)
         issue_month(session, "bench", month)
         late = datetime.combine(month + timedelta(days=3), datetime.min.time(), UTC)
-        _ingest(session, [{"event_id": "late-1", "client": "c00004", "usage_type": "voice",
-                           "quantity": "5", "occurred_at": late.isoformat()}])  # fmt: skip
+        _ingest(
+            session,
+            [
+                {
+                    "event_id": "late-1",
+                    "client": "c00004",
+                    "usage_type": "voice",
+                    "quantity": "5",
+                    "occurred_at": late.isoformat(),
+                }
+            ],
+        )
     return f"{month:%Y-%m}"
 
 
@@ -96,11 +106,18 @@ def _events(session: Session, clients: int, per_client: int, month: date) -> Non
     total = clients * per_client
     for n in range(total):
         chunk.append(
-            {"event_id": f"e{n}", "client": f"c{n % clients:05}", "usage_type": "voice",
-             "quantity": str(1 + n % 97),
-             "occurred_at": datetime.combine(month + timedelta(days=n % 27), datetime.min.time(),
-                                             UTC).replace(hour=n % 24).isoformat()}
-        )  # fmt: skip
+            {
+                "event_id": f"e{n}",
+                "client": f"c{n % clients:05}",
+                "usage_type": "voice",
+                "quantity": str(1 + n % 97),
+                "occurred_at": datetime.combine(
+                    month + timedelta(days=n % 27), datetime.min.time(), UTC
+                )
+                .replace(hour=n % 24)
+                .isoformat(),
+            }
+        )
         if len(chunk) == 10_000 or n == total - 1:
             _ingest(session, chunk, catalog)
             chunk = []
@@ -124,16 +141,35 @@ def _fill_fake(engine: Engine, fake: Any) -> None:
             remote_id, customer = str(10_000 + n), str(900_000 + n)
             total = Decimal(invoice.total_minor).scaleb(-2)
             fake.store["Invoice"][remote_id] = {
-                "Id": remote_id, "SyncToken": "0", "DocNumber": invoice.number,
-                "TxnDate": str(invoice.issue_date), "CustomerRef": {"value": customer},
-                "CurrencyRef": {"value": "USD"}, "TotalAmt": total, "Balance": total,
-            }  # fmt: skip
-            refs.append(ExternalRef(connection_id="qbo", kind=RefKind.INVOICE,
-                                    our_id=str(invoice.id), remote_id=remote_id,
-                                    created_at=now, updated_at=now))  # fmt: skip
-            refs.append(ExternalRef(connection_id="qbo", kind=RefKind.CUSTOMER,
-                                    our_id=invoice.client_id, remote_id=customer,
-                                    created_at=now, updated_at=now))  # fmt: skip
+                "Id": remote_id,
+                "SyncToken": "0",
+                "DocNumber": invoice.number,
+                "TxnDate": str(invoice.issue_date),
+                "CustomerRef": {"value": customer},
+                "CurrencyRef": {"value": "USD"},
+                "TotalAmt": total,
+                "Balance": total,
+            }
+            refs.append(
+                ExternalRef(
+                    connection_id="qbo",
+                    kind=RefKind.INVOICE,
+                    our_id=str(invoice.id),
+                    remote_id=remote_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            refs.append(
+                ExternalRef(
+                    connection_id="qbo",
+                    kind=RefKind.CUSTOMER,
+                    our_id=invoice.client_id,
+                    remote_id=customer,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         session.add_all(refs)
         session.commit()
     store = fake.store["Invoice"]
@@ -153,9 +189,12 @@ def _remote(fake: Any) -> Remote:
 
     info = ConnectionInfo("qbo", "bench", "quickbooks", "9130357", fake.base_url)
     connector = build_connector(
-        info, None, transport=fake.transport(), retry=RetryPolicy(max_attempts=2, sleep=wait),
+        info,
+        None,
+        transport=fake.transport(),
+        retry=RetryPolicy(max_attempts=2, sleep=wait),
         page_size=1000,
-    )  # fmt: skip
+    )
     return Remote(connector, mapping_from_settings({"default_income_account": "79"}))
 
 
@@ -180,8 +219,9 @@ def main() -> None:
     print(f"  set-up took {time.perf_counter() - started:.1f} s (not timed)")
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    run_id = reconcile(engine, "bench", period, open_remote=lambda _c: _remote(fake),
-                       timings=timings)  # fmt: skip
+    run_id = reconcile(
+        engine, "bench", period, open_remote=lambda _c: _remote(fake), timings=timings
+    )
     tick = time.perf_counter()
     with Session(engine) as session:
         run = get_run(session, run_id)

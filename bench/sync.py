@@ -96,17 +96,24 @@ def _remote(provider: str, fake: Any) -> Remote:
         from mappings.quickbooks import mapping_from_settings as qbo_mapping
 
         connector = build_qbo(
-            info, None, transport=fake.transport(), retry=retry,
-            budget=budget("qbo", 500, concurrent=10), batch_budget=budget("qbo-batch", 40),
-        )  # fmt: skip
+            info,
+            None,
+            transport=fake.transport(),
+            retry=retry,
+            budget=budget("qbo", 500, concurrent=10),
+            batch_budget=budget("qbo-batch", 40),
+        )
         return Remote(connector, qbo_mapping({"default_income_account": "79"}))
     from connectors.xero import build_connector as build_xero
     from mappings.xero import mapping_from_settings as xero_mapping
 
     connector = build_xero(
-        info, None, transport=fake.transport(), retry=retry,
+        info,
+        None,
+        transport=fake.transport(),
+        retry=retry,
         budget=budget("xero", 60, per_day=5000, concurrent=5),
-    )  # fmt: skip
+    )
     return Remote(connector, xero_mapping({"default_account_code": "200"}))
 
 
@@ -149,9 +156,11 @@ def run(provider: str, engine: Engine, invoices: int) -> None:
         )
     rate = done / minutes if minutes else float("inf")
     ceiling = CEILING[provider]
-    print(f"  {provider:<11} {done:>6,} invoices in {minutes:6.2f} min (fake clock): "
-          f"{rate:7,.0f}/min, {rate / ceiling:4.2f} of the {ceiling:,.0f}/min the limits allow "
-          f"(target >= 0.80); {len(fake.requests):,} requests")  # fmt: skip
+    print(
+        f"  {provider:<11} {done:>6,} invoices in {minutes:6.2f} min (fake clock): "
+        f"{rate:7,.0f}/min, {rate / ceiling:4.2f} of the {ceiling:,.0f}/min the limits allow "
+        f"(target >= 0.80); {len(fake.requests):,} requests"
+    )
 
 
 def main() -> None:

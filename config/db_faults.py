@@ -32,9 +32,16 @@ _SQLITE: dict[str, str] = {
 }
 # A connection that saw these is not reused: opened read-only, or on a file since replaced.
 _SQLITE_STALE = frozenset(
-    {"SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CORRUPT", "SQLITE_NOTADB",
-     "SQLITE_CANTOPEN", "SQLITE_PERM"}
-)  # fmt: skip
+    {
+        "SQLITE_READONLY",
+        "SQLITE_IOERR",
+        "SQLITE_FULL",
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTADB",
+        "SQLITE_CANTOPEN",
+        "SQLITE_PERM",
+    }
+)
 
 # PostgreSQL SQLSTATE classes that say the server, not the request, is the problem.
 _POSTGRES: dict[str, str] = {

@@ -54,27 +54,55 @@ PARTNER = "brightline"
 SEED = 2026
 REVIEWER = "reviewer@brightline.example"
 AUTO_APPROVED = (
-    "dental-co", "bright-smiles", "peak-fitness", "lakeside-realty", "urban-eats",
-    "greenleaf-spa", "metro-auto", "cedar-vets", "bluewave-pools", "sunrise-bakery",
-    "keystone-hvac", "riverbend-school",
-)  # fmt: skip
+    "dental-co",
+    "bright-smiles",
+    "peak-fitness",
+    "lakeside-realty",
+    "urban-eats",
+    "greenleaf-spa",
+    "metro-auto",
+    "cedar-vets",
+    "bluewave-pools",
+    "sunrise-bakery",
+    "keystone-hvac",
+    "riverbend-school",
+)
 
 # Monthly volume per plan: (usage type, events (low, high), quantity per event (low, high)).
 _PROFILES: dict[str, list[tuple[str, tuple[int, int], tuple[int, int]]]] = {
-    "Starter": [("voice_minutes", (80, 260), (0, 0)), ("sms", (60, 160), (1, 8)),
-                ("chat_conversations", (40, 200), (1, 1))],
-    "Growth": [("voice_minutes", (300, 900), (0, 0)), ("sms", (150, 400), (1, 10)),
-               ("chat_conversations", (100, 400), (1, 1)), ("phone_numbers", (40, 120), (1, 1))],
-    "Scale": [("voice_minutes", (1500, 3000), (0, 0)), ("sms", (500, 900), (2, 12)),
-              ("workflow_runs", (800, 1600), (1, 12)), ("email_automations", (150, 300), (20, 300))],
-    "Enterprise": [("voice_minutes", (3000, 5000), (0, 0)),
-                   ("chat_conversations", (2000, 3500), (1, 1)),
-                   ("phone_numbers", (200, 400), (1, 1))],
+    "Starter": [
+        ("voice_minutes", (80, 260), (0, 0)),
+        ("sms", (60, 160), (1, 8)),
+        ("chat_conversations", (40, 200), (1, 1)),
+    ],
+    "Growth": [
+        ("voice_minutes", (300, 900), (0, 0)),
+        ("sms", (150, 400), (1, 10)),
+        ("chat_conversations", (100, 400), (1, 1)),
+        ("phone_numbers", (40, 120), (1, 1)),
+    ],
+    "Scale": [
+        ("voice_minutes", (1500, 3000), (0, 0)),
+        ("sms", (500, 900), (2, 12)),
+        ("workflow_runs", (800, 1600), (1, 12)),
+        ("email_automations", (150, 300), (20, 300)),
+    ],
+    "Enterprise": [
+        ("voice_minutes", (3000, 5000), (0, 0)),
+        ("chat_conversations", (2000, 3500), (1, 1)),
+        ("phone_numbers", (200, 400), (1, 1)),
+    ],
     "Unlimited": [("voice_minutes", (4000, 5000), (0, 0)), ("sms", (300, 600), (1, 10))],
-    "Pay as you go": [("voice_minutes", (40, 200), (0, 0)), ("sms", (40, 150), (1, 6)),
-                      ("workflow_runs", (100, 400), (1, 10))],
-    "Quill custom": [("voice_minutes", (200, 500), (0, 0)), ("workflow_runs", (600, 1200), (1, 12))],
-}  # fmt: skip
+    "Pay as you go": [
+        ("voice_minutes", (40, 200), (0, 0)),
+        ("sms", (40, 150), (1, 6)),
+        ("workflow_runs", (100, 400), (1, 10)),
+    ],
+    "Quill custom": [
+        ("voice_minutes", (200, 500), (0, 0)),
+        ("workflow_runs", (600, 1200), (1, 12)),
+    ],
+}
 _HOURS = [(h, 3 if 9 <= h < 17 else 1) for h in range(7, 21)]
 
 

@@ -33,23 +33,71 @@ def worked_month(partner: str = PARTNER, currency: str = CURRENCY) -> list[Entry
 
     voice_rev, voice_cost = "4000.voice_minutes", "5000.voice_minutes"
     return [
-        EntrySpec("demo:accrual:voice:charge", at(31), (leg("1150", 15000), leg(voice_rev, -15000, "voice_minutes")),
-                  "Voice minutes accrued: 1,000 min at 0.15", "accrual", "dental-co:2026-10"),
-        EntrySpec("demo:accrual:voice:cost", at(31), (leg(voice_cost, 4500, "voice_minutes"), leg("2100", -4500)),
-                  "Wholesale cost of 1,000 voice minutes at 0.045", "accrual", "dental-co:2026-10"),
-        EntrySpec("demo:invoice:ACME-0001", at(31), (leg("1200", 26954), leg("1150", -15000), leg("4100", -9900), leg("2200", -2054)),
-                  "Invoice ACME-0001: usage 150.00 + plan 99.00 + tax 8.25%", "invoice", "ACME-0001"),
-        EntrySpec("demo:payment:ch_1", datetime(2026, 11, 3, tzinfo=UTC), (leg("1050", 26142), leg("6100", 812), leg("1200", -26954)),
-                  "Card payment for ACME-0001, Stripe fee 8.12", "payment", "ch_1"),
-        EntrySpec("demo:payout:po_1", datetime(2026, 11, 5, tzinfo=UTC), (leg("1000", 26142), leg("1050", -26142)),
-                  "Stripe payout to bank", "payout", "po_1"),
-        EntrySpec("demo:credit-note:CN-0001", datetime(2026, 11, 6, tzinfo=UTC), (leg("4900", 2000), leg("1200", -2000)),
-                  "Credit note CN-0001 on ACME-0001: 20.00 goodwill", "credit_note", "CN-0001"),
-        EntrySpec("demo:refund:re_1", datetime(2026, 11, 6, tzinfo=UTC), (leg("1200", 2000), leg("1000", -2000)),
-                  "Refund of CN-0001 to the card", "refund", "re_1"),
-        EntrySpec("demo:platform-bill:2026-10", datetime(2026, 11, 10, tzinfo=UTC), (leg("2100", 4500), leg("1000", -4500)),
-                  "Platform wholesale bill for October paid", "platform_bill", "2026-10"),
-    ]  # fmt: skip
+        EntrySpec(
+            "demo:accrual:voice:charge",
+            at(31),
+            (leg("1150", 15000), leg(voice_rev, -15000, "voice_minutes")),
+            "Voice minutes accrued: 1,000 min at 0.15",
+            "accrual",
+            "dental-co:2026-10",
+        ),
+        EntrySpec(
+            "demo:accrual:voice:cost",
+            at(31),
+            (leg(voice_cost, 4500, "voice_minutes"), leg("2100", -4500)),
+            "Wholesale cost of 1,000 voice minutes at 0.045",
+            "accrual",
+            "dental-co:2026-10",
+        ),
+        EntrySpec(
+            "demo:invoice:ACME-0001",
+            at(31),
+            (leg("1200", 26954), leg("1150", -15000), leg("4100", -9900), leg("2200", -2054)),
+            "Invoice ACME-0001: usage 150.00 + plan 99.00 + tax 8.25%",
+            "invoice",
+            "ACME-0001",
+        ),
+        EntrySpec(
+            "demo:payment:ch_1",
+            datetime(2026, 11, 3, tzinfo=UTC),
+            (leg("1050", 26142), leg("6100", 812), leg("1200", -26954)),
+            "Card payment for ACME-0001, Stripe fee 8.12",
+            "payment",
+            "ch_1",
+        ),
+        EntrySpec(
+            "demo:payout:po_1",
+            datetime(2026, 11, 5, tzinfo=UTC),
+            (leg("1000", 26142), leg("1050", -26142)),
+            "Stripe payout to bank",
+            "payout",
+            "po_1",
+        ),
+        EntrySpec(
+            "demo:credit-note:CN-0001",
+            datetime(2026, 11, 6, tzinfo=UTC),
+            (leg("4900", 2000), leg("1200", -2000)),
+            "Credit note CN-0001 on ACME-0001: 20.00 goodwill",
+            "credit_note",
+            "CN-0001",
+        ),
+        EntrySpec(
+            "demo:refund:re_1",
+            datetime(2026, 11, 6, tzinfo=UTC),
+            (leg("1200", 2000), leg("1000", -2000)),
+            "Refund of CN-0001 to the card",
+            "refund",
+            "re_1",
+        ),
+        EntrySpec(
+            "demo:platform-bill:2026-10",
+            datetime(2026, 11, 10, tzinfo=UTC),
+            (leg("2100", 4500), leg("1000", -4500)),
+            "Platform wholesale bill for October paid",
+            "platform_bill",
+            "2026-10",
+        ),
+    ]
 
 
 def run_demo(engine: Engine) -> None:

@@ -53,24 +53,32 @@ STANDARD_CHART: tuple[ChartLine, ...] = (
     _line(AccountRole.STRIPE_CLEARING, "1050", "Cash: Stripe clearing", AccountType.ASSET),
     _line(AccountRole.UNBILLED_RECEIVABLE, "1150", "Unbilled receivable", AccountType.ASSET),
     _line(AccountRole.ACCOUNTS_RECEIVABLE, "1200", "Accounts receivable", AccountType.ASSET),
-    _line(AccountRole.WHOLESALE_PAYABLE, "2100", "Wholesale payable (platform)", AccountType.LIABILITY),
+    _line(
+        AccountRole.WHOLESALE_PAYABLE, "2100", "Wholesale payable (platform)", AccountType.LIABILITY
+    ),
     _line(AccountRole.SALES_TAX_PAYABLE, "2200", "Sales tax payable", AccountType.LIABILITY),
     _line(AccountRole.CUSTOMER_CREDIT, "2300", "Customer credit balances", AccountType.LIABILITY),
     _line(AccountRole.USAGE_REVENUE, "4000", "Usage revenue", AccountType.REVENUE),
     _line(AccountRole.SUBSCRIPTION_REVENUE, "4100", "Subscription revenue", AccountType.REVENUE),
     # Contra-revenue: revenue accounts whose normal balance is a debit.
     ChartLine(
-        AccountRole.DISCOUNTS, "4800", "Discounts given",
-        AccountType.REVENUE, NormalSide.DEBIT,
+        AccountRole.DISCOUNTS,
+        "4800",
+        "Discounts given",
+        AccountType.REVENUE,
+        NormalSide.DEBIT,
     ),
     ChartLine(
-        AccountRole.CREDIT_NOTES, "4900", "Credit notes and refunds",
-        AccountType.REVENUE, NormalSide.DEBIT,
+        AccountRole.CREDIT_NOTES,
+        "4900",
+        "Credit notes and refunds",
+        AccountType.REVENUE,
+        NormalSide.DEBIT,
     ),
     _line(AccountRole.WHOLESALE_COST, "5000", "Wholesale cost of usage", AccountType.EXPENSE),
     _line(AccountRole.PAYMENT_FEES, "6100", "Payment fees", AccountType.EXPENSE),
     _line(AccountRole.BAD_DEBT, "6200", "Bad debt (uncollectible invoices)", AccountType.EXPENSE),
-)  # fmt: skip
+)
 
 
 def open_standard_chart(

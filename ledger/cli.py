@@ -56,13 +56,19 @@ def trial_balance_command(partner: Partner, as_of: AsOf = None, *, as_json: AsJs
                 "as_of": report.as_of,
                 "balanced": report.is_balanced,
                 "rows": [
-                    {"code": r.account_code, "name": r.account_name, "type": r.account_type,
-                     "currency": r.currency, "debit": r.debit, "credit": r.credit}
+                    {
+                        "code": r.account_code,
+                        "name": r.account_name,
+                        "type": r.account_type,
+                        "currency": r.currency,
+                        "debit": r.debit,
+                        "credit": r.credit,
+                    }
                     for r in report.rows
                 ],
                 "totals": {c: {"debit": d, "credit": cr} for c, (d, cr) in report.totals.items()},
             }
-        )  # fmt: skip
+        )
         return
     typer.echo(f"Trial balance for {partner}" + (f" as of {report.as_of}" if report.as_of else ""))
     for line in render_trial_balance(report):
@@ -108,19 +114,30 @@ def entries_command(
     by_entry: dict[object, list[dict[str, Any]]] = {}
     for posting, acct in legs:
         by_entry.setdefault(posting.entry_id, []).append(
-            {"account": acct.code, "name": acct.name, "amount": posting.amount,
-             "currency": posting.currency, "client": posting.client_id,
-             "usage_type": posting.usage_type,
-             "service_period": posting.service_period.isoformat()
-             if posting.service_period else None}
-        )  # fmt: skip
+            {
+                "account": acct.code,
+                "name": acct.name,
+                "amount": posting.amount,
+                "currency": posting.currency,
+                "client": posting.client_id,
+                "usage_type": posting.usage_type,
+                "service_period": posting.service_period.isoformat()
+                if posting.service_period
+                else None,
+            }
+        )
     payload: list[dict[str, Any]] = [
-        {"id": str(e.id), "key": e.idempotency_key, "effective_at": e.effective_at,
-         "memo": e.memo, "source": f"{e.source_type}:{e.source_id or ''}",
-         "reverses": str(e.reverses_entry_id) if e.reverses_entry_id else None,
-         "postings": by_entry.get(e.id, [])}
+        {
+            "id": str(e.id),
+            "key": e.idempotency_key,
+            "effective_at": e.effective_at,
+            "memo": e.memo,
+            "source": f"{e.source_type}:{e.source_id or ''}",
+            "reverses": str(e.reverses_entry_id) if e.reverses_entry_id else None,
+            "postings": by_entry.get(e.id, []),
+        }
         for e in entries
-    ]  # fmt: skip
+    ]
     if as_json:
         echo_json(payload)
         return

@@ -75,10 +75,13 @@ def balances(
         )
     rows.sort(
         key=lambda r: (
-            r.currency, r.account_code, r.client_id or "", r.usage_type or "",
+            r.currency,
+            r.account_code,
+            r.client_id or "",
+            r.usage_type or "",
             r.service_period or date.min,
         )
-    )  # fmt: skip
+    )
     return rows
 
 

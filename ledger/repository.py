@@ -19,13 +19,28 @@ __all__ = ["LedgerRepository"]
 _CHUNK = 500
 _ROWS_PER_STATEMENT = 100  # x 10 columns: far below SQLite's and PostgreSQL's parameter limits
 _POSTING_COLUMNS = (
-    "entry_id", "partner_id", "account_id", "amount", "currency", "client_id", "usage_type",
-    "effective_at", "service_period",
-)  # fmt: skip
+    "entry_id",
+    "partner_id",
+    "account_id",
+    "amount",
+    "currency",
+    "client_id",
+    "usage_type",
+    "effective_at",
+    "service_period",
+)
 _ENTRY_COLUMNS = (
-    "id", "partner_id", "idempotency_key", "body_hash", "effective_at", "recorded_at", "memo",
-    "source_type", "source_id", "reverses_entry_id",
-)  # fmt: skip
+    "id",
+    "partner_id",
+    "idempotency_key",
+    "body_hash",
+    "effective_at",
+    "recorded_at",
+    "memo",
+    "source_type",
+    "source_id",
+    "reverses_entry_id",
+)
 
 
 class LedgerRepository:
@@ -175,18 +190,31 @@ class LedgerRepository:
                 account = accounts[(leg.account, leg.currency)]
                 postings.append(
                     (
-                        entry_id, partner_id, account.id, leg.amount, leg.currency,
+                        entry_id,
+                        partner_id,
+                        account.id,
+                        leg.amount,
+                        leg.currency,
                         account.client_id if leg.client_id is None else leg.client_id,
                         account.usage_type if leg.usage_type is None else leg.usage_type,
-                        when, bind_day(leg.service_period),
+                        when,
+                        bind_day(leg.service_period),
                     )
-                )  # fmt: skip
+                )
             entries.append(
                 (
-                    entry_id, partner_id, key, hashes[key], when, recorded_at, spec.memo,
-                    spec.source_type, spec.source_id, spec.reverses_entry_id,
+                    entry_id,
+                    partner_id,
+                    key,
+                    hashes[key],
+                    when,
+                    recorded_at,
+                    spec.memo,
+                    spec.source_type,
+                    spec.source_id,
+                    spec.reverses_entry_id,
                 )
-            )  # fmt: skip
+            )
         for table, names, rows in (
             ("ledger_posting", _POSTING_COLUMNS, postings),
             ("ledger_entry", _ENTRY_COLUMNS, entries),

@@ -127,8 +127,13 @@ class FakeFreshBooks(FakeRemote):
         if rest:
             record = table.get(int(rest[0])) if rest[0].isdigit() else None
             if record is None:
-                raise InvalidError(obj, id_field, "The requested resource was not found.", rest[0],
-                              errno=ERRNO_NOT_FOUND)  # fmt: skip
+                raise InvalidError(
+                    obj,
+                    id_field,
+                    "The requested resource was not found.",
+                    rest[0],
+                    errno=ERRNO_NOT_FOUND,
+                )
             if request.method == "GET":
                 return envelope({one: record})
             if request.method == "PUT":
@@ -225,8 +230,9 @@ class FakeFreshBooks(FakeRemote):
 
     def _client(self, body: Record) -> Record:
         if not any(body.get(k) for k in ("organization", "fname", "lname", "email")):
-            raise InvalidError("client", "organization", "a name or e-mail is required",
-                          errno=ERRNO_REQUIRED)  # fmt: skip
+            raise InvalidError(
+                "client", "organization", "a name or e-mail is required", errno=ERRNO_REQUIRED
+            )
         email = body.get("email")
         if email and "@" not in str(email):
             raise InvalidError("client", "email", "is not a valid e-mail address", email)
@@ -245,8 +251,13 @@ class FakeFreshBooks(FakeRemote):
         try:
             created = date.fromisoformat(str(body.get("create_date")))
         except ValueError:
-            raise InvalidError("invoice", "create_date", "is required as YYYY-MM-DD",
-                          body.get("create_date"), errno=ERRNO_REQUIRED) from None  # fmt: skip
+            raise InvalidError(
+                "invoice",
+                "create_date",
+                "is required as YYYY-MM-DD",
+                body.get("create_date"),
+                errno=ERRNO_REQUIRED,
+            ) from None
         currency = str(body.get("currency_code") or client["currency_code"])
         if currency not in CURRENCIES:
             raise InvalidError("invoice", "currency_code", "is not a supported currency", currency)
@@ -257,8 +268,13 @@ class FakeFreshBooks(FakeRemote):
                 and other["vis_state"] != 1
                 and other["invoice_number"] == number
             ):
-                raise InvalidError("invoice", "invoice_number", "Invoice number already exists",
-                              number, errno=ERRNO_DUPLICATE)  # fmt: skip
+                raise InvalidError(
+                    "invoice",
+                    "invoice_number",
+                    "Invoice number already exists",
+                    number,
+                    errno=ERRNO_DUPLICATE,
+                )
         lines, total = invoice_totals(list(body.get("lines") or []), currency)
         offset = int(body.get("due_offset_days") or 0)
         record: Record = {
@@ -274,8 +290,13 @@ class FakeFreshBooks(FakeRemote):
             "total": total,
         }
         if own_id is None:
-            record |= {"status": 1, "v3_status": "draft", "display_status": "draft",
-                       "payment_status": "unpaid", "paid_total": Decimal(0)}  # fmt: skip
+            record |= {
+                "status": 1,
+                "v3_status": "draft",
+                "display_status": "draft",
+                "payment_status": "unpaid",
+                "paid_total": Decimal(0),
+            }
         self._settle(record)
         return record
 
@@ -304,8 +325,13 @@ class FakeFreshBooks(FakeRemote):
         invoice["paid_total"] += amount
         self._settle(invoice)
         currency = invoice["currency_code"]
-        return {**body, "invoiceid": invoice["id"], "clientid": invoice["customerid"],
-                "amount": money(amount, currency), "type": body.get("type") or "Other"}  # fmt: skip
+        return {
+            **body,
+            "invoiceid": invoice["id"],
+            "clientid": invoice["customerid"],
+            "amount": money(amount, currency),
+            "type": body.get("type") or "Other",
+        }
 
     def _credit_note(self, body: Record) -> Record:
         client = self.records["users/clients"].get(int(body.get("clientid") or 0))
@@ -314,8 +340,13 @@ class FakeFreshBooks(FakeRemote):
         number = str(body.get("credit_number") or "")
         for other in self.records["credit_notes/credit_notes"].values():
             if other["vis_state"] != 1 and number and other["credit_number"] == number:
-                raise InvalidError("credit_note", "credit_number", "Credit number already exists",
-                              number, errno=ERRNO_DUPLICATE)  # fmt: skip
+                raise InvalidError(
+                    "credit_note",
+                    "credit_number",
+                    "Credit number already exists",
+                    number,
+                    errno=ERRNO_DUPLICATE,
+                )
         currency = str(body.get("currency_code") or client["currency_code"])
         lines, total = invoice_totals(list(body.get("lines") or []), currency, "credit_note")
         return {**body, "lines": lines, "amount": money(total, currency)}
@@ -325,13 +356,17 @@ class FakeFreshBooks(FakeRemote):
         if request.method == "POST" and not rest:
             body = _body(request, "callback", "callback")
             if not body.get("event") or not body.get("uri"):
-                raise InvalidError("callback", "event", "event and uri are required",
-                              errno=ERRNO_REQUIRED)  # fmt: skip
+                raise InvalidError(
+                    "callback", "event", "event and uri are required", errno=ERRNO_REQUIRED
+                )
             callback_id = self._new_id()
             self.callbacks[callback_id] = {
-                "callbackid": callback_id, "event": body["event"], "uri": body["uri"],
-                "verified": False, "verifier": secrets.token_hex(16),
-            }  # fmt: skip
+                "callbackid": callback_id,
+                "event": body["event"],
+                "uri": body["uri"],
+                "verified": False,
+                "verifier": secrets.token_hex(16),
+            }
             return envelope({"callback": _public(self.callbacks[callback_id])})
         if request.method == "PUT" and rest and rest[0].isdigit():
             callback = self.callbacks.get(int(rest[0]))
@@ -360,8 +395,12 @@ class FakeFreshBooks(FakeRemote):
 
     def pay(self, invoice_id: int, amount: Decimal, *, on: date | None = None) -> Record:
         """A payment the partner records in FreshBooks (what read-back then sees)."""
-        body = {"invoiceid": invoice_id, "amount": {"amount": str(amount)},
-                "date": (on or date(2026, 11, 5)).isoformat(), "type": "Check"}  # fmt: skip
+        body = {
+            "invoiceid": invoice_id,
+            "amount": {"amount": str(amount)},
+            "date": (on or date(2026, 11, 5)).isoformat(),
+            "type": "Check",
+        }
         return self._create("payments/payments", body)
 
 

@@ -41,9 +41,12 @@ def _error(status: int, type_: str, message: str, **extra: Any) -> httpx.Respons
 
 def _missing(what: str, object_id: str) -> httpx.Response:
     return _error(
-        404, "invalid_request_error", f"No such {what}: '{object_id}'",
-        code="resource_missing", param="id",
-    )  # fmt: skip
+        404,
+        "invalid_request_error",
+        f"No such {what}: '{object_id}'",
+        code="resource_missing",
+        param="id",
+    )
 
 
 class FakeStripe(FakeRemote):
@@ -94,10 +97,15 @@ class FakeStripe(FakeRemote):
     def rate_limit_response(self, request: httpx.Request, retry_after: float) -> httpx.Response:
         return json_response(
             429,
-            {"error": {"type": "invalid_request_error", "code": "rate_limit",
-                       "message": "Too many requests hit the API too quickly."}},
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "rate_limit",
+                    "message": "Too many requests hit the API too quickly.",
+                }
+            },
             {"Retry-After": str(max(1, round(retry_after)))},
-        )  # fmt: skip
+        )
 
     def server_error_response(self, request: httpx.Request) -> httpx.Response:
         return _error(500, "api_error", "An unknown error occurred.")
@@ -121,10 +129,11 @@ class FakeStripe(FakeRemote):
         if stored is not None:
             if stored[0] != fingerprint:
                 return _error(
-                    400, "idempotency_error",
+                    400,
+                    "idempotency_error",
                     "Keys for idempotent requests can only be used with the same parameters "
                     "they were first used with.",
-                )  # fmt: skip
+                )
             return httpx.Response(
                 stored[1],
                 content=stored[2],
@@ -133,22 +142,33 @@ class FakeStripe(FakeRemote):
         response = self._route("POST", request.url.path, body)
         if response.status_code < 500 and response.status_code != 429:
             self._idempotent[f"{self.token_of(request)}:{key}"] = (
-                fingerprint, response.status_code, response.content,
-            )  # fmt: skip
+                fingerprint,
+                response.status_code,
+                response.content,
+            )
         return response
 
     def _route(self, method: str, path: str, data: dict[str, Any]) -> httpx.Response:
         parts = [p for p in path.split("/") if p][1:]  # drop "v1"
         routes: dict[tuple[str, int], Any] = {
-            ("POST", 1): {"customers": self._create_customer, "payment_intents": self._create_pi,
-                          "refunds": self._create_refund},
+            ("POST", 1): {
+                "customers": self._create_customer,
+                "payment_intents": self._create_pi,
+                "refunds": self._create_refund,
+            },
             ("GET", 1): {"refunds": self._list_refunds},
-            ("GET", 2): {"customers": self.customers, "payment_methods": self.payment_methods,
-                         "setup_intents": self.setup_intents, "payment_intents": self.intents,
-                         "charges": self.charges, "balance_transactions": self.balance_transactions,
-                         "refunds": self.refunds, "payouts": self.payouts,
-                         "disputes": self.disputes},
-        }  # fmt: skip
+            ("GET", 2): {
+                "customers": self.customers,
+                "payment_methods": self.payment_methods,
+                "setup_intents": self.setup_intents,
+                "payment_intents": self.intents,
+                "charges": self.charges,
+                "balance_transactions": self.balance_transactions,
+                "refunds": self.refunds,
+                "payouts": self.payouts,
+                "disputes": self.disputes,
+            },
+        }
         if parts[:2] == ["checkout", "sessions"]:
             if method == "POST" and len(parts) == 2:
                 return self._create_session(data)
@@ -181,10 +201,14 @@ class FakeStripe(FakeRemote):
     # ---- customers, cards, checkout ---------------------------------------------------------
     def _create_customer(self, data: dict[str, Any]) -> httpx.Response:
         customer = {
-            "id": self.new_id("cus"), "object": "customer", "name": data.get("name"),
-            "email": data.get("email"), "metadata": data.get("metadata", {}),
-            "invoice_settings": {"default_payment_method": None}, "created": self.clock(),
-        }  # fmt: skip
+            "id": self.new_id("cus"),
+            "object": "customer",
+            "name": data.get("name"),
+            "email": data.get("email"),
+            "metadata": data.get("metadata", {}),
+            "invoice_settings": {"default_payment_method": None},
+            "created": self.clock(),
+        }
         self.customers[customer["id"]] = customer
         return json_response(200, customer)
 
@@ -197,10 +221,11 @@ class FakeStripe(FakeRemote):
             method = self.payment_methods.get(default)
             if method is None or method["customer"] != customer_id:
                 return _error(
-                    400, "invalid_request_error",
+                    400,
+                    "invalid_request_error",
                     f"The payment method {default} is not attached to {customer_id}.",
                     param="invoice_settings[default_payment_method]",
-                )  # fmt: skip
+                )
             customer["invoice_settings"]["default_payment_method"] = default
         for field in ("name", "email"):
             if field in data:
@@ -221,10 +246,17 @@ class FakeStripe(FakeRemote):
         base = method_id.split("_x")[0]
         card = TEST_CARDS[base]
         method = {
-            "id": method_id, "object": "payment_method", "type": "card", "customer": customer_id,
-            "card": {"brand": card["brand"], "last4": card["last4"], "exp_month": 12,
-                     "exp_year": 2034},
-        }  # fmt: skip
+            "id": method_id,
+            "object": "payment_method",
+            "type": "card",
+            "customer": customer_id,
+            "card": {
+                "brand": card["brand"],
+                "last4": card["last4"],
+                "exp_month": 12,
+                "exp_year": 2034,
+            },
+        }
         self.payment_methods[method_id] = method
         return method
 
@@ -237,18 +269,26 @@ class FakeStripe(FakeRemote):
         for required in ("success_url",):
             if not data.get(required):
                 return _error(
-                    400, "invalid_request_error", f"Missing required param: {required}.",
+                    400,
+                    "invalid_request_error",
+                    f"Missing required param: {required}.",
                     param=required,
-                )  # fmt: skip
+                )
         session_id = self.new_id("cs_test")
         session = {
-            "id": session_id, "object": "checkout.session", "mode": mode,
-            "customer": data["customer"], "metadata": data.get("metadata", {}),
-            "status": "open", "url": f"https://checkout.stripe.com/c/pay/{session_id}",
-            "expires_at": self.clock() + 86400, "setup_intent": None, "payment_intent": None,
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": mode,
+            "customer": data["customer"],
+            "metadata": data.get("metadata", {}),
+            "status": "open",
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+            "expires_at": self.clock() + 86400,
+            "setup_intent": None,
+            "payment_intent": None,
             "line_items": data.get("line_items", []),
             "payment_intent_data": data.get("payment_intent_data", {}),
-        }  # fmt: skip
+        }
         self.sessions[session_id] = session
         return json_response(200, session)
 
@@ -268,18 +308,25 @@ class FakeStripe(FakeRemote):
         if session["mode"] == "setup":
             intent_id = self.new_id("seti")
             self.setup_intents[intent_id] = {
-                "id": intent_id, "object": "setup_intent", "status": "succeeded",
-                "customer": session["customer"], "payment_method": method_id,
-                "metadata": session["metadata"], "usage": "off_session",
-            }  # fmt: skip
+                "id": intent_id,
+                "object": "setup_intent",
+                "status": "succeeded",
+                "customer": session["customer"],
+                "payment_method": method_id,
+                "metadata": session["metadata"],
+                "usage": "off_session",
+            }
             session["setup_intent"] = intent_id
         else:
             item = session["line_items"][0]
             pi_data = session["payment_intent_data"]
             intent = self._new_intent(
-                int(item["price_data"]["unit_amount"]), item["price_data"]["currency"],
-                session["customer"], method_id, pi_data.get("metadata", {}),
-            )  # fmt: skip
+                int(item["price_data"]["unit_amount"]),
+                item["price_data"]["currency"],
+                session["customer"],
+                method_id,
+                pi_data.get("metadata", {}),
+            )
             self._succeed(intent)
             session["payment_intent"] = intent["id"]
         session["status"] = "complete"
@@ -290,11 +337,18 @@ class FakeStripe(FakeRemote):
         self, amount: int, currency: str, customer: str, method: str, metadata: dict[str, Any]
     ) -> dict[str, Any]:
         intent: dict[str, Any] = {
-            "id": self.new_id("pi"), "object": "payment_intent", "amount": amount,
-            "currency": currency, "customer": customer, "payment_method": method,
-            "metadata": metadata, "status": "requires_confirmation", "latest_charge": None,
-            "last_payment_error": None, "created": self.clock(),
-        }  # fmt: skip
+            "id": self.new_id("pi"),
+            "object": "payment_intent",
+            "amount": amount,
+            "currency": currency,
+            "customer": customer,
+            "payment_method": method,
+            "metadata": metadata,
+            "status": "requires_confirmation",
+            "latest_charge": None,
+            "last_payment_error": None,
+            "created": self.clock(),
+        }
         self.intents[intent["id"]] = intent
         return intent
 
@@ -303,10 +357,15 @@ class FakeStripe(FakeRemote):
         fee = stripe_fee(intent["amount"])
         txn_id = self.new_id("txn")
         self.balance_transactions[txn_id] = {
-            "id": txn_id, "object": "balance_transaction", "amount": intent["amount"],
-            "fee": fee, "net": intent["amount"] - fee, "currency": intent["currency"],
-            "type": "charge", "source": charge["id"],
-        }  # fmt: skip
+            "id": txn_id,
+            "object": "balance_transaction",
+            "amount": intent["amount"],
+            "fee": fee,
+            "net": intent["amount"] - fee,
+            "currency": intent["currency"],
+            "type": "charge",
+            "source": charge["id"],
+        }
         charge["balance_transaction"] = txn_id
         intent["status"] = "succeeded"
         intent["latest_charge"] = charge["id"]
@@ -314,12 +373,20 @@ class FakeStripe(FakeRemote):
 
     def _charge(self, intent: dict[str, Any], *, paid: bool) -> dict[str, Any]:
         charge = {
-            "id": self.new_id("ch"), "object": "charge", "amount": intent["amount"],
-            "currency": intent["currency"], "payment_intent": intent["id"],
-            "customer": intent["customer"], "paid": paid, "amount_refunded": 0,
-            "refunded": False, "balance_transaction": None, "metadata": intent["metadata"],
-            "created": self.clock(), "status": "succeeded" if paid else "failed",
-        }  # fmt: skip
+            "id": self.new_id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "customer": intent["customer"],
+            "paid": paid,
+            "amount_refunded": 0,
+            "refunded": False,
+            "balance_transaction": None,
+            "metadata": intent["metadata"],
+            "created": self.clock(),
+            "status": "succeeded" if paid else "failed",
+        }
         self.charges[charge["id"]] = charge
         return charge
 
@@ -330,9 +397,12 @@ class FakeStripe(FakeRemote):
             return _error(400, "invalid_request_error", "Invalid integer.", param="amount")
         if amount < 50:
             return _error(
-                400, "invalid_request_error", "Amount must be at least 50 cents.",
-                code="amount_too_small", param="amount",
-            )  # fmt: skip
+                400,
+                "invalid_request_error",
+                "Amount must be at least 50 cents.",
+                code="amount_too_small",
+                param="amount",
+            )
         customer = str(data.get("customer", ""))
         method_id = str(data.get("payment_method", ""))
         method = self.payment_methods.get(method_id)
@@ -340,10 +410,12 @@ class FakeStripe(FakeRemote):
             return _missing("payment_method", method_id)
         if method["customer"] != customer:
             return _error(
-                400, "invalid_request_error",
+                400,
+                "invalid_request_error",
                 "The provided PaymentMethod was previously used with a PaymentIntent without "
-                "Customer attachment...", param="payment_method",
-            )  # fmt: skip
+                "Customer attachment...",
+                param="payment_method",
+            )
         intent = self._new_intent(
             amount, str(data.get("currency")), customer, method_id, data.get("metadata", {})
         )
@@ -359,9 +431,12 @@ class FakeStripe(FakeRemote):
             return json_response(200, intent)
         charge = self._charge(intent, paid=False)
         error = {
-            "type": "card_error", "code": card["code"], "decline_code": card["decline_code"],
-            "message": card["message"], "charge": charge["id"],
-        }  # fmt: skip
+            "type": "card_error",
+            "code": card["code"],
+            "decline_code": card["decline_code"],
+            "message": card["message"],
+            "charge": charge["id"],
+        }
         intent["status"] = "requires_payment_method"
         intent["latest_charge"] = charge["id"]
         intent["last_payment_error"] = error
@@ -386,11 +461,16 @@ class FakeStripe(FakeRemote):
         if amount <= 0 or amount > charge["amount"] - charge["amount_refunded"]:
             raise ValueError(f"amount: {amount} exceeds what is left of {charge_id}")
         refund = {
-            "id": self.new_id("re"), "object": "refund", "amount": amount,
-            "currency": charge["currency"], "charge": charge_id,
-            "payment_intent": charge["payment_intent"], "status": "succeeded",
-            "created": self.clock(), "reason": "requested_by_customer",
-        }  # fmt: skip
+            "id": self.new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": charge["currency"],
+            "charge": charge_id,
+            "payment_intent": charge["payment_intent"],
+            "status": "succeeded",
+            "created": self.clock(),
+            "reason": "requested_by_customer",
+        }
         self.refunds[refund["id"]] = refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
@@ -408,26 +488,40 @@ class FakeStripe(FakeRemote):
         limit = int(params.get("limit", 10))
         return json_response(
             200,
-            {"object": "list", "url": "/v1/refunds", "data": found[:limit],
-             "has_more": len(found) > limit},
-        )  # fmt: skip
+            {
+                "object": "list",
+                "url": "/v1/refunds",
+                "data": found[:limit],
+                "has_more": len(found) > limit,
+            },
+        )
 
     def open_dispute(self, charge_id: str, *, fee: int = 1500) -> dict[str, Any]:
         """The card holder disputes the whole charge: funds and a dispute fee are withdrawn."""
         charge = self.charges[charge_id]
         txn_id = self.new_id("txn")
         txn = {
-            "id": txn_id, "object": "balance_transaction", "amount": -charge["amount"],
-            "fee": fee, "net": -charge["amount"] - fee, "currency": charge["currency"],
+            "id": txn_id,
+            "object": "balance_transaction",
+            "amount": -charge["amount"],
+            "fee": fee,
+            "net": -charge["amount"] - fee,
+            "currency": charge["currency"],
             "type": "adjustment",
-        }  # fmt: skip
+        }
         self.balance_transactions[txn_id] = txn
         dispute = {
-            "id": self.new_id("dp"), "object": "dispute", "amount": charge["amount"],
-            "currency": charge["currency"], "charge": charge_id,
-            "payment_intent": charge["payment_intent"], "status": "needs_response",
-            "reason": "fraudulent", "created": self.clock(), "balance_transactions": [txn],
-        }  # fmt: skip
+            "id": self.new_id("dp"),
+            "object": "dispute",
+            "amount": charge["amount"],
+            "currency": charge["currency"],
+            "charge": charge_id,
+            "payment_intent": charge["payment_intent"],
+            "status": "needs_response",
+            "reason": "fraudulent",
+            "created": self.clock(),
+            "balance_transactions": [txn],
+        }
         self.disputes[dispute["id"]] = dispute
         return self._event("charge.dispute.created", dispute)
 
@@ -438,19 +532,24 @@ class FakeStripe(FakeRemote):
 
     def pay_out(self, amount: int, currency: str = "usd") -> dict[str, Any]:
         payout: dict[str, Any] = {
-            "id": self.new_id("po"), "object": "payout", "amount": amount,
-            "currency": currency, "status": "paid", "arrival_date": self.clock(),
+            "id": self.new_id("po"),
+            "object": "payout",
+            "amount": amount,
+            "currency": currency,
+            "status": "paid",
+            "arrival_date": self.clock(),
             "created": self.clock(),
-        }  # fmt: skip
+        }
         self.payouts[payout["id"]] = payout
         return self._event("payout.paid", payout)
 
     # ---- inspection -------------------------------------------------------------------------
     def intents_for_invoice(self, invoice_id: int | str) -> list[dict[str, Any]]:
         return [
-            i for i in self.intents.values()
+            i
+            for i in self.intents.values()
             if i["metadata"].get("rebill_invoice_id") == str(invoice_id)
-        ]  # fmt: skip
+        ]
 
     def events_of(self, type_: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == type_]

@@ -15,22 +15,31 @@ __all__ = ["TEST_CARDS", "decode_form", "signed_delivery", "stripe_fee"]
 TEST_CARDS: dict[str, dict[str, Any]] = {
     "pm_card_visa": {"brand": "visa", "last4": "4242", "outcome": "succeeded"},
     "pm_card_chargeDeclined": {
-        "brand": "visa", "last4": "0002", "outcome": "decline",
-        "code": "card_declined", "decline_code": "generic_decline",
+        "brand": "visa",
+        "last4": "0002",
+        "outcome": "decline",
+        "code": "card_declined",
+        "decline_code": "generic_decline",
         "message": "Your card was declined.",
     },
     "pm_card_chargeDeclinedInsufficientFunds": {
-        "brand": "visa", "last4": "9995", "outcome": "decline",
-        "code": "card_declined", "decline_code": "insufficient_funds",
+        "brand": "visa",
+        "last4": "9995",
+        "outcome": "decline",
+        "code": "card_declined",
+        "decline_code": "insufficient_funds",
         "message": "Your card has insufficient funds.",
     },
     "pm_card_authenticationRequired": {
-        "brand": "visa", "last4": "3184", "outcome": "decline",
-        "code": "authentication_required", "decline_code": "authentication_required",
+        "brand": "visa",
+        "last4": "3184",
+        "outcome": "decline",
+        "code": "authentication_required",
+        "decline_code": "authentication_required",
         "message": "Your card was declined. This transaction requires authentication.",
     },
     "pm_card_requiresAction": {"brand": "visa", "last4": "3220", "outcome": "requires_action"},
-}  # fmt: skip
+}
 
 
 def stripe_fee(amount_minor: int) -> int:

@@ -41,9 +41,15 @@ def connection_rows(
     """Connections (of a partner, with these ids, in these statuses), by id."""
     c = _connections.c
     query = select(
-        c.id, c.partner_id, c.name, c.provider, c.status, c.created_at, c.updated_at,
+        c.id,
+        c.partner_id,
+        c.name,
+        c.provider,
+        c.status,
+        c.created_at,
+        c.updated_at,
         c.remote_tenant_name,
-    ).order_by(c.id)  # fmt: skip
+    ).order_by(c.id)
     if partner_id is not None:
         query = query.where(c.partner_id == partner_id)
     if connection_ids is not None:

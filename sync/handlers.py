@@ -164,9 +164,13 @@ class Handlers:
                 found[spec.reference] = result
                 if not isinstance(result, ConnectorError):
                     put_ref(
-                        session, self.connection.id, RefKind.CUSTOMER, spec.reference,
-                        result, digest,
-                    )  # fmt: skip
+                        session,
+                        self.connection.id,
+                        RefKind.CUSTOMER,
+                        spec.reference,
+                        result,
+                        digest,
+                    )
         return found
 
     async def ensure_items(self, partner_id: str) -> None:
@@ -334,9 +338,13 @@ class Handlers:
                 "retry this row once the invoice is there"
             )
         spec = credit_note_spec(
-            note, note_lines, self.remote.mapping, invoice_ref=invoice_ref,
-            invoice_number=invoice.number or "", customer_ref=remote_ref(customer),
-        )  # fmt: skip
+            note,
+            note_lines,
+            self.remote.mapping,
+            invoice_ref=invoice_ref,
+            invoice_number=invoice.number or "",
+            customer_ref=remote_ref(customer),
+        )
         key = idempotency_key(self.connection.id, row.op, row.our_id, "1")
         ref = await self.connector.push_credit_note(spec, key)
         self._record(row, RefKind.CREDIT_NOTE, ref, spec_hash(spec))

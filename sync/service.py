@@ -104,9 +104,13 @@ def _cursor(session: Session, connection: ConnectionSummary) -> SyncCursor:
 
 
 def _row(
-    connection: ConnectionSummary, event: BillingEvent, op: OutboxOp, subject: str, our_id: str,
+    connection: ConnectionSummary,
+    event: BillingEvent,
+    op: OutboxOp,
+    subject: str,
+    our_id: str,
     now: datetime,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     return {
         "connection_id": connection.id,
         "partner_id": connection.partner_id,

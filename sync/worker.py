@@ -158,10 +158,14 @@ class Worker:
         """Claim one batch and carry it out; False when nothing was due."""
         with self.write() as session:
             rows = repo.claim_due(
-                session, self.worker_id, now=self.clock(), limit=self.batch_size,
-                lease=self.lease, max_attempts=self.max_attempts,
+                session,
+                self.worker_id,
+                now=self.clock(),
+                limit=self.batch_size,
+                lease=self.lease,
+                max_attempts=self.max_attempts,
                 connection_id=self.connection_id,
-            )  # fmt: skip
+            )
         if not rows:
             return False
         stats.claimed += len(rows)
@@ -242,9 +246,15 @@ class Worker:
         self._started.discard(row.id or 0)
         with self.write() as session:
             status = repo.fail_row(
-                session, row, self.worker_id, error, message, self.clock(), self.rng,
+                session,
+                row,
+                self.worker_id,
+                error,
+                message,
+                self.clock(),
+                self.rng,
                 max_attempts=self.max_attempts,
-            )  # fmt: skip
+            )
             if isinstance(error, AuthExpiredError) and status is not None:
                 repo.pause_connection(session, row.connection_id, message, self.clock())
         if status is OutboxStatus.DEAD:

@@ -19,8 +19,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ("api", "billing", "config", "connectors", "demo", "ledger", "mappings", "migrations",
-           "sandbox", "sync", "workqueue")  # fmt: skip
+SHIPPED = (
+    "api",
+    "billing",
+    "config",
+    "connectors",
+    "demo",
+    "ledger",
+    "mappings",
+    "migrations",
+    "sandbox",
+    "sync",
+    "workqueue",
+)
 
 # Called on anything, these are queries (a session's or a connection's).
 QUERY_METHODS = frozenset({"exec", "execute", "scalar", "scalars", "query", "merge", "add_all"})
@@ -101,9 +112,8 @@ def test_only_repositories_query_in_sync() -> None:
     offenders = {
         name: calls
         for name, tree in _modules("sync")
-        if not _is_repository(name) and name not in QUERIES_ALLOWED
-        and (calls := query_calls(tree))
-    }  # fmt: skip
+        if not _is_repository(name) and name not in QUERIES_ALLOWED and (calls := query_calls(tree))
+    }
     assert not offenders, (
         "queries outside a repository (move them into the package's repository.py as a "
         f"function named for what it fetches): {offenders}"

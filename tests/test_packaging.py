@@ -50,17 +50,40 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
     )
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--no-index", "-q", "-w", str(base / "wheel"), str(source)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(base / "wheel"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if built.returncode != 0:
         pytest.skip(f"the wheel cannot be built offline here: {built.stderr.strip()[-300:]}")
     (wheel,) = (base / "wheel").glob("rebill-*.whl")
     venv = base / "venv"
     _run(sys.executable, "-m", "venv", venv, cwd=base)
-    _run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-         wheel, cwd=base)  # fmt: skip
+    _run(
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-index",
+        wheel,
+        cwd=base,
+    )
     purelib = _run(
         venv / "bin" / "python",
         "-c",
@@ -99,7 +122,7 @@ def test_the_installed_rebill_runs_every_job(installed: Path, tmp_path: Path) ->
         "export",
         "connections",
     ):
-        assert f" {job} " in listing, job  # fmt: skip
+        assert f" {job} " in listing, job
     assert "--workers" in _run(installed / "rebill", "serve", "--help", cwd=where, env=env)
     assert "--old-key-file" in _run(
         installed / "rebill", "secrets", "rotate", "--help", cwd=where, env=env
@@ -108,19 +131,24 @@ def test_the_installed_rebill_runs_every_job(installed: Path, tmp_path: Path) ->
     assert "database ready: sqlite:///" in done and "secret key generated" in done
     assert (where / "data" / "rebill.sqlite3").is_file()
     origin = _run(
-        installed / "python", "-c",
+        installed / "python",
+        "-c",
         "import main, sandbox.loopback, migrations.runner, api.docs, demo.billing as d;"
         "print(main.__file__); print(sandbox.loopback.__file__);"
         "print((api.docs.ASSETS / 'swagger-ui-bundle.js').is_file(), d.DEMO_FILE.is_file())",
-        cwd=where, env=env,
-    ).split()  # fmt: skip
+        cwd=where,
+        env=env,
+    ).split()
     venv = str(installed.parent)
     assert origin[0].startswith(venv) and origin[1].startswith(venv), origin
     assert origin[2:] == ["True", "True"]
     tables = _run(
-        installed / "python", "-c",
+        installed / "python",
+        "-c",
         "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);"
         "print(len(c.execute('select * from alembic_version').fetchall()))",
-        where / "data" / "rebill.sqlite3", cwd=where, env=env,
-    )  # fmt: skip
+        where / "data" / "rebill.sqlite3",
+        cwd=where,
+        env=env,
+    )
     assert int(tables) >= 2  # every migration branch applied from the installed package

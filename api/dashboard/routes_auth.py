@@ -95,9 +95,16 @@ def signin(
     if error is not None:
         data = cookie or new_session()
         return render(
-            request, "signin.html", None, None, csrf_token=data.csrf, next=_safe_next(next),
-            error=error, email=email, status_code=code,
-        )  # fmt: skip
+            request,
+            "signin.html",
+            None,
+            None,
+            csrf_token=data.csrf,
+            next=_safe_next(next),
+            error=error,
+            email=email,
+            status_code=code,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
     write_session(response, new_session(token))
     return response

@@ -114,17 +114,32 @@ def _line_csv(invoice: Invoice, line: LineExplanation) -> Iterator[str]:
     buffer = io.StringIO()
     writer = safe_writer(buffer)
     writer.writerow(
-        ["invoice", "line", "event_id", "occurred_at", "received_at", "quantity",
-         "share_on_line", "wholesale_cost_minor", "adjustment"]
-    )  # fmt: skip
+        [
+            "invoice",
+            "line",
+            "event_id",
+            "occurred_at",
+            "received_at",
+            "quantity",
+            "share_on_line",
+            "wholesale_cost_minor",
+            "adjustment",
+        ]
+    )
     for count, event in enumerate(line.events, start=1):
         writer.writerow(
-            [invoice.number or f"draft-{invoice.invoice_id}", line.position, event.event_id,
-             event.occurred_at.isoformat(), event.received_at.isoformat(),
-             quantity_text(event.quantity),
-             "" if event.share is None else quantity_text(event.share),
-             event.cost_minor, "yes" if event.adjustment else "no"]
-        )  # fmt: skip
+            [
+                invoice.number or f"draft-{invoice.invoice_id}",
+                line.position,
+                event.event_id,
+                event.occurred_at.isoformat(),
+                event.received_at.isoformat(),
+                quantity_text(event.quantity),
+                "" if event.share is None else quantity_text(event.share),
+                event.cost_minor,
+                "yes" if event.adjustment else "no",
+            ]
+        )
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -157,12 +172,19 @@ def review(
         )
     )
     return render(
-        request, "invoices.html", who, partner, db=db, drafts=drafts,
-        previous=_previous_totals(db, partner.id, drafts), done=done,
+        request,
+        "invoices.html",
+        who,
+        partner,
+        db=db,
+        drafts=drafts,
+        previous=_previous_totals(db, partner.id, drafts),
+        done=done,
         sync=invoice_sync_status(db, partner.id, [i.invoice_id for i in done]),
         charges=_charges(db, partner.id, [i.invoice_id for i in done]),
-        issued_message=issued, error=error,
-    )  # fmt: skip
+        issued_message=issued,
+        error=error,
+    )
 
 
 @router.post("/approve", dependencies=[Depends(check_csrf)])
@@ -200,10 +222,16 @@ def invoice_page(
     invoice = _invoice(db, partner.id, invoice_id)
     lines = InvoiceRepository(db).lines([invoice.invoice_id])[invoice.invoice_id]
     return render(
-        request, "invoice.html", who, partner, db=db, invoice=invoice, lines=lines,
+        request,
+        "invoice.html",
+        who,
+        partner,
+        db=db,
+        invoice=invoice,
+        lines=lines,
         explanation=explain_invoice(db, invoice),
         sync=invoice_sync_status(db, partner.id, [invoice.invoice_id]),
-    )  # fmt: skip
+    )
 
 
 @router.get("/{invoice_id}/pdf")

@@ -57,10 +57,17 @@ def portfolio_page(
         partner.currency,
     )
     return render(
-        request, "portfolio.html", who, partner, db=db, view=view, chart=chart,
-        period=f"{first:%Y-%m}", previous=f"{previous_month(first):%Y-%m}",
+        request,
+        "portfolio.html",
+        who,
+        partner,
+        db=db,
+        view=view,
+        chart=chart,
+        period=f"{first:%Y-%m}",
+        previous=f"{previous_month(first):%Y-%m}",
         following=f"{month_end(first) + timedelta(days=1):%Y-%m}",
-    )  # fmt: skip
+    )
 
 
 @router.get("/logo")
@@ -73,9 +80,12 @@ def logo(partner_id: str, who: SignedIn, db: DbSession) -> Response:
     return Response(
         found.content,
         media_type=found.media_type,
-        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                 "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"},
-    )  # fmt: skip
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=300",
+        },
+    )
 
 
 @router.get("/clients/{client_id}")
@@ -118,8 +128,22 @@ def client_page(
         code: describe_price(price) for code, price in sorted(pricing.terms.price_overrides.items())
     }
     return render(
-        request, "client.html", who, partner, db=db, client=client, figures=figures,
-        rows=rows, chart=chart, plan=pricing.plan, terms=pricing.terms, prices=prices,
-        overrides=overrides, invoices=invoices, payments=list(reversed(payments)),
-        numbers=numbers, card=card, period_last=figures.period.end - timedelta(days=1),
-    )  # fmt: skip
+        request,
+        "client.html",
+        who,
+        partner,
+        db=db,
+        client=client,
+        figures=figures,
+        rows=rows,
+        chart=chart,
+        plan=pricing.plan,
+        terms=pricing.terms,
+        prices=prices,
+        overrides=overrides,
+        invoices=invoices,
+        payments=list(reversed(payments)),
+        numbers=numbers,
+        card=card,
+        period_last=figures.period.end - timedelta(days=1),
+    )

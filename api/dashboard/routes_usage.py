@@ -63,11 +63,20 @@ def usage_page(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"cursor: {exc}") from exc
     tenants = TenantRepository(db)
     return render(
-        request, "usage.html", who, partner, db=db, events=events,
-        next_cursor=next_cursor, client=client or "", usage_type=usage_type or "",
-        period=shown, clients=tenants.clients(partner.id),
-        usage_types=tenants.usage_types(partner.id), first_page=cursor is None,
-    )  # fmt: skip
+        request,
+        "usage.html",
+        who,
+        partner,
+        db=db,
+        events=events,
+        next_cursor=next_cursor,
+        client=client or "",
+        usage_type=usage_type or "",
+        period=shown,
+        clients=tenants.clients(partner.id),
+        usage_types=tenants.usage_types(partner.id),
+        first_page=cursor is None,
+    )
 
 
 @router.get("/usage.csv")
@@ -94,9 +103,14 @@ def usage_csv(
 def sync_page(request: Request, partner_id: str, who: SignedIn, db: DbSession) -> Response:
     partner = partner_in_view(db, who, partner_id)
     return render(
-        request, "sync.html", who, partner, db=db, overview=sync_overview(db, partner.id),
+        request,
+        "sync.html",
+        who,
+        partner,
+        db=db,
+        overview=sync_overview(db, partner.id),
         retried=request.query_params.get("retried"),
-    )  # fmt: skip
+    )
 
 
 @router.post("/sync/retry", dependencies=[Depends(check_csrf)])

@@ -57,58 +57,149 @@ def _uk(day: date) -> str:
 
 
 QUICKBOOKS_HEADER = (
-    "InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Terms", "Memo",
-    "Item(Product/Service)", "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
-    "Taxable", "ItemTaxCode", "ItemTaxAmount", "Currency",
-)  # fmt: skip
+    "InvoiceNo",
+    "Customer",
+    "InvoiceDate",
+    "DueDate",
+    "Terms",
+    "Memo",
+    "Item(Product/Service)",
+    "ItemDescription",
+    "ItemQuantity",
+    "ItemRate",
+    "ItemAmount",
+    "Taxable",
+    "ItemTaxCode",
+    "ItemTaxAmount",
+    "Currency",
+)
 
 
 def _quickbooks(inv: ExportInvoice, line: ExportLine, _account: str) -> Row:
     cur = inv.currency
     return [
-        inv.number, inv.client_name, _us(inv.issue_date), _us(inv.due_date),
-        f"Net {inv.net_terms_days}", inv.memo, line.item, line.description,
-        _number(line.quantity), _number(line.unit_price), _money(line.amount_minor, cur),
-        "Y" if inv.tax_minor else "N", inv.tax_name or "", _money(line.tax_minor, cur), cur,
-    ]  # fmt: skip
+        inv.number,
+        inv.client_name,
+        _us(inv.issue_date),
+        _us(inv.due_date),
+        f"Net {inv.net_terms_days}",
+        inv.memo,
+        line.item,
+        line.description,
+        _number(line.quantity),
+        _number(line.unit_price),
+        _money(line.amount_minor, cur),
+        "Y" if inv.tax_minor else "N",
+        inv.tax_name or "",
+        _money(line.tax_minor, cur),
+        cur,
+    ]
 
 
 XERO_HEADER = (
-    "*ContactName", "EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3",
-    "POAddressLine4", "POCity", "PORegion", "POPostalCode", "POCountry", "*InvoiceNumber",
-    "Reference", "*InvoiceDate", "*DueDate", "InventoryItemCode", "*Description", "*Quantity",
-    "*UnitAmount", "Discount", "*AccountCode", "*TaxType", "TaxAmount", "TrackingName1",
-    "TrackingOption1", "TrackingName2", "TrackingOption2", "Currency", "BrandingTheme",
-)  # fmt: skip
+    "*ContactName",
+    "EmailAddress",
+    "POAddressLine1",
+    "POAddressLine2",
+    "POAddressLine3",
+    "POAddressLine4",
+    "POCity",
+    "PORegion",
+    "POPostalCode",
+    "POCountry",
+    "*InvoiceNumber",
+    "Reference",
+    "*InvoiceDate",
+    "*DueDate",
+    "InventoryItemCode",
+    "*Description",
+    "*Quantity",
+    "*UnitAmount",
+    "Discount",
+    "*AccountCode",
+    "*TaxType",
+    "TaxAmount",
+    "TrackingName1",
+    "TrackingOption1",
+    "TrackingName2",
+    "TrackingOption2",
+    "Currency",
+    "BrandingTheme",
+)
 
 
 def _xero(inv: ExportInvoice, line: ExportLine, account: str) -> Row:
     a = inv.address
     return [
-        inv.client_name, inv.email, a.get("line1") or "", a.get("line2") or "", "", "",
-        a.get("city") or "", a.get("region") or "", a.get("postal_code") or "",
-        a.get("country") or "", inv.number, inv.memo, _uk(inv.issue_date), _uk(inv.due_date),
-        "", f"{line.item}: {line.description}", _number(line.quantity),
-        _number(line.unit_price), "", account, inv.tax_name or "Tax Exempt",
-        _money(line.tax_minor, inv.currency), "", "", "", "", inv.currency, "",
-    ]  # fmt: skip
+        inv.client_name,
+        inv.email,
+        a.get("line1") or "",
+        a.get("line2") or "",
+        "",
+        "",
+        a.get("city") or "",
+        a.get("region") or "",
+        a.get("postal_code") or "",
+        a.get("country") or "",
+        inv.number,
+        inv.memo,
+        _uk(inv.issue_date),
+        _uk(inv.due_date),
+        "",
+        f"{line.item}: {line.description}",
+        _number(line.quantity),
+        _number(line.unit_price),
+        "",
+        account,
+        inv.tax_name or "Tax Exempt",
+        _money(line.tax_minor, inv.currency),
+        "",
+        "",
+        "",
+        "",
+        inv.currency,
+        "",
+    ]
 
 
 FRESHBOOKS_HEADER = (
-    "Client Name", "Email", "Invoice #", "Date Issued", "Due Date", "Currency", "Item Name",
-    "Item Description", "Rate", "Quantity", "Line Subtotal", "Tax 1 Type", "Tax 1 Amount",
-    "Line Total", "Notes",
-)  # fmt: skip
+    "Client Name",
+    "Email",
+    "Invoice #",
+    "Date Issued",
+    "Due Date",
+    "Currency",
+    "Item Name",
+    "Item Description",
+    "Rate",
+    "Quantity",
+    "Line Subtotal",
+    "Tax 1 Type",
+    "Tax 1 Amount",
+    "Line Total",
+    "Notes",
+)
 
 
 def _freshbooks(inv: ExportInvoice, line: ExportLine, _account: str) -> Row:
     cur = inv.currency
     return [
-        inv.client_name, inv.email, inv.number, inv.issue_date.isoformat(),
-        inv.due_date.isoformat(), cur, line.item, line.description, _number(line.unit_price),
-        _number(line.quantity), _money(line.amount_minor, cur), inv.tax_name or "",
-        _money(line.tax_minor, cur), _money(line.amount_minor + line.tax_minor, cur), inv.memo,
-    ]  # fmt: skip
+        inv.client_name,
+        inv.email,
+        inv.number,
+        inv.issue_date.isoformat(),
+        inv.due_date.isoformat(),
+        cur,
+        line.item,
+        line.description,
+        _number(line.unit_price),
+        _number(line.quantity),
+        _money(line.amount_minor, cur),
+        inv.tax_name or "",
+        _money(line.tax_minor, cur),
+        _money(line.amount_minor + line.tax_minor, cur),
+        inv.memo,
+    ]
 
 
 FORMATS: dict[str, ExportFormat] = {

@@ -209,9 +209,17 @@ def issue_command(
         raise fail(exc) from exc
     if as_json:
         echo_json(
-            [{"number": i.number, "client": i.client_id, "total_minor": i.total_minor,
-              "currency": i.currency, "due_at": i.due_at} for i in result.invoices]
-        )  # fmt: skip
+            [
+                {
+                    "number": i.number,
+                    "client": i.client_id,
+                    "total_minor": i.total_minor,
+                    "currency": i.currency,
+                    "due_at": i.due_at,
+                }
+                for i in result.invoices
+            ]
+        )
         return
     for invoice in result.invoices:
         typer.echo(

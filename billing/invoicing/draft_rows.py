@@ -66,14 +66,35 @@ def invoice_values(ctx: RunContext, item: Rated) -> dict[str, object]:
 
 
 LINE_COLUMNS = (
-    "invoice_id", "position", "kind", "usage_type", "description", "quantity", "unit_price",
-    "amount_minor", "cost_minor", "tier", "block_size", "origin_period_start", "adjusts",
-)  # fmt: skip
+    "invoice_id",
+    "position",
+    "kind",
+    "usage_type",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount_minor",
+    "cost_minor",
+    "tier",
+    "block_size",
+    "origin_period_start",
+    "adjusts",
+)
 USAGE_COLUMNS = (
-    "invoice_id", "partner_id", "client_id", "usage_type", "origin_period_start", "quantity",
-    "total_quantity", "charge_minor", "cost_minor", "events", "watermark",
-    "unbilled_cleared_minor", "cost_cleared_minor",
-)  # fmt: skip
+    "invoice_id",
+    "partner_id",
+    "client_id",
+    "usage_type",
+    "origin_period_start",
+    "quantity",
+    "total_quantity",
+    "charge_minor",
+    "cost_minor",
+    "events",
+    "watermark",
+    "unbilled_cleared_minor",
+    "cost_cleared_minor",
+)
 
 
 def content_rows(
@@ -81,17 +102,41 @@ def content_rows(
 ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """A draft's lines and usage rows, as tuples in `LINE_COLUMNS` / `USAGE_COLUMNS` order."""
     lines: list[tuple[object, ...]] = [
-        (invoice_id, position, line.kind, line.usage_type, line.description[:500],
-         line.quantity, line.unit_price, line.amount, line.cost, line.tier, line.block_size,
-         line.origin_period_start, line.adjusts)
+        (
+            invoice_id,
+            position,
+            line.kind,
+            line.usage_type,
+            line.description[:500],
+            line.quantity,
+            line.unit_price,
+            line.amount,
+            line.cost,
+            line.tier,
+            line.block_size,
+            line.origin_period_start,
+            line.adjusts,
+        )
         for position, line in enumerate(draft.lines, start=1)
-    ]  # fmt: skip
+    ]
     usage: list[tuple[object, ...]] = [
-        (invoice_id, partner_id, client_id, row.usage_type, row.origin_period_start,
-         plain(row.quantity), plain(row.total_quantity), row.charge, row.cost, row.events,
-         row.watermark, 0, 0)
+        (
+            invoice_id,
+            partner_id,
+            client_id,
+            row.usage_type,
+            row.origin_period_start,
+            plain(row.quantity),
+            plain(row.total_quantity),
+            row.charge,
+            row.cost,
+            row.events,
+            row.watermark,
+            0,
+            0,
+        )
         for row in draft.usage
-    ]  # fmt: skip
+    ]
     return lines, usage
 
 

@@ -125,13 +125,21 @@ def issue_invoices(
         set_committed_value(invoice, "updated_at", moment)
     repo.mark_issued(
         [
-            {"row_id": i.invoice_id, "number": i.number, "status": i.status,
-             "issued_at": i.issued_at, "issue_date": i.issue_date, "due_at": i.due_at,
-             "net_terms_days": i.net_terms_days, "ledger_entry_id": i.ledger_entry_id,
-             "version": i.version, "updated_at": i.updated_at}
+            {
+                "row_id": i.invoice_id,
+                "number": i.number,
+                "status": i.status,
+                "issued_at": i.issued_at,
+                "issue_date": i.issue_date,
+                "due_at": i.due_at,
+                "net_terms_days": i.net_terms_days,
+                "ledger_entry_id": i.ledger_entry_id,
+                "version": i.version,
+                "updated_at": i.updated_at,
+            }
             for i in invoices
         ]
-    )  # fmt: skip
+    )
     repo.add_events(
         [
             event_row(

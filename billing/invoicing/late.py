@@ -161,11 +161,19 @@ def _rerate(
         usage_type = ctx.types.get(code)
         adjustments.append(
             Adjustment(
-                code, start, invoice.period_end, ctx.book.names.get(code, code),
-                usage_type.unit if usage_type else "unit", delta, total.quantity, charge - before.charge,
-                cost - before.cost, total.events, ctx.snapshot,
+                code,
+                start,
+                invoice.period_end,
+                ctx.book.names.get(code, code),
+                usage_type.unit if usage_type else "unit",
+                delta,
+                total.quantity,
+                charge - before.charge,
+                cost - before.cost,
+                total.events,
+                ctx.snapshot,
             )
-        )  # fmt: skip
+        )
     for part, line in (
         (InvoiceLineKind.BASE_FEE, statement.base_fee),
         (InvoiceLineKind.MINIMUM_TRUE_UP, statement.minimum_true_up),
@@ -175,8 +183,18 @@ def _rerate(
         if change:
             adjustments.append(
                 Adjustment(
-                    None, start, invoice.period_end, statement.plan_name, "", _ZERO, _ZERO,
-                    change, 0, 0, ctx.snapshot, part,
+                    None,
+                    start,
+                    invoice.period_end,
+                    statement.plan_name,
+                    "",
+                    _ZERO,
+                    _ZERO,
+                    change,
+                    0,
+                    0,
+                    ctx.snapshot,
+                    part,
                 )
-            )  # fmt: skip
+            )
     return adjustments

@@ -126,13 +126,20 @@ def invoice_entry(
         legs.add(role, -part.true_up, currency, part.period, usage_type, sub)
         if usage_type is not None:
             legs.add(
-                AccountRole.WHOLESALE_COST, part.cost_true_up, cost_currency, part.period,
-                usage_type, usage_type,
-            )  # fmt: skip
-            legs.add(
-                AccountRole.WHOLESALE_PAYABLE, -part.cost_true_up, cost_currency, part.period,
+                AccountRole.WHOLESALE_COST,
+                part.cost_true_up,
+                cost_currency,
+                part.period,
                 usage_type,
-            )  # fmt: skip
+                usage_type,
+            )
+            legs.add(
+                AccountRole.WHOLESALE_PAYABLE,
+                -part.cost_true_up,
+                cost_currency,
+                part.period,
+                usage_type,
+            )
     legs.add(AccountRole.SALES_TAX_PAYABLE, -invoice.tax_minor, currency, own)
     if len(legs.legs) < 2:
         return None

@@ -117,15 +117,20 @@ def recognise(
             before.cost += part.cost
             parts.append(part)
             states[key] = {
-                "partner_id": partner_id, "client_id": invoice.client_id,
-                "usage_type": component, "period_start": period,
+                "partner_id": partner_id,
+                "client_id": invoice.client_id,
+                "usage_type": component,
+                "period_start": period,
                 "period_end": ends.get((invoice.client_id, period))
                 or invoice.period_end + timedelta(days=1),
-                "currency": invoice.currency, "cost_currency": invoice.cost_currency,
-                "charge": before.charge, "cost": before.cost,
+                "currency": invoice.currency,
+                "cost_currency": invoice.cost_currency,
+                "charge": before.charge,
+                "cost": before.cost,
                 "accruals": known.accruals if known else 0,
-                "watermark": f"invoiced {invoice.number}"[:64], "updated_at": stamp,
-            }  # fmt: skip
+                "watermark": f"invoiced {invoice.number}"[:64],
+                "updated_at": stamp,
+            }
         found[invoice.invoice_id] = parts
     repo.set_cleared([row for rows in usage.values() for row in rows])
     pricing.save_accrued(list(states.values()))

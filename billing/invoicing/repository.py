@@ -299,12 +299,16 @@ class InvoiceRepository(UsageQueries):
         for chunk in chunks(list(invoice_ids)):
             query = (
                 select(
-                    col(row.invoice_id), col(row.id), col(row.usage_type),
-                    col(row.origin_period_start), col(row.charge_minor), col(row.cost_minor),
+                    col(row.invoice_id),
+                    col(row.id),
+                    col(row.usage_type),
+                    col(row.origin_period_start),
+                    col(row.charge_minor),
+                    col(row.cost_minor),
                 )
                 .where(col(row.invoice_id).in_(chunk))
                 .order_by(col(row.id))
-            )  # fmt: skip
+            )
             for invoice_id, *values in self.session.execute(query):
                 found[invoice_id].append(UsageFigure(*values))
         return found
@@ -342,9 +346,16 @@ class InvoiceRepository(UsageQueries):
         dict has `row_id` and every column below."""
         table: Any = Invoice.__table__  # type: ignore[attr-defined]
         names = (
-            "number", "status", "issued_at", "issue_date", "due_at", "net_terms_days",
-            "ledger_entry_id", "version", "updated_at",
-        )  # fmt: skip
+            "number",
+            "status",
+            "issued_at",
+            "issue_date",
+            "due_at",
+            "net_terms_days",
+            "ledger_entry_id",
+            "version",
+            "updated_at",
+        )
         staged = [(row["row_id"], *(row[name] for name in names)) for row in rows]
         if self._update_by_id(Invoice, names, staged):
             return

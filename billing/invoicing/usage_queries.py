@@ -100,15 +100,19 @@ class UsageQueries:
         )
         query = (
             select(
-                col(Invoice.client_id), col(Invoice.period_start), col(line.kind),
-                col(line.adjusts), col(line.origin_period_start), col(line.amount_minor),
+                col(Invoice.client_id),
+                col(Invoice.period_start),
+                col(line.kind),
+                col(line.adjusts),
+                col(line.origin_period_start),
+                col(line.amount_minor),
             )
             .join(Invoice, col(Invoice.id) == col(line.invoice_id))
             .where(
                 col(Invoice.partner_id) == partner_id,
                 col(line.kind).in_([*fixed, InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT]),
             )
-        )  # fmt: skip
+        )
         if issued_only:
             query = query.where(col(Invoice.status).in_(sorted(ISSUED_STATES)))
         else:

@@ -78,10 +78,12 @@ class ClientAlert:
     def reasons(self) -> tuple[str, ...]:
         return tuple(
             reason
-            for reason, present in (("below", self.below_percent is not None),
-                                    ("drop", self.drop is not None))
+            for reason, present in (
+                ("below", self.below_percent is not None),
+                ("drop", self.drop is not None),
+            )
             if present
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +128,15 @@ def find_alerts(session: Session, partner: Partner, now: datetime) -> list[Clien
         if under or drop is not None:
             found.append(
                 ClientAlert(
-                    client.id, client.name, period, current, before,
-                    limits.below_percent if under else None, drop,
+                    client.id,
+                    client.name,
+                    period,
+                    current,
+                    before,
+                    limits.below_percent if under else None,
+                    drop,
                 )
-            )  # fmt: skip
+            )
     return found
 
 
@@ -285,23 +292,34 @@ def send_alerts(session: Session, partner_id: str, now: datetime, *, base_url: s
     )
     session.flush()
     digest = MarginAlertDigest(
-        partner_id=partner_id, local_day=day, alerts=len(alerts),
-        recipients=", ".join(recipients)[:2000], email_id=email.id, created_at=now,
-    )  # fmt: skip
+        partner_id=partner_id,
+        local_day=day,
+        alerts=len(alerts),
+        recipients=", ".join(recipients)[:2000],
+        email_id=email.id,
+        created_at=now,
+    )
     session.add(digest)
     session.flush()
     for alert in alerts:
         session.add(
             MarginAlert(
-                partner_id=partner_id, client_id=alert.client_id,
-                period_start=alert.period.start, reasons=",".join(alert.reasons),
-                currency=alert.now.currency, charge=alert.now.charge, cost=alert.now.cost,
-                margin_percent=None if alert.now.margin_percent is None
+                partner_id=partner_id,
+                client_id=alert.client_id,
+                period_start=alert.period.start,
+                reasons=",".join(alert.reasons),
+                currency=alert.now.currency,
+                charge=alert.now.charge,
+                cost=alert.now.cost,
+                margin_percent=None
+                if alert.now.margin_percent is None
                 else f"{alert.now.margin_percent:.2f}",
-                previous_percent=None if alert.before is None or alert.before.margin_percent
-                is None else f"{alert.before.margin_percent:.2f}",
-                digest_id=digest.id or 0, created_at=now,
+                previous_percent=None
+                if alert.before is None or alert.before.margin_percent is None
+                else f"{alert.before.margin_percent:.2f}",
+                digest_id=digest.id or 0,
+                created_at=now,
             )
-        )  # fmt: skip
+        )
     session.flush()
     return AlertRun(partner_id, sent=len(alerts))

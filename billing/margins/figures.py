@@ -94,10 +94,16 @@ class _Sums:
                 if values != [0, 0, 0, 0]:
                     found.append(
                         Cell(
-                            client, start, usage_type, currency, charge, cost, charge - billed,
+                            client,
+                            start,
+                            usage_type,
+                            currency,
+                            charge,
+                            cost,
+                            charge - billed,
                             cost - costed,
                         )
-                    )  # fmt: skip
+                    )
         return tuple(found)
 
 

@@ -78,8 +78,13 @@ class MarginsRepository:
         period = func.coalesce(col(line.origin_period_start), col(Invoice.period_start))
         query = (
             select(
-                col(Invoice.client_id), period, col(line.kind), col(line.usage_type),
-                col(line.adjusts), col(Invoice.currency), func.sum(col(line.amount_minor)),
+                col(Invoice.client_id),
+                period,
+                col(line.kind),
+                col(line.usage_type),
+                col(line.adjusts),
+                col(Invoice.currency),
+                func.sum(col(line.amount_minor)),
             )
             .join(Invoice, col(Invoice.id) == col(line.invoice_id))
             .where(
@@ -95,10 +100,14 @@ class MarginsRepository:
                 ),
             )
             .group_by(
-                col(Invoice.client_id), period, col(line.kind), col(line.usage_type),
-                col(line.adjusts), col(Invoice.currency),
+                col(Invoice.client_id),
+                period,
+                col(line.kind),
+                col(line.usage_type),
+                col(line.adjusts),
+                col(Invoice.currency),
             )
-        )  # fmt: skip
+        )
         for client, start, kind, usage_type, adjusts, currency, amount in self.session.execute(
             query
         ):
@@ -109,8 +118,11 @@ class MarginsRepository:
         note_period = func.coalesce(col(credited.origin_period_start), col(Invoice.period_start))
         notes = (
             select(
-                col(CreditNote.client_id), note_period, col(CreditNoteLine.kind),
-                col(CreditNoteLine.usage_type), col(CreditNote.currency),
+                col(CreditNote.client_id),
+                note_period,
+                col(CreditNoteLine.kind),
+                col(CreditNoteLine.usage_type),
+                col(CreditNote.currency),
                 func.sum(col(CreditNoteLine.amount_minor)),
             )
             .join(CreditNote, col(CreditNote.id) == col(CreditNoteLine.credit_note_id))
@@ -123,10 +135,13 @@ class MarginsRepository:
                 note_period <= selection.last,
             )
             .group_by(
-                col(CreditNote.client_id), note_period, col(CreditNoteLine.kind),
-                col(CreditNoteLine.usage_type), col(CreditNote.currency),
+                col(CreditNote.client_id),
+                note_period,
+                col(CreditNoteLine.kind),
+                col(CreditNoteLine.usage_type),
+                col(CreditNote.currency),
             )
-        )  # fmt: skip
+        )
         for client, start, kind, usage_type, currency, amount in self.session.execute(notes):
             bucket = usage_type if kind in USAGE_LINE_KINDS else None
             yield client, start, bucket, currency, -int(amount)
@@ -137,8 +152,11 @@ class MarginsRepository:
         row = InvoiceUsage
         query = (
             select(
-                col(row.client_id), col(row.origin_period_start), col(row.usage_type),
-                col(Invoice.cost_currency), func.sum(col(row.cost_minor)),
+                col(row.client_id),
+                col(row.origin_period_start),
+                col(row.usage_type),
+                col(Invoice.cost_currency),
+                func.sum(col(row.cost_minor)),
             )
             .join(Invoice, col(Invoice.id) == col(row.invoice_id))
             .where(
@@ -147,10 +165,12 @@ class MarginsRepository:
                 _in(col(row.origin_period_start), selection),
             )
             .group_by(
-                col(row.client_id), col(row.origin_period_start), col(row.usage_type),
+                col(row.client_id),
+                col(row.origin_period_start),
+                col(row.usage_type),
                 col(Invoice.cost_currency),
             )
-        )  # fmt: skip
+        )
         for client, start, usage_type, currency, amount in self.session.execute(query):
             yield client, start, usage_type, currency, int(amount or 0)
 

@@ -56,11 +56,15 @@ _KEY_LIMIT = 200
 _SOURCES = ("accrual", "invoice", "credit_note")
 _PERIOD_ROLES = frozenset(
     {
-        AccountRole.UNBILLED_RECEIVABLE, AccountRole.USAGE_REVENUE,
-        AccountRole.SUBSCRIPTION_REVENUE, AccountRole.DISCOUNTS, AccountRole.CREDIT_NOTES,
-        AccountRole.WHOLESALE_COST, AccountRole.WHOLESALE_PAYABLE,
+        AccountRole.UNBILLED_RECEIVABLE,
+        AccountRole.USAGE_REVENUE,
+        AccountRole.SUBSCRIPTION_REVENUE,
+        AccountRole.DISCOUNTS,
+        AccountRole.CREDIT_NOTES,
+        AccountRole.WHOLESALE_COST,
+        AccountRole.WHOLESALE_PAYABLE,
     }
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -172,17 +176,29 @@ def _issue_legs(
         role = account.role
         parts: list[tuple[date, int]] = []
         if usage is not None and role == AccountRole.UNBILLED_RECEIVABLE:
-            parts = [(r.origin_period_start, -r.unbilled_cleared_minor) for r in rows
-                     if r.usage_type == usage]  # fmt: skip
+            parts = [
+                (r.origin_period_start, -r.unbilled_cleared_minor)
+                for r in rows
+                if r.usage_type == usage
+            ]
         elif usage is not None and role == AccountRole.USAGE_REVENUE:
-            parts = [(r.origin_period_start, r.unbilled_cleared_minor - r.charge_minor)
-                     for r in rows if r.usage_type == usage]  # fmt: skip
+            parts = [
+                (r.origin_period_start, r.unbilled_cleared_minor - r.charge_minor)
+                for r in rows
+                if r.usage_type == usage
+            ]
         elif usage is not None and role == AccountRole.WHOLESALE_COST:
-            parts = [(r.origin_period_start, r.cost_minor - r.cost_cleared_minor) for r in rows
-                     if r.usage_type == usage]  # fmt: skip
+            parts = [
+                (r.origin_period_start, r.cost_minor - r.cost_cleared_minor)
+                for r in rows
+                if r.usage_type == usage
+            ]
         elif usage is not None and role == AccountRole.WHOLESALE_PAYABLE:
-            parts = [(r.origin_period_start, r.cost_cleared_minor - r.cost_minor) for r in rows
-                     if r.usage_type == usage]  # fmt: skip
+            parts = [
+                (r.origin_period_start, r.cost_cleared_minor - r.cost_minor)
+                for r in rows
+                if r.usage_type == usage
+            ]
         elif usage is None and role is not None and role in fixed:
             parts = fixed[role]
             if sum(amount for _, amount in parts) != total:
@@ -199,8 +215,9 @@ def _credit_legs(
 ) -> list[PostingSpec]:
     """Credit note legs by the period of each credited line, the rest in the invoice's."""
     own = invoice.period_start
-    notes = [n for n in repo.credit_notes(invoice.partner_id, invoice.invoice_id)
-             if n.number == number]  # fmt: skip
+    notes = [
+        n for n in repo.credit_notes(invoice.partner_id, invoice.invoice_id) if n.number == number
+    ]
     lines = {ln.id: ln for ln in repo.lines([invoice.invoice_id])[invoice.invoice_id]}
     net: dict[tuple[str | None, date], int] = defaultdict(int)
     for note in notes:
@@ -273,10 +290,13 @@ def retag_periods(session: Session, partner_id: str, *, apply: bool) -> RetagRes
                 )
                 tagged = _all_in(original, invoice.period_start)
         reverse_entry(
-            session, partner_id, entry.entry_id, effective_at=entry.effective_at,
+            session,
+            partner_id,
+            entry.entry_id,
+            effective_at=entry.effective_at,
             memo=f"Re-tagging with service periods: reversal of {entry.idempotency_key}"[:500],
             idempotency_key=_key("retag-reversal", entry.idempotency_key),
-        )  # fmt: skip
+        )
         specs.append(
             EntrySpec(
                 idempotency_key=_key("retag", entry.idempotency_key),

@@ -113,10 +113,11 @@ def group(
         values[2] += cell.unbilled_charge
         values[3] += cell.unbilled_cost
     return tuple(
-        MarginRow(key, currency, charge, cost, unbilled, unbilled_cost,
-                  below(charge, cost, threshold))
+        MarginRow(
+            key, currency, charge, cost, unbilled, unbilled_cost, below(charge, cost, threshold)
+        )
         for (key, currency), (charge, cost, unbilled, unbilled_cost) in sorted(sums.items())
-    )  # fmt: skip
+    )
 
 
 _KEYS: dict[str, Callable[[Cell], str]] = {

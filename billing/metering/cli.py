@@ -89,10 +89,18 @@ def show_command(
         raise fail(exc) from exc
     if as_json:
         echo_json(
-            [{"day": d.day.isoformat(), "usage_type": d.usage_type,
-              "quantity": quantity_text(d.quantity), "events": d.events,
-              "wholesale_cost": d.wholesale_cost, "currency": d.currency} for d in days]
-        )  # fmt: skip
+            [
+                {
+                    "day": d.day.isoformat(),
+                    "usage_type": d.usage_type,
+                    "quantity": quantity_text(d.quantity),
+                    "events": d.events,
+                    "wholesale_cost": d.wholesale_cost,
+                    "currency": d.currency,
+                }
+                for d in days
+            ]
+        )
         return
     typer.echo(f"Usage of {client} ({partner}) from {first} to {last}, in the client's time zone")
     typer.echo(f"  {'day':<10}  {'usage type':<22} {'quantity':>16} {'events':>8} {'cost':>14}")

@@ -109,8 +109,10 @@ def import_csv(
                 result = ingest(session, partner_id, chunk.events, EventSource.CSV, catalog=catalog)
             accepted += result.accepted
             duplicates += result.duplicates
-            failures = [(chunk.lines[r.index], r.field, r.reason, chunk.rows[r.index])
-                        for r in result.rejections]  # fmt: skip
+            failures = [
+                (chunk.lines[r.index], r.field, r.reason, chunk.rows[r.index])
+                for r in result.rejections
+            ]
             for line, field, reason, row in sorted(chunk.bad + failures):
                 rejects.writerow([line, field, reason, *row])
             rows += len(chunk.events) + len(chunk.bad)
@@ -155,8 +157,11 @@ class _Rows(Protocol):
 def _chunks(reader: _Rows, header: list[str], size: int) -> Iterator[_Chunk]:
     """Rows as event dicts; extra columns become properties (empty cells are left out)."""
     width = len(header)
-    fixed = {name: header.index(name) for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
-             if name in header}  # fmt: skip
+    fixed = {
+        name: header.index(name)
+        for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+        if name in header
+    }
     extras = [(i, name) for i, name in enumerate(header) if name not in fixed]
     i_event, i_client, i_type, i_quantity, i_time = (fixed[n] for n in REQUIRED_COLUMNS)
     i_adjusts = fixed.get("adjusts")
@@ -170,9 +175,12 @@ def _chunks(reader: _Rows, header: list[str], size: int) -> Iterator[_Chunk]:
             chunk.bad.append((line, "row", f"has {len(row)} columns; the header has {width}", row))
         else:
             event: dict[str, object] = {
-                "event_id": row[i_event], "client": row[i_client], "usage_type": row[i_type],
-                "quantity": row[i_quantity], "occurred_at": row[i_time],
-            }  # fmt: skip
+                "event_id": row[i_event],
+                "client": row[i_client],
+                "usage_type": row[i_type],
+                "quantity": row[i_quantity],
+                "occurred_at": row[i_time],
+            }
             if extras:
                 event["properties"] = {name: row[i] for i, name in extras if row[i]} or None
             if i_adjusts is not None:

@@ -207,9 +207,15 @@ def usage_summary(
             session, partner_id, first, last, client_id=client, usage_type=usage_type
         )
     lines = [
-        SummaryLine(client=t.client_id, usage_type=t.usage_type, day=t.day,
-                    quantity=quantity_text(t.quantity), events=t.events,
-                    wholesale_cost=t.wholesale_cost, currency=t.currency)
+        SummaryLine(
+            client=t.client_id,
+            usage_type=t.usage_type,
+            day=t.day,
+            quantity=quantity_text(t.quantity),
+            events=t.events,
+            wholesale_cost=t.wholesale_cost,
+            currency=t.currency,
+        )
         for t in totals
-    ]  # fmt: skip
+    ]
     return for_key(principal, SummaryResponse(start=first, end=last, lines=lines))

@@ -19,9 +19,19 @@ from config.db import session_scope
 __all__ = ["EXPORT_COLUMNS", "export_csv_chunks"]
 
 EXPORT_COLUMNS = (
-    "id", "event_id", "client", "usage_type", "quantity", "occurred_at", "received_at",
-    "source", "wholesale_cost", "currency", "adjusts_id", "properties",
-)  # fmt: skip
+    "id",
+    "event_id",
+    "client",
+    "usage_type",
+    "quantity",
+    "occurred_at",
+    "received_at",
+    "source",
+    "wholesale_cost",
+    "currency",
+    "adjusts_id",
+    "properties",
+)
 _CHUNK_ROWS = 1000
 
 
@@ -38,13 +48,21 @@ def export_csv_chunks(
     with session_scope(engine) as session:
         for count, event in enumerate(iter_events(session, partner_id, where), start=1):
             writer.writerow(
-                [event.id, event.event_id, event.client_id, event.usage_type,
-                 quantity_text(event.quantity), event.occurred_at.isoformat(),
-                 event.received_at.isoformat(), event.source,
-                 event.wholesale_cost if costs else "",
-                 event.currency, event.adjusts_id or "",
-                 json.dumps(event.properties, sort_keys=True) if event.properties else ""]
-            )  # fmt: skip
+                [
+                    event.id,
+                    event.event_id,
+                    event.client_id,
+                    event.usage_type,
+                    quantity_text(event.quantity),
+                    event.occurred_at.isoformat(),
+                    event.received_at.isoformat(),
+                    event.source,
+                    event.wholesale_cost if costs else "",
+                    event.currency,
+                    event.adjusts_id or "",
+                    json.dumps(event.properties, sort_keys=True) if event.properties else "",
+                ]
+            )
             if count % _CHUNK_ROWS == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)

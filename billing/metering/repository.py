@@ -146,11 +146,24 @@ class MeteringRepository:
             received = received_at.isoformat(" ", "microseconds")[:26]
             for start in range(0, len(events), _INSERT_CHUNK):
                 rows = [
-                    (_hex(e.id), partner_id, e.client_id, e.usage_type, e.event_id,
-                     e.quantity_scaled, e.occurred_text, received, e.properties_json, source,
-                     e.wholesale_cost, currency, _hex(e.adjusts_id), e.body_hash)
+                    (
+                        _hex(e.id),
+                        partner_id,
+                        e.client_id,
+                        e.usage_type,
+                        e.event_id,
+                        e.quantity_scaled,
+                        e.occurred_text,
+                        received,
+                        e.properties_json,
+                        source,
+                        e.wholesale_cost,
+                        currency,
+                        _hex(e.adjusts_id),
+                        e.body_hash,
+                    )
                     for e in events[start : start + _INSERT_CHUNK]
-                ]  # fmt: skip
+                ]
                 result = connection.exec_driver_sql(
                     sql, rows, execution_options={"preserve_rowcount": True}
                 )
@@ -159,14 +172,24 @@ class MeteringRepository:
         statement = _postgres_insert()
         for start in range(0, len(events), _INSERT_CHUNK):
             dicts = [
-                {"id": e.id, "partner_id": partner_id, "client_id": e.client_id,
-                 "usage_type": e.usage_type, "event_id": e.event_id, "quantity": e.quantity,
-                 "occurred_at": e.occurred_at, "received_at": received_at,
-                 "properties": e.properties_json, "source": source,
-                 "wholesale_cost": e.wholesale_cost, "currency": currency,
-                 "adjusts_id": e.adjusts_id, "body_hash": e.body_hash}
+                {
+                    "id": e.id,
+                    "partner_id": partner_id,
+                    "client_id": e.client_id,
+                    "usage_type": e.usage_type,
+                    "event_id": e.event_id,
+                    "quantity": e.quantity,
+                    "occurred_at": e.occurred_at,
+                    "received_at": received_at,
+                    "properties": e.properties_json,
+                    "source": source,
+                    "wholesale_cost": e.wholesale_cost,
+                    "currency": currency,
+                    "adjusts_id": e.adjusts_id,
+                    "body_hash": e.body_hash,
+                }
                 for e in events[start : start + _INSERT_CHUNK]
-            ]  # fmt: skip
+            ]
             written += self.session.execute(statement, dicts).rowcount  # type: ignore[attr-defined]
         return written
 

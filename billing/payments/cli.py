@@ -67,9 +67,14 @@ def record_command(
         with session_scope() as session:
             partner_id = _partner(session, partner)
             payment, created = record_manual_payment(
-                session, partner_id, invoice, amount=amount, reference=reference,
-                method=method, on=day,
-            )  # fmt: skip
+                session,
+                partner_id,
+                invoice,
+                amount=amount,
+                reference=reference,
+                method=method,
+                on=day,
+            )
             stored = InvoiceRepository(session).invoice(partner_id, payment.invoice_id)
             assert stored is not None
             status, due = stored.status, stored.amount_due_minor

@@ -136,24 +136,40 @@ def _legs(accounts: _Accounts, figures: ClientFigures, change: _Change) -> list[
         legs += [
             PostingSpec(
                 accounts.code(AccountRole.UNBILLED_RECEIVABLE, currency),
-                change.charge, currency, client, usage_type, period,
+                change.charge,
+                currency,
+                client,
+                usage_type,
+                period,
             ),
             PostingSpec(
                 accounts.code(role, currency, sub_account),
-                -change.charge, currency, client, usage_type, period,
+                -change.charge,
+                currency,
+                client,
+                usage_type,
+                period,
             ),
-        ]  # fmt: skip
+        ]
     if change.cost:
         legs += [
             PostingSpec(
                 accounts.code(AccountRole.WHOLESALE_COST, cost_currency, usage_type),
-                change.cost, cost_currency, client, usage_type, period,
+                change.cost,
+                cost_currency,
+                client,
+                usage_type,
+                period,
             ),
             PostingSpec(
                 accounts.code(AccountRole.WHOLESALE_PAYABLE, cost_currency),
-                -change.cost, cost_currency, client, usage_type, period,
+                -change.cost,
+                cost_currency,
+                client,
+                usage_type,
+                period,
             ),
-        ]  # fmt: skip
+        ]
     return legs
 
 
@@ -280,13 +296,20 @@ def _changes(
         for component, (charge, cost) in current.items():
             states.append(
                 {
-                    "partner_id": partner_id, "client_id": item.client_id,
-                    "usage_type": component, "period_start": item.period.start,
-                    "period_end": item.period.end, "currency": item.statement.currency,
-                    "cost_currency": item.cost_currency, "charge": charge, "cost": cost,
-                    "accruals": n, "watermark": mark, "updated_at": stamp,
+                    "partner_id": partner_id,
+                    "client_id": item.client_id,
+                    "usage_type": component,
+                    "period_start": item.period.start,
+                    "period_end": item.period.end,
+                    "currency": item.statement.currency,
+                    "cost_currency": item.cost_currency,
+                    "charge": charge,
+                    "cost": cost,
+                    "accruals": n,
+                    "watermark": mark,
+                    "updated_at": stamp,
                 }
-            )  # fmt: skip
+            )
         result.clients.add(item.client_id)
         result.charge[item.statement.currency] += sum(c.charge for c in changes)
         result.cost[item.cost_currency] += sum(c.cost for c in changes)

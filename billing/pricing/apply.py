@@ -235,8 +235,13 @@ def _apply_usage_type(
 
 
 _CLIENT_FIELDS = (
-    "name", "external_ref", "billing_email", "timezone", "billing_anchor_day", "status",
-)  # fmt: skip
+    "name",
+    "external_ref",
+    "billing_email",
+    "timezone",
+    "billing_anchor_day",
+    "status",
+)
 _CLIENT_NAMES = {"billing_email": "email", "billing_anchor_day": "billing_day"}
 
 

@@ -80,9 +80,13 @@ def apply_command(
     with session_scope() as session:
         try:
             report = apply_partner_file(
-                session, partner_file, utcnow(), reference=str(file), force=force,
+                session,
+                partner_file,
+                utcnow(),
+                reference=str(file),
+                force=force,
                 base_dir=file.resolve().parent,
-            )  # fmt: skip
+            )
         except PartnerFileError as exc:
             session.rollback()
             typer.echo(str(exc), err=True)
@@ -136,9 +140,14 @@ def accrue_command(
         raise fail(str(exc)) from exc
     if as_json:
         echo_json(
-            {"partner": partner, "entries": result.entries, "clients": sorted(result.clients),
-             "charge": dict(result.charge), "cost": dict(result.cost)}
-        )  # fmt: skip
+            {
+                "partner": partner,
+                "entries": result.entries,
+                "clients": sorted(result.clients),
+                "charge": dict(result.charge),
+                "cost": dict(result.cost),
+            }
+        )
         return
     for line in accrual_lines(partner, result):
         typer.echo(line)
@@ -225,11 +234,19 @@ def price_history(
     with session_scope() as session:
         rows = PricingRepository(session).changes(partner, object_key=key, limit=limit)
     payload = [
-        {"at": r.changed_at, "source": r.source.value, "reference": r.reference,
-         "object": r.object_type, "key": r.object_key, "action": r.action,
-         "effective_from": r.effective_from, "before": r.before, "after": r.after}
+        {
+            "at": r.changed_at,
+            "source": r.source.value,
+            "reference": r.reference,
+            "object": r.object_type,
+            "key": r.object_key,
+            "action": r.action,
+            "effective_from": r.effective_from,
+            "before": r.before,
+            "after": r.after,
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
     if as_json:
         echo_json(payload)
         return

@@ -102,12 +102,16 @@ def set_client_terms(
         (
             day,
             TermsValue(
-                r.plan_code, r.custom_plan, r.discount_percent, r.tax_name, r.tax_percent,
+                r.plan_code,
+                r.custom_plan,
+                r.discount_percent,
+                r.tax_name,
+                r.tax_percent,
                 r.auto_charge,
             ),
         )
         for day, r in rows.items()
-    )  # fmt: skip
+    )
     decided = decide(
         context,
         timeline,

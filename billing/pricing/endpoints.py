@@ -167,9 +167,15 @@ def _write_plan(
         with translate_errors():
             spec = _validated(model, raw)
             changes, created = put_plan(
-                session, partner_id, code, spec, utcnow(),
-                reference=principal.key_prefix, force=force, create=create,
-            )  # fmt: skip
+                session,
+                partner_id,
+                code,
+                spec,
+                utcnow(),
+                reference=principal.key_prefix,
+                force=force,
+                create=create,
+            )
             history = plan_history(session, partner_id, code)
     except InvalidPricingError as exc:
         session.rollback()  # a refused change keeps nothing, though the answer is not an error
@@ -266,9 +272,14 @@ async def put_client_prices(
             get_client(session, partner_id, client_id)
             body = _validated(ClientPricingIn, raw)
             changes = put_client_pricing(
-                session, partner_id, client_id, body, utcnow(),
-                reference=principal.key_prefix, force=force,
-            )  # fmt: skip
+                session,
+                partner_id,
+                client_id,
+                body,
+                utcnow(),
+                reference=principal.key_prefix,
+                force=force,
+            )
     except InvalidPricingError as exc:
         session.rollback()  # a refused change keeps nothing, though the answer is not an error
         return _problems(exc.problems)
@@ -303,11 +314,16 @@ def price_changes(
         rows = [r for r in rows if not is_cost_field(r.object_type)]
     changes = [
         PriceChangeOut(
-            changed_at=r.changed_at.isoformat(), source=r.source.value,
-            reference=r.reference, object=r.object_type, key=r.object_key,
-            action=r.action, effective_from=r.effective_from, before=r.before,
+            changed_at=r.changed_at.isoformat(),
+            source=r.source.value,
+            reference=r.reference,
+            object=r.object_type,
+            key=r.object_key,
+            action=r.action,
+            effective_from=r.effective_from,
+            before=r.before,
             after=r.after,
         )
         for r in rows
-    ]  # fmt: skip
+    ]
     return for_key(principal, changes)

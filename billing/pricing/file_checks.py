@@ -120,12 +120,16 @@ def _client_data(code: str, spec: ClientSpec, currency: str, timezone: str) -> d
 
 _PARTNER_KEYS: dict[str, Loc] = {"settings": ()}
 _USAGE_TYPE_KEYS: dict[str, Loc] = {
-    "code": (), "display_name": ("name",), "wholesale_rate": ("wholesale",),
+    "code": (),
+    "display_name": ("name",),
+    "wholesale_rate": ("wholesale",),
     "": ("aggregation_property",),
-}  # fmt: skip
+}
 _CLIENT_KEYS: dict[str, Loc] = {
-    "id": (), "billing_email": ("email",), "billing_anchor_day": ("billing_day",),
-}  # fmt: skip
+    "id": (),
+    "billing_email": ("email",),
+    "billing_anchor_day": ("billing_day",),
+}
 
 
 @dataclass

@@ -84,10 +84,14 @@ def live_lines(figures: LiveFiguresOut) -> list[str]:
             f"{_money(line.amount, cur):>16}"
         )
     totals = (
-        ("base fee", figures.base_fee), ("usage", figures.usage_total),
-        ("subtotal", figures.subtotal), ("minimum-spend true-up", figures.minimum_true_up),
-        ("discount", figures.discount), ("tax", figures.tax), ("total", figures.total),
-    )  # fmt: skip
+        ("base fee", figures.base_fee),
+        ("usage", figures.usage_total),
+        ("subtotal", figures.subtotal),
+        ("minimum-spend true-up", figures.minimum_true_up),
+        ("discount", figures.discount),
+        ("tax", figures.tax),
+        ("total", figures.total),
+    )
     for label, amount in totals:
         lines.append(f"  {label:<24} {_money(amount, cur):>16}")
     lines.append(f"  {'charge (net of tax)':<24} {_money(figures.charge, cur):>16}")

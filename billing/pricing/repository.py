@@ -44,9 +44,15 @@ class AccruedRow(NamedTuple):
 
 _ACCRUAL_KEY = ["partner_id", "client_id", "usage_type", "period_start"]
 _ACCRUAL_SET = (
-    "period_end", "currency", "cost_currency", "charge", "cost", "accruals", "watermark",
+    "period_end",
+    "currency",
+    "cost_currency",
+    "charge",
+    "cost",
+    "accruals",
+    "watermark",
     "updated_at",
-)  # fmt: skip
+)
 
 
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:

@@ -272,9 +272,11 @@ def effective_prices_out(
             sources[code] = "own_plan"
         else:
             sources[code] = "plan"
-    tax = None if terms.tax is None else {
-        "name": terms.tax.name, "percent": canonical_decimal(terms.tax.percent)
-    }  # fmt: skip
+    tax = (
+        None
+        if terms.tax is None
+        else {"name": terms.tax.name, "percent": canonical_decimal(terms.tax.percent)}
+    )
     return EffectivePricesOut(
         client=client_id,
         period=PeriodOut.of(period),

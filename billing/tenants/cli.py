@@ -189,11 +189,15 @@ def update_client(
     changes: dict[str, Any] = {
         key: value
         for key, value in {
-            "name": name, "external_ref": external_ref, "billing_email": email,
-            "timezone": timezone, "billing_anchor_day": anchor_day, "status": status,
+            "name": name,
+            "external_ref": external_ref,
+            "billing_email": email,
+            "timezone": timezone,
+            "billing_anchor_day": anchor_day,
+            "status": status,
         }.items()
         if value is not None
-    }  # fmt: skip
+    }
     address = _address(line1=line1, city=city, postal_code=postal_code, country=country)
     if address:
         changes["address"] = address

@@ -77,9 +77,13 @@ class LogoRead(BaseModel):
     @classmethod
     def of(cls, row: PartnerLogo) -> "LogoRead":
         return cls(
-            media_type=row.media_type, width=row.width, height=row.height,
-            size=len(row.content), sha256=row.sha256, uploaded_at=row.uploaded_at,
-        )  # fmt: skip
+            media_type=row.media_type,
+            width=row.width,
+            height=row.height,
+            size=len(row.content),
+            sha256=row.sha256,
+            uploaded_at=row.uploaded_at,
+        )
 
 
 _CONFLICT: dict[int | str, dict[str, Any]] = {

@@ -135,9 +135,13 @@ def set_logo(session: Session, partner_id: str, data: bytes) -> PartnerLogo:
     row = repo.logo(partner_id)
     if row is None:
         row = PartnerLogo(
-            partner_id=partner_id, media_type=checked.media_type, content=data,
-            sha256=checked.sha256, width=checked.width, height=checked.height,
-        )  # fmt: skip
+            partner_id=partner_id,
+            media_type=checked.media_type,
+            content=data,
+            sha256=checked.sha256,
+            width=checked.width,
+            height=checked.height,
+        )
     else:
         row.media_type, row.content, row.sha256 = checked.media_type, data, checked.sha256
         row.width, row.height, row.uploaded_at = checked.width, checked.height, utcnow()

@@ -373,9 +373,11 @@ def hide_costs(value: Shown) -> Shown:
     if isinstance(value, dict):
         return cast(
             Shown,
-            {k: None if isinstance(k, str) and is_cost_field(k) else hide_costs(v)
-             for k, v in value.items()},
-        )  # fmt: skip
+            {
+                k: None if isinstance(k, str) and is_cost_field(k) else hide_costs(v)
+                for k, v in value.items()
+            },
+        )
     if isinstance(value, list):
         return cast(Shown, [hide_costs(item) for item in value])
     return value

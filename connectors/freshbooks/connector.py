@@ -241,8 +241,11 @@ class FreshBooksConnector(FreshBooksApi):
         if remote.total_minor != spec.total_minor:
             logger.warning(
                 "freshbooks invoice %s: remote total %d != ours %d (%s)",
-                spec.number, remote.total_minor, spec.total_minor, spec.currency,
-            )  # fmt: skip
+                spec.number,
+                remote.total_minor,
+                spec.total_minor,
+                spec.currency,
+            )
         return remote.ref
 
     async def fetch_invoice(self, invoice: RemoteRef) -> RemoteInvoice:

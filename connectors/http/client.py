@@ -121,10 +121,18 @@ class HttpClient:
                 if self.auth is not None and token is None:
                     token = await self.auth.access_token()
                 response = await self._attempt(
-                    attempt, method, path, token, extra,
-                    params=params, json=json, content=content, data=data, headers=headers,
+                    attempt,
+                    method,
+                    path,
+                    token,
+                    extra,
+                    params=params,
+                    json=json,
+                    content=content,
+                    data=data,
+                    headers=headers,
                     timeout=timeout if timeout is not None else self._timeout,
-                )  # fmt: skip
+                )
                 if response.is_success:
                     return response
                 if response.status_code == 401 and self.auth is not None and token is not None:
@@ -197,8 +205,10 @@ class HttpClient:
             except Exception as exc:  # a body the parser did not expect: default outcome
                 logger.warning(
                     "%s: error parser failed on HTTP %s: %s",
-                    self.name, response.status_code, type(exc).__name__,
-                )  # fmt: skip
+                    self.name,
+                    response.status_code,
+                    type(exc).__name__,
+                )
         if error is None:
             error = classify_response(response, name=self.name)
         if response.status_code == 401 and not isinstance(error, AuthExpiredError):
@@ -213,9 +223,18 @@ class HttpClient:
         safe_path = redact(path)
         logger.info(
             "%s %s %s -> %s in %d ms (attempt %d)",
-            self.name, method, safe_path, status, elapsed_ms, attempt,
+            self.name,
+            method,
+            safe_path,
+            status,
+            elapsed_ms,
+            attempt,
             extra={
-                "connector": self.name, "http_method": method, "http_path": safe_path,
-                "http_status": status, "elapsed_ms": elapsed_ms, "attempt": attempt,
+                "connector": self.name,
+                "http_method": method,
+                "http_path": safe_path,
+                "http_status": status,
+                "elapsed_ms": elapsed_ms,
+                "attempt": attempt,
             },
-        )  # fmt: skip
+        )

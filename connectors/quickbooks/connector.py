@@ -207,8 +207,10 @@ class QuickBooksConnector:
             if total != spec.total_minor:
                 logger.warning(
                     "QuickBooks computed %s for invoice %s, ours is %s (tax code mapping?)",
-                    total, spec.number, spec.total_minor,
-                )  # fmt: skip
+                    total,
+                    spec.number,
+                    spec.total_minor,
+                )
             results.append(remote_ref(outcome))
         return results
 

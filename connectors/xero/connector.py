@@ -238,9 +238,13 @@ class XeroConnector:
                 continue
             bodies = [payloads.contact_payload(wanted[i], updates.get(i)) for i in indexes]
             answers = await self._batch(
-                method, "Contacts", bodies, [idempotency_keys[i] for i in indexes],
-                noun="the contact", label="Name",
-            )  # fmt: skip
+                method,
+                "Contacts",
+                bodies,
+                [idempotency_keys[i] for i in indexes],
+                noun="the contact",
+                label="Name",
+            )
             for i, answer in zip(indexes, answers, strict=True):
                 results[i] = answer if isinstance(answer, ConnectorError) else contact_ref(answer)
         return [settled(result) for result in results]
@@ -262,9 +266,13 @@ class XeroConnector:
             else:
                 results[index] = item_ref(existing)
         answers = await self._batch(
-            "PUT", "Items", [payloads.item_payload(items[i]) for i in missing],
-            [idempotency_keys[i] for i in missing], noun="the item", label="Code",
-        )  # fmt: skip
+            "PUT",
+            "Items",
+            [payloads.item_payload(items[i]) for i in missing],
+            [idempotency_keys[i] for i in missing],
+            noun="the item",
+            label="Code",
+        )
         for i, answer in zip(missing, answers, strict=True):
             results[i] = answer if isinstance(answer, ConnectorError) else item_ref(answer)
         return [settled(result) for result in results]
@@ -340,9 +348,14 @@ class XeroConnector:
             sent.append(index)
             unitdp = unitdp or needs
         answers = await self._batch(
-            "PUT", "Invoices", bodies, [idempotency_keys[i] for i in sent],
-            noun="the invoice", label="InvoiceNumber", unitdp=unitdp,
-        )  # fmt: skip
+            "PUT",
+            "Invoices",
+            bodies,
+            [idempotency_keys[i] for i in sent],
+            noun="the invoice",
+            label="InvoiceNumber",
+            unitdp=unitdp,
+        )
         duplicates: list[int] = []
         for index, answer in zip(sent, answers, strict=True):
             if isinstance(answer, ConnectorError):

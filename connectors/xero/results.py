@@ -81,8 +81,11 @@ def check_total(spec: InvoiceSpec, element: Element) -> None:
     if remote != spec.total_minor:
         logger.warning(
             "xero invoice %s: remote total %d != ours %d (%s)",
-            spec.number, remote, spec.total_minor, spec.currency,
-        )  # fmt: skip
+            spec.number,
+            remote,
+            spec.total_minor,
+            spec.currency,
+        )
 
 
 def is_duplicate_number(error: RejectedError) -> bool:

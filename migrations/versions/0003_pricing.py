@@ -117,10 +117,15 @@ def upgrade() -> None:
         "ix_usage_event_rating",
         "usage_event",
         [
-            "partner_id", "client_id", "usage_type", "occurred_at", "quantity", "received_at",
+            "partner_id",
+            "client_id",
+            "usage_type",
+            "occurred_at",
+            "quantity",
+            "received_at",
             "adjusts_id",
         ],
-    )  # fmt: skip
+    )
     op.create_table(
         "pricing_accrual",
         sa.Column("partner_id", sa.String(length=64), primary_key=True),

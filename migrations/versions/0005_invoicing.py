@@ -25,12 +25,36 @@ _OPEN = "('draft', 'approved')"
 # Columns of an issued invoice that never change (status, amount_paid_minor, credited_minor,
 # voided_at, void_reason, uncollectible_at, closing_entry_id, version and updated_at may).
 _FROZEN = (
-    "partner_id", "client_id", "number", "currency", "period_start", "period_end",
-    "period_start_at", "period_end_at", "timezone", "plan_name", "subtotal_minor",
-    "discount_minor", "tax_minor", "total_minor", "discount_percent", "tax_name", "tax_percent",
-    "cost_minor", "cost_currency", "auto_charge", "watermark", "usage_events", "approved_at",
-    "approved_by", "issued_at", "issue_date", "due_at", "net_terms_days", "ledger_entry_id",
-)  # fmt: skip
+    "partner_id",
+    "client_id",
+    "number",
+    "currency",
+    "period_start",
+    "period_end",
+    "period_start_at",
+    "period_end_at",
+    "timezone",
+    "plan_name",
+    "subtotal_minor",
+    "discount_minor",
+    "tax_minor",
+    "total_minor",
+    "discount_percent",
+    "tax_name",
+    "tax_percent",
+    "cost_minor",
+    "cost_currency",
+    "auto_charge",
+    "watermark",
+    "usage_events",
+    "approved_at",
+    "approved_by",
+    "issued_at",
+    "issue_date",
+    "due_at",
+    "net_terms_days",
+    "ledger_entry_id",
+)
 _APPEND_ONLY = ("credit_note", "credit_note_line", "billing_event")
 _CHILDREN = ("invoice_line", "invoice_usage")
 

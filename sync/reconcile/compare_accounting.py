@@ -78,11 +78,31 @@ class _Context:
     side: AccountingSide
     names: Names
 
-    def diff(self, kind: str, severity: str, invoice: Invoice, ours: str, theirs: str,
-             amount: int, action: str, fix: dict[str, object] | None = None) -> Diff:  # fmt: skip
-        return Diff(kind, severity, self.system, self.names.subject(invoice), ours, theirs,
-                    amount, invoice.currency, action, fix, system_name=self.name,
-                    **self.names.invoice_facts(invoice))  # fmt: skip
+    def diff(
+        self,
+        kind: str,
+        severity: str,
+        invoice: Invoice,
+        ours: str,
+        theirs: str,
+        amount: int,
+        action: str,
+        fix: dict[str, object] | None = None,
+    ) -> Diff:
+        return Diff(
+            kind,
+            severity,
+            self.system,
+            self.names.subject(invoice),
+            ours,
+            theirs,
+            amount,
+            invoice.currency,
+            action,
+            fix,
+            system_name=self.name,
+            **self.names.invoice_facts(invoice),
+        )
 
 
 def compare_accounting(
@@ -117,24 +137,38 @@ def compare_accounting(
         seen.update(r.ref.remote_id for r in copies)
         tally.ours_minor += invoice.total_minor
         if theirs is None or theirs.status is RemoteStatus.DELETED:
-            diffs.append(ctx.diff(
-                "missing_there", "error", invoice,
-                f"invoice of {money(invoice.total_minor, invoice.currency)}",
-                "not found" if ref is None else "deleted there (or no longer found)",
-                invoice.total_minor, f"Send invoice {number} to {ctx.name} again.",
-                {"action": "repush", "connection_id": side.connection_id,
-                 "invoice_id": invoice.id},
-            ))  # fmt: skip
+            diffs.append(
+                ctx.diff(
+                    "missing_there",
+                    "error",
+                    invoice,
+                    f"invoice of {money(invoice.total_minor, invoice.currency)}",
+                    "not found" if ref is None else "deleted there (or no longer found)",
+                    invoice.total_minor,
+                    f"Send invoice {number} to {ctx.name} again.",
+                    {
+                        "action": "repush",
+                        "connection_id": side.connection_id,
+                        "invoice_id": invoice.id,
+                    },
+                )
+            )
             continue
         seen.add(theirs.ref.remote_id)
         tally.theirs_minor += theirs.total_minor
         found = _mismatches(ctx, invoice, theirs)
         if len(copies) > 1:
-            found.append(ctx.diff(
-                "duplicated_there", "error", invoice, "1 invoice",
-                f"{len(copies)} invoices numbered {number}", invoice.total_minor,
-                f"Void the extra copies of {number} in {ctx.name}.",
-            ))  # fmt: skip
+            found.append(
+                ctx.diff(
+                    "duplicated_there",
+                    "error",
+                    invoice,
+                    "1 invoice",
+                    f"{len(copies)} invoices numbered {number}",
+                    invoice.total_minor,
+                    f"Void the extra copies of {number} in {ctx.name}.",
+                )
+            )
         diffs.extend(found)
         if not found:
             tally.matched += 1
@@ -143,13 +177,22 @@ def compare_accounting(
             continue
         if r.status in (RemoteStatus.DELETED, RemoteStatus.VOID):
             continue
-        diffs.append(Diff(
-            "extra_there", "warning", system, f"Invoice {r.number}", "no such invoice",
-            f"{_words(r.status.value)} invoice of {money(r.total_minor, r.currency)}",
-            r.total_minor, r.currency,
-            f"Check that invoice {r.number} was entered in {ctx.name} on purpose.",
-            system_name=ctx.name, invoice_number=r.number, issue_date=r.issue_date,
-        ))  # fmt: skip
+        diffs.append(
+            Diff(
+                "extra_there",
+                "warning",
+                system,
+                f"Invoice {r.number}",
+                "no such invoice",
+                f"{_words(r.status.value)} invoice of {money(r.total_minor, r.currency)}",
+                r.total_minor,
+                r.currency,
+                f"Check that invoice {r.number} was entered in {ctx.name} on purpose.",
+                system_name=ctx.name,
+                invoice_number=r.number,
+                issue_date=r.issue_date,
+            )
+        )
     return tally, diffs
 
 
@@ -158,49 +201,91 @@ def _mismatches(ctx: _Context, invoice: Invoice, r: RemoteInvoice) -> list[Diff]
     there = ctx.name
     number = invoice.number
     if r.status is RemoteStatus.VOID and invoice.status is not InvoiceStatus.VOID:
-        out.append(ctx.diff("status_mismatch", "error", invoice, _words(invoice.status.value),
-                            "void", invoice.total_minor,
-                            f"Find out who voided {number} in {there}: restore it there, or "
-                            "void it in Rebill if it should be void."))  # fmt: skip
+        out.append(
+            ctx.diff(
+                "status_mismatch",
+                "error",
+                invoice,
+                _words(invoice.status.value),
+                "void",
+                invoice.total_minor,
+                f"Find out who voided {number} in {there}: restore it there, or "
+                "void it in Rebill if it should be void.",
+            )
+        )
     if r.currency.upper() != invoice.currency.upper():
-        out.append(ctx.diff("currency_mismatch", "error", invoice, invoice.currency,
-                            r.currency, invoice.total_minor,
-                            f"Void {number} in {there} and send it again in "
-                            f"{invoice.currency}."))  # fmt: skip
+        out.append(
+            ctx.diff(
+                "currency_mismatch",
+                "error",
+                invoice,
+                invoice.currency,
+                r.currency,
+                invoice.total_minor,
+                f"Void {number} in {there} and send it again in {invoice.currency}.",
+            )
+        )
     elif r.total_minor != invoice.total_minor and r.status is not RemoteStatus.VOID:
-        out.append(ctx.diff("amount_mismatch", "error", invoice,
-                            f"total {money(invoice.total_minor, invoice.currency)}",
-                            f"total {money(r.total_minor, r.currency)}",
-                            abs(r.total_minor - invoice.total_minor),
-                            f"Correct the total of {number} in {there} (it was edited after "
-                            "it was sent)."))  # fmt: skip
+        out.append(
+            ctx.diff(
+                "amount_mismatch",
+                "error",
+                invoice,
+                f"total {money(invoice.total_minor, invoice.currency)}",
+                f"total {money(r.total_minor, r.currency)}",
+                abs(r.total_minor - invoice.total_minor),
+                f"Correct the total of {number} in {there} (it was edited after it was sent).",
+            )
+        )
     if invoice.issue_date is not None and r.issue_date not in (None, invoice.issue_date):
         assert r.issue_date is not None
-        out.append(ctx.diff("date_mismatch", "warning", invoice,
-                            f"dated {format_date(invoice.issue_date)}",
-                            f"dated {format_date(r.issue_date)}", 0,
-                            f"Correct the date of {number} in {there}."))  # fmt: skip
+        out.append(
+            ctx.diff(
+                "date_mismatch",
+                "warning",
+                invoice,
+                f"dated {format_date(invoice.issue_date)}",
+                f"dated {format_date(r.issue_date)}",
+                0,
+                f"Correct the date of {number} in {there}.",
+            )
+        )
     customer = ctx.side.customer_refs.get(invoice.client_id)
     if customer is not None and r.customer_id != customer:
         client = ctx.names.client(invoice.client_id)
-        out.append(ctx.diff("customer_mismatch", "error", invoice,
-                            f"{client} (customer {customer} there)",
-                            f"another customer (customer {r.customer_id} there)",
-                            invoice.total_minor,
-                            f"Move {number} to {client} in {there}."))  # fmt: skip
+        out.append(
+            ctx.diff(
+                "customer_mismatch",
+                "error",
+                invoice,
+                f"{client} (customer {customer} there)",
+                f"another customer (customer {r.customer_id} there)",
+                invoice.total_minor,
+                f"Move {number} to {client} in {there}.",
+            )
+        )
     paid_here = invoice.amount_paid_minor
     if r.amount_paid_minor != paid_here:
         paid_only_there = r.status in _PAID_THERE and invoice.status is not InvoiceStatus.PAID
         pull = r.amount_paid_minor > paid_here
-        out.append(ctx.diff(
-            "status_mismatch" if paid_only_there else "payment_mismatch",
-            "warning", invoice,
-            f"{_words(invoice.status.value)}, {money(paid_here, invoice.currency)} paid",
-            f"{_words(r.status.value)}, {money(r.amount_paid_minor, r.currency)} paid",
-            abs(r.amount_paid_minor - paid_here),
-            f"Bring the payment recorded in {there} into Rebill." if pull
-            else f"Send Rebill's payment of {number} to {there}.",
-            {"action": "pull_payment", "connection_id": ctx.side.connection_id,
-             "invoice_id": invoice.id} if pull else None,
-        ))  # fmt: skip
+        out.append(
+            ctx.diff(
+                "status_mismatch" if paid_only_there else "payment_mismatch",
+                "warning",
+                invoice,
+                f"{_words(invoice.status.value)}, {money(paid_here, invoice.currency)} paid",
+                f"{_words(r.status.value)}, {money(r.amount_paid_minor, r.currency)} paid",
+                abs(r.amount_paid_minor - paid_here),
+                f"Bring the payment recorded in {there} into Rebill."
+                if pull
+                else f"Send Rebill's payment of {number} to {there}.",
+                {
+                    "action": "pull_payment",
+                    "connection_id": ctx.side.connection_id,
+                    "invoice_id": invoice.id,
+                }
+                if pull
+                else None,
+            )
+        )
     return out

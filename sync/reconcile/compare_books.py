@@ -126,11 +126,22 @@ def compare_usage(
                     f"Look for corrected or missing {name} events of {client}; credit the "
                     "client if it was billed too much."
                 )
-            diffs.append(Diff(
-                kind, severity, "usage", f"{label.subject(invoice)}, {name}", ours,
-                f"{label.quantity(usage_type, paid)} invoiced", 0, invoice.currency, action,
-                system_name=system, usage_type=usage_type, **label.invoice_facts(invoice),
-            ))  # fmt: skip
+            diffs.append(
+                Diff(
+                    kind,
+                    severity,
+                    "usage",
+                    f"{label.subject(invoice)}, {name}",
+                    ours,
+                    f"{label.quantity(usage_type, paid)} invoiced",
+                    0,
+                    invoice.currency,
+                    action,
+                    system_name=system,
+                    usage_type=usage_type,
+                    **label.invoice_facts(invoice),
+                )
+            )
     return tally, diffs
 
 
@@ -164,13 +175,22 @@ def compare_ledger(
         subject = label.subject(invoice)
         if entry is None:
             if invoice.total_minor or costs.get(invoice.invoice_id):
-                diffs.append(Diff(
-                    "not_in_ledger", "error", "ledger", subject,
-                    f"invoice of {money(invoice.total_minor, invoice.currency)}",
-                    "no journal entry", invoice.total_minor, invoice.currency,
-                    "Report it to whoever runs Rebill: the invoice's issue entry must be "
-                    "posted.", system_name=system, **facts,
-                ))  # fmt: skip
+                diffs.append(
+                    Diff(
+                        "not_in_ledger",
+                        "error",
+                        "ledger",
+                        subject,
+                        f"invoice of {money(invoice.total_minor, invoice.currency)}",
+                        "no journal entry",
+                        invoice.total_minor,
+                        invoice.currency,
+                        "Report it to whoever runs Rebill: the invoice's issue entry must be "
+                        "posted.",
+                        system_name=system,
+                        **facts,
+                    )
+                )
             else:
                 tally.matched += 1  # an all-zero invoice posts nothing
             continue
@@ -179,21 +199,45 @@ def compare_ledger(
         cost = sums.get((entry, AccountRole.WHOLESALE_COST.value), 0)
         tally.theirs_minor += receivable
         checks = (
-            ("ledger_receivable_mismatch", "receivable", invoice.total_minor, receivable,
-             invoice.currency),
-            ("ledger_revenue_mismatch", "revenue", invoice.total_minor - invoice.tax_minor,
-             revenue,
-             invoice.currency),
-            ("ledger_cost_mismatch", "wholesale cost", costs.get(invoice.invoice_id, 0), cost,
-             invoice.cost_currency),
-        )  # fmt: skip
+            (
+                "ledger_receivable_mismatch",
+                "receivable",
+                invoice.total_minor,
+                receivable,
+                invoice.currency,
+            ),
+            (
+                "ledger_revenue_mismatch",
+                "revenue",
+                invoice.total_minor - invoice.tax_minor,
+                revenue,
+                invoice.currency,
+            ),
+            (
+                "ledger_cost_mismatch",
+                "wholesale cost",
+                costs.get(invoice.invoice_id, 0),
+                cost,
+                invoice.cost_currency,
+            ),
+        )
         found = [
-            Diff(kind, "error", "ledger", subject, f"{what} {money(ours, currency)} on the invoice",
-                 f"{what} {money(theirs, currency)} in the books", abs(theirs - ours), currency,
-                 fix_books, system_name=system, **facts)
+            Diff(
+                kind,
+                "error",
+                "ledger",
+                subject,
+                f"{what} {money(ours, currency)} on the invoice",
+                f"{what} {money(theirs, currency)} in the books",
+                abs(theirs - ours),
+                currency,
+                fix_books,
+                system_name=system,
+                **facts,
+            )
             for kind, what, ours, theirs, currency in checks
             if ours != theirs
-        ]  # fmt: skip
+        ]
         diffs.extend(found)
         if not found:
             tally.matched += 1
@@ -251,11 +295,20 @@ def compare_wholesale(
             continue
         in_currency = line.currency if line is not None else currency
         name = label.usage_type(usage_type)
-        diffs.append(Diff(
-            "wholesale_cost_mismatch", "warning", "wholesale", name,
-            f"computed cost {money(mine, in_currency)}",
-            f"platform bill {money(theirs, in_currency)}", abs(theirs - mine), in_currency,
-            f"Check the wholesale rate of {name} and ask the platform about missing or "
-            "duplicated events.", system_name=system, usage_type=usage_type,
-        ))  # fmt: skip
+        diffs.append(
+            Diff(
+                "wholesale_cost_mismatch",
+                "warning",
+                "wholesale",
+                name,
+                f"computed cost {money(mine, in_currency)}",
+                f"platform bill {money(theirs, in_currency)}",
+                abs(theirs - mine),
+                in_currency,
+                f"Check the wholesale rate of {name} and ask the platform about missing or "
+                "duplicated events.",
+                system_name=system,
+                usage_type=usage_type,
+            )
+        )
     return tally, diffs

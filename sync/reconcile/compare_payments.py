@@ -59,14 +59,22 @@ def compare_payments(
         if recorded == invoice.amount_paid_minor:
             tally.matched += 1
             continue
-        diffs.append(Diff(
-            "payments_vs_invoice_paid", "error", "payments", label.subject(invoice),
-            f"payments recorded {money(recorded, invoice.currency)}",
-            f"invoice says {money(invoice.amount_paid_minor, invoice.currency)} paid",
-            abs(recorded - invoice.amount_paid_minor), invoice.currency,
-            f"Find the payment of {invoice.number} missing on one side and record or reverse "
-            "it.", system_name=system, **label.invoice_facts(invoice),
-        ))  # fmt: skip
+        diffs.append(
+            Diff(
+                "payments_vs_invoice_paid",
+                "error",
+                "payments",
+                label.subject(invoice),
+                f"payments recorded {money(recorded, invoice.currency)}",
+                f"invoice says {money(invoice.amount_paid_minor, invoice.currency)} paid",
+                abs(recorded - invoice.amount_paid_minor),
+                invoice.currency,
+                f"Find the payment of {invoice.number} missing on one side and record or reverse "
+                "it.",
+                system_name=system,
+                **label.invoice_facts(invoice),
+            )
+        )
     stripe_name = INTERNAL_SYSTEMS["stripe"]
     stripe, stripe_diffs = Tally(name=stripe_name), []
     by_id = {i.invoice_id: i for i in invoices}
@@ -79,16 +87,23 @@ def compare_payments(
             continue
         invoice = by_id[charge.invoice_id]
         reference = charge.payment_intent_id or str(charge.id)
-        stripe_diffs.append(Diff(
-            "stripe_charge_without_payment", "error", "stripe",
-            f"{label.subject(invoice)}, Stripe charge {reference}",
-            f"payment {money(linked[0].amount_minor, charge.currency)}" if linked
-            else "no payment",
-            f"charge succeeded, {money(charge.amount_minor, charge.currency)}",
-            charge.amount_minor, charge.currency,
-            f"Replay the webhook of Stripe charge {reference} or record the payment from "
-            "it.", system_name=stripe_name, **label.invoice_facts(invoice),
-        ))  # fmt: skip
+        stripe_diffs.append(
+            Diff(
+                "stripe_charge_without_payment",
+                "error",
+                "stripe",
+                f"{label.subject(invoice)}, Stripe charge {reference}",
+                f"payment {money(linked[0].amount_minor, charge.currency)}"
+                if linked
+                else "no payment",
+                f"charge succeeded, {money(charge.amount_minor, charge.currency)}",
+                charge.amount_minor,
+                charge.currency,
+                f"Replay the webhook of Stripe charge {reference} or record the payment from it.",
+                system_name=stripe_name,
+                **label.invoice_facts(invoice),
+            )
+        )
     window = (datetime.combine(start, time.min, UTC), datetime.combine(end, time.min, UTC))
     count, amount = payouts_arrived_between(session, partner_id, *window)
     payouts = (

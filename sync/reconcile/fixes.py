@@ -128,8 +128,9 @@ def apply_fixes(
                 raise ValueError(
                     f"difference: {', '.join(map(str, unknown))} not in reconciliation {run_id}"
                 )
-        todo = [d for d in stored if d.fixable and d.fixed_at is None
-                and (only is None or d.id in only)]  # fmt: skip
+        todo = [
+            d for d in stored if d.fixable and d.fixed_at is None and (only is None or d.id in only)
+        ]
     pulled: set[str] = set()
     for diff in todo:
         fix = dict(diff.fix or {})

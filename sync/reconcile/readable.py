@@ -125,11 +125,17 @@ class ReadableReport:
             "at_stake": list(self.at_stake),
             "fix_command": self.fix_command,
             "systems": [
-                {"key": s.key, "name": s.name, "matched": s.matched, "ours": s.ours,
-                 "theirs": s.theirs, "notes": s.notes}
+                {
+                    "key": s.key,
+                    "name": s.name,
+                    "matched": s.matched,
+                    "ours": s.ours,
+                    "theirs": s.theirs,
+                    "notes": s.notes,
+                }
                 for s in self.systems
             ],
-        }  # fmt: skip
+        }
 
 
 def fix_command(run_id: int, difference_id: int | None = None) -> str:
@@ -195,15 +201,26 @@ def _systems(run: ReconcileRun, currency: str) -> tuple[SystemLine, ...]:
         amounts = bool(tally.get("money", key != "usage"))
         read = not any(str(n).startswith("could not read") for n in tally.get("notes", []))
         show = amounts and read
-        lines.append(SystemLine(
-            key, name, int(tally.get("matched", 0)),
-            money(int(tally.get("ours_minor", 0)), currency) if show else "",
-            money(int(tally.get("theirs_minor", 0)), currency) if show else "",
-            "; ".join(str(n) for n in tally.get("notes", [])),
-        ))  # fmt: skip
+        lines.append(
+            SystemLine(
+                key,
+                name,
+                int(tally.get("matched", 0)),
+                money(int(tally.get("ours_minor", 0)), currency) if show else "",
+                money(int(tally.get("theirs_minor", 0)), currency) if show else "",
+                "; ".join(str(n) for n in tally.get("notes", [])),
+            )
+        )
     order = list(INTERNAL_SYSTEMS)  # our own books first, then the outside systems by name
-    return tuple(sorted(lines, key=lambda line: (
-        order.index(line.key) if line.key in order else len(order), line.name)))  # fmt: skip
+    return tuple(
+        sorted(
+            lines,
+            key=lambda line: (
+                order.index(line.key) if line.key in order else len(order),
+                line.name,
+            ),
+        )
+    )
 
 
 def build_readable(
@@ -222,16 +239,19 @@ def build_readable(
     for item in items:
         grouped[item.kind].append(item)
     groups = tuple(
-        DifferenceGroup(kind, found[0].title, found[0].severity_word, found[0].meaning,
-                        tuple(found))
+        DifferenceGroup(
+            kind, found[0].title, found[0].severity_word, found[0].meaning, tuple(found)
+        )
         for kind, found in grouped.items()
-    )  # fmt: skip
+    )
     stake: dict[str, int] = defaultdict(int)
     for item in items:
         if item.amount_minor is not None:
             stake[item.currency] += item.amount_minor
-    at_stake = tuple(money(amount, code) for code, amount in
-                     sorted(stake.items(), key=lambda pair: (-pair[1], pair[0])))  # fmt: skip
+    at_stake = tuple(
+        money(amount, code)
+        for code, amount in sorted(stake.items(), key=lambda pair: (-pair[1], pair[0]))
+    )
     errors = sum(1 for i in items if i.severity == "error")
     warnings = sum(1 for i in items if i.severity == "warning")
     fixable = sum(1 for i in items if i.fix_command is not None)

@@ -42,13 +42,41 @@ __all__ = [
 ]
 
 CSV_COLUMNS = (
-    "Run", "Period start", "Period end", "Difference", "Severity", "Kind", "Kind code",
-    "System", "Invoice", "Client", "Usage type", "Invoice date", "Expected", "Found",
-    "At stake", "At stake (minor units)", "Currency", "What to do", "Fix available",
-    "Fix command", "Fixed on", "Dashboard link",
-)  # fmt: skip
-_MACHINE = ("kind", "severity", "system", "subject", "ours", "theirs", "amount_minor",
-            "currency", "action", "fixable")  # fmt: skip
+    "Run",
+    "Period start",
+    "Period end",
+    "Difference",
+    "Severity",
+    "Kind",
+    "Kind code",
+    "System",
+    "Invoice",
+    "Client",
+    "Usage type",
+    "Invoice date",
+    "Expected",
+    "Found",
+    "At stake",
+    "At stake (minor units)",
+    "Currency",
+    "What to do",
+    "Fix available",
+    "Fix command",
+    "Fixed on",
+    "Dashboard link",
+)
+_MACHINE = (
+    "kind",
+    "severity",
+    "system",
+    "subject",
+    "ours",
+    "theirs",
+    "amount_minor",
+    "currency",
+    "action",
+    "fixable",
+)
 _FALLBACK_SENDER = "billing@{partner}.invalid"
 
 
@@ -68,24 +96,36 @@ def _yes(*, value: bool) -> str:
 def as_text(report: ReadableReport) -> str:
     """The report as the command line prints it and the e-mail's text part carries."""
     r = report
-    lines = [f"Reconciliation of {r.period_words} for {r.partner_name}",
-             f"Period {r.period_start.isoformat()} to {r.period_last_day.isoformat()}, run {r.run_id}"
-             + (f", {r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else ""), ""]  # fmt: skip
+    lines = [
+        f"Reconciliation of {r.period_words} for {r.partner_name}",
+        f"Period {r.period_start.isoformat()} to {r.period_last_day.isoformat()}, run {r.run_id}"
+        + (f", {r.finished_at:%Y-%m-%d %H:%M} UTC" if r.finished_at else ""),
+        "",
+    ]
     if not r.count:
         lines.append("Everything agrees.")
     else:
-        lines.append(f"Differences: {r.count} ({_count(r.errors, 'error')} to act on, "
-                     f"{_count(r.warnings, 'warning')} to check)")  # fmt: skip
+        lines.append(
+            f"Differences: {r.count} ({_count(r.errors, 'error')} to act on, "
+            f"{_count(r.warnings, 'warning')} to check)"
+        )
         lines.append(f"Total at stake: {', '.join(r.at_stake) if r.at_stake else 'none'}")
         if r.fix_command:
-            lines.append(f"Rebill can fix {r.fixable}: {r.fix_command} shows what it would do; "
-                         "add --apply to do it.")  # fmt: skip
+            lines.append(
+                f"Rebill can fix {r.fixable}: {r.fix_command} shows what it would do; "
+                "add --apply to do it."
+            )
     width = max((len(s.name) for s in r.systems), default=6)
-    lines += ["", "Systems compared",
-              f"  {'System':<{width}}  {'Matched':>7}  {'Rebill':>18}  {'Other side':>18}  Notes"]  # fmt: skip
+    lines += [
+        "",
+        "Systems compared",
+        f"  {'System':<{width}}  {'Matched':>7}  {'Rebill':>18}  {'Other side':>18}  Notes",
+    ]
     for s in r.systems:
-        lines.append(f"  {s.name:<{width}}  {s.matched:>7}  {s.ours or '-':>18}  "
-                     f"{s.theirs or '-':>18}  {s.notes}".rstrip())  # fmt: skip
+        lines.append(
+            f"  {s.name:<{width}}  {s.matched:>7}  {s.ours or '-':>18}  "
+            f"{s.theirs or '-':>18}  {s.notes}".rstrip()
+        )
     number = 0
     for group in r.groups:
         lines += ["", f"{group.severity_word}: {group.title} ({len(group.items)})"]
@@ -94,11 +134,16 @@ def as_text(report: ReadableReport) -> str:
         for d in group.items:
             number += 1
             lines.append(f"  {number}. {d.subject}")
-            rows = [("System", d.system), ("Expected", d.expected), ("Found", d.found),
-                    ("At stake", d.at_stake), ("What to do", d.what_to_do),
-                    ("Fix", d.fix_command or ""),
-                    ("Fixed", d.fixed_on.isoformat() if d.fixed_on else ""),
-                    ("Dashboard", d.link or "")]  # fmt: skip
+            rows = [
+                ("System", d.system),
+                ("Expected", d.expected),
+                ("Found", d.found),
+                ("At stake", d.at_stake),
+                ("What to do", d.what_to_do),
+                ("Fix", d.fix_command or ""),
+                ("Fixed", d.fixed_on.isoformat() if d.fixed_on else ""),
+                ("Dashboard", d.link or ""),
+            ]
             lines += [f"     {label + ':':<12}{value}" for label, value in rows if value]
     return "\n".join(lines) + "\n"
 
@@ -110,14 +155,32 @@ def as_csv(report: ReadableReport) -> str:
     writer = safe_writer(out)
     writer.writerow(CSV_COLUMNS)
     for d in report.differences:
-        writer.writerow([
-            report.run_id, report.period_start.isoformat(), report.period_last_day.isoformat(),
-            d.id, d.severity_word, d.title, d.kind, d.system, d.invoice or "", d.client or "",
-            d.usage_type or "", d.issue_date.isoformat() if d.issue_date else "", d.expected,
-            d.found, d.at_stake, "" if d.amount_minor is None else d.amount_minor, d.currency,
-            d.what_to_do, _yes(value=d.fixable), d.fix_command or "",
-            d.fixed_on.isoformat() if d.fixed_on else "", d.link or "",
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                report.run_id,
+                report.period_start.isoformat(),
+                report.period_last_day.isoformat(),
+                d.id,
+                d.severity_word,
+                d.title,
+                d.kind,
+                d.system,
+                d.invoice or "",
+                d.client or "",
+                d.usage_type or "",
+                d.issue_date.isoformat() if d.issue_date else "",
+                d.expected,
+                d.found,
+                d.at_stake,
+                "" if d.amount_minor is None else d.amount_minor,
+                d.currency,
+                d.what_to_do,
+                _yes(value=d.fixable),
+                d.fix_command or "",
+                d.fixed_on.isoformat() if d.fixed_on else "",
+                d.link or "",
+            ]
+        )
     return out.getvalue()
 
 
@@ -128,29 +191,43 @@ def as_json(
     people read (`report`, and per difference `title`, `system_name`, `at_stake`, ...)."""
     human = {d.id: d for d in report.differences}
     return {
-        "id": run.id, "partner_id": run.partner_id, "period": run.period,
+        "id": run.id,
+        "partner_id": run.partner_id,
+        "period": run.period,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "summary": run.summary,
         "report": report.as_json(),
         "differences": [
             {c: getattr(d, c) for c in _MACHINE}
-            | {"id": d.id, "fixed_at": d.fixed_at.isoformat() if d.fixed_at else None,
-               "invoice_id": d.invoice_id, "client_id": d.client_id, "usage_type": d.usage_type}
+            | {
+                "id": d.id,
+                "fixed_at": d.fixed_at.isoformat() if d.fixed_at else None,
+                "invoice_id": d.invoice_id,
+                "client_id": d.client_id,
+                "usage_type": d.usage_type,
+            }
             | _human(human[d.id])
             for d in diffs
         ],
-    }  # fmt: skip
+    }
 
 
 def _human(d: ReadableDifference) -> dict[str, Any]:
     return {
-        "title": d.title, "severity_word": d.severity_word, "system_name": d.system,
-        "invoice_number": d.invoice, "client_name": d.client,
+        "title": d.title,
+        "severity_word": d.severity_word,
+        "system_name": d.system,
+        "invoice_number": d.invoice,
+        "client_name": d.client,
         "issue_date": d.issue_date.isoformat() if d.issue_date else None,
-        "expected": d.expected, "found": d.found, "at_stake": d.at_stake,
-        "what_to_do": d.what_to_do, "fix_command": d.fix_command, "link": d.link,
-    }  # fmt: skip
+        "expected": d.expected,
+        "found": d.found,
+        "at_stake": d.at_stake,
+        "what_to_do": d.what_to_do,
+        "fix_command": d.fix_command,
+        "link": d.link,
+    }
 
 
 @lru_cache(maxsize=1)
@@ -190,24 +267,31 @@ def build_email(
 ) -> EmailMessage:
     """The branded message with its text part and the CSV; from the partner's sender, with the
     partner's uploaded `logo` when there is one."""
-    to = [Address(addr_spec=checked_address(a, f"partner {partner.id}", "finance_emails"))
-          for a in recipients(partner)]  # fmt: skip
+    to = [
+        Address(addr_spec=checked_address(a, f"partner {partner.id}", "finance_emails"))
+        for a in recipients(partner)
+    ]
     brand = PartnerBranding.from_partner(partner, logo=logo)
     sender = checked_address(
         brand.sender_email or _FALLBACK_SENDER.format(partner=partner.id),
         f"partner {partner.id}",
         "branding.sender_email",
     )
-    message = new_message(sender=sender, sender_name=brand.display_sender, to=to,
-                          subject=report.subject)  # fmt: skip
+    message = new_message(
+        sender=sender, sender_name=brand.display_sender, to=to, subject=report.subject
+    )
     add_bodies(
         message,
         as_text(report),
         lambda logo_cid: render_html(report, brand, logo_cid),
         logo_of(brand),
     )
-    message.add_attachment(as_csv(report).encode(), "text", "csv",
-                           filename=f"reconciliation-{report.period}-{report.run_id}.csv")  # fmt: skip
+    message.add_attachment(
+        as_csv(report).encode(),
+        "text",
+        "csv",
+        filename=f"reconciliation-{report.period}-{report.run_id}.csv",
+    )
     return message
 
 
@@ -220,8 +304,9 @@ def queue_report(session: Session, run: ReconcileRun) -> int:
     recipients(partner)  # before any work: a partner without finance_emails is told so
     report = readable_report(session, run, differences_of(session, run.id))
     message = build_email(partner, report, logo=Logo.of(get_logo(session, partner.id)))
-    row = queue_email(session, message, partner_id=partner.id, kind="reconciliation",
-                      related_id=str(run.id))  # fmt: skip
+    row = queue_email(
+        session, message, partner_id=partner.id, kind="reconciliation", related_id=str(run.id)
+    )
     session.flush()
     assert row.id is not None
     return row.id

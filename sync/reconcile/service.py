@@ -58,8 +58,9 @@ def parse_period(text: str) -> tuple[date, date]:
     return start, end
 
 
-def _unreadable(exc: Exception, connection: ConnectionSummary, partner: Partner,
-                period: str) -> Diff:  # fmt: skip
+def _unreadable(
+    exc: Exception, connection: ConnectionSummary, partner: Partner, period: str
+) -> Diff:
     """A system that could not be listed, in words: why, and what the partner can do."""
     name = connection.display_name
     detail = str(exc).replace(f"{connection.provider}:{connection.id}", name)
@@ -83,9 +84,18 @@ def _unreadable(exc: Exception, connection: ConnectionSummary, partner: Partner,
     else:
         reason = f"reading {name} failed"
         action = f"Run {again} again; if it keeps failing, report it with the detail shown"
-    return Diff("system_unreadable", "error", f"{connection.provider}:{connection.name}",
-                name, "invoices to compare", f"could not read: {reason} ({detail})", 0,
-                partner.currency, action, system_name=name)  # fmt: skip
+    return Diff(
+        "system_unreadable",
+        "error",
+        f"{connection.provider}:{connection.name}",
+        name,
+        "invoices to compare",
+        f"could not read: {reason} ({detail})",
+        0,
+        partner.currency,
+        action,
+        system_name=name,
+    )
 
 
 def reconcile(
@@ -110,9 +120,10 @@ def reconcile(
             raise ValueError(f"partner: {partner_id!r} does not exist")
         invoices = standing_invoices(session, partner_id, start, end)
         connections = [
-            c for c in connection_summaries(session, partner_id=partner_id)
+            c
+            for c in connection_summaries(session, partner_id=partner_id)
             if c.provider != "stripe" and c.status in ("active", "needs_reauth")
-        ]  # fmt: skip
+        ]
         names = load_names(session, partner_id, partner.currency)
         sides = {c.id: load_side(session, c.id, invoices) for c in connections}
         others = other_numbers(session, invoices) if connections else frozenset()
@@ -161,9 +172,14 @@ def reconcile(
                 )
             tick = time.perf_counter()
             tallies[system], found = compare_accounting(
-                system, sides[connection.id], invoices, remote, others,
-                system_name=connection.display_name, names=names,
-            )  # fmt: skip
+                system,
+                sides[connection.id],
+                invoices,
+                remote,
+                others,
+                system_name=connection.display_name,
+                names=names,
+            )
             diffs.extend(found)
             clock["compare"] = clock.get("compare", 0.0) + time.perf_counter() - tick
     tick = time.perf_counter()
@@ -172,14 +188,30 @@ def reconcile(
     return run_id
 
 
-def _store(engine: Engine, partner_id: str, period: str, start: date, end: date,
-           tallies: dict[str, Tally], diffs: list[Diff], started: datetime) -> int:  # fmt: skip
+def _store(
+    engine: Engine,
+    partner_id: str,
+    period: str,
+    start: date,
+    end: date,
+    tallies: dict[str, Tally],
+    diffs: list[Diff],
+    started: datetime,
+) -> int:
     with write_scope(engine) as session:
-        run_id = add_run(session, ReconcileRun(
-            partner_id=partner_id, period=period, period_start=start, period_end=end,
-            started_at=started, finished_at=utcnow(), differences=len(diffs),
-            summary={name: tally.as_json() for name, tally in tallies.items()},
-        ))  # fmt: skip
+        run_id = add_run(
+            session,
+            ReconcileRun(
+                partner_id=partner_id,
+                period=period,
+                period_start=start,
+                period_end=end,
+                started_at=started,
+                finished_at=utcnow(),
+                differences=len(diffs),
+                summary={name: tally.as_json() for name, tally in tallies.items()},
+            ),
+        )
         add_differences(
             session,
             (
@@ -236,8 +268,11 @@ def run_due_reconciliations(
         if ran is not None:
             continue
         try:
-            done.append(reconcile(engine, partner.id, _last_closed_period(local),
-                                  open_remote=open_remote, now=now))  # fmt: skip
+            done.append(
+                reconcile(
+                    engine, partner.id, _last_closed_period(local), open_remote=open_remote, now=now
+                )
+            )
         except Exception:
             log.exception("reconciliation of %s failed", partner.id)
     return done

@@ -128,9 +128,11 @@ def _after_intent(gateway: StripeGateway, request: ChargeRequest, intent: Intent
         return Attempt("succeeded", intent_id=intent.id, charge=charge)
     if intent.status == "requires_action":
         return Attempt(
-            "action", intent_id=intent.id, reason="authentication_required",
+            "action",
+            intent_id=intent.id,
+            reason="authentication_required",
             link=_pay_link(gateway, request),
-        )  # fmt: skip
+        )
     if intent.status in ("processing", "requires_capture"):
         return Attempt("awaiting", intent_id=intent.id)
     return Attempt(
@@ -143,9 +145,11 @@ def attempt_charge(gateway: StripeGateway, request: ChargeRequest) -> Attempt:
     cent), with the key `rebill:{account}:charge:{invoice id}:{attempt}`."""
     if request.customer_id is None or request.payment_method_id is None:
         return Attempt(
-            "declined", reason="no_payment_method", message="no card saved for this client",
+            "declined",
+            reason="no_payment_method",
+            message="no card saved for this client",
             link=_card_link(gateway, request),
-        )  # fmt: skip
+        )
     try:
         intent = gateway.charge_off_session(
             customer_id=request.customer_id,
@@ -160,13 +164,19 @@ def attempt_charge(gateway: StripeGateway, request: ChargeRequest) -> Attempt:
         decline = exc.decline
         if decline.requires_action:
             return Attempt(
-                "action", intent_id=decline.payment_intent_id, reason=decline.reason,
-                message=decline.message, link=_pay_link(gateway, request),
-            )  # fmt: skip
+                "action",
+                intent_id=decline.payment_intent_id,
+                reason=decline.reason,
+                message=decline.message,
+                link=_pay_link(gateway, request),
+            )
         return Attempt(
-            "declined", intent_id=decline.payment_intent_id, reason=decline.reason,
-            message=decline.message, link=_card_link(gateway, request),
-        )  # fmt: skip
+            "declined",
+            intent_id=decline.payment_intent_id,
+            reason=decline.reason,
+            message=decline.message,
+            link=_card_link(gateway, request),
+        )
     except RateLimitedError as exc:
         return Attempt("repeat", message=exc.message, retry_after=exc.retry_after)
     except RetryableError as exc:
@@ -179,7 +189,9 @@ def attempt_charge(gateway: StripeGateway, request: ChargeRequest) -> Attempt:
         if errors:
             code = errors[0].code
         return Attempt(
-            "declined", reason=code or exc.outcome.value, message=exc.message,
+            "declined",
+            reason=code or exc.outcome.value,
+            message=exc.message,
             link=_card_link(gateway, request),
-        )  # fmt: skip
+        )
     return _after_intent(gateway, request, intent)

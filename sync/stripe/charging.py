@@ -261,10 +261,13 @@ def _record(
             row.payment_id, row.last_error = recorded.payment_id, recorded.error
             if recorded.error:
                 alert_partner(
-                    session, row.partner_id, f"Stripe charge for invoice {request.invoice_number} "
-                    "needs attention", f"{recorded.error}\n\nRefund it in Stripe, or correct "
-                    "the invoice and record the payment by hand.\n", request.invoice_number,
-                )  # fmt: skip
+                    session,
+                    row.partner_id,
+                    f"Stripe charge for invoice {request.invoice_number} needs attention",
+                    f"{recorded.error}\n\nRefund it in Stripe, or correct "
+                    "the invoice and record the payment by hand.\n",
+                    request.invoice_number,
+                )
         elif outcome.kind == "awaiting":
             row.attempts = request.attempt
             row.status = ChargeStatus.AWAITING_STRIPE

@@ -65,9 +65,13 @@ def connect_command(
     try:
         with session_scope() as session:
             account = connect_account(
-                session, partner, secret_key=secret_key, webhook_secret=webhook_secret,
-                api_base=api_base, dunning=days,
-            )  # fmt: skip
+                session,
+                partner,
+                secret_key=secret_key,
+                webhook_secret=webhook_secret,
+                api_base=api_base,
+                dunning=days,
+            )
             typer.echo(f"stripe account {account.id} connected for {partner}")
     except StripeSetupError as exc:
         raise fail(exc) from exc
@@ -128,13 +132,17 @@ def charges_command(
         rows = charges_of_partner(session, partner, status)
     data = [
         {
-            "invoice_id": r.invoice_id, "status": str(r.status), "attempts": r.attempts,
+            "invoice_id": r.invoice_id,
+            "status": str(r.status),
+            "attempts": r.attempts,
             "amount": format_minor(r.amount_minor, r.currency),
-            "next_attempt_at": r.next_attempt_at, "last_decline_code": r.last_decline_code,
-            "payment_intent": r.payment_intent_id, "last_error": r.last_error,
+            "next_attempt_at": r.next_attempt_at,
+            "last_decline_code": r.last_decline_code,
+            "payment_intent": r.payment_intent_id,
+            "last_error": r.last_error,
         }
         for r in rows
-    ]  # fmt: skip
+    ]
     if as_json:
         echo_json(data)
         return

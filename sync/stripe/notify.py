@@ -87,8 +87,9 @@ def queue_notice(
     for recipient in recipients:
         address = _valid(recipient)
         if address is None:
-            log.warning("partner %s: %s not e-mailed to %r (no valid address)", partner.id, kind,
-                        recipient)  # fmt: skip
+            log.warning(
+                "partner %s: %s not e-mailed to %r (no valid address)", partner.id, kind, recipient
+            )
             continue
         message = EmailMessage(policy=SMTP)
         message["From"] = Address(name, addr_spec=sender)
@@ -130,9 +131,10 @@ def client_notice(
             "Your card will not be charged again until you do." + sign,
         )
     update = (
-        f"\n\nTo use another card, update it here:\n\n{link}" if link else
-        "\n\nPlease contact us to update your payment details."
-    )  # fmt: skip
+        f"\n\nTo use another card, update it here:\n\n{link}"
+        if link
+        else "\n\nPlease contact us to update your payment details."
+    )
     if kind == "declined":
         when = f" We will try again on {next_attempt:%Y-%m-%d}." if next_attempt else ""
         return Notice(

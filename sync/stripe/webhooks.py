@@ -208,9 +208,12 @@ def receive_delivery(
         with sessions() as session, session.begin():
             _mark(session, account.id, event_id, EventStatus.FAILED, str(exc)[:2000])
             alert_partner(
-                session, account.partner_id, f"Stripe event {event_type} was not applied",
+                session,
+                account.partner_id,
+                f"Stripe event {event_type} was not applied",
                 f"Stripe event {event_id} ({event_type}) could not be applied to the books:\n"
-                f"{exc}\n\nSee python main.py stripe events --status failed.\n", event_id,
-            )  # fmt: skip
+                f"{exc}\n\nSee python main.py stripe events --status failed.\n",
+                event_id,
+            )
         return DeliveryResult(200, f"not applied: {exc}", event_id)
     return DeliveryResult(200, summary, event_id)

@@ -51,13 +51,20 @@ def seed(session: Session) -> Seeded:
     )
     last = last_month()
     earlier = (last - timedelta(days=1)).replace(day=1)
-    send(session, [("e1", "c1", "voice", "100", at(earlier, 2)),
-                   ("e2", "c2", "voice", "500", at(earlier, 3))])  # fmt: skip
+    send(
+        session,
+        [
+            ("e1", "c1", "voice", "100", at(earlier, 2)),
+            ("e2", "c2", "voice", "500", at(earlier, 3)),
+        ],
+    )
     accrue(session, "acme", datetime.combine(last, datetime.min.time(), UTC) + timedelta(hours=1))
     session.commit()
     [issued, *_] = close_and_issue(session, earlier)
-    send(session, [("l1", "c1", "voice", "300", at(last, 1)),
-                   ("l2", "c2", "voice", "20", at(last, 2))])  # fmt: skip
+    send(
+        session,
+        [("l1", "c1", "voice", "300", at(last, 1)), ("l2", "c2", "voice", "20", at(last, 2))],
+    )
     run_accrual(session)
     result = close_cycles(session, "acme", period=month_text(last))
     session.commit()
@@ -66,21 +73,34 @@ def seed(session: Session) -> Seeded:
     create_credit_note(session, "acme", number, "goodwill", by="test")
     now = datetime.now(UTC)
     run = ReconcileRun(
-        partner_id="acme", period=month_text(earlier), period_start=earlier,
-        period_end=last - timedelta(days=1), started_at=now, finished_at=now,
-        differences=1, summary={"wholesale": {"matched": 0, "ours_minor": 2185,
-                                              "theirs_minor": 2000, "notes": []}},
-    )  # fmt: skip
+        partner_id="acme",
+        period=month_text(earlier),
+        period_start=earlier,
+        period_end=last - timedelta(days=1),
+        started_at=now,
+        finished_at=now,
+        differences=1,
+        summary={
+            "wholesale": {"matched": 0, "ours_minor": 2185, "theirs_minor": 2000, "notes": []}
+        },
+    )
     session.add(run)
     session.flush()
     assert run.id is not None
     session.add(
         ReconcileDifference(
-            run_id=run.id, kind="wholesale_cost_mismatch", severity="warning",
-            system="wholesale", subject="voice", ours="computed cost 21.85",
-            theirs="platform bill 20.00", amount_minor=185, currency="USD", action="check",
+            run_id=run.id,
+            kind="wholesale_cost_mismatch",
+            severity="warning",
+            system="wholesale",
+            subject="voice",
+            ours="computed cost 21.85",
+            theirs="platform bill 20.00",
+            amount_minor=185,
+            currency="USD",
+            action="check",
         )
-    )  # fmt: skip
+    )
     set_logo(session, "acme", LOGO.read_bytes())
     keys = {scope.value: make_key(session, "acme", scope) for scope in Scope}
     keys["platform"] = make_key(session, None, Scope.ADMIN)

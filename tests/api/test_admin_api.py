@@ -11,9 +11,14 @@ from tests.api.conftest import Keys
 
 def test_a_platform_key_manages_partners(api: TestClient, keys: Keys) -> None:
     as_platform = Keys.header(keys.platform)
-    spec = {"id": "initech", "name": "Initech", "currency": "EUR", "timezone": "Europe/Berlin",
-            "branding": {"primary_color": "#112233", "logo_url": "https://x.example/l.png"},
-            "settings": {"late_event_days": 30}}  # fmt: skip
+    spec = {
+        "id": "initech",
+        "name": "Initech",
+        "currency": "EUR",
+        "timezone": "Europe/Berlin",
+        "branding": {"primary_color": "#112233", "logo_url": "https://x.example/l.png"},
+        "settings": {"late_event_days": 30},
+    }
     created = api.post("/v1/partners", json=spec, headers=as_platform)
     assert created.status_code == 201, created.text
     body = created.json()
@@ -22,8 +27,9 @@ def test_a_platform_key_manages_partners(api: TestClient, keys: Keys) -> None:
     assert api.post("/v1/partners", json=spec, headers=as_platform).status_code == 409
     listed = api.get("/v1/partners", headers=as_platform).json()
     assert [p["id"] for p in listed] == ["acme", "globex", "initech"]
-    patched = api.patch("/v1/partners/initech", json={"settings": {"late_event_days": 7}},
-                        headers=as_platform)  # fmt: skip
+    patched = api.patch(
+        "/v1/partners/initech", json={"settings": {"late_event_days": 7}}, headers=as_platform
+    )
     assert patched.json()["settings"]["late_event_days"] == 7
     bad = api.post(
         "/v1/partners", json={**spec, "id": "x2", "currency": "EURO"}, headers=as_platform
@@ -47,9 +53,15 @@ def test_a_partner_admin_sees_only_its_own_partner(api: TestClient, keys: Keys) 
 
 def test_a_partner_admin_manages_its_clients(api: TestClient, keys: Keys) -> None:
     as_acme = Keys.header(keys.acme_admin)
-    spec = {"id": "delta", "name": "Delta", "external_ref": "crm-9", "billing_email": "ap@delta.example",
-            "timezone": "Asia/Kolkata", "billing_anchor_day": 31,
-            "address": {"line1": "1 Main St", "city": "Pune", "country": "IN"}}  # fmt: skip
+    spec = {
+        "id": "delta",
+        "name": "Delta",
+        "external_ref": "crm-9",
+        "billing_email": "ap@delta.example",
+        "timezone": "Asia/Kolkata",
+        "billing_anchor_day": 31,
+        "address": {"line1": "1 Main St", "city": "Pune", "country": "IN"},
+    }
     created = api.post("/v1/clients", json=spec, headers=as_acme)
     assert created.status_code == 201, created.text
     assert created.json()["partner_id"] == "acme" and created.json()["currency"] == "USD"
@@ -64,8 +76,11 @@ def test_a_partner_admin_manages_its_clients(api: TestClient, keys: Keys) -> Non
     assert patched.json()["status"] == "archived"
     assert api.patch("/v1/clients/gamma", json={"name": "x"}, headers=as_acme).status_code == 404
     # the same client id can exist under another partner
-    other = api.post("/v1/clients", json={"id": "delta", "name": "Theirs"},
-                     headers=Keys.header(keys.globex_admin))  # fmt: skip
+    other = api.post(
+        "/v1/clients",
+        json={"id": "delta", "name": "Theirs"},
+        headers=Keys.header(keys.globex_admin),
+    )
     assert other.status_code == 201
 
 
@@ -101,9 +116,14 @@ def test_clients_need_a_partner_key_with_the_right_scope(api: TestClient, keys: 
 
 def test_usage_types(api: TestClient, keys: Keys) -> None:
     as_admin = Keys.header(keys.acme_admin)
-    spec = {"code": "agents", "display_name": "Active agents", "unit": "agent",
-            "aggregation": "unique_count", "aggregation_property": "agent_id",
-            "wholesale_rate": "1.50"}  # fmt: skip
+    spec = {
+        "code": "agents",
+        "display_name": "Active agents",
+        "unit": "agent",
+        "aggregation": "unique_count",
+        "aggregation_property": "agent_id",
+        "wholesale_rate": "1.50",
+    }
     created = api.post("/v1/usage-types", json=spec, headers=as_admin)
     assert created.status_code == 201, created.text
     assert created.json()["wholesale_rate"] == "1.50"
@@ -119,16 +139,30 @@ def test_usage_types(api: TestClient, keys: Keys) -> None:
 def test_openapi_documents_every_route(api: TestClient) -> None:
     spec = api.get("/openapi.json").json()
     expected = {
-        ("/v1/partners", "get"), ("/v1/partners", "post"), ("/v1/partners/{partner_id}", "get"),
-        ("/v1/partners/{partner_id}", "patch"), ("/v1/clients", "get"), ("/v1/clients", "post"),
-        ("/v1/clients/{client_id}", "get"), ("/v1/clients/{client_id}", "patch"),
-        ("/v1/usage-types", "get"), ("/v1/usage-types", "post"), ("/v1/usage", "post"),
-        ("/v1/usage", "get"), ("/v1/usage/export.csv", "get"), ("/v1/usage/summary", "get"),
-        ("/v1/plans", "get"), ("/v1/plans", "post"), ("/v1/plans/{code}", "get"),
-        ("/v1/plans/{code}", "put"), ("/v1/clients/{client_id}/prices", "get"),
-        ("/v1/clients/{client_id}/prices", "put"), ("/v1/clients/{client_id}/usage/current", "get"),
-        ("/v1/margins", "get"), ("/v1/price-changes", "get"),
-    }  # fmt: skip
+        ("/v1/partners", "get"),
+        ("/v1/partners", "post"),
+        ("/v1/partners/{partner_id}", "get"),
+        ("/v1/partners/{partner_id}", "patch"),
+        ("/v1/clients", "get"),
+        ("/v1/clients", "post"),
+        ("/v1/clients/{client_id}", "get"),
+        ("/v1/clients/{client_id}", "patch"),
+        ("/v1/usage-types", "get"),
+        ("/v1/usage-types", "post"),
+        ("/v1/usage", "post"),
+        ("/v1/usage", "get"),
+        ("/v1/usage/export.csv", "get"),
+        ("/v1/usage/summary", "get"),
+        ("/v1/plans", "get"),
+        ("/v1/plans", "post"),
+        ("/v1/plans/{code}", "get"),
+        ("/v1/plans/{code}", "put"),
+        ("/v1/clients/{client_id}/prices", "get"),
+        ("/v1/clients/{client_id}/prices", "put"),
+        ("/v1/clients/{client_id}/usage/current", "get"),
+        ("/v1/margins", "get"),
+        ("/v1/price-changes", "get"),
+    }
     operations = {
         (path, method): op for path, item in spec["paths"].items() for method, op in item.items()
     }

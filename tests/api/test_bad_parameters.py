@@ -12,7 +12,11 @@ FORTY_DIGITS = "9" * 40
 
 CASES = [
     ("summary far future", "/v1/usage/summary?period=9999-12", "period: '9999-12' is outside"),
-    ("summary day 1", "/v1/usage/summary?from=0001-01-01&to=0001-01-31", "from: 0001-01-01 is outside"),
+    (
+        "summary day 1",
+        "/v1/usage/summary?from=0001-01-01&to=0001-01-31",
+        "from: 0001-01-01 is outside",
+    ),
     ("invoices month 0", "/v1/invoices?period=0000-00", "period: '0000-00' is not a month"),
     ("invoices far future", "/v1/invoices?period=9999-12", "period: '9999-12' is outside"),
     ("invoice cursor", f"/v1/invoices?cursor={FORTY_DIGITS}", "cursor: not one this API returned"),
@@ -21,13 +25,17 @@ CASES = [
     ("invoice id", f"/v1/invoices/{FORTY_DIGITS}", "key: '9999"),
     ("invoice usage", f"/v1/invoices/{FORTY_DIGITS}/usage", "key: '9999"),
     ("payments of invoice", f"/v1/payments?invoice={FORTY_DIGITS}", "invoice: '9999"),
-    ("margins all time", "/v1/margins?from=0001-01-01&to=9999-12-31", "from: 0001-01-01 is outside"),
+    (
+        "margins all time",
+        "/v1/margins?from=0001-01-01&to=9999-12-31",
+        "from: 0001-01-01 is outside",
+    ),
     ("margins to", "/v1/margins?to=9999-12-31", "to: 9999-12-31 is outside"),
     ("prices on", "/v1/clients/alpha/prices?on=9999-12-31", "on: 9999-12-31 is outside"),
     ("usage current on", "/v1/clients/alpha/usage/current?on=0001-01-01", "on: 0001-01-01"),
     ("NUL in a path", "/v1/clients/al%00pha", "path parameter 'client_id': contains a NUL"),
     ("NUL in a query", "/v1/usage?client=a%00", "query parameter 'client': contains a NUL"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("url", "detail"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

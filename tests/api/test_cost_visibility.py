@@ -32,8 +32,14 @@ def world(session: Session) -> Seeded:
 
 
 def _paths(api: TestClient, world: Seeded) -> list[str]:
-    values = {"client_id": "c1", "key": world.issued, "code": "std", "run_id": str(world.run_id),
-              "partner_id": "acme", "provider": "quickbooks"}  # fmt: skip
+    values = {
+        "client_id": "c1",
+        "key": world.issued,
+        "code": "std",
+        "run_id": str(world.run_id),
+        "partner_id": "acme",
+        "provider": "quickbooks",
+    }
     document = api.get("/openapi.json").json()
     paths = []
     for path, operations in document["paths"].items():
@@ -63,8 +69,12 @@ def _cost_values(value: Any, where: str = "") -> list[str]:
 
 def _csv_costs(text: str) -> list[str]:
     rows = list(csv.DictReader(io.StringIO(text)))
-    return [f"row {i}.{k}" for i, row in enumerate(rows) for k, v in row.items()
-            if is_cost_field(k) and v]  # fmt: skip
+    return [
+        f"row {i}.{k}"
+        for i, row in enumerate(rows)
+        for k, v in row.items()
+        if is_cost_field(k) and v
+    ]
 
 
 def _leaks(answer: Any) -> list[str]:
@@ -95,18 +105,33 @@ def test_no_route_shows_cost_or_margin_to_a_read_or_ingest_key(world: Seeded) ->
                 assert WHOLESALE_PRICE.encode() not in answer.content, (scope, path)
                 if scope == "read":
                     served.append(path)
-        assert all(not re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", p), s)
-                   for p in ADMIN_ONLY for s in served), served  # fmt: skip
+        assert all(
+            not re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", p), s) for p in ADMIN_ONLY for s in served
+        ), served
         # a read key still reads everything else that carries cost for an admin
-        for route in ("/v1/usage", "/v1/usage/export.csv", "/v1/usage/summary",
-                      "/v1/clients/c1/usage/current", "/v1/usage-types", "/v1/clients/c1/prices",
-                      f"/v1/invoices/{world.issued}", f"/v1/invoices/{world.issued}/usage",
-                      "/v1/price-changes"):  # fmt: skip
+        for route in (
+            "/v1/usage",
+            "/v1/usage/export.csv",
+            "/v1/usage/summary",
+            "/v1/clients/c1/usage/current",
+            "/v1/usage-types",
+            "/v1/clients/c1/prices",
+            f"/v1/invoices/{world.issued}",
+            f"/v1/invoices/{world.issued}/usage",
+            "/v1/price-changes",
+        ):
             assert route in served, route
         # the walk can fail: the admin key sees cost and margin on these routes
-        for route in ("/v1/usage", "/v1/usage/export.csv", "/v1/usage/summary",
-                      "/v1/clients/c1/usage/current", "/v1/margins", "/v1/usage-types",
-                      "/v1/clients/c1/prices", f"/v1/invoices/{world.issued}"):  # fmt: skip
+        for route in (
+            "/v1/usage",
+            "/v1/usage/export.csv",
+            "/v1/usage/summary",
+            "/v1/clients/c1/usage/current",
+            "/v1/margins",
+            "/v1/usage-types",
+            "/v1/clients/c1/prices",
+            f"/v1/invoices/{world.issued}",
+        ):
             assert any(
                 leak.split("?")[0].startswith(route + ":") or leak.startswith(route + "?")
                 for leak in seen_by_admin

@@ -88,8 +88,9 @@ def test_no_input_to_any_operation_is_a_server_error(engine: object, session: Se
             )
             @given(case=_strategy(operation, known), key=st.sampled_from(keys))
             def run(case: Any, key: str | None) -> None:
-                headers = {k: v for k, v in (case.headers or {}).items()
-                           if k.lower() != "authorization"}  # fmt: skip
+                headers = {
+                    k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"
+                }
                 if key is not None:
                     headers["Authorization"] = f"Bearer {key}"
                 case.headers = headers

@@ -19,15 +19,19 @@ def test_upload_read_and_remove(api: TestClient, keys: Keys) -> None:
     answer = api.put("/v1/partners/acme/logo", content=data, headers=Keys.header(keys.acme_admin))
     assert answer.status_code == 200, answer.text
     assert {k: answer.json()[k] for k in ("media_type", "width", "height", "size")} == {
-        "media_type": "image/png", "width": 320, "height": 80, "size": len(data)
-    }  # fmt: skip
+        "media_type": "image/png",
+        "width": 320,
+        "height": 80,
+        "size": len(data),
+    }
     served = api.get("/v1/partners/acme/logo", headers=Keys.header(keys.acme_admin))
     assert served.content == data and served.headers["content-type"] == "image/png"
     assert served.headers["x-content-type-options"] == "nosniff"
     assert served.headers["content-security-policy"] == "default-src 'none'"
     assert api.get("/v1/partners/acme/logo", headers=Keys.header(keys.platform)).content == data
-    replaced = api.put("/v1/partners/acme/logo", content=image("JPEG"),
-                       headers=Keys.header(keys.acme_admin))  # fmt: skip
+    replaced = api.put(
+        "/v1/partners/acme/logo", content=image("JPEG"), headers=Keys.header(keys.acme_admin)
+    )
     assert replaced.json()["media_type"] == "image/jpeg"
     removed = api.delete("/v1/partners/acme/logo", headers=Keys.header(keys.acme_admin))
     assert removed.status_code == 204
@@ -64,8 +68,7 @@ def test_what_is_not_a_logo_is_refused(
 
 def test_a_streamed_upload_stops_at_the_limit(api: TestClient, keys: Keys) -> None:
     pieces = iter([b"\x89PNG", b"0" * (1024 * 1024), b"0" * 1024])
-    answer = api.put("/v1/partners/acme/logo", content=pieces,
-                     headers=Keys.header(keys.acme_admin))  # fmt: skip
+    answer = api.put("/v1/partners/acme/logo", content=pieces, headers=Keys.header(keys.acme_admin))
     assert answer.status_code == 413
 
 
@@ -81,10 +84,14 @@ def test_a_streamed_upload_stops_at_the_limit(api: TestClient, keys: Keys) -> No
 def test_branding_cannot_point_at_server_files(
     api: TestClient, keys: Keys, branding: dict[str, str], message: str
 ) -> None:
-    answer = api.patch("/v1/partners/acme", json={"branding": branding},
-                       headers=Keys.header(keys.acme_admin))  # fmt: skip
+    answer = api.patch(
+        "/v1/partners/acme", json={"branding": branding}, headers=Keys.header(keys.acme_admin)
+    )
     assert answer.status_code == 422
     assert message in answer.text
-    ok = api.patch("/v1/partners/acme", json={"branding": {"logo_url": "https://cdn.example/l.png"}},
-                   headers=Keys.header(keys.acme_admin))  # fmt: skip
+    ok = api.patch(
+        "/v1/partners/acme",
+        json={"branding": {"logo_url": "https://cdn.example/l.png"}},
+        headers=Keys.header(keys.acme_admin),
+    )
     assert ok.status_code == 200

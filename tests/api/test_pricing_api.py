@@ -46,9 +46,12 @@ def test_plans_create_list_version_and_conflict(api: TestClient, keys: Keys) -> 
     [version] = body["plan"]["versions"]
     assert version["effective_from"] == "1970-01-01"  # a first version covers all time
     assert version["prices"]["sms"] == {
-        "model": "package", "included": "100", "overage_unit_price": "0.02",
-        "block_size": None, "block_price": None,
-    }  # fmt: skip
+        "model": "package",
+        "included": "100",
+        "overage_unit_price": "0.02",
+        "block_size": None,
+        "block_price": None,
+    }
     assert api.post("/v1/plans", json=GROWTH, headers=admin).status_code == 409
     new_version = {k: v for k, v in GROWTH.items() if k != "code"} | {"base_fee": "109.00"}
     put = api.put("/v1/plans/growth", json=new_version, headers=admin)
@@ -72,12 +75,16 @@ def test_plan_errors_name_the_field_path(api: TestClient, keys: Keys) -> None:
         "prices": {
             "voice_minutes": {
                 "model": "graduated",
-                "tiers": [{"up_to": 1000, "unit_price": "0.15"}, {"up_to": 500, "unit_price": "0.1"}, {"unit_price": "0.1"}],
+                "tiers": [
+                    {"up_to": 1000, "unit_price": "0.15"},
+                    {"up_to": 500, "unit_price": "0.1"},
+                    {"unit_price": "0.1"},
+                ],
             },
             "fax": {"model": "per_unit", "unit_price": "1"},
             "sms": {"model": "tiered"},
         },
-    }  # fmt: skip
+    }
     response = api.post("/v1/plans", json=bad, headers=admin)
     assert response.status_code == 422, response.text
     paths = [(e["path"], e["message"]) for e in response.json()["errors"]]
@@ -135,8 +142,12 @@ def test_client_prices_live_figures_and_margins(
     put = api.put("/v1/clients/alpha/prices", json=body, headers=admin)
     assert put.status_code == 200, put.text
     assert {c["name"] for c in put.json()["changes"]} == {
-        "plan", "discount_percent", "tax", "auto_charge", "prices.sms",
-    }  # fmt: skip
+        "plan",
+        "discount_percent",
+        "tax",
+        "auto_charge",
+        "prices.sms",
+    }
     assert (
         api.get("/v1/clients/alpha/prices", headers=Keys.header(keys.acme)).json()["wholesale"]
         is None
@@ -146,8 +157,10 @@ def test_client_prices_live_figures_and_margins(
     assert prices["price_sources"] == {"voice_minutes": "plan", "sms": "client"}
     # no wholesale price versions (no partner file): each usage type's per-unit rate
     assert prices["wholesale"]["voice_minutes"] == {
-        "model": "per_unit", "unit_price": "0.013", "block_size": None,
-    }  # fmt: skip
+        "model": "per_unit",
+        "unit_price": "0.013",
+        "block_size": None,
+    }
     assert prices["tax"] == {"name": "VAT", "percent": "20"}
 
     events = [

@@ -213,8 +213,11 @@ def test_postgresql_down_is_503_then_recovers(
     if ON_POSTGRES:
         make_partner(session, "acme", clients=("alpha",))
         key = make_key(session, "acme", Scope.ADMIN)
-    env = {"REBILL_DATABASE_URL": _through(target, forwarder.port),
-           "REBILL_DATA_DIR": str(tmp_path / "data"), **SECRET}  # fmt: skip
+    env = {
+        "REBILL_DATABASE_URL": _through(target, forwarder.port),
+        "REBILL_DATA_DIR": str(tmp_path / "data"),
+        **SECRET,
+    }
     with live_server(env) as server:
         assert_503(call(server.url, key), "cannot be reached")
         assert_503(new_client(server.url, key, "beta"), "cannot be reached")

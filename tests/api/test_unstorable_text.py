@@ -33,22 +33,47 @@ def batch_text(*events: dict[str, Any], raw: dict[int, tuple[str, str]] | None =
 
 
 ODD_EVENTS: list[tuple[str, dict[str, Any], tuple[str, str], str, str]] = [
-    ("lone surrogate in a property", event("b", properties={"k": "@"}), ("@", "\\ud83d"),
-     "properties.k", "contains a lone surrogate (U+D83D)"),
-    ("lone surrogate in a nested key", event("b", properties={"a": [{"@": 1}]}), ("@", "x\\udc00"),
-     "properties.a[0].x\\udc00", "the key contains a lone surrogate (U+DC00)"),
-    ("NUL in a property", event("b", properties={"k": {"j": "@"}}), ("@", "a\\u0000b"),
-     "properties.k.j", "contains a NUL character (U+0000)"),
-    ("NUL in a property key", event("b", properties={"@": "v"}), ("@", "\\u0000"),
-     "properties.\\u0000", "the key contains a NUL character"),
+    (
+        "lone surrogate in a property",
+        event("b", properties={"k": "@"}),
+        ("@", "\\ud83d"),
+        "properties.k",
+        "contains a lone surrogate (U+D83D)",
+    ),
+    (
+        "lone surrogate in a nested key",
+        event("b", properties={"a": [{"@": 1}]}),
+        ("@", "x\\udc00"),
+        "properties.a[0].x\\udc00",
+        "the key contains a lone surrogate (U+DC00)",
+    ),
+    (
+        "NUL in a property",
+        event("b", properties={"k": {"j": "@"}}),
+        ("@", "a\\u0000b"),
+        "properties.k.j",
+        "contains a NUL character (U+0000)",
+    ),
+    (
+        "NUL in a property key",
+        event("b", properties={"@": "v"}),
+        ("@", "\\u0000"),
+        "properties.\\u0000",
+        "the key contains a NUL character",
+    ),
     ("NUL in event_id", event("@"), ("@", "e\\u0000"), "event_id", "contains a NUL character"),
     ("surrogate in event_id", event("@"), ("@", "\\ud800"), "event_id", "lone surrogate"),
     ("NUL in client", event("b", client="@"), ("@", "alpha\\u0000"), "client", "NUL"),
     ("surrogate in client", event("b", client="@"), ("@", "\\udfff"), "client", "lone surrogate"),
     ("NUL in usage_type", event("b", usage_type="@"), ("@", "sms\\u0000"), "usage_type", "NUL"),
-    ("NUL in adjusts", event("b", quantity="-1", adjusts="@"), ("@", "ok-0\\u0000"), "adjusts",
-     "NUL"),
-]  # fmt: skip
+    (
+        "NUL in adjusts",
+        event("b", quantity="-1", adjusts="@"),
+        ("@", "ok-0\\u0000"),
+        "adjusts",
+        "NUL",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -98,32 +123,86 @@ def send_json(api: TestClient, method: str, url: str, key: str, text: str) -> An
 BAD_TEXT_INPUTS: list[tuple[str, str, str, str, str]] = [
     # (id, method, url, body with a JSON escape, what the error names)
     ("client name NUL", "POST", "/v1/clients", '{"id": "c9", "name": "A\\u0000B"}', "NUL"),
-    ("client name surrogate", "POST", "/v1/clients", '{"id": "c9", "name": "A\\ud83d"}',
-     "lone surrogate"),
-    ("client name CRLF", "POST", "/v1/clients", '{"id": "c9", "name": "A\\r\\nBcc: x@y.z"}',
-     "control character"),
+    (
+        "client name surrogate",
+        "POST",
+        "/v1/clients",
+        '{"id": "c9", "name": "A\\ud83d"}',
+        "lone surrogate",
+    ),
+    (
+        "client name CRLF",
+        "POST",
+        "/v1/clients",
+        '{"id": "c9", "name": "A\\r\\nBcc: x@y.z"}',
+        "control character",
+    ),
     ("client id NUL", "POST", "/v1/clients", '{"id": "c\\u0000", "name": "A"}', "NUL"),
-    ("address line surrogate", "POST", "/v1/clients",
-     '{"id": "c9", "name": "A", "address": {"city": "\\udc80"}}', "address.city"),
-    ("billing e-mail", "PATCH", "/v1/clients/alpha", '{"billing_email": "ap@dental"}',
-     "not a valid e-mail address"),
-    ("partner name LF", "PATCH", "/v1/partners/acme", '{"name": "Acme\\nAgency"}',
-     "control character"),
-    ("finance e-mail", "PATCH", "/v1/partners/acme",
-     '{"settings": {"finance_emails": ["finance@acme.example", "nobody"]}}',
-     "'nobody' is not a valid e-mail address"),
-    ("branding free key NUL", "PATCH", "/v1/partners/acme",
-     '{"branding": {"tagline": "x\\u0000"}}', "tagline"),
-    ("connection setting surrogate", "PATCH", "/v1/partners/acme",
-     '{"settings": {"connections": {"xero": {"account\\ud800": "200"}}}}', "lone surrogate"),
-    ("usage type unit CR", "POST", "/v1/usage-types",
-     '{"code": "fax", "display_name": "Fax", "unit": "page\\r"}', "control character"),
-    ("plan name LF", "POST", "/v1/plans",
-     '{"code": "p9", "name": "P\\n9", "prices": {}}', "control character"),
+    (
+        "address line surrogate",
+        "POST",
+        "/v1/clients",
+        '{"id": "c9", "name": "A", "address": {"city": "\\udc80"}}',
+        "address.city",
+    ),
+    (
+        "billing e-mail",
+        "PATCH",
+        "/v1/clients/alpha",
+        '{"billing_email": "ap@dental"}',
+        "not a valid e-mail address",
+    ),
+    (
+        "partner name LF",
+        "PATCH",
+        "/v1/partners/acme",
+        '{"name": "Acme\\nAgency"}',
+        "control character",
+    ),
+    (
+        "finance e-mail",
+        "PATCH",
+        "/v1/partners/acme",
+        '{"settings": {"finance_emails": ["finance@acme.example", "nobody"]}}',
+        "'nobody' is not a valid e-mail address",
+    ),
+    (
+        "branding free key NUL",
+        "PATCH",
+        "/v1/partners/acme",
+        '{"branding": {"tagline": "x\\u0000"}}',
+        "tagline",
+    ),
+    (
+        "connection setting surrogate",
+        "PATCH",
+        "/v1/partners/acme",
+        '{"settings": {"connections": {"xero": {"account\\ud800": "200"}}}}',
+        "lone surrogate",
+    ),
+    (
+        "usage type unit CR",
+        "POST",
+        "/v1/usage-types",
+        '{"code": "fax", "display_name": "Fax", "unit": "page\\r"}',
+        "control character",
+    ),
+    (
+        "plan name LF",
+        "POST",
+        "/v1/plans",
+        '{"code": "p9", "name": "P\\n9", "prices": {}}',
+        "control character",
+    ),
     ("void reason NUL", "POST", "/v1/invoices/1/void", '{"reason": "\\u0000"}', "NUL"),
-    ("payment reference NUL", "POST", "/v1/invoices/1/payments",
-     '{"amount": "1.00", "reference": "r\\u0000"}', "NUL"),
-]  # fmt: skip
+    (
+        "payment reference NUL",
+        "POST",
+        "/v1/invoices/1/payments",
+        '{"amount": "1.00", "reference": "r\\u0000"}',
+        "NUL",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -148,6 +227,7 @@ def test_the_partner_file_and_the_api_refuse_the_same_names(api: TestClient, key
     with pytest.raises(PartnerFileError) as refused:
         parse_partner_toml(toml)
     assert "partner.name: contains a control character (U+000A)" in str(refused.value)
-    api_answer = send_json(api, "PATCH", "/v1/partners/acme", keys.acme_admin,
-                           '{"name": "Acme\\nAgency"}')  # fmt: skip
+    api_answer = send_json(
+        api, "PATCH", "/v1/partners/acme", keys.acme_admin, '{"name": "Acme\\nAgency"}'
+    )
     assert "contains a control character (U+000A)" in api_answer.text

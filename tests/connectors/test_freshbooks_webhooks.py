@@ -73,8 +73,11 @@ def test_a_signature_over_the_raw_body_is_accepted_too() -> None:
 def test_parse_event_and_what_it_names() -> None:
     event = parse_event(form(EVENT))
     assert (event.name, event.kind, event.object_id, event.account_id) == (
-        "invoice.update", "invoice", "1234567", ACCOUNT,
-    )  # fmt: skip
+        "invoice.update",
+        "invoice",
+        "1234567",
+        ACCOUNT,
+    )
     assert not event.is_verification and event.verifier is None
 
 
@@ -112,19 +115,30 @@ def test_verification_request_sends_the_verifier_back() -> None:
 @pytest.fixture
 def fake() -> FakeFreshBooks:
     fake = FakeFreshBooks(ACCOUNT)
-    fake.callbacks[9] = {"callbackid": 9, "event": "invoice.update", "uri": "u",
-                         "verified": False, "verifier": "s3cret"}  # fmt: skip
+    fake.callbacks[9] = {
+        "callbackid": 9,
+        "event": "invoice.update",
+        "uri": "u",
+        "verified": False,
+        "verifier": "s3cret",
+    }
     return fake
 
 
 @pytest.fixture
 def connection(engine: Engine) -> str:
     with Session(engine) as session:
-        session.add(Partner(id="acme", name="Acme", currency="USD", timezone="UTC",
-                            invoice_prefix="ACME"))  # fmt: skip
+        session.add(
+            Partner(id="acme", name="Acme", currency="USD", timezone="UTC", invoice_prefix="ACME")
+        )
         session.commit()
-        row = Connection(partner_id="acme", name="books", provider=Provider.FRESHBOOKS,
-                         status=ConnectionStatus.ACTIVE, remote_tenant=ACCOUNT)  # fmt: skip
+        row = Connection(
+            partner_id="acme",
+            name="books",
+            provider=Provider.FRESHBOOKS,
+            status=ConnectionStatus.ACTIVE,
+            remote_tenant=ACCOUNT,
+        )
         session.add(row)
         session.commit()
         return row.id
@@ -142,8 +156,15 @@ def opener(fake: FakeFreshBooks, opened: list[str]) -> object:
 
 
 def verify_body(verifier: str) -> bytes:
-    return form({"name": "callback.verify", "object_id": "9", "account_id": ACCOUNT,
-                 "verifier": verifier, "user_id": "1"})  # fmt: skip
+    return form(
+        {
+            "name": "callback.verify",
+            "object_id": "9",
+            "account_id": ACCOUNT,
+            "verifier": verifier,
+            "user_id": "1",
+        }
+    )
 
 
 @pytest.mark.anyio
@@ -153,9 +174,12 @@ async def test_verification_then_signed_events(
     opened: list[str] = []
     seen: list[tuple[str, str]] = []
     result = await receive(
-        engine, verify_body("s3cret"), None, open_connector=opener(fake, opened),  # type: ignore[arg-type]
+        engine,
+        verify_body("s3cret"),
+        None,
+        open_connector=opener(fake, opened),  # type: ignore[arg-type]
         cipher=CIPHER,
-    )  # fmt: skip
+    )
     assert (result.status_code, result.detail) == (200, "verified")
     assert opened == [connection] and fake.callbacks[9]["verified"] is True
     with Session(engine) as session:
@@ -180,9 +204,12 @@ async def test_a_forged_verifier_is_refused_by_freshbooks_and_not_stored(
     engine: Engine, connection: str, fake: FakeFreshBooks
 ) -> None:
     result = await receive(
-        engine, verify_body("forged"), None, open_connector=opener(fake, []),  # type: ignore[arg-type]
+        engine,
+        verify_body("forged"),
+        None,
+        open_connector=opener(fake, []),  # type: ignore[arg-type]
         cipher=CIPHER,
-    )  # fmt: skip
+    )
     assert result.status_code == 502 and "verifier" in result.detail
     with Session(engine) as session:
         assert session.get(FreshBooksCallback, (ACCOUNT, "9")) is None

@@ -107,10 +107,18 @@ def helper_credit_note(helper: Helper, invoice: RemoteRef, customer: RemoteRef, 
 
     line = LineSpec("Refund", Decimal(1), Decimal("12.50"), 1250, item_code="voice")
     return CreditNoteSpec(
-        reference="cn-15", number="CN-15", invoice=invoice, invoice_number=number,
-        customer=customer, currency="USD", issue_date=ISSUE + timedelta(days=1),
-        lines=(line,), tax_minor=0, total_minor=1250, reason="dropped calls",
-    )  # fmt: skip
+        reference="cn-15",
+        number="CN-15",
+        invoice=invoice,
+        invoice_number=number,
+        customer=customer,
+        currency="USD",
+        issue_date=ISSUE + timedelta(days=1),
+        lines=(line,),
+        tax_minor=0,
+        total_minor=1250,
+        reason="dropped calls",
+    )
 
 
 # ---- finding 4: every paginated read stops on a repeated page ----------------------------------
@@ -188,10 +196,21 @@ async def test_freshbooks_paging_stops_on_a_repeated_page() -> None:
 
 def test_stripe_refund_paging_stops_on_a_repeated_cursor() -> None:
     page = {
-        "object": "list", "url": "/v1/refunds", "has_more": True,
-        "data": [{"id": "re_1", "object": "refund", "amount": 100, "currency": "usd",
-                  "charge": "ch_1", "status": "succeeded", "created": 1}],
-    }  # fmt: skip
+        "object": "list",
+        "url": "/v1/refunds",
+        "has_more": True,
+        "data": [
+            {
+                "id": "re_1",
+                "object": "refund",
+                "amount": 100,
+                "currency": "usd",
+                "charge": "ch_1",
+                "status": "succeeded",
+                "created": 1,
+            }
+        ],
+    }
     calls = 0
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -258,17 +277,19 @@ def test_an_unknown_stripe_parameter_fails_the_openapi_check() -> None:
     fake = FakeStripe(base_url="https://api.stripe.test")
     check = check_for("stripe")
     request = httpx.Request(
-        "POST", "https://api.stripe.test/v1/customers",
+        "POST",
+        "https://api.stripe.test/v1/customers",
         content=b"name=Acme&metadata[rebill_client_id]=c1&colour=red",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )  # fmt: skip
+    )
     problems = check(request, None)
     assert any("colour" in p and "Additional properties" in p for p in problems), problems
     good = httpx.Request(
-        "POST", "https://api.stripe.test/v1/customers",
+        "POST",
+        "https://api.stripe.test/v1/customers",
         content=b"name=Acme&metadata[rebill_client_id]=c1",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )  # fmt: skip
+    )
     assert check(good, None) == []
     assert fake is not None
 
@@ -281,7 +302,8 @@ def test_a_string_qty_fails_the_freshbooks_check() -> None:
     )
     assert any("qty" in p for p in check(request, None))
     wrapped = httpx.Request(
-        "POST", "https://x.test/accounting/account/A1/credit_notes/credit_notes",
+        "POST",
+        "https://x.test/accounting/account/A1/credit_notes/credit_notes",
         content=b'{"credit_notes": {"lines": []}}',
-    )  # fmt: skip
+    )
     assert any("credit_note" in p for p in check(wrapped, None))

@@ -138,11 +138,17 @@ async def test_a_credit_larger_than_the_balance_applies_what_is_due(
     assert isinstance(invoice, RemoteRef)
     fake.pay(invoice.remote_id, Decimal("30.00"))  # 35.00 total, 5.00 left
     note = CreditNoteSpec(
-        reference="cn-2", number="CN-2", invoice=invoice, invoice_number="C-2", customer=customer,
-        currency="USD", issue_date=date(2026, 11, 3),
+        reference="cn-2",
+        number="CN-2",
+        invoice=invoice,
+        invoice_number="C-2",
+        customer=customer,
+        currency="USD",
+        issue_date=date(2026, 11, 3),
         lines=(LineSpec("Refund", Decimal(1), Decimal("12.50"), 1250, item_code="voice"),),
-        tax_minor=0, total_minor=1250,
-    )  # fmt: skip
+        tax_minor=0,
+        total_minor=1250,
+    )
     memo = await qbo.push_credit_note(note, "k-cn")
     assert (await qbo.fetch_invoice(invoice)).status is RemoteStatus.PAID
     assert fake.store["CreditMemo"][memo.remote_id]["Balance"] == Decimal("7.50")

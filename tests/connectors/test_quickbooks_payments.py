@@ -51,9 +51,15 @@ def payment(
     customer: RemoteRef, invoice: RemoteRef, amount: int, ref: str = "pay-1"
 ) -> PaymentSpec:
     return PaymentSpec(
-        reference=ref, invoice=invoice, invoice_number="P-1", customer=customer,
-        amount_minor=amount, currency="USD", paid_on=PAID_ON, account="35",
-    )  # fmt: skip
+        reference=ref,
+        invoice=invoice,
+        invoice_number="P-1",
+        customer=customer,
+        amount_minor=amount,
+        currency="USD",
+        paid_on=PAID_ON,
+        account="35",
+    )
 
 
 def key(ref: str) -> str:
@@ -112,9 +118,14 @@ async def test_read_back_lists_every_page_with_invoice_and_marks_ours(
 
 def test_no_deposit_account_leaves_quickbooks_default_and_foreign_currency_is_named() -> None:
     spec_ = PaymentSpec(
-        reference="p", invoice=RemoteRef("7"), invoice_number="N", customer=RemoteRef("3"),
-        amount_minor=1234, currency="eur", paid_on=PAID_ON,
-    )  # fmt: skip
+        reference="p",
+        invoice=RemoteRef("7"),
+        invoice_number="N",
+        customer=RemoteRef("3"),
+        amount_minor=1234,
+        currency="eur",
+        paid_on=PAID_ON,
+    )
     body = payment_payload(spec_, home_currency="USD")
     assert "DepositToAccountRef" not in body
     assert body["CurrencyRef"] == {"value": "EUR"} and body["TotalAmt"] == Decimal("12.34")

@@ -334,10 +334,18 @@ async def test_credit_note_is_allocated_and_lowers_amount_due(
 
     line = LineSpec("Refund", Decimal(1), Decimal("12.50"), 1250, item_code="voice", account="200")
     note = CreditNoteSpec(
-        reference="cn-9", number="CN-9", invoice=invoice, invoice_number="INV-1101",
-        customer=ref, currency="USD", issue_date=ISSUE, lines=(line,), tax_minor=0,
-        total_minor=1250, reason="dropped calls",
-    )  # fmt: skip
+        reference="cn-9",
+        number="CN-9",
+        invoice=invoice,
+        invoice_number="INV-1101",
+        customer=ref,
+        currency="USD",
+        issue_date=ISSUE,
+        lines=(line,),
+        tax_minor=0,
+        total_minor=1250,
+        reason="dropped calls",
+    )
     await xero.push_credit_note(note, contract.key("credit", "cn-9"))
     await xero.push_credit_note(note, contract.key("credit", "cn-9", 2))  # no double allocation
     remote = await xero.fetch_invoice(invoice)

@@ -49,14 +49,18 @@ async def test_one_lookup_finds_by_number_adopts_by_name_and_spots_taken_names(
 ) -> None:
     by_number, by_name, taken, new = (contract.make_customer_spec(f"client-{i}") for i in range(4))
     fake.contacts["n"] = {
-        "ContactID": "n", "Name": "Renamed", "ContactNumber": by_number.reference,
+        "ContactID": "n",
+        "Name": "Renamed",
+        "ContactNumber": by_number.reference,
         "ContactStatus": "ACTIVE",
-    }  # fmt: skip
+    }
     fake.contacts["m"] = {"ContactID": "m", "Name": by_name.display_name, "ContactStatus": "ACTIVE"}
     fake.contacts["t"] = {
-        "ContactID": "t", "Name": taken.display_name, "ContactNumber": "someone-else",
+        "ContactID": "t",
+        "Name": taken.display_name,
+        "ContactNumber": "someone-else",
         "ContactStatus": "ACTIVE",
-    }  # fmt: skip
+    }
     found = await xero.find_customers([by_number, by_name, taken, new])
     assert [f.remote_id if f else None for f in found] == ["n", "m", None, None]
     assert len(fake.requests_to("/Contacts", "GET")) == 1

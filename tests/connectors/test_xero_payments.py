@@ -45,9 +45,15 @@ def payment(
     customer: RemoteRef, invoice: RemoteRef, amount: int, ref: str = "pay-1", account: str = "090"
 ) -> PaymentSpec:
     return PaymentSpec(
-        reference=ref, invoice=invoice, invoice_number="X", customer=customer,
-        amount_minor=amount, currency="USD", paid_on=PAID_ON, account=account or None,
-    )  # fmt: skip
+        reference=ref,
+        invoice=invoice,
+        invoice_number="X",
+        customer=customer,
+        amount_minor=amount,
+        currency="USD",
+        paid_on=PAID_ON,
+        account=account or None,
+    )
 
 
 @pytest.mark.anyio

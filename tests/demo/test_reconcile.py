@@ -43,9 +43,12 @@ def test_the_demo_reconciliation_reports_exactly_the_planted_problems(engine: En
     arrived = run_sandbox_sync(engine, PARTNER, month, lines.append, reconcile_after=True)
     assert arrived == {"quickbooks": 20, "xero": 20}
     assert any("4 differences, exactly the planted problems" in line for line in lines), lines
-    for title in ("Invoice missing in the accounting system", "Different status in the "
-                  "accounting system", "Late usage, billed on the next invoice",
-                  "Platform bill differs from the computed cost"):  # fmt: skip
+    for title in (
+        "Invoice missing in the accounting system",
+        "Different status in the accounting system",
+        "Late usage, billed on the next invoice",
+        "Platform bill differs from the computed cost",
+    ):
         assert any(title in line for line in lines), title
 
     [report] = _reports(get_settings().mail_dir)
@@ -103,9 +106,10 @@ def test_the_last_hint_works_after_the_demo(engine: Engine) -> None:
     total = totals[0]
     margin_cost = re.findall(r"[\d,]+\.\d\d USD", total)[2]  # charge, unbilled, cost
     [bill_row] = [  # the systems table's row (the difference's "System:" line has no amounts)
-        line for line in shown.splitlines()
+        line
+        for line in shown.splitlines()
         if line.strip().startswith("Platform wholesale bill") and "USD" in line
-    ]  # fmt: skip
+    ]
     ours, theirs = re.findall(r"[\d,]+\.\d\d USD", bill_row)
     assert ours == margin_cost
     assert ours != theirs  # the planted surplus on one usage type

@@ -217,11 +217,16 @@ class MemoryConnector:
         # Recompute as a remote does: quantity x unit price per line, plus the tax amount.
         total = sum(int((ln.quantity * ln.unit_price).scaleb(exponent)) for ln in spec.lines)
         invoice = {
-            "id": self.remote.next_id("INV"), "number": spec.number, "version": 0,
-            "customer": spec.customer.remote_id, "currency": spec.currency,
-            "issue_date": spec.issue_date, "total": total + spec.tax_minor, "void": False,
+            "id": self.remote.next_id("INV"),
+            "number": spec.number,
+            "version": 0,
+            "customer": spec.customer.remote_id,
+            "currency": spec.currency,
+            "issue_date": spec.issue_date,
+            "total": total + spec.tax_minor,
+            "void": False,
             "lines": len(spec.lines),
-        }  # fmt: skip
+        }
         self.remote.invoices.append(invoice)
         return RemoteRef(invoice["id"], "0", spec.number)
 
@@ -242,8 +247,12 @@ class MemoryConnector:
         outcome = self._before("push_credit_note", write=True)
 
         def make() -> RemoteRef:
-            note = {"id": self.remote.next_id("CN"), "number": credit_note.number,
-                    "invoice": credit_note.invoice.remote_id, "total": credit_note.total_minor}  # fmt: skip
+            note = {
+                "id": self.remote.next_id("CN"),
+                "number": credit_note.number,
+                "invoice": credit_note.invoice.remote_id,
+                "total": credit_note.total_minor,
+            }
             self.remote.credit_notes.append(note)
             return RemoteRef(note["id"], "0", credit_note.number)
 

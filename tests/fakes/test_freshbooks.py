@@ -45,8 +45,15 @@ def client(fake: FakeFreshBooks) -> int:
 
 def invoice(customer: int, number: str, **extra: Any) -> dict[str, Any]:
     line = {"name": "voice", "qty": 3, "unit_cost": {"amount": "0.333", "code": "USD"}}
-    return {"invoice": {"customerid": customer, "create_date": "2026-10-31",
-                        "invoice_number": number, "lines": [line], **extra}}  # fmt: skip
+    return {
+        "invoice": {
+            "customerid": customer,
+            "create_date": "2026-10-31",
+            "invoice_number": number,
+            "lines": [line],
+            **extra,
+        }
+    }
 
 
 def test_amounts_are_recomputed_and_numbers_unique() -> None:

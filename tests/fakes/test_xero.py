@@ -80,11 +80,22 @@ def test_without_summarize_false_one_bad_element_saves_nothing(
 def test_figures_are_computed_like_xero(fake: FakeXero, client: httpx.Client) -> None:
     cid = contact(client)
     lines = [
-        {"Description": "a", "Quantity": "3", "UnitAmount": "0.3333", "AccountCode": "200",
-         "TaxType": "OUTPUT"},
-        {"Description": "b", "Quantity": "1", "UnitAmount": "10", "AccountCode": "200",
-         "TaxType": "OUTPUT", "TaxAmount": "1.49"},
-    ]  # fmt: skip
+        {
+            "Description": "a",
+            "Quantity": "3",
+            "UnitAmount": "0.3333",
+            "AccountCode": "200",
+            "TaxType": "OUTPUT",
+        },
+        {
+            "Description": "b",
+            "Quantity": "1",
+            "UnitAmount": "10",
+            "AccountCode": "200",
+            "TaxType": "OUTPUT",
+            "TaxAmount": "1.49",
+        },
+    ]
     client.put(f"{API}/Invoices", json={"Invoices": [invoice(cid, "INV-7", LineItems=lines)]})
     [stored] = fake.invoices_by_number("INV-7")
     # no unitdp: 0.3333 kept as 0.33, 3 x 0.33 = 0.99; tax 15% of 0.99 = 0.15 (half up)
@@ -182,10 +193,14 @@ def test_credit_note_allocation_lowers_amount_due(fake: FakeXero, client: httpx.
     client.put(f"{API}/Invoices", json={"Invoices": [invoice(cid, "INV-1")]})  # 30.00
     iid = fake.invoices_by_number("INV-1")[0]["InvoiceID"]
     note = {
-        "Type": "ACCRECCREDIT", "Contact": {"ContactID": cid}, "CreditNoteNumber": "CN-1",
+        "Type": "ACCRECCREDIT",
+        "Contact": {"ContactID": cid},
+        "CreditNoteNumber": "CN-1",
         "Status": "AUTHORISED",
-        "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": "40", "AccountCode": "200"}],
-    }  # fmt: skip
+        "LineItems": [
+            {"Description": "x", "Quantity": 1, "UnitAmount": "40", "AccountCode": "200"}
+        ],
+    }
     created = client.put(f"{API}/CreditNotes", json={"CreditNotes": [note]}).json()
     nid = created["CreditNotes"][0]["CreditNoteID"]
     too_much = {"Allocations": [{"Invoice": {"InvoiceID": iid}, "Amount": "31.00"}]}
@@ -253,11 +268,18 @@ async def test_the_connector_against_the_fake_on_loopback(fake: FakeXero) -> Non
             assert isinstance(customer, RemoteRef)
             line = LineSpec("SMS", Decimal(1500), Decimal("0.0125"), 1875, account="200")
             spec = InvoiceSpec(
-                reference="1", number="INV-L1", customer_reference="client-1",
-                customer=customer, currency="USD", issue_date=date(2026, 10, 31),
-                due_date=None, lines=(line,), subtotal_minor=1875, tax_minor=0,
+                reference="1",
+                number="INV-L1",
+                customer_reference="client-1",
+                customer=customer,
+                currency="USD",
+                issue_date=date(2026, 10, 31),
+                due_date=None,
+                lines=(line,),
+                subtotal_minor=1875,
+                tax_minor=0,
                 total_minor=1875,
-            )  # fmt: skip
+            )
             [ref] = await connector.push_invoices([spec], ["rebill:l:invoice:1:1"])
             assert isinstance(ref, RemoteRef)
             remote = await connector.fetch_invoice(ref)

@@ -130,9 +130,14 @@ def test_no_posting_can_join_a_sealed_entry(posted: Engine) -> None:
                     "INSERT INTO ledger_posting (entry_id, partner_id, account_id, amount, currency, effective_at) "
                     "VALUES (:e, :p, :a, :amount, 'USD', :t)"
                 ),
-                {"e": existing, "p": PARTNER, "a": _account_id(posted, "1200"), "amount": amount,
-                 "t": at(10, 1).replace(tzinfo=None)},
-            )  # fmt: skip
+                {
+                    "e": existing,
+                    "p": PARTNER,
+                    "a": _account_id(posted, "1200"),
+                    "amount": amount,
+                    "t": at(10, 1).replace(tzinfo=None),
+                },
+            )
     assert _counts(posted) == before
 
 
@@ -143,6 +148,10 @@ def test_a_posting_in_another_currency_than_its_account_is_refused(posted: Engin
                 "INSERT INTO ledger_posting (entry_id, partner_id, account_id, amount, currency, effective_at) "
                 "VALUES (:e, :p, :a, 1, 'EUR', :t)"
             ),
-            {"e": _new_entry_id(posted), "p": PARTNER, "a": _account_id(posted, "1200"),
-             "t": at(10, 1).replace(tzinfo=None)},
-        )  # fmt: skip
+            {
+                "e": _new_entry_id(posted),
+                "p": PARTNER,
+                "a": _account_id(posted, "1200"),
+                "t": at(10, 1).replace(tzinfo=None),
+            },
+        )

@@ -71,9 +71,15 @@ class LedgerMachine(RuleBasedStateMachine):
     def open_account(self, currency: str, kind: AccountType) -> None:
         code = f"A{next(self.counter)}"
         self.session.add(
-            Account(partner_id=self.partner, code=code, name=code, type=kind, currency=currency,
-                    normal_side=kind.default_normal_side)
-        )  # fmt: skip
+            Account(
+                partner_id=self.partner,
+                code=code,
+                name=code,
+                type=kind,
+                currency=currency,
+                normal_side=kind.default_normal_side,
+            )
+        )
         self.session.commit()
         self.accounts[currency].append(code)
 
@@ -152,9 +158,10 @@ class LedgerMachine(RuleBasedStateMachine):
             for currency, codes in self.accounts.items():
                 for code in codes:
                     model = sum(
-                        amount for when, c, cur, amount in self.legs
+                        amount
+                        for when, c, cur, amount in self.legs
                         if c == code and cur == currency and (moment is None or when <= moment)
-                    )  # fmt: skip
+                    )
                     assert (
                         account_balance(self.session, self.partner, code, currency, moment) == model
                     )

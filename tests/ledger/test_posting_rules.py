@@ -32,10 +32,12 @@ def test_entries_balance_per_currency_not_across_currencies(books: Session) -> N
         "two-books",
         at(10, 1),
         (
-            PostingSpec("1200", 500, "USD"), PostingSpec("4100", -500, "USD"),
-            PostingSpec("1200", 700, "EUR"), PostingSpec("4100", -700, "EUR"),
+            PostingSpec("1200", 500, "USD"),
+            PostingSpec("4100", -500, "USD"),
+            PostingSpec("1200", 700, "EUR"),
+            PostingSpec("4100", -700, "EUR"),
         ),
-    )  # fmt: skip
+    )
     post_entries(books, PARTNER, [both])
     assert trial_balance(books, PARTNER).totals == {"EUR": (700, 700), "USD": (500, 500)}
 
@@ -114,13 +116,17 @@ def test_balances_group_by_client_and_usage_type_over_a_range(books: Session) ->
         books,
         PARTNER,
         [
-            EntrySpec(key, when, (
-                PostingSpec("1150", amount, "USD", client, usage),
-                PostingSpec(f"4000.{usage}", -amount, "USD", client, usage),
-            ))
+            EntrySpec(
+                key,
+                when,
+                (
+                    PostingSpec("1150", amount, "USD", client, usage),
+                    PostingSpec(f"4000.{usage}", -amount, "USD", client, usage),
+                ),
+            )
             for key, client, usage, amount, when in legs
         ],
-    )  # fmt: skip
+    )
     rows = balances(books, PARTNER, at(10, 1, 0), at(11, 1, 0), by_client=True, by_usage_type=True)
     revenue = {
         (r.client_id, r.usage_type): r.normal_balance

@@ -45,9 +45,15 @@ def issue_invoice(books: Session) -> None:
     post_entry(
         books,
         PARTNER,
-        entry("invoice:ACME-0001", at(11, 1), (RECEIVABLE, 26954), (UNBILLED, -15000),
-              (SUBSCRIPTION, -9900), (TAX, -2054)),
-    )  # fmt: skip
+        entry(
+            "invoice:ACME-0001",
+            at(11, 1),
+            (RECEIVABLE, 26954),
+            (UNBILLED, -15000),
+            (SUBSCRIPTION, -9900),
+            (TAX, -2054),
+        ),
+    )
 
 
 def test_usage_accrual_books_revenue_and_wholesale_cost(books: Session, balance: Balance) -> None:

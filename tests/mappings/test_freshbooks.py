@@ -128,10 +128,18 @@ def raw_invoices(draw: st.DrawFn) -> InvoiceSpec:
     tax = draw(st.integers(0, 10**5))
     subtotal = sum(line.amount_minor for line in lines)
     return InvoiceSpec(
-        reference="1", number="N-1", customer_reference="c", customer=RemoteRef("7"),
-        currency=currency, issue_date=date(2026, 11, 1), due_date=None, lines=lines,
-        subtotal_minor=subtotal, tax_minor=tax, total_minor=subtotal + tax,
-    )  # fmt: skip
+        reference="1",
+        number="N-1",
+        customer_reference="c",
+        customer=RemoteRef("7"),
+        currency=currency,
+        issue_date=date(2026, 11, 1),
+        due_date=None,
+        lines=lines,
+        subtotal_minor=subtotal,
+        tax_minor=tax,
+        total_minor=subtotal + tax,
+    )
 
 
 @settings(deadline=None, max_examples=250)

@@ -89,10 +89,16 @@ def connect(
     now = datetime.now(UTC)
     session.execute(
         insert(_connections).values(
-            id=connection_id, partner_id=partner, name=connection_id, provider="memory",
-            status=status, token_version=0, created_at=now, updated_at=now,
+            id=connection_id,
+            partner_id=partner,
+            name=connection_id,
+            provider="memory",
+            status=status,
+            token_version=0,
+            created_at=now,
+            updated_at=now,
         )
-    )  # fmt: skip
+    )
     session.commit()
 
 

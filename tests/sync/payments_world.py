@@ -33,12 +33,16 @@ from tests.sync.helpers import CONNECTION, Clock, connect, partner_toml
 QBO, XERO = CONNECTION, "conn-x"
 REALM, TENANT = "9130357", "tenant-pay"
 QBO_SETTINGS: dict[str, object] = {
-    "default_income_account": "79", "tax_code": "TAX", "non_tax_code": "NON",
+    "default_income_account": "79",
+    "tax_code": "TAX",
+    "non_tax_code": "NON",
     "deposit_account": "35",
-}  # fmt: skip
+}
 XERO_SETTINGS: dict[str, object] = {
-    "default_account_code": "200", "tax_type": "OUTPUT2", "payment_account_code": "090",
-}  # fmt: skip
+    "default_account_code": "200",
+    "tax_type": "OUTPUT2",
+    "payment_account_code": "090",
+}
 
 
 async def _no_sleep(seconds: float) -> None:
@@ -59,14 +63,16 @@ class World:
     def open_remote(self, connection: ConnectionSummary) -> Remote:
         retry = RetryPolicy(max_attempts=2, sleep=_no_sleep)
         if connection.id == QBO:
-            info = ConnectionInfo(connection.id, connection.partner_id, "quickbooks", REALM,
-                                  "https://qbo.pay.test")  # fmt: skip
+            info = ConnectionInfo(
+                connection.id, connection.partner_id, "quickbooks", REALM, "https://qbo.pay.test"
+            )
             return Remote(
                 build_quickbooks(info, FakeTokens(self.qbo), retry=retry),
                 quickbooks.mapping_from_settings(self.qbo_settings),
             )
-        info = ConnectionInfo(connection.id, connection.partner_id, "xero", TENANT,
-                              "https://xero.pay.test")  # fmt: skip
+        info = ConnectionInfo(
+            connection.id, connection.partner_id, "xero", TENANT, "https://xero.pay.test"
+        )
         connector = build_xero(
             info, FakeTokens(self.xero), budget=RateBudget("xero-pay-test", None), retry=retry
         )
@@ -90,11 +96,17 @@ class World:
 
     def pay(self, invoice: Invoice, amount: int, external_id: str, **kw: Any) -> int:
         recorded = record_payment(
-            self.session, partner_id="acme", invoice_id=invoice.id or 0, amount_minor=amount,
-            currency=invoice.currency, source=kw.pop("source", PaymentSource.STRIPE),
-            external_id=external_id, received_at=datetime(2026, 11, 5, 12, tzinfo=UTC),
-            method=kw.pop("method", PaymentMethod.CARD), **kw,
-        )  # fmt: skip
+            self.session,
+            partner_id="acme",
+            invoice_id=invoice.id or 0,
+            amount_minor=amount,
+            currency=invoice.currency,
+            source=kw.pop("source", PaymentSource.STRIPE),
+            external_id=external_id,
+            received_at=datetime(2026, 11, 5, 12, tzinfo=UTC),
+            method=kw.pop("method", PaymentMethod.CARD),
+            **kw,
+        )
         self.session.commit()
         return int(recorded.payment.id or 0)
 

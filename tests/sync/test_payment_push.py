@@ -57,9 +57,13 @@ def test_a_payment_read_back_from_quickbooks_goes_to_xero_only(
     with world.remotes():
         world.drain()
         world.pay(
-            invoice, invoice.total_minor, "qbo-77", source=PaymentSource.ACCOUNTING,
-            connection_id=QBO, method=PaymentMethod.BANK_TRANSFER,
-        )  # fmt: skip
+            invoice,
+            invoice.total_minor,
+            "qbo-77",
+            source=PaymentSource.ACCOUNTING,
+            connection_id=QBO,
+            method=PaymentMethod.BANK_TRANSFER,
+        )
         world.drain()
     assert payment_rows(session) == [(XERO, OutboxStatus.DONE)]
     assert world.qbo.objects("Payment") == []

@@ -39,19 +39,27 @@ def test_a_payment_reaches_freshbooks_once_and_is_not_read_back(
     tokens = FakeTokens(fake)
 
     def open_remote(connection: ConnectionSummary) -> Remote:
-        info = ConnectionInfo(connection.id, connection.partner_id, "freshbooks", ACCOUNT,
-                              "https://fb.pay.test")  # fmt: skip
+        info = ConnectionInfo(
+            connection.id, connection.partner_id, "freshbooks", ACCOUNT, "https://fb.pay.test"
+        )
         connector = build_connector(
-            info, tokens, budget=RateBudget("fb-pay-test", None),
+            info,
+            tokens,
+            budget=RateBudget("fb-pay-test", None),
             retry=RetryPolicy(max_attempts=2, sleep=_no_sleep),
-        )  # fmt: skip
+        )
         return Remote(connector, mapping_from_settings({"tax_name": "Sales tax"}))
 
     recorded = record_payment(
-        session, partner_id="acme", invoice_id=invoice.id or 0, amount_minor=1500,
-        currency=invoice.currency, source=PaymentSource.STRIPE, external_id="ch_fb",
+        session,
+        partner_id="acme",
+        invoice_id=invoice.id or 0,
+        amount_minor=1500,
+        currency=invoice.currency,
+        source=PaymentSource.STRIPE,
+        external_id="ch_fb",
         received_at=datetime(2026, 11, 5, 12, tzinfo=UTC),
-    )  # fmt: skip
+    )
     session.commit()
     clock = Clock()
     with respx.mock(assert_all_called=False) as mock:
@@ -60,8 +68,9 @@ def test_a_payment_reaches_freshbooks_once_and_is_not_read_back(
         for _ in range(4):
             worker.run_once()
             clock.advance(3600)
-        report = pull_payments(engine, CONNECTION, date(2026, 1, 1), until=date(2027, 12, 31),
-                               open_remote=open_remote)  # fmt: skip
+        report = pull_payments(
+            engine, CONNECTION, date(2026, 1, 1), until=date(2027, 12, 31), open_remote=open_remote
+        )
     [row] = [r for r in rows(session) if r.op is OutboxOp.PAYMENT_PUSH]
     assert row.status is OutboxStatus.DONE, row.last_error
     [payment] = fake.payments.values()

@@ -68,18 +68,38 @@ def set_tenant(session: Session, connection_id: str, provider: str, tenant: str)
 
 
 def qbo_body(realm: str, entity: str = "Payment") -> bytes:
-    note = {"realmId": realm, "dataChangeEvent": {"entities": [
-        {"name": entity, "id": "99", "operation": "Create", "lastUpdated": "2026-11-05T10:00:00Z"}
-    ]}}  # fmt: skip
+    note = {
+        "realmId": realm,
+        "dataChangeEvent": {
+            "entities": [
+                {
+                    "name": entity,
+                    "id": "99",
+                    "operation": "Create",
+                    "lastUpdated": "2026-11-05T10:00:00Z",
+                }
+            ]
+        },
+    }
     return json.dumps({"eventNotifications": [note]}).encode()
 
 
 def xero_body(tenant: str | None) -> bytes:
-    events = [] if tenant is None else [{
-        "resourceUrl": "https://api.xero.com/api.xro/2.0/Invoices/x", "resourceId": "x",
-        "tenantId": tenant, "tenantType": "ORGANISATION", "eventCategory": "INVOICE",
-        "eventType": "UPDATE", "eventDateUtc": "2026-11-05T10:00:00Z",
-    }]  # fmt: skip
+    events = (
+        []
+        if tenant is None
+        else [
+            {
+                "resourceUrl": "https://api.xero.com/api.xro/2.0/Invoices/x",
+                "resourceId": "x",
+                "tenantId": tenant,
+                "tenantType": "ORGANISATION",
+                "eventCategory": "INVOICE",
+                "eventType": "UPDATE",
+                "eventDateUtc": "2026-11-05T10:00:00Z",
+            }
+        ]
+    )
     return json.dumps(
         {"events": events, "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "ZX9"}
     ).encode()
@@ -97,14 +117,19 @@ def test_signatures_are_hmac_sha256_base64_of_the_raw_body() -> None:
 
 def test_xero_intent_to_receive(client: TestClient, pulled: list[str]) -> None:
     body = xero_body(None)
-    good = client.post("/webhooks/xero", content=body,
-                       headers={"x-xero-signature": hooks.sign(body, XERO_KEY)})  # fmt: skip
+    good = client.post(
+        "/webhooks/xero", content=body, headers={"x-xero-signature": hooks.sign(body, XERO_KEY)}
+    )
     assert good.status_code == 200 and good.content == b""
-    wrong = client.post("/webhooks/xero", content=body,
-                        headers={"x-xero-signature": hooks.sign(body, "other")})  # fmt: skip
+    wrong = client.post(
+        "/webhooks/xero", content=body, headers={"x-xero-signature": hooks.sign(body, "other")}
+    )
     assert wrong.status_code == 401 and wrong.content == b""
-    tampered = client.post("/webhooks/xero", content=body.replace(b"ZX9", b"ZX8"),
-                           headers={"x-xero-signature": hooks.sign(body, XERO_KEY)})  # fmt: skip
+    tampered = client.post(
+        "/webhooks/xero",
+        content=body.replace(b"ZX9", b"ZX8"),
+        headers={"x-xero-signature": hooks.sign(body, XERO_KEY)},
+    )
     assert tampered.status_code == 401
     assert client.post("/webhooks/xero", content=body).status_code == 401
     assert pulled == []
@@ -117,13 +142,15 @@ def test_xero_events_read_back_the_named_organisation_only(
     set_tenant(session, XERO, "xero", TENANT)
     set_tenant(session, QBO, "quickbooks", REALM)
     body = xero_body(TENANT)
-    answer = client.post("/webhooks/xero", content=body,
-                         headers={"x-xero-signature": hooks.sign(body, XERO_KEY)})  # fmt: skip
+    answer = client.post(
+        "/webhooks/xero", content=body, headers={"x-xero-signature": hooks.sign(body, XERO_KEY)}
+    )
     assert answer.status_code == 200 and answer.content == b""
     assert pulled == [XERO]
     other = xero_body("someone-else")
-    client.post("/webhooks/xero", content=other,
-                headers={"x-xero-signature": hooks.sign(other, XERO_KEY)})  # fmt: skip
+    client.post(
+        "/webhooks/xero", content=other, headers={"x-xero-signature": hooks.sign(other, XERO_KEY)}
+    )
     assert pulled == [XERO] and world.invoices
 
 
@@ -133,20 +160,32 @@ def test_quickbooks_signature_and_entities(
     make_world(engine, session)
     set_tenant(session, QBO, "quickbooks", REALM)
     body = qbo_body(REALM)
-    bad = client.post("/webhooks/quickbooks", content=body,
-                      headers={"intuit-signature": hooks.sign(body, "nope")})  # fmt: skip
+    bad = client.post(
+        "/webhooks/quickbooks", content=body, headers={"intuit-signature": hooks.sign(body, "nope")}
+    )
     assert bad.status_code == 401 and pulled == []
     customer_only = qbo_body(REALM, "Customer")
-    client.post("/webhooks/quickbooks", content=customer_only,
-                headers={"intuit-signature": hooks.sign(customer_only, VERIFIER)})  # fmt: skip
+    client.post(
+        "/webhooks/quickbooks",
+        content=customer_only,
+        headers={"intuit-signature": hooks.sign(customer_only, VERIFIER)},
+    )
     assert pulled == []  # nothing about money changed
-    good = client.post("/webhooks/quickbooks", content=body,
-                       headers={"intuit-signature": hooks.sign(body, VERIFIER)})  # fmt: skip
+    good = client.post(
+        "/webhooks/quickbooks",
+        content=body,
+        headers={"intuit-signature": hooks.sign(body, VERIFIER)},
+    )
     assert good.status_code == 200 and pulled == [QBO]
     junk = b"not json"
-    assert client.post("/webhooks/quickbooks", content=junk,
-                       headers={"intuit-signature": hooks.sign(junk, VERIFIER)}
-                       ).status_code == 400  # fmt: skip
+    assert (
+        client.post(
+            "/webhooks/quickbooks",
+            content=junk,
+            headers={"intuit-signature": hooks.sign(junk, VERIFIER)},
+        ).status_code
+        == 400
+    )
 
 
 def test_a_quickbooks_notification_records_the_payment_once(
@@ -156,8 +195,13 @@ def test_a_quickbooks_notification_records_the_payment_once(
     set_tenant(session, QBO, "quickbooks", REALM)
 
     def through_fakes(engine: Engine, connection_id: str) -> ReadbackReport:
-        return pull_payments(engine, connection_id, date(2026, 1, 1), until=date(2027, 12, 31),
-                             open_remote=world.open_remote)  # fmt: skip
+        return pull_payments(
+            engine,
+            connection_id,
+            date(2026, 1, 1),
+            until=date(2027, 12, 31),
+            open_remote=world.open_remote,
+        )
 
     monkeypatch.setattr(hooks, "pull_payments", through_fakes)
     with world.remotes():
@@ -166,8 +210,11 @@ def test_a_quickbooks_notification_records_the_payment_once(
         world.qbo.pay(remote["Id"], Decimal("7.00"))
         body = qbo_body(REALM)
         for _ in range(2):  # QuickBooks may deliver twice
-            answer = client.post("/webhooks/quickbooks", content=body,
-                                 headers={"intuit-signature": hooks.sign(body, VERIFIER)})  # fmt: skip
+            answer = client.post(
+                "/webhooks/quickbooks",
+                content=body,
+                headers={"intuit-signature": hooks.sign(body, VERIFIER)},
+            )
             assert answer.status_code == 200
     session.expire_all()
     assert [p.amount_minor for p in session.exec(select(Payment))] == [700]
@@ -175,9 +222,11 @@ def test_a_quickbooks_notification_records_the_payment_once(
 
 @pytest.mark.parametrize(
     ("hook", "header", "secret"),
-    [("/webhooks/quickbooks", "intuit-signature", VERIFIER),
-     ("/webhooks/xero", "x-xero-signature", XERO_KEY)],
-)  # fmt: skip
+    [
+        ("/webhooks/quickbooks", "intuit-signature", VERIFIER),
+        ("/webhooks/xero", "x-xero-signature", XERO_KEY),
+    ],
+)
 def test_a_signed_body_too_deep_to_parse_is_400(
     client: TestClient, pulled: list[str], hook: str, header: str, secret: str
 ) -> None:

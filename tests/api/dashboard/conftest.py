@@ -59,14 +59,24 @@ def build_world(session: Session) -> World:
     )
     last = last_month()
     earlier = before(last)
-    send(session, [("e1", "c1", "voice", "100", at(earlier, 2)),
-                   ("e2", "c2", "voice", "500", at(earlier, 3))])  # fmt: skip
+    send(
+        session,
+        [
+            ("e1", "c1", "voice", "100", at(earlier, 2)),
+            ("e2", "c2", "voice", "500", at(earlier, 3)),
+        ],
+    )
     accrue(session, "acme", datetime.combine(last, datetime.min.time(), UTC) + timedelta(hours=1))
     session.commit()
     close_and_issue(session, earlier)
-    send(session, [("l1", "c1", "voice", "300", at(last, 1)),
-                   ("l2", "c1", "voice", "150", at(last, 5)),
-                   ("l3", "c2", "voice", "20", at(last, 2))])  # fmt: skip
+    send(
+        session,
+        [
+            ("l1", "c1", "voice", "300", at(last, 1)),
+            ("l2", "c1", "voice", "150", at(last, 5)),
+            ("l3", "c2", "voice", "20", at(last, 2)),
+        ],
+    )
     send(session, [("g1", "c1", "voice", "40", at(last, 1))], partner="globex")
     run_accrual(session)
     run_accrual(session, "globex")

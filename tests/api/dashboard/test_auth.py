@@ -47,9 +47,12 @@ def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_it(
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/dashboard" in cookie
     wrong = app_client.post(
         "/dashboard/signin",
-        data={"email": "ann@acme.example", "password": "nope-nope-nope",
-              "csrf_token": csrf_of(page.text)},
-    )  # fmt: skip
+        data={
+            "email": "ann@acme.example",
+            "password": "nope-nope-nope",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
     assert wrong.status_code == 401 and "wrong" in wrong.text
     token = sign_in(app_client, "ann@acme.example")
     assert app_client.get("/dashboard").headers["location"] == "/dashboard/p/acme"
@@ -103,13 +106,19 @@ def test_a_partner_user_gets_404_for_another_partner(
     globex_invoice = session.exec(select(Invoice).where(Invoice.partner_id == "globex")).first()
     assert globex_invoice is not None
     sign_in(app_client, "ann@acme.example")
-    for path in ("/dashboard/p/globex", "/dashboard/p/globex/invoices",
-                 "/dashboard/p/globex/usage", "/dashboard/p/globex/usage.csv",
-                 "/dashboard/p/globex/sync", "/dashboard/p/globex/clients/c1",
-                 f"/dashboard/p/globex/invoices/{globex_invoice.id}",
-                 f"/dashboard/p/acme/invoices/{globex_invoice.id}",
-                 f"/dashboard/p/acme/invoices/{globex_invoice.id}/lines/1",
-                 "/dashboard/p/nosuch", "/dashboard/switch?partner=globex"):  # fmt: skip
+    for path in (
+        "/dashboard/p/globex",
+        "/dashboard/p/globex/invoices",
+        "/dashboard/p/globex/usage",
+        "/dashboard/p/globex/usage.csv",
+        "/dashboard/p/globex/sync",
+        "/dashboard/p/globex/clients/c1",
+        f"/dashboard/p/globex/invoices/{globex_invoice.id}",
+        f"/dashboard/p/acme/invoices/{globex_invoice.id}",
+        f"/dashboard/p/acme/invoices/{globex_invoice.id}/lines/1",
+        "/dashboard/p/nosuch",
+        "/dashboard/switch?partner=globex",
+    ):
         response = app_client.get(path)
         assert response.status_code == 404, path
         assert response.json() == {"detail": "Not Found"}  # same as a path that never existed
@@ -148,25 +157,34 @@ def test_sign_in_attempts_are_limited(app_client: TestClient, world: World) -> N
     codes = [
         app_client.post(
             "/dashboard/signin",
-            data={"email": "gus@globex.example", "password": f"wrong-{n}-xxxxx",
-                  "csrf_token": token},
+            data={
+                "email": "gus@globex.example",
+                "password": f"wrong-{n}-xxxxx",
+                "csrf_token": token,
+            },
         ).status_code
         for n in range(11)
-    ]  # fmt: skip
+    ]
     assert codes[:10] == [401] * 10 and codes[10] == 429
 
 
 def test_sign_in_only_returns_to_dashboard_pages(app_client: TestClient, world: World) -> None:
-    for target, landing in (("https://evil.example/", "/dashboard"),
-                            ("//evil.example/dashboard", "/dashboard"),
-                            ("/dashboard/p/acme/usage", "/dashboard/p/acme/usage")):  # fmt: skip
+    for target, landing in (
+        ("https://evil.example/", "/dashboard"),
+        ("//evil.example/dashboard", "/dashboard"),
+        ("/dashboard/p/acme/usage", "/dashboard/p/acme/usage"),
+    ):
         fresh = TestClient(app_client.app, follow_redirects=False)
         page = fresh.get("/dashboard/signin", params={"next": target})
         done = fresh.post(
             "/dashboard/signin",
-            data={"email": "ann@acme.example", "password": PASSWORD,
-                  "csrf_token": csrf_of(page.text), "next": target},
-        )  # fmt: skip
+            data={
+                "email": "ann@acme.example",
+                "password": PASSWORD,
+                "csrf_token": csrf_of(page.text),
+                "next": target,
+            },
+        )
         assert done.headers["location"] == landing
 
 

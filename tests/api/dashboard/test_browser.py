@@ -153,8 +153,12 @@ def test_a_partner_user_cannot_open_another_partners_pages(
 ) -> None:
     base, _ = site
     page = signed_in(browser, base, "ann@acme.example")
-    for path in ("/dashboard/p/globex", "/dashboard/p/globex/invoices",
-                 "/dashboard/p/globex/clients/c1", "/dashboard/p/globex/usage"):  # fmt: skip
+    for path in (
+        "/dashboard/p/globex",
+        "/dashboard/p/globex/invoices",
+        "/dashboard/p/globex/clients/c1",
+        "/dashboard/p/globex/usage",
+    ):
         response = page.goto(path)
         assert response is not None and response.status == 404, path
     assert page.locator("select#partner-switch").count() == 0  # no switcher for partners
@@ -189,14 +193,14 @@ def test_sync_page_shows_dead_rows_and_retries_them(
     from tests.api.dashboard.test_sync_page import _outbox
 
     base, _ = site
-    connection = Connection(partner_id="acme", name="books", provider="quickbooks",
-                            status="active")  # fmt: skip
+    connection = Connection(partner_id="acme", name="books", provider="quickbooks", status="active")
     session.add(connection)
     session.commit()
     first, second = session.exec(
-        select(Invoice).where(Invoice.partner_id == "acme", Invoice.number.is_not(None))  # type: ignore[union-attr]
+        select(Invoice)
+        .where(Invoice.partner_id == "acme", Invoice.number.is_not(None))  # type: ignore[union-attr]
         .order_by(Invoice.id)
-    ).all()  # fmt: skip
+    ).all()
     _outbox(session, "acme", connection.id, "dead", first)
     _outbox(session, "acme", connection.id, "done", second)
     page = signed_in(browser, base, "ann@acme.example")
@@ -232,9 +236,11 @@ def test_portfolio_and_trend_equal_margins_by_period(browser: Any, site: tuple[s
             for name in ("revenue", "unbilled", "cost", "margin")
         }
         assert shown == {
-            "revenue": total["charge"], "unbilled": total["unbilled_charge"],
-            "cost": total["cost"], "margin": total["margin"],
-        }  # fmt: skip
+            "revenue": total["charge"],
+            "unbilled": total["unbilled_charge"],
+            "cost": total["cost"],
+            "margin": total["margin"],
+        }
         for test_id, group_by in (("clients", "client"), ("usage-types", "usage_type")):
             rows = page.get_by_test_id(test_id).locator("tbody tr[data-key]")
             seen = {}

@@ -31,13 +31,26 @@ def test_missing_chromium(
 def test_the_summary_says_when_browser_tests_were_skipped(tmp_path: Path) -> None:
     """`make test` ends with a line that says they were skipped, why, and how to enable them."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-         "tests/api/dashboard/test_browser.py", "-k", "sign_in or signs"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "tests/api/dashboard/test_browser.py",
+            "-k",
+            "sign_in or signs",
+        ],
         cwd=ROOT,
-        env={**{k: v for k, v in os.environ.items() if k != "CI"},
-             "REBILL_TEST_CHROMIUM": str(tmp_path / "no-chromium")},
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        env={
+            **{k: v for k, v in os.environ.items() if k != "CI"},
+            "REBILL_TEST_CHROMIUM": str(tmp_path / "no-chromium"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith("browser tests")]
     assert len(lines) == 1, done.stdout[-2000:]

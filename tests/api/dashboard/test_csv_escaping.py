@@ -19,8 +19,13 @@ ATTACK = "=cmd|' /C calc'!A0"
 
 
 def test_usage_csv_escapes_formulas(app_client: TestClient, world: World, session: Session) -> None:
-    send(session, [(ATTACK, "c1", "voice", "3", at(world.last, 9)),
-                   ("+SUM(A1:A9)", "c1", "voice", "4", at(world.last, 9))])  # fmt: skip
+    send(
+        session,
+        [
+            (ATTACK, "c1", "voice", "3", at(world.last, 9)),
+            ("+SUM(A1:A9)", "c1", "voice", "4", at(world.last, 9)),
+        ],
+    )
     session.commit()
     sign_in(app_client, "ann@acme.example")
     exported = app_client.get("/dashboard/p/acme/usage.csv", params={"period": "all"})
@@ -34,9 +39,12 @@ def test_line_events_csv_escapes_formulas(
 ) -> None:
     send(session, [("@" + ATTACK, "c2", "voice", "5", at(world.last, 3))])
     draft = session.exec(
-        select(Invoice).where(Invoice.partner_id == "acme", Invoice.client_id == "c2",
-                              Invoice.period_start == world.last)
-    ).one()  # fmt: skip
+        select(Invoice).where(
+            Invoice.partner_id == "acme",
+            Invoice.client_id == "c2",
+            Invoice.period_start == world.last,
+        )
+    ).one()
     refresh_draft(session, "acme", draft.invoice_id)
     session.commit()
     sign_in(app_client, "ann@acme.example")

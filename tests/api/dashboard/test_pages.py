@@ -56,9 +56,10 @@ def test_portfolio_figures_equal_the_json_api(app_client: TestClient, world: Wor
         by_client = {r["key"]: (r["charge"], r["cost"], r["margin"]) for r in api["rows"]}
         assert rows(page.text, "clients") == by_client
         typed = app_client.get(
-            "/v1/margins", params={**params, "group_by": "usage_type"},
+            "/v1/margins",
+            params={**params, "group_by": "usage_type"},
             headers=h(world.keys["acme"]),
-        ).json()  # fmt: skip
+        ).json()
         assert rows(page.text, "usage-types") == {
             r["key"]: (r["charge"], r["cost"], r["margin"]) for r in typed["rows"]
         }
@@ -87,10 +88,16 @@ def test_client_page_shows_live_figures_like_the_api(
 
     issued = session.exec(select(Invoice).where(Invoice.number == "ACME-000001")).one()
     record_payment(
-        session, partner_id="acme", invoice_id=issued.invoice_id, amount_minor=1000,
-        currency="USD", source=PaymentSource.MANUAL, external_id="chq-1",
-        received_at=datetime.now(UTC), reference="cheque 0042",
-    )  # fmt: skip
+        session,
+        partner_id="acme",
+        invoice_id=issued.invoice_id,
+        amount_minor=1000,
+        currency="USD",
+        source=PaymentSource.MANUAL,
+        external_id="chq-1",
+        received_at=datetime.now(UTC),
+        reference="cheque 0042",
+    )
     session.commit()
     sign_in(app_client, "ann@acme.example")
     page = app_client.get("/dashboard/p/acme/clients/c1")
@@ -150,9 +157,12 @@ def test_from_an_invoice_line_to_its_events_and_their_csv(
 ) -> None:
     sign_in(app_client, "ann@acme.example")
     draft = session.exec(
-        select(Invoice).where(Invoice.partner_id == "acme", Invoice.client_id == "c1",
-                              Invoice.period_start == world.last)
-    ).one()  # fmt: skip
+        select(Invoice).where(
+            Invoice.partner_id == "acme",
+            Invoice.client_id == "c1",
+            Invoice.period_start == world.last,
+        )
+    ).one()
     invoice = app_client.get(f"/dashboard/p/acme/invoices/{draft.id}").text
     link = re.search(r'href="([^"]+/lines/(\d+))" data-testid="line-events-\d+"', invoice)
     assert link, invoice
@@ -177,12 +187,18 @@ def test_usage_drill_down_pages_and_exports(app_client: TestClient, world: World
     )
     table = list(csv.DictReader(io.StringIO(exported.text)))
     assert sorted((r["event_id"], r["client"], r["quantity"]) for r in table) == [
-        ("l1", "c1", "300"), ("l2", "c1", "150")
-    ]  # fmt: skip
+        ("l1", "c1", "300"),
+        ("l2", "c1", "150"),
+    ]
     everything = app_client.get("/dashboard/p/acme/usage.csv", params={"period": "all"}).text
     assert {r["event_id"] for r in csv.DictReader(io.StringIO(everything))} == {
-        "e1", "e2", "l1", "l2", "l3", "n1"
-    }  # fmt: skip
+        "e1",
+        "e2",
+        "l1",
+        "l2",
+        "l3",
+        "n1",
+    }
     assert app_client.get("/dashboard/p/acme/usage", params={"cursor": "!!"}).status_code == 400
 
 
@@ -284,11 +300,28 @@ def test_card_on_file_from_the_stripe_customer(
     account = StripeAccount(partner_id="acme", secret_key_enc="x", webhook_secret_enc="y")
     session.add(account)
     session.flush()
-    session.add(StripeCustomer(partner_id="acme", client_id="c1", account_id=account.id,
-                               customer_id="cus_1", payment_method_id="pm_1", card_brand="visa",
-                               card_last4="4242", card_exp_month=3, card_exp_year=2031))  # fmt: skip
-    session.add(StripeCustomer(partner_id="acme", client_id="c2", account_id=account.id,
-                               customer_id="cus_2", auto_charge=False))  # fmt: skip
+    session.add(
+        StripeCustomer(
+            partner_id="acme",
+            client_id="c1",
+            account_id=account.id,
+            customer_id="cus_1",
+            payment_method_id="pm_1",
+            card_brand="visa",
+            card_last4="4242",
+            card_exp_month=3,
+            card_exp_year=2031,
+        )
+    )
+    session.add(
+        StripeCustomer(
+            partner_id="acme",
+            client_id="c2",
+            account_id=account.id,
+            customer_id="cus_2",
+            auto_charge=False,
+        )
+    )
     session.commit()
     sign_in(app_client, "ann@acme.example")
     card = app_client.get("/dashboard/p/acme/clients/c1").text.split('data-testid="card">')[1]
@@ -298,9 +331,16 @@ def test_card_on_file_from_the_stripe_customer(
     from sync.stripe.models import ChargeStatus, StripeCharge
 
     issued = session.exec(select(Invoice).where(Invoice.number == "ACME-000001")).one()
-    session.add(StripeCharge(partner_id="acme", invoice_id=issued.invoice_id,
-                             account_id=account.id, status=ChargeStatus.REQUIRES_ACTION,
-                             amount_minor=issued.total_minor, currency="USD"))  # fmt: skip
+    session.add(
+        StripeCharge(
+            partner_id="acme",
+            invoice_id=issued.invoice_id,
+            account_id=account.id,
+            status=ChargeStatus.REQUIRES_ACTION,
+            amount_minor=issued.total_minor,
+            currency="USD",
+        )
+    )
     session.commit()
     listing = app_client.get("/dashboard/p/acme/invoices").text
     assert f'data-testid="charge-{issued.id}">card: requires action' in listing

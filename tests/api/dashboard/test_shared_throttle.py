@@ -80,9 +80,10 @@ def test_the_session_cookie_is_secure_behind_https(
     with TestClient(create_app(), base_url=public_url, follow_redirects=False) as client:
         page = client.get("/dashboard/signin")
     cookie = next(
-        value for name, value in page.headers.multi_items()
+        value
+        for name, value in page.headers.multi_items()
         if name == "set-cookie" and value.startswith(COOKIE_NAME)
-    )  # fmt: skip
+    )
     attributes = [part.strip().lower() for part in cookie.split(";")]
     assert ("secure" in attributes) is secure
     assert "httponly" in attributes

@@ -19,16 +19,22 @@ with warnings.catch_warnings():
 
 def _outbox(session: Session, partner: str, connection: str, status: str, invoice: Invoice) -> int:
     event = session.exec(
-        select(BillingEvent).where(BillingEvent.partner_id == partner,
-                                   BillingEvent.subject_id == str(invoice.id))
-    ).first()  # fmt: skip
+        select(BillingEvent).where(
+            BillingEvent.partner_id == partner, BillingEvent.subject_id == str(invoice.id)
+        )
+    ).first()
     assert event is not None
     row = OutboxRow(
-        connection_id=connection, partner_id=partner, billing_event_id=event.id,
-        op=OutboxOp.INVOICE_PUSH, subject_id=f"invoice:{invoice.id}",
-        our_id=str(invoice.id), status=OutboxStatus(status), attempts=8,
+        connection_id=connection,
+        partner_id=partner,
+        billing_event_id=event.id,
+        op=OutboxOp.INVOICE_PUSH,
+        subject_id=f"invoice:{invoice.id}",
+        our_id=str(invoice.id),
+        status=OutboxStatus(status),
+        attempts=8,
         last_error="rejected: TotalAmt does not match" if status == "dead" else None,
-    )  # fmt: skip
+    )
     session.add(row)
     session.commit()
     return int(row.id)
@@ -37,17 +43,16 @@ def _outbox(session: Session, partner: str, connection: str, status: str, invoic
 def test_outbox_dead_rows_retry_and_invoice_sync_status(
     app_client: TestClient, world: World, session: Session
 ) -> None:
-    conn = Connection(partner_id="acme", name="books", provider="quickbooks",
-                                  status="active")  # fmt: skip
-    other = Connection(partner_id="globex", name="theirs", provider="xero",
-                                   status="active")  # fmt: skip
+    conn = Connection(partner_id="acme", name="books", provider="quickbooks", status="active")
+    other = Connection(partner_id="globex", name="theirs", provider="xero", status="active")
     session.add(conn)
     session.add(other)
     session.commit()
     [first, second] = session.exec(
-        select(Invoice).where(Invoice.partner_id == "acme", Invoice.number.is_not(None))  # type: ignore[union-attr]
+        select(Invoice)
+        .where(Invoice.partner_id == "acme", Invoice.number.is_not(None))  # type: ignore[union-attr]
         .order_by(Invoice.id)
-    ).all()  # fmt: skip
+    ).all()
     dead = _outbox(session, "acme", conn.id, "dead", first)
     _outbox(session, "acme", conn.id, "done", second)
     token = sign_in(app_client, "ann@acme.example")
@@ -86,30 +91,52 @@ def test_the_latest_reconciliation_and_its_differences_by_kind(
 
     def run(partner: str, period: str, kinds: list[tuple[str, str]]) -> ReconcileRun:
         row = ReconcileRun(
-            partner_id=partner, period=period, period_start=date(2026, 10, 1),
-            period_end=date(2026, 11, 1), started_at=datetime.now(UTC),
-            finished_at=datetime.now(UTC), differences=len(kinds),
-            summary={"quickbooks:books": {"name": "QuickBooks Online: Acme Books Inc.",
-                                          "matched": 7, "ours_minor": 1234567,
-                                          "theirs_minor": 1000000, "notes": []}},
-        )  # fmt: skip
+            partner_id=partner,
+            period=period,
+            period_start=date(2026, 10, 1),
+            period_end=date(2026, 11, 1),
+            started_at=datetime.now(UTC),
+            finished_at=datetime.now(UTC),
+            differences=len(kinds),
+            summary={
+                "quickbooks:books": {
+                    "name": "QuickBooks Online: Acme Books Inc.",
+                    "matched": 7,
+                    "ours_minor": 1234567,
+                    "theirs_minor": 1000000,
+                    "notes": [],
+                }
+            },
+        )
         session.add(row)
         session.flush()
         for kind, number in kinds:
-            session.add(ReconcileDifference(
-                run_id=row.id, kind=kind, severity="error", system="quickbooks:books",
-                system_name="QuickBooks Online: Acme Books Inc.",
-                subject=f"Invoice {number}, Client One", ours="invoice of 2,345.00 USD",
-                theirs="not found", amount_minor=234500, currency="USD",
-                action=f"Send invoice {number} again.", fixable=True, invoice_number=number,
-                client_id="c1", client_name="Client One",
-            ))  # fmt: skip
+            session.add(
+                ReconcileDifference(
+                    run_id=row.id,
+                    kind=kind,
+                    severity="error",
+                    system="quickbooks:books",
+                    system_name="QuickBooks Online: Acme Books Inc.",
+                    subject=f"Invoice {number}, Client One",
+                    ours="invoice of 2,345.00 USD",
+                    theirs="not found",
+                    amount_minor=234500,
+                    currency="USD",
+                    action=f"Send invoice {number} again.",
+                    fixable=True,
+                    invoice_number=number,
+                    client_id="c1",
+                    client_name="Client One",
+                )
+            )
         session.commit()
         return row
 
     run("acme", "2026-09", [("amount_mismatch", "OLD-1")])
-    latest = run("acme", "2026-10", [("missing_there", "ACME-000001"),
-                                     ("missing_there", "ACME-000002")])  # fmt: skip
+    latest = run(
+        "acme", "2026-10", [("missing_there", "ACME-000001"), ("missing_there", "ACME-000002")]
+    )
     run("globex", "2026-10", [("extra_there", "GLOBEX-SECRET")])
     sign_in(app_client, "ann@acme.example")
     page = app_client.get("/dashboard/p/acme/sync").text

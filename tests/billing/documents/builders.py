@@ -55,15 +55,33 @@ def branding(**overrides: Any) -> PartnerBranding:
 def usd_lines() -> list[DocumentLine]:
     return [
         DocumentLine(K.BASE_FEE, "Growth plan: base fee", D(1), D("49"), 4900),
-        DocumentLine(K.USAGE, "Voice AI minutes", D("1000"), D("0.15"), 15000,
-                     "voice_minutes", "minute", "Tier 1: up to 1,000"),
-        DocumentLine(K.USAGE, "Voice AI minutes", D("234.50"), D("0.125"), 2931,
-                     "voice_minutes", "minute", "Tier 2: 1,001 to 5,000"),
+        DocumentLine(
+            K.USAGE,
+            "Voice AI minutes",
+            D("1000"),
+            D("0.15"),
+            15000,
+            "voice_minutes",
+            "minute",
+            "Tier 1: up to 1,000",
+        ),
+        DocumentLine(
+            K.USAGE,
+            "Voice AI minutes",
+            D("234.50"),
+            D("0.125"),
+            2931,
+            "voice_minutes",
+            "minute",
+            "Tier 2: 1,001 to 5,000",
+        ),
         DocumentLine(K.INCLUDED, "SMS messages: included", D("500"), D("0"), 0, "sms", "message"),
-        DocumentLine(K.OVERAGE, "SMS messages: overage", D("120"), D("0.02"), 240, "sms", "message"),
+        DocumentLine(
+            K.OVERAGE, "SMS messages: overage", D("120"), D("0.02"), 240, "sms", "message"
+        ),
         DocumentLine(K.DISCOUNT, "Discount 10%", D(1), D("-23.07"), -2307),
         DocumentLine(K.TAX, "VAT", D(1), D("41.53"), 4153),
-    ]  # fmt: skip
+    ]
 
 
 def invoice(**overrides: Any) -> InvoiceDocument:

@@ -56,8 +56,11 @@ def test_payment_note_depends_on_how_the_client_pays() -> None:
 
 
 def test_the_client_facing_object_has_no_place_for_cost_or_margin() -> None:
-    names = {f.name for cls in (InvoiceDocument, DocumentLine, PartnerBranding, ClientDetails)
-             for f in dataclasses.fields(cls)}  # fmt: skip
+    names = {
+        f.name
+        for cls in (InvoiceDocument, DocumentLine, PartnerBranding, ClientDetails)
+        for f in dataclasses.fields(cls)
+    }
     assert not [n for n in names if "cost" in n or "margin" in n or "wholesale" in n]
 
 
@@ -91,11 +94,20 @@ def test_floats_and_bad_colours_are_refused() -> None:
 
 def test_branding_and_client_read_from_the_tenant_rows(tmp_path: Path) -> None:
     file_style = Partner(
-        id="acme", name="Acme Agency", currency="USD", timezone="UTC", invoice_prefix="ACME",
-        branding={"logo": "branding/acme.png", "primary_color": "#0b5fff",
-                  "sender_name": "Acme AI Billing", "sender_email": "billing@acme.example",
-                  "address": "1 Main St\nSpringfield", "paper_size": "letter"},
-    )  # fmt: skip
+        id="acme",
+        name="Acme Agency",
+        currency="USD",
+        timezone="UTC",
+        invoice_prefix="ACME",
+        branding={
+            "logo": "branding/acme.png",
+            "primary_color": "#0b5fff",
+            "sender_name": "Acme AI Billing",
+            "sender_email": "billing@acme.example",
+            "address": "1 Main St\nSpringfield",
+            "paper_size": "letter",
+        },
+    )
     (tmp_path / "branding").mkdir()
     (tmp_path / "branding/acme.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     brand = PartnerBranding.from_partner(file_style)
@@ -103,26 +115,44 @@ def test_branding_and_client_read_from_the_tenant_rows(tmp_path: Path) -> None:
     uploaded = Logo(b"\x89PNG...", "image/png")
     assert PartnerBranding.from_partner(file_style, logo=uploaded).logo == uploaded
     assert (brand.primary_color, brand.address, brand.paper_size) == (
-        "#0B5FFF", ("1 Main St", "Springfield"), "Letter"
-    )  # fmt: skip
+        "#0B5FFF",
+        ("1 Main St", "Springfield"),
+        "Letter",
+    )
     assert brand.display_sender == "Acme AI Billing"
 
     api_style = Partner(
-        id="acme", name="Acme Agency", currency="USD", timezone="UTC", invoice_prefix="ACME",
-        branding={"display_name": "Acme AI", "logo_url": "https://cdn.example/l.png",
-                  "primary_color": "not-a-colour", "footer": "VAT GB123"},
-    )  # fmt: skip
+        id="acme",
+        name="Acme Agency",
+        currency="USD",
+        timezone="UTC",
+        invoice_prefix="ACME",
+        branding={
+            "display_name": "Acme AI",
+            "logo_url": "https://cdn.example/l.png",
+            "primary_color": "not-a-colour",
+            "footer": "VAT GB123",
+        },
+    )
     brand = PartnerBranding.from_partner(api_style)
     assert (brand.name, brand.logo_path, brand.logo, brand.footer) == (
-        "Acme AI", None, None, "VAT GB123"
-    )  # a URL is never fetched  # fmt: skip
+        "Acme AI",
+        None,
+        None,
+        "VAT GB123",
+    )  # a URL is never fetched
     assert brand.primary_color == "#1F2937"  # a bad stored colour never reaches CSS
 
     client = Client(
-        partner_id="acme", id="bistro", name="Bistro", billing_email="ap@bistro.example",
+        partner_id="acme",
+        id="bistro",
+        name="Bistro",
+        billing_email="ap@bistro.example",
         address={"line1": "2 Side St", "city": "Lyon", "postal_code": "69001", "country": "FR"},
-        currency="EUR", timezone="Europe/Paris", external_ref="CRM-7",
-    )  # fmt: skip
+        currency="EUR",
+        timezone="Europe/Paris",
+        external_ref="CRM-7",
+    )
     details = ClientDetails.from_client(client)
     assert details.address == ("2 Side St", "69001 Lyon", "FR")
     assert (details.email, details.external_ref) == ("ap@bistro.example", "CRM-7")

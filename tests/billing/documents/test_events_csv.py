@@ -17,11 +17,16 @@ def test_rows_are_written_exactly(tmp_path: Path) -> None:
     path = tmp_path / "out" / "ACME-000042-usage.csv"
     paris = timezone(timedelta(hours=2))
     rows = [
-        LineEventRow("Voice AI minutes", "evt-1", datetime(2026, 10, 3, 14, 0, tzinfo=paris),
-                     Decimal("2.50"), 38),
-        ("SMS", "=HYPERLINK(\"http://x\")", datetime(2026, 10, 4, tzinfo=UTC), Decimal(1), None),
+        LineEventRow(
+            "Voice AI minutes",
+            "evt-1",
+            datetime(2026, 10, 3, 14, 0, tzinfo=paris),
+            Decimal("2.50"),
+            38,
+        ),
+        ("SMS", '=HYPERLINK("http://x")', datetime(2026, 10, 4, tzinfo=UTC), Decimal(1), None),
         ("-negative", "evt-3", datetime(2026, 10, 5, tzinfo=UTC), Decimal("-1"), -2),
-    ]  # fmt: skip
+    ]
     assert write_line_events_csv(rows, path, "USD") == 3
     with path.open(newline="", encoding="utf-8") as f:
         read = list(csv.reader(f))

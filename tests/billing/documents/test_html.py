@@ -22,18 +22,34 @@ def test_the_invoice_shows_what_the_client_needs() -> None:
     html = render_invoice_html(invoice())
     for text in (
         "ACME-000042",  # number
-        "Bistro Ltd", "2 Side St", "ap@bistro.example", "CUST-9",  # client
-        "Acme AI", "1 Main St", "billing@acme.example", "#0B5FFF",  # partner branding
+        "Bistro Ltd",
+        "2 Side St",
+        "ap@bistro.example",
+        "CUST-9",  # client
+        "Acme AI",
+        "1 Main St",
+        "billing@acme.example",
+        "#0B5FFF",  # partner branding
         "1 October 2026 \u2013 31 October 2026",  # period
-        "1 November 2026", "1 December 2026",  # issue and due dates
-        "Tier 1: up to 1,000", "Tier 2: 1,001 to 5,000",  # tier breakdown
-        "1,000", "234.50", "0.125", "0.15",  # quantities and exact unit prices
-        "150.00", "29.31",  # line amounts
-        "230.71 USD", "Discount 10%", "-23.07 USD", "VAT (20%)", "41.53 USD",  # totals
+        "1 November 2026",
+        "1 December 2026",  # issue and due dates
+        "Tier 1: up to 1,000",
+        "Tier 2: 1,001 to 5,000",  # tier breakdown
+        "1,000",
+        "234.50",
+        "0.125",
+        "0.15",  # quantities and exact unit prices
+        "150.00",
+        "29.31",  # line amounts
+        "230.71 USD",
+        "Discount 10%",
+        "-23.07 USD",
+        "VAT (20%)",
+        "41.53 USD",  # totals
         "249.17 USD",
         "Due by 1 December 2026, net 30 days.",  # payment note
         "size: A4",
-    ):  # fmt: skip
+    ):
         assert text in html, text
     assert "included" in html  # the package's included units are shown, not priced
 
@@ -132,12 +148,23 @@ def test_prior_period_adjustments_come_after_the_discount_and_before_tax() -> No
     earlier period re-rated in full, not discounted again) in their own table, then tax."""
     lines = usd_lines()
     adjustments = [
-        DocumentLine(K.PRIOR_PERIOD_ADJUSTMENT, "Voice AI minutes: late usage from 01 Sep 2026 "
-                     "to 30 Sep 2026 (+30 minute)", D("30"), D("0.15"), 450, "voice_minutes",
-                     "minute"),
-        DocumentLine(K.PRIOR_PERIOD_ADJUSTMENT, "Growth: discount of 01 Sep 2026 to 30 Sep "
-                     "2026 re-rated with its late usage", D(1), D("-0.45"), -45),
-    ]  # fmt: skip
+        DocumentLine(
+            K.PRIOR_PERIOD_ADJUSTMENT,
+            "Voice AI minutes: late usage from 01 Sep 2026 to 30 Sep 2026 (+30 minute)",
+            D("30"),
+            D("0.15"),
+            450,
+            "voice_minutes",
+            "minute",
+        ),
+        DocumentLine(
+            K.PRIOR_PERIOD_ADJUSTMENT,
+            "Growth: discount of 01 Sep 2026 to 30 Sep 2026 re-rated with its late usage",
+            D(1),
+            D("-0.45"),
+            -45,
+        ),
+    ]
     doc = invoice(lines=[*lines[:-1], *adjustments, lines[-1]])
     html = render_invoice_html(doc)
     text = render_email_text(doc)

@@ -136,9 +136,15 @@ def test_backend_from_settings(tmp_path: Path) -> None:
         (465, False, "ssl"),
         (25, False, "none"),
     ):
-        settings = Settings(email_backend="smtp", smtp_host="mx.example", smtp_port=port,
-                            smtp_starttls=starttls, smtp_user="u", smtp_password="p",
-                            smtp_timeout_seconds=3)  # fmt: skip
+        settings = Settings(
+            email_backend="smtp",
+            smtp_host="mx.example",
+            smtp_port=port,
+            smtp_starttls=starttls,
+            smtp_user="u",
+            smtp_password="p",
+            smtp_timeout_seconds=3,
+        )
         backend = mail_backend_from_settings(settings)
         assert isinstance(backend, SmtpMailBackend)
         assert (backend.host, backend.port, backend.security) == ("mx.example", port, security)
@@ -170,8 +176,14 @@ def test_smtp_starttls_with_login(smtp_server: StartServer, tmp_path: Path) -> N
         authenticator=Passwords("acme", "s3cret"),
         auth_require_tls=True,
     )
-    secure = SmtpMailBackend("127.0.0.1", port, security="starttls", username="acme",
-                             password="s3cret", ssl_context=client_tls(cert))  # fmt: skip
+    secure = SmtpMailBackend(
+        "127.0.0.1",
+        port,
+        security="starttls",
+        username="acme",
+        password="s3cret",
+        ssl_context=client_tls(cert),
+    )
     secure.send(build_invoice_email(invoice(), PDF))
     assert len(inbox.envelopes) == 1
     assert_invoice_message(parse(inbox.envelopes[0].content))  # type: ignore[arg-type]
@@ -181,8 +193,14 @@ def test_smtp_starttls_with_login(smtp_server: StartServer, tmp_path: Path) -> N
         SmtpMailBackend("127.0.0.1", port).send(build_invoice_email(invoice(), PDF))
     assert plain.value.retryable
     # A wrong password, and a certificate we do not trust, are failures too.
-    wrong = SmtpMailBackend("127.0.0.1", port, security="starttls", username="acme",
-                            password="nope", ssl_context=client_tls(cert))  # fmt: skip
+    wrong = SmtpMailBackend(
+        "127.0.0.1",
+        port,
+        security="starttls",
+        username="acme",
+        password="nope",
+        ssl_context=client_tls(cert),
+    )
     with pytest.raises(MailDeliveryError, match="login failed"):
         wrong.send(build_invoice_email(invoice(), PDF))
     untrusted = SmtpMailBackend("127.0.0.1", port, security="starttls")

@@ -72,8 +72,13 @@ def count(engine: Engine) -> int:
 
 def test_queueing_belongs_to_the_callers_transaction(engine: Engine, partner: str) -> None:
     with Session(engine, expire_on_commit=False) as session:
-        queue_email(session, build_invoice_email(invoice(), PDF), partner_id=partner,
-                    kind="invoice", related_id="ACME-000042")  # fmt: skip
+        queue_email(
+            session,
+            build_invoice_email(invoice(), PDF),
+            partner_id=partner,
+            kind="invoice",
+            related_id="ACME-000042",
+        )
         session.rollback()
     assert count(engine) == 0
     with Session(engine, expire_on_commit=False) as session:
@@ -99,8 +104,11 @@ def test_issue_then_send_through_files(engine: Engine, partner: str) -> None:
     assert (report.sent, report.retrying, report.dead) == (1, 0, 0)
     row = reload(engine, queued.email.id)
     assert (row.status, row.sent_at, row.attempts, row.next_attempt_at) == (
-        EmailStatus.SENT, NOW, 1, None
-    )  # fmt: skip
+        EmailStatus.SENT,
+        NOW,
+        1,
+        None,
+    )
     [eml] = mail_dir.glob("*.eml")
     message = parse(eml.read_bytes())
     assert message["Message-ID"] == row.message_id
@@ -293,9 +301,14 @@ def run(*args: str, code: int = 0) -> str:
 def test_command_line(engine: Engine, partner: str, session: Session) -> None:
     bad = queue_email(
         session,
-        build_invoice_email(with_client(invoice(number="ACME-000007"), email="x@nowhere.invalid"), PDF),
-        partner_id=partner, kind="invoice", related_id="ACME-000007", now=NOW,
-    )  # fmt: skip
+        build_invoice_email(
+            with_client(invoice(number="ACME-000007"), email="x@nowhere.invalid"), PDF
+        ),
+        partner_id=partner,
+        kind="invoice",
+        related_id="ACME-000007",
+        now=NOW,
+    )
     session.commit()
     queue(session)
     rows = json.loads(run("mail", "list", "--json"))

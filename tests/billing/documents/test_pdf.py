@@ -25,8 +25,14 @@ def test_the_pdf_text_has_number_client_and_total(tmp_path: Path) -> None:
     data = render_invoice_pdf(invoice(partner=branding(logo_path=logo)))
     assert data.startswith(b"%PDF-")
     text = pdf_text(data)
-    for expected in ("ACME-000042", "Bistro Ltd", "249.17 USD", "Tier 2: 1,001 to 5,000",
-                     "Due by 1 December 2026, net 30 days.", "Page 1 of 1"):  # fmt: skip
+    for expected in (
+        "ACME-000042",
+        "Bistro Ltd",
+        "249.17 USD",
+        "Tier 2: 1,001 to 5,000",
+        "Due by 1 December 2026, net 30 days.",
+        "Page 1 of 1",
+    ):
         assert expected in text, expected
 
 

@@ -37,14 +37,17 @@ def issued(session: Session) -> dict[str, Invoice]:
     started-minute blocks (33.33 min -> 34 x 0.18); gym with blocks. Gym's is voided."""
     setup_partner(session)
     month = last_month()
-    send(session, [
-        ("e1", "dental", "voice_minutes", "1234.56", at(month, 1)),
-        ("e2", "dental", "sms", "1500", at(month, 2)),
-        ("e3", "bakery", "voice_minutes", "33.33", at(month, 3)),
-        ("e4", "bakery", "sms", "700", at(month, 3)),
-        ("e5", "bakery", "calls", "1", at(month, 4)),
-        ("e6", "gym", "sms", "2500", at(month, 5)),
-    ])  # fmt: skip
+    send(
+        session,
+        [
+            ("e1", "dental", "voice_minutes", "1234.56", at(month, 1)),
+            ("e2", "dental", "sms", "1500", at(month, 2)),
+            ("e3", "bakery", "voice_minutes", "33.33", at(month, 3)),
+            ("e4", "bakery", "sms", "700", at(month, 3)),
+            ("e5", "bakery", "calls", "1", at(month, 4)),
+            ("e6", "gym", "sms", "2500", at(month, 5)),
+        ],
+    )
     invoices = {inv.client_id: inv for inv in close_and_issue(session, month)}
     void_invoice(session, "acme", invoices["gym"].invoice_id, "test")
     session.commit()
@@ -54,9 +57,19 @@ def issued(session: Session) -> dict[str, Invoice]:
 
 def _export(tmp_path: Path, fmt: str) -> tuple[list[str], list[dict[str, str]]]:
     result = CliRunner().invoke(
-        app, ["export", "--partner", "acme", "--format", fmt, "--period",
-              month_text(last_month()), "--out", str(tmp_path)],
-    )  # fmt: skip
+        app,
+        [
+            "export",
+            "--partner",
+            "acme",
+            "--format",
+            fmt,
+            "--period",
+            month_text(last_month()),
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "2 invoices" in result.output
     [path] = tmp_path.glob(f"*-{fmt}.csv")
@@ -92,8 +105,9 @@ def test_quickbooks(tmp_path: Path, issued: dict[str, Invoice]) -> None:
     dental = [r for r in rows if r["InvoiceNo"] == issued["dental"].number]
     assert {r["Taxable"] for r in dental} == {"Y"}
     assert dental[0]["InvoiceDate"].count("/") == 2 and dental[0]["Terms"] == "Net 15"
-    assert any(r["Item(Product/Service)"] == "Discount" and r["ItemAmount"].startswith("-")
-               for r in dental)  # fmt: skip
+    assert any(
+        r["Item(Product/Service)"] == "Discount" and r["ItemAmount"].startswith("-") for r in dental
+    )
 
 
 def test_xero(tmp_path: Path, issued: dict[str, Invoice]) -> None:
@@ -133,9 +147,9 @@ def test_unknown_format_and_empty_period(tmp_path: Path, issued: dict[str, Invoi
     bad = runner.invoke(app, ["export", "-p", "acme", "--format", "sage", "--period", "2026-10"])
     assert bad.exit_code == 2
     empty = runner.invoke(
-        app, ["export", "-p", "acme", "--format", "xero", "--period", "2001-01", "--out",
-              str(tmp_path)],
-    )  # fmt: skip
+        app,
+        ["export", "-p", "acme", "--format", "xero", "--period", "2001-01", "--out", str(tmp_path)],
+    )
     assert empty.exit_code == 0 and "0 invoices" in empty.output
 
 
@@ -156,17 +170,26 @@ _quantities = st.decimals(min_value=0, max_value=100000, places=4, allow_nan=Fal
 _prices = st.decimals(min_value=0, max_value=1000, places=6, allow_nan=False)
 
 
-@given(lines=st.lists(st.tuples(_quantities, _prices), min_size=1, max_size=8),
-       tax_percent=st.sampled_from([None, Decimal("8.25"), Decimal("20")]))  # fmt: skip
+@given(
+    lines=st.lists(st.tuples(_quantities, _prices), min_size=1, max_size=8),
+    tax_percent=st.sampled_from([None, Decimal("8.25"), Decimal("20")]),
+)
 def test_any_lines_recompute_to_the_cent(
     lines: list[tuple[Decimal, Decimal]], tax_percent: Decimal | None
 ) -> None:
     rows = [
-        InvoiceLine(invoice_id=1, position=n, kind=InvoiceLineKind.USAGE, usage_type="u",
-                    description="d", quantity=q, unit_price=p,
-                    amount_minor=round_line(q * p, "USD"))
+        InvoiceLine(
+            invoice_id=1,
+            position=n,
+            kind=InvoiceLineKind.USAGE,
+            usage_type="u",
+            description="d",
+            quantity=q,
+            unit_price=p,
+            amount_minor=round_line(q * p, "USD"),
+        )
         for n, (q, p) in enumerate(lines, start=1)
-    ]  # fmt: skip
+    ]
     subtotal = sum(r.amount_minor for r in rows)
     tax = _cents(Decimal(subtotal) * (tax_percent or 0) / 100 * CENT) if tax_percent else 0
     invoice = Invoice(currency="USD", tax_minor=tax, total_minor=subtotal + tax)

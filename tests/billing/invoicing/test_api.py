@@ -64,8 +64,18 @@ def test_review_issue_and_correct_through_the_api(api: TestClient, keys: dict[st
     assert issued.status_code == 200, issued.text
     body = issued.json()
     assert body["number"] == "ACME-000001" and body["status"] == "issued"
-    for field in ("client", "period_start", "period_end", "currency", "subtotal_minor",
-                  "discount_minor", "tax_minor", "total_minor", "issued_at", "due_at"):  # fmt: skip
+    for field in (
+        "client",
+        "period_start",
+        "period_end",
+        "currency",
+        "subtotal_minor",
+        "discount_minor",
+        "tax_minor",
+        "total_minor",
+        "issued_at",
+        "due_at",
+    ):
         assert field in body
     assert body["total_minor"] == 3300
     line = next(ln for ln in body["lines"] if ln["usage_type"] == "voice")

@@ -107,9 +107,13 @@ def test_credit_part_of_a_line_takes_its_tax_share(session: Session, issued: str
     lines = InvoiceRepository(session).lines([get_invoice(session, "acme", issued).invoice_id])
     usage = next(ln for ln in next(iter(lines.values())) if ln.usage_type == "voice")
     credit = create_credit_note(
-        session, "acme", issued, "dropped calls",
-        lines=[CreditRequest(usage.position, 555)], documents=False,
-    )  # fmt: skip
+        session,
+        "acme",
+        issued,
+        "dropped calls",
+        lines=[CreditRequest(usage.position, 555)],
+        documents=False,
+    )
     session.commit()
     note = credit.note
     # 5.55 credited; VAT 10% of 5.55 = 0.555 -> 0.56 (half-up, once).
@@ -120,9 +124,13 @@ def test_credit_part_of_a_line_takes_its_tax_share(session: Session, issued: str
     # The rest of the line can be credited, not more; the whole rest of the invoice too.
     with pytest.raises(InvalidCreditError):
         create_credit_note(
-            session, "acme", issued, "too much", lines=[CreditRequest(usage.position, 446)],
+            session,
+            "acme",
+            issued,
+            "too much",
+            lines=[CreditRequest(usage.position, 446)],
             documents=False,
-        )  # fmt: skip
+        )
     rest = create_credit_note(session, "acme", issued, "close it", documents=False).note
     session.commit()
     assert rest.total_minor == 3300 - 611 and rest.number == "ACME-CN-000002"

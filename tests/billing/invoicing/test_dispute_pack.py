@@ -45,10 +45,15 @@ def test_invoice_equals_live_figure_and_the_pack_adds_up(
     setup_partner(session, TOML.replace('id = "acme"', f'id = "{partner}"', 1))
     month = last_month()
     events = [
-        (f"e{n}", client, usage_type, f"{whole}.{cents:02d}" if usage_type == "voice_minutes"
-         else str(whole), at(month, day, hours=n % 24))
+        (
+            f"e{n}",
+            client,
+            usage_type,
+            f"{whole}.{cents:02d}" if usage_type == "voice_minutes" else str(whole),
+            at(month, day, hours=n % 24),
+        )
         for n, (client, usage_type, whole, cents, day) in enumerate(usage)
-    ]  # fmt: skip
+    ]
     if events:
         send(session, events, partner=partner)
     result = close_cycles(session, partner, period=month_text(month))

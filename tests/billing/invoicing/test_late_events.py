@@ -135,8 +135,14 @@ def test_a_negative_correction_after_issue_is_credited_on_the_next_invoice(
     close_and_issue(session, month, client_id="bakery")
     from billing.metering.service import ingest
 
-    fix = {"event_id": "fix1", "client": "bakery", "usage_type": "voice_minutes",
-           "quantity": "-40", "occurred_at": at(month, 3), "adjusts": "v1"}  # fmt: skip
+    fix = {
+        "event_id": "fix1",
+        "client": "bakery",
+        "usage_type": "voice_minutes",
+        "quantity": "-40",
+        "occurred_at": at(month, 3),
+        "adjusts": "v1",
+    }
     assert not ingest(session, "acme", [fix]).rejections
     session.commit()
     next_close = datetime.combine(

@@ -101,9 +101,18 @@ def _statement(quantity: str, discount: str = "0", tax: str | None = None) -> ob
 
 def _adjustment(charge: int) -> Adjustment:
     return Adjustment(
-        "u", date(2026, 9, 1), date(2026, 9, 30), "U", "unit", Decimal(charge), Decimal(charge),
-        charge, 0, 1, datetime.now(UTC),
-    )  # fmt: skip
+        "u",
+        date(2026, 9, 1),
+        date(2026, 9, 30),
+        "U",
+        "unit",
+        Decimal(charge),
+        Decimal(charge),
+        charge,
+        0,
+        1,
+        datetime.now(UTC),
+    )
 
 
 def test_tax_is_rounded_once_on_the_discounted_subtotal_including_adjustments() -> None:
@@ -112,8 +121,10 @@ def test_tax_is_rounded_once_on_the_discounted_subtotal_including_adjustments() 
     statement = _statement("6", tax="8.25")
     lines = build_lines(statement, {}, TaxRate("T", Decimal("8.25")), [_adjustment(6)])  # type: ignore[arg-type]
     assert [(ln.kind, ln.amount) for ln in lines] == [
-        (K.USAGE, 6), (K.PRIOR_PERIOD_ADJUSTMENT, 6), (K.TAX, 1),
-    ]  # fmt: skip
+        (K.USAGE, 6),
+        (K.PRIOR_PERIOD_ADJUSTMENT, 6),
+        (K.TAX, 1),
+    ]
     # Half-up: 2.5% of 0.20 is exactly half a cent, which rounds up.
     lines = build_lines(
         _statement("10", tax="2.5"),
@@ -132,8 +143,11 @@ def test_tax_is_rounded_once_on_the_discounted_subtotal_including_adjustments() 
         [_adjustment(500)],  # type: ignore[arg-type]
     )
     assert [(ln.kind, ln.amount) for ln in lines] == [
-        (K.USAGE, 500), (K.DISCOUNT, -75), (K.PRIOR_PERIOD_ADJUSTMENT, 500), (K.TAX, 76),
-    ]  # fmt: skip
+        (K.USAGE, 500),
+        (K.DISCOUNT, -75),
+        (K.PRIOR_PERIOD_ADJUSTMENT, 500),
+        (K.TAX, 76),
+    ]
     # A negative adjustment that takes the taxable amount below zero: the tax is negative,
     # and a half-way value rounds away from zero (-0.125 -> -0.13), like a positive one.
     lines = build_lines(
@@ -143,8 +157,9 @@ def test_tax_is_rounded_once_on_the_discounted_subtotal_including_adjustments() 
         [_adjustment(-100)],  # type: ignore[arg-type]
     )
     assert [(ln.kind, ln.amount) for ln in lines][-2:] == [
-        (K.PRIOR_PERIOD_ADJUSTMENT, -100), (K.TAX, -13),
-    ]  # fmt: skip
+        (K.PRIOR_PERIOD_ADJUSTMENT, -100),
+        (K.TAX, -13),
+    ]
 
 
 @given(

@@ -38,9 +38,11 @@ def _october(session: Session) -> None:
     """September issued; in October tokyo's usage grows past its package and la uses more."""
     run_september(session)
     _settings(
-        session, margin_alert_percent="75", margin_drop_points="5",
+        session,
+        margin_alert_percent="75",
+        margin_drop_points="5",
         operator_emails=["ops@hudson.example", "cfo@hudson.example"],
-    )  # fmt: skip
+    )
     send(
         session,
         [

@@ -29,8 +29,10 @@ def test_the_demo_month_is_its_invoices_and_the_late_event(
     session.rollback()
     invoices = list_invoices(session, PARTNER, InvoiceFilter(period_start=month))
     assert len(invoices) == 20 and {i.status for i in invoices} <= {
-        InvoiceStatus.ISSUED, InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID,
-    }  # fmt: skip
+        InvoiceStatus.ISSUED,
+        InvoiceStatus.PAID,
+        InvoiceStatus.PARTIALLY_PAID,
+    }
     net = {i.client_id: (i.total_minor - i.tax_minor, i.cost_minor) for i in invoices}
     report = margins(session, PARTNER, month_selection(month), "client", now=now)
     rows = {row.key: row for row in report.rows}

@@ -167,13 +167,22 @@ def test_margins_are_invoices_plus_unbilled_and_adjustments_rerate_in_full(
                 SEPTEMBER + timedelta(days=day), time(hour), ZoneInfo(spec["zone"])
             ).astimezone(UTC)
             event_id = f"{partner}-{next(_ids)}"
-            body = {"event_id": event_id, "client": spec["id"], "usage_type": usage_type,
-                    "quantity": str(quantity), "occurred_at": moment.isoformat()}  # fmt: skip
+            body = {
+                "event_id": event_id,
+                "client": spec["id"],
+                "usage_type": usage_type,
+                "quantity": str(quantity),
+                "occurred_at": moment.isoformat(),
+            }
             (late if is_late else on_time).append(body)
             quantities[spec["id"]][usage_type] += quantity
             if is_late and correction and quantity > 1:
-                fix = {**body, "event_id": f"{event_id}-fix", "quantity": str(-(quantity // 2)),
-                       "adjusts": event_id}  # fmt: skip
+                fix = {
+                    **body,
+                    "event_id": f"{event_id}-fix",
+                    "quantity": str(-(quantity // 2)),
+                    "adjusts": event_id,
+                }
                 late.append(fix)
                 quantities[spec["id"]][usage_type] -= quantity // 2
         _send(session, partner, on_time, datetime(2026, 10, 1, 8, tzinfo=UTC))

@@ -84,8 +84,12 @@ def test_usage_types_and_periods_add_up_to_the_clients(session: Session) -> None
     by_type = margins(session, "acme", both, "usage_type", now=LATER)
     by_client = margins(session, "acme", both, "client", now=LATER)
     assert {row.key for row in by_type.rows} == {
-        "voice", "sms", "seats", "chat", "(no usage type)",
-    }  # fmt: skip
+        "voice",
+        "sms",
+        "seats",
+        "chat",
+        "(no usage type)",
+    }
     assert by_type.totals == by_client.totals
     by_month = margins(session, "acme", both, "period", now=LATER)
     assert [row.key for row in by_month.rows] == ["2026-02", "2026-03"]

@@ -55,8 +55,9 @@ def old_way(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 
     original = LedgerRepository.insert_sealed
 
-    def untagged(self: LedgerRepository, partner_id: str, specs: Sequence[EntrySpec],
-                 *rest: Any) -> None:  # fmt: skip
+    def untagged(
+        self: LedgerRepository, partner_id: str, specs: Sequence[EntrySpec], *rest: Any
+    ) -> None:
         bare = [
             replace(s, postings=tuple(replace(p, service_period=None) for p in s.postings))
             for s in specs
@@ -76,9 +77,13 @@ def _books_the_old_way(session: Session, old_way: pytest.MonkeyPatch) -> None:
     septembers = {i.client_id: i for i in run_september(session)}
     send(session, [("la", "voice", "30", local("America/Los_Angeles", date(2026, 9, 20), 10))])
     create_credit_note(
-        session, PARTNER, septembers["chicago"].invoice_id, "goodwill", documents=False,
+        session,
+        PARTNER,
+        septembers["chicago"].invoice_id,
+        "goodwill",
+        documents=False,
         now=datetime(2026, 10, 20, tzinfo=UTC),
-    )  # fmt: skip
+    )
     send(
         session,
         [("tokyo", "voice", "20", local("Asia/Tokyo", date(2026, 10, 3), 12))],
@@ -113,9 +118,7 @@ def test_old_books_retagged_read_as_their_invoices(
     session: Session, old_way: pytest.MonkeyPatch
 ) -> None:
     _books_the_old_way(session, old_way)
-    assert session.scalar(
-        select(func.count()).where(col(Posting.service_period).is_not(None))
-    ) == 0  # fmt: skip
+    assert session.scalar(select(func.count()).where(col(Posting.service_period).is_not(None))) == 0
     posted = _rows(session)
     september, october = invoiced(session, SEPTEMBER), invoiced(session, OCTOBER)
     expected_sep = {c: (v["charge"], v["cost"], 0, 0) for c, v in september.items()}

@@ -91,8 +91,9 @@ def test_a_month_issued_a_week_later_reads_as_its_invoices(session: Session) -> 
     assert all(v == 0 for v in unbilled_receivable(session).values())
     # October is empty until it has usage
     assert figures(session, "2026-10", now).cells == ()
-    send(session, [("la", "voice", "10", local("America/Los_Angeles", OCTOBER, 9))],
-         received_at=now)  # fmt: skip
+    send(
+        session, [("la", "voice", "10", local("America/Los_Angeles", OCTOBER, 9))], received_at=now
+    )
     october = margins(session, PARTNER, PeriodSelection(OCTOBER, date(2026, 10, 31)), now=now)
     # LA's open period: live figures, base fee included (50.00 + 2.00) less 10%
     assert [(r.key, r.charge, r.unbilled_charge) for r in october.rows] == [("la", 4680, 4680)]
@@ -158,9 +159,14 @@ def test_late_event_credit_note_and_void_move_only_their_periods(session: Sessio
         if ln.usage_type == "voice" and ln.tier == 0
     )
     create_credit_note(
-        session, PARTNER, la_september.invoice_id, "calls dropped",
-        lines=[CreditRequest(voice.position, 500)], documents=False, now=now,
-    )  # fmt: skip
+        session,
+        PARTNER,
+        la_september.invoice_id,
+        "calls dropped",
+        lines=[CreditRequest(voice.position, 500)],
+        documents=False,
+        now=now,
+    )
     session.commit()
     credited = _by_client(session, "2026-09", now)
     assert credited == {**after, "la": (6861 + 405 - 450, 597 + 120, 0)}

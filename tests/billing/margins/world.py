@@ -118,10 +118,15 @@ def send(
     """(client, usage type, quantity, occurred_at); received at `received_at` (default: now,
     after any invoice already issued: what makes an event late)."""
     body = [
-        {"event_id": f"e{next(_ids)}", "client": c, "usage_type": u, "quantity": q,
-         "occurred_at": t.isoformat()}
+        {
+            "event_id": f"e{next(_ids)}",
+            "client": c,
+            "usage_type": u,
+            "quantity": q,
+            "occurred_at": t.isoformat(),
+        }
         for c, u, q, t in rows
-    ]  # fmt: skip
+    ]
     extra: dict[str, Any] = {} if received_at is None else {"received_at": received_at}
     result = ingest(session, PARTNER, body, **extra)
     assert not result.rejections, result.rejections
@@ -183,9 +188,10 @@ def invoiced(session: Session, month_start: date) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     repo = InvoiceRepository(session)
     invoices = [
-        i for i in session.exec(select(Invoice).where(Invoice.partner_id == PARTNER))
+        i
+        for i in session.exec(select(Invoice).where(Invoice.partner_id == PARTNER))
         if i.status in ISSUED_STATES
-    ]  # fmt: skip
+    ]
     lines = repo.lines([i.invoice_id for i in invoices])
     usage = repo.usage_rows([i.invoice_id for i in invoices])
     for invoice in invoices:
@@ -197,8 +203,9 @@ def invoiced(session: Session, month_start: date) -> dict[str, dict[str, int]]:
             ):
                 continue
             usage_line = line.usage_type is not None and line.adjusts in (
-                None, InvoiceLineKind.USAGE,
-            )  # fmt: skip
+                None,
+                InvoiceLineKind.USAGE,
+            )
             found[invoice.client_id]["charge"] += line.amount_minor
             found[invoice.client_id][line.usage_type if usage_line else "-"] += line.amount_minor
         for row in usage[invoice.invoice_id]:

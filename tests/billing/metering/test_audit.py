@@ -154,11 +154,23 @@ def test_usage_show_prints_the_clients_month(new_york: Session) -> None:
     assert total and total[0].split()[2:4] == ["30", "4"]
     as_json = CliRunner().invoke(app, [*args, "--json"])
     assert json.loads(as_json.output) == [
-        {"day": "2026-11-01", "usage_type": "sms", "quantity": "14", "events": 3,
-         "wholesale_cost": 11, "currency": "USD"},
-        {"day": "2026-11-02", "usage_type": "sms", "quantity": "16", "events": 1,
-         "wholesale_cost": 12, "currency": "USD"},
-    ]  # fmt: skip
+        {
+            "day": "2026-11-01",
+            "usage_type": "sms",
+            "quantity": "14",
+            "events": 3,
+            "wholesale_cost": 11,
+            "currency": "USD",
+        },
+        {
+            "day": "2026-11-02",
+            "usage_type": "sms",
+            "quantity": "16",
+            "events": 1,
+            "wholesale_cost": 12,
+            "currency": "USD",
+        },
+    ]
 
 
 def test_usage_show_refuses_a_bad_period_and_an_unknown_client(new_york: Session) -> None:

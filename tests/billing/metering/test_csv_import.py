@@ -36,15 +36,24 @@ def _rows(when: str) -> Iterator[list[str]]:
 BAD = {
     101: (["x-1", "nobody", "sms", "1", "@", "", ""], "client", "unknown client 'nobody'"),
     2002: (["x-2", "alpha", "sms", "lots", "@", "", ""], "quantity", "'lots' is not a number"),
-    5003: (["x-3", "alpha", "sms", "1", "2026-13-01", "", ""], "occurred_at",
-           "'2026-13-01' is not an ISO 8601 timestamp"),
+    5003: (
+        ["x-3", "alpha", "sms", "1", "2026-13-01", "", ""],
+        "occurred_at",
+        "'2026-13-01' is not an ISO 8601 timestamp",
+    ),
     9004: (["x-4", "alpha", "sms"], "row", "has 3 columns; the header has 7"),
-    15005: (["e-7", "beta", "sms", "99", "@", "", ""], "event_id",
-            "conflict: event_id 'e-7' was already received with a different body"),
+    15005: (
+        ["e-7", "beta", "sms", "99", "@", "", ""],
+        "event_id",
+        "conflict: event_id 'e-7' was already received with a different body",
+    ),
     20006: (["x-6", "alpha", "fax", "1", "@", "", ""], "usage_type", "unknown usage type 'fax'"),
-    24007: (["x-7", "beta", "sms", "-3", "@", "", ""], "quantity",
-            "must not be negative (only adjustments may be)"),
-}  # fmt: skip
+    24007: (
+        ["x-7", "beta", "sms", "-3", "@", "", ""],
+        "quantity",
+        "must not be negative (only adjustments may be)",
+    ),
+}
 
 
 def write_file(path: Path) -> Path:

@@ -48,8 +48,9 @@ OCTOBER = IssuedPeriod(OCT, NOV, ISSUED, "A-000007")
 
 
 def _event(occurred: datetime, *, adjusts: str | None = None) -> ValidEvent:
-    return ValidEvent(0, "e-1", "c1", "sms", Decimal(1), 10**6, occurred, "", None, None,
-                      adjusts, 0, "hash")  # fmt: skip
+    return ValidEvent(
+        0, "e-1", "c1", "sms", Decimal(1), 10**6, occurred, "", None, None, adjusts, 0, "hash"
+    )
 
 
 def test_the_exact_boundary_is_accepted_and_the_next_instant_refused() -> None:
@@ -76,8 +77,9 @@ def test_periods_never_invoiced_are_always_accepted() -> None:
     assert late_rejection(before, [], long_after, 0) is None
     # A gap between two invoiced periods (a voided invoice not billed again) is not invoiced.
     december = IssuedPeriod(DEC, datetime(2027, 1, 1, tzinfo=UTC), ISSUED, "A-000009")
-    assert late_rejection(_event(NOV + timedelta(days=3)), [OCTOBER, december],
-                          long_after, 90) is None  # fmt: skip
+    assert (
+        late_rejection(_event(NOV + timedelta(days=3)), [OCTOBER, december], long_after, 90) is None
+    )
     assert late_rejection(_event(DEC), [OCTOBER, december], long_after, 90) is not None
 
 
@@ -132,8 +134,13 @@ def invoiced(session: Session) -> Invoice:
 
 def _body(event_id: str, when: str | datetime, client: str = "c1") -> dict[str, Any]:
     text = when.isoformat() if isinstance(when, datetime) else when
-    return {"event_id": event_id, "client": client, "usage_type": "voice", "quantity": "1",
-            "occurred_at": text}  # fmt: skip
+    return {
+        "event_id": event_id,
+        "client": client,
+        "usage_type": "voice",
+        "quantity": "1",
+        "occurred_at": text,
+    }
 
 
 def test_service_boundaries_with_the_arrival_time(session: Session, invoiced: Invoice) -> None:
@@ -142,14 +149,21 @@ def test_service_boundaries_with_the_arrival_time(session: Session, invoiced: In
     in_period = at(last_month(), 20)
     kept = ingest(session, "acme", [_body("at-deadline", in_period)], received_at=deadline)
     assert (kept.accepted, kept.rejections) == (1, [])
-    late = ingest(session, "acme", [_body("after", in_period), _body("after", in_period)],
-                  received_at=deadline + timedelta(microseconds=1))  # fmt: skip
+    late = ingest(
+        session,
+        "acme",
+        [_body("after", in_period), _body("after", in_period)],
+        received_at=deadline + timedelta(microseconds=1),
+    )
     assert late.accepted == 0 and late.duplicates == 0  # a repeat of a refused event too
-    assert [(r.index, r.field) for r in late.rejections] == [(0, "occurred_at"),
-                                                             (1, "occurred_at")]  # fmt: skip
+    assert [(r.index, r.field) for r in late.rejections] == [(0, "occurred_at"), (1, "occurred_at")]
     assert f"invoice {invoiced.number}" in late.rejections[0].reason
-    years_ago = ingest(session, "acme", [_body("old", datetime(2020, 1, 5, tzinfo=UTC))],
-                       received_at=deadline + timedelta(days=365))  # fmt: skip
+    years_ago = ingest(
+        session,
+        "acme",
+        [_body("old", datetime(2020, 1, 5, tzinfo=UTC))],
+        received_at=deadline + timedelta(days=365),
+    )
     assert (years_ago.accepted, years_ago.rejections) == (1, [])  # never invoiced
     session.commit()
 
@@ -161,8 +175,9 @@ def api(engine: object) -> Iterator[TestClient]:
 
 
 def _post(api: TestClient, key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    response = api.post("/v1/usage", content=json.dumps(events),
-                        headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    response = api.post(
+        "/v1/usage", content=json.dumps(events), headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -172,18 +187,26 @@ def test_over_http(api: TestClient, session: Session, invoiced: Invoice) -> None
     key = make_key(session, "acme", Scope.INGEST, Scope.READ)
     long_ago = datetime.now(UTC) - timedelta(days=400)
     this_month = datetime.now(UTC).replace(day=1, hour=1)
-    accepted = _post(api, key, [
-        _body("never-invoiced", long_ago),  # far older than 90 days: its period has no invoice
-        _body("late-but-within", at(last_month(), 20)),  # issued moments ago: within 90 days
-        _body("open-period", this_month),
-    ])  # fmt: skip
+    accepted = _post(
+        api,
+        key,
+        [
+            _body("never-invoiced", long_ago),  # far older than 90 days: its period has no invoice
+            _body("late-but-within", at(last_month(), 20)),  # issued moments ago: within 90 days
+            _body("open-period", this_month),
+        ],
+    )
     assert (accepted["accepted"], accepted["rejected"]) == (3, 0), accepted
     setup_partner(session, SIMPLE, late_event_days=0)  # nothing after the issue
-    refused = _post(api, key, [
-        _body("too-late", at(last_month(), 21)),
-        _body("never-invoiced-2", long_ago),
-        _body("other-client", at(last_month(), 21), client="c2"),
-    ])  # fmt: skip
+    refused = _post(
+        api,
+        key,
+        [
+            _body("too-late", at(last_month(), 21)),
+            _body("never-invoiced-2", long_ago),
+            _body("other-client", at(last_month(), 21), client="c2"),
+        ],
+    )
     assert refused["accepted"] == 1
     c2 = session.exec(select(Invoice).where(Invoice.client_id == "c2")).one()
     [first, second] = refused["rejections"]
@@ -217,8 +240,9 @@ def test_csv_import(tmp_path: Path, session: Session, invoiced: Invoice) -> None
 def test_the_partner_file_sets_both_rules(session: Session) -> None:
     """`late_event_days = 0` (nothing after the issue) and `grace_period_hours` are applied
     from the `[partner]` table as written."""
-    toml = SIMPLE.replace('net_terms_days = 15', 'net_terms_days = 15\nlate_event_days = 0\n'
-                          'grace_period_hours = 48')  # fmt: skip
+    toml = SIMPLE.replace(
+        "net_terms_days = 15", "net_terms_days = 15\nlate_event_days = 0\ngrace_period_hours = 48"
+    )
     partner = setup_partner(session, toml)
     assert (partner.settings["late_event_days"], partner.settings["grace_period_hours"]) == (0, 48)
 

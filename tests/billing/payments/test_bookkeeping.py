@@ -70,21 +70,36 @@ def test_card_payment_with_fee(session: Session, invoice: Invoice) -> None:
     assert paid.status is InvoiceStatus.PAID and paid.amount_paid_minor == 3300
     [event] = _events(session, BillingEventKind.PAYMENT_RECORDED)
     assert event.payload == {
-        "payment_id": str(payment_id), "invoice_id": str(invoice.id),
-        "invoice_number": "ACME-000001", "client": "c1", "amount_minor": 3300,
-        "fee_minor": 126, "currency": "USD", "received_at": PAID_AT.isoformat(),
-        "method": "card", "source": "stripe", "connection_id": None, "external_id": "ch_1",
+        "payment_id": str(payment_id),
+        "invoice_id": str(invoice.id),
+        "invoice_number": "ACME-000001",
+        "client": "c1",
+        "amount_minor": 3300,
+        "fee_minor": 126,
+        "currency": "USD",
+        "received_at": PAID_AT.isoformat(),
+        "method": "card",
+        "source": "stripe",
+        "connection_id": None,
+        "external_id": "ch_1",
         "reference": None,
-    }  # fmt: skip
+    }
 
 
 def test_partial_bank_transfers_then_paid(session: Session, invoice: Invoice) -> None:
     def transfer(external_id: str, amount: int) -> Invoice:
         record_payment(
-            session, partner_id="acme", invoice_id=invoice.invoice_id, amount_minor=amount,
-            currency="USD", source=PaymentSource.ACCOUNTING, connection_id="qbo-1",
-            external_id=external_id, received_at=PAID_AT, method=PaymentMethod.BANK_TRANSFER,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            invoice_id=invoice.invoice_id,
+            amount_minor=amount,
+            currency="USD",
+            source=PaymentSource.ACCOUNTING,
+            connection_id="qbo-1",
+            external_id=external_id,
+            received_at=PAID_AT,
+            method=PaymentMethod.BANK_TRANSFER,
+        )
         session.commit()
         return get_invoice(session, "acme", invoice.invoice_id)
 
@@ -107,10 +122,16 @@ def test_replay_records_once_and_a_different_amount_is_refused(
 ) -> None:
     _pay_by_card(session, invoice)
     _, created = record_payment(
-        session, partner_id="acme", invoice_id=invoice.invoice_id, amount_minor=3300,
-        currency="USD", source=PaymentSource.STRIPE, external_id="ch_1",
-        received_at=PAID_AT + timedelta(hours=1), fee_minor=126,
-    )  # fmt: skip
+        session,
+        partner_id="acme",
+        invoice_id=invoice.invoice_id,
+        amount_minor=3300,
+        currency="USD",
+        source=PaymentSource.STRIPE,
+        external_id="ch_1",
+        received_at=PAID_AT + timedelta(hours=1),
+        fee_minor=126,
+    )
     session.commit()
     assert not created
     assert len(payments_for_invoice(session, "acme", invoice.invoice_id)) == 1
@@ -118,19 +139,29 @@ def test_replay_records_once_and_a_different_amount_is_refused(
     assert balance(session, "1050") == 3300 - 126
     with pytest.raises(DuplicateConflictError, match="amount_minor: payment 'ch_1'") as info:
         record_payment(
-            session, partner_id="acme", invoice_id=invoice.invoice_id, amount_minor=3000,
-            currency="USD", source=PaymentSource.STRIPE, external_id="ch_1",
-            received_at=PAID_AT, fee_minor=126,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            invoice_id=invoice.invoice_id,
+            amount_minor=3000,
+            currency="USD",
+            source=PaymentSource.STRIPE,
+            external_id="ch_1",
+            received_at=PAID_AT,
+            fee_minor=126,
+        )
     assert info.value.field == "amount_minor"
 
 
 def test_bad_input_names_the_field(session: Session, invoice: Invoice) -> None:
     base = {
-        "partner_id": "acme", "invoice_id": invoice.invoice_id, "amount_minor": 100,
-        "currency": "USD", "source": PaymentSource.MANUAL, "external_id": "r",
+        "partner_id": "acme",
+        "invoice_id": invoice.invoice_id,
+        "amount_minor": 100,
+        "currency": "USD",
+        "source": PaymentSource.MANUAL,
+        "external_id": "r",
         "received_at": PAID_AT,
-    }  # fmt: skip
+    }
     for change, field in (
         ({"amount_minor": 0}, "amount_minor"),
         ({"amount_minor": 1.5}, "amount_minor"),
@@ -147,10 +178,15 @@ def test_bad_input_names_the_field(session: Session, invoice: Invoice) -> None:
 def test_refund_half_issues_a_credit_note(session: Session, invoice: Invoice) -> None:
     payment_id = _pay_by_card(session, invoice)
     refund, created, note = refund_payment(
-        session, partner_id="acme", payment_id=payment_id, amount_minor=1650,
-        external_id="re_1", refunded_at=PAID_AT + timedelta(days=2), reason="half the month",
+        session,
+        partner_id="acme",
+        payment_id=payment_id,
+        amount_minor=1650,
+        external_id="re_1",
+        refunded_at=PAID_AT + timedelta(days=2),
+        reason="half the month",
         documents=False,
-    )  # fmt: skip
+    )
     session.commit()
     assert created and note is not None
     # The credit note totals the refund to the cent: 15.00 credited + 1.50 VAT = 16.50.
@@ -167,15 +203,27 @@ def test_refund_half_issues_a_credit_note(session: Session, invoice: Invoice) ->
     assert event.payload["total_minor"] == 1650
     # Replayed refund: nothing more.
     again = refund_payment(
-        session, partner_id="acme", payment_id=payment_id, amount_minor=1650,
-        external_id="re_1", refunded_at=PAID_AT, reason="replay", documents=False,
-    )  # fmt: skip
+        session,
+        partner_id="acme",
+        payment_id=payment_id,
+        amount_minor=1650,
+        external_id="re_1",
+        refunded_at=PAID_AT,
+        reason="replay",
+        documents=False,
+    )
     assert not again.created and again.credit_note is not None
     with pytest.raises(InvalidPaymentError, match="1650 left of payment"):
         refund_payment(
-            session, partner_id="acme", payment_id=payment_id, amount_minor=1651,
-            external_id="re_2", refunded_at=PAID_AT, reason="too much", documents=False,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            payment_id=payment_id,
+            amount_minor=1651,
+            external_id="re_2",
+            refunded_at=PAID_AT,
+            reason="too much",
+            documents=False,
+        )
     assert trial_balance(session, "acme").is_balanced
 
 
@@ -189,9 +237,15 @@ def test_refund_after_a_full_credit_note_only_returns_money(
     session.commit()
     assert get_invoice(session, "acme", invoice.invoice_id).amount_due_minor == -3300
     result = refund_payment(
-        session, partner_id="acme", payment_id=payment_id, amount_minor=3300,
-        external_id="re_9", refunded_at=PAID_AT, reason="credit balance", documents=False,
-    )  # fmt: skip
+        session,
+        partner_id="acme",
+        payment_id=payment_id,
+        amount_minor=3300,
+        external_id="re_9",
+        refunded_at=PAID_AT,
+        reason="credit balance",
+        documents=False,
+    )
     session.commit()
     assert result.credit_note is None
     after = get_invoice(session, "acme", invoice.invoice_id)
@@ -202,23 +256,35 @@ def test_refund_after_a_full_credit_note_only_returns_money(
 def test_payout_moves_clearing_to_bank(session: Session, invoice: Invoice) -> None:
     _pay_by_card(session, invoice)
     payout, created = record_payout(
-        session, partner_id="acme", amount_minor=3174, currency="USD", external_id="po_1",
+        session,
+        partner_id="acme",
+        amount_minor=3174,
+        currency="USD",
+        external_id="po_1",
         arrived_at=PAID_AT + timedelta(days=2),
-    )  # fmt: skip
+    )
     session.commit()
     assert created
     assert legs(session, payout.ledger_entry_id) == {"1000": 3174, "1050": -3174}
     assert balance(session, "1050") == 0 and balance(session, "1000") == 3174
     replay = record_payout(
-        session, partner_id="acme", amount_minor=3174, currency="usd", external_id="po_1",
+        session,
+        partner_id="acme",
+        amount_minor=3174,
+        currency="usd",
+        external_id="po_1",
         arrived_at=PAID_AT,
-    )  # fmt: skip
+    )
     assert not replay.created and balance(session, "1000") == 3174
     with pytest.raises(DuplicateConflictError, match="amount_minor"):
         record_payout(
-            session, partner_id="acme", amount_minor=3175, currency="USD", external_id="po_1",
+            session,
+            partner_id="acme",
+            amount_minor=3175,
+            currency="USD",
+            external_id="po_1",
             arrived_at=PAID_AT,
-        )  # fmt: skip
+        )
 
 
 def test_dispute_lost_reopens_the_invoice(session: Session, invoice: Invoice) -> None:
@@ -226,9 +292,15 @@ def test_dispute_lost_reopens_the_invoice(session: Session, invoice: Invoice) ->
     opened = PAID_AT + timedelta(days=10)
     for status in ("needs_response", "under_review", "lost", "under_review"):
         dispute, _ = record_dispute(
-            session, partner_id="acme", payment_id=payment_id, amount_minor=3300,
-            fee_minor=1500, external_id="dp_1", status=status, opened_at=opened,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            payment_id=payment_id,
+            amount_minor=3300,
+            fee_minor=1500,
+            external_id="dp_1",
+            status=status,
+            opened_at=opened,
+        )
         session.commit()
     assert dispute.status == "lost"  # the late "under_review" changed nothing
     # Dr AR 33.00 / Cr clearing 33.00; Dr fees 15.00 / Cr clearing 15.00: posted once.
@@ -239,9 +311,15 @@ def test_dispute_lost_reopens_the_invoice(session: Session, invoice: Invoice) ->
     assert reopened.status is InvoiceStatus.ISSUED and reopened.amount_due_minor == 3300
     with pytest.raises(PaymentStateError, match="is lost; cannot become won"):
         record_dispute(
-            session, partner_id="acme", payment_id=payment_id, amount_minor=3300,
-            fee_minor=1500, external_id="dp_1", status="won", opened_at=opened,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            payment_id=payment_id,
+            amount_minor=3300,
+            fee_minor=1500,
+            external_id="dp_1",
+            status="won",
+            opened_at=opened,
+        )
     assert trial_balance(session, "acme").is_balanced
 
 
@@ -250,14 +328,22 @@ def test_dispute_won_puts_everything_back(session: Session, invoice: Invoice) ->
     opened = PAID_AT + timedelta(days=10)
     for status in ("needs_response", "won", "won"):
         dispute, _ = record_dispute(
-            session, partner_id="acme", payment_id=payment_id, amount_minor=3300,
-            fee_minor=1500, external_id="dp_2", status=status, opened_at=opened,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            payment_id=payment_id,
+            amount_minor=3300,
+            fee_minor=1500,
+            external_id="dp_2",
+            status=status,
+            opened_at=opened,
+        )
         session.commit()
     assert not dispute.withdrawn and dispute.reinstatement_entry_id is not None
     assert legs(session, dispute.reinstatement_entry_id) == {
-        "1200": -3300, "1050": 4800, "6100": -1500,
-    }  # fmt: skip
+        "1200": -3300,
+        "1050": 4800,
+        "6100": -1500,
+    }
     assert balance(session, "1050") == 3300 - 126 and balance(session, "1200") == 0
     back = get_invoice(session, "acme", invoice.invoice_id)
     assert back.status is InvoiceStatus.PAID and back.amount_paid_minor == 3300
@@ -268,9 +354,15 @@ def test_no_payment_on_a_void_or_draft_invoice(session: Session, invoice: Invoic
     session.commit()
     with pytest.raises(PaymentStateError, match="invoice ACME-000001: is void"):
         record_payment(
-            session, partner_id="acme", invoice_id=invoice.invoice_id, amount_minor=3300,
-            currency="USD", source=PaymentSource.MANUAL, external_id="r1", received_at=PAID_AT,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            invoice_id=invoice.invoice_id,
+            amount_minor=3300,
+            currency="USD",
+            source=PaymentSource.MANUAL,
+            external_id="r1",
+            received_at=PAID_AT,
+        )
     session.rollback()
     close_cycles(session, "acme", period=month_text(last_month()), client_id="c2")
     session.commit()
@@ -278,18 +370,31 @@ def test_no_payment_on_a_void_or_draft_invoice(session: Session, invoice: Invoic
     draft = get_invoice(session, "acme", draft_id)
     with pytest.raises(PaymentStateError, match="is a draft"):
         record_payment(
-            session, partner_id="acme", invoice_id=draft.invoice_id, amount_minor=100,
-            currency="USD", source=PaymentSource.MANUAL, external_id="r2", received_at=PAID_AT,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            invoice_id=draft.invoice_id,
+            amount_minor=100,
+            currency="USD",
+            source=PaymentSource.MANUAL,
+            external_id="r2",
+            received_at=PAID_AT,
+        )
 
 
 def test_a_fee_reported_later_is_posted_once(session: Session, invoice: Invoice) -> None:
     def report(fee: int) -> bool:
         _, created = record_payment(
-            session, partner_id="acme", invoice_id=invoice.invoice_id, amount_minor=3300,
-            currency="USD", source=PaymentSource.STRIPE, connection_id="acct_1",
-            external_id="pi_7", received_at=PAID_AT, fee_minor=fee,
-        )  # fmt: skip
+            session,
+            partner_id="acme",
+            invoice_id=invoice.invoice_id,
+            amount_minor=3300,
+            currency="USD",
+            source=PaymentSource.STRIPE,
+            connection_id="acct_1",
+            external_id="pi_7",
+            received_at=PAID_AT,
+            fee_minor=fee,
+        )
         session.commit()
         return created
 
@@ -312,9 +417,15 @@ def test_a_refund_no_credit_note_can_match_reopens_the_amount(
     # With 10% VAT a credit note totals x + round(x / 10): 0.04 -> 0.04, 0.05 -> 0.06, so
     # none totals 0.05.
     refund, _, note = refund_payment(
-        session, partner_id="acme", payment_id=payment_id, amount_minor=5,
-        external_id="re_5", refunded_at=PAID_AT, reason="rounding", documents=False,
-    )  # fmt: skip
+        session,
+        partner_id="acme",
+        payment_id=payment_id,
+        amount_minor=5,
+        external_id="re_5",
+        refunded_at=PAID_AT,
+        reason="rounding",
+        documents=False,
+    )
     session.commit()
     assert note is None and refund.credit_note_id is None
     after = get_invoice(session, "acme", invoice.invoice_id)
@@ -322,9 +433,15 @@ def test_a_refund_no_credit_note_can_match_reopens_the_amount(
     assert balance(session, "1200") == 5
     # 25.00 spans two lines: 22.73 credited + 2.27 VAT.
     _, _, note = refund_payment(
-        session, partner_id="acme", payment_id=payment_id, amount_minor=2500,
-        external_id="re_6", refunded_at=PAID_AT, reason="outage", documents=False,
-    )  # fmt: skip
+        session,
+        partner_id="acme",
+        payment_id=payment_id,
+        amount_minor=2500,
+        external_id="re_6",
+        refunded_at=PAID_AT,
+        reason="outage",
+        documents=False,
+    )
     session.commit()
     assert note is not None
     assert (note.subtotal_minor, note.tax_minor, note.total_minor) == (2273, 227, 2500)

@@ -31,23 +31,35 @@ def test_record_and_list_on_the_command_line(session: Session, invoice: Invoice)
         assert result.exit_code == code, result.output
         return result.output
 
-    out = run("payments", "record", "ACME-000001", "--amount", "12.34", "--reference", "BT-1",
-              "--date", "2026-11-02")  # fmt: skip
+    out = run(
+        "payments",
+        "record",
+        "ACME-000001",
+        "--amount",
+        "12.34",
+        "--reference",
+        "BT-1",
+        "--date",
+        "2026-11-02",
+    )
     assert "1,234" not in out and "12.34 USD recorded on ACME-000001: partially_paid" in out
     assert "already recorded" in run(
         "payments", "record", "ACME-000001", "--amount", "12.34", "--reference", "BT-1"
     )
-    failed = run("payments", "record", "ACME-000001", "--amount", "12.345", "--reference", "BT-2",
-                 code=1)  # fmt: skip
+    failed = run(
+        "payments", "record", "ACME-000001", "--amount", "12.345", "--reference", "BT-2", code=1
+    )
     assert "amount: 12.345 has more than 2 decimals for USD" in failed
-    failed = run("payments", "record", "ACME-000001", "--amount", "40", "--reference", "BT-3",
-                 code=1)  # fmt: skip
+    failed = run(
+        "payments", "record", "ACME-000001", "--amount", "40", "--reference", "BT-3", code=1
+    )
     assert "more than the 2066 still due" in failed
     run("payments", "record", "ACME-000001", "--amount", "20.66", "--reference", "BT-4")
     listed = json.loads(run("payments", "list", "--invoice", "ACME-000001", "--json"))
     assert [(p["external_id"], p["amount_minor"], p["source"], p["method"]) for p in listed] == [
-        ("BT-1", 1234, "manual", "bank_transfer"), ("BT-4", 2066, "manual", "bank_transfer"),
-    ]  # fmt: skip
+        ("BT-1", 1234, "manual", "bank_transfer"),
+        ("BT-4", 2066, "manual", "bank_transfer"),
+    ]
     assert listed[0]["received_at"].startswith("2026-11-02T12:00")
     assert "BT-4" in run("payments", "list")
     session.expire_all()

@@ -32,10 +32,17 @@ def _report(invoice_id: int, offset: int, start: Barrier, results: Any) -> None:
     for name in names:
         with session_scope() as session:
             _, fresh = record_payment(
-                session, partner_id="acme", invoice_id=invoice_id, amount_minor=100,
-                currency="USD", source=PaymentSource.STRIPE, connection_id="acct",
-                external_id=name, received_at=PAID_AT, fee_minor=3,
-            )  # fmt: skip
+                session,
+                partner_id="acme",
+                invoice_id=invoice_id,
+                amount_minor=100,
+                currency="USD",
+                source=PaymentSource.STRIPE,
+                connection_id="acct",
+                external_id=name,
+                received_at=PAID_AT,
+                fee_minor=3,
+            )
             created += fresh
     results.put(created)
 

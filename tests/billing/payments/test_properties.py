@@ -53,20 +53,31 @@ def test_any_sequence_keeps_the_books_and_the_invoice_in_step(
                     continue
                 fee = amount // 30 if a is PaymentSource.STRIPE else 0
                 payment, _ = record_payment(
-                    session, partner_id="acme", invoice_id=invoice.invoice_id,
-                    amount_minor=amount, currency="USD", source=a,  # type: ignore[arg-type]
-                    external_id=f"p{n}", received_at=PAID_AT, fee_minor=fee,
-                )  # fmt: skip
+                    session,
+                    partner_id="acme",
+                    invoice_id=invoice.invoice_id,
+                    amount_minor=amount,
+                    currency="USD",
+                    source=a,  # type: ignore[arg-type]
+                    external_id=f"p{n}",
+                    received_at=PAID_AT,
+                    fee_minor=fee,
+                )
                 payments.append(payment.payment_id)
                 paid += amount
             elif kind == "refund" and payments:
                 payment_id = payments[int(a) % len(payments)]  # type: ignore[call-overload]
                 try:
                     refund_payment(
-                        session, partner_id="acme", payment_id=payment_id,
-                        amount_minor=int(b), external_id=f"r{n}",  # type: ignore[call-overload]
-                        refunded_at=PAID_AT + timedelta(days=1), reason="test", documents=False,
-                    )  # fmt: skip
+                        session,
+                        partner_id="acme",
+                        payment_id=payment_id,
+                        amount_minor=int(b),
+                        external_id=f"r{n}",  # type: ignore[call-overload]
+                        refunded_at=PAID_AT + timedelta(days=1),
+                        reason="test",
+                        documents=False,
+                    )
                 except InvalidPaymentError:
                     continue  # more than is left of the payment: refused, nothing written
                 refunded += int(b)  # type: ignore[call-overload]
@@ -84,11 +95,17 @@ def test_any_sequence_keeps_the_books_and_the_invoice_in_step(
                 if amount is not None and amount <= 0:
                     continue
                 stored = record_dispute(
-                    session, partner_id="acme", payment_id=payment_id,
-                    amount_minor=amount if amount is not None else _dispute_amount(session, payment_id),
-                    fee_minor=1500, external_id=f"d{payment_id}", status=status,
+                    session,
+                    partner_id="acme",
+                    payment_id=payment_id,
+                    amount_minor=amount
+                    if amount is not None
+                    else _dispute_amount(session, payment_id),
+                    fee_minor=1500,
+                    external_id=f"d{payment_id}",
+                    status=status,
                     opened_at=PAID_AT + timedelta(days=5),
-                )  # fmt: skip
+                )
                 was_out = before in ("needs_response", "lost")
                 now_out = stored.dispute.withdrawn
                 withdrawn += stored.dispute.amount_minor * (int(now_out) - int(was_out))

@@ -86,12 +86,15 @@ def test_volume_tier_crossing_posts_a_negative_change(session: Session) -> None:
     ).all()[-1]
     legs = session.execute(
         select(
-            col(Account.role), col(Posting.amount), col(Posting.client_id),
-            col(Posting.usage_type), col(Posting.service_period),
+            col(Account.role),
+            col(Posting.amount),
+            col(Posting.client_id),
+            col(Posting.usage_type),
+            col(Posting.service_period),
         )
         .join(Account, col(Account.id) == col(Posting.account_id))
         .where(col(Posting.entry_id) == negative.id)
-    ).all()  # fmt: skip
+    ).all()
     march = date(2026, 3, 1)
     assert sorted(legs, key=repr) == sorted(
         [
@@ -113,11 +116,20 @@ def test_runs_sum_to_the_periods_charge_and_cost(session: Session) -> None:
     apply_text(session, "acme")
     moments = [MARCH + timedelta(days=n) for n in range(5)]
     batches = [
-        [event("v1", "alpha", "voice", "80", moments[0]), event("c1", "beta", "chat", "1", moments[0])],
-        [event("v2", "alpha", "voice", "70.5", moments[1]), event("g1", "gamma", "voice", "3.5", moments[1])],
-        [event("s1", "beta", "sms", "12", moments[2]), event("seat", "alpha", "seats", "4", moments[2])],
+        [
+            event("v1", "alpha", "voice", "80", moments[0]),
+            event("c1", "beta", "chat", "1", moments[0]),
+        ],
+        [
+            event("v2", "alpha", "voice", "70.5", moments[1]),
+            event("g1", "gamma", "voice", "3.5", moments[1]),
+        ],
+        [
+            event("s1", "beta", "sms", "12", moments[2]),
+            event("seat", "alpha", "seats", "4", moments[2]),
+        ],
         [event("v3", "alpha", "voice", "900", moments[3])],
-    ]  # fmt: skip
+    ]
     for moment, batch in zip(moments, batches, strict=False):
         send(session, "acme", batch, received_at=moment)
         accrue(session, "acme", moment + timedelta(minutes=5))
@@ -144,9 +156,14 @@ def test_a_price_change_inside_the_open_period_is_accrued(session: Session) -> N
     accrue(session, "acme", MARCH)
     session.commit()
     spec = PlanSpec.model_validate(
-        {"name": "Pro", "base_fee": "49.00", "minimum_spend": "60.00",
-         "effective_from": "2026-03-01", "prices": {"voice": {"model": "per_unit", "unit_price": "0.5"}}}
-    )  # fmt: skip
+        {
+            "name": "Pro",
+            "base_fee": "49.00",
+            "minimum_spend": "60.00",
+            "effective_from": "2026-03-01",
+            "prices": {"voice": {"model": "per_unit", "unit_price": "0.5"}},
+        }
+    )
     put_plan(session, "acme", "pro", spec, MARCH + timedelta(days=1))
     session.commit()
     again = accrue(session, "acme", MARCH + timedelta(days=1))  # same events, new price

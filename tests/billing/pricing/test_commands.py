@@ -75,9 +75,17 @@ def test_prices_show_set_and_history(engine: Engine, tmp_path: Path) -> None:
     )
     bad = runner.invoke(
         app,
-        ["prices", "set", "-p", "acme", "-c", "beta", "--json-body",
-         json.dumps({"prices": {"sms": {"model": "per_unit", "unit_price": "-1"}}})],
-    )  # fmt: skip
+        [
+            "prices",
+            "set",
+            "-p",
+            "acme",
+            "-c",
+            "beta",
+            "--json-body",
+            json.dumps({"prices": {"sms": {"model": "per_unit", "unit_price": "-1"}}}),
+        ],
+    )
     assert bad.exit_code == 2 and "prices.sms.unit_price: must not be negative" in bad.output
     history = run("prices", "history", "-p", "acme", "--key", "beta")
     assert "cli  client_terms beta updated from" in history

@@ -64,8 +64,12 @@ def test_worked_example_every_model_and_aggregation(session: Session) -> None:
     assert statement.tax is not None and statement.tax.amount == 1134
     assert statement.total == 15276 - 1528 + 1134
     assert {code: figures.cost(code) for code in quantities} == {
-        "voice": 500 + 202, "sms": 47, "chat": 13, "seats": 1400, "agents": 450,
-    }  # fmt: skip
+        "voice": 500 + 202,
+        "sms": 47,
+        "chat": 13,
+        "seats": 1400,
+        "agents": 450,
+    }
 
 
 def test_live_figure_equals_rate_period_of_the_same_quantities(session: Session) -> None:

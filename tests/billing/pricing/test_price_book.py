@@ -173,12 +173,20 @@ def test_api_changes_check_usage_types_money_and_dates(session: Session) -> None
         {
             "prices": {
                 "fax": {"model": "per_unit", "unit_price": "1"},
-                "voice": {"model": "graduated", "tiers": [{"up_to": "1.555", "unit_price": "1"}, {"unit_price": "1"}]},
-                "chat": {"model": "package", "included": 1, "block_size": 5, "block_price": "1.001"},
+                "voice": {
+                    "model": "graduated",
+                    "tiers": [{"up_to": "1.555", "unit_price": "1"}, {"unit_price": "1"}],
+                },
+                "chat": {
+                    "model": "package",
+                    "included": 1,
+                    "block_size": 5,
+                    "block_price": "1.001",
+                },
             },
             "effective_from": "2026-01-01",
         }
-    )  # fmt: skip
+    )
     with pytest.raises(InvalidPricingError) as caught:
         put_client_pricing(session, "acme", "alpha", body, FEB)
     assert [p.path for p in caught.value.problems] == [

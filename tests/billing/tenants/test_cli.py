@@ -22,16 +22,68 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def test_set_up_a_partner_from_the_shell(engine: Engine) -> None:
-    out = run("partners", "create", "--id", "acme", "--name", "Acme Agency",
-              "--currency", "GBP", "--timezone", "Europe/London", "--late-event-days", "30")  # fmt: skip
+    out = run(
+        "partners",
+        "create",
+        "--id",
+        "acme",
+        "--name",
+        "Acme Agency",
+        "--currency",
+        "GBP",
+        "--timezone",
+        "Europe/London",
+        "--late-event-days",
+        "30",
+    )
     assert "created partner acme" in out
-    run("clients", "create", "-p", "acme", "--id", "bistro", "--name", "Bistro",
-        "--email", "billing@bistro.example", "--country", "GB", "--anchor-day", "15")  # fmt: skip
-    run("clients", "create", "-p", "acme", "--id", "cafe", "--name", "Cafe",
-        "--timezone", "America/New_York", "--currency", "USD")  # fmt: skip
+    run(
+        "clients",
+        "create",
+        "-p",
+        "acme",
+        "--id",
+        "bistro",
+        "--name",
+        "Bistro",
+        "--email",
+        "billing@bistro.example",
+        "--country",
+        "GB",
+        "--anchor-day",
+        "15",
+    )
+    run(
+        "clients",
+        "create",
+        "-p",
+        "acme",
+        "--id",
+        "cafe",
+        "--name",
+        "Cafe",
+        "--timezone",
+        "America/New_York",
+        "--currency",
+        "USD",
+    )
     run("clients", "update", "-p", "acme", "--id", "cafe", "--status", "suspended")
-    run("usage-types", "create", "-p", "acme", "--code", "voice_minutes", "--name", "Voice",
-        "--unit", "minute", "--precision", "2", "--wholesale-rate", "0.013")  # fmt: skip
+    run(
+        "usage-types",
+        "create",
+        "-p",
+        "acme",
+        "--code",
+        "voice_minutes",
+        "--name",
+        "Voice",
+        "--unit",
+        "minute",
+        "--precision",
+        "2",
+        "--wholesale-rate",
+        "0.013",
+    )
 
     [partner] = json.loads(run("partners", "list", "--json"))
     assert (partner["id"], partner["currency"], partner["settings"]["late_event_days"]) == (
@@ -61,8 +113,21 @@ def test_errors_are_one_clear_line(engine: Engine) -> None:
     assert "error: id:" in out
     out = run("clients", "create", "-p", "nobody", "--id", "c", "--name", "C", code=1)
     assert "partner 'nobody' not found" in out
-    out = run("usage-types", "create", "-p", "x", "--code", "a", "--name", "A", "--unit", "u",
-              "--wholesale-rate", "cheap", code=1)  # fmt: skip
+    out = run(
+        "usage-types",
+        "create",
+        "-p",
+        "x",
+        "--code",
+        "a",
+        "--name",
+        "A",
+        "--unit",
+        "u",
+        "--wholesale-rate",
+        "cheap",
+        code=1,
+    )
     assert "is not a decimal" in out
     out = run("clients", "update", "-p", "x", "--id", "c", code=1)
     assert "nothing to change" in out

@@ -66,10 +66,13 @@ def test_a_toy_remote_is_opened_without_editing_a_shared_file(
 ) -> None:
     with Session(engine) as session:
         row = Connection(
-            partner_id=partner, name="toybooks", provider=Provider("toy"),
-            status=ConnectionStatus.ACTIVE, remote_tenant="org-1",
+            partner_id=partner,
+            name="toybooks",
+            provider=Provider("toy"),
+            status=ConnectionStatus.ACTIVE,
+            remote_tenant="org-1",
             base_url="https://toy.example.test",
-        )  # fmt: skip
+        )
         session.add(row)
         session.commit()
         connection_id = row.id
@@ -91,10 +94,15 @@ def test_a_toy_remote_is_opened_without_editing_a_shared_file(
 
 def test_profile_names_are_checked() -> None:
     with pytest.raises(ValueError, match="name: 'Toy Books'"):
-        profiles.register(profiles.ProviderProfile(
-            name="Toy Books", title="x", connector=build_connector,
-            limits=profiles.Limits(), default_base_url="https://x.test",
-        ))  # fmt: skip
+        profiles.register(
+            profiles.ProviderProfile(
+                name="Toy Books",
+                title="x",
+                connector=build_connector,
+                limits=profiles.Limits(),
+                default_base_url="https://x.test",
+            )
+        )
     with pytest.raises(profiles.UnknownProviderError, match="no remote named 'sage'"):
         profiles.profile("sage")
 

@@ -43,9 +43,13 @@ def test_each_error_maps_to_one_outcome(
     mapped = map_stripe_error(_error(status, body), "charge")
     assert isinstance(mapped, ConnectorError)
     expected = {
-        401: Outcome.AUTH_EXPIRED, 403: Outcome.AUTH_EXPIRED, 402: Outcome.REJECTED,
-        404: Outcome.NOT_FOUND, 409: Outcome.RETRYABLE, 429: Outcome.RATE_LIMITED,
-    }  # fmt: skip
+        401: Outcome.AUTH_EXPIRED,
+        403: Outcome.AUTH_EXPIRED,
+        402: Outcome.REJECTED,
+        404: Outcome.NOT_FOUND,
+        409: Outcome.RETRYABLE,
+        429: Outcome.RATE_LIMITED,
+    }
     if status >= 500:
         assert mapped.outcome is Outcome.RETRYABLE
     elif status in expected:

@@ -23,9 +23,14 @@ def _customer(gateway: StripeGateway, key: str = "k-cus") -> str:
 
 def _charge(gateway: StripeGateway, customer: str, card: str, key: str, amount: int = 12345):
     return gateway.charge_off_session(
-        customer_id=customer, payment_method_id=card, amount_minor=amount, currency="USD",
-        description="Invoice ACME-1", metadata={"rebill_invoice_id": "7"}, key=key,
-    )  # fmt: skip
+        customer_id=customer,
+        payment_method_id=card,
+        amount_minor=amount,
+        currency="USD",
+        description="Invoice ACME-1",
+        metadata={"rebill_invoice_id": "7"},
+        key=key,
+    )
 
 
 def test_idempotency_keys_are_deterministic_and_bounded() -> None:
@@ -44,17 +49,21 @@ def test_customer_is_created_form_encoded_with_our_key(
     assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
     assert "metadata[rebill_client_id]=c1" in sent.body.replace("%5B", "[").replace("%5D", "]")
     assert fake.customers[customer]["metadata"] == {
-        "rebill_client_id": "c1", "rebill_partner_id": "acme",
-    }  # fmt: skip
+        "rebill_client_id": "c1",
+        "rebill_partner_id": "acme",
+    }
     assert gateway.retrieve_customer(customer).email == "one@example.com"
 
 
 def test_setup_link_and_saved_card(gateway: StripeGateway, fake: FakeStripe) -> None:
     customer = _customer(gateway)
     link = gateway.setup_link(
-        customer_id=customer, success_url="https://x.test/ok", cancel_url="https://x.test/no",
-        metadata={"rebill_client_id": "c1"}, key="k-setup",
-    )  # fmt: skip
+        customer_id=customer,
+        success_url="https://x.test/ok",
+        cancel_url="https://x.test/no",
+        metadata={"rebill_client_id": "c1"},
+        key="k-setup",
+    )
     assert link.url.startswith("https://checkout.stripe.com/")
     event = fake.complete_checkout(link.id)
     method = gateway.payment_method_of_setup(event["data"]["object"]["setup_intent"])

@@ -65,8 +65,10 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
     session.commit()
     out = json.loads(_run("reconcile", "--partner", "acme", "--period", period, "--json"))
     kinds = {(d["kind"], d["invoice_number"] or d["usage_type"]) for d in out["differences"]}
-    assert kinds == {("payments_vs_invoice_paid", str(first.number)),
-                     ("wholesale_cost_mismatch", "voice")}  # fmt: skip
+    assert kinds == {
+        ("payments_vs_invoice_paid", str(first.number)),
+        ("wholesale_cost_mismatch", "voice"),
+    }
     wholesale = next(d for d in out["differences"] if d["kind"] == "wholesale_cost_mismatch")
     assert wholesale["amount_minor"] == abs(999 - out["summary"]["wholesale"]["ours_minor"])
     assert "nothing to fix" in _run("reconcile", "fix", str(out["id"]))
@@ -74,8 +76,9 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
     text = _run("reconcile", "--partner", "acme", "--period", period)
     assert "Differences: 2 (1 error to act on, 1 warning to check)" in text
     assert "Payments recorded differ from the amount paid on the invoice" in text
-    assert "finance_emails" in _run("reconcile", "--partner", "acme", "--period", period,
-                                    "--email", code=2)  # fmt: skip
+    assert "finance_emails" in _run(
+        "reconcile", "--partner", "acme", "--period", period, "--email", code=2
+    )
     setup_partner(session, SIMPLE, finance_emails=["cfo@acme.example"])
     _run("reconcile", "--partner", "acme", "--period", period, "--email")
     session.rollback()
@@ -103,8 +106,9 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
             assert diff["at_stake"] == f"{Decimal(diff['amount_minor']) / 100:,.2f} USD"
         payments = next(d for d in one["differences"] if d["kind"] == "payments_vs_invoice_paid")
         assert (payments["client_name"], payments["system_name"]) == (
-            "Client One", "Payments recorded in Rebill"
-        )  # fmt: skip
+            "Client One",
+            "Payments recorded in Rebill",
+        )
         assert api.get(f"/v1/reconciliations/{out['id']}", headers=other).status_code == 404
         assert api.get("/v1/reconciliations", headers=other).json() == []
         assert api.get("/v1/reconciliations").status_code == 401
@@ -120,9 +124,17 @@ def test_stripe_charge_without_its_payment(engine: object, session: Session) -> 
     account = StripeAccount(partner_id="acme", secret_key_enc="x", webhook_secret_enc="y")
     session.add(account)
     session.flush()
-    session.add(StripeCharge(partner_id="acme", invoice_id=invoices[0].id, account_id=account.id,
-                             status=ChargeStatus.SUCCEEDED, amount_minor=invoices[0].total_minor,
-                             currency="USD", payment_intent_id="pi_123"))  # fmt: skip
+    session.add(
+        StripeCharge(
+            partner_id="acme",
+            invoice_id=invoices[0].id,
+            account_id=account.id,
+            status=ChargeStatus.SUCCEEDED,
+            amount_minor=invoices[0].total_minor,
+            currency="USD",
+            payment_intent_id="pi_123",
+        )
+    )
     session.commit()
     end = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
     result = compare_payments(session, "acme", invoices, month, end)

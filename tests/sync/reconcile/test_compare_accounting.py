@@ -19,32 +19,46 @@ DAY = date(2026, 11, 1)
 def _invoice(n: int, total: int = 1000, paid: int = 0) -> Invoice:
     at = datetime(2026, 10, 1, tzinfo=UTC)
     return Invoice(
-        id=n, partner_id="acme", client_id=f"c{n}", number=f"A-{n:04}",
+        id=n,
+        partner_id="acme",
+        client_id=f"c{n}",
+        number=f"A-{n:04}",
         status=InvoiceStatus.PAID if paid and paid == total else InvoiceStatus.ISSUED,
-        currency="USD", period_start=at.date(), period_end=date(2026, 10, 31),
-        period_start_at=at, period_end_at=datetime(2026, 11, 1, tzinfo=UTC), timezone="UTC",
-        total_minor=total, amount_paid_minor=paid, issue_date=DAY, watermark=at,
-    )  # fmt: skip
+        currency="USD",
+        period_start=at.date(),
+        period_end=date(2026, 10, 31),
+        period_start_at=at,
+        period_end_at=datetime(2026, 11, 1, tzinfo=UTC),
+        timezone="UTC",
+        total_minor=total,
+        amount_paid_minor=paid,
+        issue_date=DAY,
+        watermark=at,
+    )
 
 
 def _theirs(invoice: Invoice, **changes: object) -> RemoteInvoice:
     values: dict[str, object] = {
-        "ref": RemoteRef(f"r{invoice.id}"), "number": str(invoice.number),
-        "customer_id": f"k{invoice.client_id}", "currency": invoice.currency,
-        "issue_date": invoice.issue_date, "status": RemoteStatus.OPEN,
+        "ref": RemoteRef(f"r{invoice.id}"),
+        "number": str(invoice.number),
+        "customer_id": f"k{invoice.client_id}",
+        "currency": invoice.currency,
+        "issue_date": invoice.issue_date,
+        "status": RemoteStatus.OPEN,
         "total_minor": invoice.total_minor,
         "amount_due_minor": invoice.total_minor - invoice.amount_paid_minor,
         "amount_paid_minor": invoice.amount_paid_minor,
-    }  # fmt: skip
+    }
     values.update(changes)
     return RemoteInvoice(**values)  # type: ignore[arg-type]
 
 
 def _side(invoices: list[Invoice]) -> AccountingSide:
     return AccountingSide(
-        "conn", {str(i.id): f"r{i.id}" for i in invoices},
+        "conn",
+        {str(i.id): f"r{i.id}" for i in invoices},
         {i.client_id: f"k{i.client_id}" for i in invoices},
-    )  # fmt: skip
+    )
 
 
 def test_every_mismatch_kind() -> None:
@@ -63,22 +77,29 @@ def test_every_mismatch_kind() -> None:
     tally, diffs = compare_accounting("books", _side(ours), ours, remote)
     found = sorted((d.kind, d.invoice_number) for d in diffs)
     assert found == [
-        ("amount_mismatch", "A-0005"), ("currency_mismatch", "A-0001"),
-        ("customer_mismatch", "A-0003"), ("date_mismatch", "A-0002"),
-        ("duplicated_there", "A-0006"), ("payment_mismatch", "A-0004"),
-    ]  # fmt: skip
+        ("amount_mismatch", "A-0005"),
+        ("currency_mismatch", "A-0001"),
+        ("customer_mismatch", "A-0003"),
+        ("date_mismatch", "A-0002"),
+        ("duplicated_there", "A-0006"),
+        ("payment_mismatch", "A-0004"),
+    ]
     assert tally.matched == 0
     pay = next(d for d in diffs if d.kind == "payment_mismatch")
     assert pay.amount_minor == 400 and pay.fix == {
-        "action": "pull_payment", "connection_id": "conn", "invoice_id": 4
-    }  # fmt: skip
+        "action": "pull_payment",
+        "connection_id": "conn",
+        "invoice_id": 4,
+    }
     assert next(d for d in diffs if d.kind == "amount_mismatch").amount_minor == 200
 
 
 def test_void_there_and_paid_here_only() -> None:
     ours = [_invoice(1), _invoice(2, paid=1000)]
-    remote = [_theirs(ours[0], status=RemoteStatus.VOID, total_minor=0, amount_due_minor=0),
-              _theirs(ours[1], amount_paid_minor=0, amount_due_minor=1000)]  # fmt: skip
+    remote = [
+        _theirs(ours[0], status=RemoteStatus.VOID, total_minor=0, amount_due_minor=0),
+        _theirs(ours[1], amount_paid_minor=0, amount_due_minor=1000),
+    ]
     _, diffs = compare_accounting("books", _side(ours), ours, remote)
     kinds = {(d.kind, d.invoice_number): d for d in diffs}
     assert set(kinds) == {("status_mismatch", "A-0001"), ("payment_mismatch", "A-0002")}

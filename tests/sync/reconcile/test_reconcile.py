@@ -96,9 +96,16 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
         )  # entered by hand there
         fake.store["Invoice"]["999001"] = foreign
         send(session, [("late-1", "c1", "voice", "5", at(month, 3))])
-        session.add(WholesaleBillLine(partner_id="acme", period=month_text(month),
-                                      usage_type="voice", quantity=Decimal("123.45"),
-                                      amount_minor=999_99, currency="USD"))  # fmt: skip
+        session.add(
+            WholesaleBillLine(
+                partner_id="acme",
+                period=month_text(month),
+                usage_type="voice",
+                quantity=Decimal("123.45"),
+                amount_minor=999_99,
+                currency="USD",
+            )
+        )
         session.commit()
         run_id = reconcile(engine, "acme", month_text(month), open_remote=opener(fake))
     found = {(d.kind, d.invoice_number or d.usage_type) for d in diffs_of(session, run_id)}
@@ -110,8 +117,10 @@ def test_each_problem_is_found(engine: Engine, session: Session) -> None:
     assert len(late) == 1 and (late[0].client_id, late[0].usage_type) == ("c1", "voice")
     missing = next(d for d in diffs_of(session, run_id) if d.kind == "missing_there")
     assert missing.fixable and missing.fix == {
-        "action": "repush", "connection_id": "conn-1", "invoice_id": deleted.id
-    }  # fmt: skip
+        "action": "repush",
+        "connection_id": "conn-1",
+        "invoice_id": deleted.id,
+    }
     assert missing.amount_minor == deleted.total_minor
     from sync.reconcile.fixes import apply_fixes
 
@@ -177,8 +186,16 @@ def test_usage_kinds(session: Session) -> None:
     month = last_month()
     invoices = issue(session, clients=2)
     send(session, [("v2", "c2", "voice", "10", at(month, 4))])
-    ingest_adjustment = [{"event_id": "fix-1", "client": "c2", "usage_type": "voice",
-                          "quantity": "-4", "occurred_at": at(month, 4), "adjusts": "v2"}]  # fmt: skip
+    ingest_adjustment = [
+        {
+            "event_id": "fix-1",
+            "client": "c2",
+            "usage_type": "voice",
+            "quantity": "-4",
+            "occurred_at": at(month, 4),
+            "adjusts": "v2",
+        }
+    ]
     from billing.metering import ingest
 
     assert not ingest(session, "acme", ingest_adjustment).rejections
@@ -212,9 +229,11 @@ def test_ledger_after_accrual_and_a_tampered_invoice(session: Session) -> None:
     invoices = close_and_issue(session, month)
     tally, found = compare_ledger(session, invoices)
     assert found == [] and tally.matched == len(invoices)
-    changed = invoices[0].model_copy(update={"total_minor": invoices[0].total_minor + 100,
-                                             "cost_currency": "USD"})  # fmt: skip
+    changed = invoices[0].model_copy(
+        update={"total_minor": invoices[0].total_minor + 100, "cost_currency": "USD"}
+    )
     _, found = compare_ledger(session, [changed])
     assert sorted((d.kind, d.amount_minor) for d in found) == [
-        ("ledger_receivable_mismatch", 100), ("ledger_revenue_mismatch", 100)
-    ]  # fmt: skip
+        ("ledger_receivable_mismatch", 100),
+        ("ledger_revenue_mismatch", 100),
+    ]

@@ -55,10 +55,12 @@ def _planted_run(engine: Engine, session: Session) -> tuple[int, list[object]]:
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host=HOST).mock(side_effect=fake.handle)
         invoices = pushed(engine, session, fake)
-        session.execute(text(
-            "UPDATE connector_connection SET provider = 'quickbooks', "
-            "remote_tenant_name = 'Acme Books Inc.' WHERE id = 'conn-1'"
-        ))  # fmt: skip
+        session.execute(
+            text(
+                "UPDATE connector_connection SET provider = 'quickbooks', "
+                "remote_tenant_name = 'Acme Books Inc.' WHERE id = 'conn-1'"
+            )
+        )
         [gone] = fake.invoices_by_number(str(invoices[0].number))
         del fake.store["Invoice"][gone["Id"]]
         [paid] = fake.invoices_by_number(str(invoices[1].number))
@@ -67,9 +69,16 @@ def _planted_run(engine: Engine, session: Session) -> tuple[int, list[object]]:
         # The platform bills every minute it carried, the late 1,234.5 too (at the wholesale
         # 0.04 USD a minute: 49.38 USD), and 12.34 USD more than that.
         cost = sum(i.cost_minor for i in invoices) + 4938
-        session.add(WholesaleBillLine(partner_id="acme", period=month_text(month),
-                                      usage_type="voice", quantity=Decimal("1"),
-                                      amount_minor=cost + 1234, currency="USD"))  # fmt: skip
+        session.add(
+            WholesaleBillLine(
+                partner_id="acme",
+                period=month_text(month),
+                usage_type="voice",
+                quantity=Decimal("1"),
+                amount_minor=cost + 1234,
+                currency="USD",
+            )
+        )
         partner = session.get(Partner, "acme")
         assert partner is not None
         partner.settings = {**partner.settings, "finance_emails": ["finance@acme.example"]}
@@ -123,8 +132,15 @@ def test_the_email_reads_for_finance(
         assert "Invoice missing in the accounting system" in body
         assert "1,357.95 minutes received" in body  # 123.45 before issue, 1,234.50 late
         assert f"python main.py reconcile fix {run_id} --difference" in body
-        for unwanted in ("conn-1", "quickbooks:", "minor units", "missing_there", "True",
-                         "False", "1234.500000"):  # fmt: skip
+        for unwanted in (
+            "conn-1",
+            "quickbooks:",
+            "minor units",
+            "missing_there",
+            "True",
+            "False",
+            "1234.500000",
+        ):
             assert unwanted not in body, unwanted
     assert "Differences: 4 (1 error to act on, 3 warnings to check)" in words
     assert "#0B5FFF" in page and "Acme Billing" in page  # the partner's band and footer
@@ -136,8 +152,11 @@ def test_the_email_reads_for_finance(
     assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
     rows = list(reader)
     assert sorted(r["Kind code"] for r in rows) == [
-        "late_events_pending", "missing_there", "status_mismatch", "wholesale_cost_mismatch"
-    ]  # fmt: skip
+        "late_events_pending",
+        "missing_there",
+        "status_mismatch",
+        "wholesale_cost_mismatch",
+    ]
     for row in rows:
         assert row["Run"] == str(run_id)
         assert date.fromisoformat(row["Period start"]) == last_month()
@@ -159,19 +178,24 @@ def test_the_email_reads_for_finance(
     by_kind = {r["Kind code"]: r for r in rows}
     missing = by_kind["missing_there"]
     assert (missing["System"], missing["Invoice"], missing["Client"]) == (
-        BOOKS, str(deleted.number), "Client One"
-    )  # fmt: skip
+        BOOKS,
+        str(deleted.number),
+        "Client One",
+    )
     assert (missing["At stake"], missing["Fix available"]) == (
-        format_minor(deleted.total_minor, "USD"), "yes"
-    )  # fmt: skip
+        format_minor(deleted.total_minor, "USD"),
+        "yes",
+    )
     assert missing["Fix command"] == (
         f"python main.py reconcile fix {run_id} --difference {missing['Difference']} --apply"
     )
     assert missing["Invoice date"] == deleted.issue_date.isoformat()
     late = by_kind["late_events_pending"]
     assert (late["System"], late["Usage type"], late["At stake"]) == (
-        "Usage events", "Voice minutes", ""
-    )  # fmt: skip
+        "Usage events",
+        "Voice minutes",
+        "",
+    )
     assert (late["Fix available"], late["Fix command"]) == ("no", "")
     wholesale = by_kind["wholesale_cost_mismatch"]
     assert (wholesale["At stake"], wholesale["At stake (minor units)"]) == ("12.34 USD", "1234")
@@ -187,15 +211,17 @@ def test_the_command_line_prints_the_same_report(engine: Engine, session: Sessio
     assert shown.output == as_text(report)
     assert f"Total at stake: {report.at_stake[0]}" in shown.output
     assert f"  {BOOKS}" in shown.output and "1,357.95 minutes" in shown.output
-    as_json = json.loads(CliRunner().invoke(app, ["reconcile", "show", str(run_id), "--json"])
-                         .output)  # fmt: skip
+    as_json = json.loads(
+        CliRunner().invoke(app, ["reconcile", "show", str(run_id), "--json"]).output
+    )
     assert as_json["report"]["at_stake"] == list(report.at_stake)
     missing = next(d for d in as_json["differences"] if d["kind"] == "missing_there")
     assert missing["system_name"] == BOOKS and missing["client_name"] == "Client One"
     assert missing["at_stake"] == format_minor(missing["amount_minor"], "USD")
     # A fix of one difference only, by its number.
-    dry = CliRunner().invoke(app, ["reconcile", "fix", str(run_id), "--difference",
-                                   str(missing["id"])])  # fmt: skip
+    dry = CliRunner().invoke(
+        app, ["reconcile", "fix", str(run_id), "--difference", str(missing["id"])]
+    )
     assert dry.exit_code == 0 and dry.output.count("\n") == 1, dry.output
     assert f"would re-push invoice {missing['invoice_number']} to {BOOKS}" in dry.output
     unknown = CliRunner().invoke(app, ["reconcile", "fix", str(run_id), "--difference", "0"])
@@ -206,28 +232,43 @@ def test_the_command_line_prints_the_same_report(engine: Engine, session: Sessio
 @pytest.mark.parametrize(
     ("error", "reason", "action"),
     [
-        (AuthExpiredError("refresh token refused"), "refused Rebill's access",
-         "Connect it again: python main.py connections connect quickbooks --partner acme "
-         "--name books"),
+        (
+            AuthExpiredError("refresh token refused"),
+            "refused Rebill's access",
+            "Connect it again: python main.py connections connect quickbooks --partner acme "
+            "--name books",
+        ),
         (RateLimitedError("429"), "asked Rebill to slow down", "Run the reconciliation again"),
-        (RetryableError("ConnectError on GET /v3/company/1/query"), "could not be reached",
-         "Check that QuickBooks Online: Acme Books Inc. is up"),
+        (
+            RetryableError("ConnectError on GET /v3/company/1/query"),
+            "could not be reached",
+            "Check that QuickBooks Online: Acme Books Inc. is up",
+        ),
         (ConnectionRefusedError(111, "refused"), "could not be reached", "Check that"),
         (RejectedError("bad query"), "refused the request", "Check the connection's settings"),
         (RuntimeError("boom"), "reading QuickBooks Online: Acme Books Inc. failed", "Run"),
     ],
-)  # fmt: skip
+)
 def test_a_system_that_cannot_be_read_is_named_and_says_what_to_do(
     error: Exception, reason: str, action: str
 ) -> None:
     now = datetime(2026, 12, 1)
-    connection = ConnectionSummary("0a1b2c3d4e5f60718293a4b5c6d7e8f9", "acme", "books",
-                                   "quickbooks", "active", now, now, "Acme Books Inc.")  # fmt: skip
+    connection = ConnectionSummary(
+        "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "acme",
+        "books",
+        "quickbooks",
+        "active",
+        now,
+        now,
+        "Acme Books Inc.",
+    )
     partner = Partner(id="acme", name="Acme", currency="USD", timezone="UTC")
     found = _unreadable(error, connection, partner, "2026-11")
     assert (found.kind, found.system_name, found.subject) == ("system_unreadable", BOOKS, BOOKS)
-    assert found.theirs.startswith(f"could not read: {BOOKS} " if "reading" not in reason
-                                   else f"could not read: {reason}")  # fmt: skip
+    assert found.theirs.startswith(
+        f"could not read: {BOOKS} " if "reading" not in reason else f"could not read: {reason}"
+    )
     assert reason in found.theirs and found.action.startswith(action)
     assert connection.id not in found.theirs + found.action
 

@@ -41,9 +41,11 @@ def _opener(fake: FakeXero):  # type: ignore[no-untyped-def]
     def open_remote(connection: ConnectionSummary) -> Remote:
         info = ConnectionInfo(connection.id, connection.partner_id, "xero", TENANT, BASE)
         connector = build_connector(
-            info, tokens, budget=RateBudget("xero-reconcile-test", None),
+            info,
+            tokens,
+            budget=RateBudget("xero-reconcile-test", None),
             retry=RetryPolicy(max_attempts=2, sleep=_no_sleep),
-        )  # fmt: skip
+        )
         return Remote(connector, mapping)
 
     return open_remote

@@ -35,10 +35,10 @@ BASE = "https://api.stripe.test"
 SECRET = "whsec_acme_test"
 PARTNER = "acme"
 
-TOML = (
-    SIMPLE.replace('tax = { name = "VAT", percent = "10" }', 'tax = { name = "VAT", percent = "10" }\nauto_charge = true')
-    .replace('net_terms_days = 15', 'net_terms_days = 15\nfinance_emails = ["finance@acme.example"]')
-)  # fmt: skip
+TOML = SIMPLE.replace(
+    'tax = { name = "VAT", percent = "10" }',
+    'tax = { name = "VAT", percent = "10" }\nauto_charge = true',
+).replace("net_terms_days = 15", 'net_terms_days = 15\nfinance_emails = ["finance@acme.example"]')
 
 
 @pytest.fixture

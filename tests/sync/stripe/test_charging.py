@@ -201,11 +201,16 @@ def test_an_invoice_paid_another_way_is_not_charged(world: World) -> None:
         from billing.payments.models import PaymentMethod, PaymentSource
 
         record_payment(
-            session, partner_id=PARTNER, invoice_id=world.invoice_id,
-            amount_minor=world.total_minor, currency="USD", source=PaymentSource.MANUAL,
-            external_id="bank-1", received_at=datetime.now(UTC),
+            session,
+            partner_id=PARTNER,
+            invoice_id=world.invoice_id,
+            amount_minor=world.total_minor,
+            currency="USD",
+            source=PaymentSource.MANUAL,
+            external_id="bank-1",
+            received_at=datetime.now(UTC),
             method=PaymentMethod.BANK_TRANSFER,
-        )  # fmt: skip
+        )
         session.commit()
     charge_due_invoices(world.engine, now=T0)
     assert world.fake.intents == {}

@@ -43,15 +43,37 @@ def test_payment_link_can_link_an_existing_customer(world: World) -> None:
 def test_connect_refuses_a_wrong_key_and_charge_due_reports(world: World) -> None:
     bad = runner.invoke(
         app,
-        ["stripe", "connect", "-p", PARTNER, "--secret-key", "pk_live_x",
-         "--webhook-secret", SECRET, "--api-base", BASE],
-    )  # fmt: skip
+        [
+            "stripe",
+            "connect",
+            "-p",
+            PARTNER,
+            "--secret-key",
+            "pk_live_x",
+            "--webhook-secret",
+            SECRET,
+            "--api-base",
+            BASE,
+        ],
+    )
     assert bad.exit_code == 1 and "secret_key" in bad.output
     days = runner.invoke(
         app,
-        ["stripe", "connect", "-p", PARTNER, "--secret-key", world.fake.api_key,
-         "--webhook-secret", SECRET, "--api-base", BASE, "--dunning-days", "5,3"],
-    )  # fmt: skip
+        [
+            "stripe",
+            "connect",
+            "-p",
+            PARTNER,
+            "--secret-key",
+            world.fake.api_key,
+            "--webhook-secret",
+            SECRET,
+            "--api-base",
+            BASE,
+            "--dunning-days",
+            "5,3",
+        ],
+    )
     assert days.exit_code == 1 and "increasing" in days.output
     world.save_card()
     result = runner.invoke(app, ["stripe", "charge-due"])

@@ -188,9 +188,14 @@ def test_events_not_about_our_invoices_are_ignored(world: World) -> None:
         StripeCredentials("other", world.fake.api_key, api_base=world.fake.base_url)
     )
     gateway.charge_off_session(
-        customer_id=customer, payment_method_id=method, amount_minor=999, currency="usd",
-        description="something else", metadata={"order": "42"}, key="other-1",
-    )  # fmt: skip
+        customer_id=customer,
+        payment_method_id=method,
+        amount_minor=999,
+        currency="usd",
+        description="something else",
+        metadata={"order": "42"},
+        key="other-1",
+    )
     gateway.close()
     event = world.fake.events_of("payment_intent.succeeded")[-1]
     result = world.deliver(event)
