@@ -7,6 +7,5 @@ domain package (ledger, billing, sync, sandbox, ...), and none of them imports i
 - `demo.billing`: the main job on the demo partner described by `partner.toml` (package data);
 - `demo.sync`: the demo's accounting sync into the QuickBooks and Xero sandboxes, and the
   `sandbox` command;
-- `demo.reconcile`: the demo's last step, problems planted and then found by reconciliation;
-- `demo.ledger`: a worked month posted entry by entry to a demo partner's books.
+- `demo.reconcile`: the demo's last step, problems planted and then found by reconciliation.
 """
