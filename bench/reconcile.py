@@ -5,7 +5,7 @@ Target (issue 8): under 60 s; the figures say where the time goes (load our side
 listing, compare, store, report).
 
 Set-up (not timed): a partner with 10,000 clients and 10 voice events each, one cycle closed
-and issued for real (ledger entries, usage rows), one late event, then the fake filled with what the sync worker would have
+and issued for real (ledger entries, usage rows), one late event, a platform bill for the month, then the fake filled with what the sync worker would have
 pushed (same numbers, totals, dates and customers) and our external references, so the
 period reconciles clean except for a handful of planted problems (a deleted invoice, one
 paid only there, one with another amount, one foreign invoice, the late event).
@@ -43,6 +43,7 @@ from sync.reconcile.readable import readable_report  # noqa: E402
 from sync.reconcile.report import as_csv, as_text, build_email  # noqa: E402
 from sync.reconcile.repository import differences_of, get_run  # noqa: E402
 from sync.reconcile.service import reconcile  # noqa: E402
+from sync.reconcile.wholesale import import_wholesale_bill  # noqa: E402
 
 PARTNER = """
 [partner]
@@ -94,6 +95,12 @@ def _setup(engine: Engine, invoices: int, per_client: int) -> str:
                 }
             ],
         )
+        # The platform's bill for the month (voice only, a round figure): its comparison reads
+        # the period's cost as margins computes it, for every client, so it is timed too.
+        import_wholesale_bill(
+            session, "bench", f"{month:%Y-%m}", "usage_type,quantity,amount\nvoice,0,1000.00\n"
+        )
+        session.commit()
     return f"{month:%Y-%m}"
 
 
