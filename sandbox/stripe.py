@@ -21,78 +21,25 @@ would send; `signed_delivery` turns an event into a signed webhook request.
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 
-from sandbox.base import FakeRemote, json_response
+from sandbox.base import json_response
+from sandbox.stripe_state import StripeState, error_response, missing_response
 from sandbox.stripe_wire import TEST_CARDS, decode_form, signed_delivery, stripe_fee
 
 __all__ = ["TEST_CARDS", "FakeStripe", "signed_delivery", "stripe_fee"]
 
 
-def _error(status: int, type_: str, message: str, **extra: Any) -> httpx.Response:
-    return json_response(status, {"error": {"type": type_, "message": message, **extra}})
-
-
-def _missing(what: str, object_id: str) -> httpx.Response:
-    return _error(
-        404,
-        "invalid_request_error",
-        f"No such {what}: '{object_id}'",
-        code="resource_missing",
-        param="id",
-    )
-
-
-class FakeStripe(FakeRemote):
+class FakeStripe(StripeState):
     default_base_url = "https://api.stripe.com"
-
-    def __init__(self, *, api_key: str = "sk_test_fake", base_url: str | None = None) -> None:
-        super().__init__(base_url=base_url)
-        self.api_key = api_key
-        self.valid_tokens.add(api_key)
-        self._ids = itertools.count(1)
-        self.customers: dict[str, dict[str, Any]] = {}
-        self.payment_methods: dict[str, dict[str, Any]] = {}
-        self.setup_intents: dict[str, dict[str, Any]] = {}
-        self.sessions: dict[str, dict[str, Any]] = {}
-        self.intents: dict[str, dict[str, Any]] = {}
-        self.charges: dict[str, dict[str, Any]] = {}
-        self.balance_transactions: dict[str, dict[str, Any]] = {}
-        self.refunds: dict[str, dict[str, Any]] = {}
-        self.disputes: dict[str, dict[str, Any]] = {}
-        self.payouts: dict[str, dict[str, Any]] = {}
-        self.events: list[dict[str, Any]] = []
-        self._idempotent: dict[str, tuple[str, int, bytes]] = {}
-
-    # ---- helpers ----------------------------------------------------------------------------
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_fake{next(self._ids):06d}"
-
-    @staticmethod
-    def clock() -> int:
-        return int(time.time())
-
-    def _event(self, type_: str, obj: dict[str, Any]) -> dict[str, Any]:
-        event = {
-            "id": self.new_id("evt"),
-            "object": "event",
-            "type": type_,
-            "created": self.clock(),
-            "livemode": False,
-            "data": {"object": json.loads(json.dumps(obj))},
-        }
-        self.events.append(event)
-        return event
 
     # ---- error shapes -----------------------------------------------------------------------
     def auth_error_response(self, request: httpx.Request) -> httpx.Response:
-        return _error(401, "invalid_request_error", "Invalid API Key provided.")
+        return error_response(401, "invalid_request_error", "Invalid API Key provided.")
 
     def rate_limit_response(self, request: httpx.Request, retry_after: float) -> httpx.Response:
         return json_response(
@@ -108,7 +55,7 @@ class FakeStripe(FakeRemote):
         )
 
     def server_error_response(self, request: httpx.Request) -> httpx.Response:
-        return _error(500, "api_error", "An unknown error occurred.")
+        return error_response(500, "api_error", "An unknown error occurred.")
 
     # ---- dispatch ---------------------------------------------------------------------------
     def dispatch(self, request: httpx.Request) -> httpx.Response:
@@ -128,7 +75,7 @@ class FakeStripe(FakeRemote):
         stored = self._idempotent.get(f"{self.token_of(request)}:{key}")
         if stored is not None:
             if stored[0] != fingerprint:
-                return _error(
+                return error_response(
                     400,
                     "idempotency_error",
                     "Keys for idempotent requests can only be used with the same parameters "
@@ -180,7 +127,9 @@ class FakeStripe(FakeRemote):
             return self._attach(parts[1], data)
         handler = routes.get((method, len(parts)), {}).get(parts[0] if parts else "")
         if handler is None:
-            return _error(404, "invalid_request_error", f"Unrecognized request URL ({path}).")
+            return error_response(
+                404, "invalid_request_error", f"Unrecognized request URL ({path})."
+            )
         if isinstance(handler, dict):
             return self._get(handler, parts[1], parts[0].rstrip("s"), data)
         response: httpx.Response = handler(data)
@@ -191,7 +140,7 @@ class FakeStripe(FakeRemote):
     ) -> httpx.Response:
         found = store.get(object_id)
         if found is None:
-            return _missing(what, object_id)
+            return missing_response(what, object_id)
         body = json.loads(json.dumps(found))
         for path in params.get("expand", []):
             if path == "balance_transaction" and isinstance(body.get(path), str):
@@ -215,12 +164,12 @@ class FakeStripe(FakeRemote):
     def _update_customer(self, customer_id: str, data: dict[str, Any]) -> httpx.Response:
         customer = self.customers.get(customer_id)
         if customer is None:
-            return _missing("customer", customer_id)
+            return missing_response("customer", customer_id)
         default = data.get("invoice_settings", {}).get("default_payment_method")
         if default is not None:
             method = self.payment_methods.get(default)
             if method is None or method["customer"] != customer_id:
-                return _error(
+                return error_response(
                     400,
                     "invalid_request_error",
                     f"The payment method {default} is not attached to {customer_id}.",
@@ -236,9 +185,9 @@ class FakeStripe(FakeRemote):
         card = TEST_CARDS.get(method_id.split("_x")[0])
         customer = data.get("customer")
         if customer not in self.customers:
-            return _missing("customer", str(customer))
+            return missing_response("customer", str(customer))
         if card is None and method_id not in self.payment_methods:
-            return _missing("payment_method", method_id)
+            return missing_response("payment_method", method_id)
         return json_response(200, self._card(method_id, str(customer)))
 
     def _card(self, method_id: str, customer_id: str) -> dict[str, Any]:
@@ -263,12 +212,12 @@ class FakeStripe(FakeRemote):
     def _create_session(self, data: dict[str, Any]) -> httpx.Response:
         mode = data.get("mode")
         if mode not in ("setup", "payment"):
-            return _error(400, "invalid_request_error", "Invalid mode.", param="mode")
+            return error_response(400, "invalid_request_error", "Invalid mode.", param="mode")
         if data.get("customer") not in self.customers:
-            return _missing("customer", str(data.get("customer")))
+            return missing_response("customer", str(data.get("customer")))
         for required in ("success_url",):
             if not data.get(required):
-                return _error(
+                return error_response(
                     400,
                     "invalid_request_error",
                     f"Missing required param: {required}.",
@@ -394,9 +343,9 @@ class FakeStripe(FakeRemote):
         try:
             amount = int(data.get("amount", ""))
         except ValueError:
-            return _error(400, "invalid_request_error", "Invalid integer.", param="amount")
+            return error_response(400, "invalid_request_error", "Invalid integer.", param="amount")
         if amount < 50:
-            return _error(
+            return error_response(
                 400,
                 "invalid_request_error",
                 "Amount must be at least 50 cents.",
@@ -407,9 +356,9 @@ class FakeStripe(FakeRemote):
         method_id = str(data.get("payment_method", ""))
         method = self.payment_methods.get(method_id)
         if method is None:
-            return _missing("payment_method", method_id)
+            return missing_response("payment_method", method_id)
         if method["customer"] != customer:
-            return _error(
+            return error_response(
                 400,
                 "invalid_request_error",
                 "The provided PaymentMethod was previously used with a PaymentIntent without "
@@ -443,106 +392,6 @@ class FakeStripe(FakeRemote):
         self._event("payment_intent.payment_failed", intent)
         return json_response(402, {"error": {**error, "payment_intent": intent}})
 
-    # ---- refunds, disputes, payouts ---------------------------------------------------------
-    def _create_refund(self, data: dict[str, Any]) -> httpx.Response:
-        intent = self.intents.get(str(data.get("payment_intent")))
-        if intent is None or intent["latest_charge"] is None:
-            return _missing("payment_intent", str(data.get("payment_intent")))
-        amount = int(data.get("amount") or intent["amount"])
-        result = self.refund_charge(intent["latest_charge"], amount)
-        refund_id = result["refund_id"]
-        return json_response(200, self.refunds[refund_id])
-
-    def refund_charge(self, charge_id: str, amount: int | None = None) -> dict[str, Any]:
-        """A refund made in the Stripe dashboard; returns `charge.refunded` (with the refund's
-        id under `refund_id` for the test's convenience)."""
-        charge = self.charges[charge_id]
-        amount = charge["amount"] - charge["amount_refunded"] if amount is None else amount
-        if amount <= 0 or amount > charge["amount"] - charge["amount_refunded"]:
-            raise ValueError(f"amount: {amount} exceeds what is left of {charge_id}")
-        refund = {
-            "id": self.new_id("re"),
-            "object": "refund",
-            "amount": amount,
-            "currency": charge["currency"],
-            "charge": charge_id,
-            "payment_intent": charge["payment_intent"],
-            "status": "succeeded",
-            "created": self.clock(),
-            "reason": "requested_by_customer",
-        }
-        self.refunds[refund["id"]] = refund
-        charge["amount_refunded"] += amount
-        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-        event = self._event("charge.refunded", charge)
-        return {**event, "refund_id": refund["id"]}
-
-    def _list_refunds(self, params: dict[str, Any]) -> httpx.Response:
-        charge = params.get("charge")
-        found = [r for r in self.refunds.values() if charge is None or r["charge"] == charge]
-        found.sort(key=lambda r: r["id"], reverse=True)
-        after = params.get("starting_after")
-        if after:
-            ids = [r["id"] for r in found]
-            found = found[ids.index(after) + 1 :] if after in ids else []
-        limit = int(params.get("limit", 10))
-        return json_response(
-            200,
-            {
-                "object": "list",
-                "url": "/v1/refunds",
-                "data": found[:limit],
-                "has_more": len(found) > limit,
-            },
-        )
-
-    def open_dispute(self, charge_id: str, *, fee: int = 1500) -> dict[str, Any]:
-        """The card holder disputes the whole charge: funds and a dispute fee are withdrawn."""
-        charge = self.charges[charge_id]
-        txn_id = self.new_id("txn")
-        txn = {
-            "id": txn_id,
-            "object": "balance_transaction",
-            "amount": -charge["amount"],
-            "fee": fee,
-            "net": -charge["amount"] - fee,
-            "currency": charge["currency"],
-            "type": "adjustment",
-        }
-        self.balance_transactions[txn_id] = txn
-        dispute = {
-            "id": self.new_id("dp"),
-            "object": "dispute",
-            "amount": charge["amount"],
-            "currency": charge["currency"],
-            "charge": charge_id,
-            "payment_intent": charge["payment_intent"],
-            "status": "needs_response",
-            "reason": "fraudulent",
-            "created": self.clock(),
-            "balance_transactions": [txn],
-        }
-        self.disputes[dispute["id"]] = dispute
-        return self._event("charge.dispute.created", dispute)
-
-    def close_dispute(self, dispute_id: str, status: str = "won") -> dict[str, Any]:
-        dispute = self.disputes[dispute_id]
-        dispute["status"] = status
-        return self._event("charge.dispute.closed", dispute)
-
-    def pay_out(self, amount: int, currency: str = "usd") -> dict[str, Any]:
-        payout: dict[str, Any] = {
-            "id": self.new_id("po"),
-            "object": "payout",
-            "amount": amount,
-            "currency": currency,
-            "status": "paid",
-            "arrival_date": self.clock(),
-            "created": self.clock(),
-        }
-        self.payouts[payout["id"]] = payout
-        return self._event("payout.paid", payout)
-
     # ---- inspection -------------------------------------------------------------------------
     def intents_for_invoice(self, invoice_id: int | str) -> list[dict[str, Any]]:
         return [
@@ -550,6 +399,3 @@ class FakeStripe(FakeRemote):
             for i in self.intents.values()
             if i["metadata"].get("rebill_invoice_id") == str(invoice_id)
         ]
-
-    def events_of(self, type_: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["type"] == type_]
