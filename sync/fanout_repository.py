@@ -1,5 +1,11 @@
 """The fan-out's queries (`sync.service`): the billing event log read in id order, each
-connection's cursor into it, and the idempotent insert of outbox rows."""
+connection's cursor into it, and the idempotent insert of outbox rows.
+
+Both inserts ignore rows that already exist (ON CONFLICT DO NOTHING), because on PostgreSQL
+the fan-out's lock is no lock at all: two workers may fan out at once. Their outbox rows meet
+on the unique key of event, connection and op; their first cursor for a connection meets on
+its primary key, where a plain INSERT made the second worker die with an IntegrityError
+(issue 17). On SQLite the fan-out holds the write lock, so neither ever conflicts there."""
 
 from __future__ import annotations
 
@@ -15,8 +21,8 @@ from billing.invoicing.models import BillingEvent, BillingEventKind
 from sync.models import OutboxRow, SyncCursor
 
 __all__ = [
-    "add_cursor",
     "cursor_of",
+    "ensure_cursor",
     "events_after",
     "events_of_kinds_since",
     "insert_outbox_rows_ignoring_existing",
@@ -32,10 +38,14 @@ def insert_outbox_rows_ignoring_existing(session: Session, rows: list[dict[str, 
     if not rows:
         return 0
     table: Any = OutboxRow.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    statement = _insert(session, table).on_conflict_do_nothing().returning(table.c.id)
     return len(session.execute(statement, rows).all())
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """The database's own INSERT, the one that has ON CONFLICT."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def oldest_open_write_started_at(session: Session) -> object:
@@ -65,10 +75,17 @@ def last_event_id_before(session: Session, partner_id: str, before: datetime) ->
     return None if found is None else int(found)
 
 
-def add_cursor(session: Session, cursor: SyncCursor) -> SyncCursor:
-    session.add(cursor)
-    session.flush()
-    return cursor
+def ensure_cursor(session: Session, cursor: SyncCursor) -> SyncCursor:
+    """The connection's stored cursor: `cursor` inserted unless one exists. When another
+    worker's first fan-out inserted it and has not committed yet, PostgreSQL makes this insert
+    wait for that commit and then skip the row, and the read that follows (READ COMMITTED)
+    finds the other worker's cursor."""
+    table: Any = SyncCursor.__table__  # type: ignore[attr-defined]
+    session.execute(_insert(session, table).on_conflict_do_nothing(), [cursor.model_dump()])
+    stored = session.get(SyncCursor, cursor.connection_id)
+    if stored is None:  # only if the row were deleted in between, which nothing does
+        raise LookupError(f"sync cursor of connection {cursor.connection_id} vanished")
+    return stored
 
 
 def save_cursor(session: Session, cursor: SyncCursor) -> None:

@@ -30,8 +30,8 @@ from config.db_types import utcnow
 from sync.claims import take_write_lock
 from sync.connections import FANNED_OUT_STATUSES, ConnectionSummary, connection_summaries
 from sync.fanout_repository import (
-    add_cursor,
     cursor_of,
+    ensure_cursor,
     events_after,
     events_of_kinds_since,
     insert_outbox_rows_ignoring_existing,
@@ -92,7 +92,7 @@ def _cursor(session: Session, connection: ConnectionSummary) -> SyncCursor:
     cursor = cursor_of(session, connection.id)
     if cursor is None:
         start = last_event_id_before(session, connection.partner_id, connection.created_at)
-        cursor = add_cursor(
+        cursor = ensure_cursor(
             session,
             SyncCursor(
                 connection_id=connection.id,
