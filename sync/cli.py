@@ -65,16 +65,27 @@ def run_workers(
     stop: threading.Event | None = None,
     lease: timedelta = timedelta(minutes=5),
 ) -> list[RunStats]:
-    """`concurrency` workers in threads until `stop` (or, with `once`, until nothing is due)."""
+    """`concurrency` workers in threads until `stop` (or, with `once`, until nothing is due).
+
+    A worker that dies on an error stops the others after their batch, and the error is raised
+    here: a crashed worker must fail the command (a non-zero exit the process manager or cron
+    sees), not leave it running with fewer workers or exit 0 after a traceback. What it held is
+    leased, so nothing is lost: the next run takes it over."""
     stop = stop or threading.Event()
     results: list[RunStats] = [RunStats() for _ in range(concurrency)]
+    failures: list[Exception] = []
 
     def run(index: int) -> None:
-        worker = Worker(engine, open_remote, lease=lease, charge=_charge_cards)
-        if once:
-            results[index] = worker.run_once(stop)
-        else:
-            worker.run_forever(stop)
+        try:
+            worker = Worker(engine, open_remote, lease=lease, charge=_charge_cards)
+            if once:
+                results[index] = worker.run_once(stop)
+            else:
+                worker.run_forever(stop)
+        except Exception as exc:
+            log.exception("sync worker %s stopped on an error", index)
+            failures.append(exc)
+            stop.set()
 
     threads = [
         threading.Thread(target=run, args=(i,), name=f"sync-{i}") for i in range(concurrency)
@@ -84,6 +95,8 @@ def run_workers(
     for thread in threads:
         while thread.is_alive():
             thread.join(0.5)
+    if failures:
+        raise failures[0]
     return results
 
 
