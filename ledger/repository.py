@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Table, case, func, null, select, text
+from sqlalchemy import Connection, Select, Table, case, func, null, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from config.db_types import utcnow
+from config.key_arrays import ARRAY_CHUNK, key_array, key_chunks
 from ledger.models import Account, JournalEntry, Posting
 from ledger.schemas import EntrySpec
 
@@ -82,7 +84,12 @@ class LedgerRepository:
 
     # entries ------------------------------------------------------------------
     def keys_posted(self, partner_id: str, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
-        """Idempotency key -> (entry id, body hash) for the keys already on the books."""
+        """Idempotency key -> (entry id, body hash) for the keys already on the books.
+
+        PostgreSQL joins on one array per `ARRAY_CHUNK` keys (see `config.key_arrays`: an IN
+        list there falls into a generic plan that scans the partner's whole ledger); SQLite
+        keeps IN lists of `_CHUNK` keys.
+        """
         found: dict[str, tuple[int, str]] = {}
         key_list = list(keys)
         columns = (
@@ -90,12 +97,21 @@ class LedgerRepository:
             col(JournalEntry.id),
             col(JournalEntry.body_hash),
         )
-        for start in range(0, len(key_list), _CHUNK):
-            chunk = key_list[start : start + _CHUNK]
-            query = select(*columns).where(
-                col(JournalEntry.partner_id) == partner_id,
-                col(JournalEntry.idempotency_key).in_(chunk),
+        mine = col(JournalEntry.partner_id) == partner_id
+        queries: Iterator[Select[str, int | None, str]]
+        if self.has_concurrent_writers:  # PostgreSQL
+            queries = (
+                select(*columns)
+                .join(array, col(JournalEntry.idempotency_key) == array.c.key)
+                .where(mine)
+                for array in map(partial(key_array, "keys"), key_chunks(key_list, ARRAY_CHUNK))
             )
+        else:
+            queries = (
+                select(*columns).where(mine, col(JournalEntry.idempotency_key).in_(chunk))
+                for chunk in key_chunks(key_list, _CHUNK)
+            )
+        for query in queries:
             found.update((key, (int(id_), body)) for key, id_, body in self.session.execute(query))
         return found
 
