@@ -10,16 +10,20 @@ problem and keeps plain IN lists.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import String, bindparam, func
+from sqlalchemy import ColumnElement, Select, String, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-__all__ = ["ARRAY_CHUNK", "key_array", "key_chunks"]
+__all__ = ["ARRAY_CHUNK", "IN_CHUNK", "key_array", "key_chunks", "keyed_queries"]
 
 ARRAY_CHUNK = 10_000  # keys per array: one round trip each, few enough to keep the plan cheap
+IN_CHUNK = 500  # values per IN list (SQLite)
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
 def key_array(name: str, keys: Sequence[Any]) -> TableValuedAlias:
@@ -31,3 +35,21 @@ def key_array(name: str, keys: Sequence[Any]) -> TableValuedAlias:
 def key_chunks(keys: Sequence[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(keys), size):
         yield list(keys[start : start + size])
+
+
+def keyed_queries(
+    query: _Query, column: ColumnElement[Any] | Mapped[Any], keys: Iterable[Any], *, postgres: bool
+) -> Iterator[_Query]:
+    """`query` restricted to rows whose `column` is one of `keys`, as as few queries as fit.
+
+    PostgreSQL: a join on one array per `ARRAY_CHUNK` keys; elsewhere IN lists of `IN_CHUNK`.
+    Repeated keys are dropped first (a join, unlike IN, would return a row once per copy).
+    """
+    unique = list(dict.fromkeys(keys))
+    if not postgres:
+        for chunk in key_chunks(unique, IN_CHUNK):
+            yield query.where(column.in_(chunk))
+        return
+    for chunk in key_chunks(unique, ARRAY_CHUNK):
+        array = key_array("keys", chunk)
+        yield query.join(array, column == array.c.key)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, case, func, null, select, text
+from sqlalchemy import Connection, Table, case, func, null, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from config.db_types import utcnow
-from config.key_arrays import ARRAY_CHUNK, key_array, key_chunks
+from config.key_arrays import keyed_queries
 from ledger.models import Account, JournalEntry, Posting
 from ledger.schemas import EntrySpec
 
@@ -86,33 +85,21 @@ class LedgerRepository:
     def keys_posted(self, partner_id: str, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
         """Idempotency key -> (entry id, body hash) for the keys already on the books.
 
-        PostgreSQL joins on one array per `ARRAY_CHUNK` keys (see `config.key_arrays`: an IN
-        list there falls into a generic plan that scans the partner's whole ledger); SQLite
-        keeps IN lists of `_CHUNK` keys.
+        PostgreSQL joins on one array per 10,000 keys (see `config.key_arrays`: an IN list
+        there falls into a generic plan that scans the partner's whole ledger); SQLite keeps
+        IN lists.
         """
         found: dict[str, tuple[int, str]] = {}
-        key_list = list(keys)
         columns = (
             col(JournalEntry.idempotency_key),
             col(JournalEntry.id),
             col(JournalEntry.body_hash),
         )
-        mine = col(JournalEntry.partner_id) == partner_id
-        queries: Iterator[Select[str, int | None, str]]
-        if self.has_concurrent_writers:  # PostgreSQL
-            queries = (
-                select(*columns)
-                .join(array, col(JournalEntry.idempotency_key) == array.c.key)
-                .where(mine)
-                for array in map(partial(key_array, "keys"), key_chunks(key_list, ARRAY_CHUNK))
-            )
-        else:
-            queries = (
-                select(*columns).where(mine, col(JournalEntry.idempotency_key).in_(chunk))
-                for chunk in key_chunks(key_list, _CHUNK)
-            )
-        for query in queries:
-            found.update((key, (int(id_), body)) for key, id_, body in self.session.execute(query))
+        query = select(*columns).where(col(JournalEntry.partner_id) == partner_id)
+        column = col(JournalEntry.idempotency_key)
+        for chunked in keyed_queries(query, column, keys, postgres=self.has_concurrent_writers):
+            rows = self.session.execute(chunked)
+            found.update((key, (int(id_), body)) for key, id_, body in rows)
         return found
 
     def entry(self, partner_id: str, entry_id: int) -> JournalEntry | None:
