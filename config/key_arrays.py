@@ -26,19 +26,19 @@ IN_CHUNK = 500  # values per IN list (SQLite)
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
-def key_array(name: str, keys: Sequence[Any]) -> TableValuedAlias:
-    """`unnest(:name)` as a one-column table (`.c.key`) to join against."""
+def key_array(name: str, keys: Sequence[str]) -> TableValuedAlias:
+    """`unnest(:name)` as a one-column text table (`.c.key`) to join against."""
     values = bindparam(name, list(keys), type_=ARRAY(String))
     return func.unnest(values).table_valued("key").render_derived(name=f"{name}_k")
 
 
-def key_chunks(keys: Sequence[Any], size: int) -> Iterator[list[Any]]:
+def key_chunks(keys: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(keys), size):
         yield list(keys[start : start + size])
 
 
 def keyed_queries(
-    query: _Query, column: ColumnElement[Any] | Mapped[Any], keys: Iterable[Any], *, postgres: bool
+    query: _Query, column: ColumnElement[Any] | Mapped[Any], keys: Iterable[str], *, postgres: bool
 ) -> Iterator[_Query]:
     """`query` restricted to rows whose `column` is one of `keys`, as as few queries as fit.
 
