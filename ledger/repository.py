@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from config.db_types import utcnow
+from config.key_arrays import keyed_queries
 from ledger.models import Account, JournalEntry, Posting
 from ledger.schemas import EntrySpec
 
@@ -82,21 +83,23 @@ class LedgerRepository:
 
     # entries ------------------------------------------------------------------
     def keys_posted(self, partner_id: str, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
-        """Idempotency key -> (entry id, body hash) for the keys already on the books."""
+        """Idempotency key -> (entry id, body hash) for the keys already on the books.
+
+        PostgreSQL joins on one array per 10,000 keys (see `config.key_arrays`: an IN list
+        there falls into a generic plan that scans the partner's whole ledger); SQLite keeps
+        IN lists.
+        """
         found: dict[str, tuple[int, str]] = {}
-        key_list = list(keys)
         columns = (
             col(JournalEntry.idempotency_key),
             col(JournalEntry.id),
             col(JournalEntry.body_hash),
         )
-        for start in range(0, len(key_list), _CHUNK):
-            chunk = key_list[start : start + _CHUNK]
-            query = select(*columns).where(
-                col(JournalEntry.partner_id) == partner_id,
-                col(JournalEntry.idempotency_key).in_(chunk),
-            )
-            found.update((key, (int(id_), body)) for key, id_, body in self.session.execute(query))
+        query = select(*columns).where(col(JournalEntry.partner_id) == partner_id)
+        column = col(JournalEntry.idempotency_key)
+        for chunked in keyed_queries(query, column, keys, postgres=self.has_concurrent_writers):
+            rows = self.session.execute(chunked)
+            found.update((key, (int(id_), body)) for key, id_, body in rows)
         return found
 
     def entry(self, partner_id: str, entry_id: int) -> JournalEntry | None:

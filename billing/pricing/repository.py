@@ -7,11 +7,11 @@ queries instead of one per client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import Select, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
@@ -25,11 +25,12 @@ from billing.pricing.models import (
     PriceVersion,
     PricingPlan,
 )
+from config.key_arrays import keyed_queries
 
 __all__ = ["AccruedRow", "PricingRepository"]
 
-_CHUNK = 500
 _Row = TypeVar("_Row", bound=SQLModel)
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 _CLIENT_PLAN = "client:%"
 
 
@@ -55,14 +56,16 @@ _ACCRUAL_SET = (
 )
 
 
-def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield list(values[start : start + _CHUNK])
-
-
 class PricingRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _keyed(self, query: _Query, column: Any, keys: Sequence[str]) -> Iterator[_Query]:
+        """`query` over rows whose `column` is in `keys`: joins on arrays on PostgreSQL (an IN
+        list there falls into a generic plan that scans the partner's rows; see
+        `config.key_arrays`), IN lists on SQLite."""
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        return keyed_queries(query, column, keys, postgres=postgres)
 
     def add(self, row: _Row) -> _Row:
         self.session.add(row)
@@ -98,8 +101,7 @@ class PricingRepository:
                 query = query.where(col(PlanVersion.plan_code).not_like(_CLIENT_PLAN))
             return list(self.session.scalars(query.order_by(*order)))
         found: list[PlanVersion] = []
-        for chunk in _chunks(codes):
-            chunked = query.where(col(PlanVersion.plan_code).in_(chunk))
+        for chunked in self._keyed(query, col(PlanVersion.plan_code), codes):
             found.extend(self.session.scalars(chunked.order_by(*order)))
         return found
 
@@ -124,8 +126,7 @@ class PricingRepository:
         if owners is None:
             return list(self.session.scalars(query.order_by(*order)))
         found: list[PriceVersion] = []
-        for chunk in _chunks(owners):
-            chunked = query.where(col(PriceVersion.owner).in_(chunk))
+        for chunked in self._keyed(query, col(PriceVersion.owner), owners):
             found.extend(self.session.scalars(chunked.order_by(*order)))
         return found
 
@@ -175,8 +176,8 @@ class PricingRepository:
         if client_ids is None:
             return list(self.session.scalars(query))
         found: list[_Row] = []
-        for chunk in _chunks(client_ids):
-            found.extend(self.session.scalars(query.where(table.client_id.in_(chunk))))
+        for chunked in self._keyed(query, table.client_id, client_ids):
+            found.extend(self.session.scalars(chunked))
         return found
 
     # change log ---------------------------------------------------------------
@@ -220,8 +221,7 @@ class PricingRepository:
         if client_ids is None:
             return [AccruedRow(*row) for row in self.session.execute(query)]
         found: list[AccruedRow] = []
-        for chunk in _chunks(client_ids):
-            chunked = query.where(col(state.client_id).in_(chunk))
+        for chunked in self._keyed(query, col(state.client_id), client_ids):
             found.extend(AccruedRow(*row) for row in self.session.execute(chunked))
         return found
 

@@ -1,0 +1,55 @@
+"""Lookups keyed by long lists of values, as a join on one array parameter (PostgreSQL).
+
+`column IN ($2, ..., $501)` is a trap on PostgreSQL: after five executions psycopg prepares
+the statement, the planner switches to a generic plan, and on stale statistics that plan scans
+every row of the partner and filters it against the whole list. A join on `unnest($2::text[])`
+has one parameter whatever the list's length, and its plan (a nested loop over the unique
+index) does not depend on statistics, so it stays flat as the table grows. SQLite has neither
+problem and keeps plain IN lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, String, bindparam, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.selectable import TableValuedAlias
+
+__all__ = ["ARRAY_CHUNK", "IN_CHUNK", "key_array", "key_chunks", "keyed_queries"]
+
+ARRAY_CHUNK = 10_000  # keys per array: one round trip each, few enough to keep the plan cheap
+IN_CHUNK = 500  # values per IN list (SQLite)
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+def key_array(name: str, keys: Sequence[str]) -> TableValuedAlias:
+    """`unnest(:name)` as a one-column text table (`.c.key`) to join against."""
+    values = bindparam(name, list(keys), type_=ARRAY(String))
+    return func.unnest(values).table_valued("key").render_derived(name=f"{name}_k")
+
+
+def key_chunks(keys: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(keys), size):
+        yield list(keys[start : start + size])
+
+
+def keyed_queries(
+    query: _Query, column: ColumnElement[Any] | Mapped[Any], keys: Iterable[str], *, postgres: bool
+) -> Iterator[_Query]:
+    """`query` restricted to rows whose `column` is one of `keys`, as as few queries as fit.
+
+    PostgreSQL: a join on one array per `ARRAY_CHUNK` keys; elsewhere IN lists of `IN_CHUNK`.
+    Repeated keys are dropped first (a join, unlike IN, would return a row once per copy).
+    """
+    unique = list(dict.fromkeys(keys))
+    if not postgres:
+        for chunk in key_chunks(unique, IN_CHUNK):
+            yield query.where(column.in_(chunk))
+        return
+    for chunk in key_chunks(unique, ARRAY_CHUNK):
+        array = key_array("keys", chunk)
+        yield query.join(array, column == array.c.key)
