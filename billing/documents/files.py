@@ -19,9 +19,9 @@ import fcntl
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -64,11 +64,11 @@ def _replacing(path: Path) -> Iterator[Path]:
         os.close(fd)
 
 
-def sweep_stale_temporaries(directory: Path, *, now: float | None = None) -> list[Path]:
+def sweep_stale_temporaries(directory: Path, *, now: datetime | None = None) -> list[Path]:
     """Remove the temporaries under `directory` (recursively) that writers killed mid-write
     left behind; returns what was removed. A temporary still locked, or younger than
     `MIN_STALE_SECONDS` by its modification time, is left alone."""
-    moment = time.time() if now is None else now
+    moment = (now or datetime.now(UTC)).timestamp()  # file times are epoch seconds
     removed: list[Path] = []
     if not directory.is_dir():
         return removed

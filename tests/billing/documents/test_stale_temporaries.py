@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,9 @@ def test_only_the_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
         live.write("still writing")
         (live_tmp,) = folder.glob(".ACME-0003.csv.*.tmp")
         os.utime(live_tmp, (0, 0))  # old, but its writer is alive and holds the lock
-        assert sweep_stale_temporaries(tmp_path / "documents", now=later) == [orphan]
+        assert sweep_stale_temporaries(
+            tmp_path / "documents", now=datetime.fromtimestamp(later, UTC)
+        ) == [orphan]
     assert not orphan.exists()
     assert young_orphan.exists()
     assert keep.exists()
