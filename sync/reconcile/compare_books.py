@@ -12,8 +12,8 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from billing.invoicing.models import Invoice
-from billing.margins.figures import period_figures
 from billing.margins.selection import month_selection
+from billing.margins.service import NO_USAGE_TYPE, margins
 from billing.pricing.usage_repository import AggregationRule, UsageTotalsRepository
 from billing.tenants.repository import TenantRepository
 from ledger.chart import AccountRole
@@ -247,12 +247,14 @@ def compare_ledger(
 def period_costs_by_type(
     session: Session, partner_id: str, period: str, now: datetime
 ) -> dict[str, int]:
-    """Usage type -> the period's wholesale cost, as `margins --period` adds it up."""
+    """Usage type -> the period's wholesale cost: what `margins --period P --by usage-type`
+    shows, through the same call."""
     first = date.fromisoformat(f"{period}-01")
+    report = margins(session, partner_id, month_selection(first), "usage_type", now)
     found: dict[str, int] = defaultdict(int)
-    for cell in period_figures(session, partner_id, month_selection(first), now).cells:
-        if cell.usage_type is not None:
-            found[cell.usage_type] += cell.cost
+    for row in report.rows:
+        if row.key != NO_USAGE_TYPE:
+            found[row.key] += row.cost
     return dict(found)
 
 
