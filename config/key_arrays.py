@@ -13,37 +13,57 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, func
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-__all__ = ["ARRAY_CHUNK", "IN_CHUNK", "key_array", "key_chunks", "keyed_queries"]
+__all__ = [
+    "ARRAY_CHUNK",
+    "IN_CHUNK",
+    "Key",
+    "key_array",
+    "key_chunks",
+    "keyed_queries",
+    "on_postgres",
+]
 
 ARRAY_CHUNK = 10_000  # keys per array: one round trip each, few enough to keep the plan cheap
 IN_CHUNK = 500  # values per IN list (SQLite)
 
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+Key = TypeVar("Key", str, int)
 
 
-def key_array(name: str, keys: Sequence[str]) -> TableValuedAlias:
-    """`unnest(:name)` as a one-column text table (`.c.key`) to join against."""
-    values = bindparam(name, list(keys), type_=ARRAY(String))
+def on_postgres(session: Any) -> bool:
+    """Whether `session` (a Session or Connection) talks to PostgreSQL, where lists of keys
+    go in arrays."""
+    return bool(session.get_bind().dialect.name == "postgresql")
+
+
+def key_array(name: str, keys: Sequence[Key]) -> TableValuedAlias:
+    """`unnest(:name)` as a one-column table (`.c.key`) to join against: `bigint[]` for
+    integer ids, `text[]` for everything else (the element type must match the column's, or
+    PostgreSQL cannot use the column's index for the join)."""
+    integers = bool(keys) and isinstance(keys[0], int)
+    element = BigInteger() if integers else String()
+    values = bindparam(name, list(keys), type_=ARRAY(element))
     return func.unnest(values).table_valued("key").render_derived(name=f"{name}_k")
 
 
-def key_chunks(keys: Sequence[str], size: int) -> Iterator[list[str]]:
+def key_chunks(keys: Sequence[Key], size: int) -> Iterator[list[Key]]:
     for start in range(0, len(keys), size):
         yield list(keys[start : start + size])
 
 
 def keyed_queries(
-    query: _Query, column: ColumnElement[Any] | Mapped[Any], keys: Iterable[str], *, postgres: bool
+    query: _Query, column: ColumnElement[Any] | Mapped[Any], keys: Iterable[Key], *, postgres: bool
 ) -> Iterator[_Query]:
     """`query` restricted to rows whose `column` is one of `keys`, as as few queries as fit.
 
     PostgreSQL: a join on one array per `ARRAY_CHUNK` keys; elsewhere IN lists of `IN_CHUNK`.
     Repeated keys are dropped first (a join, unlike IN, would return a row once per copy).
+    Keys are all text or all integers (the column's own type).
     """
     unique = list(dict.fromkeys(keys))
     if not postgres:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from config.db_types import utcnow
+from config.key_arrays import keyed_queries, on_postgres
 from mappings.models import ExternalRef, RefKind
 from remote_specs import RemoteRef
 
@@ -71,16 +72,16 @@ def get_ref(session: Session, connection_id: str, kind: RefKind, our_id: str) ->
 def get_refs(
     session: Session, connection_id: str, kind: RefKind, our_ids: Iterable[str]
 ) -> dict[str, ExternalRef]:
-    """Stored references by our id (missing ids are absent), in chunks of 500 ids."""
-    wanted = sorted(set(our_ids))
+    """Stored references by our id (missing ids are absent): IN lists on SQLite, a join on an
+    array on PostgreSQL (`config.key_arrays`: no generic-plan trap as the references grow)."""
     found: dict[str, ExternalRef] = {}
-    for start in range(0, len(wanted), 500):
-        query = select(ExternalRef).where(
-            col(ExternalRef.connection_id) == connection_id,
-            col(ExternalRef.kind) == kind,
-            col(ExternalRef.our_id).in_(wanted[start : start + 500]),
-        )
-        found.update((ref.our_id, ref) for ref in session.exec(query))
+    query = select(ExternalRef).where(
+        col(ExternalRef.connection_id) == connection_id, col(ExternalRef.kind) == kind
+    )
+    wanted = sorted(set(our_ids))
+    postgres = on_postgres(session)
+    for chunk in keyed_queries(query, col(ExternalRef.our_id), wanted, postgres=postgres):
+        found.update((ref.our_id, ref) for ref in session.exec(chunk))
     return found
 
 

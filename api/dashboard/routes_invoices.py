@@ -28,6 +28,7 @@ from billing.invoicing.service import approve_invoice, list_invoices
 from billing.metering.schemas import quantity_text
 from billing.tenants.service import get_client
 from config.csv_cells import safe_writer
+from config.key_arrays import keyed_queries, on_postgres
 from config.request_session import DbSession
 from sync.stripe.models import StripeCharge
 
@@ -89,16 +90,14 @@ def _previous_totals(db: Session, partner_id: str, drafts: list[Invoice]) -> dic
 def _charges(db: Session, partner_id: str, invoice_ids: list[int]) -> dict[int, StripeCharge]:
     """The card charge of each invoice charged automatically through Stripe (the newest)."""
     found: dict[int, StripeCharge] = {}
-    for start in range(0, len(invoice_ids), 500):
-        query = (
-            select(StripeCharge)
-            .where(
-                col(StripeCharge.partner_id) == partner_id,
-                col(StripeCharge.invoice_id).in_(invoice_ids[start : start + 500]),
-            )
-            .order_by(col(StripeCharge.id))
-        )
-        for charge in db.exec(query):
+    query = (
+        select(StripeCharge)
+        .where(col(StripeCharge.partner_id) == partner_id)
+        .order_by(col(StripeCharge.id))
+    )
+    column = col(StripeCharge.invoice_id)
+    for chunk in keyed_queries(query, column, invoice_ids, postgres=on_postgres(db)):
+        for charge in db.exec(chunk):
             found[charge.invoice_id] = charge
     return found
 

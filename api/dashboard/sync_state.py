@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from config.db_types import utcnow
+from config.key_arrays import keyed_queries, on_postgres
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
 from sync.reconcile.models import ReconcileRun
@@ -70,17 +71,14 @@ def invoice_sync_status(
         return None
     found: dict[int, dict[str, str]] = {}
     wanted = [str(i) for i in invoice_ids]
-    for start in range(0, len(wanted), 500):
-        query = (
-            select(OutboxRow.our_id, OutboxRow.connection_id, OutboxRow.status)
-            .where(
-                col(OutboxRow.partner_id) == partner_id,
-                col(OutboxRow.op).in_(_INVOICE_OPS),
-                col(OutboxRow.our_id).in_(wanted[start : start + 500]),
-            )
-            .order_by(col(OutboxRow.id))
-        )
-        for our_id, connection_id, state in db.exec(query):
+    query = (
+        select(OutboxRow.our_id, OutboxRow.connection_id, OutboxRow.status)
+        .where(col(OutboxRow.partner_id) == partner_id, col(OutboxRow.op).in_(_INVOICE_OPS))
+        .order_by(col(OutboxRow.id))
+    )
+    column = col(OutboxRow.our_id)
+    for chunk in keyed_queries(query, column, wanted, postgres=on_postgres(db)):
+        for our_id, connection_id, state in db.exec(chunk):
             name = connections.get(connection_id, connection_id)
             found.setdefault(int(our_id), {})[name] = str(state)
     return found

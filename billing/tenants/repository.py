@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlmodel import Session, SQLModel, col
 
 from billing.tenants.models import ApiKey, Client, ClientStatus, Partner, PartnerLogo, UsageType
+from config.key_arrays import keyed_queries, on_postgres
 
 __all__ = ["TenantRepository"]
 
-_CHUNK = 500
 _Row = TypeVar("_Row", bound=SQLModel)
 
 
@@ -79,14 +79,13 @@ class TenantRepository:
 
     def client_statuses(self, partner_id: str, client_ids: Iterable[str]) -> dict[str, str]:
         """Only the columns ingestion needs, for the given ids; absent ids are unknown."""
-        wanted = list(client_ids)
         found: dict[str, str] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            query = select(col(Client.id), col(Client.status)).where(
-                col(Client.partner_id) == partner_id,
-                col(Client.id).in_(wanted[start : start + _CHUNK]),
-            )
-            found.update((cid, str(status)) for cid, status in self.session.execute(query))
+        query = select(col(Client.id), col(Client.status)).where(
+            col(Client.partner_id) == partner_id
+        )
+        postgres = on_postgres(self.session)
+        for chunk in keyed_queries(query, col(Client.id), client_ids, postgres=postgres):
+            found.update((cid, str(status)) for cid, status in self.session.execute(chunk))
         return found
 
     def client_timezones(self, partner_id: str) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """Reading our own books for a reconciliation: the period's standing invoices, what they
 billed, what the ledger posted for them, and the imported platform bill.
 
-The comparisons (`compare_books`) only compare; every query they need is here, in chunks of
-500 ids so a large period never builds an IN list a database refuses.
+The comparisons (`compare_books`) only compare; every query they need is here. Lookups by
+lists of ids go through `config.key_arrays`: IN lists of 500 on SQLite, so a large period never
+builds a list a database refuses, and a join on one array per 10,000 ids on PostgreSQL, whose
+IN lists fall into generic plans that scan the partner's rows.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlmodel import Session, col
 
 from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceUsage
 from billing.payments.models import Payment, Payout
+from config.key_arrays import keyed_queries, on_postgres
 from ledger.models import Account, Posting
 from sync.reconcile.models import WholesaleBillLine
 from sync.stripe.models import ChargeStatus, StripeCharge
@@ -35,7 +39,11 @@ __all__ = [
     "wholesale_bill_lines",
 ]
 
-_CHUNK = 500
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+def _keyed(session: Session, query: _Query, column: Any, ids: Sequence[int]) -> Iterator[_Query]:
+    return keyed_queries(query, column, ids, postgres=on_postgres(session))
 
 
 def standing_invoices(session: Session, partner_id: str, start: date, end: date) -> list[Invoice]:
@@ -98,17 +106,14 @@ def entry_sums_by_role(
     """(entry, account role) -> debit-positive sum of its postings on accounts of these roles,
     sub-accounts included."""
     sums: dict[tuple[int, str], int] = defaultdict(int)
-    for start in range(0, len(entries), _CHUNK):
-        query = (
-            select(col(Posting.entry_id), col(Account.role), func.sum(Posting.amount))
-            .join(Account, col(Account.id) == col(Posting.account_id))
-            .where(
-                col(Posting.entry_id).in_(entries[start : start + _CHUNK]),
-                col(Account.role).in_(roles),
-            )
-            .group_by(col(Posting.entry_id), col(Account.role))
-        )
-        for entry, role, amount in session.execute(query):
+    query = (
+        select(col(Posting.entry_id), col(Account.role), func.sum(Posting.amount))
+        .join(Account, col(Account.id) == col(Posting.account_id))
+        .where(col(Account.role).in_(roles))
+        .group_by(col(Posting.entry_id), col(Account.role))
+    )
+    for chunk in _keyed(session, query, col(Posting.entry_id), entries):
+        for entry, role, amount in session.execute(chunk):
             sums[(entry, role)] += int(amount)
     return sums
 
@@ -116,16 +121,12 @@ def entry_sums_by_role(
 def uncleared_costs_by_invoice(session: Session, invoice_ids: Sequence[int]) -> dict[int, int]:
     """Invoice -> its usage lines' wholesale cost less the cost already accrued (cleared)."""
     found: dict[int, int] = defaultdict(int)
-    for start in range(0, len(invoice_ids), _CHUNK):
-        query = (
-            select(
-                col(InvoiceUsage.invoice_id),
-                func.sum(InvoiceUsage.cost_minor - InvoiceUsage.cost_cleared_minor),
-            )
-            .where(col(InvoiceUsage.invoice_id).in_(invoice_ids[start : start + _CHUNK]))
-            .group_by(col(InvoiceUsage.invoice_id))
-        )
-        found.update((invoice, int(cost or 0)) for invoice, cost in session.execute(query))
+    query = select(
+        col(InvoiceUsage.invoice_id),
+        func.sum(InvoiceUsage.cost_minor - InvoiceUsage.cost_cleared_minor),
+    ).group_by(col(InvoiceUsage.invoice_id))
+    for chunk in _keyed(session, query, col(InvoiceUsage.invoice_id), invoice_ids):
+        found.update((invoice, int(cost or 0)) for invoice, cost in session.execute(chunk))
     return found
 
 
@@ -155,21 +156,18 @@ def replace_wholesale_bill(
 
 def payments_of_invoices(session: Session, invoice_ids: Sequence[int]) -> Iterator[Payment]:
     """Every payment recorded against these invoices (refunded ones too)."""
-    for start in range(0, len(invoice_ids), _CHUNK):
-        chunk = invoice_ids[start : start + _CHUNK]
-        yield from session.scalars(select(Payment).where(col(Payment.invoice_id).in_(chunk)))
+    query = select(Payment)
+    for chunk in _keyed(session, query, col(Payment.invoice_id), invoice_ids):
+        yield from session.scalars(chunk)
 
 
 def succeeded_charges_of_invoices(
     session: Session, invoice_ids: Sequence[int]
 ) -> Iterator[StripeCharge]:
     """The Stripe charges of these invoices that succeeded."""
-    for start in range(0, len(invoice_ids), _CHUNK):
-        query = select(StripeCharge).where(
-            col(StripeCharge.invoice_id).in_(invoice_ids[start : start + _CHUNK]),
-            col(StripeCharge.status) == ChargeStatus.SUCCEEDED,
-        )
-        yield from session.scalars(query)
+    query = select(StripeCharge).where(col(StripeCharge.status) == ChargeStatus.SUCCEEDED)
+    for chunk in _keyed(session, query, col(StripeCharge.invoice_id), invoice_ids):
+        yield from session.scalars(chunk)
 
 
 def payouts_arrived_between(

@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from billing.tenants.models import Client
+from config.key_arrays import keyed_queries, on_postgres
 from mappings.models import ExternalRef, RefKind
 from sync.reconcile.models import ReconcileDifference, ReconcileRun
 
@@ -26,8 +27,6 @@ __all__ = [
     "mark_difference_fixed",
     "run_started_since",
 ]
-
-_CHUNK = 500
 
 
 def get_run(session: Session, run_id: int, partner_id: str | None = None) -> ReconcileRun | None:
@@ -59,16 +58,15 @@ def differences_of(session: Session, run_id: int) -> list[ReconcileDifference]:
 def differences_of_runs(
     session: Session, run_ids: Sequence[int]
 ) -> dict[int, list[ReconcileDifference]]:
-    """Run id -> its differences (as `differences_of` orders them), in one query per 500 runs."""
+    """Run id -> its differences (as `differences_of` orders them): IN lists on SQLite, a join
+    on an array on PostgreSQL (`config.key_arrays`)."""
     found: dict[int, list[ReconcileDifference]] = defaultdict(list)
-    wanted = list(run_ids)
-    for start in range(0, len(wanted), _CHUNK):
-        query = (
-            select(ReconcileDifference)
-            .where(col(ReconcileDifference.run_id).in_(wanted[start : start + _CHUNK]))
-            .order_by(col(ReconcileDifference.kind), col(ReconcileDifference.id))
-        )
-        for diff in session.exec(query):
+    query = select(ReconcileDifference).order_by(
+        col(ReconcileDifference.kind), col(ReconcileDifference.id)
+    )
+    column = col(ReconcileDifference.run_id)
+    for chunk in keyed_queries(query, column, run_ids, postgres=on_postgres(session)):
+        for diff in session.exec(chunk):
             found[diff.run_id].append(diff)
     return found
 
