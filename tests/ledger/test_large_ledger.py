@@ -102,8 +102,8 @@ def test_ledger_state_machine_on_a_large_ledger(large: Engine) -> None:
     run_state_machine_as_test(
         lambda: LargeLedgerMachine(large),
         settings=settings(
-            max_examples=5,
-            stateful_step_count=20,
+            max_examples=3,
+            stateful_step_count=15,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
