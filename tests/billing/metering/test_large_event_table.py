@@ -209,7 +209,7 @@ def _send_all(url: str, events: list[dict[str, Any]], start: Any, results: Any) 
     strict=False,
     reason="issue 17: `stored` and `stored_hashes` still send IN lists; once they use "
     "`config.key_arrays.keyed_queries`, their `unnest` join must also be planned as a probe "
-    "of the unique index, which the ledger's `keys_posted` mostly is not (see "
+    "of the unique index, which the ledger's `keys_posted` not always is (see "
     "tests/ledger/test_large_ledger.py)",
 )
 def test_the_prepared_stored_event_lookups_probe_the_unique_index(large: LargeDatabase) -> None:
