@@ -266,7 +266,12 @@ def generic_plan(session: Session, name: str, partner: str, keys: list[str]) -> 
     if version >= 160000:
         explain = f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {statement}"
         return connection.exec_driver_sql(explain.replace("%", "%%")).scalar_one()
-    values = [_literal(keys if kind.endswith("[]") else partner) for kind in types]
+    values = [
+        "1"
+        if kind in ("smallint", "integer", "bigint")
+        else _literal(keys if kind.endswith("[]") else partner)
+        for kind in types
+    ]  # an integer is the per-key LIMIT 1 of `config.key_arrays.probed_queries`
     connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
     explain = f"EXPLAIN (FORMAT JSON) EXECUTE {name} ({', '.join(values)})"
     plan = connection.exec_driver_sql(explain.replace("%", "%%")).scalar_one()

@@ -235,13 +235,6 @@ def assert_probes_the_key_index(plan: Any, table: str, key: str) -> None:
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the generic-plan trap is PostgreSQL's")
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 17, found by this test: on never-analysed tables PostgreSQL 15 may plan the "
-    "`unnest` join of `keys_posted` (generic and custom plans alike) as a bitmap scan of all "
-    "the partner's entries hashed against the keys, not a probe of the unique index per key "
-    "(seen in every single-process run, never yet under xdist): not strict, the plan varies",
-)
 def test_the_prepared_key_lookup_probes_the_unique_index(large: Engine) -> None:
     keys = [bulk_entry(n).idempotency_key for n in range(0, LEDGER_ENTRIES, 40)]
     with Session(large) as session, recorded_statements(large) as statements:
