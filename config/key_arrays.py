@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, func
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -73,3 +73,29 @@ def keyed_queries(
     for chunk in key_chunks(unique, ARRAY_CHUNK):
         array = key_array("keys", chunk)
         yield query.join(array, column == array.c.key)
+
+
+def probed_queries(
+    query: _Query, column: ColumnElement[Any] | Mapped[Any], keys: Iterable[Key], *, postgres: bool
+) -> Iterator[Select[Any]]:
+    """Like `keyed_queries`, for a key that is unique within `query` (at most one row each:
+    an idempotency key, an event id), and only for queries of columns (the rows come back as
+    the same tuples, not as entities).
+
+    PostgreSQL: each key is looked up on its own, in a `LATERAL (... LIMIT 1)` subquery per
+    element of the array. A plain join leaves the choice to the planner, and on a table never
+    analysed it believes the partner has a handful of rows, so it hashes the keys and reads
+    every row of the partner for each chunk (20,000 rows read to find 600 keys, measured).
+    A subquery with a limit cannot be turned into that join: it runs once per key, on the
+    unique index, whatever the statistics say, so the cost follows the keys asked for, not
+    the table. SQLite: IN lists, as `keyed_queries`.
+    """
+    unique = list(dict.fromkeys(keys))
+    if not postgres:
+        for chunk in key_chunks(unique, IN_CHUNK):
+            yield query.where(column.in_(chunk))
+        return
+    for chunk in key_chunks(unique, ARRAY_CHUNK):
+        array = key_array("keys", chunk)
+        found = query.where(column == array.c.key).limit(1).lateral("found")
+        yield select(*found.c).select_from(array).join(found, true())

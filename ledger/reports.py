@@ -29,7 +29,7 @@ def account_balance(
     account = repo.account(partner_id, code, currency)
     if account is None or account.id is None:
         raise AccountNotFoundError(partner_id, code, currency)
-    return repo.account_sum(account.id, as_of, client_id, usage_type)
+    return repo.account_sum(partner_id, account.id, as_of, client_id, usage_type)
 
 
 def balances(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from config.db_types import utcnow
-from config.key_arrays import keyed_queries
+from config.key_arrays import probed_queries
 from ledger.models import Account, JournalEntry, Posting
 from ledger.schemas import EntrySpec
 
@@ -85,9 +85,9 @@ class LedgerRepository:
     def keys_posted(self, partner_id: str, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
         """Idempotency key -> (entry id, body hash) for the keys already on the books.
 
-        PostgreSQL joins on one array per 10,000 keys (see `config.key_arrays`: an IN list
-        there falls into a generic plan that scans the partner's whole ledger); SQLite keeps
-        IN lists.
+        PostgreSQL looks each key up in the unique index, one array of 10,000 keys per
+        statement (`config.key_arrays.probed_queries`: an IN list, or a plain join on the
+        array, can get a plan that reads the partner's whole ledger); SQLite keeps IN lists.
         """
         found: dict[str, tuple[int, str]] = {}
         columns = (
@@ -97,7 +97,7 @@ class LedgerRepository:
         )
         query = select(*columns).where(col(JournalEntry.partner_id) == partner_id)
         column = col(JournalEntry.idempotency_key)
-        for chunked in keyed_queries(query, column, keys, postgres=self.has_concurrent_writers):
+        for chunked in probed_queries(query, column, keys, postgres=self.has_concurrent_writers):
             rows = self.session.execute(chunked)
             found.update((key, (int(id_), body)) for key, id_, body in rows)
         return found
@@ -227,13 +227,17 @@ class LedgerRepository:
     # balances -----------------------------------------------------------------
     def account_sum(
         self,
+        partner_id: str,
         account_id: int,
         as_of: datetime | None,
         client_id: str | None = None,
         usage_type: str | None = None,
     ) -> int:
+        """The account's balance. The partner leads the condition because it leads the
+        balance index (partner, account, time, amount), which then answers the sum alone;
+        on the account id only, the database reads every posting of every partner."""
         query = select(func.coalesce(func.sum(col(Posting.amount)), 0)).where(
-            col(Posting.account_id) == account_id
+            col(Posting.partner_id) == partner_id, col(Posting.account_id) == account_id
         )
         if as_of is not None:
             query = query.where(col(Posting.effective_at) <= as_of)
