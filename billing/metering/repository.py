@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
@@ -178,6 +178,9 @@ class MeteringRepository:
         and it writes in event_id order, so two writers lock overlapping rows in one order."""
         driver = self.session.connection().connection.driver_connection
         assert driver is not None
+        # Timestamps go as text with an explicit UTC offset (cheaper than adapting datetimes,
+        # and never read in the session's time zone).
+        received = received_at.astimezone(UTC).isoformat(" ", "microseconds")
         with driver.cursor() as cursor:
             cursor.execute(_PG_STAGE)
             with cursor.copy(_PG_COPY) as copy:
@@ -190,8 +193,8 @@ class MeteringRepository:
                             e.usage_type,
                             e.event_id,
                             e.quantity_scaled,
-                            e.occurred_at,
-                            received_at,
+                            f"{e.occurred_text}+00",
+                            received,
                             e.properties_json,
                             source,
                             e.wholesale_cost,
