@@ -4,6 +4,10 @@ The quantity is stored as a scaled integer (millionths of the unit) rather than 
 can sum it exactly on both databases (SQLite would sum text as REAL) and rating can aggregate
 in the database. The row id is a UUIDv7: inserts land at the right edge of the primary-key
 index and keyset pagination on it follows arrival order.
+
+The only index by client is rating's covering index (`billing.pricing.models.RATING_INDEX`);
+it serves the audit trail's per-client queries too (migration 0019). Every further index is
+one more random B-tree insert per ingested event.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     ForeignKeyConstraint,
-    Index,
     UniqueConstraint,
     Uuid,
 )
@@ -79,7 +82,6 @@ class UsageEvent(SQLModel, table=True):
         CheckConstraint(
             "source = 'adjustment' OR quantity >= 0", name="ck_usage_event_quantity_sign"
         ),
-        Index("ix_usage_event_client_time", "partner_id", "client_id", "occurred_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid7, sa_column=Column(Uuid, primary_key=True))

@@ -4,8 +4,11 @@ replay, even between concurrent writers, and no stored event is read before writ
 
 On SQLite the rows are handed to the driver already in storage form (the exact text
 SQLAlchemy's SQLite types write, checked by a test), because per-value type processing costs
-more than SQLite's own insert. PostgreSQL (the only other database we run on) takes the typed
-rows through SQLAlchemy.
+more than SQLite's own insert. PostgreSQL (the only other database we run on) takes them by
+COPY into a temporary table, then the same `INSERT ... ON CONFLICT DO NOTHING` from it.
+
+Lookups by event id are keyed by long lists: on PostgreSQL they join an array
+(`config.key_arrays`), never an IN list whose generic plan scans the partner's events.
 """
 
 from __future__ import annotations
@@ -13,34 +16,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import (
-    JSON,
-    Date,
-    Select,
-    String,
-    Text,
-    bindparam,
-    cast,
-    column,
-    select,
-    table,
-    text,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, Select, String, column, select, table, text
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col
 
 from billing.metering.models import UsageEvent
 from billing.metering.validation import IssuedPeriod, ValidEvent
 from config.db_types import UTCDateTime
+from config.key_arrays import keyed_queries
 
 __all__ = ["ISSUED_STATUSES", "EventFilter", "MeteringRepository", "StoredRef", "SummaryRow"]
 
-_LOOKUP_CHUNK = 1000
 _INSERT_CHUNK = 5000
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 _TABLE = UsageEvent.__table__  # type: ignore[attr-defined]
@@ -103,16 +94,17 @@ def _sqlite_insert_sql() -> str:
     return str(compiled)
 
 
-@lru_cache(maxsize=1)
-def _postgres_insert() -> Any:
-    """Properties arrive already encoded (exact decimals included), so bind them as text."""
-    properties = cast(bindparam("properties", type_=Text()), JSON)
-    return (
-        postgresql.insert(_TABLE)
-        .values(properties=properties)
-        .on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
-        .execution_options(preserve_rowcount=True)
-    )
+_STAGE = "usage_event_incoming"
+_NAMES = ", ".join(_COLUMNS)
+# The staging table copies the event table's columns (and NOT NULLs) whatever migrations did
+# to them; it lives for one call, so no connection keeps a stale copy.
+_PG_STAGE = f"CREATE TEMPORARY TABLE {_STAGE} (LIKE usage_event) ON COMMIT DROP"
+_PG_COPY = f"COPY {_STAGE} ({_NAMES}) FROM STDIN"
+_PG_MOVE = (
+    f"INSERT INTO usage_event ({_NAMES}) SELECT {_NAMES} FROM {_STAGE} ORDER BY event_id"
+    " ON CONFLICT (partner_id, event_id) DO NOTHING"
+)
+_PG_UNSTAGE = f"DROP TABLE {_STAGE}"
 
 
 class MeteringRepository:
@@ -169,64 +161,84 @@ class MeteringRepository:
                 )
                 written += result.rowcount
             return written
-        statement = _postgres_insert()
-        for start in range(0, len(events), _INSERT_CHUNK):
-            dicts = [
-                {
-                    "id": e.id,
-                    "partner_id": partner_id,
-                    "client_id": e.client_id,
-                    "usage_type": e.usage_type,
-                    "event_id": e.event_id,
-                    "quantity": e.quantity,
-                    "occurred_at": e.occurred_at,
-                    "received_at": received_at,
-                    "properties": e.properties_json,
-                    "source": source,
-                    "wholesale_cost": e.wholesale_cost,
-                    "currency": currency,
-                    "adjusts_id": e.adjusts_id,
-                    "body_hash": e.body_hash,
-                }
-                for e in events[start : start + _INSERT_CHUNK]
-            ]
-            written += self.session.execute(statement, dicts).rowcount  # type: ignore[attr-defined]
-        return written
+        return self._copy_new(partner_id, currency, source, received_at, events)
+
+    def _copy_new(
+        self,
+        partner_id: str,
+        currency: str,
+        source: str,
+        received_at: datetime,
+        events: Sequence[ValidEvent],
+    ) -> int:
+        """PostgreSQL: COPY the rows into a temporary table, then one
+        `INSERT ... SELECT ... ON CONFLICT DO NOTHING` moves the new ones across. An INSERT
+        per row through executemany spent a quarter of its time on per-row parameters; this
+        runs at about 0.85 of a bare COPY. The INSERT's row count is exactly the rows written,
+        and it writes in event_id order, so two writers lock overlapping rows in one order."""
+        driver = self.session.connection().connection.driver_connection
+        assert driver is not None
+        # Timestamps go as text with an explicit UTC offset (cheaper than adapting datetimes,
+        # and never read in the session's time zone).
+        received = received_at.astimezone(UTC).isoformat(" ", "microseconds")
+        with driver.cursor() as cursor:
+            cursor.execute(_PG_STAGE)
+            with cursor.copy(_PG_COPY) as copy:
+                for e in events:
+                    copy.write_row(
+                        (
+                            e.id,
+                            partner_id,
+                            e.client_id,
+                            e.usage_type,
+                            e.event_id,
+                            e.quantity_scaled,
+                            f"{e.occurred_text}+00",
+                            received,
+                            e.properties_json,
+                            source,
+                            e.wholesale_cost,
+                            currency,
+                            e.adjusts_id,
+                            e.body_hash,
+                        )
+                    )
+            cursor.execute(_PG_MOVE)
+            written = cursor.rowcount
+            cursor.execute(_PG_UNSTAGE)
+        return int(written)
 
     # reading ------------------------------------------------------------------
     def stored_hashes(self, partner_id: str, event_ids: Iterable[str]) -> dict[str, str]:
         """event_id -> body hash, for telling replays from conflicts when nothing was new."""
-        wanted = list(event_ids)
+        query = select(col(UsageEvent.event_id), col(UsageEvent.body_hash)).where(
+            col(UsageEvent.partner_id) == partner_id
+        )
         found: dict[str, str] = {}
-        for start in range(0, len(wanted), _LOOKUP_CHUNK):
-            query = select(col(UsageEvent.event_id), col(UsageEvent.body_hash)).where(
-                col(UsageEvent.partner_id) == partner_id,
-                col(UsageEvent.event_id).in_(wanted[start : start + _LOOKUP_CHUNK]),
-            )
+        for chunk in self._by_event_id(query, event_ids):
             found.update(
-                (event_id, body_hash) for event_id, body_hash in self.session.execute(query)
+                (event_id, body_hash) for event_id, body_hash in self.session.execute(chunk)
             )
         return found
 
     def stored(self, partner_id: str, event_ids: Iterable[str]) -> dict[str, StoredRef]:
-        wanted = list(event_ids)
-        found: dict[str, StoredRef] = {}
-        columns = (
+        query = select(
             col(UsageEvent.id),
             col(UsageEvent.event_id),
             col(UsageEvent.body_hash),
             col(UsageEvent.client_id),
             col(UsageEvent.usage_type),
             col(UsageEvent.adjusts_id),
-        )
-        for start in range(0, len(wanted), _LOOKUP_CHUNK):
-            query = select(*columns).where(
-                col(UsageEvent.partner_id) == partner_id,
-                col(UsageEvent.event_id).in_(wanted[start : start + _LOOKUP_CHUNK]),
-            )
-            for row in self.session.execute(query):
+        ).where(col(UsageEvent.partner_id) == partner_id)
+        found: dict[str, StoredRef] = {}
+        for chunk in self._by_event_id(query, event_ids):
+            for row in self.session.execute(chunk):
                 found[row[1]] = StoredRef(*row)
         return found
+
+    def _by_event_id(self, query: _Query, event_ids: Iterable[str]) -> Iterator[_Query]:
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        return keyed_queries(query, col(UsageEvent.event_id), event_ids, postgres=postgres)
 
     def issued_periods(
         self, partner_id: str, client_ids: Collection[str], ending_after: datetime

@@ -188,13 +188,15 @@ def _resolve_clients(session: Session, catalog: Catalog, events: Sequence[object
     recent = _recent_statuses(session, catalog.partner_id)
     if not known:
         known.update(recent)
-    missing = {
+    named = {
         client
         for raw in events
-        if isinstance(raw, dict)
-        and isinstance(client := raw.get("client"), str)
-        and client not in known
-        and text_problem(client) is None  # not storable: rejected without a query
+        if isinstance(raw, dict) and isinstance(client := raw.get("client"), str)
+    }
+    missing = {
+        client
+        for client in named.difference(known)
+        if text_problem(client) is None  # not storable: rejected without a query
     }
     if missing:
         found = TenantRepository(session).client_statuses(catalog.partner_id, missing)

@@ -242,21 +242,23 @@ class EventValidator:
             raise _InvalidEventError("event_id", _required_text(event_id, MAX_EVENT_ID))
         _storable("event_id", event_id)
         catalog = self.catalog
+        # A client or usage type found in the catalog was read from the database, so it is
+        # storable text: only names not found are checked (the same rejection, less work).
         client_id = raw.get("client")
         if not isinstance(client_id, str):
             raise _InvalidEventError("client", _required_text(client_id, 64))
-        _storable("client", client_id)
         status = catalog.clients.get(client_id)
         if status is None:
+            _storable("client", client_id)
             raise _InvalidEventError("client", f"unknown client {client_id!r}")
         if status == "archived":
             raise _InvalidEventError("client", f"client {client_id!r} is archived")
         code = raw.get("usage_type")
         if not isinstance(code, str):
             raise _InvalidEventError("usage_type", _required_text(code, 64))
-        _storable("usage_type", code)
         rule = catalog.usage_types.get(code)
         if rule is None:
+            _storable("usage_type", code)
             raise _InvalidEventError("usage_type", f"unknown usage type {code!r}")
         adjusts = raw.get("adjusts")
         if adjusts is not None and (not isinstance(adjusts, str) or not adjusts):
