@@ -28,7 +28,7 @@ from sqlmodel import Session, col
 from billing.metering.models import UsageEvent
 from billing.metering.validation import IssuedPeriod, ValidEvent
 from config.db_types import UTCDateTime
-from config.key_arrays import keyed_queries
+from config.key_arrays import on_postgres, probed_queries
 
 __all__ = ["ISSUED_STATUSES", "EventFilter", "MeteringRepository", "StoredRef", "SummaryRow"]
 
@@ -236,9 +236,12 @@ class MeteringRepository:
                 found[row[1]] = StoredRef(*row)
         return found
 
-    def _by_event_id(self, query: _Query, event_ids: Iterable[str]) -> Iterator[_Query]:
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        return keyed_queries(query, col(UsageEvent.event_id), event_ids, postgres=postgres)
+    def _by_event_id(self, query: _Query, event_ids: Iterable[str]) -> Iterator[Select[Any]]:
+        """On PostgreSQL each event id probes the unique index on its own
+        (`config.key_arrays.probed_queries`): a plain join on the array can be planned, on a
+        table never analysed, as a scan of every event of the partner."""
+        postgres = on_postgres(self.session)
+        return probed_queries(query, col(UsageEvent.event_id), event_ids, postgres=postgres)
 
     def issued_periods(
         self, partner_id: str, client_ids: Collection[str], ending_after: datetime

@@ -205,16 +205,10 @@ def _send_all(url: str, events: list[dict[str, Any]], start: Any, results: Any) 
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the generic-plan trap is PostgreSQL's")
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 17: `stored` and `stored_hashes` still send IN lists; once they use "
-    "`config.key_arrays.keyed_queries`, their `unnest` join must also be planned as a probe "
-    "of the unique index, which the ledger's `keys_posted` not always is (see "
-    "tests/ledger/test_large_ledger.py)",
-)
 def test_the_prepared_stored_event_lookups_probe_the_unique_index(large: LargeDatabase) -> None:
-    """Depends on `stored` and `stored_hashes` using `config.key_arrays.keyed_queries` (one
-    `unnest` array per lookup, never an IN list), as the ledger's `keys_posted` does."""
+    """`stored` and `stored_hashes` send one `unnest` array per lookup, never an IN list, and
+    even under a forced generic plan each event id probes the unique index
+    (`config.key_arrays.probed_queries`), as the ledger's `keys_posted` does."""
     replays = [bulk_event(n, large.events_base) for n in range(0, EVENTS, 30)]
     ids = [body["event_id"] for body in replays]
     suffix = unique_suffix()
