@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped
 from billing.invoicing.models import InvoiceLineKind, InvoiceStatus
 
 __all__ = [
+    "ARRAY_CHUNK",
     "CHUNK",
     "BilledUsage",
     "ClientInfo",
