@@ -33,6 +33,7 @@ from billing.invoicing.rows import (
     LineFigure,
     UsageFigure,
     chunks,
+    keyed,
 )
 from billing.invoicing.usage_queries import UsageQueries
 from billing.tenants.models import Client
@@ -106,13 +107,11 @@ class InvoiceRepository(UsageQueries):
         self, partner_id: str, invoice_ids: Sequence[int], *, lock: bool = False
     ) -> list[Invoice]:
         found: list[Invoice] = []
-        for chunk in chunks(list(invoice_ids)):
-            query = select(Invoice).where(
-                col(Invoice.partner_id) == partner_id, col(Invoice.id).in_(chunk)
-            )
-            if lock and self.dialect == "postgresql":
-                query = query.with_for_update()
-            found.extend(self.session.scalars(query.order_by(col(Invoice.id))))
+        query = select(Invoice).where(col(Invoice.partner_id) == partner_id)
+        if lock and self.postgres:
+            query = query.with_for_update(of=Invoice)
+        for chunked in keyed(query, col(Invoice.id), invoice_ids, postgres=self.postgres):
+            found.extend(self.session.scalars(chunked.order_by(col(Invoice.id))))
         return found
 
     def invoices(
@@ -179,11 +178,12 @@ class InvoiceRepository(UsageQueries):
             col(Invoice.partner_id) == partner_id
         )
         found: dict[str, set[date]] = {}
-        batches: Iterable[Sequence[str] | None] = (
-            [None] if client_ids is None else chunks(list(client_ids))
+        queries: Iterable[Any] = (
+            [query]
+            if client_ids is None
+            else keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres)
         )
-        for chunk in batches:
-            chunked = query if chunk is None else query.where(col(Invoice.client_id).in_(chunk))
+        for chunked in queries:
             for client_id, start in self.session.execute(chunked):
                 found.setdefault(client_id, set()).add(start)
         return found
@@ -251,75 +251,74 @@ class InvoiceRepository(UsageQueries):
 
     def lines(self, invoice_ids: Sequence[int]) -> dict[int, list[InvoiceLine]]:
         found: dict[int, list[InvoiceLine]] = {i: [] for i in invoice_ids}
-        for chunk in chunks(list(invoice_ids)):
-            query = (
-                select(InvoiceLine)
-                .where(col(InvoiceLine.invoice_id).in_(chunk))
-                .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
-            )
-            for line in self.session.scalars(query):
+        query = select(InvoiceLine).order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
+        for chunked in keyed(
+            query, col(InvoiceLine.invoice_id), invoice_ids, postgres=self.postgres
+        ):
+            for line in self.session.scalars(chunked):
                 found[line.invoice_id].append(line)
         return found
 
     def usage_rows(self, invoice_ids: Sequence[int]) -> dict[int, list[InvoiceUsage]]:
         found: dict[int, list[InvoiceUsage]] = {i: [] for i in invoice_ids}
-        for chunk in chunks(list(invoice_ids)):
-            query = (
-                select(InvoiceUsage)
-                .where(col(InvoiceUsage.invoice_id).in_(chunk))
-                .order_by(col(InvoiceUsage.id))
-            )
-            for row in self.session.scalars(query):
+        query = select(InvoiceUsage).order_by(col(InvoiceUsage.id))
+        for chunked in keyed(
+            query, col(InvoiceUsage.invoice_id), invoice_ids, postgres=self.postgres
+        ):
+            for row in self.session.scalars(chunked):
                 found[row.invoice_id].append(row)
         return found
 
     def line_figures(self, invoice_ids: Sequence[int]) -> dict[int, list[LineFigure]]:
         found: dict[int, list[LineFigure]] = {i: [] for i in invoice_ids}
         line = InvoiceLine
-        for chunk in chunks(list(invoice_ids)):
-            query = (
-                select(
-                    col(line.invoice_id),
-                    col(line.kind),
-                    col(line.usage_type),
-                    col(line.amount_minor),
-                    col(line.origin_period_start),
-                    col(line.adjusts),
-                )
-                .where(col(line.invoice_id).in_(chunk))
-                .order_by(col(line.invoice_id), col(line.position))
-            )
-            for invoice_id, *values in self.session.execute(query):
+        query = select(
+            col(line.invoice_id),
+            col(line.kind),
+            col(line.usage_type),
+            col(line.amount_minor),
+            col(line.origin_period_start),
+            col(line.adjusts),
+        ).order_by(col(line.invoice_id), col(line.position))
+        for chunked in keyed(query, col(line.invoice_id), invoice_ids, postgres=self.postgres):
+            for invoice_id, *values in self.session.execute(chunked):
                 found[invoice_id].append(LineFigure(*values))
         return found
 
     def usage_figures(self, invoice_ids: Sequence[int]) -> dict[int, list[UsageFigure]]:
         found: dict[int, list[UsageFigure]] = {i: [] for i in invoice_ids}
         row = InvoiceUsage
-        for chunk in chunks(list(invoice_ids)):
-            query = (
-                select(
-                    col(row.invoice_id),
-                    col(row.id),
-                    col(row.usage_type),
-                    col(row.origin_period_start),
-                    col(row.charge_minor),
-                    col(row.cost_minor),
-                )
-                .where(col(row.invoice_id).in_(chunk))
-                .order_by(col(row.id))
-            )
-            for invoice_id, *values in self.session.execute(query):
+        query = select(
+            col(row.invoice_id),
+            col(row.id),
+            col(row.usage_type),
+            col(row.origin_period_start),
+            col(row.charge_minor),
+            col(row.cost_minor),
+        ).order_by(col(row.id))
+        for chunked in keyed(query, col(row.invoice_id), invoice_ids, postgres=self.postgres):
+            for invoice_id, *values in self.session.execute(chunked):
                 found[invoice_id].append(UsageFigure(*values))
         return found
 
     def set_cleared(self, rows: Sequence[UsageFigure]) -> None:
-        """Record what issuing cleared on each usage row (one statement or executemany)."""
-        if self._update_by_id(
-            InvoiceUsage,
-            ("unbilled_cleared_minor", "cost_cleared_minor"),
-            [(r.id, r.unbilled_cleared_minor, r.cost_cleared_minor) for r in rows],
-        ):
+        """Record what issuing cleared on each usage row: on PostgreSQL one `UPDATE ... FROM
+        unnest(ids, cleared, cost cleared)` per 10,000 rows (three integer arrays, no staging
+        table), elsewhere an executemany."""
+        if self.postgres:
+            for chunk in chunks(list(rows), 10_000):
+                self.session.connection().exec_driver_sql(
+                    "UPDATE invoice_usage AS t SET unbilled_cleared_minor = s.cleared, "
+                    "cost_cleared_minor = s.cost_cleared "
+                    "FROM unnest(%(ids)s::bigint[], %(cleared)s::bigint[], "
+                    "%(cost_cleared)s::bigint[]) AS s(id, cleared, cost_cleared) "
+                    "WHERE t.id = s.id",
+                    {
+                        "ids": [r.id for r in chunk],
+                        "cleared": [r.unbilled_cleared_minor for r in chunk],
+                        "cost_cleared": [r.cost_cleared_minor for r in chunk],
+                    },
+                )
             return
         table: Any = InvoiceUsage.__table__  # type: ignore[attr-defined]
         statement = (
@@ -417,13 +416,13 @@ class InvoiceRepository(UsageQueries):
 
     def credit_note_lines(self, credit_note_ids: Sequence[int]) -> dict[int, list[CreditNoteLine]]:
         found: dict[int, list[CreditNoteLine]] = {i: [] for i in credit_note_ids}
-        for chunk in chunks(list(credit_note_ids)):
-            query = (
-                select(CreditNoteLine)
-                .where(col(CreditNoteLine.credit_note_id).in_(chunk))
-                .order_by(col(CreditNoteLine.credit_note_id), col(CreditNoteLine.position))
-            )
-            for line in self.session.scalars(query):
+        query = select(CreditNoteLine).order_by(
+            col(CreditNoteLine.credit_note_id), col(CreditNoteLine.position)
+        )
+        for chunked in keyed(
+            query, col(CreditNoteLine.credit_note_id), credit_note_ids, postgres=self.postgres
+        ):
+            for line in self.session.scalars(chunked):
                 found[line.credit_note_id].append(line)
         return found
 

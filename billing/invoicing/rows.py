@@ -7,11 +7,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped
 
 from billing.invoicing.models import InvoiceLineKind, InvoiceStatus
 
 __all__ = [
+    "ARRAY_CHUNK",
     "CHUNK",
     "BilledUsage",
     "ClientInfo",
@@ -20,15 +25,49 @@ __all__ = [
     "LineFigure",
     "UsageFigure",
     "chunks",
+    "keyed",
 ]
 
 CHUNK = 500
 """Ids per `IN (...)` list: far below both databases' parameter limits."""
 
 
+ARRAY_CHUNK = 10_000
+"""Keys per array (PostgreSQL): one round trip each."""
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def keyed(
+    query: _Query,
+    column: ColumnElement[Any] | Mapped[Any],
+    keys: Sequence[str] | Sequence[int],
+    *,
+    postgres: bool,
+) -> Iterator[_Query]:
+    """`query` restricted to rows whose `column` (client ids or invoice ids) is in `keys`.
+
+    PostgreSQL: a join on `unnest` of one array parameter per `ARRAY_CHUNK` keys. An IN list
+    there is a trap: psycopg prepares a statement after five executions, and the generic plan
+    PostgreSQL then picks for `IN ($2..$501)` on never-analysed tables scans all the partner's
+    rows against the list (see `config.key_arrays`). SQLite keeps IN lists of `CHUNK`.
+    Repeated keys are dropped first (a join, unlike IN, would return a row once per copy).
+    """
+    unique: list[Any] = list(dict.fromkeys(keys))
+    if not postgres:
+        for chunk in chunks(unique):
+            yield query.where(column.in_(chunk))
+        return
+    element = BigInteger() if unique and isinstance(unique[0], int) else String()
+    for chunk in chunks(unique, ARRAY_CHUNK):
+        values = bindparam("keys", list(chunk), type_=ARRAY(element))
+        array = func.unnest(values).table_valued("key").render_derived(name="keys_k")
+        yield query.join(array, column == array.c.key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from billing.invoicing.models import (
     InvoiceStatus,
     InvoiceUsage,
 )
-from billing.invoicing.rows import BilledUsage, LateEvent, chunks
+from billing.invoicing.rows import BilledUsage, LateEvent, keyed
 from billing.metering.models import UsageEvent
 from billing.pricing.models import AccrualState
 
@@ -27,6 +27,11 @@ __all__ = ["UsageQueries"]
 
 class UsageQueries:
     session: Session
+
+    @property
+    def postgres(self) -> bool:
+        """Lists of keys join on arrays there (see `rows.keyed`)."""
+        return self.session.get_bind().dialect.name == "postgresql"
 
     def billed_usage(
         self,
@@ -62,8 +67,8 @@ class UsageQueries:
         if exclude_invoice_id is not None:
             query = query.where(col(row.invoice_id) != exclude_invoice_id)
         found: dict[tuple[str, date, str], BilledUsage] = {}
-        for chunk in chunks(list(client_ids)):
-            for values in self.session.execute(query.where(col(row.client_id).in_(chunk))):
+        for chunked in keyed(query, col(row.client_id), client_ids, postgres=self.postgres):
+            for values in self.session.execute(chunked):
                 client, start, usage_type, quantity, charge, cost, cleared, cost_cleared, mark = (
                     values
                 )
@@ -122,8 +127,8 @@ class UsageQueries:
         if wanted is not None:
             query = query.where(period.in_(sorted(wanted)))
         found: dict[tuple[str, date, InvoiceLineKind], int] = {}
-        for chunk in chunks(list(client_ids)):
-            rows = self.session.execute(query.where(col(Invoice.client_id).in_(chunk)))
+        for chunked in keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres):
+            rows = self.session.execute(chunked)
             for client, own, kind, adjusts, origin, amount in rows:
                 what = adjusts if kind is InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT else kind
                 period = origin or own
@@ -168,15 +173,14 @@ class UsageQueries:
         """(client, period start) -> the period's end (exclusive), from its invoices."""
         wanted = sorted(set(starts))
         found: dict[tuple[str, date], date] = {}
-        for chunk in chunks(list(client_ids)):
-            query = select(
-                col(Invoice.client_id), col(Invoice.period_start), col(Invoice.period_end)
-            ).where(
-                col(Invoice.partner_id) == partner_id,
-                col(Invoice.client_id).in_(chunk),
-                col(Invoice.period_start).in_(wanted),
-            )
-            for client_id, start, last in self.session.execute(query):
+        query = select(
+            col(Invoice.client_id), col(Invoice.period_start), col(Invoice.period_end)
+        ).where(
+            col(Invoice.partner_id) == partner_id,
+            col(Invoice.period_start).in_(wanted),
+        )
+        for chunked in keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres):
+            for client_id, start, last in self.session.execute(chunked):
                 found[(client_id, start)] = last + timedelta(days=1)
         return found
 
@@ -206,14 +210,13 @@ class UsageQueries:
         """Issued invoices (not void) of these clients whose period ended after a moment:
         the periods late usage may still arrive for."""
         found: list[Invoice] = []
-        for chunk in chunks(list(client_ids)):
-            query = select(Invoice).where(
-                col(Invoice.partner_id) == partner_id,
-                col(Invoice.client_id).in_(chunk),
-                col(Invoice.status).in_(sorted(ISSUED_STATES)),
-                col(Invoice.period_end_at) > ended_after,
-            )
-            found.extend(self.session.scalars(query))
+        query = select(Invoice).where(
+            col(Invoice.partner_id) == partner_id,
+            col(Invoice.status).in_(sorted(ISSUED_STATES)),
+            col(Invoice.period_end_at) > ended_after,
+        )
+        for chunked in keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres):
+            found.extend(self.session.scalars(chunked))
         return found
 
     def late_events(
@@ -228,20 +231,19 @@ class UsageQueries:
         moment: the few candidates for prior-period adjustments."""
         event = UsageEvent
         found: list[LateEvent] = []
-        for chunk in chunks(list(client_ids)):
-            query = select(
-                col(event.client_id),
-                col(event.usage_type),
-                col(event.occurred_at),
-                col(event.received_at),
-            ).where(
-                col(event.partner_id) == partner_id,
-                col(event.client_id).in_(chunk),
-                col(event.occurred_at) >= start,
-                col(event.occurred_at) < end,
-                col(event.received_at) > received_after,
-            )
-            found.extend(LateEvent(*values) for values in self.session.execute(query))
+        query = select(
+            col(event.client_id),
+            col(event.usage_type),
+            col(event.occurred_at),
+            col(event.received_at),
+        ).where(
+            col(event.partner_id) == partner_id,
+            col(event.occurred_at) >= start,
+            col(event.occurred_at) < end,
+            col(event.received_at) > received_after,
+        )
+        for chunked in keyed(query, col(event.client_id), client_ids, postgres=self.postgres):
+            found.extend(LateEvent(*values) for values in self.session.execute(chunked))
         return found
 
     def events(

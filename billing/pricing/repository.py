@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, bindparam, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
@@ -231,10 +231,37 @@ class PricingRepository:
             return
         table: Any = AccrualState.__table__  # type: ignore[attr-defined]
         dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        if dialect == "postgresql":
+            self._save_accrued_arrays(table, rows)
+            return
+        insert = sqlite.insert(table)
         statement = insert.on_conflict_do_update(
             index_elements=_ACCRUAL_KEY,
             set_={name: insert.excluded[name] for name in _ACCRUAL_SET},
         )
         for start in range(0, len(rows), 5000):
             self.session.execute(statement, list(rows[start : start + 5000]))
+
+    def _save_accrued_arrays(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+        """PostgreSQL: one `INSERT ... SELECT unnest(...), ... ON CONFLICT DO UPDATE` per
+        10,000 rows, each column one array parameter: an executemany would send a statement
+        per row (a cycle of 10,000 clients writes about 40,000 state rows)."""
+        names = [column.name for column in table.columns]
+        for start in range(0, len(rows), 10_000):
+            chunk = rows[start : start + 10_000]
+            arrays = [
+                func.unnest(
+                    bindparam(
+                        f"v_{name}",
+                        [row[name] for row in chunk],
+                        type_=postgresql.ARRAY(table.c[name].type),
+                    )
+                )
+                for name in names
+            ]
+            insert = postgresql.insert(table).from_select(names, select(*arrays))
+            statement = insert.on_conflict_do_update(
+                index_elements=_ACCRUAL_KEY,
+                set_={name: insert.excluded[name] for name in _ACCRUAL_SET},
+            )
+            self.session.execute(statement)
