@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from billing.metering import UsageEvent
 from billing.tenants.models import Scope
@@ -96,9 +96,8 @@ def test_two_workers_store_concurrent_usage_exactly_once(session: Session) -> No
     finally:
         server.terminate()
         server.wait(timeout=120)
-    stored = session.exec(
-        select(func.count(), func.count(func.distinct(UsageEvent.event_id))).where(
-            UsageEvent.partner_id == "acme"
-        )
-    ).one()
-    assert tuple(stored) == (EVENTS, EVENTS)
+    stored = select(func.count(), func.count(func.distinct(col(UsageEvent.event_id))))
+    assert tuple(session.execute(stored.where(col(UsageEvent.partner_id) == "acme")).one()) == (
+        EVENTS,
+        EVENTS,
+    )
