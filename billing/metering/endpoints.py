@@ -56,8 +56,8 @@ from billing.tenants.auth import AUTH_RESPONSES, IngestKey, ReadKey, for_key, pa
 from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
 from config.bounds import check_day
-from config.request_body import BodyTooLargeError, read_body
 from config.db import is_sqlite, session_scope
+from config.request_body import BodyTooLargeError, read_body
 from config.request_session import AppEngine, DbSession
 
 __all__ = ["EXPORT_COLUMNS", "MAX_BODY_BYTES", "router"]
