@@ -149,6 +149,10 @@ def serve(
     import uvicorn
 
     check_key_in_force(get_engine(), tolerate_storage_fault=True)
+    # Each of several workers is a fresh "spawn" process that imports the app and builds its
+    # own engine; the supervisor kills a worker that has not answered its health check within
+    # `timeout_worker_healthcheck` seconds. uvicorn's 5 s is less than the import takes on a
+    # busy machine, and the replacement is killed the same way, for ever: allow 60 s.
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -156,6 +160,7 @@ def serve(
         port=port,
         workers=workers,
         forwarded_allow_ips=forwarded_allow_ips,
+        timeout_worker_healthcheck=60,
     )
 
 

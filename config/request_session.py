@@ -25,8 +25,9 @@ from config.db import get_engine, session_scope
 __all__ = ["AppEngine", "DbSession", "app_engine", "request_session"]
 
 
-def app_engine(request: Request) -> Engine:
-    """The engine of the app serving `request`."""
+async def app_engine(request: Request) -> Engine:
+    """The engine of the app serving `request`. `async` because it never blocks: FastAPI runs a
+    plain `def` dependency in a worker thread, a hand-off that costs every request."""
     engine = getattr(request.app.state, "engine", None)
     return engine if isinstance(engine, Engine) else get_engine()
 
