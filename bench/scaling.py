@@ -26,6 +26,8 @@ project's migrations and models are untouched.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
 import sys
@@ -84,6 +86,13 @@ SELECT client_id, usage_type, sum({q}), {n}, max({newest}), max({top})
 FROM {table} WHERE partner_id = 'bench' AND {time} >= :start AND {time} < :end
 GROUP BY client_id, usage_type ORDER BY client_id, usage_type
 """
+ALL_SUMS = (
+    "SELECT account_id, sum(amount) FROM ledger_posting WHERE partner_id = 'bench' GROUP BY 1"
+)
+MONTH_SUMS = (
+    "SELECT account_id, sum(amount) FROM ledger_posting WHERE partner_id = 'bench'"
+    " AND effective_at >= :start AND effective_at < :end GROUP BY 1"
+)
 RAW = {"q": "quantity", "n": "count(*)", "newest": "received_at", "top": "quantity"}
 ROLLED = {"q": "quantity", "n": "sum(events)", "newest": "newest", "top": "top"}
 
@@ -283,6 +292,24 @@ class Simulation:
                 },
             )
 
+    def sizes(self) -> None:
+        """Bytes on disk per stored event, table and indexes, for each variant."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT t, (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i"
+                    " WHERE i.inhparent = t::regclass) AS parts, pg_total_relation_size(t)"
+                    " FROM unnest(ARRAY['usage_event', 'usage_part', 'rollup_day',"
+                    " 'rollup_hour']) AS t"
+                )
+            ).all()
+        events = self.count()
+        for table, parts, total in found:
+            size = int(parts or total)
+            print(
+                f"  on disk: {table:<12} {size / 2**20:>9,.0f} MiB  {size / events:>6,.0f} B/event"
+            )
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(text("SELECT count(*) FROM usage_event")).scalar_one())
@@ -387,6 +414,8 @@ class Simulation:
                         conn.execute(text(sql), {"start": window[0], "end": window[1]}).all()
                     )
 
+            run.sql = sql  # type: ignore[attr-defined]
+            run.window = window  # type: ignore[attr-defined]
             return run
 
         for name, window in (("first month", first), (f"{self.loaded} month(s)", every)):
@@ -401,15 +430,30 @@ class Simulation:
             times = 3 if events <= 500_000 else 1  # big windows: one warm run, one timed
             seconds = {label: median(run, times) for label, run in variants}
             reference = seconds["GROUP BY, plain table"]
-            for label, value in seconds.items():
+            for (label, value), (_, run) in zip(seconds.items(), variants, strict=True):
+                read = f"{self.pages(run.sql, run.window):>9,} pages" if hasattr(run, "sql") else ""
                 print(
                     f"  {state}, {name} ({events:,} events): {label:<24}"
-                    f" {value * 1000:>9,.0f} ms  {reference / value:>6.2f}x plain"
+                    f" {value * 1000:>9,.0f} ms  {reference / value:>6.2f}x plain {read}"
                 )
+
+    def pages(self, sql: str, window: tuple[datetime, datetime]) -> int:
+        return pages(self.engine, sql, {"start": window[0], "end": window[1]})
 
     @staticmethod
     def aggregate(table: str, shape: dict[str, str], time: str = "occurred_at") -> str:
         return AGGREGATE.format(table=table, time=time, **shape)
+
+
+def pages(engine: Engine, sql: str, params: dict[str, Any]) -> int:
+    """8 kB pages the query touches (shared hit + read, EXPLAIN ANALYZE BUFFERS): the
+    measure of work that does not depend on how busy the machine's CPUs are."""
+    with engine.connect() as conn:
+        plan = conn.execute(
+            text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"), params
+        ).scalar_one()
+    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    return int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"])
 
 
 def median(run: Callable[[], int], times: int = 3) -> float:
@@ -435,16 +479,21 @@ def ledger(engine: Engine, postings: list[int], months: list[tuple[datetime, dat
             )
         )
         low = int(conn.execute(text("SELECT min(id) FROM ledger_account")).scalar_one())
-    start, end = months[0][0], months[-1][1]
-    span = (end - start) / timedelta(microseconds=1)
+    # The last month always holds the first load's postings; each later load goes into the
+    # months before it at the same rate, so the history grows and the month does not.
+    earliest, length = months[-1][0], months[-1][1] - months[-1][0]
     done = 0
+    window = {"start": months[-1][0], "end": months[-1][1]}
     for target in postings:
         entries = (target - done) // 2
         first = done // 2
-        step = span // (target // 2)
+        span = length * ((target - done) / postings[0])
+        start = earliest if done else months[-1][0]
+        start, earliest = (start - span, start - span) if done else (start, start)
+        step = span // timedelta(microseconds=1) // entries
         with Timer() as load, engine.begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
-            at = ":start + n * :step * interval '1 microsecond'"
+            at = ":start + (n - :first) * :step * interval '1 microsecond'"
             conn.execute(
                 text(
                     "INSERT INTO ledger_entry (id, partner_id, idempotency_key, body_hash,"
@@ -477,20 +526,14 @@ def ledger(engine: Engine, postings: list[int], months: list[tuple[datetime, dat
 
         def month() -> int:
             with engine.connect() as conn:
-                return len(
-                    conn.execute(
-                        text(
-                            "SELECT account_id, sum(amount) FROM ledger_posting WHERE partner_id ="
-                            " 'bench' AND effective_at >= :s AND effective_at < :e GROUP BY 1"
-                        ),
-                        {"s": months[-1][0], "e": months[-1][1]},
-                    ).all()
-                )
+                return len(conn.execute(text(MONTH_SUMS), window).all())
 
         whole, last = median(tb), median(month)
         print(
             f"  {target:,} postings (loaded in {load.seconds:,.0f} s): trial balance"
-            f" {whole * 1000:,.0f} ms; last month's per-account sums {last * 1000:,.0f} ms"
+            f" {whole * 1000:,.0f} ms ({pages(engine, ALL_SUMS, {}):,} pages);"
+            f" last month's per-account sums {last * 1000:,.0f} ms"
+            f" ({pages(engine, MONTH_SUMS, window):,} pages)"
         )
 
 
@@ -503,7 +546,8 @@ def vacuum(engine: Engine, tables: str = "") -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000_000)
+    default = int(os.environ.get("BENCH_SCALING_EVENTS", 20_000_000))
+    parser.add_argument("--events", type=int, default=default)
     parser.add_argument("--no-ledger", action="store_true", help="skip the trial balance part")
     args = parser.parse_args()
     print(
@@ -519,6 +563,8 @@ def main() -> None:
         for months in (0, 1, 2, 4):
             if months:
                 sim.grow(months)
+            if months:
+                sim.sizes()
             size = sim.count()
             print(f"-- usage_event holds {size:,} rows (never analysed)")
             sim.inserts()
