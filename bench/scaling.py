@@ -19,8 +19,8 @@ it measures, in the same run:
 The partitioned table and the rollups are experiments inside the bench's schema: the
 project's migrations and models are untouched.
 
-    nice -n 5 .venv/bin/python bench/scaling.py                   # 20,000,000 events (~1 h)
-    nice -n 5 .venv/bin/python bench/scaling.py --events 1000000  # quick run (~2 min)
+    nice -n 5 .venv/bin/python bench/scaling.py                   # 20,000,000 events (long)
+    nice -n 5 .venv/bin/python bench/scaling.py --events 1000000  # quick run
 """
 
 from __future__ import annotations
