@@ -1,0 +1,586 @@
+"""Scaling on PostgreSQL: ingest, rating and the trial balance as the tables grow to 20M events.
+
+The simulation behind docs/scaling.md. A private schema is filled fast with generated rows
+(`INSERT ... SELECT FROM generate_series`, never through the service): four months of usage,
+a quarter of `--events` each, for 1,000 clients x 5 usage types. At 0, 1, 2 and 4 months loaded
+it measures, in the same run:
+
+1. 100,000 events through the real service path (`billing.metering.ingest`, chunks of
+   10,000) against COPY of 100,000 rows into the same table (the reference) and into a
+   monthly range-partitioned copy of it;
+2. the rating aggregation over the first month (a quarter of `--events`, constant) and over
+   every loaded month (the window grows with the table): the service's own query
+   (`UsageTotalsRepository.totals`), the same GROUP BY by hand over the plain table, over the
+   partitioned copy, and over daily and hourly rollups; first on never-analysed tables, then
+   after VACUUM ANALYZE;
+3. at the end, the trial balance (`ledger.trial_balance`) over postings generated to a
+   twentieth and to half of `--events`, and one month's per-account sums beside it.
+
+The partitioned table and the rollups are experiments inside the bench's schema: the
+project's migrations and models are untouched.
+
+    nice -n 5 .venv/bin/python bench/scaling.py                   # 20,000,000 events (long)
+    nice -n 5 .venv/bin/python bench/scaling.py --events 1000000  # quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, insert, text
+from sqlmodel import Session
+
+from bench._common import Timer, figure, fresh_postgres, goal_summary, ratio
+from billing.metering import ingest, load_catalog
+from billing.pricing.usage_repository import AggregationRule, UsageTotalsRepository
+from billing.tenants import Client, Partner, UsageType
+from billing.tenants.models import Aggregation
+from config.db import session_scope
+from config.db_types import uuid7
+from ledger import trial_balance
+
+PARTNER = "bench"
+CLIENTS = 1_000
+TYPES = [("voice_minutes", 2), ("sms", 0), ("chat_conversations", 0), ("email", 0), ("runs", 3)]
+BATCH = 100_000
+CHUNK = 10_000
+COLUMNS = (
+    "id, partner_id, client_id, usage_type, event_id, quantity, occurred_at, received_at,"
+    " properties, source, wholesale_cost, currency, adjusts_id, body_hash"
+)
+# One generated event per n: ids and times rise with n (as arrivals do), clients and usage
+# types are spread by hashes, event ids are random-looking like a platform's UUIDs.
+GENERATED = """
+SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, 'bench',
+       'client-' || lpad((abs(hashint8extended(n, 1)) % {clients})::text, 5, '0'),
+       (ARRAY['voice_minutes','sms','chat_conversations','email','runs'])
+           [1 + abs(hashint8extended(n, 2)) % 5],
+       md5(n::text), (1 + abs(hashint8extended(n, 3)) % 10000) * 10000,
+       :start + (n - :first) * :step * interval '1 microsecond',
+       :start + (n - :first) * :step * interval '1 microsecond' + interval '3 seconds',
+       NULL, 'api', abs(hashint8extended(n, 4)) % 500, 'USD', NULL, left(md5('b' || n), 32)
+FROM generate_series(:first, :last - 1) AS n
+"""
+SECONDARY = {  # dropped while a month is loaded, rebuilt after (as a bulk load would)
+    "ix_usage_event_client_time": "CREATE INDEX ix_usage_event_client_time"
+    " ON usage_event (partner_id, client_id, occurred_at)",
+    "ix_usage_event_rating": "CREATE INDEX ix_usage_event_rating ON usage_event"
+    " (partner_id, client_id, usage_type, occurred_at, quantity, received_at, adjusts_id)",
+}
+UNIQUE = "ALTER TABLE usage_event ADD CONSTRAINT uq_usage_event_partner_event UNIQUE"
+AGGREGATE = """
+SELECT client_id, usage_type, sum({q}), {n}, max({newest}), max({top})
+FROM {table} WHERE partner_id = 'bench' AND {time} >= :start AND {time} < :end
+GROUP BY client_id, usage_type ORDER BY client_id, usage_type
+"""
+ALL_SUMS = (
+    "SELECT account_id, sum(amount) FROM ledger_posting WHERE partner_id = 'bench' GROUP BY 1"
+)
+MONTH_SUMS = (
+    "SELECT account_id, sum(amount) FROM ledger_posting WHERE partner_id = 'bench'"
+    " AND effective_at >= :start AND effective_at < :end GROUP BY 1"
+)
+RAW = {"q": "quantity", "n": "count(*)", "newest": "received_at", "top": "quantity"}
+ROLLED = {"q": "quantity", "n": "sum(events)", "newest": "newest", "top": "top"}
+
+
+def month_start(now: datetime, back: int) -> datetime:
+    year, month = divmod(now.year * 12 + now.month - 1 - back, 12)
+    return datetime(year, month + 1, 1, tzinfo=UTC)
+
+
+class Simulation:
+    def __init__(self, engine: Engine, events: int) -> None:
+        self.engine = engine
+        self.per_month = events // 4
+        now = datetime.now(UTC)
+        self.current = month_start(now, 0)
+        self.months = [(month_start(now, 4 - k), month_start(now, 3 - k)) for k in range(4)]
+        self.loaded = 0
+        self.batches = 0
+
+    def sql(self, statement: str, **params: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK triggers
+            conn.execute(text(statement), params)
+
+    def setup(self) -> None:
+        stamp = {"created_at": datetime.now(UTC)}
+        with session_scope(self.engine) as session:
+            session.execute(
+                insert(Partner),
+                [
+                    {
+                        "id": PARTNER,
+                        "name": "Bench",
+                        "currency": "USD",
+                        "timezone": "UTC",
+                        "invoice_prefix": "B",
+                        "branding": {},
+                        "settings": {"late_event_days": 90},
+                        "updated_at": stamp["created_at"],
+                        **stamp,
+                    }
+                ],
+            )
+            session.execute(
+                insert(Client),
+                [
+                    {
+                        "partner_id": PARTNER,
+                        "id": f"client-{n:05d}",
+                        "name": f"Client {n}",
+                        "address": {},
+                        "currency": "USD",
+                        "timezone": "UTC",
+                        "updated_at": stamp["created_at"],
+                        **stamp,
+                    }
+                    for n in range(CLIENTS)
+                ],
+            )
+            session.execute(
+                insert(UsageType),
+                [
+                    {
+                        "partner_id": PARTNER,
+                        "code": code,
+                        "display_name": code,
+                        "unit": "unit",
+                        "precision": precision,
+                        "wholesale_rate": Decimal("0.0123"),
+                        **stamp,
+                    }
+                    for code, precision in TYPES
+                ],
+            )
+        like = "(LIKE usage_event INCLUDING DEFAULTS)"
+        self.sql(f"CREATE TABLE usage_part {like} PARTITION BY RANGE (occurred_at)")
+        for grain in ("day", "hour"):
+            self.sql(
+                f"CREATE TABLE rollup_{grain} (partner_id text, client_id text, usage_type text,"
+                " bucket timestamptz, quantity bigint, events bigint, newest timestamptz,"
+                " top bigint, PRIMARY KEY (partner_id, client_id, usage_type, bucket))"
+            )
+        self.add_partition(self.current, month_start(datetime.now(UTC), -1), empty=True)
+        with self.engine.begin() as conn:  # never analysed, as _common.freeze_statistics
+            for table in conn.execute(
+                text(
+                    "SELECT relname FROM pg_class WHERE relkind = 'r'"
+                    " AND relnamespace = current_schema()::regnamespace"
+                )
+            ).scalars():
+                conn.execute(text(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)'))
+
+    def add_partition(self, start: datetime, end: datetime, *, empty: bool = False) -> str:
+        name = f"usage_part_{start:%Y%m}"
+        self.sql(f"CREATE TABLE {name} (LIKE usage_part INCLUDING DEFAULTS)")
+        self.sql(f"ALTER TABLE {name} SET (autovacuum_enabled = false)")
+        if not empty:
+            self.sql(
+                f"INSERT INTO {name} ({COLUMNS}) {GENERATED.format(clients=CLIENTS)}",
+                **{**self.month_params(self.months.index((start, end)))},
+            )
+        self.sql(
+            f"CREATE INDEX ON {name} (partner_id, client_id, usage_type, occurred_at, quantity,"
+            " received_at, adjusts_id)"
+        )
+        # The unique key of a partitioned table must include its partition key.
+        self.sql(f"ALTER TABLE {name} ADD UNIQUE (partner_id, event_id, occurred_at)")
+        self.sql(
+            f"ALTER TABLE usage_part ATTACH PARTITION {name}"
+            f" FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+        )
+        return name
+
+    def month_params(self, k: int) -> dict[str, Any]:
+        start, end = self.months[k]
+        step = (end - start) / timedelta(microseconds=1) // self.per_month
+        first = 1 + k * self.per_month
+        return {"start": start, "first": first, "last": first + self.per_month, "step": step}
+
+    def grow(self, months: int) -> None:
+        """Load months `self.loaded .. months - 1` into every variant; print what it cost."""
+        with Timer() as plain:
+            for name in SECONDARY:
+                self.sql(f"DROP INDEX {name}")
+            self.sql("ALTER TABLE usage_event DROP CONSTRAINT uq_usage_event_partner_event")
+            for k in range(self.loaded, months):
+                self.sql(
+                    f"INSERT INTO usage_event ({COLUMNS}) {GENERATED.format(clients=CLIENTS)}",
+                    **self.month_params(k),
+                )
+            for statement in SECONDARY.values():
+                self.sql(statement)
+            self.sql(f"{UNIQUE} (partner_id, event_id)")
+        with Timer() as part:
+            for k in range(self.loaded, months):
+                self.add_partition(*self.months[k])
+        with Timer() as rolled:
+            for k in range(self.loaded, months):
+                for grain in ("day", "hour"):
+                    self.roll(grain, f"usage_part_{self.months[k][0]:%Y%m}")
+        added = (months - self.loaded) * self.per_month
+        print(
+            f"  loaded {added:,} events in {plain.seconds:,.0f} s (indexes rebuilt), partitions"
+            f" {part.seconds:,.0f} s, day+hour rollups {rolled.seconds:,.0f} s"
+        )
+        self.loaded = months
+
+    def roll(self, grain: str, source: str) -> None:
+        """Add one month's events (its partition) into the rollup (an upsert: re-runnable)."""
+        self.sql(
+            f"INSERT INTO rollup_{grain} SELECT partner_id, client_id, usage_type,"
+            f" date_trunc('{grain}', occurred_at, 'UTC'), sum(quantity), count(*),"
+            f" max(received_at), max(quantity) FROM {source}"
+            " GROUP BY partner_id, client_id, usage_type, 4"
+            f" ON CONFLICT (partner_id, client_id, usage_type, bucket) DO UPDATE SET"
+            f" quantity = rollup_{grain}.quantity + excluded.quantity,"
+            f" events = rollup_{grain}.events + excluded.events,"
+            f" newest = greatest(rollup_{grain}.newest, excluded.newest),"
+            f" top = greatest(rollup_{grain}.top, excluded.top)"
+        )
+
+    def roll_batch(self, events: list[dict[str, Any]]) -> None:
+        """What keeping the hourly rollup in step with ingest costs: the batch grouped in
+        Python, one upsert from arrays (as it would run in the ingest transaction)."""
+        groups: dict[tuple[str, str, datetime], list[int]] = {}
+        for e in events:
+            hour = datetime.fromisoformat(e["occurred_at"]).replace(
+                minute=0, second=0, microsecond=0
+            )
+            scaled = int(e["quantity"].scaleb(6))
+            group = groups.setdefault((e["client"], e["usage_type"], hour), [0, 0, 0])
+            group[0] += scaled
+            group[1] += 1
+            group[2] = max(group[2], scaled)
+        keys = list(groups)
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO rollup_hour SELECT 'bench', c, t, b, q, n, now(), m FROM"
+                    " unnest(CAST(:c AS text[]), CAST(:t AS text[]),"
+                    " CAST(:b AS timestamptz[]), CAST(:q AS bigint[]), CAST(:n AS bigint[]),"
+                    " CAST(:m AS bigint[])) AS u(c, t, b, q, n, m)"
+                    " ON CONFLICT (partner_id, client_id, usage_type, bucket) DO UPDATE SET"
+                    " quantity = rollup_hour.quantity + excluded.quantity,"
+                    " events = rollup_hour.events + excluded.events,"
+                    " newest = greatest(rollup_hour.newest, excluded.newest),"
+                    " top = greatest(rollup_hour.top, excluded.top)"
+                ),
+                {
+                    "c": [k[0] for k in keys],
+                    "t": [k[1] for k in keys],
+                    "b": [k[2] for k in keys],
+                    "q": [groups[k][0] for k in keys],
+                    "n": [groups[k][1] for k in keys],
+                    "m": [groups[k][2] for k in keys],
+                },
+            )
+
+    def sizes(self) -> None:
+        """Bytes on disk per stored event, table and indexes, for each variant."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT t, (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i"
+                    " WHERE i.inhparent = t::regclass) AS parts, pg_total_relation_size(t)"
+                    " FROM unnest(ARRAY['usage_event', 'usage_part', 'rollup_day',"
+                    " 'rollup_hour']) AS t"
+                )
+            ).all()
+        events = self.count()
+        for table, parts, total in found:
+            size = int(parts or total)
+            print(
+                f"  on disk: {table:<12} {size / 2**20:>9,.0f} MiB  {size / events:>6,.0f} B/event"
+            )
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM usage_event")).scalar_one())
+
+    # -- 1. inserts ---------------------------------------------------------------------------
+
+    def batch(self) -> list[dict[str, Any]]:
+        rng = random.Random(self.batches)
+        self.batches += 1
+        span = int((datetime.now(UTC) - self.current).total_seconds()) - 60
+        now = datetime.now(UTC)
+        return [
+            {
+                "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "client": f"client-{rng.randrange(CLIENTS):05d}",
+                "usage_type": TYPES[n % 5][0],
+                "quantity": Decimal(rng.randrange(1, 100_000)).scaleb(-TYPES[n % 5][1]),
+                "occurred_at": (now - timedelta(seconds=rng.randrange(max(span, 1)))).isoformat(),
+            }
+            for n in range(BATCH)
+        ]
+
+    def inserts(self) -> None:
+        events = self.batch()
+        with session_scope(self.engine) as session:
+            catalog = load_catalog(session, PARTNER)
+        with Timer() as service:
+            for start in range(0, BATCH, CHUNK):
+                with session_scope(self.engine) as session:
+                    result = ingest(
+                        session, PARTNER, events[start : start + CHUNK], catalog=catalog
+                    )
+                assert result.accepted == len(events[start : start + CHUNK]), result.rejections[:3]
+        with Timer() as upkeep:
+            self.roll_batch(events)
+        rows = [self.row(e) for e in self.batch()]
+        copy_plain = self.copy("usage_event", rows)
+        copy_part = self.copy("usage_part", [self.row(e) for e in self.batch()])
+        figure("service path (ingest), 100k events", BATCH / service.seconds, "events/s")
+        figure("COPY into usage_event (reference)", BATCH / copy_plain, "events/s")
+        figure("COPY into the monthly partitioned table", BATCH / copy_part, "events/s")
+        print(
+            f"  service / COPY {copy_plain / service.seconds:.2f};"
+            f" hourly rollup upkeep for the batch {upkeep.seconds:.2f} s"
+            f" ({upkeep.seconds / service.seconds:.0%} of its ingest time)"
+        )
+        self.last_service = BATCH / service.seconds
+
+    @staticmethod
+    def row(event: dict[str, Any]) -> tuple[Any, ...]:
+        occurred = datetime.fromisoformat(event["occurred_at"])
+        scaled = int(event["quantity"].scaleb(6))
+        return (
+            uuid7(),
+            PARTNER,
+            event["client"],
+            event["usage_type"],
+            "c" + event["event_id"],
+            scaled,
+            occurred,
+            occurred + timedelta(seconds=3),
+            None,
+            "api",
+            scaled // 80_000,
+            "USD",
+            None,
+            event["event_id"][:32],
+        )
+
+    def copy(self, table: str, rows: list[tuple[Any, ...]]) -> float:
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            with Timer() as timer:
+                with cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                    for row in rows:
+                        copy.write_row(row)
+                raw.commit()
+        finally:
+            raw.close()
+        return timer.seconds
+
+    # -- 2. rating ----------------------------------------------------------------------------
+
+    def rating(self, state: str) -> None:
+        first = self.months[0]
+        every = (self.months[0][0], self.months[self.loaded - 1][1])
+        rules = {code: AggregationRule(Aggregation.SUM) for code, _ in TYPES}
+
+        def service(window: tuple[datetime, datetime]) -> Callable[[], int]:
+            def run() -> int:
+                with Session(self.engine) as session:
+                    repo = UsageTotalsRepository(session)
+                    return len(repo.totals(PARTNER, window[0], window[1], rules))
+
+            return run
+
+        def query(sql: str, window: tuple[datetime, datetime]) -> Callable[[], int]:
+            def run() -> int:
+                with self.engine.connect() as conn:
+                    return len(
+                        conn.execute(text(sql), {"start": window[0], "end": window[1]}).all()
+                    )
+
+            run.sql = sql  # type: ignore[attr-defined]
+            run.window = window  # type: ignore[attr-defined]
+            return run
+
+        for name, window in (("first month", first), (f"{self.loaded} month(s)", every)):
+            events = self.per_month * (1 if window is first else self.loaded)
+            variants = [
+                ("service query (totals)", service(window)),
+                ("GROUP BY, plain table", query(self.aggregate("usage_event", RAW), window)),
+                ("GROUP BY, partitioned", query(self.aggregate("usage_part", RAW), window)),
+                ("daily rollup", query(self.aggregate("rollup_day", ROLLED, "bucket"), window)),
+                ("hourly rollup", query(self.aggregate("rollup_hour", ROLLED, "bucket"), window)),
+            ]
+            times = 3 if events <= 500_000 else 1  # big windows: one warm run, one timed
+            seconds = {label: median(run, times) for label, run in variants}
+            reference = seconds["GROUP BY, plain table"]
+            for (label, value), (_, run) in zip(seconds.items(), variants, strict=True):
+                read = f"{self.pages(run.sql, run.window):>9,} pages" if hasattr(run, "sql") else ""
+                print(
+                    f"  {state}, {name} ({events:,} events): {label:<24}"
+                    f" {value * 1000:>9,.0f} ms  {reference / value:>6.2f}x plain {read}"
+                )
+
+    def pages(self, sql: str, window: tuple[datetime, datetime]) -> int:
+        return pages(self.engine, sql, {"start": window[0], "end": window[1]})
+
+    @staticmethod
+    def aggregate(table: str, shape: dict[str, str], time: str = "occurred_at") -> str:
+        return AGGREGATE.format(table=table, time=time, **shape)
+
+
+def pages(engine: Engine, sql: str, params: dict[str, Any]) -> int:
+    """8 kB pages the query touches (shared hit + read, EXPLAIN ANALYZE BUFFERS): the
+    measure of work that does not depend on how busy the machine's CPUs are."""
+    with engine.connect() as conn:
+        plan = conn.execute(
+            text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"), params
+        ).scalar_one()
+    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    return int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"])
+
+
+def median(run: Callable[[], int], times: int = 3) -> float:
+    run()  # warm: a running service reads from a warm cache too
+    found = []
+    for _ in range(times):
+        with Timer() as timer:
+            run()
+        found.append(timer.seconds)
+    return statistics.median(found)
+
+
+def ledger(engine: Engine, postings: list[int], months: list[tuple[datetime, datetime]]) -> None:
+    """Trial balance as postings grow, beside one month's per-account sums."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ledger_account (partner_id, code, name, type, currency, normal_side,"
+                " created_at) SELECT 'bench', 'A' || k, 'Account ' || k,"
+                " CASE WHEN k % 2 = 0 THEN 'asset' ELSE 'revenue' END, 'USD',"
+                " CASE WHEN k % 2 = 0 THEN 'debit' ELSE 'credit' END, now()"
+                " FROM generate_series(0, 19) AS k"
+            )
+        )
+        low = int(conn.execute(text("SELECT min(id) FROM ledger_account")).scalar_one())
+    # The last month always holds the first load's postings; each later load goes into the
+    # months before it at the same rate, so the history grows and the month does not.
+    earliest, length = months[-1][0], months[-1][1] - months[-1][0]
+    done = 0
+    window = {"start": months[-1][0], "end": months[-1][1]}
+    for target in postings:
+        entries = (target - done) // 2
+        first = done // 2
+        span = length * ((target - done) / postings[0])
+        start = earliest if done else months[-1][0]
+        start, earliest = (start - span, start - span) if done else (start, start)
+        step = span // timedelta(microseconds=1) // entries
+        with Timer() as load, engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            at = ":start + (n - :first)::bigint * :step * interval '1 microsecond'"
+            conn.execute(
+                text(
+                    "INSERT INTO ledger_entry (id, partner_id, idempotency_key, body_hash,"
+                    f" effective_at, recorded_at, memo, source_type) SELECT n + 1, 'bench',"
+                    f" 'k' || n, md5(n::text), {at}, {at}, '', 'accrual'"
+                    " FROM generate_series(:first, :last - 1) AS n"
+                ),
+                {"start": start, "step": step, "first": first, "last": first + entries},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO ledger_posting (entry_id, partner_id, account_id, amount,"
+                    " currency, client_id, usage_type, effective_at, service_period)"
+                    f" SELECT n + 1, 'bench', :low + 2 * (n % 10) + side, (100 + n % 977) *"
+                    f" (1 - 2 * side), 'USD', 'client-' || lpad((n % 1000)::text, 5, '0'), 'sms',"
+                    f" {at}, date_trunc('month', {at})::date"
+                    " FROM generate_series(:first, :last - 1) AS n, (VALUES (0), (1)) AS s(side)"
+                ),
+                {"start": start, "step": step, "first": first, "last": first + entries, "low": low},
+            )
+            conn.execute(text("SELECT setval('ledger_entry_id_seq', :n)"), {"n": first + entries})
+        done = target
+        vacuum(engine, "ledger_entry, ledger_posting")
+
+        def tb() -> int:
+            with Session(engine) as session:
+                report = trial_balance(session, PARTNER)
+                assert report.is_balanced
+                return len(report.rows)
+
+        def month() -> int:
+            with engine.connect() as conn:
+                return len(conn.execute(text(MONTH_SUMS), window).all())
+
+        whole, last = median(tb), median(month)
+        print(
+            f"  {target:,} postings (loaded in {load.seconds:,.0f} s): trial balance"
+            f" {whole * 1000:,.0f} ms ({pages(engine, ALL_SUMS, {}):,} pages);"
+            f" last month's per-account sums {last * 1000:,.0f} ms"
+            f" ({pages(engine, MONTH_SUMS, window):,} pages)"
+        )
+
+
+def vacuum(engine: Engine, tables: str = "") -> None:
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text(f"VACUUM ANALYZE {tables}")
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = int(os.environ.get("BENCH_SCALING_EVENTS", 20_000_000))
+    parser.add_argument("--events", type=int, default=default)
+    parser.add_argument("--no-ledger", action="store_true", help="skip the trial balance part")
+    parser.add_argument("--ledger-only", action="store_true", help="only the trial balance part")
+    args = parser.parse_args()
+    print(
+        f"scaling bench (PostgreSQL): up to {args.events:,} events, {CLIENTS:,} clients x 5"
+        f" types, {args.events // 4:,} events a month; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
+    with fresh_postgres() as engine:
+        if engine is None:
+            return
+        sim = Simulation(engine, args.events)
+        sim.setup()
+        rates: dict[int, float] = {}
+        for months in () if args.ledger_only else (0, 1, 2, 4):
+            if months:
+                sim.grow(months)
+            if months:
+                sim.sizes()
+            size = sim.count()
+            print(f"-- usage_event holds {size:,} rows (never analysed)")
+            sim.inserts()
+            rates[months] = sim.last_service
+            if months:
+                sim.rating("as loaded")
+                vacuum(engine)
+                sim.rating("analysed")
+        if rates:
+            ratio("service ingest at the largest size / empty table", rates[4], rates[0], 0.5)
+        if not args.no_ledger:
+            print("-- ledger")
+            ledger(engine, [args.events // 20, args.events // 2], sim.months)
+    goal_summary()
+
+
+if __name__ == "__main__":
+    main()
