@@ -111,7 +111,10 @@ def _by_client(session: Session, month: str) -> dict[str, tuple[int, int, int, i
 
 
 def _rows(session: Session) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in session.execute(select(Posting.__table__)).all()]  # type: ignore[attr-defined]
+    """Every posting, in id order (the comparisons below are of lists: without an order a
+    database may return rows in any order, and PostgreSQL does after updates elsewhere)."""
+    table = Posting.__table__  # type: ignore[attr-defined]
+    return [tuple(r) for r in session.execute(select(table).order_by(table.c.id)).all()]
 
 
 def test_old_books_retagged_read_as_their_invoices(
