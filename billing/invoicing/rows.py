@@ -9,11 +9,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, func
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Mapped
 
 from billing.invoicing.models import InvoiceLineKind, InvoiceStatus
+from config.key_arrays import ARRAY_CHUNK, keyed_queries
 
 __all__ = [
     "ARRAY_CHUNK",
@@ -31,10 +31,6 @@ __all__ = [
 CHUNK = 500
 """Ids per `IN (...)` list: far below both databases' parameter limits."""
 
-
-ARRAY_CHUNK = 10_000
-"""Keys per array (PostgreSQL): one round trip each."""
-
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
@@ -50,24 +46,12 @@ def keyed(
     *,
     postgres: bool,
 ) -> Iterator[_Query]:
-    """`query` restricted to rows whose `column` (client ids or invoice ids) is in `keys`.
-
-    PostgreSQL: a join on `unnest` of one array parameter per `ARRAY_CHUNK` keys. An IN list
-    there is a trap: psycopg prepares a statement after five executions, and the generic plan
-    PostgreSQL then picks for `IN ($2..$501)` on never-analysed tables scans all the partner's
-    rows against the list (see `config.key_arrays`). SQLite keeps IN lists of `CHUNK`.
-    Repeated keys are dropped first (a join, unlike IN, would return a row once per copy).
-    """
-    unique: list[Any] = list(dict.fromkeys(keys))
-    if not postgres:
-        for chunk in chunks(unique):
-            yield query.where(column.in_(chunk))
-        return
-    element = BigInteger() if unique and isinstance(unique[0], int) else String()
-    for chunk in chunks(unique, ARRAY_CHUNK):
-        values = bindparam("keys", list(chunk), type_=ARRAY(element))
-        array = func.unnest(values).table_valued("key").render_derived(name="keys_k")
-        yield query.join(array, column == array.c.key)
+    """`query` restricted to rows whose `column` (client ids or invoice ids) is in `keys`:
+    `config.key_arrays.keyed_queries` (a join on one array per 10,000 keys on PostgreSQL,
+    where an IN list falls into a generic plan that scans the partner's rows; IN lists of 500
+    on SQLite)."""
+    unique: list[Any] = list(keys)
+    return keyed_queries(query, column, unique, postgres=postgres)
 
 
 @dataclass(frozen=True, slots=True)
