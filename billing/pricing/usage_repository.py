@@ -17,15 +17,14 @@ so the database neither sorts the events nor reads the table: a window's clients
 named (the index seeks to each of them) or, when they are most of the partner's, read in one
 pass over the partner's entries. Named clients are an IN list on SQLite and a join on one array
 on PostgreSQL (`config.key_arrays`: an IN list there falls into a generic plan). Distinct counts
-are columns of the same query, one per `unique_count` usage type, each reading the property only
-on that usage type's rows (SQLite then reads the table for those rows alone; a second query
-over the window cost a fifth of rating). Corrections to `max` usage types take a narrow query
-for the clients that have them.
+read the properties: on SQLite they are columns of the same query (see `_window`), on
+PostgreSQL one more, narrower query per `unique_count` usage type. Corrections to `max` usage
+types take a narrow query for the clients that have them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -33,7 +32,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
-    Executable,
     Select,
     and_,
     case,
@@ -115,16 +113,29 @@ class UsageTotalsRepository:
             for code, rule in rules.items()
             if rule.aggregation is Aggregation.UNIQUE_COUNT and rule.property
         ]
+        # SQLite counts distinct values in the same index-ordered pass (COUNT(DISTINCT) on a
+        # CASE that reads the property only on that usage type's original events, so only those
+        # rows are read from the table). PostgreSQL would give up its hash aggregate for
+        # COUNT(DISTINCT) and read the table in index order (3x slower): there a second, narrow
+        # query per unique_count usage type is cheaper.
+        folded = [] if self._postgres else uniques
         rows: list[Any] = []
-        for query in self._aggregations(partner_id, window, uniques, client_ids):
+        for query in self._named(self._aggregation(partner_id, window, folded), client_ids):
             rows.extend(self.session.execute(query))
+        distinct_counts: dict[tuple[str, str], int] = {}
+        if folded:
+            for row in rows:
+                for index, (code, _) in enumerate(folded):
+                    if row[1] == code:
+                        distinct_counts[(row[0], code)] = int(row[8 + index] or 0)
+        else:
+            distinct_counts = self._distinct(partner_id, window, uniques, client_ids)
         corrected = {
             (row[0], row[1])
             for row in rows
             if row[7] and rules.get(row[1], _SUM).aggregation is Aggregation.MAX
         }
         maxima = self._corrected_maxima(partner_id, window, corrected) if corrected else {}
-        column = {code: 8 + index for index, (code, _) in enumerate(uniques)}
         found = {}
         for row in rows:
             client_id, usage_type, total, events, counted, newest, top = row[:7]
@@ -135,81 +146,76 @@ class UsageTotalsRepository:
             elif aggregation is Aggregation.MAX:
                 quantity = maxima.get(key, _quantity(top))
             elif aggregation is Aggregation.UNIQUE_COUNT:
-                index = column.get(usage_type)
-                quantity = Decimal(0 if index is None else int(row[index] or 0))
+                quantity = Decimal(distinct_counts.get(key, 0))
             else:
                 quantity = _quantity(total)
             found[key] = UsageTotal(quantity, int(events), newest)
         return found
 
-    def _aggregations(
-        self,
-        partner_id: str,
-        window: Window,
-        uniques: Sequence[tuple[str, str]],
-        client_ids: Sequence[str] | None,
-    ) -> Iterator[Executable]:
-        """The window's grouped queries: client, usage type, sum, count, signed count, newest
-        `received_at`, max of originals, corrections, then one distinct count per `uniques`.
-
-        Each distinct count reads its property only on its usage type's original events. SQLite
-        counts them with COUNT(DISTINCT) in the index-ordered pass. PostgreSQL would give up its
-        hash aggregate for COUNT(DISTINCT) (and scan the index, reading the table in its order:
-        3x slower), so it groups by the values first and counts them in an outer grouping.
-        """
+    @staticmethod
+    def _aggregation(
+        partner_id: str, window: Window, uniques: Sequence[tuple[str, str]]
+    ) -> Select[*tuple[Any, ...]]:
+        """The window's grouped query: client, usage type, sum, count, signed count, newest
+        `received_at`, max of originals, corrections, then a distinct count per `uniques`."""
         event = UsageEvent
         scaled = type_coerce(col(event.quantity), BigInteger)
         adjustment = col(event.adjusts_id).is_not(None)
         sign = case((scaled < 0, -1), (scaled > 0, 1), else_=0)
         keys = (col(event.client_id), col(event.usage_type))
-        values = [
-            case(
-                (
-                    and_(col(event.usage_type) == code, col(event.adjusts_id).is_(None)),
-                    col(event.properties)[name].as_string(),
+        distinct_counts = [
+            func.count(
+                distinct(
+                    case(
+                        (
+                            and_(col(event.usage_type) == code, col(event.adjusts_id).is_(None)),
+                            col(event.properties)[name].as_string(),
+                        )
+                    )
                 )
             )
             for code, name in uniques
         ]
-        totals = (
-            func.sum(scaled),
-            func.count(),
-            func.sum(case((adjustment, sign), else_=1)),
-            func.max(col(event.received_at)),
-            func.max(case((adjustment, None), else_=scaled)),
-            func.sum(case((adjustment, 1), else_=0)),
-        )
-        where = self._where(partner_id, window)
-        if not self._postgres or not values:
-            distinct_counts = [func.count(distinct(value)) for value in values]
-            query = select(*keys, *totals, *distinct_counts).where(*where).group_by(*keys)
-            # the index's order: lets the planner pick it
-            yield from self._named(query.order_by(*keys), client_ids)
-            return
-        labelled = [value.label(f"v{index}") for index, value in enumerate(values)]
-        inner = (
-            select(*keys, *labelled, *(total.label(f"t{n}") for n, total in enumerate(totals)))
-            .where(*where)
-            .group_by(*keys, *labelled)
-        )
-        for chunked in self._named(inner, client_ids):
-            grouped = chunked.subquery()
-            t = [grouped.c[f"t{n}"] for n in range(len(totals))]
-            outer_keys = (grouped.c.client_id, grouped.c.usage_type)
-            yield (
-                select(
-                    *outer_keys,
-                    func.sum(t[0]),
-                    func.sum(t[1]),
-                    func.sum(t[2]),
-                    func.max(t[3]),
-                    func.max(t[4]),
-                    func.sum(t[5]),
-                    *(func.count(grouped.c[f"v{n}"]) for n in range(len(values))),
-                )
-                .group_by(*outer_keys)
-                .order_by(*outer_keys)
+        return (
+            select(
+                *keys,
+                func.sum(scaled),
+                func.count(),
+                func.sum(case((adjustment, sign), else_=1)),
+                func.max(col(event.received_at)),
+                func.max(case((adjustment, None), else_=scaled)),
+                func.sum(case((adjustment, 1), else_=0)),
+                *distinct_counts,
             )
+            .where(*UsageTotalsRepository._where(partner_id, window))
+            .group_by(*keys)
+            .order_by(*keys)  # the index's order: lets the planner pick it
+        )
+
+    def _distinct(
+        self,
+        partner_id: str,
+        window: Window,
+        uniques: Sequence[tuple[str, str]],
+        client_ids: Sequence[str] | None,
+    ) -> dict[tuple[str, str], int]:
+        """Distinct counts, one narrow query per unique_count usage type."""
+        event = UsageEvent
+        found: dict[tuple[str, str], int] = {}
+        for code, name in uniques:
+            value = col(event.properties)[name].as_string()
+            query = (
+                select(col(event.client_id), func.count(distinct(value)))
+                .where(
+                    *self._where(partner_id, window),
+                    col(event.usage_type) == code,
+                    col(event.adjusts_id).is_(None),
+                )
+                .group_by(col(event.client_id))
+            )
+            for chunked in self._named(query, client_ids):
+                found.update(((c, code), int(n)) for c, n in self.session.execute(chunked))
+        return found
 
     def _named(self, query: _Query, client_ids: Sequence[str] | None) -> Iterable[_Query]:
         """`query` as is, or restricted to `client_ids` (IN lists, or array joins)."""
