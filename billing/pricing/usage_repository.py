@@ -86,16 +86,11 @@ class UsageTotalsRepository:
         client_ids: Sequence[str] | None = None,
     ) -> dict[tuple[str, str], UsageTotal]:
         """(client, usage type) -> total over events with `start <= occurred_at < end`, for
-        the named clients (every client when None); over-corrected totals stay negative."""
+        the named clients (every client when None; more than `_NAME_UP_TO` names read every
+        client too, so callers pick theirs); over-corrected totals stay negative."""
         if client_ids is not None and len(client_ids) > _NAME_UP_TO:
             client_ids = None
-        if client_ids is None:
-            return self._window(partner_id, (start, end), rules, None)
-        found: dict[tuple[str, str], UsageTotal] = {}
-        for index in range(0, len(client_ids), _CHUNK):
-            chunk = client_ids[index : index + _CHUNK]
-            found.update(self._window(partner_id, (start, end), rules, chunk))
-        return found
+        return self._window(partner_id, (start, end), rules, client_ids)
 
     @property
     def _postgres(self) -> bool:
