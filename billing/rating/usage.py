@@ -193,7 +193,7 @@ def _package(
 
 _Key = tuple[int, str, str, str, str]
 _RATED: dict[_Key, tuple[PriceModel, UsageCharge]] = {}
-_RATED_AT_MOST = 65_536
+_RATED_AT_MOST = 16_384  # entries: a few megabytes at most
 
 
 def rate_usage(
