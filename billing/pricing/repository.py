@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Select, bindparam, func, or_, select, text
@@ -25,9 +26,10 @@ from billing.pricing.models import (
     PriceVersion,
     PricingPlan,
 )
+from billing.tenants.models import Client
 from config.key_arrays import keyed_queries
 
-__all__ = ["AccruedRow", "PricingRepository"]
+__all__ = ["AccruedRow", "PriceRow", "PricingRepository", "RatedClient", "TermsRow"]
 
 _Row = TypeVar("_Row", bound=SQLModel)
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
@@ -41,6 +43,39 @@ class AccruedRow(NamedTuple):
     charge: int
     cost: int
     accruals: int
+
+
+class RatedClient(NamedTuple):
+    """What rating reads of a client (a plain row: rating thousands of clients does not need
+    thousands of tracked entities)."""
+
+    id: str
+    billing_anchor_day: int
+    timezone: str
+    currency: str
+
+
+class TermsRow(NamedTuple):
+    """A client terms version as the price book reads it (see `ClientTermsVersion`)."""
+
+    client_id: str
+    effective_from: date
+    plan_code: str | None
+    custom_plan: bool
+    discount_percent: Decimal
+    tax_name: str | None
+    tax_percent: Decimal | None
+    auto_charge: bool
+
+
+class PriceRow(NamedTuple):
+    """A price version as the price book reads it (see `PriceVersion`)."""
+
+    scope: PriceScope
+    owner: str
+    usage_type: str
+    effective_from: date
+    price: dict[str, Any] | None
 
 
 _ACCRUAL_KEY = ["partner_id", "client_id", "usage_type", "period_start"]
@@ -132,26 +167,30 @@ class PricingRepository:
 
     def book_price_versions(
         self, partner_id: str, client_ids: Sequence[str] | None
-    ) -> list[PriceVersion]:
+    ) -> list[PriceRow]:
         """Prices a price book needs: plans and wholesale, and client prices (of `client_ids`
-        only, when given), without other clients' own plans."""
+        only, when given), without other clients' own plans. Plain rows, read once per run."""
+        version = PriceVersion
+        query = select(
+            col(version.scope),
+            col(version.owner),
+            col(version.usage_type),
+            col(version.effective_from),
+            col(version.price),
+        ).where(col(version.partner_id) == partner_id)
         if client_ids is None:
-            return self.price_versions(partner_id)
-        shared = select(PriceVersion).where(
-            col(PriceVersion.partner_id) == partner_id,
+            return [PriceRow(*row) for row in self.session.execute(query)]
+        shared = query.where(
             or_(
-                col(PriceVersion.scope) == PriceScope.WHOLESALE,
-                (col(PriceVersion.scope) == PriceScope.PLAN)
-                & col(PriceVersion.owner).not_like(_CLIENT_PLAN),
-            ),
+                col(version.scope) == PriceScope.WHOLESALE,
+                (col(version.scope) == PriceScope.PLAN) & col(version.owner).not_like(_CLIENT_PLAN),
+            )
         )
-        found = list(self.session.scalars(shared))
+        found = [PriceRow(*row) for row in self.session.execute(shared)]
         owners = [*client_ids, *(f"client:{client}" for client in client_ids)]
-        found.extend(
-            row
-            for row in self.price_versions(partner_id, owners=owners)
-            if row.scope is not PriceScope.WHOLESALE
-        )
+        own = query.where(col(version.scope) != PriceScope.WHOLESALE)
+        for chunked in self._keyed(own, col(version.owner), owners):
+            found.extend(PriceRow(*row) for row in self.session.execute(chunked))
         return found
 
     # clients ------------------------------------------------------------------
@@ -159,6 +198,44 @@ class PricingRepository:
         self, partner_id: str, client_ids: Sequence[str] | None = None
     ) -> list[ClientTermsVersion]:
         return self._client_rows(ClientTermsVersion, partner_id, client_ids)
+
+    def book_terms(self, partner_id: str, client_ids: Sequence[str] | None) -> list[TermsRow]:
+        """Terms versions as plain rows (for the price book; `terms_versions` for changing)."""
+        terms = ClientTermsVersion
+        query = select(
+            col(terms.client_id),
+            col(terms.effective_from),
+            col(terms.plan_code),
+            col(terms.custom_plan),
+            col(terms.discount_percent),
+            col(terms.tax_name),
+            col(terms.tax_percent),
+            col(terms.auto_charge),
+        ).where(col(terms.partner_id) == partner_id)
+        if client_ids is None:
+            return [TermsRow(*row) for row in self.session.execute(query)]
+        found: list[TermsRow] = []
+        for chunked in self._keyed(query, col(terms.client_id), client_ids):
+            found.extend(TermsRow(*row) for row in self.session.execute(chunked))
+        return found
+
+    def rated_clients(
+        self, partner_id: str, client_ids: Sequence[str] | None = None
+    ) -> list[RatedClient]:
+        """The partner's clients (or those of `client_ids` that exist), ordered by id."""
+        query = select(
+            col(Client.id),
+            col(Client.billing_anchor_day),
+            col(Client.timezone),
+            col(Client.currency),
+        ).where(col(Client.partner_id) == partner_id)
+        if client_ids is None:
+            rows = self.session.execute(query.order_by(col(Client.id)))
+            return [RatedClient(*row) for row in rows]
+        found: list[RatedClient] = []
+        for chunked in self._keyed(query, col(Client.id), client_ids):
+            found.extend(RatedClient(*row) for row in self.session.execute(chunked))
+        return sorted(found)
 
     def client_dates(
         self, partner_id: str, client_ids: Sequence[str] | None = None

@@ -19,7 +19,7 @@ from billing.pricing.book import (
     custom_plan_code,
 )
 from billing.pricing.models import PlanVersion, PriceScope, PriceVersion
-from billing.pricing.repository import PricingRepository
+from billing.pricing.repository import PriceRow, PricingRepository
 from billing.rating import BillingPeriod
 from billing.tenants.errors import NotFoundError
 from billing.tenants.repository import TenantRepository
@@ -65,7 +65,7 @@ def load_book(
         timelines = book.prices.setdefault((price_row.scope, price_row.owner), {})
         timeline = _timeline(timelines, price_row.usage_type)
         timeline.add(price_row.effective_from, _parse(price_row, parsed))
-    for terms in repo.terms_versions(partner_id, client_ids):
+    for terms in repo.book_terms(partner_id, client_ids):
         value = TermsValue(
             terms.plan_code,
             terms.custom_plan,
@@ -87,7 +87,7 @@ def _timeline(timelines: dict[_K, Timeline[_T]], key: _K) -> Timeline[_T]:
     return found
 
 
-def _parse(row: PriceVersion, parsed: dict[str, PriceModel]) -> PriceModel | None:
+def _parse(row: PriceVersion | PriceRow, parsed: dict[str, PriceModel]) -> PriceModel | None:
     """Plans' prices repeat across versions; each distinct JSON is validated once."""
     if row.price is None:
         return None

@@ -191,6 +191,11 @@ def _package(
     return lines
 
 
+_Key = tuple[int, str, str, str, str]
+_RATED: dict[_Key, tuple[PriceModel, UsageCharge]] = {}
+_RATED_AT_MOST = 16_384  # entries: a few megabytes at most
+
+
 def rate_usage(
     price: PriceModel,
     quantity: Decimal,
@@ -203,9 +208,30 @@ def rate_usage(
 
     Used for retail charges and, with the wholesale price, for cost: the same models apply.
     `name` labels the lines (the usage type's display name; its code by default).
+
+    A partner-wide run rates the same few prices at the same small quantities again and again
+    (counts, maxima, distinct counts, zero), so results are remembered: the charge is immutable
+    and depends on nothing else. The key holds the quantity's text, not its value, because
+    `5` and `5.00` are equal but print differently on a line; it names the price object by
+    identity (price models are compared field by field, which costs more than rating), and the
+    entry keeps that object alive so that its identity cannot be reused by another.
     """
     check_quantity(quantity)
     label = name or usage_type
+    key = (id(price), str(quantity), currency, usage_type, label)
+    found = _RATED.get(key)
+    if found is not None and found[0] is price:
+        return found[1]
+    charge = _rate(price, quantity, currency, usage_type, label)
+    if len(_RATED) >= _RATED_AT_MOST:
+        _RATED.clear()
+    _RATED[key] = (price, charge)
+    return charge
+
+
+def _rate(
+    price: PriceModel, quantity: Decimal, currency: str, usage_type: str, label: str
+) -> UsageCharge:
     lines: list[ChargeLine]
     if isinstance(price, PerUnitPrice):
         lines = _per_unit(price, quantity, currency, usage_type, label)

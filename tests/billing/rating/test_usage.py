@@ -235,3 +235,24 @@ def test_huge_quantities_stay_exact() -> None:
     quantity = "123456789012345.123456"
     exact_cents = Fraction(D(quantity)) * Fraction(D("0.123455")) * 100
     assert rate(per_unit("0.123455"), quantity).amount == int(exact_cents + Fraction(1, 2))
+
+
+# --- remembered charges ---------------------------------------------------------------------------
+
+
+def test_equal_quantities_written_differently_keep_their_own_lines() -> None:
+    # rate_usage remembers charges; 5 and 5.00 are equal but print differently on a line
+    price = per_unit("0.11")
+    whole, cents = rate(price, "5"), rate(price, "5.00")
+    assert str(whole.lines[0].quantity) == "5" and str(cents.lines[0].quantity) == "5.00"
+    assert rate(price, "5") == whole and whole.amount == cents.amount == 55
+
+
+def test_remembered_charges_follow_the_price_and_the_labels() -> None:
+    first, second = per_unit("0.11"), per_unit("0.12")
+    assert rate(first, "10").amount == 110 and rate(second, "10").amount == 120
+    named = rate_usage(first, D("10"), "USD", usage_type="voice", name="Calls")
+    assert (
+        named.lines[0].description == "Calls" and rate(first, "10").lines[0].description == "Voice"
+    )
+    assert rate(first, "10", "JPY").amount == 1 and rate(first, "10", "JPY").currency == "JPY"
