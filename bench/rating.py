@@ -239,16 +239,18 @@ def measure(engine: Engine, clients: int, label: str, sql_seconds: list[float]) 
         sql.append(sql_seconds[0])
         del rated
     rate = clients / statistics.median(rating)
-    floor = clients / statistics.median(reference)
+    # The goal is measured against the faster of the two statements: the stricter floor (on
+    # SQLite the one without cost reads only rating's covering index, as rating does).
+    floor = clients / min(statistics.median(reference), statistics.median(quantities))
     print(f"  -- {label}: {len(spans)} billing windows, medians of {ROUNDS} interleaved rounds")
-    figure("raw GROUP BY per window (reference)", floor, "clients/s")
+    figure("raw GROUP BY per window", clients / statistics.median(reference), "clients/s")
     figure(
         "  the same without wholesale cost", clients / statistics.median(quantities), "clients/s"
     )
     figure("rate_clients (SQL aggregate + pricing)", rate, "clients/s")
     figure("  of which the SQL aggregation", statistics.median(sql) * 1000, "ms")
     figure("  CPU time of this process", statistics.median(cpu) * 1000, "ms")
-    ratio(f"rating / raw GROUP BY ({label})", rate, floor, 0.35)
+    ratio(f"rating / the faster raw GROUP BY ({label})", rate, floor, 0.35)
     at_most(f"rate one period ({label}; issue 4: 10k clients)", statistics.median(rating), 5, "s")
 
 
