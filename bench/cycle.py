@@ -298,10 +298,11 @@ def report(figures: dict[str, float], where: str) -> None:
     )
     print(f"  {where}: CPU time of this process per step: {cpu}")
     print(f"  {where + ': approve all (one statement)':<52} {figures['approve']:>14,.2f} s")
-    print(
-        f"  {where + ': issue with PDF + e-mail queued':<52} "
-        f"{figures['pdf_rate']:>14,.1f} invoices/s"
-    )
+    if figures["pdf_rate"]:  # `--pdfs 0` renders none
+        print(
+            f"  {where + ': issue with PDF + e-mail queued':<52} "
+            f"{figures['pdf_rate']:>14,.1f} invoices/s"
+        )
 
 
 def postgres_run(args: argparse.Namespace, statistics: str) -> None:
