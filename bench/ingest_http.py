@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import Engine, insert, text  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
 from bench._common import (  # noqa: E402
     PG_URL,
@@ -60,16 +60,18 @@ from bench._common import (  # noqa: E402
     goal_summary,
     ratio,
 )
+from bench.ingest import TYPES as INGEST_TYPES  # noqa: E402
+from bench.ingest import seed as seed_partner  # noqa: E402
 from billing.metering import EventSource, ingest  # noqa: E402
 from billing.metering.validation import parse_batch  # noqa: E402
-from billing.tenants import Client, Partner, Scope, UsageType, create_api_key  # noqa: E402
+from billing.tenants import Scope, create_api_key  # noqa: E402
 from config.db import session_scope  # noqa: E402
 from config.secret_key import generate_key  # noqa: E402
 
 PARTNER = "bench"
 BATCH = 1_000
 CONCURRENT_CLIENTS = 4
-TYPES = (("voice_minutes", 2), ("sms", 0), ("chat_conversations", 0), ("workflow_runs", 3))
+TYPES = tuple(INGEST_TYPES[:4])  # voice minutes, SMS, chats, e-mail automations
 GOAL = 0.85
 
 
@@ -94,54 +96,8 @@ def batches(count: int, clients: int, seed: int = 11) -> list[bytes]:
 
 
 def seed(engine: Engine, clients: int) -> str:
-    """The partner, its clients and usage types; an ingest key for them."""
-    stamps = {"created_at": datetime.now(UTC), "updated_at": datetime.now(UTC)}
-    with session_scope(engine) as session:
-        session.execute(
-            insert(Partner),
-            [
-                {
-                    "id": PARTNER,
-                    "name": "Bench",
-                    "currency": "USD",
-                    "timezone": "UTC",
-                    "invoice_prefix": "B",
-                    "branding": {},
-                    "settings": {"late_event_days": 90},
-                    **stamps,
-                }
-            ],
-        )
-        session.execute(
-            insert(Client),
-            [
-                {
-                    "partner_id": PARTNER,
-                    "id": f"client-{n:05d}",
-                    "name": f"Client {n}",
-                    "address": {},
-                    "currency": "USD",
-                    "timezone": "America/New_York",
-                    **stamps,
-                }
-                for n in range(clients)
-            ],
-        )
-        session.execute(
-            insert(UsageType),
-            [
-                {
-                    "partner_id": PARTNER,
-                    "code": code,
-                    "display_name": code,
-                    "unit": "unit",
-                    "precision": precision,
-                    "wholesale_rate": Decimal("0.0123"),
-                    "created_at": stamps["created_at"],
-                }
-                for code, precision in TYPES
-            ],
-        )
+    """The partner, its clients and usage types (`bench/ingest.py`'s); an ingest key."""
+    seed_partner(engine, clients, len(TYPES))
     with session_scope(engine) as session:
         return create_api_key(session, PARTNER, [Scope.INGEST]).key
 
