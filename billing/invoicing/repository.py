@@ -33,10 +33,10 @@ from billing.invoicing.rows import (
     LineFigure,
     UsageFigure,
     chunks,
-    keyed,
 )
 from billing.invoicing.usage_queries import UsageQueries
 from billing.tenants.models import Client
+from config.key_arrays import keyed_queries
 
 __all__ = [
     "BilledUsage",
@@ -110,7 +110,7 @@ class InvoiceRepository(UsageQueries):
         query = select(Invoice).where(col(Invoice.partner_id) == partner_id)
         if lock and self.postgres:
             query = query.with_for_update(of=Invoice)
-        for chunked in keyed(query, col(Invoice.id), invoice_ids, postgres=self.postgres):
+        for chunked in keyed_queries(query, col(Invoice.id), invoice_ids, postgres=self.postgres):
             found.extend(self.session.scalars(chunked.order_by(col(Invoice.id))))
         return found
 
@@ -181,7 +181,7 @@ class InvoiceRepository(UsageQueries):
         queries: Iterable[Any] = (
             [query]
             if client_ids is None
-            else keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres)
+            else keyed_queries(query, col(Invoice.client_id), client_ids, postgres=self.postgres)
         )
         for chunked in queries:
             for client_id, start in self.session.execute(chunked):
@@ -252,7 +252,7 @@ class InvoiceRepository(UsageQueries):
     def lines(self, invoice_ids: Sequence[int]) -> dict[int, list[InvoiceLine]]:
         found: dict[int, list[InvoiceLine]] = {i: [] for i in invoice_ids}
         query = select(InvoiceLine).order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
-        for chunked in keyed(
+        for chunked in keyed_queries(
             query, col(InvoiceLine.invoice_id), invoice_ids, postgres=self.postgres
         ):
             for line in self.session.scalars(chunked):
@@ -262,7 +262,7 @@ class InvoiceRepository(UsageQueries):
     def usage_rows(self, invoice_ids: Sequence[int]) -> dict[int, list[InvoiceUsage]]:
         found: dict[int, list[InvoiceUsage]] = {i: [] for i in invoice_ids}
         query = select(InvoiceUsage).order_by(col(InvoiceUsage.id))
-        for chunked in keyed(
+        for chunked in keyed_queries(
             query, col(InvoiceUsage.invoice_id), invoice_ids, postgres=self.postgres
         ):
             for row in self.session.scalars(chunked):
@@ -280,7 +280,9 @@ class InvoiceRepository(UsageQueries):
             col(line.origin_period_start),
             col(line.adjusts),
         ).order_by(col(line.invoice_id), col(line.position))
-        for chunked in keyed(query, col(line.invoice_id), invoice_ids, postgres=self.postgres):
+        for chunked in keyed_queries(
+            query, col(line.invoice_id), invoice_ids, postgres=self.postgres
+        ):
             for invoice_id, *values in self.session.execute(chunked):
                 found[invoice_id].append(LineFigure(*values))
         return found
@@ -296,7 +298,9 @@ class InvoiceRepository(UsageQueries):
             col(row.charge_minor),
             col(row.cost_minor),
         ).order_by(col(row.id))
-        for chunked in keyed(query, col(row.invoice_id), invoice_ids, postgres=self.postgres):
+        for chunked in keyed_queries(
+            query, col(row.invoice_id), invoice_ids, postgres=self.postgres
+        ):
             for invoice_id, *values in self.session.execute(chunked):
                 found[invoice_id].append(UsageFigure(*values))
         return found
@@ -419,7 +423,7 @@ class InvoiceRepository(UsageQueries):
         query = select(CreditNoteLine).order_by(
             col(CreditNoteLine.credit_note_id), col(CreditNoteLine.position)
         )
-        for chunked in keyed(
+        for chunked in keyed_queries(
             query, col(CreditNoteLine.credit_note_id), credit_note_ids, postgres=self.postgres
         ):
             for line in self.session.scalars(chunked):

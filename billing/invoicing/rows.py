@@ -9,11 +9,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select
-from sqlalchemy.orm import Mapped
+from sqlalchemy import Select
 
 from billing.invoicing.models import InvoiceLineKind, InvoiceStatus
-from config.key_arrays import ARRAY_CHUNK, keyed_queries
+from config.key_arrays import ARRAY_CHUNK
 
 __all__ = [
     "ARRAY_CHUNK",
@@ -25,7 +24,6 @@ __all__ = [
     "LineFigure",
     "UsageFigure",
     "chunks",
-    "keyed",
 ]
 
 CHUNK = 500
@@ -37,21 +35,6 @@ _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def keyed(
-    query: _Query,
-    column: ColumnElement[Any] | Mapped[Any],
-    keys: Sequence[str] | Sequence[int],
-    *,
-    postgres: bool,
-) -> Iterator[_Query]:
-    """`query` restricted to rows whose `column` (client ids or invoice ids) is in `keys`:
-    `config.key_arrays.keyed_queries` (a join on one array per 10,000 keys on PostgreSQL,
-    where an IN list falls into a generic plan that scans the partner's rows; IN lists of 500
-    on SQLite)."""
-    unique: list[Any] = list(keys)
-    return keyed_queries(query, column, unique, postgres=postgres)
 
 
 @dataclass(frozen=True, slots=True)

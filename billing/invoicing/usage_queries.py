@@ -18,9 +18,10 @@ from billing.invoicing.models import (
     InvoiceStatus,
     InvoiceUsage,
 )
-from billing.invoicing.rows import BilledUsage, LateEvent, keyed
+from billing.invoicing.rows import BilledUsage, LateEvent
 from billing.metering.models import UsageEvent
 from billing.pricing.models import AccrualState
+from config.key_arrays import keyed_queries
 
 __all__ = ["UsageQueries"]
 
@@ -30,7 +31,7 @@ class UsageQueries:
 
     @property
     def postgres(self) -> bool:
-        """Lists of keys join on arrays there (see `rows.keyed`)."""
+        """Lists of keys join on arrays there (see `config.key_arrays`)."""
         return self.session.get_bind().dialect.name == "postgresql"
 
     def billed_usage(
@@ -67,7 +68,7 @@ class UsageQueries:
         if exclude_invoice_id is not None:
             query = query.where(col(row.invoice_id) != exclude_invoice_id)
         found: dict[tuple[str, date, str], BilledUsage] = {}
-        for chunked in keyed(query, col(row.client_id), client_ids, postgres=self.postgres):
+        for chunked in keyed_queries(query, col(row.client_id), client_ids, postgres=self.postgres):
             for values in self.session.execute(chunked):
                 client, start, usage_type, quantity, charge, cost, cleared, cost_cleared, mark = (
                     values
@@ -127,7 +128,9 @@ class UsageQueries:
         if wanted is not None:
             query = query.where(period.in_(sorted(wanted)))
         found: dict[tuple[str, date, InvoiceLineKind], int] = {}
-        for chunked in keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres):
+        for chunked in keyed_queries(
+            query, col(Invoice.client_id), client_ids, postgres=self.postgres
+        ):
             rows = self.session.execute(chunked)
             for client, own, kind, adjusts, origin, amount in rows:
                 what = adjusts if kind is InvoiceLineKind.PRIOR_PERIOD_ADJUSTMENT else kind
@@ -179,7 +182,9 @@ class UsageQueries:
             col(Invoice.partner_id) == partner_id,
             col(Invoice.period_start).in_(wanted),
         )
-        for chunked in keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres):
+        for chunked in keyed_queries(
+            query, col(Invoice.client_id), client_ids, postgres=self.postgres
+        ):
             for client_id, start, last in self.session.execute(chunked):
                 found[(client_id, start)] = last + timedelta(days=1)
         return found
@@ -215,7 +220,9 @@ class UsageQueries:
             col(Invoice.status).in_(sorted(ISSUED_STATES)),
             col(Invoice.period_end_at) > ended_after,
         )
-        for chunked in keyed(query, col(Invoice.client_id), client_ids, postgres=self.postgres):
+        for chunked in keyed_queries(
+            query, col(Invoice.client_id), client_ids, postgres=self.postgres
+        ):
             found.extend(self.session.scalars(chunked))
         return found
 
@@ -242,7 +249,9 @@ class UsageQueries:
             col(event.occurred_at) < end,
             col(event.received_at) > received_after,
         )
-        for chunked in keyed(query, col(event.client_id), client_ids, postgres=self.postgres):
+        for chunked in keyed_queries(
+            query, col(event.client_id), client_ids, postgres=self.postgres
+        ):
             found.extend(LateEvent(*values) for values in self.session.execute(chunked))
         return found
 

@@ -95,10 +95,12 @@ class PricingRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _keyed(self, query: _Query, column: Any, keys: Sequence[str]) -> Iterator[_Query]:
-        """`query` over rows whose `column` is in `keys`: joins on arrays on PostgreSQL (an IN
-        list there falls into a generic plan that scans the partner's rows; see
-        `config.key_arrays`), IN lists on SQLite."""
+    def _keyed(self, query: _Query, column: Any, keys: Sequence[str] | None) -> Iterator[_Query]:
+        """`query` over rows whose `column` is in `keys` (every row when `keys` is None):
+        joins on arrays on PostgreSQL (an IN list there falls into a generic plan that scans
+        the partner's rows; see `config.key_arrays`), IN lists on SQLite."""
+        if keys is None:
+            return iter([query])
         postgres = self.session.get_bind().dialect.name == "postgresql"
         return keyed_queries(query, column, keys, postgres=postgres)
 
@@ -158,8 +160,6 @@ class PricingRepository:
             col(PriceVersion.usage_type),
             col(PriceVersion.effective_from),
         )
-        if owners is None:
-            return list(self.session.scalars(query.order_by(*order)))
         found: list[PriceVersion] = []
         for chunked in self._keyed(query, col(PriceVersion.owner), owners):
             found.extend(self.session.scalars(chunked.order_by(*order)))
@@ -212,8 +212,6 @@ class PricingRepository:
             col(terms.tax_percent),
             col(terms.auto_charge),
         ).where(col(terms.partner_id) == partner_id)
-        if client_ids is None:
-            return [TermsRow(*row) for row in self.session.execute(query)]
         found: list[TermsRow] = []
         for chunked in self._keyed(query, col(terms.client_id), client_ids):
             found.extend(TermsRow(*row) for row in self.session.execute(chunked))
@@ -250,8 +248,6 @@ class PricingRepository:
     ) -> list[_Row]:
         table: Any = model
         query = select(model).where(table.partner_id == partner_id)
-        if client_ids is None:
-            return list(self.session.scalars(query))
         found: list[_Row] = []
         for chunked in self._keyed(query, table.client_id, client_ids):
             found.extend(self.session.scalars(chunked))
@@ -295,8 +291,6 @@ class PricingRepository:
             col(state.partner_id) == partner_id,
             col(state.period_start).in_(sorted(set(period_starts))),
         )
-        if client_ids is None:
-            return [AccruedRow(*row) for row in self.session.execute(query)]
         found: list[AccruedRow] = []
         for chunked in self._keyed(query, col(state.client_id), client_ids):
             found.extend(AccruedRow(*row) for row in self.session.execute(chunked))
