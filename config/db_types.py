@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 
-__all__ = ["BigId", "DecimalText", "StrEnumType", "UTCDateTime", "utcnow", "uuid7"]
+__all__ = ["BigId", "DecimalText", "StrEnumType", "UTCDateTime", "utcnow", "uuid7", "uuid7_hex"]
 
 
 # 64-bit keys on PostgreSQL; on SQLite exactly INTEGER so the key is the rowid (fast, ordered).
@@ -40,6 +40,22 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
+
+
+def uuid7_hex(count: int) -> list[str]:
+    """`count` version-7 UUIDs of this millisecond as 32 hex digits, the form SQLite stores and
+    PostgreSQL's uuid type reads: ingestion stamps ten thousand events at once, and one
+    `uuid.UUID` object per event cost more than the database's insert of it."""
+    stamp = ((time.time_ns() // 1_000_000) & ((1 << 48) - 1)) << 80 | 0x7 << 76 | 0b10 << 62
+    random = os.urandom(10 * count)
+    ids = []
+    for start in range(0, 10 * count, 10):
+        rand = int.from_bytes(random[start : start + 10], "big")
+        ids.append(f"{stamp | ((rand >> 62) & 0xFFF) << 64 | (rand & _LOW_62):032x}")
+    return ids
+
+
+_LOW_62 = (1 << 62) - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,11 +1,4 @@
-"""Every query metering runs. Ingestion writes with one `INSERT ... ON CONFLICT DO NOTHING`
-executed over thousands of rows: the unique `(partner_id, event_id)` index decides what is a
-replay, even between concurrent writers, and no stored event is read before writing.
-
-On SQLite the rows are handed to the driver already in storage form (the exact text
-SQLAlchemy's SQLite types write, checked by a test), because per-value type processing costs
-more than SQLite's own insert. PostgreSQL (the only other database we run on) takes them by
-COPY into a temporary table, then the same `INSERT ... ON CONFLICT DO NOTHING` from it.
+"""Every query metering runs, except ingestion's writes (`write_repository`).
 
 Lookups by event id are keyed by long lists: on PostgreSQL they join an array
 (`config.key_arrays`), never an IN list whose generic plan scans the partner's events.
@@ -14,29 +7,23 @@ Lookups by event id are keyed by long lists: on PostgreSQL they join an array
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Date, Select, String, column, select, table, text
-from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col
 
 from billing.metering.models import UsageEvent
-from billing.metering.validation import IssuedPeriod, ValidEvent
+from billing.metering.validation import IssuedPeriod
 from config.db_types import UTCDateTime
 from config.key_arrays import on_postgres, probed_queries
 
 __all__ = ["ISSUED_STATUSES", "EventFilter", "MeteringRepository", "StoredRef", "SummaryRow"]
 
-_INSERT_CHUNK = 5000
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
-_TABLE = UsageEvent.__table__  # type: ignore[attr-defined]
-_COLUMNS = [column.name for column in _TABLE.columns]
-_IDEMPOTENCY_KEY = ["partner_id", "event_id"]
 # Invoices that were issued and stand (invoicing's `ISSUED_STATES`, which metering may not
 # import: invoicing imports metering; a test keeps the two equal).
 ISSUED_STATUSES = ("issued", "paid", "partially_paid", "uncollectible")
@@ -80,33 +67,6 @@ class EventFilter:
     end: datetime | None = None
 
 
-def _hex(value: uuid.UUID | None) -> str | None:
-    """How SQLAlchemy's `Uuid` stores a UUID on SQLite: 32 hex digits, no dashes."""
-    return None if value is None else value.hex
-
-
-@lru_cache(maxsize=1)
-def _sqlite_insert_sql() -> str:
-    """The statement with one `?` per column, in `_COLUMNS` order (the rows' tuple order)."""
-    statement = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=_IDEMPOTENCY_KEY)
-    compiled = statement.compile(dialect=sqlite.dialect(), column_keys=_COLUMNS)
-    assert list(compiled.positiontup or ()) == _COLUMNS, compiled.positiontup
-    return str(compiled)
-
-
-_STAGE = "usage_event_incoming"
-_NAMES = ", ".join(_COLUMNS)
-# The staging table copies the event table's columns (and NOT NULLs) whatever migrations did
-# to them; it lives for one call, so no connection keeps a stale copy.
-_PG_STAGE = f"CREATE TEMPORARY TABLE {_STAGE} (LIKE usage_event) ON COMMIT DROP"
-_PG_COPY = f"COPY {_STAGE} ({_NAMES}) FROM STDIN"
-_PG_MOVE = (
-    f"INSERT INTO usage_event ({_NAMES}) SELECT {_NAMES} FROM {_STAGE} ORDER BY event_id"
-    " ON CONFLICT (partner_id, event_id) DO NOTHING"
-)
-_PG_UNSTAGE = f"DROP TABLE {_STAGE}"
-
-
 class MeteringRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -121,92 +81,6 @@ class MeteringRepository:
         """
         if self.session.get_bind().dialect.name == "sqlite":
             self.session.execute(text("UPDATE billing_partner SET id = id WHERE 0"))
-
-    def insert_new(
-        self,
-        partner_id: str,
-        currency: str,
-        source: str,
-        received_at: datetime,
-        events: Sequence[ValidEvent],
-    ) -> int:
-        """Insert what is not there yet; returns how many rows were written."""
-        connection = self.session.connection()
-        written = 0
-        if connection.dialect.name == "sqlite":
-            sql = _sqlite_insert_sql()
-            received = received_at.isoformat(" ", "microseconds")[:26]
-            for start in range(0, len(events), _INSERT_CHUNK):
-                rows = [
-                    (
-                        _hex(e.id),
-                        partner_id,
-                        e.client_id,
-                        e.usage_type,
-                        e.event_id,
-                        e.quantity_scaled,
-                        e.occurred_text,
-                        received,
-                        e.properties_json,
-                        source,
-                        e.wholesale_cost,
-                        currency,
-                        _hex(e.adjusts_id),
-                        e.body_hash,
-                    )
-                    for e in events[start : start + _INSERT_CHUNK]
-                ]
-                result = connection.exec_driver_sql(
-                    sql, rows, execution_options={"preserve_rowcount": True}
-                )
-                written += result.rowcount
-            return written
-        return self._copy_new(partner_id, currency, source, received_at, events)
-
-    def _copy_new(
-        self,
-        partner_id: str,
-        currency: str,
-        source: str,
-        received_at: datetime,
-        events: Sequence[ValidEvent],
-    ) -> int:
-        """PostgreSQL: COPY the rows into a temporary table, then one
-        `INSERT ... SELECT ... ON CONFLICT DO NOTHING` moves the new ones across. An INSERT
-        per row through executemany spent a quarter of its time on per-row parameters; this
-        runs at about 0.85 of a bare COPY. The INSERT's row count is exactly the rows written,
-        and it writes in event_id order, so two writers lock overlapping rows in one order."""
-        driver = self.session.connection().connection.driver_connection
-        assert driver is not None
-        # Timestamps go as text with an explicit UTC offset (cheaper than adapting datetimes,
-        # and never read in the session's time zone).
-        received = received_at.astimezone(UTC).isoformat(" ", "microseconds")
-        with driver.cursor() as cursor:
-            cursor.execute(_PG_STAGE)
-            with cursor.copy(_PG_COPY) as copy:
-                for e in events:
-                    copy.write_row(
-                        (
-                            e.id,
-                            partner_id,
-                            e.client_id,
-                            e.usage_type,
-                            e.event_id,
-                            e.quantity_scaled,
-                            f"{e.occurred_text}+00",
-                            received,
-                            e.properties_json,
-                            source,
-                            e.wholesale_cost,
-                            currency,
-                            e.adjusts_id,
-                            e.body_hash,
-                        )
-                    )
-            cursor.execute(_PG_MOVE)
-            written = cursor.rowcount
-            cursor.execute(_PG_UNSTAGE)
-        return int(written)
 
     # reading ------------------------------------------------------------------
     def stored_hashes(self, partner_id: str, event_ids: Iterable[str]) -> dict[str, str]:

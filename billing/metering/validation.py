@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,11 +31,15 @@ from config.text import MAX_JSON_DEPTH, dotted, find_text_problem, printable, te
 
 __all__ = [
     "EVENT_FIELDS",
+    "FUTURE_TOLERANCE",
+    "MAX_ADJUSTED",
     "MAX_BATCH",
+    "MAX_EVENT_ID",
     "MAX_PROPERTIES_BYTES",
     "BatchTooLargeError",
     "Catalog",
     "EventValidator",
+    "InvalidEventError",
     "IssuedPeriod",
     "MalformedBatchError",
     "Rejection",
@@ -55,7 +58,7 @@ MAX_PROPERTIES_BYTES = 16 * 1024
 MAX_EVENT_ID = 200
 FUTURE_TOLERANCE = timedelta(hours=24)
 # A stored quantity is a signed 64-bit count of 10^-QUANTITY_SCALE units.
-_MAX_ADJUSTED = 18 - QUANTITY_SCALE - 1
+MAX_ADJUSTED = 18 - QUANTITY_SCALE - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +117,10 @@ class ValidEvent:
     adjusts: str | None
     wholesale_cost: int
     body_hash: str
-    id: uuid.UUID | None = None  # assigned when stored
-    adjusts_id: uuid.UUID | None = None  # the stored original, for an adjustment
+    # Assigned when stored, as 32 hex digits (`config.db_types.uuid7_hex`); for an adjustment,
+    # the id of the stored original in the same form.
+    id: str | None = None
+    adjusts_id: str | None = None
 
 
 class MalformedBatchError(JsonBodyError):
@@ -139,7 +144,9 @@ def parse_batch(body: bytes, limit: int = MAX_BATCH) -> list[object]:
     return parsed
 
 
-class _InvalidEventError(Exception):
+class InvalidEventError(Exception):
+    """One event's problem, caught where the event is validated and turned into its rejection."""
+
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
         self.reason = reason
@@ -160,7 +167,7 @@ def encode_properties(value: dict[str, Any]) -> str:
     except TypeError:  # holds a Decimal (a JSON number with a fraction): the slow path below
         text = _encode_with_decimals(value)
     except ValueError as exc:  # a float NaN or infinity from a Python caller
-        raise _InvalidEventError("properties", "must not contain NaN or infinity") from exc
+        raise InvalidEventError("properties", "must not contain NaN or infinity") from exc
     except RecursionError:
         raise _too_deep() from None
     # Cheap tests on the text first: NUL is escaped as \u0000 by the encoder, a surrogate is
@@ -173,12 +180,12 @@ def encode_properties(value: dict[str, Any]) -> str:
         found = find_text_problem(value)
         if found is not None:
             loc, problem = found
-            raise _InvalidEventError(dotted(("properties", *loc)), problem)
+            raise InvalidEventError(dotted(("properties", *loc)), problem)
     return text
 
 
-def _too_deep() -> _InvalidEventError:
-    return _InvalidEventError("properties", f"is nested deeper than {MAX_JSON_DEPTH} levels")
+def _too_deep() -> InvalidEventError:
+    return InvalidEventError("properties", f"is nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _encode_with_decimals(value: dict[str, Any]) -> str:
@@ -189,10 +196,10 @@ def _encode_with_decimals(value: dict[str, Any]) -> str:
     def placeholder(item: object) -> str:
         if isinstance(item, Decimal):
             if not item.is_finite():
-                raise _InvalidEventError("properties", "must not contain NaN or infinity")
+                raise InvalidEventError("properties", "must not contain NaN or infinity")
             decimals.append(str(item))
             return f"{mark}{len(decimals) - 1}"
-        raise _InvalidEventError("properties", f"cannot hold a {type(item).__name__}")
+        raise InvalidEventError("properties", f"cannot hold a {type(item).__name__}")
 
     encoder = json.JSONEncoder(
         sort_keys=True,
@@ -204,7 +211,7 @@ def _encode_with_decimals(value: dict[str, Any]) -> str:
     try:
         text = encoder.encode(value)
     except ValueError as exc:
-        raise _InvalidEventError("properties", "must not contain NaN or infinity") from exc
+        raise InvalidEventError("properties", "must not contain NaN or infinity") from exc
     except RecursionError:
         raise _too_deep() from None
     for number, decimal_text in enumerate(decimals):
@@ -223,7 +230,7 @@ class EventValidator:
     def validate(self, index: int, raw: object) -> ValidEvent | Rejection:
         try:
             return self._validate(index, raw)
-        except _InvalidEventError as problem:
+        except InvalidEventError as problem:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
             # echoed back only when it can be (a lone surrogate has no JSON-over-UTF-8 form)
             event_id = (
@@ -233,36 +240,36 @@ class EventValidator:
 
     def _validate(self, index: int, raw: object) -> ValidEvent:
         if not isinstance(raw, dict):
-            raise _InvalidEventError("event", "must be a JSON object")
+            raise InvalidEventError("event", "must be a JSON object")
         if not EVENT_FIELDS.issuperset(raw):
             unknown = sorted(printable(str(key)) for key in raw if key not in EVENT_FIELDS)
-            raise _InvalidEventError(unknown[0], "unknown field")
+            raise InvalidEventError(unknown[0], "unknown field")
         event_id = raw.get("event_id")
         if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID:
-            raise _InvalidEventError("event_id", _required_text(event_id, MAX_EVENT_ID))
+            raise InvalidEventError("event_id", _required_text(event_id, MAX_EVENT_ID))
         _storable("event_id", event_id)
         catalog = self.catalog
         # A client or usage type found in the catalog was read from the database, so it is
         # storable text: only names not found are checked (the same rejection, less work).
         client_id = raw.get("client")
         if not isinstance(client_id, str):
-            raise _InvalidEventError("client", _required_text(client_id, 64))
+            raise InvalidEventError("client", _required_text(client_id, 64))
         status = catalog.clients.get(client_id)
         if status is None:
             _storable("client", client_id)
-            raise _InvalidEventError("client", f"unknown client {client_id!r}")
+            raise InvalidEventError("client", f"unknown client {client_id!r}")
         if status == "archived":
-            raise _InvalidEventError("client", f"client {client_id!r} is archived")
+            raise InvalidEventError("client", f"client {client_id!r} is archived")
         code = raw.get("usage_type")
         if not isinstance(code, str):
-            raise _InvalidEventError("usage_type", _required_text(code, 64))
+            raise InvalidEventError("usage_type", _required_text(code, 64))
         rule = catalog.usage_types.get(code)
         if rule is None:
             _storable("usage_type", code)
-            raise _InvalidEventError("usage_type", f"unknown usage type {code!r}")
+            raise InvalidEventError("usage_type", f"unknown usage type {code!r}")
         adjusts = raw.get("adjusts")
         if adjusts is not None and (not isinstance(adjusts, str) or not adjusts):
-            raise _InvalidEventError(
+            raise InvalidEventError(
                 "adjusts", "must be the event_id of the event this one corrects"
             )
         if adjusts is not None:
@@ -274,14 +281,14 @@ class EventValidator:
         properties_json: str | None = None
         if properties is not None:
             if not isinstance(properties, dict):
-                raise _InvalidEventError("properties", "must be a JSON object")
+                raise InvalidEventError("properties", "must be a JSON object")
             if properties:
                 properties_json = encode_properties(properties)
                 size = len(properties_json)
                 if size * 4 > MAX_PROPERTIES_BYTES:
                     size = len(properties_json.encode())
                 if size > MAX_PROPERTIES_BYTES:
-                    raise _InvalidEventError("properties", f"is {size} bytes; the limit is 16 KiB")
+                    raise InvalidEventError("properties", f"is {size} bytes; the limit is 16 KiB")
             else:
                 properties = None
         scaled = int(quantity.scaleb(QUANTITY_SCALE))
@@ -306,25 +313,25 @@ class EventValidator:
 
     def _occurred_at(self, value: object) -> datetime:
         if value is None or value == "":
-            raise _InvalidEventError("occurred_at", "is required")
+            raise InvalidEventError("occurred_at", "is required")
         if not isinstance(value, str):
-            raise _InvalidEventError("occurred_at", "must be an ISO 8601 timestamp string")
+            raise InvalidEventError("occurred_at", "must be an ISO 8601 timestamp string")
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise _InvalidEventError(
+            raise InvalidEventError(
                 "occurred_at", f"{value[:40]!r} is not an ISO 8601 timestamp"
             ) from None
         if parsed.tzinfo is None:
-            raise _InvalidEventError(
+            raise InvalidEventError(
                 "occurred_at", "has no time zone: add Z or an offset such as +02:00"
             )
         try:
             occurred = parsed.astimezone(UTC)
         except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
-            raise _InvalidEventError("occurred_at", f"{value[:40]!r} is out of range") from None
+            raise InvalidEventError("occurred_at", f"{value[:40]!r} is out of range") from None
         if occurred > self.latest:
-            raise _InvalidEventError("occurred_at", "is more than 24 hours in the future")
+            raise InvalidEventError("occurred_at", "is more than 24 hours in the future")
         return occurred
 
 
@@ -363,28 +370,26 @@ def _quantity(value: object, rule: UsageTypeRule, *, adjustment: bool) -> Decima
         quantity = value
     elif type(value) is str:
         if not value.strip():
-            raise _InvalidEventError("quantity", "is required")
+            raise InvalidEventError("quantity", "is required")
         try:
             quantity = Decimal(value.strip())
         except InvalidOperation:
-            raise _InvalidEventError("quantity", f"{value[:40]!r} is not a number") from None
+            raise InvalidEventError("quantity", f"{value[:40]!r} is not a number") from None
     elif type(value) is int:
         quantity = Decimal(value)
     elif value is None:
-        raise _InvalidEventError("quantity", "is required")
+        raise InvalidEventError("quantity", "is required")
     else:
-        raise _InvalidEventError(
-            "quantity", f"must be a decimal number, not {type(value).__name__}"
-        )
+        raise InvalidEventError("quantity", f"must be a decimal number, not {type(value).__name__}")
     if not quantity.is_finite():
-        raise _InvalidEventError("quantity", "must be finite (NaN and infinity are refused)")
+        raise InvalidEventError("quantity", "must be finite (NaN and infinity are refused)")
     if quantity < 0 and not adjustment:
-        raise _InvalidEventError("quantity", "must not be negative (only adjustments may be)")
-    if quantity and quantity.adjusted() > _MAX_ADJUSTED:
-        raise _InvalidEventError("quantity", "is too large")
+        raise InvalidEventError("quantity", "must not be negative (only adjustments may be)")
+    if quantity and quantity.adjusted() > MAX_ADJUSTED:
+        raise InvalidEventError("quantity", "is too large")
     # Exact: the quotient has at most 18 digits once the magnitude is bounded as above.
     if quantity % rule.quantum:
-        raise _InvalidEventError(
+        raise InvalidEventError(
             "quantity",
             f"has more decimal places than usage type {rule.code!r} allows ({rule.precision})",
         )
@@ -394,7 +399,7 @@ def _quantity(value: object, rule: UsageTypeRule, *, adjustment: bool) -> Decima
 def _storable(field: str, value: str) -> None:
     problem = text_problem(value)
     if problem is not None:
-        raise _InvalidEventError(field, problem)
+        raise InvalidEventError(field, problem)
 
 
 def _required_text(value: object, limit: int) -> str:

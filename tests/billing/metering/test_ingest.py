@@ -277,12 +277,12 @@ def test_a_reused_catalog_sees_clients_created_later(tenants: Session) -> None:
 def test_an_archived_client_is_refused_once_its_cached_status_expires(
     tenants: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from billing.metering import service
+    from billing.metering import ingestion
     from billing.tenants import ClientStatus, ClientUpdate, update_client
 
     assert send(tenants, [event("e-1")]).accepted == 1
     update_client(tenants, "acme", "alpha", ClientUpdate(status=ClientStatus.ARCHIVED))
     tenants.commit()
-    monkeypatch.setattr(service, "_CLIENT_STATUS_TTL_NS", 0)
+    monkeypatch.setattr(ingestion, "_CLIENT_STATUS_TTL_NS", 0)
     result = send(tenants, [event("e-2")])
     assert result.rejections[0].reason == "client 'alpha' is archived"

@@ -223,7 +223,11 @@ def test_the_prepared_stored_event_lookups_probe_the_unique_index(large: LargeDa
         assert lookups and all("unnest" in s and " IN (" not in s for s in lookups), lookups[0][
             :300
         ]
-        prepared = prepared_statements(session, "usage_event", "unnest", "body_hash")
+        prepared = [
+            statement
+            for statement in prepared_statements(session, "usage_event", "unnest", "body_hash")
+            if not statement[1].lstrip().startswith("INSERT")  # ingestion's write, not a lookup
+        ]
         assert len(prepared) == 2, [sql for _, sql, _, _ in prepared]  # stored, stored_hashes
         plans = [generic_plan(session, name, BULK, ids) for name, _, _, _ in prepared]
         session.rollback()
