@@ -60,8 +60,8 @@ from bench._common import (  # noqa: E402
     goal_summary,
     ratio,
 )
-from bench.ingest import TYPES as INGEST_TYPES  # noqa: E402
-from bench.ingest import seed as seed_partner  # noqa: E402
+from bench._ingest_setup import TYPES as INGEST_TYPES  # noqa: E402
+from bench._ingest_setup import seed as seed_partner  # noqa: E402
 from billing.metering import EventSource, ingest  # noqa: E402
 from billing.metering.validation import parse_batch  # noqa: E402
 from billing.tenants import Scope, create_api_key  # noqa: E402
