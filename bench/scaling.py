@@ -26,10 +26,8 @@ project's migrations and models are untouched.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import statistics
 import sys
 import uuid
 from collections.abc import Callable
@@ -40,61 +38,36 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from bench._common import Timer, figure, fresh_postgres, goal_summary, ratio
+from bench._ingest_setup import TYPES as INGEST_TYPES
+from bench._ingest_setup import seed
+from bench._scaling_parts import (
+    AGGREGATE,
+    COLUMNS,
+    GENERATED,
+    RAW,
+    ROLLED,
+    SECONDARY,
+    UNIQUE,
+    ledger,
+    median,
+    pages,
+    vacuum,
+)
 from billing.metering import ingest, load_catalog
 from billing.pricing.usage_repository import AggregationRule, UsageTotalsRepository
-from billing.tenants import Client, Partner, UsageType
 from billing.tenants.models import Aggregation
 from config.db import session_scope
 from config.db_types import uuid7
-from ledger import trial_balance
 
 PARTNER = "bench"
 CLIENTS = 1_000
-TYPES = [("voice_minutes", 2), ("sms", 0), ("chat_conversations", 0), ("email", 0), ("runs", 3)]
+TYPES = INGEST_TYPES[:5]  # the partner of bench/_ingest_setup.py, with 1,000 clients
 BATCH = 100_000
 CHUNK = 10_000
-COLUMNS = (
-    "id, partner_id, client_id, usage_type, event_id, quantity, occurred_at, received_at,"
-    " properties, source, wholesale_cost, currency, adjusts_id, body_hash"
-)
-# One generated event per n: ids and times rise with n (as arrivals do), clients and usage
-# types are spread by hashes, event ids are random-looking like a platform's UUIDs.
-GENERATED = """
-SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, 'bench',
-       'client-' || lpad((abs(hashint8extended(n, 1)) % {clients})::text, 5, '0'),
-       (ARRAY['voice_minutes','sms','chat_conversations','email','runs'])
-           [1 + abs(hashint8extended(n, 2)) % 5],
-       md5(n::text), (1 + abs(hashint8extended(n, 3)) % 10000) * 10000,
-       :start + (n - :first) * :step * interval '1 microsecond',
-       :start + (n - :first) * :step * interval '1 microsecond' + interval '3 seconds',
-       NULL, 'api', abs(hashint8extended(n, 4)) % 500, 'USD', NULL, left(md5('b' || n), 32)
-FROM generate_series(:first, :last - 1) AS n
-"""
-SECONDARY = {  # dropped while a month is loaded, rebuilt after (as a bulk load would)
-    "ix_usage_event_client_time": "CREATE INDEX ix_usage_event_client_time"
-    " ON usage_event (partner_id, client_id, occurred_at)",
-    "ix_usage_event_rating": "CREATE INDEX ix_usage_event_rating ON usage_event"
-    " (partner_id, client_id, usage_type, occurred_at, quantity, received_at, adjusts_id)",
-}
-UNIQUE = "ALTER TABLE usage_event ADD CONSTRAINT uq_usage_event_partner_event UNIQUE"
-AGGREGATE = """
-SELECT client_id, usage_type, sum({q}), {n}, max({newest}), max({top})
-FROM {table} WHERE partner_id = 'bench' AND {time} >= :start AND {time} < :end
-GROUP BY client_id, usage_type ORDER BY client_id, usage_type
-"""
-ALL_SUMS = (
-    "SELECT account_id, sum(amount) FROM ledger_posting WHERE partner_id = 'bench' GROUP BY 1"
-)
-MONTH_SUMS = (
-    "SELECT account_id, sum(amount) FROM ledger_posting WHERE partner_id = 'bench'"
-    " AND effective_at >= :start AND effective_at < :end GROUP BY 1"
-)
-RAW = {"q": "quantity", "n": "count(*)", "newest": "received_at", "top": "quantity"}
-ROLLED = {"q": "quantity", "n": "sum(events)", "newest": "newest", "top": "top"}
 
 
 def month_start(now: datetime, back: int) -> datetime:
@@ -119,55 +92,7 @@ class Simulation:
             conn.execute(text(statement), params)
 
     def setup(self) -> None:
-        stamp = {"created_at": datetime.now(UTC)}
-        with session_scope(self.engine) as session:
-            session.execute(
-                insert(Partner),
-                [
-                    {
-                        "id": PARTNER,
-                        "name": "Bench",
-                        "currency": "USD",
-                        "timezone": "UTC",
-                        "invoice_prefix": "B",
-                        "branding": {},
-                        "settings": {"late_event_days": 90},
-                        "updated_at": stamp["created_at"],
-                        **stamp,
-                    }
-                ],
-            )
-            session.execute(
-                insert(Client),
-                [
-                    {
-                        "partner_id": PARTNER,
-                        "id": f"client-{n:05d}",
-                        "name": f"Client {n}",
-                        "address": {},
-                        "currency": "USD",
-                        "timezone": "UTC",
-                        "updated_at": stamp["created_at"],
-                        **stamp,
-                    }
-                    for n in range(CLIENTS)
-                ],
-            )
-            session.execute(
-                insert(UsageType),
-                [
-                    {
-                        "partner_id": PARTNER,
-                        "code": code,
-                        "display_name": code,
-                        "unit": "unit",
-                        "precision": precision,
-                        "wholesale_rate": Decimal("0.0123"),
-                        **stamp,
-                    }
-                    for code, precision in TYPES
-                ],
-            )
+        seed(self.engine, CLIENTS, len(TYPES), PARTNER)
         like = "(LIKE usage_event INCLUDING DEFAULTS)"
         self.sql(f"CREATE TABLE usage_part {like} PARTITION BY RANGE (occurred_at)")
         for grain in ("day", "hour"):
@@ -443,105 +368,6 @@ class Simulation:
     @staticmethod
     def aggregate(table: str, shape: dict[str, str], time: str = "occurred_at") -> str:
         return AGGREGATE.format(table=table, time=time, **shape)
-
-
-def pages(engine: Engine, sql: str, params: dict[str, Any]) -> int:
-    """8 kB pages the query touches (shared hit + read, EXPLAIN ANALYZE BUFFERS): the
-    measure of work that does not depend on how busy the machine's CPUs are."""
-    with engine.connect() as conn:
-        plan = conn.execute(
-            text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}"), params
-        ).scalar_one()
-    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-    return int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"])
-
-
-def median(run: Callable[[], int], times: int = 3) -> float:
-    run()  # warm: a running service reads from a warm cache too
-    found = []
-    for _ in range(times):
-        with Timer() as timer:
-            run()
-        found.append(timer.seconds)
-    return statistics.median(found)
-
-
-def ledger(engine: Engine, postings: list[int], months: list[tuple[datetime, datetime]]) -> None:
-    """Trial balance as postings grow, beside one month's per-account sums."""
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO ledger_account (partner_id, code, name, type, currency, normal_side,"
-                " created_at) SELECT 'bench', 'A' || k, 'Account ' || k,"
-                " CASE WHEN k % 2 = 0 THEN 'asset' ELSE 'revenue' END, 'USD',"
-                " CASE WHEN k % 2 = 0 THEN 'debit' ELSE 'credit' END, now()"
-                " FROM generate_series(0, 19) AS k"
-            )
-        )
-        low = int(conn.execute(text("SELECT min(id) FROM ledger_account")).scalar_one())
-    # The last month always holds the first load's postings; each later load goes into the
-    # months before it at the same rate, so the history grows and the month does not.
-    earliest, length = months[-1][0], months[-1][1] - months[-1][0]
-    done = 0
-    window = {"start": months[-1][0], "end": months[-1][1]}
-    for target in postings:
-        entries = (target - done) // 2
-        first = done // 2
-        span = length * ((target - done) / postings[0])
-        start = earliest if done else months[-1][0]
-        start, earliest = (start - span, start - span) if done else (start, start)
-        step = span // timedelta(microseconds=1) // entries
-        with Timer() as load, engine.begin() as conn:
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            at = ":start + (n - :first)::bigint * :step * interval '1 microsecond'"
-            conn.execute(
-                text(
-                    "INSERT INTO ledger_entry (id, partner_id, idempotency_key, body_hash,"
-                    f" effective_at, recorded_at, memo, source_type) SELECT n + 1, 'bench',"
-                    f" 'k' || n, md5(n::text), {at}, {at}, '', 'accrual'"
-                    " FROM generate_series(:first, :last - 1) AS n"
-                ),
-                {"start": start, "step": step, "first": first, "last": first + entries},
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO ledger_posting (entry_id, partner_id, account_id, amount,"
-                    " currency, client_id, usage_type, effective_at, service_period)"
-                    f" SELECT n + 1, 'bench', :low + 2 * (n % 10) + side, (100 + n % 977) *"
-                    f" (1 - 2 * side), 'USD', 'client-' || lpad((n % 1000)::text, 5, '0'), 'sms',"
-                    f" {at}, date_trunc('month', {at})::date"
-                    " FROM generate_series(:first, :last - 1) AS n, (VALUES (0), (1)) AS s(side)"
-                ),
-                {"start": start, "step": step, "first": first, "last": first + entries, "low": low},
-            )
-            conn.execute(text("SELECT setval('ledger_entry_id_seq', :n)"), {"n": first + entries})
-        done = target
-        vacuum(engine, "ledger_entry, ledger_posting")
-
-        def tb() -> int:
-            with Session(engine) as session:
-                report = trial_balance(session, PARTNER)
-                assert report.is_balanced
-                return len(report.rows)
-
-        def month() -> int:
-            with engine.connect() as conn:
-                return len(conn.execute(text(MONTH_SUMS), window).all())
-
-        whole, last = median(tb), median(month)
-        print(
-            f"  {target:,} postings (loaded in {load.seconds:,.0f} s): trial balance"
-            f" {whole * 1000:,.0f} ms ({pages(engine, ALL_SUMS, {}):,} pages);"
-            f" last month's per-account sums {last * 1000:,.0f} ms"
-            f" ({pages(engine, MONTH_SUMS, window):,} pages)"
-        )
-
-
-def vacuum(engine: Engine, tables: str = "") -> None:
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-            text(f"VACUUM ANALYZE {tables}")
-        )
 
 
 def main() -> None:
