@@ -193,7 +193,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-BROWSER_TESTS = "tests/api/dashboard/test_browser.py::"
+BROWSER_TESTS = (
+    "tests/api/dashboard/test_browser.py::",
+    "tests/api/dashboard/test_browser_invoices.py::",
+)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

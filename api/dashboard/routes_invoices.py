@@ -1,6 +1,7 @@
-"""Invoice review: this cycle's drafts with their change from last period, approve (and so
-issue) one or many, the PDF, issued invoices with payment and sync status, and the events
-behind each line (the dispute pack), exportable as CSV.
+"""Invoice review: this cycle's drafts with their margin and change from last period, approve
+(and so issue) one or many, the PDF, every issued invoice (filtered by status, period, client,
+payment and sync state, searched by number, 50 a page) with payment and sync status, and the
+events behind each line (the dispute pack), exportable as CSV.
 """
 
 from __future__ import annotations
@@ -15,26 +16,31 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, col, select
 
+from api.dashboard.invoice_filters import FILTER_NAMES, SHOWN_STATUSES, read_filters
 from api.dashboard.sync_state import invoice_sync_status
 from api.dashboard.web import SignedIn, check_csrf, not_found, partner_in_view, render
 from billing.documents.pdf import document_path
+from billing.invoicing.browse_repository import PaymentState, SyncState, browse_invoices
 from billing.invoicing.documents import invoice_document, write_pdf
 from billing.invoicing.errors import InvoicingError
 from billing.invoicing.explain import LineExplanation, explain_invoice
 from billing.invoicing.issuing import issue_invoices
+from billing.invoicing.margin import invoice_margin
 from billing.invoicing.models import ISSUED_STATES, Invoice, InvoiceStatus
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.invoicing.service import approve_invoice, list_invoices
 from billing.metering.schemas import quantity_text
+from billing.pricing.book import local_today
 from billing.tenants.service import get_client
 from config.csv_cells import safe_writer
+from config.db_types import utcnow
 from config.key_arrays import keyed_queries, on_postgres
 from config.request_session import DbSession
 from sync.stripe.models import StripeCharge
 
 __all__ = ["router"]
 
-ISSUED_SHOWN = 200
+PAGE = 50  # issued invoices a page shows; the rest are a link away (`before`)
 OPEN = (InvoiceStatus.DRAFT, InvoiceStatus.APPROVED)
 
 
@@ -157,19 +163,16 @@ def review(
     db: DbSession,
     issued: str | None = None,
     error: str | None = None,
+    before: int | None = None,
 ) -> Response:
     partner = partner_in_view(db, who, partner_id)
     repo = InvoiceRepository(db)
     drafts = [i for state in OPEN for i in repo.invoices(partner.id, InvoiceFilter(status=state))]
     drafts.sort(key=lambda i: (i.period_start, i.client_id))
-    done = list(
-        db.exec(
-            select(Invoice)
-            .where(col(Invoice.partner_id) == partner.id, col(Invoice.status).not_in(OPEN))
-            .order_by(col(Invoice.issued_at).desc(), col(Invoice.id).desc())
-            .limit(ISSUED_SHOWN)
-        )
-    )
+    form = read_filters({name: request.query_params.get(name) for name in FILTER_NAMES})
+    today = local_today(partner.timezone, utcnow())
+    found = browse_invoices(db, partner.id, form.where, today, before=before, limit=PAGE + 1)
+    done, more = found[:PAGE], len(found) > PAGE
     return render(
         request,
         "invoices.html",
@@ -178,7 +181,14 @@ def review(
         db=db,
         drafts=drafts,
         previous=_previous_totals(db, partner.id, drafts),
+        margins={i.invoice_id: invoice_margin(i) for i in drafts},
         done=done,
+        form=form,
+        statuses=SHOWN_STATUSES,
+        payment_states=[state.value for state in PaymentState],
+        sync_states=[state.value for state in SyncState],
+        next_page=form.link(before=done[-1].invoice_id) if more and done else None,
+        paged=before is not None,
         sync=invoice_sync_status(db, partner.id, [i.invoice_id for i in done]),
         charges=_charges(db, partner.id, [i.invoice_id for i in done]),
         issued_message=issued,

@@ -15,20 +15,29 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from billing.invoicing.browse_repository import MISSING_KIND
 from config.db_types import utcnow
 from config.key_arrays import keyed_queries, on_postgres
 from sync.connections import ConnectionSummary, connection_summaries
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
 from sync.reconcile.models import ReconcileRun
 from sync.reconcile.readable import ReadableReport, readable_report
-from sync.reconcile.repository import list_runs
+from sync.reconcile.repository import differences_of, list_runs
 from sync.repository import retry_rows
 from sync.status import status_report
 
-__all__ = ["SyncOverview", "invoice_sync_status", "retry_dead_rows", "sync_overview"]
+__all__ = [
+    "MISSING",
+    "SyncOverview",
+    "invoice_sync_status",
+    "retry_dead_rows",
+    "sync_overview",
+]
 
 STATES = tuple(status.value for status in OutboxStatus)
 _INVOICE_OPS = (OutboxOp.INVOICE_PUSH, OutboxOp.INVOICE_VOID)
+MISSING = "missing"
+_NOT_IN_USE = ("disconnected", "pending")  # connectors' ConnectionStatus
 
 
 @dataclass
@@ -64,11 +73,17 @@ def sync_overview(db: Session, partner_id: str) -> SyncOverview:
 def invoice_sync_status(
     db: Session, partner_id: str, invoice_ids: Sequence[int]
 ) -> dict[int, dict[str, str]] | None:
-    """invoice id -> {connection name: state of its newest invoice row}; None when the partner
-    has no connection."""
-    connections = {c.id: c.name for c in connection_summaries(db, partner_id=partner_id)}
-    if not connections:
+    """invoice id -> {connection name: state of its newest invoice row}, for the partner's
+    connections in use only: a disconnected (or never completed) system's old rows say nothing
+    about today; one waiting to be authorised again stays, its rows read `paused`, because
+    that is something to act on. None when no connection is in use. An invoice the latest reconciliation found missing in
+    a system reads `missing` there, whatever its row says: "done" would be false comfort."""
+    active = [
+        c for c in connection_summaries(db, partner_id=partner_id) if c.status not in _NOT_IN_USE
+    ]
+    if not active:
         return None
+    names = {c.id: c.name for c in active}
     found: dict[int, dict[str, str]] = {}
     wanted = [str(i) for i in invoice_ids]
     query = (
@@ -79,9 +94,28 @@ def invoice_sync_status(
     column = col(OutboxRow.our_id)
     for chunk in keyed_queries(query, column, wanted, postgres=on_postgres(db)):
         for our_id, connection_id, state in db.exec(chunk):
-            name = connections.get(connection_id, connection_id)
-            found.setdefault(int(our_id), {})[name] = str(state)
+            if connection_id in names:
+                found.setdefault(int(our_id), {})[names[connection_id]] = str(state)
+    for invoice_id, name in _missing(db, partner_id, active, set(invoice_ids)):
+        found.setdefault(invoice_id, {})[name] = MISSING
     return found
+
+
+def _missing(
+    db: Session, partner_id: str, active: Sequence[ConnectionSummary], invoice_ids: set[int]
+) -> list[tuple[int, str]]:
+    """(invoice id, connection name) the partner's latest reconciliation found missing."""
+    runs = list_runs(db, partner_id, limit=1)
+    if not runs or runs[0].id is None or not invoice_ids:
+        return []
+    by_system = {f"{c.provider}:{c.name}": c.name for c in active}
+    return [
+        (difference.invoice_id, by_system[difference.system])
+        for difference in differences_of(db, runs[0].id)
+        if difference.kind == MISSING_KIND
+        and difference.invoice_id in invoice_ids
+        and difference.system in by_system
+    ]
 
 
 def retry_dead_rows(db: Session, partner_id: str, row_ids: Sequence[int] | None) -> int:

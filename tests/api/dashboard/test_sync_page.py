@@ -158,3 +158,65 @@ def test_the_latest_reconciliation_and_its_differences_by_kind(
     for item in report.differences:
         shown = page.split(f'data-testid="stake-{item.id}">', 1)[1].split("<", 1)[0]
         assert shown == item.at_stake
+
+
+def test_invoice_badges_show_active_connections_and_what_reconciliation_found_missing(
+    app_client: TestClient, world: World, session: Session
+) -> None:
+    from datetime import date
+
+    from sync.reconcile.models import ReconcileDifference, ReconcileRun
+
+    books = Connection(partner_id="acme", name="books", provider="quickbooks", status="active")
+    gone = Connection(partner_id="acme", name="oldxero", provider="xero", status="disconnected")
+    session.add_all([books, gone])
+    session.commit()
+    [first, second] = session.exec(
+        select(Invoice)
+        .where(Invoice.partner_id == "acme", Invoice.number.is_not(None))  # type: ignore[union-attr]
+        .order_by(Invoice.id)
+    ).all()
+    for invoice in (first, second):
+        _outbox(session, "acme", books.id, "done", invoice)
+        _outbox(session, "acme", gone.id, "dead", invoice)
+    sign_in(app_client, "ann@acme.example")
+    listing = app_client.get("/dashboard/p/acme/invoices").text
+    assert (
+        "books: done" in listing and "oldxero" not in listing
+    )  # a disconnected system says nothing
+
+    run = ReconcileRun(
+        partner_id="acme",
+        period="2026-10",
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 11, 1),
+    )
+    session.add(run)
+    session.flush()
+    session.add(
+        ReconcileDifference(
+            run_id=run.id,
+            kind="missing_there",
+            severity="error",
+            system="quickbooks:books",
+            subject=f"Invoice {first.number}",
+            invoice_id=first.id,
+            invoice_number=first.number,
+        )
+    )
+    session.commit()
+    listing = app_client.get("/dashboard/p/acme/invoices").text
+    row_of = {
+        i.id: listing.split(f'data-invoice="{i.id}"', 1)[1].split("</tr>", 1)[0]
+        for i in (first, second)
+    }
+    assert "books: missing there (latest reconciliation)" in row_of[first.id]
+    assert "books: done" in row_of[second.id] and "missing" not in row_of[second.id]
+    only_missing = app_client.get("/dashboard/p/acme/invoices?sync=missing").text
+    assert f'data-invoice="{first.id}"' in only_missing
+    assert f'data-invoice="{second.id}"' not in only_missing.split('data-testid="issued"', 1)[1]
+
+    for connection in (books, gone):
+        session.delete(connection)
+    session.commit()
+    assert "no connection in use" in app_client.get("/dashboard/p/acme/invoices").text
