@@ -10,7 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.dashboard import routes_auth, routes_invoices, routes_overview, routes_usage
+from api.dashboard import (
+    routes_auth,
+    routes_clients,
+    routes_invoices,
+    routes_overview,
+    routes_usage,
+)
 from api.dashboard.session import dashboard_settings
 from api.dashboard.throttle import SignInThrottle
 from api.dashboard.web import SignInRequired
@@ -35,6 +41,7 @@ def mount_dashboard(app: FastAPI) -> None:
     )
     app.include_router(routes_auth.router)
     app.include_router(routes_overview.router)
+    app.include_router(routes_clients.router)
     app.include_router(routes_invoices.router)
     app.include_router(routes_usage.router)
     app.add_exception_handler(SignInRequired, _to_signin)

@@ -24,8 +24,10 @@ from billing.tenants.service import get_partner
 from config.db_types import utcnow
 
 __all__ = [
+    "ClientPeriod",
     "Portfolio",
     "TrendPoint",
+    "client_periods",
     "month_end",
     "portfolio",
     "previous_month",
@@ -136,3 +138,23 @@ def portfolio(
             **{t.code: t.display_name for t in tenants.usage_types(partner_id)},
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPeriod:
+    """One client's billing period starting in a month: the portfolio's figures for it."""
+
+    label: str
+    row: MarginRow | None  # None: nothing charged or cost in that period
+
+
+def client_periods(
+    session: Session, partner_id: str, client_id: str, first: date, now: datetime | None = None
+) -> list[ClientPeriod]:
+    """The client's periods starting in the 12 months up to the month of `first`, newest
+    first: the same `period_figures` cells as the portfolio, of this client only."""
+    months = month_selection(shift_month(first.replace(day=1), 1 - TREND_MONTHS), TREND_MONTHS)
+    figures = period_figures(session, partner_id, months, now or utcnow())
+    mine = [cell for cell in figures.cells if cell.client_id == client_id]
+    rows = {row.key: row for row in group(mine, lambda c: label(c.period_start))}
+    return [ClientPeriod(month, rows.get(month)) for month in reversed(months.labels)]

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from api.dashboard.charts import COST_COLOR, MARGIN_COLOR, Series, column_chart, trend_chart
-from api.dashboard.figures import month_end, portfolio, previous_month
+from api.dashboard.figures import client_periods, month_end, portfolio, previous_month
 from api.dashboard.web import SignedIn, brand_of, month_of, not_found, partner_in_view, render
 from billing.invoicing.repository import InvoiceFilter
 from billing.invoicing.service import list_invoices
@@ -123,6 +123,8 @@ def client_page(
         ],
         figures.statement.currency,
     )
+    periods = client_periods(db, partner.id, client.id, local_today(client.timezone, utcnow()))
+    by_month = {f"{i.period_start:%Y-%m}": i for i in invoices if i.status != "void"}
     prices = {code: describe_price(price) for code, price in sorted(pricing.plan.prices.items())}
     overrides = {
         code: describe_price(price) for code, price in sorted(pricing.terms.price_overrides.items())
@@ -146,4 +148,6 @@ def client_page(
         numbers=numbers,
         card=card,
         period_last=figures.period.end - timedelta(days=1),
+        periods=periods,
+        invoice_of=by_month,
     )

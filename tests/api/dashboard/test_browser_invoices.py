@@ -1,6 +1,6 @@
-"""The invoices page in a real browser: find invoices among 500 by status and number, page
-through all of them, see each draft's margin; and every page at phone width without sideways
-scrolling (issue 18)."""
+"""The invoices and clients pages in a real browser: find invoices among 500 by status and
+number, page through all of them, see each draft's margin; find a client and open its page;
+and every page at phone width without sideways scrolling (issue 18)."""
 
 from __future__ import annotations
 
@@ -157,6 +157,7 @@ def test_no_page_scrolls_sideways_at_phone_width(
         "/dashboard/p/acme",
         "/dashboard/p/acme/invoices",
         f"/dashboard/p/acme/invoices/{invoice.invoice_id}",
+        "/dashboard/p/acme/clients",
         "/dashboard/p/acme/clients/c1",
         "/dashboard/p/acme/usage",
         "/dashboard/p/acme/sync",
@@ -168,3 +169,23 @@ def test_no_page_scrolls_sideways_at_phone_width(
             f"{path} is {wide} px wide at {PHONE['width']} px: {page.evaluate(WIDEST)}"
         )
         shoot(page, "30-phone" + path.replace("/", "-"))
+
+
+@pytest.mark.slow
+def test_find_a_client_and_open_its_page(browser: Any, many: tuple[str, World, Session]) -> None:
+    base, _, _ = many
+    page = signed_in(browser, base, "ann@acme.example")
+    page.get_by_role("link", name="Clients").click()
+    page.wait_for_load_state()
+    expect(page.get_by_test_id("clients").locator("tbody tr")).to_have_count(2)
+    form = page.get_by_test_id("client-filters")
+    form.get_by_label("Search").fill("two@example")
+    form.get_by_role("button", name="Show").click()
+    page.wait_for_load_state()
+    rows = page.get_by_test_id("clients").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    rows.get_by_role("link", name="Client Two").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Client Two")
+    expect(page.get_by_test_id("client-periods").locator("tbody tr")).to_have_count(12)
+    shoot(page, "22-client-found")
