@@ -19,6 +19,7 @@ from billing.invoicing.cli import cycle_app, invoices_app
 from billing.margins.cli import margins_command, retag_command
 from billing.metering.cli import usage_app
 from billing.payments.cli import payments_app
+from billing.pricing import clients_cli  # noqa: F401 (registers `clients create`)
 from billing.pricing.cli import attach, config_app, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
 from config.cli_errors import describe_failure, safe_database_url

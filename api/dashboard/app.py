@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.dashboard import (
     routes_auth,
+    routes_client_changes,
     routes_clients,
     routes_invoices,
     routes_overview,
@@ -42,6 +43,7 @@ def mount_dashboard(app: FastAPI) -> None:
     app.include_router(routes_auth.router)
     app.include_router(routes_overview.router)
     app.include_router(routes_clients.router)
+    app.include_router(routes_client_changes.router)
     app.include_router(routes_invoices.router)
     app.include_router(routes_usage.router)
     app.add_exception_handler(SignInRequired, _to_signin)

@@ -67,6 +67,8 @@ def clients_page(
         sorts=[s.value for s in ClientSort],
         period=f"{first:%Y-%m}",
         problems=problems,
+        error=request.query_params.get("error"),
+        notice=request.query_params.get("notice"),
     )
 
 

@@ -15,9 +15,10 @@ from api.dashboard.web import SignedIn, brand_of, month_of, not_found, partner_i
 from billing.invoicing.repository import InvoiceFilter
 from billing.invoicing.service import list_invoices
 from billing.payments.repository import PaymentFilter, PaymentsRepository
-from billing.pricing.book import local_today
+from billing.pricing.book import client_period, local_today
 from billing.pricing.describe import describe_price
 from billing.pricing.live import live_figures
+from billing.pricing.repository import PricingRepository
 from billing.pricing.service import pricing_for
 from billing.tenants.errors import TenantError
 from billing.tenants.logos import get_logo
@@ -123,7 +124,9 @@ def client_page(
         ],
         figures.statement.currency,
     )
-    periods = client_periods(db, partner.id, client.id, local_today(client.timezone, utcnow()))
+    today = local_today(client.timezone, utcnow())
+    periods = client_periods(db, partner.id, client.id, today)
+    current = client_period(client.billing_anchor_day, today)
     by_month = {f"{i.period_start:%Y-%m}": i for i in invoices if i.status != "void"}
     prices = {code: describe_price(price) for code, price in sorted(pricing.plan.prices.items())}
     overrides = {
@@ -150,4 +153,8 @@ def client_page(
         period_last=figures.period.end - timedelta(days=1),
         periods=periods,
         invoice_of=by_month,
+        plan_codes=sorted(p.code for p in PricingRepository(db).plans(partner.id)),
+        current=current,
+        notice=request.query_params.get("notice"),
+        error=request.query_params.get("error"),
     )

@@ -77,6 +77,7 @@ class ChangeSource(enum.StrEnum):
     FILE = "file"
     API = "api"
     CLI = "cli"
+    WEB = "web"  # the dashboard, its user as the reference (the column holds 8 characters)
 
 
 class PricingPlan(SQLModel, table=True):

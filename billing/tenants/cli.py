@@ -16,7 +16,6 @@ from billing.tenants import logos, service
 from billing.tenants.errors import TenantError
 from billing.tenants.models import Aggregation, ClientStatus, Scope
 from billing.tenants.schemas import (
-    ClientCreate,
     ClientRead,
     ClientUpdate,
     PartnerCreate,
@@ -28,7 +27,14 @@ from billing.tenants.schemas import (
 from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 
-__all__ = ["apikeys_app", "clients_app", "partners_app", "usage_types_app"]
+__all__ = [
+    "Partner",
+    "address_fields",
+    "apikeys_app",
+    "clients_app",
+    "partners_app",
+    "usage_types_app",
+]
 
 partners_app = typer.Typer(
     help="Partners (tenants): create, list, upload their logo.", no_args_is_help=True
@@ -40,7 +46,7 @@ apikeys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", n
 Partner = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
 
 
-def _address(**parts: str | None) -> dict[str, str] | None:
+def address_fields(**parts: str | None) -> dict[str, str] | None:
     given = {key: value for key, value in parts.items() if value is not None}
     return given or None
 
@@ -116,42 +122,6 @@ def list_partners(*, as_json: AsJson = False) -> None:
         typer.echo(f"{p.id:<24} {p.currency} {p.timezone:<24} {p.name}")
 
 
-@clients_app.command("create")
-def create_client(
-    partner: Partner,
-    slug: Annotated[str, typer.Option("--id", help="Slug, unique per partner.")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    external_ref: Annotated[str | None, typer.Option(help="Your system's id.")] = None,
-    email: Annotated[str | None, typer.Option(help="Billing e-mail.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Defaults to the partner's.")] = None,
-    timezone: Annotated[str | None, typer.Option(help="Defaults to the partner's.")] = None,
-    anchor_day: Annotated[int, typer.Option(help="Billing anchor day 1-31.")] = 1,
-    line1: Annotated[str | None, typer.Option(help="Address line 1.")] = None,
-    city: Annotated[str | None, typer.Option()] = None,
-    postal_code: Annotated[str | None, typer.Option()] = None,
-    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2.")] = None,
-) -> None:
-    """Create a client under a partner."""
-    address = _address(line1=line1, city=city, postal_code=postal_code, country=country)
-    fields: dict[str, Any] = {"address": address} if address else {}
-    try:
-        spec = ClientCreate(
-            id=slug,
-            name=name,
-            external_ref=external_ref,
-            billing_email=email,
-            currency=currency,
-            timezone=timezone,
-            billing_anchor_day=anchor_day,
-            **fields,
-        )
-        with session_scope() as session:
-            client = service.create_client(session, partner, spec)
-    except (ValidationError, TenantError) as exc:
-        raise fail(exc) from exc
-    typer.echo(f"created client {client.id} of {partner} ({client.currency}, {client.timezone})")
-
-
 @clients_app.command("list")
 def list_clients(
     partner: Partner,
@@ -198,7 +168,7 @@ def update_client(
         }.items()
         if value is not None
     }
-    address = _address(line1=line1, city=city, postal_code=postal_code, country=country)
+    address = address_fields(line1=line1, city=city, postal_code=postal_code, country=country)
     if address:
         changes["address"] = address
     if not changes:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from main import app
@@ -91,3 +91,35 @@ def test_prices_show_set_and_history(engine: Engine, tmp_path: Path) -> None:
     assert "cli  client_terms beta updated from" in history
     logged = json.loads(run("prices", "history", "-p", "acme", "--json", "--limit", "500"))
     assert {item["source"] for item in logged} == {"file", "cli"}
+
+
+def test_clients_create_on_a_plan(engine: Engine, tmp_path: Path) -> None:
+    """`clients create --plan`: the client and its plan from its first period, recorded as the
+    CLI's change; a plan that does not exist keeps no client."""
+    from billing.pricing.book import client_period, local_today
+    from billing.pricing.models import ChangeSource, PriceChange
+    from billing.pricing.service import pricing_for
+    from billing.tenants.models import Client
+
+    _setup(engine, tmp_path)
+    out = run(
+        "clients", "create", "-p", "acme", "--id", "delta", "--name", "Delta", "--plan", "pro"
+    )
+    assert "created client delta of acme" in out and "plan pro" in out
+    with Session(engine) as session:
+        client = session.get(Client, ("acme", "delta"))
+        assert client is not None
+        period = client_period(1, local_today(client.timezone, datetime.now(UTC)))
+        assert pricing_for(session, "acme", "delta", period).plan.name == "Pro"
+        logged = session.exec(
+            select(PriceChange).where(
+                PriceChange.partner_id == "acme", PriceChange.object_key == "delta"
+            )
+        ).all()
+        assert logged and {c.source for c in logged} == {ChangeSource.CLI}
+    refused = runner.invoke(
+        app, ["clients", "create", "-p", "acme", "--id", "echo", "--name", "E", "--plan", "gold"]
+    )
+    assert refused.exit_code == 2 and "gold" in refused.output
+    with Session(engine) as session:
+        assert session.get(Client, ("acme", "echo")) is None
