@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -189,3 +190,40 @@ def test_find_a_client_and_open_its_page(browser: Any, many: tuple[str, World, S
     expect(page.get_by_role("heading", level=1)).to_contain_text("Client Two")
     expect(page.get_by_test_id("client-periods").locator("tbody tr")).to_have_count(12)
     shoot(page, "22-client-found")
+
+
+@pytest.mark.slow
+def test_onboard_a_client_on_a_plan_with_an_override_from_next_period(
+    browser: Any, many: tuple[str, World, Session]
+) -> None:
+    from billing.pricing.book import client_period, local_today
+    from billing.pricing.service import pricing_for
+
+    base, _, session = many
+    page = signed_in(browser, base, "ann@acme.example")
+    page.goto("/dashboard/p/acme/clients")
+    new = page.get_by_test_id("new-client")
+    new.locator("summary").click()
+    new.get_by_label("Id").fill("bistro")
+    new.get_by_label("Name").fill("Bistro Uno")
+    new.get_by_label("Billing e-mail").fill("pay@bistro.example")
+    new.get_by_label("Plan").select_option("std")
+    new.get_by_role("button", name="Create client").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bistro Uno")
+    form = page.get_by_test_id("pricing-form")
+    expect(form.get_by_label("from the next period", exact=False)).to_be_checked()
+    form.locator("summary").click()
+    form.get_by_label("replace the client's own prices", exact=False).check()
+    form.get_by_label("Voice minutes").fill("0.07")
+    form.get_by_role("button", name="Record the change").click()
+    page.wait_for_load_state()
+    expect(page.get_by_test_id("form-notice")).to_contain_text("effective")
+    shoot(page, "23-client-onboarded")
+    session.rollback()
+    today = local_today("UTC", datetime.now(UTC))
+    this = client_period(1, today)
+    following = client_period(1, this.end)
+    assert not pricing_for(session, "acme", "bistro", this).terms.price_overrides
+    override = pricing_for(session, "acme", "bistro", following).terms.price_overrides["voice"]
+    assert override.unit_price == Decimal("0.07")  # type: ignore[union-attr]
