@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
-from api import errors, oauth, webhooks
+from api import errors, oauth, openapi, webhooks
 from api.dashboard.app import mount_dashboard
 from api.docs import mount_docs
 from billing.invoicing import endpoints as invoicing_endpoints
@@ -37,6 +37,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     errors.install(app)
+    openapi.install(app)
     mount_docs(app)
     app.include_router(tenant_endpoints.router)
     app.include_router(metering_endpoints.router)

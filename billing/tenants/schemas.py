@@ -13,11 +13,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from billing.tenants.models import Aggregation, ClientStatus, Scope
 from config import validators
+from config.problems import Problem
 from config.text import CheckedInput, StoredText
 
 __all__ = [
     "COST_WORDS",
     "MAX_PRECISION",
+    "ONE_PAGE",
     "Address",
     "ApiKeyCreated",
     "ApiKeyRead",
@@ -28,11 +30,13 @@ __all__ = [
     "ClientUpdate",
     "ErrorResponse",
     "PartnerCreate",
+    "PartnerPage",
     "PartnerRead",
     "PartnerSettings",
     "PartnerUpdate",
     "Principal",
     "UsageTypeCreate",
+    "UsageTypePage",
     "UsageTypeRead",
     "UsageTypeUpdate",
     "hide_costs",
@@ -311,6 +315,23 @@ class UsageTypeRead(BaseModel):
     wholesale_rate: Decimal | None = Field(description="Per unit; null for non-admin keys.")
 
 
+ONE_PAGE = "Always null: the list is small and bounded, so it always comes whole in one page."
+
+
+class UsageTypePage(BaseModel):
+    """A partner's usage types (tens at most), in one page."""
+
+    items: list[UsageTypeRead]
+    next_cursor: str | None = Field(default=None, description=ONE_PAGE)
+
+
+class PartnerPage(BaseModel):
+    """The partners a key may manage (a partner key: its own), in one page."""
+
+    items: list[PartnerRead]
+    next_cursor: str | None = Field(default=None, description=ONE_PAGE)
+
+
 class ApiKeyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -326,8 +347,8 @@ class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The secret. Shown once; only its hash is stored.")
 
 
-class ErrorResponse(BaseModel):
-    detail: str = Field(description="What went wrong, for a person to read.")
+ErrorResponse = Problem
+"""What every error answer is (RFC 9457 problem details; `config.problems`)."""
 
 
 @dataclass(frozen=True, slots=True)
