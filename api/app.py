@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from api import errors, oauth, openapi, webhooks
 from api.dashboard.app import mount_dashboard
 from api.docs import mount_docs
+from billing.invoicing import document_endpoints
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.margins import endpoints as margins_endpoints
 from billing.metering import endpoints as metering_endpoints
@@ -44,6 +45,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(pricing_endpoints.router)
     app.include_router(margins_endpoints.router)
     app.include_router(invoicing_endpoints.router)
+    app.include_router(document_endpoints.router)
     app.include_router(payments_endpoints.router)
     app.include_router(reconcile_endpoints.router)
     mount_dashboard(app)

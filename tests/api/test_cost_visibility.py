@@ -35,6 +35,7 @@ def _paths(api: TestClient, world: Seeded) -> list[str]:
     values = {
         "client_id": "c1",
         "key": world.issued,
+        "note": world.credit_note,
         "code": "std",
         "run_id": str(world.run_id),
         "partner_id": "acme",

@@ -36,6 +36,7 @@ def _known(world: Seeded) -> dict[str, list[str]]:
     return {
         "client_id": ["c1", "c2"],
         "key": [world.issued, world.draft],
+        "note": [world.credit_note],
         "code": ["std"],
         "run_id": [str(world.run_id)],
         "partner_id": ["acme"],
