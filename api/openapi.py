@@ -11,7 +11,9 @@ or query parameter that no database can store (`api.errors.check_url_text`). A g
 client then reads every error with one model, and a contract test holds the app to it.
 
 An error documented with another model (the ingest route's malformed-JSON answer, which
-carries `line` and `column`) is left as it is documented: it is what that route sends.
+carries `line` and `column`) is left as it is documented: it is what that route sends. So are
+the pages for people (`/oauth`): they answer HTML, FastAPI's own JSON for a parameter refused
+before the route runs, and an HTML page when the database is unavailable.
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ _UNSTORABLE: dict[str, Any] = {
     "description": "A parameter that cannot be used (the reason names it).",
     "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM}},
 }
+_FOR_PEOPLE = ("/dashboard", "/oauth")
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_DETAIL = {
+    "schema": {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    }
+}
 
 
 def _component_schemas() -> dict[str, Any]:
@@ -69,12 +80,18 @@ def _as_problem(status: str, response: dict[str, Any]) -> None:
         content[PROBLEM_MEDIA_TYPE] = {"schema": replacement}
 
 
-def _operation(operation: dict[str, Any]) -> None:
+def _operation(operation: dict[str, Any], *, for_people: bool) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, response in responses.items():
-        if status[:1] in ("4", "5"):
+        if status == "422" or (status[:1] in ("4", "5") and not for_people):
             _as_problem(status, response)
     where = {p.get("in") for p in operation.get("parameters", [])}
+    if for_people:
+        if where & {"path", "query"}:
+            refused = responses.setdefault("400", {"description": _UNSTORABLE["description"]})
+            refused.setdefault("content", {})["application/json"] = _DETAIL
+        responses.setdefault("503", {**_UNAVAILABLE, "content": _HTML})
+        return
     if where & {"path", "query"}:
         responses.setdefault("400", _UNSTORABLE)
     responses.setdefault("503", _UNAVAILABLE)
@@ -82,10 +99,10 @@ def _operation(operation: dict[str, Any]) -> None:
 
 def problem_details(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` (an OpenAPI document FastAPI built) with its errors as problem details."""
-    for item in schema.get("paths", {}).values():
+    for path, item in schema.get("paths", {}).items():
         for method in _METHODS:
             if method in item:
-                _operation(item[method])
+                _operation(item[method], for_people=path.startswith(_FOR_PEOPLE))
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(_component_schemas())
     for name in _FASTAPI_ONLY:
