@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -50,7 +50,11 @@ MAX_PRECISION = 6
 def _rate(value: Decimal) -> Decimal:
     if not value.is_finite() or value < 0:
         raise ValueError("must be a finite, non-negative decimal")
-    if value != value.quantize(Decimal(1).scaleb(-MAX_PRECISION)):
+    try:  # a value too large to hold MAX_PRECISION places in 28 digits cannot be quantized
+        exact = value == value.quantize(Decimal(1).scaleb(-MAX_PRECISION))
+    except InvalidOperation:
+        raise ValueError("too large: at most 28 significant digits") from None
+    if not exact:
         raise ValueError(f"at most {MAX_PRECISION} decimal places")
     return value
 

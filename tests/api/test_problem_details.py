@@ -137,3 +137,10 @@ def test_the_openapi_document_describes_errors_as_sent(api: TestClient) -> None:
             assert "503" in operation["responses"], (path, method)
     created = spec["paths"]["/v1/clients"]["post"]["responses"]["422"]
     assert created["content"][PROBLEM_MEDIA_TYPE]["schema"]["$ref"].endswith("ValidationProblem")
+
+
+def test_a_rate_too_large_to_quantize_is_a_422_not_a_500(api: TestClient, keys: Keys) -> None:
+    spec = {"code": "huge", "display_name": "Huge", "unit": "u", "wholesale_rate": 1e22}
+    answer = api.post("/v1/usage-types", json=spec, headers=Keys.header(keys.acme_admin))
+    [error] = problem(answer, 422, "/v1/usage-types")["errors"]
+    assert error["path"] == "body.wholesale_rate" and "too large" in error["message"]
