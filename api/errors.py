@@ -4,7 +4,7 @@ validation errors (each at its field path, echoing input no UTF-8 answer could h
 printable text) and from unhandled errors; a database that cannot serve the request (503 with
 the reason and Retry-After, logged, the server keeps running); text in the URL that no
 database can store. Pages a browser shows (`/dashboard`, `/oauth`) keep their own answers:
-HTML for a storage fault, FastAPI's own for the rest (the dashboard relies on its redirects).
+HTML for a storage fault, FastAPI's own JSON `{"detail": ...}` for the rest, as before.
 
 `install(app)` registers it all; `api.app` calls it once.
 """
