@@ -10,9 +10,10 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
-from api import errors, oauth, webhooks
+from api import errors, oauth, openapi, webhooks
 from api.dashboard.app import mount_dashboard
 from api.docs import mount_docs
+from billing.invoicing import document_endpoints
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.margins import endpoints as margins_endpoints
 from billing.metering import endpoints as metering_endpoints
@@ -37,12 +38,14 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     errors.install(app)
+    openapi.install(app)
     mount_docs(app)
     app.include_router(tenant_endpoints.router)
     app.include_router(metering_endpoints.router)
     app.include_router(pricing_endpoints.router)
     app.include_router(margins_endpoints.router)
     app.include_router(invoicing_endpoints.router)
+    app.include_router(document_endpoints.router)
     app.include_router(payments_endpoints.router)
     app.include_router(reconcile_endpoints.router)
     mount_dashboard(app)

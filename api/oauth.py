@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
@@ -42,7 +42,18 @@ def _page(status: int, title: str, body: str) -> HTMLResponse:
 router = APIRouter(tags=["oauth"])
 
 
-@router.get("/oauth/{provider}/callback", response_class=HTMLResponse)
+_HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+_PAGES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Not connected: the provider refused, or a used or forged link.",
+        "content": _HTML,
+    },
+    404: {"description": "No OAuth flow for this provider.", "content": _HTML},
+    502: {"description": "The provider failed to exchange the code.", "content": _HTML},
+}
+
+
+@router.get("/oauth/{provider}/callback", response_class=HTMLResponse, responses=_PAGES)
 async def oauth_callback(
     provider: str,
     engine: AppEngine,

@@ -11,7 +11,8 @@ the payments of the companies they name are read back in a background task after
 The body is read raw (the signature covers the exact bytes) and never past `MAX_BODY`: a
 declared length over it is refused (413) before reading, a chunked body as soon as it passes
 it (`config.request_body`). Deliveries are applied in a worker thread: the database and the
-Stripe reads never block the event loop.
+Stripe reads never block the event loop. Refusals are problem details (`config.problems`), as
+everywhere in the API, except Xero's bad signature: Xero expects a 401 without a body.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from config.problems import ProblemResponse, problem_body
 from config.request_body import BodyTooLargeError, read_body
 from config.request_session import AppEngine
 from config.settings import get_settings
@@ -33,11 +35,20 @@ __all__ = ["MAX_BODY", "router"]
 MAX_BODY = 1024 * 1024  # Stripe events are a few KiB; refuse anything absurd
 
 
+def _answer(request: Request, status: int, detail: str, **extra: object) -> JSONResponse:
+    """`{"detail": ..., **extra}`; a refusal (4xx, 5xx) as a problem with the same members."""
+    if status < 400:
+        return JSONResponse({"detail": detail, **extra}, status_code=status)
+    return ProblemResponse(
+        problem_body(status, detail, request.url.path) | extra, status_code=status
+    )
+
+
 async def _body(request: Request) -> bytes | JSONResponse:
     try:
         return await read_body(request.stream(), request.headers.get("content-length"), MAX_BODY)
     except BodyTooLargeError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=413)
+        return _answer(request, 413, str(exc))
 
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -50,9 +61,7 @@ async def stripe_webhook(request: Request, engine: AppEngine) -> JSONResponse:
         return body
     header = request.headers.get("Stripe-Signature")
     result = await run_in_threadpool(receive_delivery, engine, body, header)
-    return JSONResponse(
-        {"detail": result.detail, "event": result.event_id}, status_code=result.status_code
-    )
+    return _answer(request, result.status_code, result.detail, event=result.event_id)
 
 
 @router.get("/stripe/return", response_class=HTMLResponse, include_in_schema=False)
@@ -74,7 +83,7 @@ async def freshbooks_webhook(request: Request, engine: AppEngine) -> JSONRespons
     signature = request.headers.get(FRESHBOOKS_SIGNATURE)
     result = await receive_freshbooks(engine, body, signature)
     name = result.event.name if result.event is not None else None
-    return JSONResponse({"detail": result.detail, "event": name}, status_code=result.status_code)
+    return _answer(request, result.status_code, result.detail, event=name)
 
 
 @router.post("/quickbooks", summary="QuickBooks Online change notifications")
@@ -86,11 +95,11 @@ async def quickbooks_webhook(
         return body
     verifier = get_settings().quickbooks_webhook_verifier.get_secret_value()
     if not accounting_hooks.signature_ok(body, request.headers.get("intuit-signature"), verifier):
-        return JSONResponse({"detail": "intuit-signature: does not match"}, status_code=401)
+        return _answer(request, 401, "intuit-signature: does not match")
     try:
         realms = accounting_hooks.quickbooks_realms(body)
     except ValueError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        return _answer(request, 400, str(exc))
     if realms:
         background.add_task(accounting_hooks.read_back_tenants, engine, "quickbooks", realms)
     return Response(status_code=200)
@@ -109,7 +118,7 @@ async def xero_webhook(
     try:
         tenants = accounting_hooks.xero_tenants(body)
     except ValueError as exc:  # correctly signed but not an event list Rebill can read
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        return _answer(request, 400, str(exc))
     if tenants:
         background.add_task(accounting_hooks.read_back_tenants, engine, "xero", tenants)
     return Response(status_code=200)

@@ -39,7 +39,7 @@ from .outbox import (
     retry_email,
     send_due_emails,
 )
-from .pdf import document_path, render_invoice_pdf, write_invoice_pdf
+from .pdf import document_path, render_invoice_pdf, stored_path, write_invoice_pdf
 from .render import render_email_html, render_email_text, render_invoice_html
 
 __all__ = [
@@ -77,6 +77,7 @@ __all__ = [
     "render_invoice_pdf",
     "retry_email",
     "send_due_emails",
+    "stored_path",
     "write_invoice_pdf",
     "write_line_events_csv",
 ]

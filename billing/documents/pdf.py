@@ -17,7 +17,7 @@ from .document import InvoiceDocument
 from .files import atomic_write_bytes, safe_file_name
 from .render import Logo, render_invoice_html
 
-__all__ = ["document_path", "render_invoice_pdf", "write_invoice_pdf"]
+__all__ = ["document_path", "render_invoice_pdf", "stored_path", "write_invoice_pdf"]
 
 
 _local = threading.local()
@@ -57,9 +57,15 @@ def document_path(
 ) -> Path:
     """`<directory>/<partner>/<number><suffix>`; `directory` defaults to the configured
     documents directory. Refuses a partner id or number that is not a plain file name."""
+    return stored_path(doc.partner.partner_id, doc.number, directory, suffix)
+
+
+def stored_path(
+    partner_id: str, number: str, directory: Path | None = None, suffix: str = ".pdf"
+) -> Path:
+    """Where the document numbered `number` of `partner_id` is written (`document_path`)."""
     root = directory if directory is not None else get_settings().documents_dir
-    partner = safe_file_name(doc.partner.partner_id)
-    return root / partner / safe_file_name(f"{doc.number}{suffix}")
+    return root / safe_file_name(partner_id) / safe_file_name(f"{number}{suffix}")
 
 
 def write_invoice_pdf(

@@ -31,6 +31,7 @@ from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.invoicing.schemas import (
     CreditNoteIn,
+    CreditNotePage,
     CreditNoteRead,
     ExplanationRead,
     InvoicePage,
@@ -223,14 +224,15 @@ def credit_route(
 @router.get(
     "/v1/invoices/{key}/credit-notes", summary="An invoice's credit notes", responses=_ERRORS
 )
-def credit_notes_route(key: str, principal: ReadKey, session: DbSession) -> list[CreditNoteRead]:
+def credit_notes_route(key: str, principal: ReadKey, session: DbSession) -> CreditNotePage:
     partner_id = partner_of(principal)
     with _errors():
         invoice = get_invoice(session, partner_id, key)
         repo = InvoiceRepository(session)
         notes = repo.credit_notes(partner_id, invoice.invoice_id)
         lines = repo.credit_note_lines([n.id for n in notes if n.id is not None])
-        return [credit_note_read(n, lines[n.id or 0], invoice.number) for n in notes]
+        items = [credit_note_read(n, lines[n.id or 0], invoice.number) for n in notes]
+        return CreditNotePage(items=items)
 
 
 @router.post(

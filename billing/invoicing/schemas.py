@@ -19,12 +19,14 @@ from billing.invoicing.credits import CreditRequest
 from billing.invoicing.explain import InvoiceExplanation
 from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from billing.rating import margin_percent
+from billing.tenants.schemas import ONE_PAGE
 from config.prices import canonical_decimal
 from config.text import CheckedInput, StoredText
 
 __all__ = [
     "CreditLineIn",
     "CreditNoteIn",
+    "CreditNotePage",
     "CreditNoteRead",
     "EventShareRead",
     "ExplanationRead",
@@ -140,6 +142,14 @@ class CreditNoteRead(BaseModel):
     total_minor: int
     issued_at: datetime
     lines: list[CreditNoteLineRead]
+
+
+class CreditNotePage(BaseModel):
+    """An invoice's credit notes (a handful at most: they cannot credit more than the
+    invoice), in one page."""
+
+    items: list[CreditNoteRead]
+    next_cursor: str | None = Field(default=None, description=ONE_PAGE)
 
 
 class CreditLineIn(CheckedInput):

@@ -12,14 +12,14 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from billing.pricing.book import client_period, local_today
 from billing.pricing.changes import put_client_pricing, put_plan
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.live import live_figures
+from billing.pricing.models import PriceChange
 from billing.pricing.repository import PricingRepository
 from billing.pricing.schemas import (
     ClientPricingIn,
@@ -34,13 +34,26 @@ from billing.pricing.schemas import (
 from billing.pricing.service import plan_histories, plan_history, pricing_for
 from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, for_key, partner_of
 from billing.tenants.endpoints import translate_errors
-from billing.tenants.schemas import ErrorResponse, Principal, Slug, is_cost_field
+from billing.tenants.schemas import (
+    COST_WORDS,
+    ONE_PAGE,
+    ErrorResponse,
+    Principal,
+    Slug,
+)
 from billing.tenants.service import get_client
-from config.bounds import check_day
+from config.bounds import check_day, database_id
 from config.db_types import utcnow
 from config.json_body import JsonBodyError, parse_json
 from config.partner_file import ConfigProblem, PlanSpec
 from config.partner_file.problems import problems_from_validation_error
+from config.problems import (
+    FieldProblem,
+    ProblemResponse,
+    ValidationProblem,
+    field_path,
+    validation_body,
+)
 from config.request_body import BodyTooLargeError, read_body
 from config.request_session import DbSession
 
@@ -51,16 +64,6 @@ class PlanCreateIn(PlanSpec):
     """`POST /v1/plans`: a plan's first version, with its code."""
 
     code: Slug
-
-
-class ProblemOut(BaseModel):
-    path: str
-    message: str
-
-
-class ProblemsResponse(BaseModel):
-    detail: str
-    errors: list[ProblemOut]
 
 
 class PlanChangeOut(BaseModel):
@@ -85,20 +88,33 @@ class PriceChangeOut(BaseModel):
     after: dict[str, Any] | None
 
 
+class PlanPage(BaseModel):
+    """Every plan of the partner, each with every version (a price book: tens of plans)."""
+
+    items: list[PlanOut]
+    next_cursor: str | None = Field(default=None, description=ONE_PAGE)
+
+
+class PriceChangePage(BaseModel):
+    items: list[PriceChangeOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page.")
+
+
 _INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ProblemsResponse, "description": "Every problem, each at its path."},
+    422: {"model": ValidationProblem, "description": "Every problem, each at its path."},
     404: {"model": ErrorResponse, "description": "No such plan or client for this key."},
 }
 _FORCE = Query(description="Allow an effective_from inside a period already started.")
 
 
-def _problems(problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> JSONResponse:
-    count = len(problems)
-    body = ProblemsResponse(
-        detail=f"{count} problem{'s' if count != 1 else ''}: nothing was changed",
-        errors=[ProblemOut(path=p.path or "(body)", message=p.message) for p in problems],
-    )
-    return JSONResponse(body.model_dump(), status_code=422)
+def _problems(
+    request: Request, problems: tuple[ConfigProblem, ...] | list[ConfigProblem]
+) -> ProblemResponse:
+    """A validation problem, each path in the body (`body.prices.sms.model`), as FastAPI's own
+    422 names a field."""
+    errors = [FieldProblem(path=field_path(("body", *p.loc)), message=p.message) for p in problems]
+    body = validation_body(errors, request.url.path, "nothing was changed")
+    return ProblemResponse(body, status_code=422)
 
 
 MAX_BODY_BYTES = 1024 * 1024  # a plan or a client's prices: a few KiB
@@ -142,8 +158,8 @@ router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES)
 
 
 @router.get("/plans", tags=["prices"], summary="The partner's plans, every version")
-def list_plans(principal: ReadKey, session: DbSession) -> list[PlanOut]:
-    return [plan_out(h) for h in plan_histories(session, partner_of(principal))]
+def list_plans(principal: ReadKey, session: DbSession) -> PlanPage:
+    return PlanPage(items=[plan_out(h) for h in plan_histories(session, partner_of(principal))])
 
 
 @router.get("/plans/{code}", tags=["prices"], responses=_INVALID)
@@ -158,10 +174,11 @@ def _write_plan(
     code: str,
     raw: Any,
     model: type[PlanSpec],
+    request: Request,
     *,
     create: bool,
     force: bool,
-) -> PlanChangeOut | JSONResponse:
+) -> PlanChangeOut | ProblemResponse:
     partner_id = partner_of(principal)
     try:
         with translate_errors():
@@ -179,7 +196,7 @@ def _write_plan(
             history = plan_history(session, partner_id, code)
     except InvalidPricingError as exc:
         session.rollback()  # a refused change keeps nothing, though the answer is not an error
-        return _problems(exc.problems)
+        return _problems(request, exc.problems)
     return PlanChangeOut(
         plan=plan_out(history),
         created=created,
@@ -200,7 +217,7 @@ async def create_plan(request: Request, principal: AdminKey, session: DbSession)
     raw = await _body(request)
     code = raw.get("code") if isinstance(raw, dict) else None
     return _write_plan(
-        session, principal, str(code or ""), raw, PlanCreateIn, create=True, force=False
+        session, principal, str(code or ""), raw, PlanCreateIn, request, create=True, force=False
     )
 
 
@@ -224,7 +241,9 @@ async def put_plan_version(
     """Without `effective_from` the version takes effect today: each client's period that
     started before keeps the previous version (a change never rewrites the past)."""
     raw = await _body(request)
-    result = _write_plan(session, principal, code, raw, PlanSpec, create=False, force=force)
+    result = _write_plan(
+        session, principal, code, raw, PlanSpec, request, create=False, force=force
+    )
     if isinstance(result, PlanChangeOut) and result.created:
         response.status_code = status.HTTP_201_CREATED
     return result
@@ -282,7 +301,7 @@ async def put_client_prices(
             )
     except InvalidPricingError as exc:
         session.rollback()  # a refused change keeps nothing, though the answer is not an error
-        return _problems(exc.problems)
+        return _problems(request, exc.problems)
     return ChangesOut(changes=[FieldChangeOut.of(c) for c in changes])
 
 
@@ -302,16 +321,39 @@ def current_usage(
         return for_key(principal, live_out(partner_id, figures))
 
 
-@router.get("/price-changes", tags=["prices"], summary="The change log, newest first")
+def _change_cursor(session: Session, partner_id: str, cursor: str | None) -> PriceChange | None:
+    if cursor is None:
+        return None
+    change_id = database_id(cursor)
+    row = None if change_id is None else PricingRepository(session).change(partner_id, change_id)
+    if row is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor: not one this API returned")
+    return row
+
+
+@router.get(
+    "/price-changes",
+    tags=["prices"],
+    summary="The change log, newest first",
+    responses={400: {"model": ErrorResponse, "description": "A cursor this API did not return."}},
+)
 def price_changes(
     principal: ReadKey,
     session: DbSession,
     key: Annotated[str | None, Query(description="Keys starting with this.")] = None,
+    cursor: Annotated[str | None, Query(description="From the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[PriceChangeOut]:
-    rows = PricingRepository(session).changes(partner_of(principal), object_key=key, limit=limit)
-    if not principal.sees_costs:  # a wholesale price's history is cost
-        rows = [r for r in rows if not is_cost_field(r.object_type)]
+) -> PriceChangePage:
+    """Keyset paging on (`changed_at`, id): a change logged while a client pages lands on the
+    first page, never twice or in the middle. Changes to wholesale prices are cost: a key that
+    does not see cost does not see them either (left out in the query, so pages stay full)."""
+    partner_id = partner_of(principal)
+    after = _change_cursor(session, partner_id, cursor)
+    hidden = () if principal.sees_costs else COST_WORDS
+    rows = PricingRepository(session).changes(
+        partner_id, object_key=key, limit=limit + 1, after=after, without_types_like=hidden
+    )
+    page = rows[:limit]
     changes = [
         PriceChangeOut(
             changed_at=r.changed_at.isoformat(),
@@ -324,6 +366,7 @@ def price_changes(
             before=r.before,
             after=r.after,
         )
-        for r in rows
+        for r in page
     ]
-    return for_key(principal, changes)
+    next_cursor = str(page[-1].id) if len(rows) > limit and page else None
+    return PriceChangePage(items=for_key(principal, changes), next_cursor=next_cursor)

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Select, bindparam, func, or_, select, text
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
@@ -254,12 +254,32 @@ class PricingRepository:
         return found
 
     # change log ---------------------------------------------------------------
+    def change(self, partner_id: str, change_id: int) -> PriceChange | None:
+        row = self.session.get(PriceChange, change_id)
+        return row if row is not None and row.partner_id == partner_id else None
+
     def changes(
-        self, partner_id: str, *, object_key: str | None = None, limit: int = 100
+        self,
+        partner_id: str,
+        *,
+        object_key: str | None = None,
+        limit: int = 100,
+        after: PriceChange | None = None,
+        without_types_like: Sequence[str] = (),
     ) -> list[PriceChange]:
+        """Newest first (`changed_at`, then id); `after`: the last row of the previous page
+        (keyset paging); `without_types_like`: leave out object types containing any of these
+        words (what a key may not see), in the query so every page is full."""
         query = select(PriceChange).where(col(PriceChange.partner_id) == partner_id)
         if object_key is not None:
             query = query.where(col(PriceChange.object_key).startswith(object_key))
+        for word in without_types_like:
+            query = query.where(func.lower(col(PriceChange.object_type)).not_like(f"%{word}%"))
+        if after is not None:
+            at, row_id = col(PriceChange.changed_at), col(PriceChange.id)
+            query = query.where(
+                or_(at < after.changed_at, and_(at == after.changed_at, row_id < after.id))
+            )
         order = (col(PriceChange.changed_at).desc(), col(PriceChange.id).desc())
         return list(self.session.scalars(query.order_by(*order).limit(limit)))
 

@@ -31,10 +31,12 @@ from billing.tenants.schemas import (
     ClientUpdate,
     ErrorResponse,
     PartnerCreate,
+    PartnerPage,
     PartnerRead,
     PartnerUpdate,
     Principal,
     UsageTypeCreate,
+    UsageTypePage,
     UsageTypeRead,
 )
 from config.request_body import BodyTooLargeError, read_body
@@ -130,10 +132,10 @@ def create_partner(spec: PartnerCreate, principal: AdminKey, session: DbSession)
 
 
 @router.get("/partners", tags=["partners"], summary="Partners this key may manage")
-def list_partners(principal: AdminKey, session: DbSession) -> list[PartnerRead]:
+def list_partners(principal: AdminKey, session: DbSession) -> PartnerPage:
     partners = service.list_partners(session)
     visible = [p for p in partners if principal.partner_id in (None, p.id)]
-    return [PartnerRead.model_validate(p) for p in visible]
+    return PartnerPage(items=[PartnerRead.model_validate(p) for p in visible])
 
 
 @router.get("/partners/{partner_id}", tags=["partners"], responses=_NOT_FOUND)
@@ -264,6 +266,6 @@ def create_usage_type(
 
 
 @router.get("/usage-types", tags=["usage types"])
-def list_usage_types(principal: ReadKey, session: DbSession) -> list[UsageTypeRead]:
+def list_usage_types(principal: ReadKey, session: DbSession) -> UsageTypePage:
     types = service.list_usage_types(session, partner_of(principal))
-    return [for_key(principal, UsageTypeRead.model_validate(t)) for t in types]
+    return UsageTypePage(items=[for_key(principal, UsageTypeRead.model_validate(t)) for t in types])

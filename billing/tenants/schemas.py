@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from billing.tenants.models import Aggregation, ClientStatus, Scope
 from config import validators
+from config.problems import Problem
 from config.text import CheckedInput, StoredText
 
 __all__ = [
     "COST_WORDS",
     "MAX_PRECISION",
+    "ONE_PAGE",
     "Address",
     "ApiKeyCreated",
     "ApiKeyRead",
@@ -28,11 +30,13 @@ __all__ = [
     "ClientUpdate",
     "ErrorResponse",
     "PartnerCreate",
+    "PartnerPage",
     "PartnerRead",
     "PartnerSettings",
     "PartnerUpdate",
     "Principal",
     "UsageTypeCreate",
+    "UsageTypePage",
     "UsageTypeRead",
     "UsageTypeUpdate",
     "hide_costs",
@@ -46,7 +50,11 @@ MAX_PRECISION = 6
 def _rate(value: Decimal) -> Decimal:
     if not value.is_finite() or value < 0:
         raise ValueError("must be a finite, non-negative decimal")
-    if value != value.quantize(Decimal(1).scaleb(-MAX_PRECISION)):
+    try:  # a value too large to hold MAX_PRECISION places in 28 digits cannot be quantized
+        exact = value == value.quantize(Decimal(1).scaleb(-MAX_PRECISION))
+    except InvalidOperation:
+        raise ValueError("too large: at most 28 significant digits") from None
+    if not exact:
         raise ValueError(f"at most {MAX_PRECISION} decimal places")
     return value
 
@@ -311,6 +319,23 @@ class UsageTypeRead(BaseModel):
     wholesale_rate: Decimal | None = Field(description="Per unit; null for non-admin keys.")
 
 
+ONE_PAGE = "Always null: the list is small and bounded, so it always comes whole in one page."
+
+
+class UsageTypePage(BaseModel):
+    """A partner's usage types (tens at most), in one page."""
+
+    items: list[UsageTypeRead]
+    next_cursor: str | None = Field(default=None, description=ONE_PAGE)
+
+
+class PartnerPage(BaseModel):
+    """The partners a key may manage (a partner key: its own), in one page."""
+
+    items: list[PartnerRead]
+    next_cursor: str | None = Field(default=None, description=ONE_PAGE)
+
+
 class ApiKeyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -326,8 +351,8 @@ class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The secret. Shown once; only its hash is stored.")
 
 
-class ErrorResponse(BaseModel):
-    detail: str = Field(description="What went wrong, for a person to read.")
+ErrorResponse = Problem
+"""What every error answer is (RFC 9457 problem details; `config.problems`)."""
 
 
 @dataclass(frozen=True, slots=True)

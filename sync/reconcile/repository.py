@@ -36,14 +36,14 @@ def get_run(session: Session, run_id: int, partner_id: str | None = None) -> Rec
     return run
 
 
-def list_runs(session: Session, partner_id: str, limit: int = 50) -> list[ReconcileRun]:
-    query = (
-        select(ReconcileRun)
-        .where(col(ReconcileRun.partner_id) == partner_id)
-        .order_by(col(ReconcileRun.id).desc())
-        .limit(limit)
-    )
-    return list(session.exec(query))
+def list_runs(
+    session: Session, partner_id: str, limit: int = 50, before: int | None = None
+) -> list[ReconcileRun]:
+    """Newest first; `before`: only runs older than this id (keyset paging)."""
+    query = select(ReconcileRun).where(col(ReconcileRun.partner_id) == partner_id)
+    if before is not None:
+        query = query.where(col(ReconcileRun.id) < before)
+    return list(session.exec(query.order_by(col(ReconcileRun.id).desc()).limit(limit)))
 
 
 def differences_of(session: Session, run_id: int) -> list[ReconcileDifference]:

@@ -38,6 +38,7 @@ LOGO = Path(__file__).resolve().parents[2] / "examples" / "branding" / "acme.png
 class Seeded:
     keys: dict[str, str]  # scope name -> key of partner acme; "platform": a platform key
     issued: str  # the number of an issued, partly paid and credited invoice
+    credit_note: str  # the number of its credit note
     draft: str  # the id of a draft
     run_id: int
     months: tuple[str, str]  # the issued month and the drafted one, e.g. ("2026-10", "2026-11")
@@ -70,7 +71,7 @@ def seed(session: Session) -> Seeded:
     session.commit()
     number = str(issued.number)
     record_manual_payment(session, "acme", number, amount="1.00", reference="bank-1")
-    create_credit_note(session, "acme", number, "goodwill", by="test")
+    credit = create_credit_note(session, "acme", number, "goodwill", by="test")
     now = datetime.now(UTC)
     run = ReconcileRun(
         partner_id="acme",
@@ -106,5 +107,10 @@ def seed(session: Session) -> Seeded:
     keys["platform"] = make_key(session, None, Scope.ADMIN)
     session.commit()
     return Seeded(
-        keys, number, str(result.created[0]), run.id, (month_text(earlier), month_text(last))
+        keys,
+        number,
+        credit.note.number,
+        str(result.created[0]),
+        run.id,
+        (month_text(earlier), month_text(last)),
     )

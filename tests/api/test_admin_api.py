@@ -25,7 +25,7 @@ def test_a_platform_key_manages_partners(api: TestClient, keys: Keys) -> None:
     assert (body["invoice_prefix"], body["settings"]["late_event_days"]) == ("INITECH", 30)
     assert body["branding"] == spec["branding"]
     assert api.post("/v1/partners", json=spec, headers=as_platform).status_code == 409
-    listed = api.get("/v1/partners", headers=as_platform).json()
+    listed = api.get("/v1/partners", headers=as_platform).json()["items"]
     assert [p["id"] for p in listed] == ["acme", "globex", "initech"]
     patched = api.patch(
         "/v1/partners/initech", json={"settings": {"late_event_days": 7}}, headers=as_platform
@@ -39,13 +39,13 @@ def test_a_platform_key_manages_partners(api: TestClient, keys: Keys) -> None:
 
 def test_a_partner_admin_sees_only_its_own_partner(api: TestClient, keys: Keys) -> None:
     as_acme = Keys.header(keys.acme_admin)
-    assert [p["id"] for p in api.get("/v1/partners", headers=as_acme).json()] == ["acme"]
+    assert [p["id"] for p in api.get("/v1/partners", headers=as_acme).json()["items"]] == ["acme"]
     assert api.get("/v1/partners/acme", headers=as_acme).status_code == 200
     assert api.get("/v1/partners/globex", headers=as_acme).status_code == 404
     assert api.patch("/v1/partners/globex", json={"name": "X"}, headers=as_acme).status_code == 404
     new = api.post("/v1/partners", json={"id": "mine", "name": "Mine"}, headers=as_acme)
     assert new.status_code == 403
-    assert new.json() == {"detail": "only a platform key creates partners"}
+    assert new.json()["detail"] == "only a platform key creates partners"
     renamed = api.patch("/v1/partners/acme", json={"name": "Acme Ltd"}, headers=as_acme)
     assert renamed.json()["name"] == "Acme Ltd"
     assert api.get("/v1/partners", headers=Keys.header(keys.acme)).status_code == 403
@@ -128,10 +128,15 @@ def test_usage_types(api: TestClient, keys: Keys) -> None:
     assert created.status_code == 201, created.text
     assert created.json()["wholesale_rate"] == "1.50"
     assert api.post("/v1/usage-types", json=spec, headers=as_admin).status_code == 409
-    codes = [t["code"] for t in api.get("/v1/usage-types", headers=Keys.header(keys.acme)).json()]
+    codes = [
+        t["code"]
+        for t in api.get("/v1/usage-types", headers=Keys.header(keys.acme)).json()["items"]
+    ]
     assert "agents" in codes and "sms" in codes
     assert (
-        api.get("/v1/usage-types", headers=Keys.header(keys.globex)).json()[0]["partner_id"]
+        api.get("/v1/usage-types", headers=Keys.header(keys.globex)).json()["items"][0][
+            "partner_id"
+        ]
         == "globex"
     )
 

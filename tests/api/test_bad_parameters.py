@@ -54,9 +54,9 @@ def test_absurd_dates_in_bodies_are_refused_at_their_field(api: TestClient, keys
     )
     assert prices.status_code == 422
     assert prices.json()["errors"] == [
-        {"path": "effective_from", "message": "9999-12-31 is outside 1970-01-01 to 2999-12-31"}
+        {"path": "body.effective_from", "message": "9999-12-31 is outside 1970-01-01 to 2999-12-31"}
     ]
     plan = {"code": "p", "name": "P", "effective_from": "0001-01-01", "prices": {}}
     created = api.post("/v1/plans", json=plan, headers=admin)
     assert created.status_code == 422
-    assert created.json()["errors"][0]["path"] == "effective_from"
+    assert created.json()["errors"][0]["path"] == "body.effective_from"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlmodel import Session
 
 from api.app import create_app
@@ -35,6 +36,7 @@ def _paths(api: TestClient, world: Seeded) -> list[str]:
     values = {
         "client_id": "c1",
         "key": world.issued,
+        "note": world.credit_note,
         "code": "std",
         "run_id": str(world.run_id),
         "partner_id": "acme",
@@ -48,7 +50,8 @@ def _paths(api: TestClient, world: Seeded) -> list[str]:
         paths.append(re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path))
         if path in QUERIES:  # the seeded months, besides the defaults (this month)
             paths.append(path + QUERIES[path].format(earlier=world.months[0], last=world.months[1]))
-        if "{key}" in path:  # a draft too: its lines and costs are internal before issue
+        if "{key}" in path and not path.endswith("/pdf"):  # a draft too (drafts have no PDF):
+            # its lines and costs are internal before issue
             paths.append(path.replace("{key}", world.draft))
     return paths
 
@@ -83,6 +86,9 @@ def _leaks(answer: Any) -> list[str]:
         return _csv_costs(answer.text)
     if kind.startswith("image/"):
         return []
+    if kind.startswith("application/pdf"):  # what the client is sent: never cost or margin
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(answer.content)).pages)
+        return [w for w in (WHOLESALE_PRICE, "wholesale", "margin") if w in text.lower()]
     return _cost_values(answer.json())
 
 

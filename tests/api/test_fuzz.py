@@ -1,5 +1,7 @@
 """Every operation of `/openapi.json`, fuzzed with schemathesis on a seeded partner: no input,
-valid or not, with an admin, read or ingest key, a platform key (or none), gets a 5xx.
+valid or not, with an admin, read or ingest key, a platform key (or none), gets a 5xx, and
+every answer is as the document describes it (its media type, and a body its schema accepts:
+an error is a problem-details object, a list a page).
 
 Bounded and repeatable: a fixed number of examples per operation, derandomized (the same
 inputs every run), no example database, no deadline (no timing). Examples draw inputs from the
@@ -18,6 +20,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.checks import content_type_conformance, response_schema_conformance
+from schemathesis.core.failures import FailureGroup
 from sqlmodel import Session
 
 from api.app import create_app
@@ -30,12 +34,18 @@ with warnings.catch_warnings():
 # A deeper run: REBILL_FUZZ_EXAMPLES=500 pytest tests/api/test_fuzz.py (REBILL_FUZZ_RANDOM=1:
 # other inputs than the fixed ones, for exploring; a failure prints the request to replay).
 EXAMPLES_PER_OPERATION = int(os.environ.get("REBILL_FUZZ_EXAMPLES", "24"))
+CONFORMANCE = [content_type_conformance, response_schema_conformance]
+
+
+def _first_line(failures: FailureGroup) -> str:
+    return "; ".join(str(f.title if hasattr(f, "title") else f) for f in failures.exceptions)
 
 
 def _known(world: Seeded) -> dict[str, list[str]]:
     return {
         "client_id": ["c1", "c2"],
         "key": [world.issued, world.draft],
+        "note": [world.credit_note],
         "code": ["std"],
         "run_id": [str(world.run_id)],
         "partner_id": ["acme"],
@@ -103,6 +113,14 @@ def test_no_input_to_any_operation_is_a_server_error(engine: object, session: Se
                         f"{case.operation.label} -> {response.status_code} {response.text[:300]}\n"
                         f"  {case.as_curl_command()}"
                     )
+                try:
+                    case.validate_response(response, checks=CONFORMANCE, headers=headers)
+                except FailureGroup as outside:
+                    raise AssertionError(
+                        f"{case.operation.label} -> {response.status_code} outside its schema: "
+                        f"{_first_line(outside)} {response.text[:300]}\n"
+                        f"  {case.as_curl_command()}"
+                    ) from None
 
             try:
                 run()

@@ -60,7 +60,7 @@ def test_plans_create_list_version_and_conflict(api: TestClient, keys: Keys) -> 
         ("base_fee", "99", "109")
     ]
     assert len(put.json()["plan"]["versions"]) == 2
-    listed = api.get("/v1/plans", headers=Keys.header(keys.acme_read)).json()
+    listed = api.get("/v1/plans", headers=Keys.header(keys.acme_read)).json()["items"]
     assert [plan["code"] for plan in listed] == ["growth"]
     created_by_put = api.put("/v1/plans/starter", json={"name": "Starter"}, headers=admin)
     assert created_by_put.status_code == 201
@@ -88,11 +88,14 @@ def test_plan_errors_name_the_field_path(api: TestClient, keys: Keys) -> None:
     response = api.post("/v1/plans", json=bad, headers=admin)
     assert response.status_code == 422, response.text
     paths = [(e["path"], e["message"]) for e in response.json()["errors"]]
-    assert ("prices.voice_minutes.tiers[1].up_to", "must be greater than tiers[0].up_to") in paths
-    assert any(path == "prices.sms.model" for path, _ in paths)
+    assert (
+        "body.prices.voice_minutes.tiers[1].up_to",
+        "must be greater than tiers[0].up_to",
+    ) in paths
+    assert any(path == "body.prices.sms.model" for path, _ in paths)
     valid_shape = {**bad, "prices": {"fax": {"model": "per_unit", "unit_price": "1"}}}
     second = api.post("/v1/plans", json=valid_shape, headers=admin).json()["errors"]
-    assert [e["path"] for e in second] == ["base_fee", "prices.fax"]
+    assert [e["path"] for e in second] == ["body.base_fee", "body.prices.fax"]
     # JSON numbers are read as exact decimals, never floats
     exact = {
         "code": "exact",
@@ -112,7 +115,7 @@ def test_scopes_and_tenant_isolation(api: TestClient, keys: Keys) -> None:
         api.post("/v1/plans", json=GROWTH, headers=Keys.header(keys.acme_admin)).status_code == 201
     )
     other = Keys.header(keys.globex)
-    assert api.get("/v1/plans", headers=other).json() == []
+    assert api.get("/v1/plans", headers=other).json() == {"items": [], "next_cursor": None}
     assert api.get("/v1/plans/growth", headers=other).status_code == 404
     assert api.get("/v1/clients/alpha/prices", headers=other).status_code == 404
     assert api.get("/v1/clients/alpha/usage/current", headers=other).status_code == 404
@@ -120,7 +123,10 @@ def test_scopes_and_tenant_isolation(api: TestClient, keys: Keys) -> None:
         "/v1/clients/alpha/prices", json={"plan": "growth"}, headers=Keys.header(keys.globex_admin)
     )
     assert put.status_code == 404
-    assert api.get("/v1/price-changes", headers=other).json() == []
+    assert api.get("/v1/price-changes", headers=other).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
     assert api.get("/v1/margins", headers=Keys.header(keys.globex_admin)).json()["rows"] == []
     assert api.get("/v1/margins", headers=other).status_code == 403  # cost: admin keys only
     platform = api.get("/v1/plans", headers=Keys.header(keys.platform))
@@ -205,7 +211,7 @@ def test_client_prices_live_figures_and_margins(
         "(no usage type)": 0,
     }  # 1200.5 x 0.013, 30 x 0.0075
     assert report["alert_below_percent"] is None
-    changes = api.get("/v1/price-changes?key=alpha", headers=Keys.header(keys.acme)).json()
+    changes = api.get("/v1/price-changes?key=alpha", headers=Keys.header(keys.acme)).json()["items"]
     assert {c["object"] for c in changes} == {"client_terms", "client_price"}
     assert {c["source"] for c in changes} == {"api"}
     assert all(c["reference"].startswith("rbk_") for c in changes)
@@ -221,16 +227,19 @@ def test_client_price_errors_and_dates(api: TestClient, keys: Keys) -> None:
     response = api.put("/v1/clients/alpha/prices", json=bad, headers=admin)
     assert response.status_code == 422
     paths = [e["path"] for e in response.json()["errors"]]
-    assert paths == ["prices.sms.tiers[0].up_to", "discount_percent"]
+    assert paths == ["body.prices.sms.tiers[0].up_to", "body.discount_percent"]
     unknown = api.put("/v1/clients/alpha/prices", json={"plan": "nope"}, headers=admin).json()
-    assert unknown["errors"] == [{"path": "plan", "message": "unknown plan 'nope'"}]
+    assert unknown["errors"] == [{"path": "body.plan", "message": "unknown plan 'nope'"}]
+    assert (
+        unknown["detail"] == "1 invalid field: body.plan: unknown plan 'nope' (nothing was changed)"
+    )
     old = {
         "prices": {"sms": {"model": "per_unit", "unit_price": "1"}},
         "effective_from": "2001-01-01",
     }
     refused = api.put("/v1/clients/alpha/prices", json=old, headers=admin)
     assert refused.status_code == 422
-    assert refused.json()["errors"][0]["path"] == "effective_from"
+    assert refused.json()["errors"][0]["path"] == "body.effective_from"
     forced = api.put("/v1/clients/alpha/prices?force=true", json=old, headers=admin)
     assert forced.status_code == 200
     later = api.get(f"/v1/clients/alpha/prices?on={_next_period_day()}", headers=admin).json()

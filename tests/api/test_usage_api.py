@@ -210,13 +210,13 @@ def test_a_revoked_key_is_401(api: TestClient, keys: Keys) -> None:
         revoke_api_key(session, keys.acme)
     response = post(api, keys.acme, [])
     assert response.status_code == 401
-    assert response.json() == {"detail": "invalid or revoked API key"}
+    assert response.json()["detail"] == "invalid or revoked API key"
 
 
 def test_a_key_without_the_scope_is_403(api: TestClient, keys: Keys) -> None:
     response = post(api, keys.acme_read, [event("e-1")])
     assert response.status_code == 403
-    assert response.json() == {"detail": "this API key does not have the ingest scope"}
+    assert response.json()["detail"] == "this API key does not have the ingest scope"
     assert post(api, keys.platform, [event("e-1")]).status_code == 403
     assert api.get("/v1/usage", headers=Keys.header(keys.acme_read)).status_code == 200
 
@@ -232,7 +232,7 @@ def test_partners_cannot_reach_each_others_clients_or_events(api: TestClient, ke
     assert "g-1" not in export and "gamma" not in export
     summary = api.get("/v1/usage/summary", params={"client": "gamma"}, headers=as_acme)
     assert summary.status_code == 404
-    assert summary.json() == {"detail": "client 'gamma' not found"}
+    assert summary.json()["detail"] == "client 'gamma' not found"
     assert api.get("/v1/clients/gamma", headers=as_acme).status_code == 404
     mine = api.get("/v1/usage", headers=Keys.header(keys.globex)).json()["items"]
     assert [e["event_id"] for e in mine] == ["g-1"]

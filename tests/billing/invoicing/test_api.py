@@ -100,7 +100,7 @@ def test_review_issue_and_correct_through_the_api(api: TestClient, keys: dict[st
     )
     assert credit.status_code == 201, credit.text
     assert credit.json()["total_minor"] == 550 and credit.json()["number"] == "ACME-CN-000001"
-    assert len(api.get("/v1/invoices/ACME-000001/credit-notes", headers=read).json()) == 1
+    assert len(api.get("/v1/invoices/ACME-000001/credit-notes", headers=read).json()["items"]) == 1
     refused = api.post("/v1/invoices/ACME-000001/void", json={"reason": "x"}, headers=admin)
     assert refused.status_code == 409  # it has a credit note
     too_much = api.post(

@@ -95,12 +95,14 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
         assert api.get("/v1/reconciliations", headers=read_only).status_code == 403
         listed = api.get("/v1/reconciliations", headers=read)
         assert listed.status_code == 200, listed.text
-        ids = [r["id"] for r in listed.json()]
+        ids = [r["id"] for r in listed.json()["items"]]
         assert ids[:3] == [out["id"] + 2, out["id"] + 1, out["id"]]  # text run, e-mailed run
         one = api.get(f"/v1/reconciliations/{out['id']}", headers=read).json()
         assert len(one["differences"]) == 2
         # Machine fields kept; human ones beside them, the same as the report's.
-        assert one["report"] == out["report"] and listed.json()[2]["report"] == out["report"]
+        assert (
+            one["report"] == out["report"] and listed.json()["items"][2]["report"] == out["report"]
+        )
         assert one["report"]["headline"].startswith("2 differences (1 error, 1 warning), ")
         for diff in one["differences"]:
             assert diff["at_stake"] == f"{Decimal(diff['amount_minor']) / 100:,.2f} USD"
@@ -110,7 +112,7 @@ def test_cli_and_api(engine: object, session: Session, tmp_path: Path) -> None:
             "Payments recorded in Rebill",
         )
         assert api.get(f"/v1/reconciliations/{out['id']}", headers=other).status_code == 404
-        assert api.get("/v1/reconciliations", headers=other).json() == []
+        assert api.get("/v1/reconciliations", headers=other).json()["items"] == []
         assert api.get("/v1/reconciliations").status_code == 401
 
 
