@@ -36,7 +36,6 @@ from fastapi import Depends, Header, HTTPException, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from billing.idempotency import service
 from billing.tenants.auth import AdminKey
@@ -190,44 +189,36 @@ _GUARD, _SESSION, _RESPONSE = "idempotency_guard", "idempotency_session", "idemp
 
 def idempotent(route: Callable[P, R]) -> Callable[P, R]:
     """The route, taking an optional `Idempotency-Key` header (documented in OpenAPI). Put it
-    under `@router.post(...)`; the route needs an `admin` key and must answer JSON."""
+    under `@router.post(...)`; the route needs an `admin` key, must answer JSON, and must be a
+    plain `def` whose body FastAPI reads (a body parameter): an `async` route reading its own
+    body with a size limit would have it read whole, unlimited, for the fingerprint."""
+    if inspect.iscoroutinefunction(route):
+        raise TypeError(f"@idempotent takes a plain def route, not async {route.__name__}")
     signature = inspect.signature(route)
     keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [
         inspect.Parameter(_GUARD, keyword, annotation=Guard),
         *(p.replace(kind=keyword) for p in signature.parameters.values()),
         inspect.Parameter(_SESSION, keyword, annotation=DbSession),
-        inspect.Parameter(_RESPONSE, keyword, annotation=Response),
     ]
+    # FastAPI passes the response (status code, headers) to one parameter only: the route's
+    # own when it has one.
+    own = [p.name for p in signature.parameters.values() if p.annotation is Response]
+    response_name = own[0] if own else _RESPONSE
+    if not own:
+        parameters.append(inspect.Parameter(_RESPONSE, keyword, annotation=Response))
 
-    def extras(kwargs: dict[str, Any]) -> tuple[IdempotencyGuard | None, Session, Response]:
-        return kwargs.pop(_GUARD), kwargs.pop(_SESSION), kwargs.pop(_RESPONSE)
+    def wrapper(**kwargs: Any) -> Any:
+        guard: IdempotencyGuard | None = kwargs.pop(_GUARD)
+        session: Session = kwargs.pop(_SESSION)
+        response: Response = kwargs[response_name] if own else kwargs.pop(_RESPONSE)
+        if guard is None:
+            return route(**kwargs)  # type: ignore[call-arg]
+        early = guard.begin()
+        if early is not None:
+            return early
+        return guard.answer(session, response, route(**kwargs))  # type: ignore[call-arg]
 
-    wrapper: Callable[..., Any]
-    if inspect.iscoroutinefunction(route):
-
-        async def run_async(**kwargs: Any) -> Any:
-            guard, session, response = extras(kwargs)
-            if guard is None:
-                return await cast(Any, route)(**kwargs)
-            early = await run_in_threadpool(guard.begin)
-            if early is not None:
-                return early
-            return guard.answer(session, response, await cast(Any, route)(**kwargs))
-
-        wrapper = run_async
-    else:
-
-        def run(**kwargs: Any) -> Any:
-            guard, session, response = extras(kwargs)
-            if guard is None:
-                return route(**kwargs)  # type: ignore[call-arg]
-            early = guard.begin()
-            if early is not None:
-                return early
-            return guard.answer(session, response, route(**kwargs))  # type: ignore[call-arg]
-
-        wrapper = run
     functools.update_wrapper(wrapper, route)
     cast(Any, wrapper).__signature__ = signature.replace(parameters=parameters)
     return cast(Callable[P, R], wrapper)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -273,4 +277,36 @@ def test_the_header_is_documented_on_every_creating_route(api: TestClient) -> No
             assert "Idempotency-Key" not in names, (method, path)
 
 
-Post = Callable[..., Any]
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.sampled_from(["same", "same-respaced", "other-body", "later"]), min_size=1, max_size=8
+    )
+)
+def test_any_sequence_of_retries_creates_one_client(
+    api: TestClient, engine: Engine, keys: dict[str, dict[str, str]], clock: Clock, steps: list[str]
+) -> None:
+    """Whatever a client retries, and whenever within the window: one client, every
+    success the same answer, every other request under the key refused."""
+    name = f"c-{uuid.uuid4().hex[:12]}"
+    headers = with_key(keys["acme"], name)
+    body = {"id": name, "name": "Retried"}
+    successes = []
+    for step in ["same", *steps]:
+        if step == "later":
+            clock.now += timedelta(hours=2)  # 16 hours at most: within the window
+            continue
+        if step == "other-body":
+            answer = api.post("/v1/clients", json={**body, "name": "Else"}, headers=headers)
+            assert answer.status_code == 422
+            continue
+        content = json.dumps(body, indent=1 if step == "same-respaced" else None)
+        answer = api.post(
+            "/v1/clients",
+            content=content,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 201
+        successes.append(answer.content)
+    assert len(set(successes)) == 1
+    assert clients(engine, "acme").count(name) == 1
