@@ -71,3 +71,16 @@ def test_keys_are_pruned_after_the_window(engine: Engine, session: Session) -> N
     with Session(engine) as db:
         repo = IdempotencyRepository(db)
         assert repo.find("acme", "old") is None and repo.find("acme", "new") is not None
+
+
+def test_the_scheduler_prunes_old_keys(engine: Engine, session: Session) -> None:
+    from sync.scheduler.jobs import JobContext
+    from sync.scheduler.service import fire
+
+    make_partner(session, "acme")
+    session.commit()
+    assert isinstance(_begin(engine, T0, "old"), service.Claimed)
+    outcome = fire(JobContext(engine), "idempotency_prune", T0 + timedelta(days=2))
+    assert outcome.ran and outcome.message is not None and "pruned 1" in outcome.message
+    with Session(engine) as db:
+        assert IdempotencyRepository(db).count("acme") == 0
