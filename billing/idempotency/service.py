@@ -58,6 +58,9 @@ taking over never runs the work twice: the holder, if still alive, fails to stor
 and its work rolls back)."""
 
 
+_PATH_LENGTH = 1000  # models.IdempotencyKey.path
+
+
 class InvalidKeyError(ValueError):
     """The header's value cannot be a key; the message names the header."""
 
@@ -113,7 +116,7 @@ def check_key(raw: str) -> str:
 
 
 def fingerprint(method: str, path: str, body: bytes) -> RequestPrint:
-    """The request's method, path and a SHA-256 of its body in canonical JSON (keys sorted, no
+    """The request's method, path and a SHA-256 of them and its body in canonical JSON (keys sorted, no
     insignificant white space), so a retry that serialises the same object differently is
     still the same request; a body that is not JSON is hashed as it is."""
     try:
@@ -122,7 +125,9 @@ def fingerprint(method: str, path: str, body: bytes) -> RequestPrint:
         ).encode()
     except ValueError:
         canonical = body
-    return RequestPrint(method.upper(), path, hashlib.sha256(canonical).hexdigest())
+    digest = hashlib.sha256(f"{method.upper()} {path}\n".encode() + canonical).hexdigest()
+    # The hash covers the whole path; the stored path (for the 422's message) fits its column.
+    return RequestPrint(method.upper(), path[:_PATH_LENGTH], digest)
 
 
 def begin(
