@@ -156,7 +156,13 @@ def _guard(
     principal: AdminKey,
     printed: Annotated[service.RequestPrint, Depends(_request_print)],
     idempotency_key: Annotated[
-        str | None, Header(alias=service.HEADER, description=KEY_DESCRIPTION)
+        str | None,
+        Header(
+            alias=service.HEADER,
+            description=KEY_DESCRIPTION,
+            # Documented, not enforced by FastAPI: a longer key is a 400 naming the header.
+            json_schema_extra={"maxLength": service.MAX_KEY_LENGTH},
+        ),
     ] = None,
 ) -> Iterator[IdempotencyGuard | None]:
     # Not named `key`: a route's path parameter of that name would be taken for it.
