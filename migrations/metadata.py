@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 import api.dashboard.models  # noqa: F401
 import billing.documents.models
+import billing.idempotency.models
 import billing.invoicing.models
 import billing.margins.models
 import billing.metering.models

@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from billing.idempotency.guard import idempotent
 from billing.invoicing.closing import close_cycles, refresh_draft
 from billing.invoicing.credits import create_credit_note
 from billing.invoicing.errors import (
@@ -204,6 +205,7 @@ def void_route(key: str, body: VoidIn, principal: AdminKey, session: DbSession) 
     status_code=status.HTTP_201_CREATED,
     responses=_ERRORS,
 )
+@idempotent
 def credit_route(
     key: str, body: CreditNoteIn, principal: AdminKey, session: DbSession
 ) -> CreditNoteRead:

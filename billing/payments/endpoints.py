@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
+from billing.idempotency.guard import idempotent
 from billing.invoicing.errors import InvoiceKeyError, InvoiceNotFoundError, InvoicingError
 from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError, PaymentStateError
@@ -56,6 +57,7 @@ router = APIRouter(tags=["payments"], responses=AUTH_RESPONSES)
     status_code=status.HTTP_201_CREATED,
     responses=_ERRORS,
 )
+@idempotent
 def record_route(
     key: str, body: PaymentIn, response: Response, principal: AdminKey, session: DbSession
 ) -> PaymentRead:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from billing.idempotency.guard import idempotent
 from billing.tenants import logos, service
 from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, for_key, partner_of
 from billing.tenants.errors import (
@@ -214,6 +215,7 @@ def delete_logo(partner_id: str, principal: AdminKey, session: DbSession) -> Res
     status_code=status.HTTP_201_CREATED,
     responses=_CONFLICT,
 )
+@idempotent
 def create_client(spec: ClientCreate, principal: AdminKey, session: DbSession) -> ClientRead:
     with translate_errors():
         client = service.create_client(session, partner_of(principal), spec)
@@ -257,6 +259,7 @@ def update_client(
     status_code=status.HTTP_201_CREATED,
     responses=_CONFLICT,
 )
+@idempotent
 def create_usage_type(
     spec: UsageTypeCreate, principal: AdminKey, session: DbSession
 ) -> UsageTypeRead:

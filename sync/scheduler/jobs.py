@@ -33,6 +33,7 @@ __all__ = [
     "JobError",
     "accrual_job",
     "cycle_close_job",
+    "idempotency_prune_job",
     "mail_job",
     "margin_alerts_job",
     "outbox_job",
@@ -151,6 +152,14 @@ def _send_mail(engine: Engine, now: datetime) -> object:
     return f"sent {report.sent}, retrying {report.retrying}, dead {report.dead}"
 
 
+def _prune_idempotency(engine: Engine, now: datetime) -> object:
+    """Forget `Idempotency-Key` answers older than their 24-hour window (one transaction)."""
+    from billing.idempotency.service import prune
+
+    with session_scope(engine) as session:
+        return f"pruned {prune(session, now)}"
+
+
 def _reconcile(engine: Engine, now: datetime) -> object:
     return _maybe_await(run_due_reconciliations(engine, now))
 
@@ -170,6 +179,7 @@ class JobContext:
     send_mail: EngineJob = _send_mail
     reconcile: EngineJob = _reconcile
     margin_alerts: PartnerJob = _margin_alerts
+    prune_idempotency: EngineJob = _prune_idempotency
 
     def partners(self) -> list[Partner]:
         with read_scope(self.engine) as session:
@@ -231,6 +241,10 @@ def margin_alerts_job(ctx: JobContext, now: datetime) -> object:
     return _each_partner(ctx, ctx.margin_alerts, now, "margin alerts")
 
 
+def idempotency_prune_job(ctx: JobContext, now: datetime) -> object:
+    return ctx.prune_idempotency(ctx.engine, now)
+
+
 def reconcile_job(ctx: JobContext, now: datetime) -> object:
     """Runs hourly: `run_due_reconciliations` reconciles each partner once a day, from its
     `reconcile_hour` (default 6) in its time zone on, so an hour missed while the scheduler
@@ -248,4 +262,5 @@ JOB_FUNCTIONS: dict[str, Callable[[JobContext, datetime], object]] = {
     "mail": mail_job,
     "reconcile": reconcile_job,
     "margin_alerts": margin_alerts_job,
+    "idempotency_prune": idempotency_prune_job,
 }

@@ -96,6 +96,12 @@ JOBS: tuple[JobDefinition, ...] = (
         {"minute": "50"},
         _HOUR,
     ),
+    JobDefinition(
+        "idempotency_prune",
+        "delete Idempotency-Key answers past their 24 hours",
+        {"minute": "15"},
+        _HOUR,
+    ),
 )
 _BY_ID = {d.job_id: d for d in JOBS}
 
