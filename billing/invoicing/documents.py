@@ -7,7 +7,7 @@ Mail is queued, never sent here: issuing never waits for, or fails with, a mail 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -32,9 +32,42 @@ from billing.tenants.logos import get_logo
 from billing.tenants.models import Client, Partner
 from billing.tenants.repository import TenantRepository
 
-__all__ = ["DocumentOutcome", "credit_note_document", "invoice_document", "publish", "write_pdf"]
+__all__ = [
+    "CardsOnFile",
+    "DocumentOutcome",
+    "cards_on_file",
+    "credit_note_document",
+    "invoice_document",
+    "publish",
+    "use_cards_on_file",
+    "write_pdf",
+]
 
-EventRow = tuple[str, str, datetime, Decimal, int | None]
+EventRow = tuple[str, str, datetime, Decimal]
+
+CardsOnFile = Callable[[Session, str, Collection[str]], frozenset[str]]
+"""Which of a partner's clients (of the ids given) have a card on file that automatic charges
+will use."""
+
+_cards_lookup: list[CardsOnFile] = []
+
+
+def use_cards_on_file(lookup: CardsOnFile | None) -> None:
+    """Set who answers `cards_on_file`. Saved cards are Stripe's, kept by `sync.stripe`, a
+    layer above billing that billing may not import: `sync.stripe` hands its lookup down when
+    it is imported (the API, the worker, the scheduler and `main.py` all import it). Without
+    one (billing used alone), no card is known, so no document promises a charge that might
+    not happen. `None` removes the lookup."""
+    _cards_lookup.clear()
+    if lookup is not None:
+        _cards_lookup.append(lookup)
+
+
+def cards_on_file(session: Session, partner_id: str, client_ids: Collection[str]) -> frozenset[str]:
+    """The clients among `client_ids` whose invoices a saved card will pay automatically."""
+    if not _cards_lookup or not client_ids:
+        return frozenset()
+    return _cards_lookup[0](session, partner_id, client_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +109,16 @@ def invoice_document(
     invoice: Invoice,
     lines: Sequence[InvoiceLine],
     units: dict[str, str] | None = None,
+    *,
+    card_on_file: bool | None = None,
 ) -> InvoiceDocument:
+    """The invoice as its client reads it. `card_on_file` is looked up (`cards_on_file`)
+    when not given; the document itself never queries."""
     assert invoice.number is not None and invoice.issue_date is not None
+    if card_on_file is None:
+        card_on_file = invoice.auto_charge and client.id in cards_on_file(
+            session, partner.id, (client.id,)
+        )
     unit_names = units if units is not None else _units(session, partner.id)
     tax = (
         TaxDetails(invoice.tax_name or "Tax", invoice.tax_percent)
@@ -98,6 +139,7 @@ def invoice_document(
         lines=tuple(_document_line(line, unit_names, line.tier) for line in lines),
         tax=tax,
         auto_charge=invoice.auto_charge,
+        card_on_file=card_on_file,
         net_days=invoice.net_terms_days,
     )
 

@@ -37,7 +37,7 @@ def test_totals_are_sums_of_the_lines() -> None:
 def test_payment_note_depends_on_how_the_client_pays() -> None:
     assert invoice().payment_note == "Due by 1 December 2026, net 30 days."
     assert invoice(net_days=1).payment_note.endswith("net 1 day.")
-    assert invoice(auto_charge=True).payment_note == (
+    assert invoice(auto_charge=True, card_on_file=True).payment_note == (
         "This invoice will be charged to your card on file."
     )
     credit = invoice(

@@ -55,7 +55,7 @@ def test_the_invoice_shows_what_the_client_needs() -> None:
 
 
 def test_auto_charge_and_letter_paper() -> None:
-    doc = invoice(auto_charge=True, partner=branding(paper_size="Letter"))
+    doc = invoice(auto_charge=True, card_on_file=True, partner=branding(paper_size="Letter"))
     html = render_invoice_html(doc)
     assert "This invoice will be charged to your card on file." in html
     assert "size: Letter" in html
