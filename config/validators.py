@@ -24,11 +24,11 @@ __all__ = [
     "ISO_4217_CODES",
     "MAX_DOCUMENT_TEXT",
     "Code",
-    "DocumentText",
-    "HttpsUrl",
     "Color",
     "Currency",
+    "DocumentText",
     "Email",
+    "HttpsUrl",
     "InvoicePrefix",
     "Line",
     "LocaleName",
@@ -183,7 +183,9 @@ def check_locale(value: str) -> str:
 def check_https_url(value: str) -> str:
     """A link the client follows to pay: https only (an http page could be altered on the way
     to show someone else's bank details), a host, no spaces, at most 500 characters."""
-    parts = urlsplit(value) if len(value) <= MAX_URL and not any(c.isspace() for c in value) else None
+    parts = (
+        urlsplit(value) if len(value) <= MAX_URL and not any(c.isspace() for c in value) else None
+    )
     if parts is None or parts.scheme != "https" or not parts.hostname:
         raise _error(
             f"{_shown(value)} is not an https:// URL of at most {MAX_URL} characters "

@@ -407,9 +407,7 @@ class InvoiceDocument:
             return "This invoice will be charged to your card on file."
         assert self.due_date is not None  # checked in __post_init__
         days = "day" if self.net_days == 1 else "days"
-        due = (
-            f"Due by {format_date(self.due_date, self.locale)}, net {self.net_days} {days}."
-        )
+        due = f"Due by {format_date(self.due_date, self.locale)}, net {self.net_days} {days}."
         if self.auto_charge:
             how = (
                 "add one before the due date, or pay as shown below"

@@ -20,9 +20,14 @@ from functools import lru_cache
 
 from babel.core import Locale
 from babel.dates import format_date as babel_date
-from babel.numbers import NumberPattern, parse_pattern
 
-from config.money import DEFAULT_LOCALE, currency_exponent, format_major, format_minor
+from config.money import (
+    DEFAULT_LOCALE,
+    currency_exponent,
+    format_exact,
+    format_major,
+    format_minor,
+)
 
 __all__ = [
     "address_lines",
@@ -64,11 +69,6 @@ def format_amount(amount_minor: int, currency: str, locale: str = DEFAULT_LOCALE
 
 
 @lru_cache(maxsize=32)
-def _exact_pattern(places: int) -> NumberPattern:
-    return parse_pattern("#,##0" + ("." + "0" * places if places else ""))
-
-
-@lru_cache(maxsize=32)
 def _locale(name: str) -> Locale:
     return Locale.parse(name)
 
@@ -89,7 +89,7 @@ def format_decimal(value: Decimal, places: int, locale: str = DEFAULT_LOCALE) ->
     shown = value.quantize(Decimal(1).scaleb(-places)) if places else value.to_integral_value()
     if not shown:
         shown = abs(shown)  # no "-0"
-    return str(_exact_pattern(places).apply(shown, _locale(locale)))
+    return format_exact(shown, places, locale=locale)
 
 
 def format_rate(value: Decimal, currency: str, locale: str = DEFAULT_LOCALE) -> str:
