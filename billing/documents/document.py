@@ -212,7 +212,9 @@ class ClientDetails:
 @dataclass(frozen=True, slots=True)
 class DocumentLine:
     """One printed line. `unit_price` is per `unit` (e.g. "minute", "block of 1000 message");
-    `tier_label` names the tier of a graduated or volume line ("Tier 2: 1,001-5,000")."""
+    `tier` is the 0-based tier of a graduated or volume line, whose description (written by
+    rating: "Voice AI minutes, 1,001-5,000") is printed with its rate ("... at 0.12"), since
+    each tier of one usage type has its own; `tier_label` is an optional note under it."""
 
     kind: DocumentLineKind
     description: str
@@ -222,6 +224,7 @@ class DocumentLine:
     usage_type: str | None = None
     unit: str | None = None
     tier_label: str | None = None
+    tier: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", DocumentLineKind(self.kind))
@@ -238,13 +241,11 @@ class DocumentLine:
         tier_label: str | None = None,
         kind: DocumentLineKind | None = None,
     ) -> DocumentLine:
-        """A rating line as printed; without a `tier_label`, tier `n` (0-based) reads "Tier n+1".
-        A block-priced line's unit becomes "block of <size> <unit>"."""
+        """A rating line as printed (its tier range is in its description). A block-priced
+        line's unit becomes "block of <size> <unit>"."""
         if line.block_size is not None:
             size = f"{line.block_size:,f}"
             unit = f"block of {size} {unit}" if unit else f"block of {size}"
-        if tier_label is None and line.tier is not None:
-            tier_label = f"Tier {line.tier + 1}"
         return cls(
             kind=kind or DocumentLineKind(line.kind.value),
             description=line.description,
@@ -254,6 +255,7 @@ class DocumentLine:
             usage_type=line.usage_type,
             unit=unit,
             tier_label=tier_label,
+            tier=line.tier,
         )
 
 

@@ -132,12 +132,17 @@ def _banner(doc: InvoiceDocument) -> str | None:
 
 
 def _line_view(line: DocumentLine, currency: str, locale: str) -> _LineView:
+    """A tier line reads with its rate ("Voice AI minutes, 1,001-5,000 at 0.12"): one usage
+    type's tiers are priced differently, and the rate next to the range is what a client
+    checks against its price list."""
+    rate = format_rate(line.unit_price, currency, locale)
+    description = line.description if line.tier is None else f"{line.description} at {rate}"
     return _LineView(
-        description=line.description,
+        description=description,
         tier_label=line.tier_label,
         quantity=format_quantity(line.quantity, locale),
         unit=line.unit,
-        unit_price=format_rate(line.unit_price, currency, locale),
+        unit_price=rate,
         amount=format_amount(line.amount_minor, currency, locale),
         included=line.kind is DocumentLineKind.INCLUDED and line.amount_minor == 0,
     )

@@ -27,7 +27,15 @@ from billing.documents import (
     queue_document,
     write_invoice_pdf,
 )
-from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from billing.invoicing.models import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoiceUsage,
+)
+from billing.invoicing.repository import InvoiceRepository
 from billing.tenants.logos import get_logo
 from billing.tenants.models import Client, Partner
 from billing.tenants.repository import TenantRepository
@@ -98,8 +106,55 @@ def _document_line(
         amount_minor=line.amount_minor,
         usage_type=line.usage_type,
         unit=unit,
-        tier_label=None if tier is None else f"Tier {tier + 1}",
+        tier=tier,
     )
+
+
+def _covered_usage(
+    session: Session,
+    partner_id: str,
+    invoice: Invoice,
+    lines: Sequence[InvoiceLine],
+    usage: Sequence[InvoiceUsage],
+    units: dict[str, str],
+) -> list[DocumentLine]:
+    """The period's usage that a flat base fee covered: usage types with no line of their own
+    (the plan does not price them, so rating charges nothing) printed as "included", with
+    their quantity. A client paying a flat fee sees what it got for it. Only with a base fee:
+    without one, unpriced usage is simply not billed, not "included" in anything."""
+    if not any(line.kind is InvoiceLineKind.BASE_FEE for line in lines):
+        return []
+    priced = {line.usage_type for line in lines if line.usage_type}
+    covered = [
+        row
+        for row in usage
+        if row.origin_period_start == invoice.period_start
+        and row.usage_type not in priced
+        and row.quantity > 0
+    ]
+    if not covered:
+        return []
+    names = {t.code: t.display_name for t in TenantRepository(session).usage_types(partner_id)}
+    return [
+        DocumentLine(
+            kind=DocumentLineKind.INCLUDED,
+            description=f"{names.get(row.usage_type, row.usage_type)}, included in the base fee",
+            quantity=row.quantity,
+            unit_price=Decimal(0),
+            amount_minor=0,
+            usage_type=row.usage_type,
+            unit=units.get(row.usage_type),
+        )
+        for row in sorted(covered, key=lambda r: r.usage_type)
+    ]
+
+
+def _with_covered(
+    printed: list[DocumentLine], covered: list[DocumentLine]
+) -> tuple[DocumentLine, ...]:
+    """Covered usage right after the base fee that covers it."""
+    at = max(i for i, line in enumerate(printed) if line.kind is DocumentLineKind.BASE_FEE) + 1
+    return (*printed[:at], *covered, *printed[at:])
 
 
 def invoice_document(
@@ -111,15 +166,21 @@ def invoice_document(
     units: dict[str, str] | None = None,
     *,
     card_on_file: bool | None = None,
+    usage: Sequence[InvoiceUsage] | None = None,
 ) -> InvoiceDocument:
     """The invoice as its client reads it. `card_on_file` is looked up (`cards_on_file`)
-    when not given; the document itself never queries."""
+    and `usage` (the invoice's usage rows, for usage a flat fee covered) read when not
+    given; the document itself never queries."""
     assert invoice.number is not None and invoice.issue_date is not None
     if card_on_file is None:
         card_on_file = invoice.auto_charge and client.id in cards_on_file(
             session, partner.id, (client.id,)
         )
     unit_names = units if units is not None else _units(session, partner.id)
+    if usage is None:
+        usage = InvoiceRepository(session).usage_rows([invoice.invoice_id])[invoice.invoice_id]
+    printed = [_document_line(line, unit_names, line.tier) for line in lines]
+    covered = _covered_usage(session, partner.id, invoice, lines, usage, unit_names)
     tax = (
         TaxDetails(invoice.tax_name or "Tax", invoice.tax_percent)
         if invoice.tax_percent is not None
@@ -136,7 +197,7 @@ def invoice_document(
         currency=invoice.currency,
         partner=PartnerBranding.from_partner(partner, logo=Logo.of(get_logo(session, partner.id))),
         client=ClientDetails.from_client(client),
-        lines=tuple(_document_line(line, unit_names, line.tier) for line in lines),
+        lines=_with_covered(printed, covered) if covered else tuple(printed),
         tax=tax,
         auto_charge=invoice.auto_charge,
         card_on_file=card_on_file,

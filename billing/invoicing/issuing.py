@@ -178,6 +178,7 @@ def _publish(
     attach_csv = partner.settings.get("attach_usage_csv", True) is not False
     units = {t.code: t.unit for t in TenantRepository(session).usage_types(partner_id)}
     lines = InvoiceRepository(session).lines([i.invoice_id for i in invoices])
+    usage = InvoiceRepository(session).usage_rows([i.invoice_id for i in invoices])
     cards = cards_on_file(session, partner_id, {i.client_id for i in invoices if i.auto_charge})
     outcomes = []
     for invoice in invoices:
@@ -190,6 +191,7 @@ def _publish(
             lines[invoice.invoice_id],
             units,
             card_on_file=invoice.auto_charge and client.id in cards,
+            usage=usage[invoice.invoice_id],
         )
         events = line_event_rows(session, invoice) if attach_csv else None
         outcomes.append(publish(session, doc, events=events, directory=directory))

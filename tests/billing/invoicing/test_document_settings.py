@@ -161,3 +161,16 @@ def test_without_the_lookup_no_card_is_promised(session: Session, tmp_path: Path
     finally:
         use_cards_on_file(clients_with_card)
     assert "charged to your card on file" not in text and "No card is on file" in text
+
+
+def test_a_flat_plan_lists_the_usage_it_covered(session: Session, tmp_path: Path) -> None:
+    flat = DOCUMENTS.replace(
+        '[plans.std.prices.voice]\nmodel = "per_unit"\nunit_price = "0.10"\n', ""
+    )
+    assert "[plans.std.prices.voice]" not in flat
+    apply_partner_file(session, parse_partner_toml(flat), datetime.now(UTC))
+    session.commit()
+    text = _text(_issue(session, tmp_path).pdf_path)
+    # 20.00 base fee + 10% VAT; the 12,345 minutes are listed, not charged
+    assert "Voice minutes, included in the base fee" in text
+    assert "12,345" in text and "included" in text and "22.00 USD" in text
