@@ -9,6 +9,7 @@ dashboard and the command line print the same figure the same way: `2,822.19 USD
 
 from __future__ import annotations
 
+import copy
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -20,6 +21,7 @@ __all__ = [
     "UnknownCurrencyError",
     "ceil_units",
     "currency_exponent",
+    "format_exact",
     "format_major",
     "format_minor",
     "from_minor",
@@ -101,11 +103,16 @@ def from_minor(amount_minor: int, currency: str) -> Decimal:
 DEFAULT_LOCALE = "en"
 
 
-@lru_cache(maxsize=16)
-def _pattern(exponent: int) -> NumberPattern:
-    """Grouped thousands and exactly the currency's minor digits (ISO 4217, not CLDR's own
-    table, so the printed figure is always the stored integer)."""
-    return parse_pattern("#,##0" + ("." + "0" * exponent if exponent else ""))
+@lru_cache(maxsize=64)
+def _pattern(places: int, locale: str) -> NumberPattern:
+    """The locale's grouping (thousands; India's lakhs: `12,34,567`) and exactly `places`
+    decimals (for money the ISO 4217 exponent, not CLDR's own table, so the printed figure is
+    always the stored integer)."""
+    pattern: NumberPattern = copy.copy(_locale(locale).decimal_formats[None])
+    if pattern.grouping[0] > 9:  # a locale that does not group: group in thousands anyway
+        pattern = parse_pattern("#,##0")
+    pattern.frac_prec = (places, places)
+    return pattern
 
 
 @lru_cache(maxsize=16)
@@ -113,13 +120,20 @@ def _locale(name: str) -> Locale:
     return Locale.parse(name)
 
 
+def format_exact(value: Decimal, places: int, *, locale: str = DEFAULT_LOCALE) -> str:
+    """`value` (with at most `places` decimals: nothing is rounded) with exactly `places`
+    decimals and the locale's separators: `Decimal("1234.5"), 2, locale="de"` -> `"1.234,50"`."""
+    return str(_pattern(places, locale).apply(value, _locale(locale)))
+
+
 def format_major(amount_minor: int, currency: str, *, locale: str = DEFAULT_LOCALE) -> str:
     """The amount in major units with the locale's separators, without the code:
-    `282219, "USD"` -> `"2,822.19"`; `-5, "USD"` -> `"-0.05"`; `1234, "JPY"` -> `"1,234"`.
+    `282219, "USD"` -> `"2,822.19"`; `-5, "USD"` -> `"-0.05"`; `1234, "JPY"` -> `"1,234"`;
+    `123456, "EUR", locale="de"` -> `"1.234,56"`.
     The one function that writes money for people (table cells under a currency heading use
     it directly; everything else through `format_minor`)."""
-    value = from_minor(amount_minor, currency)
-    return str(_pattern(currency_exponent(currency)).apply(value, _locale(locale)))
+    exponent = currency_exponent(currency)
+    return format_exact(from_minor(amount_minor, currency), exponent, locale=locale)
 
 
 def format_minor(amount_minor: int, currency: str, *, locale: str = DEFAULT_LOCALE) -> str:

@@ -11,7 +11,9 @@ import re
 import zoneinfo
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
+from babel.core import Locale, UnknownLocaleError
 from pydantic import AfterValidator, StrictStr, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -20,25 +22,34 @@ from config.text import Line, StoredText, check_line, check_stored, line_problem
 
 __all__ = [
     "ISO_4217_CODES",
+    "MAX_DOCUMENT_TEXT",
     "Code",
     "Color",
     "Currency",
+    "DocumentText",
     "Email",
+    "HttpsUrl",
     "InvoicePrefix",
     "Line",
+    "LocaleName",
     "Name",
     "Slug",
     "StoredText",
+    "TaxId",
     "TimeZone",
     "check_code",
     "check_color",
     "check_currency",
+    "check_document_text",
     "check_email",
+    "check_https_url",
     "check_invoice_prefix",
     "check_line",
+    "check_locale",
     "check_name",
     "check_slug",
     "check_stored",
+    "check_tax_id",
     "check_timezone",
 ]
 
@@ -64,6 +75,10 @@ _EMAIL = re.compile(
 )
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _PREFIX = re.compile(r"^[A-Za-z0-9._/-]{0,20}$")
+
+MAX_DOCUMENT_TEXT = 1000
+MAX_TAX_ID = 40
+MAX_URL = 500
 
 SLUG_RULE = "1 to 64 characters: lowercase letters, digits, '-' or '_', not starting with - or _"
 MAX_NAME = 200
@@ -148,6 +163,59 @@ def check_name(value: str) -> str:
     return check_line(value)
 
 
+def check_locale(value: str) -> str:
+    """A locale Babel has CLDR data for (`en`, `de`, `fr_CA`; `de-CH` is read as `de_CH`),
+    stored in Babel's spelling. A territory Babel would silently swap for another (`en_ZZ`
+    becomes `en_US`) is refused: the partner would not get what they wrote."""
+    wanted = value.strip().replace("-", "_")
+    problem = _error(f"{_shown(value)} is not a locale Babel knows (e.g. 'en', 'de', 'fr_CA')")
+    if not wanted or line_problem(wanted) is not None or len(wanted) > 40:
+        raise problem
+    try:
+        locale = Locale.parse(wanted)
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise problem from None
+    if str(locale).lower() != wanted.lower():
+        raise problem
+    return str(locale)
+
+
+def check_https_url(value: str) -> str:
+    """A link the client follows to pay: https only (an http page could be altered on the way
+    to show someone else's bank details), a host, no spaces, at most 500 characters."""
+    parts = (
+        urlsplit(value) if len(value) <= MAX_URL and not any(c.isspace() for c in value) else None
+    )
+    if parts is None or parts.scheme != "https" or not parts.hostname:
+        raise _error(
+            f"{_shown(value)} is not an https:// URL of at most {MAX_URL} characters "
+            "(e.g. 'https://pay.example.com/acme')"
+        )
+    return value
+
+
+def check_tax_id(value: str) -> str:
+    """A tax or VAT registration number as printed (`DE123456789`, `GB 123 4567 89`): one
+    line of letters, digits, spaces and `-./`, at most 40 characters."""
+    text = value.strip()
+    if not text or len(text) > MAX_TAX_ID or not re.fullmatch(r"[A-Za-z0-9 ./-]+", text):
+        raise _error(
+            f"{_shown(value)}: a tax registration number is 1-{MAX_TAX_ID} letters, digits, "
+            "spaces, '-', '.' or '/'"
+        )
+    return text
+
+
+def check_document_text(value: str) -> str:
+    """Text printed on documents (footer, payment instructions): may span lines, at most
+    1000 characters, storable."""
+    if len(value) > MAX_DOCUMENT_TEXT:
+        raise _error(f"must be at most {MAX_DOCUMENT_TEXT} characters (got {len(value)})")
+    if not value.strip():
+        raise _error("must not be empty (leave the key out instead)")
+    return check_stored(value)
+
+
 Slug = Annotated[StrictStr, AfterValidator(check_slug)]
 Code = Annotated[StrictStr, AfterValidator(check_code)]
 Currency = Annotated[StrictStr, AfterValidator(check_currency)]
@@ -156,3 +224,7 @@ Email = Annotated[StrictStr, AfterValidator(check_email)]
 Color = Annotated[StrictStr, AfterValidator(check_color)]
 Name = Annotated[StrictStr, StringConstraints(min_length=1), AfterValidator(check_name)]
 InvoicePrefix = Annotated[StrictStr, AfterValidator(check_invoice_prefix)]
+LocaleName = Annotated[StrictStr, AfterValidator(check_locale)]
+HttpsUrl = Annotated[StrictStr, AfterValidator(check_https_url)]
+TaxId = Annotated[StrictStr, AfterValidator(check_tax_id)]
+DocumentText = Annotated[StrictStr, AfterValidator(check_document_text)]

@@ -57,13 +57,14 @@ def queue_document(
     session: Session,
     doc: InvoiceDocument,
     *,
-    events: Iterable[tuple[str, str, datetime, Decimal, int | None]] | None = None,
+    events: Iterable[tuple[str, str, datetime, Decimal]] | None = None,
     directory: Path | None = None,
     now: datetime | None = None,
     resend: bool = False,
 ) -> QueuedDocument:
-    """PDF to `<documents_dir>/<partner>/<number>.pdf`, events (if given) to
-    `<number>-usage.csv` beside it and attached when small enough, e-mail queued (not sent),
+    """PDF to `<documents_dir>/<partner>/<number>.pdf`, events (if given: the partner's
+    `attach_usage_csv`, decided by the caller) to `<number>-usage.csv` beside it and attached
+    when small enough, e-mail queued (not sent),
     due at `now` (default: the current time).
 
     Safe to run again for the same document (a document job restarted after a crash): the
@@ -75,7 +76,7 @@ def queue_document(
     csv_bytes: bytes | None = None
     if events is not None:
         csv_path = document_path(doc, directory, suffix="-usage.csv")
-        write_line_events_csv(events, csv_path, doc.currency)
+        write_line_events_csv(events, csv_path)
         if csv_path.stat().st_size <= MAX_CSV_ATTACHMENT_BYTES:
             csv_bytes = csv_path.read_bytes()
         else:

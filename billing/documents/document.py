@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,9 +26,10 @@ from typing import Any, Literal
 
 from billing.rating.lines import ChargeLine
 from billing.tenants.models import Client, Partner, PartnerLogo
-from config.money import currency_exponent, format_minor
+from config.money import DEFAULT_LOCALE, currency_exponent
+from config.validators import check_https_url, check_locale, check_tax_id
 
-from .formatting import address_lines, format_date
+from .formatting import address_lines, format_date, format_money
 
 __all__ = [
     "DEFAULT_PRIMARY_COLOR",
@@ -114,14 +115,25 @@ class PartnerBranding:
     footer: str | None = None
     paper_size: PaperSize = "A4"
     logo: Logo | None = None
+    tax_id: str | None = None
+    payment_instructions: Sequence[str] = ()
+    pay_link: str | None = None
+    locale: str = DEFAULT_LOCALE
 
     def __post_init__(self) -> None:
         if not _COLOR.match(self.primary_color):
             raise ValueError(f"primary_color must be #RRGGBB, got {self.primary_color!r}")
         object.__setattr__(self, "primary_color", self.primary_color.upper())
         object.__setattr__(self, "address", tuple(self.address))
+        object.__setattr__(self, "payment_instructions", tuple(self.payment_instructions))
         if self.paper_size not in ("A4", "Letter"):
             raise ValueError(f"paper_size must be A4 or Letter, got {self.paper_size!r}")
+        # The link is printed as a link: only https (`config.validators`), never javascript:.
+        if self.pay_link is not None:
+            check_https_url(self.pay_link)
+        if self.tax_id is not None:
+            object.__setattr__(self, "tax_id", check_tax_id(self.tax_id))
+        object.__setattr__(self, "locale", check_locale(self.locale))
 
     @property
     def display_sender(self) -> str:
@@ -133,9 +145,13 @@ class PartnerBranding:
         keys (`primary_color`, `sender_name`, `sender_email`, `address`) or the API's
         (`display_name`, `footer`). The logo is the one uploaded (`logo`, from
         `billing.tenants.logos`): a path or URL stored in the branding is never read or
-        fetched. A stored colour that is not `#RRGGBB` falls back to the default rather than
-        stopping an invoice run."""
+        fetched. The tax number, payment instructions and pay link come from the branding too;
+        the `locale` from the partner's settings. A stored value that no longer passes its
+        check (a colour that is not `#RRGGBB`, a pay link that is not https, an unknown
+        locale) is left out or falls back to the default rather than stopping an invoice run:
+        documents were validated on the way in (`config.validators`)."""
         branding: Mapping[str, Any] = partner.branding or {}
+        settings: Mapping[str, Any] = partner.settings or {}
         color = branding.get("primary_color")
         paper = branding.get("paper_size")
         return cls(
@@ -150,11 +166,25 @@ class PartnerBranding:
             address=address_lines(branding.get("address")),
             footer=_text(branding.get("footer")),
             paper_size="Letter" if isinstance(paper, str) and paper.lower() == "letter" else "A4",
+            tax_id=_checked(check_tax_id, branding.get("tax_id")),
+            payment_instructions=address_lines(_text(branding.get("payment_instructions"))),
+            pay_link=_checked(check_https_url, branding.get("pay_link")),
+            locale=_checked(check_locale, settings.get("locale")) or DEFAULT_LOCALE,
         )
 
 
 def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _checked(check: Callable[[str], str], value: object) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return check(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +212,9 @@ class ClientDetails:
 @dataclass(frozen=True, slots=True)
 class DocumentLine:
     """One printed line. `unit_price` is per `unit` (e.g. "minute", "block of 1000 message");
-    `tier_label` names the tier of a graduated or volume line ("Tier 2: 1,001-5,000")."""
+    `tier` is the 0-based tier of a graduated or volume line, whose description (written by
+    rating: "Voice AI minutes, 1,001-5,000") is printed with its rate ("... at 0.12"), since
+    each tier of one usage type has its own; `tier_label` is an optional note under it."""
 
     kind: DocumentLineKind
     description: str
@@ -192,6 +224,7 @@ class DocumentLine:
     usage_type: str | None = None
     unit: str | None = None
     tier_label: str | None = None
+    tier: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", DocumentLineKind(self.kind))
@@ -208,13 +241,11 @@ class DocumentLine:
         tier_label: str | None = None,
         kind: DocumentLineKind | None = None,
     ) -> DocumentLine:
-        """A rating line as printed; without a `tier_label`, tier `n` (0-based) reads "Tier n+1".
-        A block-priced line's unit becomes "block of <size> <unit>"."""
+        """A rating line as printed (its tier range is in its description). A block-priced
+        line's unit becomes "block of <size> <unit>"."""
         if line.block_size is not None:
             size = f"{line.block_size:,f}"
             unit = f"block of {size} {unit}" if unit else f"block of {size}"
-        if tier_label is None and line.tier is not None:
-            tier_label = f"Tier {line.tier + 1}"
         return cls(
             kind=kind or DocumentLineKind(line.kind.value),
             description=line.description,
@@ -224,6 +255,7 @@ class DocumentLine:
             usage_type=line.usage_type,
             unit=unit,
             tier_label=tier_label,
+            tier=line.tier,
         )
 
 
@@ -261,6 +293,7 @@ class InvoiceDocument:
     lines: Sequence[DocumentLine]
     tax: TaxDetails | None = None
     auto_charge: bool = False
+    card_on_file: bool = False
     net_days: int = 30
     credited_invoice: str | None = None
     credit_reason: str | None = None
@@ -342,18 +375,49 @@ class InvoiceDocument:
         return "Invoice" if self.kind is DocumentKind.INVOICE else "Credit note"
 
     @property
+    def locale(self) -> str:
+        return self.partner.locale
+
+    @property
+    def charged_to_card(self) -> bool:
+        """The client is auto-charged and a card is on file (a fact the caller looked up:
+        the document never queries)."""
+        return self.kind is DocumentKind.INVOICE and self.auto_charge and self.card_on_file
+
+    @property
+    def shows_payment_details(self) -> bool:
+        """Bank details and the pay link are printed where the client pays by hand: on an
+        invoice that no card will settle. A credit note asks for no payment, and printing
+        bank details beside "charged to your card" invites paying twice."""
+        return self.kind is DocumentKind.INVOICE and not self.charged_to_card
+
+    @property
     def payment_note(self) -> str:
-        """How the money moves, in the words the client reads."""
+        """How the money moves, in the words the client reads.
+
+        An auto-charged client without a card on file is told the due date and that no card
+        is on file: promising a charge that cannot happen leaves the invoice unpaid while the
+        client believes it settled, and the due date is what a finance person needs to act
+        on (add a card, or pay by the instructions printed below) before it is overdue."""
         if self.kind is DocumentKind.CREDIT_NOTE:
             return (
                 f"This credit note reduces invoice {self.credited_invoice} by "
-                f"{format_minor(self.total_minor, self.currency)}. No payment is due."
+                f"{format_money(self.total_minor, self.currency, self.locale)}. "
+                "No payment is due."
             )
-        if self.auto_charge:
+        if self.charged_to_card:
             return "This invoice will be charged to your card on file."
         assert self.due_date is not None  # checked in __post_init__
         days = "day" if self.net_days == 1 else "days"
-        return f"Due by {format_date(self.due_date)}, net {self.net_days} {days}."
+        due = f"Due by {format_date(self.due_date, self.locale)}, net {self.net_days} {days}."
+        if self.auto_charge:
+            how = (
+                "add one before the due date, or pay as shown below"
+                if self.partner.payment_instructions or self.partner.pay_link
+                else "add one, or pay by another means, before the due date"
+            )
+            return f"{due} No card is on file for automatic payment: {how}."
+        return due
 
 
 def document_lines(lines: Sequence[ChargeLine], units: Mapping[str, str]) -> list[DocumentLine]:

@@ -2,10 +2,16 @@
 line, and what the partner sends back.
 
 Rows are streamed from any iterable (a server-side cursor over a million events never becomes a
-list) into a temporary file that replaces the target only when complete. The file goes to the
-client, so the fifth column is the client's charge for the event, never the wholesale cost: the
-invoicing core must pass retail amounts there (or None when a line is not priced per event, as
-with graduated tiers).
+list) into a temporary file that replaces the target only when complete.
+
+There is no charge column. Lines are priced on the period's total, not event by event: with
+graduated or volume tiers, a package's included units, started blocks or a minimum spend, an
+event's charge depends on every other event of the period (the 1,001st minute costs less than
+the 1st; under volume pricing one late event re-prices all the others), so any per-event figure
+would be an allocation we invented, and its cents would not add up to the line's rounded
+amount. The quantities do add up to each line's quantity; the client checks those, and the
+line's unit price does the rest. (The column was always empty; it is dropped rather than
+filled with a number that would not survive a dispute.)
 
 Text cells that a spreadsheet would run as a formula are escaped (`config.csv_cells`): event
 ids and descriptions come from outside systems.
@@ -20,23 +26,21 @@ from pathlib import Path
 from typing import NamedTuple
 
 from config.csv_cells import safe_writer
-from config.money import from_minor
 
 from .files import atomic_text_file
 
 __all__ = ["EVENTS_CSV_HEADER", "LineEventRow", "write_line_events_csv"]
 
-EVENTS_CSV_HEADER = ("line", "event_id", "occurred_at", "quantity", "charge")
+EVENTS_CSV_HEADER = ("line", "event_id", "occurred_at", "quantity")
 
 
 class LineEventRow(NamedTuple):
-    """One event behind one line; a plain 5-tuple in this order works as well."""
+    """One event behind one line; a plain 4-tuple in this order works as well."""
 
     line: str
     event_id: str
     occurred_at: datetime
     quantity: Decimal
-    charge_minor: int | None
 
 
 def _timestamp(value: datetime) -> str:
@@ -45,24 +49,14 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def write_line_events_csv(
-    rows: Iterable[tuple[str, str, datetime, Decimal, int | None]], path: Path, currency: str
-) -> int:
-    """Write `line,event_id,occurred_at,quantity,charge` (times in UTC, quantities exact,
-    charges in major units of `currency`); returns the number of rows written."""
+def write_line_events_csv(rows: Iterable[tuple[str, str, datetime, Decimal]], path: Path) -> int:
+    """Write `line,event_id,occurred_at,quantity` (times in UTC, quantities exact); returns the
+    number of rows written."""
     count = 0
     with atomic_text_file(path) as f:
         writer = safe_writer(f, lineterminator="\r\n")
         writer.writerow(EVENTS_CSV_HEADER)
-        for line, event_id, occurred_at, quantity, charge in rows:
-            writer.writerow(
-                (
-                    line,
-                    event_id,
-                    _timestamp(occurred_at),
-                    format(quantity, "f"),
-                    "" if charge is None else str(from_minor(charge, currency)),
-                )
-            )
+        for line, event_id, occurred_at, quantity in rows:
+            writer.writerow((line, event_id, _timestamp(occurred_at), format(quantity, "f")))
             count += 1
     return count

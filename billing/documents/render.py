@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -130,50 +131,63 @@ def _banner(doc: InvoiceDocument) -> str | None:
     return None
 
 
-def _line_view(line: DocumentLine, currency: str) -> _LineView:
+def _line_view(line: DocumentLine, currency: str, locale: str) -> _LineView:
+    """A tier line reads with its rate ("Voice AI minutes, 1,001-5,000 at 0.12"): one usage
+    type's tiers are priced differently, and the rate next to the range is what a client
+    checks against its price list."""
+    rate = format_rate(line.unit_price, currency, locale)
+    description = line.description if line.tier is None else f"{line.description} at {rate}"
     return _LineView(
-        description=line.description,
+        description=description,
         tier_label=line.tier_label,
-        quantity=format_quantity(line.quantity),
+        quantity=format_quantity(line.quantity, locale),
         unit=line.unit,
-        unit_price=format_rate(line.unit_price, currency),
-        amount=format_amount(line.amount_minor, currency),
+        unit_price=rate,
+        amount=format_amount(line.amount_minor, currency, locale),
         included=line.kind is DocumentLineKind.INCLUDED and line.amount_minor == 0,
     )
 
 
 def _view(doc: InvoiceDocument, logo_src: str | None) -> _View:
     """Totals in the invoice's arithmetic: the period's subtotal, its discount, prior-period
-    adjustments (already net of their own period's minimum and discount), tax, total."""
-    currency = doc.currency
-    lines = tuple(_line_view(line, currency) for line in doc.itemised_lines)
-    adjustments = tuple(_line_view(line, currency) for line in doc.adjustment_lines)
+    adjustments (already net of their own period's minimum and discount), tax, total. Every
+    figure and date in the partner's locale."""
+    currency, locale = doc.currency, doc.locale
+
+    def money(amount_minor: int) -> str:
+        return format_money(amount_minor, currency, locale)
+
+    def day(value: date) -> str:
+        return format_date(value, locale)
+
+    lines = tuple(_line_view(line, currency, locale) for line in doc.itemised_lines)
+    adjustments = tuple(_line_view(line, currency, locale) for line in doc.adjustment_lines)
     adjusted = sum(line.amount_minor for line in doc.adjustment_lines)
-    totals = [("Subtotal", format_money(doc.subtotal_minor - adjusted, currency))]
+    totals = [("Subtotal", money(doc.subtotal_minor - adjusted))]
     discounts = doc.discount_lines
     if discounts or doc.discount_minor:
         label = discounts[0].description if len(discounts) == 1 else "Discount"
-        totals.append((label, format_money(doc.discount_minor, currency)))
+        totals.append((label, money(doc.discount_minor)))
     if adjustments:
-        totals.append(("Prior-period adjustments", format_money(adjusted, currency)))
+        totals.append(("Prior-period adjustments", money(adjusted)))
     if doc.tax is not None:
-        label = f"{doc.tax.name} ({format_percent(doc.tax.percent)})"
-        totals.append((label, format_money(doc.tax_minor, currency)))
+        label = f"{doc.tax.name} ({format_percent(doc.tax.percent, locale)})"
+        totals.append((label, money(doc.tax_minor)))
     elif doc.tax_minor:
-        totals.append(("Tax", format_money(doc.tax_minor, currency)))
+        totals.append(("Tax", money(doc.tax_minor)))
     credit = doc.kind is DocumentKind.CREDIT_NOTE
     return _View(
         doc=doc,
         logo_src=logo_src,
-        period=f"{format_date(doc.period_start)} \u2013 {format_date(doc.period_end)}",
-        issue_date=format_date(doc.issue_date),
-        due_date=format_date(doc.due_date) if doc.due_date else None,
+        period=f"{day(doc.period_start)} \u2013 {day(doc.period_end)}",
+        issue_date=day(doc.issue_date),
+        due_date=day(doc.due_date) if doc.due_date else None,
         banner=_banner(doc),
         lines=lines,
         adjustments=adjustments,
         totals=tuple(totals),
         total_label="Total credit" if credit else "Total due",
-        total=format_money(doc.total_minor, currency),
+        total=money(doc.total_minor),
     )
 
 

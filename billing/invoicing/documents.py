@@ -7,7 +7,7 @@ Mail is queued, never sent here: issuing never waits for, or fails with, a mail 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,14 +27,55 @@ from billing.documents import (
     queue_document,
     write_invoice_pdf,
 )
-from billing.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from billing.invoicing.models import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoiceUsage,
+)
+from billing.invoicing.repository import InvoiceRepository
 from billing.tenants.logos import get_logo
 from billing.tenants.models import Client, Partner
 from billing.tenants.repository import TenantRepository
 
-__all__ = ["DocumentOutcome", "credit_note_document", "invoice_document", "publish", "write_pdf"]
+__all__ = [
+    "CardsOnFile",
+    "DocumentOutcome",
+    "cards_on_file",
+    "credit_note_document",
+    "invoice_document",
+    "publish",
+    "use_cards_on_file",
+    "write_pdf",
+]
 
-EventRow = tuple[str, str, datetime, Decimal, int | None]
+EventRow = tuple[str, str, datetime, Decimal]
+
+CardsOnFile = Callable[[Session, str, Collection[str]], frozenset[str]]
+"""Which of a partner's clients (of the ids given) have a card on file that automatic charges
+will use."""
+
+_cards_lookup: list[CardsOnFile] = []
+
+
+def use_cards_on_file(lookup: CardsOnFile | None) -> None:
+    """Set who answers `cards_on_file`. Saved cards are Stripe's, kept by `sync.stripe`, a
+    layer above billing that billing may not import: `sync.stripe` hands its lookup down when
+    it is imported (the API, the worker, the scheduler and `main.py` all import it). Without
+    one (billing used alone), no card is known, so no document promises a charge that might
+    not happen. `None` removes the lookup."""
+    _cards_lookup.clear()
+    if lookup is not None:
+        _cards_lookup.append(lookup)
+
+
+def cards_on_file(session: Session, partner_id: str, client_ids: Collection[str]) -> frozenset[str]:
+    """The clients among `client_ids` whose invoices a saved card will pay automatically."""
+    if not _cards_lookup or not client_ids:
+        return frozenset()
+    return _cards_lookup[0](session, partner_id, client_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +106,55 @@ def _document_line(
         amount_minor=line.amount_minor,
         usage_type=line.usage_type,
         unit=unit,
-        tier_label=None if tier is None else f"Tier {tier + 1}",
+        tier=tier,
     )
+
+
+def _covered_usage(
+    session: Session,
+    partner_id: str,
+    invoice: Invoice,
+    lines: Sequence[InvoiceLine],
+    usage: Sequence[InvoiceUsage],
+    units: dict[str, str],
+) -> list[DocumentLine]:
+    """The period's usage that a flat base fee covered: usage types with no line of their own
+    (the plan does not price them, so rating charges nothing) printed as "included", with
+    their quantity. A client paying a flat fee sees what it got for it. Only with a base fee:
+    without one, unpriced usage is simply not billed, not "included" in anything."""
+    if not any(line.kind is InvoiceLineKind.BASE_FEE for line in lines):
+        return []
+    priced = {line.usage_type for line in lines if line.usage_type}
+    covered = [
+        row
+        for row in usage
+        if row.origin_period_start == invoice.period_start
+        and row.usage_type not in priced
+        and row.quantity > 0
+    ]
+    if not covered:
+        return []
+    names = {t.code: t.display_name for t in TenantRepository(session).usage_types(partner_id)}
+    return [
+        DocumentLine(
+            kind=DocumentLineKind.INCLUDED,
+            description=f"{names.get(row.usage_type, row.usage_type)}, included in the base fee",
+            quantity=row.quantity,
+            unit_price=Decimal(0),
+            amount_minor=0,
+            usage_type=row.usage_type,
+            unit=units.get(row.usage_type),
+        )
+        for row in sorted(covered, key=lambda r: r.usage_type)
+    ]
+
+
+def _with_covered(
+    printed: list[DocumentLine], covered: list[DocumentLine]
+) -> tuple[DocumentLine, ...]:
+    """Covered usage right after the base fee that covers it."""
+    at = max(i for i, line in enumerate(printed) if line.kind is DocumentLineKind.BASE_FEE) + 1
+    return (*printed[:at], *covered, *printed[at:])
 
 
 def invoice_document(
@@ -76,9 +164,23 @@ def invoice_document(
     invoice: Invoice,
     lines: Sequence[InvoiceLine],
     units: dict[str, str] | None = None,
+    *,
+    card_on_file: bool | None = None,
+    usage: Sequence[InvoiceUsage] | None = None,
 ) -> InvoiceDocument:
+    """The invoice as its client reads it. `card_on_file` is looked up (`cards_on_file`)
+    and `usage` (the invoice's usage rows, for usage a flat fee covered) read when not
+    given; the document itself never queries."""
     assert invoice.number is not None and invoice.issue_date is not None
+    if card_on_file is None:
+        card_on_file = invoice.auto_charge and client.id in cards_on_file(
+            session, partner.id, (client.id,)
+        )
     unit_names = units if units is not None else _units(session, partner.id)
+    if usage is None:
+        usage = InvoiceRepository(session).usage_rows([invoice.invoice_id])[invoice.invoice_id]
+    printed = [_document_line(line, unit_names, line.tier) for line in lines]
+    covered = _covered_usage(session, partner.id, invoice, lines, usage, unit_names)
     tax = (
         TaxDetails(invoice.tax_name or "Tax", invoice.tax_percent)
         if invoice.tax_percent is not None
@@ -95,9 +197,10 @@ def invoice_document(
         currency=invoice.currency,
         partner=PartnerBranding.from_partner(partner, logo=Logo.of(get_logo(session, partner.id))),
         client=ClientDetails.from_client(client),
-        lines=tuple(_document_line(line, unit_names, line.tier) for line in lines),
+        lines=_with_covered(printed, covered) if covered else tuple(printed),
         tax=tax,
         auto_charge=invoice.auto_charge,
+        card_on_file=card_on_file,
         net_days=invoice.net_terms_days,
     )
 

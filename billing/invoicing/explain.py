@@ -386,9 +386,10 @@ def _origin_window(
 
 def line_event_rows(
     session: Session, invoice: Invoice
-) -> Iterator[tuple[str, str, datetime, Decimal, int | None]]:
-    """(line, event id, time, quantity on the line, charge) for the CSV sent with the invoice.
-    No charge per event: lines are priced on the period's total, not event by event."""
+) -> Iterator[tuple[str, str, datetime, Decimal]]:
+    """(line, event id, time, quantity on the line) for the CSV sent with the invoice. No
+    charge per event: lines are priced on the period's total, not event by event
+    (`billing.documents.events_csv` says why)."""
     for line in explain_invoice(session, invoice).lines:
         label = f"{line.position}. {line.description}"
         for event in line.events:
@@ -397,5 +398,4 @@ def line_event_rows(
                 event.event_id,
                 event.occurred_at,
                 event.share if event.share is not None else event.quantity,
-                None,
             )

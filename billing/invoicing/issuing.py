@@ -28,7 +28,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from billing.documents.files import safe_file_name, sweep_stale_temporaries
-from billing.invoicing.documents import DocumentOutcome, invoice_document, publish
+from billing.invoicing.documents import (
+    DocumentOutcome,
+    cards_on_file,
+    invoice_document,
+    publish,
+)
 from billing.invoicing.errors import InvalidTransitionError, InvoiceNotFoundError
 from billing.invoicing.events import event_row, invoice_payload
 from billing.invoicing.models import BillingEventKind, Invoice, InvoiceStatus, SequenceKind
@@ -162,20 +167,33 @@ def issue_invoices(
 def _publish(
     session: Session, partner_id: str, invoices: Sequence[Invoice], directory: Path | None
 ) -> list[DocumentOutcome]:
-    """PDF and queued e-mail per invoice, with the CSV of the events behind each line. First,
-    the temporary files an earlier run left when it was killed mid-write are removed."""
+    """PDF and queued e-mail per invoice, with the CSV of the events behind each line when
+    the partner attaches it (`attach_usage_csv`, default on). First, the temporary files an
+    earlier run left when it was killed mid-write are removed."""
     from billing.invoicing.explain import line_event_rows
 
     root = directory if directory is not None else get_settings().documents_dir
     sweep_stale_temporaries(root / safe_file_name(partner_id))
     partner = get_partner(session, partner_id)
+    attach_csv = partner.settings.get("attach_usage_csv", True) is not False
     units = {t.code: t.unit for t in TenantRepository(session).usage_types(partner_id)}
     lines = InvoiceRepository(session).lines([i.invoice_id for i in invoices])
+    usage = InvoiceRepository(session).usage_rows([i.invoice_id for i in invoices])
+    cards = cards_on_file(session, partner_id, {i.client_id for i in invoices if i.auto_charge})
     outcomes = []
     for invoice in invoices:
         client = get_client(session, partner_id, invoice.client_id)
-        doc = invoice_document(session, partner, client, invoice, lines[invoice.invoice_id], units)
-        events = line_event_rows(session, invoice)
+        doc = invoice_document(
+            session,
+            partner,
+            client,
+            invoice,
+            lines[invoice.invoice_id],
+            units,
+            card_on_file=invoice.auto_charge and client.id in cards,
+            usage=usage[invoice.invoice_id],
+        )
+        events = line_event_rows(session, invoice) if attach_csv else None
         outcomes.append(publish(session, doc, events=events, directory=directory))
     return outcomes
 

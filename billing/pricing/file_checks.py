@@ -84,6 +84,8 @@ def _partner_data(pf: PartnerFile) -> dict[str, Any]:
             "margin_alert_hour": spec.margin_alert_hour,
             "finance_emails": list(spec.finance_emails),
             "operator_emails": list(spec.operator_emails),
+            "locale": spec.locale,
+            "attach_usage_csv": spec.attach_usage_csv,
             "connections": {
                 name: {"provider": conn.provider, "enabled": conn.enabled, **conn.settings}
                 for name, conn in spec.connections.items()

@@ -76,12 +76,22 @@ def _line(
     return ChargeLine(kind, description, quantity, unit_price, amount, usage_type, tier, block_size)
 
 
+@lru_cache(maxsize=16_384)
+def _grouped(value: Decimal) -> str:
+    return f"{Decimal(canonical_decimal(value)):,f}"
+
+
 def _range(lower: Decimal, upper: Decimal | None) -> str:
+    """A tier's units as people count them: `up to 1,000`, `1,001-5,000`, `over 5,000`. Bounds
+    are inclusive upper bounds, so a tier after `up_to = 1000` starts at unit 1,001; a bound
+    with decimals (`up_to = 1000.5`) reads `over 1,000.5 up to 5,000` instead."""
     if upper is None:
-        return f"above {_n(lower)}"
+        return f"over {_grouped(lower)}"
     if lower == 0:
-        return f"up to {_n(upper)}"
-    return f"above {_n(lower)} up to {_n(upper)}"
+        return f"up to {_grouped(upper)}"
+    if lower == lower.to_integral_value():
+        return f"{_grouped(lower + 1)}-{_grouped(upper)}"
+    return f"over {_grouped(lower)} up to {_grouped(upper)}"
 
 
 def _per_unit(
@@ -114,7 +124,7 @@ def _graduated(
         upper = tier.up_to
         share = (quantity if upper is None else min(quantity, upper)) - lower
         if share > 0:
-            text = f"{name}, tier {index + 1} ({_range(lower, upper)})"
+            text = f"{name}, {_range(lower, upper)}"
             lines.append(
                 _line(
                     LineKind.USAGE, text, share, tier.unit_price, currency, usage_type, tier=index
@@ -125,7 +135,7 @@ def _graduated(
         lower = upper
     if not lines:
         first = tiers[0]
-        text = f"{name}, tier 1 ({_range(_ZERO, first.up_to)})"
+        text = f"{name}, {_range(_ZERO, first.up_to)}"
         lines.append(
             _line(LineKind.USAGE, text, _ZERO, first.unit_price, currency, usage_type, tier=0)
         )
@@ -138,7 +148,7 @@ def _volume(
     lower = _ZERO
     for index, tier in enumerate(tiers):
         if tier.up_to is None or quantity <= tier.up_to:
-            text = f"{name} (volume tier {index + 1}: {_range(lower, tier.up_to)})"
+            text = f"{name}, volume tier {_range(lower, tier.up_to)}"
             return [
                 _line(
                     LineKind.USAGE,

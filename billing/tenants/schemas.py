@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from billing.tenants.models import Aggregation, ClientStatus, Scope
 from config import validators
 from config.problems import Problem
-from config.text import CheckedInput, StoredText
+from config.text import CheckedInput
 
 __all__ = [
     "COST_WORDS",
@@ -136,6 +136,20 @@ class PartnerSettings(_Input):
         default_factory=list,
         description="Who receives margin alerts (none: the finance_emails).",
     )
+    locale: validators.LocaleName = Field(
+        default="en",
+        description=(
+            "How invoices, credit notes and their e-mails write money and dates (a Babel "
+            "locale: 'en', 'de', 'fr_CA'); the words stay English."
+        ),
+    )
+    attach_usage_csv: bool = Field(
+        default=True,
+        description=(
+            "Attach the CSV of the usage events behind each line to invoice e-mails (off: "
+            "smaller e-mails; the events stay in the dashboard and `invoices explain`)."
+        ),
+    )
     connections: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description=(
@@ -167,7 +181,18 @@ class Branding(CheckedInput):
     display_name: Name | None = None
     logo_url: Annotated[validators.Line, AfterValidator(_logo_url)] | None = None
     primary_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    footer: StoredText | None = Field(default=None, max_length=1000)
+    footer: validators.DocumentText | None = Field(
+        default=None, description="Printed at the foot of invoices, credit notes and e-mails."
+    )
+    tax_id: validators.TaxId | None = Field(
+        default=None, description="The partner's tax/VAT registration number, printed."
+    )
+    payment_instructions: validators.DocumentText | None = Field(
+        default=None, description="How to pay (bank details), printed on invoices."
+    )
+    pay_link: validators.HttpsUrl | None = Field(
+        default=None, description="An https link where the client pays, printed on invoices."
+    )
 
     @model_validator(mode="before")
     @classmethod

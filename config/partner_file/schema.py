@@ -36,7 +36,7 @@ from config.prices import (
     value_error,
 )
 from config.text import CheckedInput, Line, StoredText
-from config.validators import InvoicePrefix
+from config.validators import DocumentText, HttpsUrl, InvoicePrefix, LocaleName, TaxId
 
 __all__ = [
     "CLIENT_STATUSES",
@@ -123,6 +123,10 @@ class BrandingSpec(_Section):
     sender_name: Text | None = None
     sender_email: Email | None = None
     address: StoredText | None = None
+    tax_id: TaxId | None = None
+    payment_instructions: DocumentText | None = None
+    pay_link: HttpsUrl | None = None
+    footer: DocumentText | None = None
 
 
 class ConnectionSpec(CheckedInput):
@@ -175,6 +179,8 @@ class PartnerSpec(_Section):
     late_event_days: Annotated[StrictInt, Field(ge=0, le=3650)] = 90
     finance_emails: tuple[Email, ...] = ()
     operator_emails: tuple[Email, ...] = ()
+    locale: LocaleName = "en"
+    attach_usage_csv: StrictBool = True
     branding: BrandingSpec = BrandingSpec()
     connections: dict[str, ConnectionSpec] = Field(default_factory=dict)
 

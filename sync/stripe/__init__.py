@@ -7,6 +7,7 @@ periodically); the API hands webhook deliveries to `receive_delivery`. Stripe I/
 `billing.payments`.
 """
 
+from billing.invoicing.documents import use_cards_on_file
 from sync.stripe.accounts import (
     DEFAULT_DUNNING_DAYS,
     StripeSetupError,
@@ -23,7 +24,7 @@ from sync.stripe.models import (
     StripeCustomer,
     StripeEvent,
 )
-from sync.stripe.repository import account_for_partner
+from sync.stripe.repository import account_for_partner, clients_with_card
 from sync.stripe.webhooks import DeliveryResult, receive_delivery
 
 __all__ = [
@@ -47,3 +48,7 @@ __all__ = [
     "receive_delivery",
     "setup_link",
 ]
+
+# Invoice documents say "charged to your card on file" only for these clients; billing may not
+# import this package, so the lookup is handed down (`billing.invoicing.documents`).
+use_cards_on_file(clients_with_card)

@@ -7,7 +7,7 @@ rows are added, by the `add_*` functions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ __all__ = [
     "charge_of_invoice",
     "charges_of_partner",
     "charges_waiting_for_retry",
+    "clients_with_card",
     "customer_by_stripe_id",
     "customer_for_client",
     "event",
@@ -74,6 +75,26 @@ def customer_for_client(session: Session, partner_id: str, client_id: str) -> St
             col(StripeCustomer.client_id) == client_id,
         )
     ).scalar_one_or_none()
+
+
+def clients_with_card(
+    session: Session, partner_id: str, client_ids: Collection[str]
+) -> frozenset[str]:
+    """The clients among `client_ids` whose auto-charge invoices a saved card will pay: a
+    Stripe customer of the partner's connected account with a default payment method, and
+    automatic charges not paused. What invoice documents call "card on file"."""
+    query = (
+        select(col(StripeCustomer.client_id))
+        .join(StripeAccount, col(StripeAccount.id) == col(StripeCustomer.account_id))
+        .where(
+            col(StripeCustomer.partner_id) == partner_id,
+            col(StripeAccount.partner_id) == partner_id,
+            col(StripeCustomer.client_id).in_(sorted(client_ids)),
+            col(StripeCustomer.payment_method_id).is_not(None),
+            col(StripeCustomer.auto_charge).is_(True),
+        )
+    )
+    return frozenset(str(c) for c in session.execute(query).scalars())
 
 
 def customer_by_stripe_id(

@@ -635,6 +635,67 @@ RULES: list[tuple[str, list[Edit], str, str]] = [
         "partner.branding.sender_email",
         "not a valid e-mail",
     ),
+    # document settings
+    (
+        "pay link http",
+        [put("partner.branding.pay_link", "http://pay.acme.example")],
+        "partner.branding.pay_link",
+        "is not an https:// URL",
+    ),
+    (
+        "pay link script",
+        [put("partner.branding.pay_link", "javascript:alert(1)")],
+        "partner.branding.pay_link",
+        "is not an https:// URL",
+    ),
+    (
+        "pay link too long",
+        [put("partner.branding.pay_link", "https://pay.example/" + "a" * 490)],
+        "partner.branding.pay_link",
+        "at most 500 characters",
+    ),
+    (
+        "tax id too long",
+        [put("partner.branding.tax_id", "DE" + "1" * 40)],
+        "partner.branding.tax_id",
+        "1-40 letters, digits",
+    ),
+    (
+        "tax id markup",
+        [put("partner.branding.tax_id", "<b>DE1</b>")],
+        "partner.branding.tax_id",
+        "a tax registration number",
+    ),
+    (
+        "footer too long",
+        [put("partner.branding.footer", "x" * 1001)],
+        "partner.branding.footer",
+        "at most 1000 characters (got 1001)",
+    ),
+    (
+        "payment instructions empty",
+        [put("partner.branding.payment_instructions", "  ")],
+        "partner.branding.payment_instructions",
+        "must not be empty",
+    ),
+    (
+        "locale unknown",
+        [put("partner.locale", "xx")],
+        "partner.locale",
+        "'xx' is not a locale Babel knows",
+    ),
+    (
+        "locale swapped by babel",
+        [put("partner.locale", "en_ZZ")],
+        "partner.locale",
+        "is not a locale Babel knows",
+    ),
+    (
+        "usage csv not a boolean",
+        [put("partner.attach_usage_csv", "no")],
+        "partner.attach_usage_csv",
+        "",
+    ),
     (
         "emails not array",
         [put("partner.finance_emails", "finance@acme.example")],

@@ -37,7 +37,7 @@ def test_totals_are_sums_of_the_lines() -> None:
 def test_payment_note_depends_on_how_the_client_pays() -> None:
     assert invoice().payment_note == "Due by 1 December 2026, net 30 days."
     assert invoice(net_days=1).payment_note.endswith("net 1 day.")
-    assert invoice(auto_charge=True).payment_note == (
+    assert invoice(auto_charge=True, card_on_file=True).payment_note == (
         "This invoice will be charged to your card on file."
     )
     credit = invoice(
@@ -180,7 +180,10 @@ def test_rating_lines_become_document_lines() -> None:
     assert doc.total_minor == statement.total
     assert doc.subtotal_minor + doc.discount_minor == statement.taxable
     voice = [line for line in lines if line.usage_type == "voice_minutes"]
-    assert [line.tier_label for line in voice] == ["Tier 1", "Tier 2"]
+    assert [(line.tier, line.description) for line in voice] == [
+        (0, "Voice AI minutes, up to 1,000"),
+        (1, "Voice AI minutes, 1,001-5,000"),
+    ]
     assert {line.unit for line in voice} == {"minute"}
     [chat] = [line for line in lines if line.usage_type == "chat"]
     assert chat.unit == "block of 10 conversation"

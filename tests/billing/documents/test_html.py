@@ -55,7 +55,7 @@ def test_the_invoice_shows_what_the_client_needs() -> None:
 
 
 def test_auto_charge_and_letter_paper() -> None:
-    doc = invoice(auto_charge=True, partner=branding(paper_size="Letter"))
+    doc = invoice(auto_charge=True, card_on_file=True, partner=branding(paper_size="Letter"))
     html = render_invoice_html(doc)
     assert "This invoice will be charged to your card on file." in html
     assert "size: Letter" in html
@@ -181,3 +181,18 @@ def test_prior_period_adjustments_come_after_the_discount_and_before_tax() -> No
     # the itemised table of the period holds no adjustment
     table = html.split('<table class="lines">', 2)[1]
     assert "late usage" not in table.split("</table>", 1)[0]
+
+
+def test_tier_lines_read_with_their_range_and_rate() -> None:
+    tiers = [
+        DocumentLine(K.USAGE, "Voice AI minutes, up to 1,000", D(1000), D("0.15"), 15000, tier=0),
+        DocumentLine(
+            K.USAGE, "Voice AI minutes, 1,001-5,000", D("12345.50"), D("0.12"), 148146, tier=1
+        ),
+    ]
+    html = render_invoice_html(invoice(lines=tiers, tax=None))
+    assert "Voice AI minutes, up to 1,000 at 0.15" in html
+    assert "Voice AI minutes, 1,001-5,000 at 0.12" in html
+    assert "12,345.50" in html and "1,631.46 USD" in html
+    german = render_invoice_html(invoice(lines=tiers, tax=None, partner=branding(locale="de")))
+    assert "1,001-5,000 at 0,12" in german and "12.345,50" in german

@@ -38,8 +38,8 @@ from tests.billing.factories import make_partner
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 EVENTS = [
-    ("Voice AI minutes", "evt-1", datetime(2026, 10, 3, tzinfo=UTC), Decimal("2.5"), 38),
-    ("Voice AI minutes", "evt-2", datetime(2026, 10, 4, tzinfo=UTC), Decimal("1"), 15),
+    ("Voice AI minutes", "evt-1", datetime(2026, 10, 3, tzinfo=UTC), Decimal("2.5")),
+    ("Voice AI minutes", "evt-2", datetime(2026, 10, 4, tzinfo=UTC), Decimal("1")),
 ]
 
 

@@ -47,7 +47,7 @@ def test_usage_current_and_accrue(engine: Engine, tmp_path: Path) -> None:
     _setup(engine, tmp_path)
     text = run("usage", "current", "-p", "acme", "-c", "beta")
     assert "beta (acme): Pro, period" in text
-    assert "Voice minutes, tier 2 (above 100 up to 500)" in text
+    assert "Voice minutes, 101-500" in text
     payload = json.loads(run("usage", "current", "-p", "acme", "-c", "beta", "--json"))
     voice = next(u for u in payload["usage"] if u["usage_type"] == "voice")
     assert voice["quantity"] == "150.5" and voice["charge"] == 1500 + 606

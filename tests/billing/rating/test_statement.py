@@ -57,7 +57,7 @@ def test_hybrid_plan_above_the_minimum() -> None:
     assert statement.minimum_true_up is None
     assert statement.total == 37300
     assert statement.lines[0].description == "Growth: base fee"
-    assert statement.lines[1].description == "Voice AI minutes, tier 1 (up to 1000)"
+    assert statement.lines[1].description == "Voice AI minutes, up to 1,000"
     assert statement.plan_name == "Growth"
     assert statement.active_days == 31
     assert_recomputes(statement)

@@ -114,9 +114,9 @@ def test_graduated_into_the_last_tier_with_a_fraction() -> None:
     ]
     assert charge.amount == 85505
     assert [line.description for line in charge.lines] == [
-        "Voice, tier 1 (up to 1000)",
-        "Voice, tier 2 (above 1000 up to 5000)",
-        "Voice, tier 3 (above 5000)",
+        "Voice, up to 1,000",
+        "Voice, 1,001-5,000",
+        "Voice, over 5,000",
     ]
 
 
@@ -150,7 +150,7 @@ def test_volume_one_over_prices_everything_at_the_second_tier() -> None:
     # 501 x 0.02 = 10.02: more usage, lower bill, as volume pricing intends
     charge = rate(STARTER_SMS, 501)
     assert summary(charge) == [("usage", D(501), D("0.02"), 1002, 1)]
-    assert charge.lines[0].description == "Voice (volume tier 2: above 500)"
+    assert charge.lines[0].description == "Voice, volume tier over 500"
 
 
 def test_volume_zero_and_fractional() -> None:
@@ -256,3 +256,12 @@ def test_remembered_charges_follow_the_price_and_the_labels() -> None:
         named.lines[0].description == "Calls" and rate(first, "10").lines[0].description == "Voice"
     )
     assert rate(first, "10", "JPY").amount == 1 and rate(first, "10", "JPY").currency == "JPY"
+
+
+def test_a_fractional_tier_bound_is_not_counted_in_whole_units() -> None:
+    price = graduated(("1000.5", "0.15"), ("5000", "0.12"), (None, "0.09"))
+    assert [line.description for line in rate(price, 6000).lines] == [
+        "Voice, up to 1,000.5",
+        "Voice, over 1,000.5 up to 5,000",
+        "Voice, over 5,000",
+    ]
