@@ -12,6 +12,7 @@ and the page says what and why.
 
 from __future__ import annotations
 
+import tomllib
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote_plus
@@ -164,15 +165,26 @@ def _pricing_fields(db: DbSession, client: Client, form: Form) -> dict[str, Any]
 
 
 def _unit_prices(form: Form) -> dict[str, Any]:
-    """`price.<usage type>` fields: a per-unit price each; an empty one is left to the plan."""
+    """`price.<usage type>` fields: a unit price (`0.08`), or any price model written as the
+    partner file writes it (`{ model = "graduated", tiers = [...] }`), so tiers, volume,
+    packages and blocks need no other form; an empty one is left to the plan. The models are
+    then checked by the same rules as the partner file and the API."""
     prices: dict[str, Any] = {}
     for key, value in form.items():
-        if key.startswith("price.") and value:
+        if not key.startswith("price.") or not value:
+            continue
+        code = key.removeprefix("price.")
+        if value.startswith("{"):
             try:
-                Decimal(value)
-            except InvalidOperation:
-                raise ValueError(f"prices.{key[6:]}: {value[:20]!r} is not a number") from None
-            prices[key[6:]] = {"model": "per_unit", "unit_price": value}
+                prices[code] = tomllib.loads(f"price = {value}")["price"]
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"prices.{code}: not a price as the partner file writes it ({exc})") from None
+            continue
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"prices.{code}: {value[:20]!r} is not a number") from None
+        prices[code] = {"model": "per_unit", "unit_price": value}
     return prices
 
 

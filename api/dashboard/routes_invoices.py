@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from api.dashboard.invoice_filters import FILTER_NAMES, SHOWN_STATUSES, read_filters
 from api.dashboard.sync_state import invoice_sync_status
 from api.dashboard.web import SignedIn, check_csrf, not_found, partner_in_view, render
-from billing.documents.pdf import document_path
+from billing.documents.pdf import document_path, render_invoice_pdf
 from billing.invoicing.browse_repository import PaymentState, SyncState, browse_invoices
 from billing.invoicing.documents import invoice_document, write_pdf
 from billing.invoicing.errors import InvoicingError
@@ -245,13 +245,19 @@ def invoice_page(
 
 @router.get("/{invoice_id}/pdf")
 def invoice_pdf(partner_id: str, invoice_id: int, who: SignedIn, db: DbSession) -> Response:
+    """The issued invoice's PDF as it was sent; a draft's (or an approved one's) is a preview
+    rendered now, marked as a draft, kept nowhere (it changes until it is issued)."""
     partner = partner_in_view(db, who, partner_id)
     invoice = _invoice(db, partner.id, invoice_id)
-    if invoice.number is None:
-        raise not_found()
     lines = InvoiceRepository(db).lines([invoice.invoice_id])[invoice.invoice_id]
     client = get_client(db, partner.id, invoice.client_id)
     doc = invoice_document(db, partner, client, invoice, lines)
+    if invoice.number is None:
+        return Response(
+            render_invoice_pdf(doc),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'},
+        )
     path = document_path(doc)
     if not path.exists():
         path = write_pdf(doc)

@@ -124,7 +124,7 @@ class _View:
 
 def _banner(doc: InvoiceDocument) -> str | None:
     status = doc.status.lower()
-    if status == "draft":
+    if status in ("draft", "approved"):  # not issued yet: a preview for review
         return "Draft: not a request for payment"
     if status == "void":
         return "Void"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,9 +36,11 @@ from billing.invoicing.models import (
     InvoiceUsage,
 )
 from billing.invoicing.repository import InvoiceRepository
+from billing.pricing.book import local_today
 from billing.tenants.logos import get_logo
 from billing.tenants.models import Client, Partner
 from billing.tenants.repository import TenantRepository
+from config.db_types import utcnow
 
 __all__ = [
     "CardsOnFile",
@@ -170,8 +172,16 @@ def invoice_document(
 ) -> InvoiceDocument:
     """The invoice as its client reads it. `card_on_file` is looked up (`cards_on_file`)
     and `usage` (the invoice's usage rows, for usage a flat fee covered) read when not
-    given; the document itself never queries."""
-    assert invoice.number is not None and invoice.issue_date is not None
+    given; the document itself never queries.
+
+    A draft (no number yet) is a preview for review: numbered `DRAFT-<id>`, dated today in
+    the partner's time zone with its due date the net terms after, and marked as a draft on
+    every page by the renderer (its status), so it cannot be mistaken for a request to pay."""
+    number, issued, due = invoice.number, invoice.issue_date, invoice.due_at
+    if number is None or issued is None:
+        number = f"DRAFT-{invoice.invoice_id}"
+        issued = local_today(partner.timezone, utcnow())
+        due = issued + timedelta(days=invoice.net_terms_days)
     if card_on_file is None:
         card_on_file = invoice.auto_charge and client.id in cards_on_file(
             session, partner.id, (client.id,)
@@ -188,10 +198,10 @@ def invoice_document(
     )
     return InvoiceDocument(
         kind=DocumentKind.INVOICE,
-        number=invoice.number,
+        number=number,
         status=str(invoice.status),
-        issue_date=invoice.issue_date,
-        due_date=invoice.due_at,
+        issue_date=issued,
+        due_date=due,
         period_start=invoice.period_start,
         period_end=invoice.period_end,
         currency=invoice.currency,

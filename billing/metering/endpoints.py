@@ -55,6 +55,7 @@ from billing.metering.validation import (
 from billing.tenants.auth import AUTH_RESPONSES, IngestKey, ReadKey, for_key, partner_of
 from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
+from config.problems import PROBLEM_MEDIA_TYPE, ProblemResponse, problem_body
 from config.bounds import check_day
 from config.db import is_sqlite, session_scope
 from config.request_body import BodyTooLargeError, read_body
@@ -72,7 +73,10 @@ _BATCH_SCHEMA: dict[str, Any] = {
     "items": UsageEventIn.model_json_schema(),
 }
 _INGEST_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": BatchErrorResponse, "description": "Malformed JSON, or not an array."},
+    400: {
+        "description": "Malformed JSON, or not an array.",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": BatchErrorResponse.model_json_schema()}},
+    },
     413: {
         "model": ErrorResponse,
         "description": f"More than {MAX_BATCH:,} events, or over 64 MiB.",
@@ -104,8 +108,10 @@ def _ingest_body(engine: Engine, partner_id: str, body: bytes) -> Response:
     try:
         events = parse_batch(body)
     except MalformedBatchError as exc:
-        content = BatchErrorResponse(detail=str(exc), line=exc.line, column=exc.column)
-        return JSONResponse(content.model_dump(), status_code=status.HTTP_400_BAD_REQUEST)
+        problem = problem_body(
+            status.HTTP_400_BAD_REQUEST, str(exc), "/v1/usage", line=exc.line, column=exc.column
+        )
+        return ProblemResponse(problem, status_code=status.HTTP_400_BAD_REQUEST)
     except BatchTooLargeError as exc:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     try:

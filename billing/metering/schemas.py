@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from billing.metering.models import UsageEvent
 from billing.metering.validation import Rejection
+from config.problems import Problem
 
 __all__ = [
     "BatchErrorResponse",
@@ -65,8 +66,10 @@ class UsageEventIn(BaseModel):
     )
 
 
-class BatchErrorResponse(BaseModel):
-    detail: str
+class BatchErrorResponse(Problem):
+    """A body that is not a JSON array of events (400): problem details like every error of
+    the API, plus where the JSON broke."""
+
     line: int | None = Field(default=None, description="Where the JSON broke (from 1).")
     column: int | None = None
 

@@ -188,7 +188,9 @@ def test_a_body_over_the_byte_limit_is_413_even_without_a_length(
 def test_malformed_json_is_400_saying_where(api: TestClient, keys: Keys) -> None:
     response = post(api, keys.acme, '[\n  {"event_id": "a",\n   "client" "alpha"}\n]')
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
+    assert (body["status"], body["title"], body["instance"]) == (400, "Bad Request", "/v1/usage")
     assert (body["line"], body["column"]) == (3, 13)
     assert body["detail"] == "malformed JSON at line 3, column 13: Expecting ':' delimiter"
     not_array = post(api, keys.acme, {"event_id": "a"})

@@ -124,6 +124,27 @@ def test_a_change_takes_effect_next_period_by_default(
     assert later.terms.price_overrides["voice"].unit_price == Decimal("0.08")  # type: ignore[union-attr]
     assert {c.effective_from for c in _changes(session, "c2")} == {this.end}
 
+    tiered = app_client.post(
+        "/dashboard/p/acme/clients/c1/pricing",
+        data={
+            "csrf_token": token,
+            "replace_prices": "1",
+            "price.voice": '{ model = "graduated", tiers = [ { up_to = 100, unit_price = "0.2" },'
+            ' { unit_price = "0.05" } ] }',
+        },
+    )
+    assert "notice=" in said(tiered), said(tiered)
+    session.rollback()
+    c1 = session.get(Client, ("acme", "c1"))
+    assert c1 is not None
+    c1_next = client_period(c1.billing_anchor_day, this.end)
+    voice = pricing_for(session, "acme", "c1", c1_next).terms.price_overrides["voice"]
+    assert voice.model == "graduated" and len(voice.tiers) == 2  # type: ignore[union-attr]
+    broken = app_client.post(
+        "/dashboard/p/acme/clients/c1/pricing",
+        data={"csrf_token": token, "replace_prices": "1", "price.voice": '{ model = "graduated" }'},
+    )
+    assert "error=" in said(broken) and "prices.voice" in said(broken), said(broken)
     refused = app_client.post(
         "/dashboard/p/acme/clients/c2/pricing",
         data={"csrf_token": token, "effective": "yesterday", "discount_percent": "5"},
