@@ -178,7 +178,9 @@ def _unit_prices(form: Form) -> dict[str, Any]:
             try:
                 prices[code] = tomllib.loads(f"price = {value}")["price"]
             except tomllib.TOMLDecodeError as exc:
-                raise ValueError(f"prices.{code}: not a price as the partner file writes it ({exc})") from None
+                raise ValueError(
+                    f"prices.{code}: not a price as the partner file writes it ({exc})"
+                ) from None
             continue
         try:
             Decimal(value)

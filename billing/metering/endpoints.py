@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import AwareDatetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -55,9 +55,9 @@ from billing.metering.validation import (
 from billing.tenants.auth import AUTH_RESPONSES, IngestKey, ReadKey, for_key, partner_of
 from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
-from config.problems import PROBLEM_MEDIA_TYPE, ProblemResponse, problem_body
 from config.bounds import check_day
 from config.db import is_sqlite, session_scope
+from config.problems import PROBLEM_MEDIA_TYPE, ProblemResponse, problem_body
 from config.request_body import BodyTooLargeError, read_body
 from config.request_session import AppEngine, DbSession
 

@@ -227,3 +227,32 @@ def test_onboard_a_client_on_a_plan_with_an_override_from_next_period(
     assert not pricing_for(session, "acme", "bistro", this).terms.price_overrides
     override = pricing_for(session, "acme", "bistro", following).terms.price_overrides["voice"]
     assert override.unit_price == Decimal("0.07")  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_preview_a_draft_as_a_pdf_marked_draft(
+    browser: Any, many: tuple[str, World, Session]
+) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    base, _, session = many
+    draft = session.scalars(
+        select(Invoice).where(
+            col(Invoice.partner_id) == "acme", col(Invoice.status) == InvoiceStatus.DRAFT
+        )
+    ).first()
+    assert draft is not None
+    page = signed_in(browser, base, "ann@acme.example")
+    page.goto("/dashboard/p/acme/invoices")
+    link = page.get_by_test_id(f"preview-{draft.invoice_id}")
+    with page.expect_response("**/pdf") as response:
+        link.evaluate("a => fetch(a.href)")
+    answer = response.value
+    assert answer.status == 200 and answer.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(answer.body())).pages)
+    assert f"DRAFT-{draft.invoice_id}" in text
+    assert "DRAFT: NOT A REQUEST FOR PAYMENT" in text.upper()
+    session.rollback()
+    assert session.get(Invoice, draft.invoice_id).number is None  # type: ignore[union-attr]
