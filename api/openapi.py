@@ -47,6 +47,13 @@ _UNSTORABLE: dict[str, Any] = {
     "description": "A parameter that cannot be used (the reason names it).",
     "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM}},
 }
+_IN_PROGRESS: dict[str, Any] = {
+    "description": "A request with the same Idempotency-Key is still running; retry later.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM}},
+}
+# 422 on a route with an Idempotency-Key: a refused body (every field) or the key already spent
+# on another request (a plain problem naming the header).
+_VALIDATION_OR_KEY = {"anyOf": [_VALIDATION, _PROBLEM]}
 _FOR_PEOPLE = ("/dashboard", "/oauth")
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _DETAIL = {
@@ -95,6 +102,20 @@ def _operation(operation: dict[str, Any], *, for_people: bool) -> None:
     if where & {"path", "query"}:
         responses.setdefault("400", _UNSTORABLE)
     responses.setdefault("503", _UNAVAILABLE)
+    if _takes_idempotency_key(operation):
+        responses.setdefault("409", _IN_PROGRESS)
+        refused = responses.setdefault("422", {"description": "Unprocessable."})
+        refused["description"] = (
+            f"{refused.get('description', '')} Or the Idempotency-Key was used for another request."
+        ).strip()
+        refused["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _VALIDATION_OR_KEY}}
+
+
+def _takes_idempotency_key(operation: dict[str, Any]) -> bool:
+    return any(
+        p.get("in") == "header" and str(p.get("name", "")).lower() == "idempotency-key"
+        for p in operation.get("parameters", [])
+    )
 
 
 def problem_details(schema: dict[str, Any]) -> dict[str, Any]:

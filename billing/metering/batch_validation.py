@@ -17,7 +17,6 @@ of this pass, once.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -32,6 +31,7 @@ from billing.metering.validation import (
     Catalog,
     InvalidEventError,
     ValidEvent,
+    body_hash,
     encode_properties,
 )
 from config.money import to_minor
@@ -115,7 +115,6 @@ def _events(
     steps = {code: 10 ** (QUANTITY_SCALE - rule.precision) for code, rule in rules.items()}
     # Real usage repeats its quantities (one SMS, one run): each cost is rounded once per batch.
     costs: dict[str, dict[int, int]] = {code: {} for code in rules}
-    blake2b = hashlib.blake2b
     checked: list[ValidEvent] = []
     append = checked.append
     for position, raw in enumerate(events):
@@ -150,9 +149,6 @@ def _events(
         if cost is None:
             cost = to_minor(quantity * rules[code].wholesale_rate, currency)
             costs[code][scaled] = cost
-        canonical = "\x1f".join(
-            (client_id, code, str(scaled), occurred_text, properties_json or "", "")
-        )
         append(
             ValidEvent(
                 indexes[position],
@@ -167,7 +163,7 @@ def _events(
                 properties_json,
                 None,
                 cost,
-                blake2b(canonical.encode(), digest_size=16).hexdigest(),
+                body_hash(client_id, code, scaled, occurred_text, properties_json, None),
             )
         )
     return checked

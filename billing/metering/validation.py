@@ -45,6 +45,7 @@ __all__ = [
     "Rejection",
     "UsageTypeRule",
     "ValidEvent",
+    "body_hash",
     "encode_properties",
     "late_rejection",
     "parse_batch",
@@ -292,9 +293,6 @@ class EventValidator:
             else:
                 properties = None
         scaled = int(quantity.scaleb(QUANTITY_SCALE))
-        canonical = "\x1f".join(
-            (client_id, code, str(scaled), occurred_text, properties_json or "", adjusts or "")
-        )
         return ValidEvent(
             index,
             event_id,
@@ -308,7 +306,7 @@ class EventValidator:
             properties_json,
             adjusts,
             to_minor(quantity * rule.wholesale_rate, catalog.currency),
-            hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest(),
+            body_hash(client_id, code, scaled, occurred_text, properties_json, adjusts),
         )
 
     def _occurred_at(self, value: object) -> datetime:
@@ -333,6 +331,30 @@ class EventValidator:
         if occurred > self.latest:
             raise InvalidEventError("occurred_at", "is more than 24 hours in the future")
         return occurred
+
+
+def body_hash(
+    client_id: str,
+    usage_type: str,
+    quantity_scaled: int,
+    occurred_text: str,
+    properties_json: str | None,
+    adjusts: str | None,
+) -> str:
+    """What makes two sends "the same event" (a replay, not a conflict), hashed: client, usage
+    type, the exact quantity, the instant in UTC, the properties and what it corrects. Both
+    validation paths call this one function."""
+    canonical = "\x1f".join(
+        (
+            client_id,
+            usage_type,
+            str(quantity_scaled),
+            occurred_text,
+            properties_json or "",
+            adjusts or "",
+        )
+    )
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
 def late_rejection(

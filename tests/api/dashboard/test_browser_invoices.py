@@ -153,6 +153,10 @@ def test_no_page_scrolls_sideways_at_phone_width(
     invoice = session.scalars(
         select(Invoice).where(col(Invoice.partner_id) == "acme", col(Invoice.number) == "ZZ-00001")
     ).one()
+    real = session.scalars(  # issued by the world's cycle, with lines and events
+        select(Invoice).where(col(Invoice.number).like("ACME-%")).order_by(col(Invoice.id))
+    ).first()
+    assert real is not None
     page = signed_in(browser, base, "ann@acme.example", viewport=PHONE)
     for path in (
         "/dashboard/p/acme",
@@ -162,14 +166,25 @@ def test_no_page_scrolls_sideways_at_phone_width(
         "/dashboard/p/acme/clients/c1",
         "/dashboard/p/acme/usage",
         "/dashboard/p/acme/sync",
+        f"/dashboard/p/acme/invoices/{real.invoice_id}/lines/1",  # a line's events
     ):
-        page.goto(path)
+        assert page.goto(path).status == 200, path
         page.wait_for_load_state()
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= PHONE["width"], (
             f"{path} is {wide} px wide at {PHONE['width']} px: {page.evaluate(WIDEST)}"
         )
         shoot(page, "30-phone" + path.replace("/", "-"))
+    for who, path in ((None, "/dashboard/signin"), ("op@rebill.example", "/dashboard/partners")):
+        other = (
+            signed_in(browser, base, who, viewport=PHONE)
+            if who
+            else browser.new_context(base_url=base, viewport=PHONE).new_page()
+        )
+        assert other.goto(path).status == 200, path
+        other.wait_for_load_state()
+        wide = other.evaluate("document.documentElement.scrollWidth")
+        assert wide <= PHONE["width"], f"{path} is {wide} px wide: {other.evaluate(WIDEST)}"
 
 
 @pytest.mark.slow

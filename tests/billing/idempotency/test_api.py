@@ -269,6 +269,9 @@ def test_the_header_is_documented_on_every_creating_route(api: TestClient) -> No
         [header] = [p for p in params if p["name"] == "Idempotency-Key"]
         assert header["in"] == "header" and not header.get("required", False)
         assert "24 hours" in header["description"]
+        answers = spec["paths"][path]["post"]["responses"]
+        assert "application/problem+json" in answers["409"]["content"]  # same key, running
+        assert "another request" in answers["422"]["description"]  # same key, other request
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
             if (path, method) in {(p, "post") for p in creating}:
