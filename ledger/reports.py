@@ -42,10 +42,11 @@ def balances(
     by_usage_type: bool = False,
     by_period: bool = False,
     periods: tuple[date, date] | None = None,
+    client_id: str | None = None,
 ) -> list[BalanceRow]:
     """Debits and credits per account (and per client / usage type / service period) over
     effective times [start, end); with `periods` (first, last), only postings whose service
-    period starts on one of those days."""
+    period starts on one of those days; with `client_id`, only that client's postings."""
     repo = LedgerRepository(session)
     accounts = {a.id: a for a in repo.accounts(partner_id)}
     rows = []
@@ -57,6 +58,7 @@ def balances(
         by_usage_type=by_usage_type,
         by_period=by_period,
         periods=periods,
+        client_id=client_id,
     ):
         account = accounts[account_id]
         rows.append(

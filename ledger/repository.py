@@ -266,10 +266,12 @@ class LedgerRepository:
         by_usage_type: bool,
         by_period: bool = False,
         periods: tuple[date, date] | None = None,
+        client_id: str | None = None,
     ) -> list[tuple[int, str | None, str | None, date | None, int, int]]:
         """(account id, client, usage type, service period, debits, credits) over effective
         times [start, end) and, with `periods`, service periods from its first to its last
-        day (inclusive; untagged postings are then left out)."""
+        day (inclusive; untagged postings are then left out); with `client_id`, that client's
+        postings only."""
         client_col = Posting.client_id if by_client else None
         usage_col = Posting.usage_type if by_usage_type else None
         period_col = Posting.service_period if by_period else None
@@ -286,6 +288,8 @@ class LedgerRepository:
             query = query.where(col(Posting.effective_at) >= start)
         if end is not None:
             query = query.where(col(Posting.effective_at) < end)
+        if client_id is not None:
+            query = query.where(col(Posting.client_id) == client_id)
         if periods is not None:
             query = query.where(
                 col(Posting.service_period) >= periods[0],

@@ -154,7 +154,6 @@ def client_periods(
     """The client's periods starting in the 12 months up to the month of `first`, newest
     first: the same `period_figures` cells as the portfolio, of this client only."""
     months = month_selection(shift_month(first.replace(day=1), 1 - TREND_MONTHS), TREND_MONTHS)
-    figures = period_figures(session, partner_id, months, now or utcnow())
-    mine = [cell for cell in figures.cells if cell.client_id == client_id]
-    rows = {row.key: row for row in group(mine, lambda c: label(c.period_start))}
+    figures = period_figures(session, partner_id, months, now or utcnow(), client_id=client_id)
+    rows = {row.key: row for row in group(figures.cells, lambda c: label(c.period_start))}
     return [ClientPeriod(month, rows.get(month)) for month in reversed(months.labels)]

@@ -33,6 +33,7 @@ from billing.tenants.models import Client, ClientStatus
 from billing.tenants.schemas import ClientCreate, ClientUpdate
 from billing.tenants.service import get_client, update_client
 from config.db_types import utcnow
+from config.prices import format_loc
 from config.request_session import DbSession
 
 __all__ = ["router"]
@@ -56,9 +57,11 @@ def _back(url: str, **message: str) -> Response:
 
 
 def _pydantic_problems(exc: ValidationError) -> str:
+    """The form's problems on one line, each at its field path written as the API writes it
+    (`config.prices.format_loc`, the one path formatter)."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'form'}: {error['msg']}"
-        for error in exc.errors()
+        f"{format_loc(error['loc']) or 'form'}: {error['msg']}"
+        for error in exc.errors(include_url=False)
     )
 
 

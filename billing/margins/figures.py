@@ -123,14 +123,21 @@ def _live_amounts(figures: ClientFigures) -> tuple[list[Amount], list[Amount]]:
 
 
 def period_figures(
-    session: Session, partner_id: str, selection: PeriodSelection, now: datetime
+    session: Session,
+    partner_id: str,
+    selection: PeriodSelection,
+    now: datetime,
+    *,
+    client_id: str | None = None,
 ) -> PeriodFigures:
-    """Every client's periods starting in `selection` (see the module doc)."""
-    repo = MarginsRepository(session)
+    """Every client's periods starting in `selection` (see the module doc); with `client_id`,
+    that client's only: the same cells, without rating and reading the rest of the partner."""
+    repo = MarginsRepository(session, client_id)
+    only = None if client_id is None else [client_id]
     sums = _Sums()
     for what, amount in repo.booked(partner_id, selection):
         sums.add(_CHARGE if what == "charge" else _COST, [amount])
-    live = rate_clients(session, partner_id, now, previous=True, used_only=True)
+    live = rate_clients(session, partner_id, now, client_ids=only, previous=True, used_only=True)
     earliest = min((f.period.start for f in live), default=selection.first)
     issued = repo.issued_periods(partner_id, earliest, selection.last)
     zones = {c.id: c.timezone for c in TenantRepository(session).clients(partner_id)}
@@ -146,18 +153,26 @@ def period_figures(
         sums.replace(*key, _CHARGE, charges)
         sums.replace(*key, _COST, costs)
         open_periods.add(key)
-    _add_late(session, partner_id, selection, now, sums)
+    _add_late(session, partner_id, selection, now, sums, only)
     sums.add(_INVOICED_CHARGE, repo.invoiced_charges(partner_id, selection))
     sums.add(_INVOICED_COST, repo.invoiced_costs(partner_id, selection))
     return PeriodFigures(partner_id, selection, sums.cells(), frozenset(open_periods))
 
 
 def _add_late(
-    session: Session, partner_id: str, selection: PeriodSelection, now: datetime, sums: _Sums
+    session: Session,
+    partner_id: str,
+    selection: PeriodSelection,
+    now: datetime,
+    sums: _Sums,
+    only: list[str] | None,
 ) -> None:
-    """Late usage of invoiced periods that no issued invoice carries yet."""
+    """Late usage of invoiced periods that no issued invoice carries yet (of `only`'s clients
+    when given)."""
     partner = get_partner(session, partner_id)
     clients = TenantRepository(session).clients(partner_id)
+    if only is not None:
+        clients = [client for client in clients if client.id in only]
     oldest = now - timedelta(days=int(partner.settings.get("late_event_days", 90)) + 62)
     if selection.last < oldest.date() or not clients:
         return

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -40,8 +40,16 @@ def _in(column: Any, selection: PeriodSelection) -> Any:
 
 
 class MarginsRepository:
-    def __init__(self, session: Session) -> None:
+    """With `client_id`, every query answers for that one client: a client's page reads its
+    own rows instead of the whole partner's and filtering them afterwards."""
+
+    def __init__(self, session: Session, client_id: str | None = None) -> None:
         self.session = session
+        self.client_id = client_id
+
+    def _mine(self, column: Any) -> Any:
+        """The client filter as a WHERE term (always true without one)."""
+        return true() if self.client_id is None else column == self.client_id
 
     def booked(self, partner_id: str, selection: PeriodSelection) -> Iterator[tuple[str, Amount]]:
         """("charge" | "cost", amount) of every revenue and wholesale cost posting whose
@@ -58,6 +66,7 @@ class MarginsRepository:
             by_usage_type=True,
             by_period=True,
             periods=(selection.first, selection.last),
+            client_id=self.client_id,
         )
         for row in rows:
             role, kind = kinds[(row.account_code, row.currency)]
@@ -89,6 +98,7 @@ class MarginsRepository:
             .join(Invoice, col(Invoice.id) == col(line.invoice_id))
             .where(
                 col(Invoice.partner_id) == partner_id,
+                self._mine(col(Invoice.client_id)),
                 col(Invoice.status).in_(_STANDING),
                 col(line.kind) != InvoiceLineKind.TAX,
                 or_(
@@ -130,6 +140,7 @@ class MarginsRepository:
             .outerjoin(credited, col(credited.id) == col(CreditNoteLine.invoice_line_id))
             .where(
                 col(CreditNote.partner_id) == partner_id,
+                self._mine(col(CreditNote.client_id)),
                 col(CreditNoteLine.kind) != InvoiceLineKind.TAX,
                 note_period >= selection.first,
                 note_period <= selection.last,
@@ -161,6 +172,7 @@ class MarginsRepository:
             .join(Invoice, col(Invoice.id) == col(row.invoice_id))
             .where(
                 col(row.partner_id) == partner_id,
+                self._mine(col(row.client_id)),
                 col(Invoice.status).in_(_STANDING),
                 _in(col(row.origin_period_start), selection),
             )
@@ -179,6 +191,7 @@ class MarginsRepository:
         `[first, last]`."""
         query = select(col(Invoice.client_id), col(Invoice.period_start)).where(
             col(Invoice.partner_id) == partner_id,
+            self._mine(col(Invoice.client_id)),
             col(Invoice.status).in_(_STANDING),
             col(Invoice.period_start) >= first,
             col(Invoice.period_start) <= last,

@@ -231,6 +231,14 @@ def test_margins_are_invoices_plus_unbilled_and_adjustments_rerate_in_full(
                 invoiced[invoice.client_id] = full
         cells = period_figures(session, partner, parse_period("2026-09"), now).cells
         rows = {row.key: row for row in group(cells, lambda c: c.client_id)}
+        # Property 3: one client's figures (its page) are the partner's cells of that client.
+        for spec in clients:
+            own = period_figures(
+                session, partner, parse_period("2026-09"), now, client_id=spec["id"]
+            ).cells
+            assert sorted(own, key=repr) == sorted(
+                (c for c in cells if c.client_id == spec["id"]), key=repr
+            )
         total_charge = total_unbilled = 0
         for spec in clients:
             full = _oracle(parsed, spec, quantities[spec["id"]])
