@@ -23,6 +23,7 @@ __all__ = [
     "envelope_schema",
     "invoice_data",
     "payment_data",
+    "payment_failed_data",
 ]
 
 PAYLOAD_VERSION = 1
@@ -101,6 +102,31 @@ def payment_data(payment: Any, invoice: Any) -> dict[str, Any]:
         "invoice_amount_due_minor": invoice.total_minor
         - invoice.amount_paid_minor
         - invoice.credited_minor,
+    }
+
+
+def payment_failed_data(
+    *,
+    invoice: Any,
+    amount_minor: int,
+    currency: str,
+    attempt: int,
+    reason: str | None,
+    external_id: str | None,
+    next_attempt_at: datetime | None,
+) -> dict[str, Any]:
+    """A card payment that failed: which invoice, how much, which attempt, why (the
+    processor's decline code or message), and when it is tried again (None: no more)."""
+    return {
+        "invoice_id": str(invoice.id),
+        "invoice_number": invoice.number,
+        "client_id": invoice.client_id,
+        "currency": currency,
+        "amount_minor": amount_minor,
+        "attempt": attempt,
+        "reason": reason or "declined",
+        "external_id": external_id,
+        "next_attempt_at": _iso(next_attempt_at),
     }
 
 
