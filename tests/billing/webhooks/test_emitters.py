@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 
 from billing.invoicing.closing import close_cycles
-from billing.invoicing.credits import CreditRequest, create_credit_note
+from billing.invoicing.credits import create_credit_note
 from billing.invoicing.issuing import issue_invoices
 from billing.invoicing.models import InvoiceStatus
 from billing.invoicing.repository import InvoiceRepository
@@ -133,3 +133,23 @@ def test_only_subscribed_types_are_stored(session: Session) -> None:
     run_accrual(session)
     close_and_issue(session, month, client_id="c1")
     assert emitted(session, EventType.INVOICE_ISSUED) == []
+
+
+def test_a_margin_alert_emits_client_margin_alert_once_per_client_and_period(
+    session: Session,
+) -> None:
+    from billing.margins.alerts import send_alerts
+    from tests.billing.margins.test_alerts import OCTOBER_20, _october
+    from tests.billing.margins.world import PARTNER
+
+    _october(session)
+    subscribe(session, PARTNER, EventType.CLIENT_MARGIN_ALERT)
+    run = send_alerts(session, PARTNER, OCTOBER_20, base_url="https://rebill.example")
+    session.commit()
+    bodies = emitted(session, EventType.CLIENT_MARGIN_ALERT)
+    assert len(bodies) == run.sent > 0
+    tokyo = next(b["data"] for b in bodies if b["data"]["client_id"] == "tokyo")
+    assert tokyo["margin_percent"] == "71.43" and tokyo["previous_margin_percent"] == "78.75"
+    assert tokyo["revenue_minor"] == 5600 and tokyo["cost_minor"] == 1600
+    assert sorted(tokyo["reasons"]) == ["below", "drop"]
+    assert tokyo["period_start"] == "2026-10-01"
