@@ -3,17 +3,29 @@ outbox row goes dead, `reconciliation.completed` when a run is stored."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 import respx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from billing.webhooks import EventType
+from billing.webhooks import EventType, emit
+from billing.webhooks.service import create_endpoint
+from config.settings import get_settings
+from connectors.connections.crypto import cipher_from_settings
 from sandbox.quickbooks import FakeQuickBooks
+from sync.cli import run_workers
+from sync.connections import ConnectionSummary
+from sync.handlers import Remote
 from sync.reconcile import reconcile
+from sync.scheduler.jobs import JobContext
+from sync.scheduler.service import fire
 from tests.billing.invoicing.builders import last_month, month_text
 from tests.billing.webhooks.emitted import emitted, subscribe
-from tests.fakes.memory_connector import MemoryRemote
-from tests.sync.helpers import Clock, issue, make_worker
+from tests.billing.webhooks.receiver import running_receiver
+from tests.fakes.memory_connector import MemoryConnector, MemoryRemote
+from tests.sync.helpers import Clock, FakeMapping, issue, make_worker
 from tests.sync.reconcile.test_reconcile import opener, pushed
 
 
@@ -45,3 +57,45 @@ def test_a_stored_reconciliation_emits_reconciliation_completed(
     assert body["data"]["reconciliation_id"] == str(run_id)
     assert body["data"]["period"] == month_text(last_month())
     assert body["data"]["differences"] == 0
+
+
+def test_the_worker_and_the_scheduler_send_due_webhooks(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No new process: a `worker` pass sends what is due, and so does the `webhooks` job."""
+    monkeypatch.setenv("REBILL_WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "true")
+    get_settings.cache_clear()
+    issue(session)
+    with running_receiver() as receiver:
+        create_endpoint(
+            session,
+            cipher_from_settings(),
+            "acme",
+            url=receiver.url,
+            event_types=["reconciliation.completed"],
+            allow_private=True,
+        )
+        session.commit()
+        emit(session, "acme", EventType.RECONCILIATION_COMPLETED, DATA, key="1")
+        session.commit()
+
+        def open_remote(connection: ConnectionSummary) -> Remote:
+            return Remote(MemoryConnector(MemoryRemote()), FakeMapping())
+
+        run_workers(engine, open_remote, once=True)
+        assert len(receiver.requests) == 1
+        emit(session, "acme", EventType.RECONCILIATION_COMPLETED, DATA, key="2")
+        session.commit()
+        outcome = fire(JobContext(engine), "webhooks", datetime.now(UTC))
+        assert outcome.ran and "delivered 1" in (outcome.message or "")
+        assert len(receiver.requests) == 2
+        assert len(set(receiver.ids)) == 2
+
+
+DATA = {
+    "reconciliation_id": "1",
+    "period": "2026-10",
+    "differences": 0,
+    "started_at": "2026-11-01T06:00:00+00:00",
+    "finished_at": "2026-11-01T06:00:01+00:00",
+}
