@@ -80,7 +80,7 @@ def deliveries(
         query = query.where(col(WebhookDelivery.status) == status)
     if before is not None:
         query = query.where(col(WebhookDelivery.id) < before)
-    return [(d, e) for d, e in session.execute(query).tuples()]
+    return [(row[0], row[1]) for row in session.execute(query)]
 
 
 def endpoint_enabled() -> ColumnElement[bool]:
