@@ -17,9 +17,9 @@ opened.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,6 +130,31 @@ def _target(url: str, *, allow_private: bool) -> tuple[str, str, dict[str, Any]]
     return target, host_header, extensions
 
 
+async def _exchange(
+    target: str,
+    body: bytes,
+    headers: dict[str, str],
+    extensions: dict[str, Any],
+    connect_timeout: float,
+    timeout: float,
+) -> tuple[int, httpx.Headers, bytes]:
+    """One POST: (status, headers, the first `EXCERPT_BYTES` of the body). No redirect is
+    followed and no proxy is taken from the environment."""
+    limits = httpx.Timeout(timeout, connect=connect_timeout)
+    async with (
+        httpx.AsyncClient(timeout=limits, follow_redirects=False, trust_env=False) as client,
+        client.stream(
+            "POST", target, content=body, headers=headers, extensions=extensions
+        ) as response,
+    ):
+        excerpt = b""
+        async for chunk in response.aiter_raw():
+            excerpt += chunk
+            if len(excerpt) >= EXCERPT_BYTES:
+                break
+        return response.status_code, response.headers, excerpt[:EXCERPT_BYTES]
+
+
 def send(
     url: str,
     body: str,
@@ -140,7 +165,8 @@ def send(
     timeout: float,
 ) -> Answer:
     """POST `body`; the answer on a 2xx, `SendError` otherwise. At most `connect_timeout` to
-    connect and `timeout` for the whole exchange after it."""
+    connect and `timeout` for the whole attempt (connect, request, answer), however slowly
+    the receiver trickles its answer: the attempt runs under one deadline."""
     try:
         target, host_header, extensions = _target(url, allow_private=allow_private)
     except RefusedDestinationError as exc:
@@ -151,34 +177,20 @@ def send(
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }
-    limits = httpx.Timeout(timeout, connect=connect_timeout)
-    deadline = time.monotonic() + connect_timeout + timeout
+    exchange = _exchange(
+        target, body.encode("utf-8"), request_headers, extensions, connect_timeout, timeout
+    )
     try:
-        with (
-            httpx.Client(timeout=limits, follow_redirects=False, trust_env=False) as client,
-            client.stream(
-                "POST",
-                target,
-                content=body.encode("utf-8"),
-                headers=request_headers,
-                extensions=extensions,
-            ) as response,
-        ):
-            excerpt = b""
-            for chunk in response.iter_raw():
-                excerpt += chunk
-                if len(excerpt) >= EXCERPT_BYTES or time.monotonic() > deadline:
-                    break
-    except httpx.TimeoutException as exc:
+        code, answer_headers, excerpt = asyncio.run(asyncio.wait_for(exchange, timeout))
+    except (TimeoutError, httpx.TimeoutException) as exc:
         raise SendError(f"timed out ({type(exc).__name__}, limit {timeout:g} s)") from exc
     except httpx.HTTPError as exc:
         raise SendError(f"connection failed: {type(exc).__name__}: {exc}") from exc
     answer = Answer(
-        response.status_code,
-        excerpt[:EXCERPT_BYTES].decode("utf-8", "replace"),
-        _retry_after(response.headers.get("retry-after"), utcnow()),
+        code,
+        excerpt.decode("utf-8", "replace"),
+        _retry_after(answer_headers.get("retry-after"), utcnow()),
     )
-    code = response.status_code
     if 200 <= code < 300:
         return answer
     if code == 410:
@@ -186,14 +198,13 @@ def send(
             "410 Gone: the receiver wants no more", retryable=False, answer=answer, gone=True
         )
     if 300 <= code < 400:
-        where = response.headers.get("location", "")
+        where = answer_headers.get("location", "")
         raise SendError(
             f"HTTP {code}: redirects are not followed (Location: {where[:200]}); "
             "update the endpoint's URL",
             answer=answer,
         )
-    return_error = f"HTTP {code}"
-    raise SendError(return_error, answer=answer)
+    raise SendError(f"HTTP {code}", answer=answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +281,12 @@ def _fail(
     return status
 
 
+def _unexpected(delivery_id: int, exc: Exception) -> SendError:
+    """A bug or an unforeseen failure: logged in full, retried like any failure."""
+    log.exception("webhook delivery %s: unexpected error while sending", delivery_id)
+    return SendError(f"{type(exc).__name__}: {exc}")
+
+
 def deliver_due(
     sessions: SessionSource,
     box: SecretBox,
@@ -309,8 +326,9 @@ def deliver_due(
                 connect_timeout=connect,
                 timeout=total,
             )
-        except SendError as exc:
-            status = _fail(factory, delivery_id, claim, exc, clock(), policy)
+        except Exception as exc:  # one delivery never stops the pass
+            failure = exc if isinstance(exc, SendError) else _unexpected(delivery_id, exc)
+            status = _fail(factory, delivery_id, claim, failure, clock(), policy)
             counts["dead" if status == DeliveryStatus.DEAD else "retrying"] += 1
             continue
         at = clock()
