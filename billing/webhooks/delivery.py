@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,6 +48,7 @@ from .service import SecretBox, signing_secrets
 __all__ = ["Answer", "DeliveryReport", "SendError", "deliver_due", "send", "sign_headers"]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 EXCERPT_BYTES = 1024
 """How much of an answer's body is kept (the dashboard and the CLI show it)."""
@@ -155,6 +157,17 @@ async def _exchange(
         return response.status_code, response.headers, excerpt[:EXCERPT_BYTES]
 
 
+def _run(work: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine to its end from synchronous code; in a thread of its own when this one
+    already runs an event loop (a caller inside async code), where `asyncio.run` refuses."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 def send(
     url: str,
     body: str,
@@ -181,7 +194,7 @@ def send(
         target, body.encode("utf-8"), request_headers, extensions, connect_timeout, timeout
     )
     try:
-        code, answer_headers, excerpt = asyncio.run(asyncio.wait_for(exchange, timeout))
+        code, answer_headers, excerpt = _run(asyncio.wait_for(exchange, timeout))
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise SendError(f"timed out ({type(exc).__name__}, limit {timeout:g} s)") from exc
     except httpx.HTTPError as exc:
