@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -139,12 +140,16 @@ async def _exchange(
     extensions: dict[str, Any],
     connect_timeout: float,
     timeout: float,
+    *,
+    verify: ssl.SSLContext | bool,
 ) -> tuple[int, httpx.Headers, bytes]:
     """One POST: (status, headers, the first `EXCERPT_BYTES` of the body). No redirect is
     followed and no proxy is taken from the environment."""
     limits = httpx.Timeout(timeout, connect=connect_timeout)
     async with (
-        httpx.AsyncClient(timeout=limits, follow_redirects=False, trust_env=False) as client,
+        httpx.AsyncClient(
+            timeout=limits, follow_redirects=False, trust_env=False, verify=verify
+        ) as client,
         client.stream(
             "POST", target, content=body, headers=headers, extensions=extensions
         ) as response,
@@ -176,6 +181,7 @@ def send(
     allow_private: bool,
     connect_timeout: float,
     timeout: float,
+    verify: ssl.SSLContext | bool = True,
 ) -> Answer:
     """POST `body`; the answer on a 2xx, `SendError` otherwise. At most `connect_timeout` to
     connect and `timeout` for the whole attempt (connect, request, answer), however slowly
@@ -191,7 +197,13 @@ def send(
         "user-agent": USER_AGENT,
     }
     exchange = _exchange(
-        target, body.encode("utf-8"), request_headers, extensions, connect_timeout, timeout
+        target,
+        body.encode("utf-8"),
+        request_headers,
+        extensions,
+        connect_timeout,
+        timeout,
+        verify=verify,
     )
     try:
         code, answer_headers, excerpt = _run(asyncio.wait_for(exchange, timeout))
@@ -310,10 +322,12 @@ def deliver_due(
     allow_private: bool | None = None,
     connect_timeout: float | None = None,
     timeout: float | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> DeliveryReport:
     """Send up to `limit` deliveries due at `now` (tests fix it; the signature's timestamp is
     always the real time of the attempt, which receivers compare with their clocks). Never
-    raises for one delivery; database errors propagate. Settings give the defaults."""
+    raises for one delivery; database errors propagate. Settings give the defaults; `tls`
+    replaces the system's trusted certificates (tests; certifi's bundle by default)."""
     settings = get_settings()
     private = settings.webhooks_allow_private_networks if allow_private is None else allow_private
     connect = connect_timeout or settings.webhooks_connect_timeout_seconds
@@ -338,6 +352,7 @@ def deliver_due(
                 allow_private=private,
                 connect_timeout=connect,
                 timeout=total,
+                verify=tls if tls is not None else True,
             )
         except Exception as exc:  # one delivery never stops the pass
             failure = exc if isinstance(exc, SendError) else _unexpected(delivery_id, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +45,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
+def running_receiver(
+    tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+) -> Iterator[Receiver]:
+    """On 127.0.0.1; with `tls`, https and `host` in the URL (the test resolves it)."""
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -74,10 +78,13 @@ def running_receiver() -> Iterator[Receiver]:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/rebill"
+    scheme = "https" if tls is not None else "http"
+    receiver.url = f"{scheme}://{host}:{server.server_address[1]}/hooks/rebill"
     try:
         yield receiver
     finally:
