@@ -98,6 +98,7 @@ def claim_due(
         spent_error="the worker stopped while carrying this row out ({attempts} attempts); "
         "retry it once the cause is fixed",
         spent_values={"last_outcome": "retryable"},
+        on_spent=lambda spent: _emit_spent(session, spent, now),
     )
     if not ids:
         return []
@@ -174,6 +175,14 @@ def fail_row(
     if status == OutboxStatus.DEAD:
         _emit_dead(session, row, message, now)
     return None if status is None else OutboxStatus(status)
+
+
+def _emit_spent(session: Session, row_ids: list[int], now: datetime) -> None:
+    """`sync.failed` for rows that went dead at the claim (their workers kept dying)."""
+    rows = session.scalars(select(OutboxRow).where(col(OutboxRow.id).in_(row_ids))).all()
+    for row in rows:
+        session.refresh(row)
+        _emit_dead(session, row, row.last_error or "out of attempts", now)
 
 
 def _emit_dead(session: Session, row: OutboxRow, message: str, now: datetime) -> None:

@@ -99,3 +99,27 @@ DATA = {
     "started_at": "2026-11-01T06:00:00+00:00",
     "finished_at": "2026-11-01T06:00:01+00:00",
 }
+
+
+def test_a_row_whose_workers_keep_dying_emits_sync_failed_when_it_goes_dead(
+    engine: Engine, session: Session
+) -> None:
+    from sync.repository import claim_due, start_rows
+    from sync.service import fan_out
+
+    issue(session)
+    subscribe(session, "acme", EventType.SYNC_FAILED)
+    clock = Clock()
+    fan_out(session, now=clock.now)
+    session.commit()
+    for _ in range(3):  # three workers start on the rows and die (their leases run out)
+        claimed = claim_due(session, "doomed", now=clock.now, max_attempts=3)
+        start_rows(session, [r.id or 0 for r in claimed], "doomed", clock.now)
+        session.commit()
+        clock.advance(600)
+    assert claim_due(session, "next", now=clock.now, max_attempts=3) == []
+    session.commit()
+    bodies = emitted(session, EventType.SYNC_FAILED)
+    assert len(bodies) == 2
+    assert all("worker stopped" in b["data"]["error"] for b in bodies)
+    assert {b["data"]["attempts"] for b in bodies} == {3}
