@@ -36,6 +36,7 @@ from sync.keys.rotation import check_key_in_force
 from sync.reconcile.cli import reconcile_app, wholesale_app
 from sync.scheduler.cli import jobs_command, scheduler_command
 from sync.stripe.cli import payment_link_command, stripe_app
+from sync.webhooks_out.cli import webhooks_app
 
 app = typer.Typer(help="Rebill: usage-based rebilling and accounting sync.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
@@ -57,6 +58,7 @@ app.command("export")(export_command)
 app.add_typer(connections_app, name="connections")
 connections_app.command("check")(check_command)
 app.add_typer(sync_app, name="sync")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("worker")(worker_command)
 app.command("scheduler")(scheduler_command)
 app.command("jobs")(jobs_command)

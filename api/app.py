@@ -22,6 +22,7 @@ from billing.pricing import endpoints as pricing_endpoints
 from billing.tenants import endpoints as tenant_endpoints
 from config.secret_key import secret_key
 from sync.reconcile import endpoints as reconcile_endpoints
+from sync.webhooks_out import endpoints as webhook_endpoints
 
 __all__ = ["create_app"]
 
@@ -48,6 +49,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(document_endpoints.router)
     app.include_router(payments_endpoints.router)
     app.include_router(reconcile_endpoints.router)
+    app.include_router(webhook_endpoints.router)
     mount_dashboard(app)
     app.include_router(oauth.router)
     app.include_router(webhooks.router)

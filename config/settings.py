@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     freshbooks_token_url: str = ""
     freshbooks_api_url: str = ""
     oauth_timeout_seconds: float = 20.0
+    # Outgoing partner webhooks (docs/webhooks.md)
+    webhooks_allow_private_networks: bool = Field(
+        default=False,
+        description="Let webhook endpoints be plain http and private, loopback, link-local or "
+        "reserved addresses (development and tests only).",
+    )
+    webhooks_connect_timeout_seconds: float = 5.0
+    webhooks_timeout_seconds: float = 15.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,7 +10,8 @@ import billing.margins.models
 import billing.metering.models
 import billing.payments.models
 import billing.pricing.models
-import billing.tenants.models  # noqa: F401
+import billing.tenants.models
+import billing.webhooks.models  # noqa: F401
 import connectors.connections.models
 import connectors.freshbooks.models  # noqa: F401
 import ledger.models  # noqa: F401

@@ -56,6 +56,15 @@ def _charge_cards(engine: Engine, now: datetime) -> object:
     return charge_due_invoices(engine, now=now)
 
 
+def _deliver_webhooks(engine: Engine, now: datetime) -> object:
+    """Partner webhooks due now (billing.webhooks.delivery), secrets decrypted with the key
+    in force."""
+    from billing.webhooks.delivery import deliver_due
+    from connectors.connections.crypto import cipher_from_settings
+
+    return deliver_due(engine, cipher_from_settings(), now=now)
+
+
 def run_workers(
     engine: Engine,
     open_remote: OpenRemote,
@@ -77,7 +86,13 @@ def run_workers(
 
     def run(index: int) -> None:
         try:
-            worker = Worker(engine, open_remote, lease=lease, charge=_charge_cards)
+            worker = Worker(
+                engine,
+                open_remote,
+                lease=lease,
+                charge=_charge_cards,
+                webhooks=_deliver_webhooks,
+            )
             if once:
                 results[index] = worker.run_once(stop)
             else:

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
+from billing.webhooks import EventType, emit
 from connectors.base import (
     AuthExpiredError,
     ConnectorError,
@@ -27,6 +28,7 @@ from connectors.base import (
     RateLimitedError,
     RejectedError,
 )
+from connectors.connections.models import Connection
 from sync.claims import OUTBOX_QUEUE
 from sync.models import OutboxOp, OutboxRow, OutboxStatus
 from workqueue import RetryPolicy
@@ -96,6 +98,7 @@ def claim_due(
         spent_error="the worker stopped while carrying this row out ({attempts} attempts); "
         "retry it once the cause is fixed",
         spent_values={"last_outcome": "retryable"},
+        on_spent=lambda spent: _emit_spent(session, spent, now),
     )
     if not ids:
         return []
@@ -169,7 +172,34 @@ def fail_row(
         owner=worker_id,
         values=outcome,
     )
+    if status == OutboxStatus.DEAD:
+        _emit_dead(session, row, message, now)
     return None if status is None else OutboxStatus(status)
+
+
+def _emit_spent(session: Session, row_ids: list[int], now: datetime) -> None:
+    """`sync.failed` for rows that went dead at the claim (their workers kept dying)."""
+    rows = session.scalars(select(OutboxRow).where(col(OutboxRow.id).in_(row_ids))).all()
+    for row in rows:
+        session.refresh(row)
+        _emit_dead(session, row, row.last_error or "out of attempts", now)
+
+
+def _emit_dead(session: Session, row: OutboxRow, message: str, now: datetime) -> None:
+    """`sync.failed` to the partner's webhooks, in the transaction that made the row dead
+    (docs/webhooks.md). A retried row that dies again is a new event (its attempts differ)."""
+    connection = session.get(Connection, row.connection_id)
+    data = {
+        "outbox_row_id": str(row.id),
+        "connection_id": row.connection_id,
+        "provider": str(connection.provider) if connection is not None else "",
+        "action": str(row.op),
+        "subject": row.subject_id,
+        "attempts": row.attempts,
+        "error": message[:2000],
+    }
+    key = f"{row.id}:{now.isoformat()}"
+    emit(session, row.partner_id, EventType.SYNC_FAILED, data, key=key, now=now)
 
 
 def pause_connection(session: Session, connection_id: str, reason: str, now: datetime) -> int:

@@ -59,6 +59,7 @@ class RunStats:
     paused: int = 0
     fanned_out: int = 0
     charge_failed: bool = False  # the Stripe pass raised (logged; the sync went on)
+    webhooks_failed: bool = False  # the partner-webhook pass raised (logged; the sync went on)
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -79,6 +80,7 @@ class Worker:
         fan_out_first: bool = True,
         connection_id: str | None = None,
         charge: ChargeHook | None = None,
+        webhooks: ChargeHook | None = None,
     ) -> None:
         self.engine = engine
         self.open_remote = open_remote
@@ -91,6 +93,7 @@ class Worker:
         self.fan_out_first = fan_out_first
         self.connection_id = connection_id  # only this connection's rows (None: every one)
         self.charge = charge  # once per pass; None in tests that only exercise the outbox
+        self.webhooks = webhooks  # partner webhooks due now, once per pass (docs/webhooks.md)
         self._started: set[int] = set()  # rows whose attempt this claim has counted
 
     # transactions ----------------------------------------------------------------------
@@ -120,7 +123,19 @@ class Worker:
         while stop is None or not stop.is_set():
             if not self.run_batch(stats):
                 break
+        self.deliver_webhooks(stats)
         return stats
+
+    def deliver_webhooks(self, stats: RunStats) -> None:
+        """Partner webhooks due now (after the drain, so a `sync.failed` of this pass goes
+        out at once); a failure is logged and never stops the accounting sync."""
+        if self.webhooks is None:
+            return
+        try:
+            self.webhooks(self.engine, self.clock())
+        except Exception:  # isolation is the point
+            log.exception("partner webhook pass failed; the accounting sync goes on")
+            stats.webhooks_failed = True
 
     def charge_cards(self, stats: RunStats) -> None:
         """Stripe charges and dunning retries due now. Charging runs before the drain so a

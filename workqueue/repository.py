@@ -19,7 +19,7 @@ worker that took the item over decided.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -126,6 +126,7 @@ def claim(
     spent_error: str = "the worker stopped while carrying this item out ({attempts} attempts); "
     "retry it once the cause is fixed",
     spent_values: dict[str, Any] | None = None,
+    on_spent: Callable[[list[int]], object] | None = None,
 ) -> list[int]:
     """Lease up to `limit` due items (or those of `ids` still due) and return their ids in
     claim order (flushed, not committed: the caller commits at once).
@@ -133,7 +134,8 @@ def claim(
     `count_attempt` counts the attempt now (queues whose work starts at once); others count
     it with `start` when the remote call begins. An item found with `max_attempts` already
     spent (its workers kept dying on it) goes dead with `spent_error` (its `{attempts}` filled
-    in) and the domain's `spent_values` instead."""
+    in) and the domain's `spent_values` instead, and `on_spent` hears their ids (in the same
+    transaction: a domain that reports dead items, such as partner webhooks, does it there)."""
     take_write_lock(session, queue)
     query = select(queue.id, queue.attempts).where(_due(queue, now), _not_blocked(queue), *where)
     if ids is not None:
@@ -152,6 +154,8 @@ def claim(
             .values(dead)
             .execution_options(synchronize_session=False)
         )
+        if on_spent is not None:
+            on_spent(spent)
     claimed = [i for i, _ in found if i not in spent]
     if not claimed:
         return []

@@ -17,6 +17,7 @@ from api.dashboard import (
     routes_invoices,
     routes_overview,
     routes_usage,
+    routes_webhooks,
 )
 from api.dashboard.session import dashboard_settings
 from api.dashboard.throttle import SignInThrottle
@@ -46,4 +47,5 @@ def mount_dashboard(app: FastAPI) -> None:
     app.include_router(routes_client_changes.router)
     app.include_router(routes_invoices.router)
     app.include_router(routes_usage.router)
+    app.include_router(routes_webhooks.router)
     app.add_exception_handler(SignInRequired, _to_signin)

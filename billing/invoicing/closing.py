@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlmodel import Session
 
@@ -55,6 +56,8 @@ from billing.rating import (
 )
 from billing.tenants.errors import NotFoundError
 from billing.tenants.service import get_partner
+from billing.webhooks import EventType, emit_many
+from billing.webhooks.events import invoice_data
 from config.db_types import utcnow
 
 __all__ = ["CloseResult", "close_cycles", "redraft", "refresh_draft"]
@@ -296,6 +299,7 @@ def _draft(ctx: RunContext, targets: Sequence[Target], result: CloseResult) -> N
             }
         )
     written = insert_invoices(repo, rows)
+    _emit_drafted(ctx, rows, written)
     lines: list[tuple[object, ...]] = []
     usage: list[tuple[object, ...]] = []
     for item in rated:
@@ -313,6 +317,19 @@ def _draft(ctx: RunContext, targets: Sequence[Target], result: CloseResult) -> N
             result.auto_approved += 1
     repo.insert_bulk(InvoiceLine, LINE_COLUMNS, lines)
     repo.insert_bulk(InvoiceUsage, USAGE_COLUMNS, usage)
+
+
+def _emit_drafted(
+    ctx: RunContext, rows: Sequence[dict[str, object]], written: dict[tuple[str, date], int]
+) -> None:
+    """`invoice.drafted` per draft written, in the closing transaction (docs/webhooks.md)."""
+    items = []
+    for row in rows:
+        invoice_id = written.get((str(row["client_id"]), row["period_start"]))  # type: ignore[arg-type]
+        if invoice_id is not None:
+            shape = SimpleNamespace(**{"issued_at": None, "due_at": None, **row, "id": invoice_id})
+            items.append((str(invoice_id), invoice_data(shape)))
+    emit_many(ctx.session, ctx.partner.id, EventType.INVOICE_DRAFTED, items, now=ctx.snapshot)
 
 
 def refresh_draft(

@@ -50,6 +50,8 @@ from billing.invoicing.service import get_invoice
 from billing.pricing.book import local_today
 from billing.rating import round_line
 from billing.tenants.service import get_client, get_partner
+from billing.webhooks import EventType, emit
+from billing.webhooks.events import credit_note_data, invoice_data
 from config.db_types import utcnow
 from config.money import from_minor
 from ledger import post_entry
@@ -244,6 +246,17 @@ def create_credit_note(
         str(note.id),
         credit_note_payload(note, invoice),
     )
+    emit(
+        session,
+        partner_id,
+        EventType.CREDIT_NOTE_ISSUED,
+        credit_note_data(note, invoice),
+        key=str(note.id),
+        now=moment,
+    )
+    if invoice.status is InvoiceStatus.PAID:
+        paid = invoice_data(invoice) | {"paid_at": moment.isoformat()}
+        emit(session, partner_id, EventType.INVOICE_PAID, paid, key=str(invoice.id), now=moment)
     document = None
     if documents:
         client = get_client(session, partner_id, invoice.client_id)

@@ -45,6 +45,8 @@ from billing.pricing.book import local_today
 from billing.pricing.repository import PricingRepository
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
+from billing.webhooks import EventType, emit_many
+from billing.webhooks.events import invoice_data
 from config.db_types import utcnow
 from config.settings import get_settings
 from ledger import EntrySpec, post_entries
@@ -157,6 +159,13 @@ def issue_invoices(
             )
             for invoice in invoices
         ]
+    )
+    emit_many(
+        session,
+        partner_id,
+        EventType.INVOICE_ISSUED,
+        [(str(invoice.id), invoice_data(invoice)) for invoice in invoices],
+        now=moment,
     )
     result = IssueResult(invoices=list(invoices))
     if documents:

@@ -24,6 +24,8 @@ from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.pricing.repository import PricingRepository
 from billing.rating import BillingPeriod
 from billing.tenants.service import get_client
+from billing.webhooks import EventType, emit
+from billing.webhooks.events import invoice_data
 from config.bounds import database_id
 from config.db_types import utcnow
 from ledger import post_entry, reverse_entry
@@ -170,6 +172,11 @@ def void_invoice(
     record_event(
         session, partner_id, BillingEventKind.INVOICE_VOIDED, "invoice", str(invoice.id), payload
     )
+    voided = invoice_data(invoice) | {
+        "reason": invoice.void_reason,
+        "voided_at": moment.isoformat(),
+    }
+    emit(session, partner_id, EventType.INVOICE_VOIDED, voided, key=str(invoice.id), now=moment)
     new_draft = None
     if rebill:
         period = BillingPeriod(invoice.period_start, invoice.period_end + timedelta(days=1))

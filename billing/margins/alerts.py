@@ -46,6 +46,7 @@ from billing.rating import BillingPeriod
 from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
+from billing.webhooks import EventType, emit
 from config.money import format_minor
 
 __all__ = [
@@ -321,5 +322,32 @@ def send_alerts(session: Session, partner_id: str, now: datetime, *, base_url: s
                 created_at=now,
             )
         )
+        emit(
+            session,
+            partner_id,
+            EventType.CLIENT_MARGIN_ALERT,
+            _webhook_data(alert),
+            key=f"{alert.client_id}:{alert.period.start.isoformat()}",
+            now=now,
+        )
     session.flush()
     return AlertRun(partner_id, sent=len(alerts))
+
+
+def _webhook_data(alert: ClientAlert) -> dict[str, object]:
+    """The alert as partner webhooks carry it (`client.margin_alert`, docs/webhooks.md)."""
+    before = alert.before.margin_percent if alert.before is not None else None
+    return {
+        "client_id": alert.client_id,
+        "client_name": alert.client_name,
+        "period_start": alert.period.start.isoformat(),
+        "period_end": alert.period.last_day.isoformat(),
+        "currency": alert.now.currency,
+        "revenue_minor": alert.now.charge,
+        "cost_minor": alert.now.cost,
+        "margin_percent": None
+        if alert.now.margin_percent is None
+        else f"{alert.now.margin_percent:.2f}",
+        "previous_margin_percent": None if before is None else f"{before:.2f}",
+        "reasons": list(alert.reasons),
+    }

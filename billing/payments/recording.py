@@ -42,6 +42,8 @@ from billing.payments.models import Payment, PaymentMethod, PaymentSource, Payou
 from billing.payments.posting import fee_entry, payment_entry, payout_entry
 from billing.payments.repository import PaymentFilter, PaymentsRepository
 from billing.payments.schemas import RecordedPayment, RecordedPayout
+from billing.webhooks import EventType, emit
+from billing.webhooks.events import invoice_data, payment_data
 from config.db_types import utcnow
 from config.money import currency_exponent
 from ledger import post_entry
@@ -231,7 +233,19 @@ def record_payment(
         str(payment.id),
         payment_payload(payment, invoice),
     )
+    emit_payment_events(session, partner_id, payment, invoice)
     return RecordedPayment(payment, True)
+
+
+def emit_payment_events(session: Session, partner_id: str, payment: Payment, invoice: Any) -> None:
+    """`payment.succeeded`, and `invoice.paid` when this payment settled the invoice, in the
+    transaction that records the payment (docs/webhooks.md)."""
+    moment = payment.created_at
+    data = payment_data(payment, invoice)
+    emit(session, partner_id, EventType.PAYMENT_SUCCEEDED, data, key=str(payment.id), now=moment)
+    if invoice.status == InvoiceStatus.PAID:
+        paid = invoice_data(invoice) | {"paid_at": payment.received_at.isoformat()}
+        emit(session, partner_id, EventType.INVOICE_PAID, paid, key=str(invoice.id), now=moment)
 
 
 def payments_for_invoice(session: Session, partner_id: str, invoice_id: int) -> list[Payment]:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
+from billing.webhooks import EventType, emit
 from config.db import read_scope, write_scope
 from config.db_types import utcnow
 from connectors.base import AuthExpiredError, ConnectorError, RateLimitedError, RetryableError
@@ -198,6 +199,7 @@ def _store(
     diffs: list[Diff],
     started: datetime,
 ) -> int:
+    finished = utcnow()
     with write_scope(engine) as session:
         run_id = add_run(
             session,
@@ -207,7 +209,7 @@ def _store(
                 period_start=start,
                 period_end=end,
                 started_at=started,
-                finished_at=utcnow(),
+                finished_at=finished,
                 differences=len(diffs),
                 summary={name: tally.as_json() for name, tally in tallies.items()},
             ),
@@ -238,6 +240,21 @@ def _store(
                 )
                 for d in diffs
             ),
+        )
+        data = {
+            "reconciliation_id": str(run_id),
+            "period": period,
+            "differences": len(diffs),
+            "started_at": started.isoformat(),
+            "finished_at": finished.isoformat(),
+        }
+        emit(
+            session,
+            partner_id,
+            EventType.RECONCILIATION_COMPLETED,
+            data,
+            key=str(run_id),
+            now=finished,
         )
     return run_id
 

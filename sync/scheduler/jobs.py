@@ -41,6 +41,7 @@ __all__ = [
     "reconcile_job",
     "stripe_charges_job",
     "token_refresh_job",
+    "webhooks_job",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,14 @@ def _send_mail(engine: Engine, now: datetime) -> object:
     return f"sent {report.sent}, retrying {report.retrying}, dead {report.dead}"
 
 
+def _deliver_webhooks(engine: Engine, now: datetime) -> object:
+    from billing.webhooks.delivery import deliver_due
+    from connectors.connections.crypto import cipher_from_settings
+
+    report = deliver_due(engine, cipher_from_settings())
+    return f"delivered {report.delivered}, retrying {report.retrying}, dead {report.dead}"
+
+
 def _prune_idempotency(engine: Engine, now: datetime) -> object:
     """Forget `Idempotency-Key` answers older than their 24-hour window (one transaction)."""
     from billing.idempotency.service import prune
@@ -180,6 +189,7 @@ class JobContext:
     reconcile: EngineJob = _reconcile
     margin_alerts: PartnerJob = _margin_alerts
     prune_idempotency: EngineJob = _prune_idempotency
+    deliver_webhooks: EngineJob = _deliver_webhooks
 
     def partners(self) -> list[Partner]:
         with read_scope(self.engine) as session:
@@ -241,6 +251,11 @@ def margin_alerts_job(ctx: JobContext, now: datetime) -> object:
     return _each_partner(ctx, ctx.margin_alerts, now, "margin alerts")
 
 
+def webhooks_job(ctx: JobContext, now: datetime) -> object:
+    """Every minute: partner webhooks due now (docs/webhooks.md)."""
+    return ctx.deliver_webhooks(ctx.engine, now)
+
+
 def idempotency_prune_job(ctx: JobContext, now: datetime) -> object:
     return ctx.prune_idempotency(ctx.engine, now)
 
@@ -263,4 +278,5 @@ JOB_FUNCTIONS: dict[str, Callable[[JobContext, datetime], object]] = {
     "reconcile": reconcile_job,
     "margin_alerts": margin_alerts_job,
     "idempotency_prune": idempotency_prune_job,
+    "webhooks": webhooks_job,
 }

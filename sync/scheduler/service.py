@@ -84,6 +84,7 @@ JOBS: tuple[JobDefinition, ...] = (
     ),
     JobDefinition("stripe_charges", "Stripe charges and dunning", {"minute": "40"}, _HOUR),
     JobDefinition("mail", "send queued e-mail", {"minute": "*"}, _MINUTE),
+    JobDefinition("webhooks", "send partner webhooks due now", {"minute": "*"}, _MINUTE),
     JobDefinition(
         "reconcile",
         "reconcile each partner daily from its reconcile_hour (its time zone)",

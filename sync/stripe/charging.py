@@ -33,6 +33,8 @@ from sqlmodel import Session
 from billing.invoicing.models import InvoiceStatus
 from billing.invoicing.repository import InvoiceRepository
 from billing.tenants.repository import TenantRepository
+from billing.webhooks import EventType, emit
+from billing.webhooks.events import payment_failed_data
 from config.db import SessionSource, session_factory
 from config.db_types import utcnow
 from connectors.stripe import StripeGateway
@@ -219,10 +221,33 @@ def _decline(
         at = row.first_failed_at + timedelta(days=days[row.attempts - 1])
         _apply(row, queue.waiting_values(CHARGE_QUEUE, outcome.message, at, now))
         _notify(session, "declined", request, outcome, row.next_attempt_at)
+        _emit_failed(session, row, request, outcome, now)
         return "declined"
     _apply(row, queue.dead_values(CHARGE_QUEUE, outcome.message, now))
     _notify(session, "failed", request, outcome, None)
+    _emit_failed(session, row, request, outcome, now)
     return "failed"
+
+
+def _emit_failed(
+    session: Session, row: StripeCharge, request: ChargeRequest, outcome: Attempt, now: datetime
+) -> None:
+    """`payment.failed` to the partner's webhooks, with the decline it reports (one per
+    attempt: the key is the charge and its attempt number)."""
+    invoice = stripe_repo.invoice(session, request.invoice_id)
+    if invoice is None:
+        return
+    data = payment_failed_data(
+        invoice=invoice,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        attempt=request.attempt,
+        reason=outcome.reason or outcome.message,
+        external_id=outcome.intent_id or row.payment_intent_id,
+        next_attempt_at=row.next_attempt_at,
+    )
+    key = f"charge:{row.id}:{request.attempt}"
+    emit(session, row.partner_id, EventType.PAYMENT_FAILED, data, key=key, now=now)
 
 
 def _apply(row: StripeCharge, values: dict[str, object]) -> None:

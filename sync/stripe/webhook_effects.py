@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from billing.webhooks import EventType, emit
+from billing.webhooks.events import payment_failed_data
 from config.db_types import utcnow
 from connectors.stripe import CardDetails, RefundDetails, StripeGateway
 from sync.stripe.customers import record_card
@@ -24,6 +26,7 @@ from sync.stripe.repository import (
     charges_waiting_for_retry,
     customer_by_stripe_id,
 )
+from sync.stripe.repository import invoice as stripe_invoice
 
 __all__ = ["DISPUTE_EVENTS", "Effect", "gather_effect"]
 
@@ -71,6 +74,9 @@ def _save_card(account_id: str, customer_id: str, card: CardDetails) -> Callable
     return apply
 
 
+_ASYNC = (ChargeStatus.AWAITING_STRIPE, ChargeStatus.REQUIRES_ACTION)
+
+
 def _note_failure(intent: dict[str, Any]) -> Callable[[Session], None]:
     error = intent.get("last_payment_error") or {}
     code = error.get("decline_code") or error.get("code")
@@ -79,6 +85,22 @@ def _note_failure(intent: dict[str, Any]) -> Callable[[Session], None]:
         row = charge_by_intent(session, intent.get("id"))
         if row is not None and row.status is not ChargeStatus.SUCCEEDED and code:
             row.last_decline_code = str(code)[:64]
+        if row is not None and row.status in _ASYNC:
+            # A payment that needed the client (3-D Secure) or that Stripe finished later failed:
+            # the charging pass never saw a decline, so the partner's webhooks hear it here.
+            invoice = stripe_invoice(session, row.invoice_id)
+            if invoice is not None:
+                data = payment_failed_data(
+                    invoice=invoice,
+                    amount_minor=row.amount_minor,
+                    currency=row.currency,
+                    attempt=row.attempts,
+                    reason=str(code or error.get("message") or "payment_failed"),
+                    external_id=intent.get("id"),
+                    next_attempt_at=None,
+                )
+                key = f"intent:{intent.get('id')}"
+                emit(session, row.partner_id, EventType.PAYMENT_FAILED, data, key=key)
 
     return apply
 

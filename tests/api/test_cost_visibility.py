@@ -17,6 +17,8 @@ from sqlmodel import Session
 
 from api.app import create_app
 from billing.tenants.schemas import is_cost_field
+from billing.webhooks.service import create_endpoint
+from connectors.connections.crypto import cipher_from_settings
 from tests.api.seeded import WHOLESALE_PRICE, Seeded, seed
 
 QUERIES = {
@@ -24,12 +26,28 @@ QUERIES = {
     "/v1/margins": "?from={earlier}-01",
     "/v1/invoices": "?period={earlier}",
 }
-ADMIN_ONLY = {"/v1/margins", "/v1/reconciliations", "/v1/reconciliations/{run_id}"}
+ADMIN_ONLY = {
+    "/v1/margins",
+    "/v1/reconciliations",
+    "/v1/reconciliations/{run_id}",
+    "/v1/webhook-endpoints",
+    "/v1/webhook-endpoints/{endpoint_id}",
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+}
 
 
 @pytest.fixture
 def world(session: Session) -> Seeded:
-    return seed(session)
+    seeded = seed(session)
+    create_endpoint(  # so that the webhook routes with an endpoint id are walked too
+        session,
+        cipher_from_settings(),
+        "acme",
+        url="https://hooks.example.com/rebill",
+        event_types=["invoice.issued"],
+    )
+    session.commit()
+    return seeded
 
 
 def _paths(api: TestClient, world: Seeded) -> list[str]:
@@ -41,6 +59,7 @@ def _paths(api: TestClient, world: Seeded) -> list[str]:
         "run_id": str(world.run_id),
         "partner_id": "acme",
         "provider": "quickbooks",
+        "endpoint_id": "1",
     }
     document = api.get("/openapi.json").json()
     paths = []
