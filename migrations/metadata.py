@@ -9,6 +9,7 @@ import billing.invoicing.models
 import billing.margins.models
 import billing.metering.models
 import billing.payments.models
+import billing.portal.models
 import billing.pricing.models
 import billing.tenants.models  # noqa: F401
 import connectors.connections.models
