@@ -46,7 +46,9 @@ def _usage_line(world: World) -> InvoiceLine:
     return next(line for line in lines if line.kind is InvoiceLineKind.USAGE)
 
 
-def test_the_link_in_the_email_opens_the_invoice(client: TestClient, link: str, world: World) -> None:
+def test_the_link_in_the_email_opens_the_invoice(
+    client: TestClient, link: str, world: World
+) -> None:
     page = client.get(link)
     assert page.status_code == 200
     _secured(page)
@@ -70,7 +72,9 @@ def test_the_amount_due_is_the_apis(client: TestClient, link: str, world: World)
     with world.session() as session:
         key = make_key(session, "acme")
         session.commit()
-    api = client.get(f"/v1/invoices/{world.last.number}", headers={"Authorization": f"Bearer {key}"})
+    api = client.get(
+        f"/v1/invoices/{world.last.number}", headers={"Authorization": f"Bearer {key}"}
+    )
     assert api.status_code == 200, api.text
     due = api.json()["amount_due_minor"]
     page = client.get(link)
@@ -105,13 +109,17 @@ def test_a_lines_usage_and_its_csv(client: TestClient, link: str, world: World) 
     assert sum(Decimal(r[3]) for r in rows[1:]) == line.quantity
     # the same rows as the e-mail's CSV, for this line
     with world.session() as session:
-        expected = [r for r in line_event_rows(session, world.last) if r[0].startswith(f"{line.position}. ")]
+        expected = [
+            r for r in line_event_rows(session, world.last) if r[0].startswith(f"{line.position}. ")
+        ]
         explained = {x.position: x for x in explain_invoice(session, world.last).lines}
     assert [r[1] for r in expected] == [r[1] for r in rows[1:]]
     assert explained[line.position].events_total == line.quantity
 
 
-def test_earlier_invoice_opens_within_the_links_scope(client: TestClient, link: str, world: World) -> None:
+def test_earlier_invoice_opens_within_the_links_scope(
+    client: TestClient, link: str, world: World
+) -> None:
     page = client.get(f"{link}/invoices/{world.earlier.id}")
     assert page.status_code == 200 and world.earlier.number in page.text
 
