@@ -19,7 +19,7 @@ def _token(url: str) -> str:
 
 
 def test_link_then_revoke_one_and_all(engine: object, session: Session) -> None:
-    last, _, other = build(session)
+    last, _, _ = build(session)
     assert last.number is not None
     result = runner.invoke(app, ["portal", "link", "--invoice", last.number])
     assert result.exit_code == 0, result.output
