@@ -1,7 +1,7 @@
 """`portal_link`: the links to the client portal, for revocation and scope (billing/portal).
 
 Revision ID: 0022_portal_links
-Revises: 0021_idempotency_keys
+Revises: 0021_idempotency_keys (and needs 0005, the invoice table)
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from config.db_types import BigId, UTCDateTime
 revision = "0022_portal_links"
 down_revision = "0021_idempotency_keys"
 branch_labels = None
-depends_on = None
+depends_on = "0005"  # the invoice table (0021 alone brings only partners and clients)
 
 
 def upgrade() -> None:
