@@ -104,7 +104,12 @@ class Brand:
         return format_rate(value, currency, self.locale)
 
     def quantity(self, value: Decimal) -> str:
-        return format_quantity(value, self.locale)
+        """Exact, without the trailing zeros of the stored scale (`300.000000` → `300`)."""
+        normal = value.normalize()
+        exponent = normal.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:
+            normal = normal.quantize(Decimal(1))
+        return format_quantity(normal, self.locale)
 
     def day(self, value: date | None) -> str:
         return "" if value is None else format_date(value, self.locale)
