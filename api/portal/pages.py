@@ -36,7 +36,15 @@ from billing.invoicing.explain import explain_invoice, line_event_rows
 from billing.invoicing.models import Invoice, InvoiceLineKind, InvoiceStatus
 from billing.invoicing.pdfs import invoice_pdf
 from billing.invoicing.repository import InvoiceRepository
-from billing.portal import PortalError, PortalLink, invoice_in_scope, portal_url, verify_link
+from billing.portal import (
+    LinkExpiredError,
+    PortalError,
+    PortalLink,
+    invoice_in_scope,
+    portal_url,
+    verify_link,
+)
+from billing.portal.renewal import renew_link
 from billing.pricing.book import local_today
 from billing.tenants.service import get_client, get_partner
 from config.db_types import utcnow
@@ -112,12 +120,30 @@ def _invoice_page(
 
 @router.get("/{token}")
 def first_invoice(request: Request, token: Token, db: DbSession) -> Response:
-    """The invoice the link was made for."""
+    """The invoice the link was made for. An expired link's page offers a new link by
+    e-mail (`renew`)."""
     try:
         link, invoice = _open(db, token)
+    except LinkExpiredError as exc:
+        return refused_page(request, exc, renew=f"{_base(token)}/renew")
     except PortalError as exc:
         return refused_page(request, exc)
     return _invoice_page(request, db, token, link, invoice)
+
+
+@router.post("/{token}/renew")
+def renew(request: Request, token: Token, db: DbSession) -> Response:
+    """Send a fresh link to the client's billing address (`billing.portal.renewal`). The
+    answer is the same whatever happened."""
+    renew_link(db, token)
+    return render(
+        request,
+        "refused.html",
+        title="Check your e-mail",
+        text="If this link was sent to you, a new one is on its way to the billing address "
+        "on file. It can take a few minutes to arrive.",
+        brand=None,
+    )
 
 
 @router.get("/{token}/invoices/{invoice_id}")

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from billing.documents.models import OutgoingEmail
 from billing.portal.models import PortalLink
 
 __all__ = ["PortalRepository"]
@@ -45,3 +46,17 @@ class PortalRepository:
             .execution_options(synchronize_session="fetch")
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def emails_since(self, partner_id: str, kind: str, related_id: str, since: datetime) -> bool:
+        """Whether an e-mail of `kind` about `related_id` was queued at or after `since`."""
+        query = (
+            select(OutgoingEmail.id)
+            .where(
+                col(OutgoingEmail.partner_id) == partner_id,
+                col(OutgoingEmail.kind) == kind,
+                col(OutgoingEmail.related_id) == related_id,
+                col(OutgoingEmail.created_at) >= since,
+            )
+            .limit(1)
+        )
+        return self.session.exec(query).first() is not None

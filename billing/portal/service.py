@@ -122,16 +122,14 @@ def links_of_client(session: Session, partner_id: str, client_id: str) -> list[P
 
 def verify_link(session: Session, token: str, *, now: datetime | None = None) -> PortalLink:
     """The link a token stands for, if it may be used now. Refused: a token we did not sign
-    (`LinkForgedError`), one past its expiry (`LinkExpiredError`: checked from the signed
-    expiry, before the database), a revoked one (`LinkRevokedError`). The order matters only
-    for what the page says; none of them reveals any data."""
+    (`LinkForgedError`, before the database is read), a revoked link (`LinkRevokedError`,
+    even when also expired: a withdrawn link is not offered a renewal), one past its expiry
+    (`LinkExpiredError`). None of them reveals any data."""
     moment = now or utcnow()
     try:
         parts = read_token(token)
     except TokenRefusedError as exc:
         raise LinkForgedError(str(exc)) from exc
-    if parts.expires <= _stamp(moment):
-        raise LinkExpiredError("this link has expired", parts.link_id)
     link = PortalRepository(session).link(parts.link_id)
     if link is None or _stamp(link.expires_at) != parts.expires:
         # Signed by us, but no such row (a database restored from before it) or not its
@@ -139,6 +137,8 @@ def verify_link(session: Session, token: str, *, now: datetime | None = None) ->
         raise LinkForgedError("not a portal link")
     if link.revoked_at is not None:
         raise LinkRevokedError("this link was revoked", link.link_id)
+    if parts.expires <= _stamp(moment):
+        raise LinkExpiredError("this link has expired", parts.link_id)
     if link.last_used_at is None or moment - link.last_used_at >= TOUCH_EVERY:
         link.last_used_at = moment
         session.add(link)
