@@ -14,6 +14,7 @@ cross-site form would have to know, and both only open a Stripe page where the c
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -56,13 +57,14 @@ EARLIER_SHOWN = 24  # the client's invoices listed on a page (two years of month
 _TOTALS = frozenset({InvoiceLineKind.DISCOUNT, InvoiceLineKind.TAX})
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
-Token = Annotated[str, Path(max_length=200)]
+# No length limit here: an over-long token gets the same "not valid" page as any other
+# (`billing.portal.tokens` refuses it unread).
+Token = Annotated[str, Path()]
 
 
-def _state(invoice: Invoice, link: PortalLink, session: Session) -> str:
+def _state(invoice: Invoice, today: date) -> str:
     """paid / due / overdue / partly_paid, or the status (void, uncollectible)."""
-    partner = get_partner(session, link.partner_id)
-    found = payment_state_of(invoice, local_today(partner.timezone, utcnow()))
+    found = payment_state_of(invoice, today)
     return str(found) if found is not None else str(invoice.status)
 
 
@@ -108,8 +110,8 @@ def _invoice_page(
         view=document_view(doc),
         lines=[line for line in lines if line.kind not in _TOTALS],
         explanation=explanation,
-        state=_state(invoice, link, session),
-        earlier=[(i, _state(i, link, session)) for i in earlier],
+        state=_state(invoice, today),
+        earlier=[(i, _state(i, today)) for i in earlier],
         payable=payable,
         stripe=account is not None,
         card=card_on_file(session, link.partner_id, link.client_id),

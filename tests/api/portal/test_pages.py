@@ -81,6 +81,8 @@ def test_the_amount_due_is_the_apis(client: TestClient, link: str, world: World)
     from billing.documents.formatting import format_money
 
     assert f'data-testid="amount-due"><strong>{format_money(due, "USD")}' in page.text
+    total = api.json()["total_minor"]
+    assert f'data-testid="total">{format_money(total, "USD")}<' in page.text
 
 
 def test_the_pdf_is_the_stored_document(client: TestClient, link: str, world: World) -> None:
