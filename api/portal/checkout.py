@@ -9,12 +9,13 @@ needs to find the invoice (`rebill_partner_id`, `rebill_invoice_id` on the Payme
 (`record_stripe_payment` is idempotent per charge). Nothing is recorded on the way back from
 Stripe's page: the browser's return proves nothing.
 
-The idempotency key is `rebill:{account}:portal-pay:{invoice id}:{amount due}`: a double click
-(or two tabs) within Stripe's 24-hour key window gets the same Checkout Session, and a partial
-payment in between (a different amount due) a new one. Stripe documents that a key re-sent with
-the same parameters returns the first result
-(https://docs.stripe.com/api/idempotent_requests); the success URL is therefore the same for
-every click too.
+The idempotency key is `rebill:{account}:portal-pay:{invoice id}:{link id}:{amount due}`: a
+double click (or two tabs) within Stripe's 24-hour key window gets the same Checkout Session,
+and a partial payment in between (a different amount due) a new one. Stripe documents that a
+key re-sent with the same parameters returns the first result, and refuses it with different
+ones (https://docs.stripe.com/api/idempotent_requests). The link is part of the key because
+the success URL (back to this link's page) is part of the parameters: a client who pays from a
+fresh link the same day must get a session, not an idempotency error.
 
 The card update is the existing setup-mode session (`sync.stripe.customers.setup_link`, key per
 client and hour); the card is saved by the `checkout.session.completed` webhook, as for the
@@ -74,6 +75,7 @@ def pay_link(
     invoice: Invoice,
     *,
     return_url: str,
+    link_id: int,
     gateway_factory: GatewayFactory | None = None,
 ) -> CheckoutLink:
     """A payment-mode Checkout Session for what is still due on `invoice`. The caller has
@@ -100,7 +102,7 @@ def pay_link(
             success_url=f"{return_url}?checkout=success",
             cancel_url=f"{return_url}?checkout=cancel",
             metadata=metadata,
-            key=gateway.key("portal-pay", invoice.invoice_id, due),
+            key=gateway.key("portal-pay", f"{invoice.invoice_id}:{link_id}", due),
         )
     except ConnectorError as exc:
         raise CheckoutRefusedError(exc.message) from exc

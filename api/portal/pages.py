@@ -96,6 +96,7 @@ def _invoice_page(
         limit=EARLIER_SHOWN,
     )
     account = stripe_of(session, link.partner_id)
+    card = card_on_file(session, link.partner_id, link.client_id)
     payable = invoice.amount_due_minor > 0 and invoice.status not in (
         InvoiceStatus.VOID,
         InvoiceStatus.UNCOLLECTIBLE,
@@ -114,7 +115,8 @@ def _invoice_page(
         earlier=[(i, _state(i, today)) for i in earlier],
         payable=payable,
         stripe=account is not None,
-        card=card_on_file(session, link.partner_id, link.client_id),
+        card=card,
+        card_section=account is not None and (invoice.auto_charge or card is not None),
         checkout=request.query_params.get("checkout"),
         error=request.query_params.get("error"),
     )
@@ -239,7 +241,7 @@ def pay(request: Request, token: Token, invoice_id: int, db: DbSession) -> Respo
         return secured(RedirectResponse(back, status_code=303))
     absolute = f"{portal_url(token)}/invoices/{invoice.invoice_id}"  # REBILL_PUBLIC_URL
     try:
-        session_link = pay_link(db, account, invoice, return_url=absolute)
+        session_link = pay_link(db, account, invoice, return_url=absolute, link_id=link.link_id)
     except CheckoutRefusedError:
         return secured(RedirectResponse(f"{back}?error=checkout", status_code=303))
     return secured(RedirectResponse(session_link.url, status_code=303))

@@ -18,10 +18,11 @@ from api.app import create_app
 from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.payments.manual import record_manual_payment
 from billing.payments.models import Payment
+from billing.portal import issue_link
 from sandbox.stripe import FakeStripe, signed_delivery, stripe_fee
 from sync.stripe import connect_account
 from sync.stripe.models import StripeCustomer
-from tests.api.portal.conftest import World, build, email_of, link_in, path_of
+from tests.api.portal.conftest import TOML, World, build, email_of, link_in, path_of
 from tests.billing.invoicing.builders import balance
 
 BASE = "https://api.stripe.test"
@@ -79,6 +80,7 @@ def test_pay_through_checkout_is_recorded_once(
     link = path_of(link_in(email_of(world.engine, world.last.number)))
     page = app_client.get(link)
     assert 'data-testid="pay"' in page.text and 'data-testid="instructions"' not in page.text
+    assert 'data-testid="update-card"' not in page.text  # not charged automatically, no card
     pay = f"{link}/invoices/{world.last.id}/pay"
     first, second = app_client.post(pay), app_client.post(pay)  # a double click
     assert first.status_code == second.status_code == 303
@@ -123,10 +125,18 @@ def test_only_the_amount_still_due(
     assert int(checkout["line_items"][0]["price_data"]["unit_amount"]) == due
 
 
-def test_update_the_saved_card(
-    app_client: TestClient, stripe_world: World, fake: FakeStripe
-) -> None:
-    world = stripe_world
+def test_update_the_saved_card(engine: Any, session: Session, fake: FakeStripe) -> None:
+    """An automatically charged client saves (then sees) its card."""
+    auto = TOML.replace(
+        'tax = { name = "VAT", percent = "10" }',
+        'tax = { name = "VAT", percent = "10" }\nauto_charge = true',
+    )
+    last, earlier, other = build(session, auto)
+    assert last.auto_charge
+    connect_account(session, "acme", secret_key=fake.api_key, webhook_secret=SECRET, api_base=BASE)
+    session.commit()
+    world = World(engine, last, earlier, other)
+    app_client = TestClient(create_app(), follow_redirects=False)
     link = path_of(link_in(email_of(world.engine, str(world.last.number))))
     assert "No card saved." in app_client.get(link).text
     answer = app_client.post(f"{link}/card")
@@ -140,3 +150,21 @@ def test_update_the_saved_card(
         ).scalar_one()
         assert row.payment_method_id is not None and row.card_last4
     assert f"ending {row.card_last4}" in app_client.get(link).text
+
+
+def test_a_fresh_link_the_same_day_still_opens_checkout(
+    app_client: TestClient, stripe_world: World, fake: FakeStripe
+) -> None:
+    """The Stripe idempotency key includes the link: the same amount from another link (its
+    own return URL) is a new session, not Stripe's idempotency error."""
+    world = stripe_world
+    first = path_of(link_in(email_of(world.engine, str(world.last.number))))
+    with world.session() as session:
+        fresh = issue_link(session, invoice(world))
+        session.commit()
+    second = path_of(fresh.url)
+    for link in (first, second):
+        answer = app_client.post(f"{link}/invoices/{world.last.id}/pay")
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("https://checkout.stripe.com/"), answer.headers
+    assert len(fake.sessions) == 2
