@@ -69,9 +69,9 @@ def _state(invoice: Invoice, today: date) -> str:
 
 
 def _open(
-    session: Session, token: str, invoice_id: int | None = None
+    session: Session, token: str, invoice_id: int | None = None, *, touch: bool = True
 ) -> tuple[PortalLink, Invoice]:
-    link = verify_link(session, token)
+    link = verify_link(session, token, touch=touch)
     return link, invoice_in_scope(session, link, invoice_id)
 
 
@@ -224,7 +224,7 @@ def line_csv(
 def pay(request: Request, token: Token, invoice_id: int, db: DbSession) -> Response:
     """To Stripe Checkout for what is still due (`api.portal.checkout.pay_link`)."""
     try:
-        link, invoice = _open(db, token, invoice_id)
+        link, invoice = _open(db, token, invoice_id, touch=False)  # Stripe is called next
     except PortalError as exc:
         return refused_page(request, exc)
     back = f"{_base(token)}/invoices/{invoice.invoice_id}"
@@ -251,7 +251,7 @@ def pay(request: Request, token: Token, invoice_id: int, db: DbSession) -> Respo
 def update_card(request: Request, token: Token, db: DbSession) -> Response:
     """To Stripe Checkout in setup mode, to save a new card for automatic charges."""
     try:
-        link, invoice = _open(db, token)
+        link, invoice = _open(db, token, touch=False)  # Stripe is called next
     except PortalError as exc:
         return refused_page(request, exc)
     back = f"{_base(token)}/invoices/{invoice.invoice_id}"

@@ -120,7 +120,9 @@ def links_of_client(session: Session, partner_id: str, client_id: str) -> list[P
     return PortalRepository(session).links_of_client(partner_id, client_id)
 
 
-def verify_link(session: Session, token: str, *, now: datetime | None = None) -> PortalLink:
+def verify_link(
+    session: Session, token: str, *, now: datetime | None = None, touch: bool = True
+) -> PortalLink:
     """The link a token stands for, if it may be used now. Refused: a token we did not sign
     (`LinkForgedError`, before the database is read), a revoked link (`LinkRevokedError`,
     even when also expired: a withdrawn link is not offered a renewal), one past its expiry
@@ -139,7 +141,7 @@ def verify_link(session: Session, token: str, *, now: datetime | None = None) ->
         raise LinkRevokedError("this link was revoked", link.link_id)
     if parts.expires <= _stamp(moment):
         raise LinkExpiredError("this link has expired", parts.link_id)
-    if link.last_used_at is None or moment - link.last_used_at >= TOUCH_EVERY:
+    if touch and (link.last_used_at is None or moment - link.last_used_at >= TOUCH_EVERY):
         link.last_used_at = moment
         session.add(link)
     return link
