@@ -19,6 +19,7 @@ from billing.invoicing.cli import cycle_app, invoices_app
 from billing.margins.cli import margins_command, retag_command
 from billing.metering.cli import usage_app
 from billing.payments.cli import payments_app
+from billing.portal.cli import portal_app
 from billing.pricing import clients_cli  # noqa: F401 (registers `clients create`)
 from billing.pricing.cli import attach, config_app, prices_app
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
@@ -54,6 +55,7 @@ app.add_typer(mail_app, name="mail")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
+app.add_typer(portal_app, name="portal")
 app.command("export")(export_command)
 app.add_typer(connections_app, name="connections")
 connections_app.command("check")(check_command)

@@ -13,11 +13,13 @@ from sqlalchemy import Engine
 from api import errors, oauth, openapi, webhooks
 from api.dashboard.app import mount_dashboard
 from api.docs import mount_docs
+from api.portal import mount_portal
 from billing.invoicing import document_endpoints
 from billing.invoicing import endpoints as invoicing_endpoints
 from billing.margins import endpoints as margins_endpoints
 from billing.metering import endpoints as metering_endpoints
 from billing.payments import endpoints as payments_endpoints
+from billing.portal import endpoints as portal_endpoints
 from billing.pricing import endpoints as pricing_endpoints
 from billing.tenants import endpoints as tenant_endpoints
 from config.secret_key import secret_key
@@ -48,9 +50,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(invoicing_endpoints.router)
     app.include_router(document_endpoints.router)
     app.include_router(payments_endpoints.router)
+    app.include_router(portal_endpoints.router)
     app.include_router(reconcile_endpoints.router)
     app.include_router(webhook_endpoints.router)
     mount_dashboard(app)
+    mount_portal(app)
     app.include_router(oauth.router)
     app.include_router(webhooks.router)
     return app

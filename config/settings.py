@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Where this server is reachable by browsers; OAuth redirect URIs start here.",
     )
+    portal_link_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="How long a client-portal link in an invoice e-mail works (billing.portal).",
+    )
     quickbooks_client_id: str = ""
     quickbooks_client_secret: SecretStr = SecretStr("")
     quickbooks_auth_url: str = ""

@@ -9,6 +9,7 @@ import billing.invoicing.models
 import billing.margins.models
 import billing.metering.models
 import billing.payments.models
+import billing.portal.models
 import billing.pricing.models
 import billing.tenants.models
 import billing.webhooks.models  # noqa: F401

@@ -197,6 +197,7 @@ BROWSER_TESTS = (
     "tests/api/dashboard/test_browser.py::",
     "tests/api/dashboard/test_browser_invoices.py::",
     "tests/api/dashboard/test_browser_webhooks.py::",
+    "tests/api/portal/test_browser_portal.py::",
 )
 
 

@@ -297,6 +297,9 @@ class InvoiceDocument:
     net_days: int = 30
     credited_invoice: str | None = None
     credit_reason: str | None = None
+    #: The client portal's link (`billing.portal`), printed in the e-mail only: the PDF is
+    #: stored and may be forwarded, and a link there would outlive its revocation on paper.
+    portal_url: str | None = None
     _sums: tuple[int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

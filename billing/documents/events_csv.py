@@ -19,17 +19,18 @@ ids and descriptions come from outside systems.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 from config.csv_cells import safe_writer
 
 from .files import atomic_text_file
 
-__all__ = ["EVENTS_CSV_HEADER", "LineEventRow", "write_line_events_csv"]
+__all__ = ["EVENTS_CSV_HEADER", "LineEventRow", "line_events_csv_text", "write_line_events_csv"]
 
 EVENTS_CSV_HEADER = ("line", "event_id", "occurred_at", "quantity")
 
@@ -49,14 +50,26 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _write(rows: Iterable[tuple[str, str, datetime, Decimal]], f: TextIO) -> int:
+    writer = safe_writer(f, lineterminator="\r\n")
+    writer.writerow(EVENTS_CSV_HEADER)
+    count = 0
+    for line, event_id, occurred_at, quantity in rows:
+        writer.writerow((line, event_id, _timestamp(occurred_at), format(quantity, "f")))
+        count += 1
+    return count
+
+
 def write_line_events_csv(rows: Iterable[tuple[str, str, datetime, Decimal]], path: Path) -> int:
     """Write `line,event_id,occurred_at,quantity` (times in UTC, quantities exact); returns the
     number of rows written."""
-    count = 0
     with atomic_text_file(path) as f:
-        writer = safe_writer(f, lineterminator="\r\n")
-        writer.writerow(EVENTS_CSV_HEADER)
-        for line, event_id, occurred_at, quantity in rows:
-            writer.writerow((line, event_id, _timestamp(occurred_at), format(quantity, "f")))
-            count += 1
-    return count
+        return _write(rows, f)
+
+
+def line_events_csv_text(rows: Iterable[tuple[str, str, datetime, Decimal]]) -> str:
+    """The same CSV as text, for one line's download in the client portal (a line's events
+    are what a client disputes; the file is the same format as the e-mail's attachment)."""
+    buffer = io.StringIO()
+    _write(rows, buffer)
+    return buffer.getvalue()

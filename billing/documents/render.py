@@ -43,6 +43,7 @@ from .formatting import (
 __all__ = [
     "MAX_LOGO_BYTES",
     "Logo",
+    "document_view",
     "load_logo",
     "logo_of",
     "render_email_html",
@@ -189,6 +190,13 @@ def _view(doc: InvoiceDocument, logo_src: str | None) -> _View:
         total_label="Total credit" if credit else "Total due",
         total=money(doc.total_minor),
     )
+
+
+def document_view(doc: InvoiceDocument) -> _View:
+    """What the PDF and the e-mail print (dates, lines, totals formatted in the partner's
+    locale), for other pages that show the same document: the client portal prints these
+    strings, never its own."""
+    return _view(doc, None)
 
 
 def _render(template: str, doc: InvoiceDocument, logo_src: str | None) -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from billing.invoicing.closing import close_cycles, refresh_draft
 from billing.invoicing.credits import CreditRequest, create_credit_note
@@ -33,8 +32,8 @@ from billing.invoicing.service import (
     set_auto_approve,
     void_invoice,
 )
+from billing.tenants.cli import partner_for_command
 from billing.tenants.errors import TenantError
-from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
 from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
@@ -56,15 +55,6 @@ PartnerOpt = Annotated[
 Key = Annotated[str, typer.Argument(help="Invoice number (or id).")]
 
 
-def _partner(session: Session, partner: str | None) -> str:
-    if partner is not None:
-        return get_partner(session, partner).id
-    partners = TenantRepository(session).partners()
-    if len(partners) != 1:
-        raise typer.BadParameter("give --partner (there is not exactly one partner)")
-    return partners[0].id
-
-
 @cycle_app.command("close")
 def close_command(
     partner: PartnerOpt = None,
@@ -80,7 +70,7 @@ def close_command(
         if period:
             parse_month(period)
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             result = close_cycles(session, partner_id, period=period, client_id=client)
     except (InvoicingError, TenantError, ValueError) as exc:
         raise fail(exc) from exc
@@ -114,7 +104,7 @@ def list_command(
 ) -> None:
     """Invoices, oldest first."""
     with session_scope() as session:
-        partner_id = _partner(session, partner)
+        partner_id = partner_for_command(session, partner)
         rows = list_invoices(session, partner_id, InvoiceFilter(status, client), limit=limit)
         lines = InvoiceRepository(session).lines([r.invoice_id for r in rows])
     if as_json:
@@ -137,7 +127,7 @@ def show_command(key: Key, partner: PartnerOpt = None, *, as_json: AsJson = Fals
     """One invoice with its lines."""
     try:
         with session_scope() as session:
-            invoice = get_invoice(session, _partner(session, partner), key)
+            invoice = get_invoice(session, partner_for_command(session, partner), key)
             lines = InvoiceRepository(session).lines([invoice.invoice_id])[invoice.invoice_id]
     except (InvoicingError, TenantError) as exc:
         raise fail(exc) from exc
@@ -153,7 +143,7 @@ def refresh_command(key: Key, partner: PartnerOpt = None) -> None:
     """Re-rate a draft from the usage and prices there are now."""
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             invoice = refresh_draft(
                 session, partner_id, get_invoice(session, partner_id, key).invoice_id
             )
@@ -175,7 +165,7 @@ def approve_command(
     """Approve reviewed drafts (they are no longer re-rated)."""
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             if all_drafts:
                 done = approve_invoices(session, partner_id, by=by)
             else:
@@ -198,7 +188,7 @@ def issue_command(
     transaction."""
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             chosen: list[str | int] = list(keys or [])
             if all_approved:
                 chosen += InvoiceRepository(session).ids_with_status(
@@ -244,7 +234,7 @@ def void_command(
     try:
         with session_scope() as session:
             invoice, draft = void_invoice(
-                session, _partner(session, partner), key, reason, rebill=rebill
+                session, partner_for_command(session, partner), key, reason, rebill=rebill
             )
     except (InvoicingError, TenantError, LedgerError) as exc:
         raise fail(exc) from exc
@@ -256,7 +246,7 @@ def uncollectible_command(key: Key, partner: PartnerOpt = None) -> None:
     """Write off what is still due (Dr Bad debt / Cr Accounts receivable)."""
     try:
         with session_scope() as session:
-            invoice = mark_uncollectible(session, _partner(session, partner), key)
+            invoice = mark_uncollectible(session, partner_for_command(session, partner), key)
     except (InvoicingError, TenantError, LedgerError) as exc:
         raise fail(exc) from exc
     typer.echo(f"{invoice.number} marked uncollectible")
@@ -289,7 +279,7 @@ def credit_command(
             ) from exc
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             issued = create_credit_note(
                 session, partner_id, key, reason, lines=requests, by="cli", documents=documents
             )
@@ -317,7 +307,7 @@ def pdf_command(
     """Render an issued invoice's PDF again."""
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             invoice = get_invoice(session, partner_id, key)
             if invoice.number is None:
                 raise InvoicingError("drafts have no PDF: issue the invoice first")
@@ -339,7 +329,7 @@ def explain_command(key: Key, partner: PartnerOpt = None, *, as_json: AsJson = F
     """The dispute pack: every event behind each line, and that they add up to it."""
     try:
         with session_scope() as session:
-            invoice = get_invoice(session, _partner(session, partner), key)
+            invoice = get_invoice(session, partner_for_command(session, partner), key)
             if as_json:
                 echo_json(
                     explanation_read(explain_invoice(session, invoice), costs=True).model_dump(
@@ -368,7 +358,9 @@ def auto_approve_command(
         raise typer.BadParameter("on, off or inherit", param_hint="--mode")
     try:
         with session_scope() as session:
-            set_auto_approve(session, _partner(session, partner), client, value=choices[mode])
+            set_auto_approve(
+                session, partner_for_command(session, partner), client, value=choices[mode]
+            )
     except (InvoicingError, TenantError) as exc:
         raise fail(exc) from exc
     typer.echo(f"{client}: auto-approve {mode}")

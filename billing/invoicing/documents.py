@@ -169,10 +169,12 @@ def invoice_document(
     *,
     card_on_file: bool | None = None,
     usage: Sequence[InvoiceUsage] | None = None,
+    portal_url: str | None = None,
 ) -> InvoiceDocument:
     """The invoice as its client reads it. `card_on_file` is looked up (`cards_on_file`)
     and `usage` (the invoice's usage rows, for usage a flat fee covered) read when not
-    given; the document itself never queries.
+    given; the document itself never queries. `portal_url` (the client portal's link) is
+    printed in the e-mail only.
 
     A draft (no number yet) is a preview for review: numbered `DRAFT-<id>`, dated today in
     the partner's time zone with its due date the net terms after, and marked as a draft on
@@ -212,6 +214,7 @@ def invoice_document(
         auto_charge=invoice.auto_charge,
         card_on_file=card_on_file,
         net_days=invoice.net_terms_days,
+        portal_url=portal_url,
     )
 
 

@@ -385,12 +385,14 @@ def _origin_window(
 
 
 def line_event_rows(
-    session: Session, invoice: Invoice
+    session: Session, invoice: Invoice, position: int | None = None
 ) -> Iterator[tuple[str, str, datetime, Decimal]]:
-    """(line, event id, time, quantity on the line) for the CSV sent with the invoice. No
-    charge per event: lines are priced on the period's total, not event by event
-    (`billing.documents.events_csv` says why)."""
+    """(line, event id, time, quantity on the line) for the CSV sent with the invoice (and
+    for one line's CSV in the client portal: `position`). No charge per event: lines are priced
+    on the period's total, not event by event (`billing.documents.events_csv` says why)."""
     for line in explain_invoice(session, invoice).lines:
+        if position is not None and line.position != position:
+            continue
         label = f"{line.position}. {line.description}"
         for event in line.events:
             yield (

@@ -177,9 +177,12 @@ def _publish(
     session: Session, partner_id: str, invoices: Sequence[Invoice], directory: Path | None
 ) -> list[DocumentOutcome]:
     """PDF and queued e-mail per invoice, with the CSV of the events behind each line when
-    the partner attaches it (`attach_usage_csv`, default on). First, the temporary files an
+    the partner attaches it (`attach_usage_csv`, default on), and a client-portal link
+    (`billing.portal`) made in this transaction, so the link the e-mail carries exists
+    exactly when the e-mail does. First, the temporary files an
     earlier run left when it was killed mid-write are removed."""
     from billing.invoicing.explain import line_event_rows
+    from billing.portal.service import issue_link
 
     root = directory if directory is not None else get_settings().documents_dir
     sweep_stale_temporaries(root / safe_file_name(partner_id))
@@ -201,6 +204,7 @@ def _publish(
             units,
             card_on_file=invoice.auto_charge and client.id in cards,
             usage=usage[invoice.invoice_id],
+            portal_url=issue_link(session, invoice).url,
         )
         events = line_event_rows(session, invoice) if attach_csv else None
         outcomes.append(publish(session, doc, events=events, directory=directory))

@@ -13,7 +13,9 @@ currency than the partner's wholesale cost has no margin % and is never alerted.
 The job runs hourly and acts for a partner once its local time has reached
 `margin_alert_hour` (default 8): the clients newly alerted go out in one e-mail to the
 partner's `operator_emails` (else its `finance_emails`), a digest when there are several, at
-most one e-mail a day. Each alerted client and period is stored (`MarginAlert`), so it is
+most one e-mail a day, and a `client.margin_alert` webhook per client to the partner's
+endpoints that subscribe to it (a partner with such an endpoint and no e-mail addresses is
+alerted by webhook only). Each alerted client and period is stored (`MarginAlert`), so it is
 never sent again, whatever the next runs find. The message goes through the mail outbox
 in the caller's transaction: it is sent if and only if the alert is recorded.
 """
@@ -46,7 +48,7 @@ from billing.rating import BillingPeriod
 from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
-from billing.webhooks import EventType, emit
+from billing.webhooks import EventType, emit, listening
 from config.money import format_minor
 
 __all__ = [
@@ -267,8 +269,13 @@ def send_alerts(session: Session, partner_id: str, now: datetime, *, base_url: s
     if sent_today is not None:
         return AlertRun(partner_id, skipped="already sent today")
     recipients = recipients_of(partner)
-    if not recipients:
-        return AlertRun(partner_id, skipped="no operator_emails or finance_emails")
+    hooked = listening(session, partner_id, EventType.CLIENT_MARGIN_ALERT)
+    if not recipients and not hooked:
+        return AlertRun(
+            partner_id,
+            skipped="no operator_emails or finance_emails, and no webhook endpoint for "
+            "client.margin_alert",
+        )
     done = {
         (client, start)
         for client, start in session.execute(
@@ -282,22 +289,24 @@ def send_alerts(session: Session, partner_id: str, now: datetime, *, base_url: s
     ]
     if not alerts:
         return AlertRun(partner_id)
-    message = _message(partner, alerts, recipients, base_url)
-    email = queue_email(
-        session,
-        message,
-        partner_id=partner_id,
-        kind=ALERT_KIND,
-        related_id=f"margins:{day}",
-        now=now,
-    )
-    session.flush()
+    email_id: int | None = None
+    if recipients:  # else the partner hears of them by webhook only
+        email = queue_email(
+            session,
+            _message(partner, alerts, recipients, base_url),
+            partner_id=partner_id,
+            kind=ALERT_KIND,
+            related_id=f"margins:{day}",
+            now=now,
+        )
+        session.flush()
+        email_id = email.id
     digest = MarginAlertDigest(
         partner_id=partner_id,
         local_day=day,
         alerts=len(alerts),
         recipients=", ".join(recipients)[:2000],
-        email_id=email.id,
+        email_id=email_id,
         created_at=now,
     )
     session.add(digest)

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from billing.invoicing.errors import InvoicingError
 from billing.invoicing.repository import InvoiceRepository
@@ -18,9 +17,8 @@ from billing.payments.errors import PaymentsError
 from billing.payments.manual import list_payments, record_manual_payment
 from billing.payments.models import PaymentMethod
 from billing.payments.schemas import payment_read
+from billing.tenants.cli import partner_for_command
 from billing.tenants.errors import TenantError
-from billing.tenants.repository import TenantRepository
-from billing.tenants.service import get_partner
 from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.money import format_minor
@@ -35,15 +33,6 @@ payments_app = typer.Typer(
 PartnerOpt = Annotated[
     str | None, typer.Option("--partner", "-p", help="Partner id (optional with one partner).")
 ]
-
-
-def _partner(session: Session, partner: str | None) -> str:
-    if partner is not None:
-        return get_partner(session, partner).id
-    partners = TenantRepository(session).partners()
-    if len(partners) != 1:
-        raise typer.BadParameter("give --partner (there is not exactly one partner)")
-    return partners[0].id
 
 
 @payments_app.command("record")
@@ -65,7 +54,7 @@ def record_command(
         raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)", param_hint="--date") from exc
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             payment, created = record_manual_payment(
                 session,
                 partner_id,
@@ -101,7 +90,7 @@ def list_command(
     """Payments, oldest first, with what was refunded or disputed of each."""
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             rows = list_payments(session, partner_id, invoice_key=invoice, client_id=client)
             repo = InvoiceRepository(session)
             numbers = {

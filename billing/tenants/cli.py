@@ -11,10 +11,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from billing.tenants import logos, service
 from billing.tenants.errors import TenantError
 from billing.tenants.models import Aggregation, ClientStatus, Scope
+from billing.tenants.repository import TenantRepository
 from billing.tenants.schemas import (
     ClientRead,
     ClientUpdate,
@@ -44,6 +46,17 @@ usage_types_app = typer.Typer(help="A partner's usage types.", no_args_is_help=T
 apikeys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 
 Partner = Annotated[str, typer.Option("--partner", "-p", help="Partner id.")]
+
+
+def partner_for_command(session: Session, partner: str | None) -> str:
+    """The partner a command acts for: `--partner`, or the only one there is (a single-partner
+    install need not name it). One helper for every command group that takes `--partner`."""
+    if partner is not None:
+        return service.get_partner(session, partner).id
+    partners = TenantRepository(session).partners()
+    if len(partners) != 1:
+        raise typer.BadParameter("give --partner (there is not exactly one partner)")
+    return partners[0].id
 
 
 def address_fields(**parts: str | None) -> dict[str, str] | None:

@@ -34,6 +34,7 @@ __all__ = [
     "create_endpoint",
     "emit",
     "emit_many",
+    "listening",
     "event_body",
     "new_secret",
     "replay",
@@ -80,6 +81,15 @@ def event_body(event_type: EventType, data: dict[str, Any], at: datetime) -> str
         "data": data,
     }
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+
+
+def listening(session: Session, partner_id: str, event_type: EventType) -> bool:
+    """Whether an enabled endpoint of the partner subscribes to `event_type`: a notice with no
+    other channel (a margin alert when nobody gets the e-mail) is still worth recording."""
+    return any(
+        event_type.value in e.event_types
+        for e in repo.endpoints(session, partner_id, enabled_only=True)
+    )
 
 
 def emit(

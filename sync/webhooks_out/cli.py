@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from billing.tenants.cli import partner_for_command
 from billing.tenants.errors import TenantError
-from billing.tenants.repository import TenantRepository
-from billing.tenants.service import get_partner
 from billing.webhooks import repository as repo
 from billing.webhooks.delivery import deliver_due
 from billing.webhooks.events import EventType
@@ -46,15 +45,6 @@ PartnerOpt = Annotated[
 _TYPES = ", ".join(t.value for t in EventType)
 
 
-def _partner(session: Session, partner: str | None) -> str:
-    if partner is not None:
-        return get_partner(session, partner).id
-    partners = TenantRepository(session).partners()
-    if len(partners) != 1:
-        raise typer.BadParameter("give --partner (there is not exactly one partner)")
-    return partners[0].id
-
-
 def _endpoint(session: Session, partner_id: str, endpoint_id: int) -> WebhookEndpoint:
     found = repo.endpoint_of(session, partner_id, endpoint_id)
     if found is None:
@@ -77,7 +67,7 @@ def add_command(
             row, secret = create_endpoint(
                 session,
                 cipher_from_settings(),
-                _partner(session, partner),
+                partner_for_command(session, partner),
                 url=url,
                 event_types=event,
                 description=description,
@@ -99,7 +89,8 @@ def list_command(partner: PartnerOpt = None, *, as_json: AsJson = False) -> None
         with session_scope() as session:
             now = utcnow()
             rows = [
-                endpoint_out(r, now) for r in repo.endpoints(session, _partner(session, partner))
+                endpoint_out(r, now)
+                for r in repo.endpoints(session, partner_for_command(session, partner))
             ]
     except TenantError as exc:
         raise fail(exc, 2) from exc
@@ -127,7 +118,7 @@ def rotate_command(
     """A new signing secret (printed once); the previous one signs beside it for the window."""
     try:
         with session_scope() as session:
-            row = _endpoint(session, _partner(session, partner), endpoint_id)
+            row = _endpoint(session, partner_for_command(session, partner), endpoint_id)
             secret = rotate_secret(
                 session, cipher_from_settings(), row, window=timedelta(hours=window_hours)
             )
@@ -141,7 +132,7 @@ def rotate_command(
 def _set_enabled(endpoint_id: int, partner: str | None, *, enabled: bool) -> None:
     try:
         with session_scope() as session:
-            row = _endpoint(session, _partner(session, partner), endpoint_id)
+            row = _endpoint(session, partner_for_command(session, partner), endpoint_id)
             update_endpoint(session, row, enabled=enabled)
     except TenantError as exc:
         raise fail(exc, 2) from exc
@@ -180,7 +171,7 @@ def deliveries_command(
                 delivery_out(d, e)
                 for d, e in repo.deliveries(
                     session,
-                    _partner(session, partner),
+                    partner_for_command(session, partner),
                     endpoint_id=endpoint,
                     status=status,
                     limit=limit,
@@ -210,7 +201,7 @@ def replay_command(
     """Send a dead (or delivered) delivery again, with the same webhook-id and payload."""
     try:
         with session_scope() as session:
-            partner_id = _partner(session, partner)
+            partner_id = partner_for_command(session, partner)
             found = repo.delivery_of(session, partner_id, delivery)
             if found is None:
                 raise fail(f"webhook delivery {delivery}: not found for partner {partner_id}", 2)

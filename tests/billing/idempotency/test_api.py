@@ -263,6 +263,7 @@ def test_the_header_is_documented_on_every_creating_route(api: TestClient) -> No
         "/v1/usage-types",
         "/v1/invoices/{key}/payments",
         "/v1/invoices/{key}/credit-notes",
+        "/v1/invoices/{key}/portal-links",
     ]
     for path in creating:
         params = spec["paths"][path]["post"].get("parameters", [])

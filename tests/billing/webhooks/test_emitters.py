@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from billing.invoicing.closing import close_cycles
 from billing.invoicing.credits import create_credit_note
@@ -153,3 +153,34 @@ def test_a_margin_alert_emits_client_margin_alert_once_per_client_and_period(
     assert tokyo["revenue_minor"] == 5600 and tokyo["cost_minor"] == 1600
     assert sorted(tokyo["reasons"]) == ["below", "drop"]
     assert tokyo["period_start"] == "2026-10-01"
+
+
+def test_a_partner_alerted_by_webhook_only_gets_the_webhook_and_no_email(
+    session: Session,
+) -> None:
+    """No operator or finance address, one endpoint for margin alerts: the alerts are still
+    found, recorded once and sent by webhook; no e-mail is queued. Without the endpoint either,
+    nothing is recorded (nobody would hear of it)."""
+    from billing.documents.models import OutgoingEmail
+    from billing.margins.alerts import send_alerts
+    from billing.margins.models import MarginAlert
+    from tests.billing.margins.test_alerts import OCTOBER_20, _october, _settings
+    from tests.billing.margins.world import PARTNER
+
+    _october(session)
+    _settings(session, operator_emails=[], finance_emails=[])
+    nobody = send_alerts(session, PARTNER, OCTOBER_20, base_url="https://rebill.example")
+    assert nobody.sent == 0 and nobody.skipped is not None
+    assert session.exec(select(MarginAlert)).all() == []
+
+    subscribe(session, PARTNER, EventType.CLIENT_MARGIN_ALERT)
+    run = send_alerts(session, PARTNER, OCTOBER_20, base_url="https://rebill.example")
+    session.commit()
+    assert run.sent > 0
+    assert len(emitted(session, EventType.CLIENT_MARGIN_ALERT)) == run.sent
+    assert len(session.exec(select(MarginAlert)).all()) == run.sent
+    assert session.exec(select(OutgoingEmail)).all() == []
+    again = send_alerts(session, PARTNER, OCTOBER_20, base_url="https://rebill.example")
+    session.commit()
+    assert again.sent == 0
+    assert len(emitted(session, EventType.CLIENT_MARGIN_ALERT)) == run.sent
