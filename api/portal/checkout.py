@@ -34,14 +34,15 @@ from connectors.base import ConnectorError
 from connectors.stripe import CheckoutLink
 from sync.stripe.accounts import GatewayFactory, gateway_for
 from sync.stripe.customers import ensure_customer, setup_link
-from sync.stripe.models import StripeAccount
-from sync.stripe.repository import account_for_partner, customer_for_client
+from sync.stripe.models import ChargeStatus, StripeAccount
+from sync.stripe.repository import account_for_partner, charge_of_invoice, customer_for_client
 
 __all__ = [
     "CardOnFile",
     "CheckoutRefusedError",
     "card_link",
     "card_on_file",
+    "charge_under_way",
     "pay_link",
     "stripe_of",
 ]
@@ -67,6 +68,19 @@ def card_on_file(session: Session, partner_id: str, client_id: str) -> CardOnFil
     if row is None or row.payment_method_id is None:
         return None
     return CardOnFile(row.card_brand, row.card_last4)
+
+
+#: An automatic charge in these states may take the money any moment (a worker holds it, or
+#: Stripe is still deciding): a Checkout opened now could take it a second time.
+_UNDER_WAY = frozenset({ChargeStatus.PROCESSING, ChargeStatus.AWAITING_STRIPE})
+
+
+def charge_under_way(session: Session, invoice_id: int) -> bool:
+    """Whether the card on file is being charged for this invoice right now. The portal then
+    offers no Checkout: the overpayment refusal would catch a second payment, but only after
+    the client had paid twice."""
+    charge = charge_of_invoice(session, invoice_id)
+    return charge is not None and charge.status in _UNDER_WAY
 
 
 def pay_link(

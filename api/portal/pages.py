@@ -25,6 +25,7 @@ from api.portal.checkout import (
     CheckoutRefusedError,
     card_link,
     card_on_file,
+    charge_under_way,
     pay_link,
     stripe_of,
 )
@@ -97,9 +98,11 @@ def _invoice_page(
     )
     account = stripe_of(session, link.partner_id)
     card = card_on_file(session, link.partner_id, link.client_id)
-    payable = invoice.amount_due_minor > 0 and invoice.status not in (
-        InvoiceStatus.VOID,
-        InvoiceStatus.UNCOLLECTIBLE,
+    charging = charge_under_way(session, invoice.invoice_id)
+    payable = (
+        invoice.amount_due_minor > 0
+        and invoice.status not in (InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE)
+        and not charging
     )
     return render(
         request,
@@ -114,6 +117,7 @@ def _invoice_page(
         state=_state(invoice, today),
         earlier=[(i, _state(i, today)) for i in earlier],
         payable=payable,
+        charging=charging,
         stripe=account is not None,
         card=card,
         card_section=account is not None and (invoice.auto_charge or card is not None),
@@ -237,6 +241,7 @@ def pay(request: Request, token: Token, invoice_id: int, db: DbSession) -> Respo
             InvoiceStatus.VOID,
             InvoiceStatus.UNCOLLECTIBLE,
         )
+        or charge_under_way(db, invoice.invoice_id)
     ):
         return secured(RedirectResponse(back, status_code=303))
     absolute = f"{portal_url(token)}/invoices/{invoice.invoice_id}"  # REBILL_PUBLIC_URL

@@ -21,7 +21,8 @@ from billing.payments.models import Payment
 from billing.portal import issue_link
 from sandbox.stripe import FakeStripe, signed_delivery, stripe_fee
 from sync.stripe import connect_account
-from sync.stripe.models import StripeCustomer
+from sync.stripe.models import ChargeStatus, StripeCharge, StripeCustomer
+from sync.stripe.repository import account_for_partner
 from tests.api.portal.conftest import TOML, World, build, email_of, link_in, path_of
 from tests.billing.invoicing.builders import balance
 
@@ -168,3 +169,47 @@ def test_a_fresh_link_the_same_day_still_opens_checkout(
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("https://checkout.stripe.com/"), answer.headers
     assert len(fake.sessions) == 2
+
+
+def test_no_checkout_while_the_saved_card_is_being_charged(
+    app_client: TestClient, stripe_world: World, fake: FakeStripe
+) -> None:
+    """A worker holds the automatic charge (or Stripe is still deciding it): the page offers
+    no Checkout and says the card is being charged, and a POST to pay opens no session. Once
+    the charge is settled elsewhere, paying is offered again."""
+    world = stripe_world
+    account = fake_account(world)
+    with world.session() as session:
+        charge = StripeCharge(
+            partner_id="acme",
+            invoice_id=world.last.invoice_id,
+            account_id=account,
+            status=ChargeStatus.PROCESSING,
+            amount_minor=world.last.total_minor,
+            currency=world.last.currency,
+        )
+        session.add(charge)
+        session.commit()
+        charge_id = charge.id
+    link = path_of(link_in(email_of(world.engine, str(world.last.number))))
+    page = app_client.get(f"{link}/invoices/{world.last.id}")
+    assert 'data-testid="charging"' in page.text and 'data-testid="pay"' not in page.text
+    answer = app_client.post(f"{link}/invoices/{world.last.id}/pay")
+    assert answer.status_code == 303 and "checkout.stripe" not in answer.headers["location"]
+    assert fake.sessions == {}
+
+    with world.session() as session:
+        held = session.get(StripeCharge, charge_id)
+        assert held is not None
+        held.status = ChargeStatus.FAILED
+        session.add(held)
+        session.commit()
+    page = app_client.get(f"{link}/invoices/{world.last.id}")
+    assert 'data-testid="pay"' in page.text and 'data-testid="charging"' not in page.text
+
+
+def fake_account(world: World) -> str:
+    with world.session() as session:
+        found = account_for_partner(session, "acme")
+        assert found is not None
+        return found.id
