@@ -39,7 +39,7 @@ from billing.pricing.service import load_book
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
 
-__all__ = ["Cell", "PeriodFigures", "period_figures"]
+__all__ = ["Cell", "PeriodFigures", "live_amounts", "period_figures"]
 
 _CHARGE, _COST, _INVOICED_CHARGE, _INVOICED_COST = range(4)
 
@@ -107,7 +107,7 @@ class _Sums:
         return tuple(found)
 
 
-def _live_amounts(figures: ClientFigures) -> tuple[list[Amount], list[Amount]]:
+def live_amounts(figures: ClientFigures) -> tuple[list[Amount], list[Amount]]:
     """The statement net of tax and the cost of a live period, per usage type."""
     client, start = figures.client_id, figures.period.start
     currency = figures.statement.currency
@@ -142,7 +142,7 @@ def period_figures(
         today = local_today(zones[figures.client_id], now)
         if key in issued and not figures.period.contains(today):
             continue  # the previous period, invoiced: read from the books
-        charges, costs = _live_amounts(figures)
+        charges, costs = live_amounts(figures)
         sums.replace(*key, _CHARGE, charges)
         sums.replace(*key, _COST, costs)
         open_periods.add(key)

@@ -34,7 +34,14 @@ from billing.rating import (
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
 
-__all__ = ["ClientFigures", "few_collections", "live_figures", "rate_clients"]
+__all__ = [
+    "ClientFigures",
+    "aggregation_rules",
+    "few_collections",
+    "live_figures",
+    "rate_client",
+    "rate_clients",
+]
 
 _ZERO = Decimal(0)
 
@@ -103,20 +110,21 @@ def few_collections() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
-def _rules(session: Session, partner_id: str) -> dict[str, AggregationRule]:
+def aggregation_rules(session: Session, partner_id: str) -> dict[str, AggregationRule]:
     return {
         t.code: AggregationRule(t.aggregation, t.aggregation_property)
         for t in TenantRepository(session).usage_types(partner_id)
     }
 
 
-def _figures(
+def rate_client(
     book: PriceBook,
     client: RatedClient,
     period: BillingPeriod,
     window: tuple[datetime, datetime],
     totals: dict[str, UsageTotal],
 ) -> ClientFigures:
+    """One client's period rated with `book` (the pricing simulator passes an edited copy)."""
     pricing = book.client_pricing(client.id, period)
     quantities = {code: max(total.quantity, _ZERO) for code, total in totals.items()}
     statement = rate_period(
@@ -162,7 +170,7 @@ def rate_clients(
                 get_client(session, partner_id, client_id)  # raises NotFoundError
         clients = [by_id[client_id] for client_id in client_ids]
     book = load_book(session, partner_id, None if client_ids is None else list(client_ids))
-    rules = _rules(session, partner.id)
+    rules = aggregation_rules(session, partner.id)
     groups: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
     for client in clients:
         period = client_period(client.billing_anchor_day, on or local_today(client.timezone, now))
@@ -187,7 +195,7 @@ def rate_clients(
             for client in members:
                 used = by_client.get(client.id)
                 if used or not used_only:
-                    figures.append(_figures(book, client, key[0], window, used or {}))
+                    figures.append(rate_client(book, client, key[0], window, used or {}))
     return figures
 
 

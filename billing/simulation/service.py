@@ -1,0 +1,188 @@
+"""What would a price change have done to a past period? Its actual usage re-rated with the
+proposal, beside the margins it really made. Reads only: nothing is added to the session.
+
+- "Before" is `period_figures` itself, the one computation behind every margin figure (issued
+  invoices net of tax and their wholesale cost, plus anything not invoiced yet), so it is what
+  `margins --period` says.
+- The proposal's effect is the difference between two ratings of each client's period with
+  `rate_client` (the function behind live figures, accrual and drafts: `rate_period` with the
+  same rounding, base fee, minimum spend, discount and tax): one with the price book as it is,
+  one with the book edited in memory by the proposal. "After" is before + that difference, so an
+  empty proposal gives after == before to the cent, and a change moves exactly what an invoice
+  of that period would move.
+- Usage is read once per billing window as totals per client and usage type (one GROUP BY,
+  `UsageTotalsRepository.totals`), the price book once; the rest happens in memory.
+
+The client periods re-rated are those the margins show for the selection; see
+docs/simulator.md for what the figures leave out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from billing.margins.figures import Cell, live_amounts, period_figures
+from billing.margins.selection import PeriodSelection, label, parse_period
+from billing.margins.service import MarginRow, group, thresholds
+from billing.pricing.book import client_period, period_window
+from billing.pricing.errors import InvalidPricingError
+from billing.pricing.live import aggregation_rules, few_collections, rate_client
+from billing.pricing.repository import PricingRepository, RatedClient
+from billing.pricing.service import load_book
+from billing.pricing.usage_repository import UsageTotal, UsageTotalsRepository
+from billing.rating import BillingPeriod
+from billing.simulation.proposal import check_changes, edited_book
+from billing.simulation.results import Comparison, Mover, Simulation, compare
+from billing.simulation.schemas import Change
+from billing.tenants.repository import TenantRepository
+from billing.tenants.service import get_partner
+from config.partner_file import ConfigProblem
+
+__all__ = ["Comparison", "MarginRow", "Mover", "Simulation", "selections", "simulate"]
+
+_NO_USAGE_TYPE = "(no usage type)"
+
+
+def selections(periods: Sequence[str]) -> list[PeriodSelection]:
+    """Each month as the margins select it; every bad one named at `periods[i]`."""
+    found, problems = [], []
+    for index, text in enumerate(periods):
+        try:
+            found.append(parse_period(text, f"periods[{index}]"))
+        except ValueError as exc:
+            problems.append(ConfigProblem(("periods", index), str(exc)))
+    if problems:
+        raise InvalidPricingError(problems)
+    return found
+
+
+@dataclass
+class _Rerated:
+    delta: list[Cell]
+    invoices: dict[tuple[str, str], list[int]]  # (client, currency) -> [before, after]
+    count: int = 0
+
+
+def _rerate(
+    session: Session,
+    partner_id: str,
+    keys: set[tuple[str, date]],
+    changes: Sequence[Change],
+    span: tuple[date, date],
+    clients: dict[str, RatedClient],
+) -> _Rerated:
+    """The difference the proposal makes to each client period of `keys`, as cells."""
+    book = load_book(session, partner_id)
+    proposed = edited_book(book, changes, *span)
+    rules = aggregation_rules(session, partner_id)
+    windows: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
+    for client_id, start in sorted(keys):
+        client = clients.get(client_id)
+        if client is not None:
+            windows[(client_period(client.billing_anchor_day, start), client.timezone)].append(
+                client
+            )
+    usage = UsageTotalsRepository(session)
+    found = _Rerated([], defaultdict(lambda: [0, 0]))
+    with few_collections():
+        for (period, zone), members in windows.items():
+            window = period_window(period, zone)
+            named = None if 2 * len(members) > len(clients) else [c.id for c in members]
+            by_client: dict[str, dict[str, UsageTotal]] = defaultdict(dict)
+            for (client_id, code), total in usage.totals(
+                partner_id, *window, rules, named
+            ).items():
+                by_client[client_id][code] = total
+            for client in members:
+                totals = by_client.get(client.id, {})
+                now = rate_client(book, client, period, window, totals)
+                then = rate_client(proposed, client, period, window, totals)
+                found.count += 1
+                invoice = found.invoices[(client.id, now.statement.currency)]
+                invoice[0] += now.statement.total
+                invoice[1] += then.statement.total
+                if then.statement == now.statement and then.costs == now.costs:
+                    continue
+                for sign, figures in ((-1, now), (1, then)):
+                    charges, costs = live_amounts(figures)
+                    for client_id, start, kind, currency, amount in charges:
+                        found.delta.append(
+                            Cell(client_id, start, kind, currency, sign * amount, 0, 0, 0)
+                        )
+                    for client_id, start, kind, currency, amount in costs:
+                        found.delta.append(
+                            Cell(client_id, start, kind, currency, 0, sign * amount, 0, 0)
+                        )
+    return found
+
+
+def _movers(invoices: dict[tuple[str, str], list[int]], top: int) -> tuple[list[Mover], ...]:
+    moved = [
+        Mover(client, currency, before, after)
+        for (client, currency), (before, after) in invoices.items()
+        if before != after
+    ]
+    rises = sorted((m for m in moved if m.change > 0), key=lambda m: (-m.change, m.client_id))
+    falls = sorted((m for m in moved if m.change < 0), key=lambda m: (m.change, m.client_id))
+    return rises[:top], falls[:top]
+
+
+def simulate(
+    session: Session,
+    partner_id: str,
+    periods: Sequence[str],
+    changes: Sequence[Change],
+    now: datetime,
+    *,
+    top: int = 10,
+) -> Simulation:
+    """The periods starting in each month of `periods`, before and after `changes`; raises
+    `InvalidPricingError` naming every bad field. Writes nothing."""
+    partner = get_partner(session, partner_id)
+    chosen = selections(periods)
+    clients = {c.id: c for c in PricingRepository(session).rated_clients(partner_id)}
+    book = load_book(session, partner_id)
+    usage_types = {t.code: t for t in TenantRepository(session).usage_types(partner_id)}
+    problems = check_changes(changes, book, clients, usage_types)
+    if problems:
+        raise InvalidPricingError(problems)
+    before: list[Cell] = []
+    for selection in dict.fromkeys(chosen):
+        before += period_figures(session, partner_id, selection, now).cells
+    keys = {(cell.client_id, cell.period_start) for cell in before}
+    span = (min(s.first for s in chosen), max(s.last for s in chosen))
+    rerated = _rerate(session, partner_id, keys, changes, span, clients)
+    after = before + rerated.delta
+    limit = thresholds(partner.settings).below_percent
+    by_client = compare(
+        group(before, lambda c: c.client_id, limit), group(after, lambda c: c.client_id, limit)
+    )
+    rises, falls = _movers(rerated.invoices, top)
+    return Simulation(
+        partner_id=partner_id,
+        periods=tuple(dict.fromkeys(label(s.first) for s in chosen)),
+        changes=tuple(changes),
+        threshold=limit,
+        client_periods=rerated.count,
+        portfolio=compare(group(before, _total), group(after, _total)),
+        clients=by_client,
+        usage_types=compare(group(before, _usage_type), group(after, _usage_type)),
+        rises=tuple(rises),
+        falls=tuple(falls),
+        crossed_below=tuple(c for c in by_client if not c.before.flagged and c.after.flagged),
+        crossed_above=tuple(c for c in by_client if c.before.flagged and not c.after.flagged),
+    )
+
+
+def _total(_cell: Cell) -> str:
+    return "total"
+
+
+def _usage_type(cell: Cell) -> str:
+    return cell.usage_type or _NO_USAGE_TYPE
+
