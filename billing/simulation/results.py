@@ -70,6 +70,8 @@ class Simulation:
     portfolio: tuple[Comparison, ...]
     clients: tuple[Comparison, ...]
     usage_types: tuple[Comparison, ...]
+    invoices: tuple[Mover, ...]
+    """Every re-rated client's invoice totals (with tax) as rated now and with the proposal."""
     rises: tuple[Mover, ...]
     falls: tuple[Mover, ...]
     crossed_below: tuple[Comparison, ...]

@@ -121,12 +121,8 @@ def _rerate(
     return found
 
 
-def _movers(invoices: dict[tuple[str, str], list[int]], top: int) -> tuple[list[Mover], ...]:
-    moved = [
-        Mover(client, currency, before, after)
-        for (client, currency), (before, after) in invoices.items()
-        if before != after
-    ]
+def _movers(invoices: Sequence[Mover], top: int) -> tuple[list[Mover], ...]:
+    moved = [mover for mover in invoices if mover.change]
     rises = sorted((m for m in moved if m.change > 0), key=lambda m: (-m.change, m.client_id))
     falls = sorted((m for m in moved if m.change < 0), key=lambda m: (m.change, m.client_id))
     return rises[:top], falls[:top]
@@ -162,7 +158,11 @@ def simulate(
     by_client = compare(
         group(before, lambda c: c.client_id, limit), group(after, lambda c: c.client_id, limit)
     )
-    rises, falls = _movers(rerated.invoices, top)
+    invoices = tuple(
+        Mover(client, currency, was, now)
+        for (client, currency), (was, now) in sorted(rerated.invoices.items())
+    )
+    rises, falls = _movers(invoices, top)
     return Simulation(
         partner_id=partner_id,
         periods=tuple(dict.fromkeys(label(s.first) for s in chosen)),
@@ -172,6 +172,7 @@ def simulate(
         portfolio=compare(group(before, _total), group(after, _total)),
         clients=by_client,
         usage_types=compare(group(before, _usage_type), group(after, _usage_type)),
+        invoices=invoices,
         rises=tuple(rises),
         falls=tuple(falls),
         crossed_below=tuple(c for c in by_client if not c.before.flagged and c.after.flagged),
