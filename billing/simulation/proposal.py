@@ -113,7 +113,9 @@ def _edit(
     """A new timeline whose versions in force for periods starting in `[first, last]` are
     `change(version)`; the original is left as it is."""
     old = timeline or Timeline()
-    versions = [(d, v) for d, v in zip(old.dates, old.values, strict=True) if not first <= d <= last]
+    versions = [
+        (d, v) for d, v in zip(old.dates, old.values, strict=True) if not first <= d <= last
+    ]
     versions.append((first, change(old.at(first))))
     versions += [
         (d, change(v)) for d, v in zip(old.dates, old.values, strict=True) if first < d <= last
@@ -177,7 +179,4 @@ def edited_book(book: PriceBook, changes: Sequence[Change], first: date, last: d
         elif isinstance(change, WholesaleChange):
             key = (PriceScope.WHOLESALE, "")
             _price_edit(prices, key, change.usage_type, entry_price(change.price), span)
-    return replace(
-        book, plans=plans, prices=prices, terms=terms, _plan_cache={}, _price_cache={}
-    )
-
+    return replace(book, plans=plans, prices=prices, terms=terms, _plan_cache={}, _price_cache={})

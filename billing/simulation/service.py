@@ -94,9 +94,7 @@ def _rerate(
             window = period_window(period, zone)
             named = None if 2 * len(members) > len(clients) else [c.id for c in members]
             by_client: dict[str, dict[str, UsageTotal]] = defaultdict(dict)
-            for (client_id, code), total in usage.totals(
-                partner_id, *window, rules, named
-            ).items():
+            for (client_id, code), total in usage.totals(partner_id, *window, rules, named).items():
                 by_client[client_id][code] = total
             for client in members:
                 totals = by_client.get(client.id, {})
@@ -186,4 +184,3 @@ def _total(_cell: Cell) -> str:
 
 def _usage_type(cell: Cell) -> str:
     return cell.usage_type or _NO_USAGE_TYPE
-

@@ -70,7 +70,11 @@ def test_known_change_gives_the_hand_computed_result(session: Session) -> None:
     clients = {c.key: c for c in result.clients}
     before = {k: (c.before.charge, c.before.cost, c.before.margin) for k, c in clients.items()}
     after = {k: (c.after.charge, c.after.cost, c.after.margin) for k, c in clients.items()}
-    assert before == {"la": (6861, 597, 6264), "chicago": (1000, 79, 921), "tokyo": (3200, 680, 2520)}
+    assert before == {
+        "la": (6861, 597, 6264),
+        "chicago": (1000, 79, 921),
+        "tokyo": (3200, 680, 2520),
+    }
     assert after == {
         "la": (6745, 1601, 5144),
         "chicago": (1200, 79, 1121),
@@ -94,7 +98,10 @@ def test_known_change_gives_the_hand_computed_result(session: Session) -> None:
     )
     assert total.margin_change == -2280
 
-    types = {c.key: (c.before.charge, c.after.charge, c.before.cost, c.after.cost) for c in result.usage_types}
+    types = {
+        c.key: (c.before.charge, c.after.charge, c.before.cost, c.after.cost)
+        for c in result.usage_types
+    }
     assert types["voice"] == (2000 + 383 + 1200, 2000 + 255 + 1200, 502 + 680, 1506 + 2040)
     assert types["sms"] == (240 + 500, 240 + 1200, 95 + 79, 95 + 79)
     # la's discount -7.62 -> -7.50, chicago's true-up 5.00 -> gone
