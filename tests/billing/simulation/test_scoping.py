@@ -103,8 +103,9 @@ def test_wholesale_change_crosses_the_threshold_and_moves_no_revenue(session: Se
     assert all(c.revenue_change == 0 for c in result.clients)
     costs = {c.key: (c.before.cost, c.after.cost) for c in result.clients}
     assert costs == {"a": (550, 950), "b": (1000, 1800), "c": (1510, 2710), "d": (2000, 3600)}
-    # b: (26.00 - 18.00) / 26.00 = 30.77 % stays; d: (50.00 - 36.00) / 50.00 = 28 % < 30 %
-    assert [c.key for c in result.crossed_below] == ["d"]
+    # b: (26.00 - 18.00) / 26.00 = 30.77 % stays; c: (38.19 - 27.10) / 38.19 = 29.04 % and
+    # d: (50.00 - 36.00) / 50.00 = 28 % fall under 30 %
+    assert [c.key for c in result.crossed_below] == ["c", "d"]
     assert untouched(session) and row_counts(session) == counts
 
 
