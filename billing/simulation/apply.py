@@ -25,9 +25,11 @@ from sqlmodel import Session
 from billing.pricing.changes import check_price, put_client_pricing, put_plan
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.models import ChangeSource, PriceScope
+from billing.pricing.repository import PricingRepository
 from billing.pricing.schemas import ClientPricingIn
 from billing.pricing.service import load_book, plan_history
 from billing.pricing.versions import FieldChange, change_context, set_wholesale
+from billing.simulation.proposal import check_changes
 from billing.simulation.schemas import (
     Change,
     ClientDiscountChange,
@@ -106,7 +108,13 @@ def apply_proposal(
     reference: str | None = None,
 ) -> list[tuple[str, FieldChange]]:
     """Write `changes` as price changes effective from each client's next period; returns
-    (what, field change) of everything written."""
+    (what, field change) of everything written. Checked first as the simulation checks it,
+    so a refusal names the change at fault (`changes[1].price`)."""
+    clients_by_id = {c.id: c for c in PricingRepository(session).rated_clients(partner_id)}
+    usage_types = {t.code: t for t in TenantRepository(session).usage_types(partner_id)}
+    problems = check_changes(changes, load_book(session, partner_id), clients_by_id, usage_types)
+    if problems:
+        raise InvalidPricingError(problems)
     plans: dict[str, tuple[int, list[PlanPriceChange | PlanFeesChange]]] = {}
     clients: dict[str, tuple[int, list[Change]]] = {}
     wholesale: list[tuple[int, WholesaleChange]] = []

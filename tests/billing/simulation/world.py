@@ -77,8 +77,9 @@ plan = "pro"
 USAGE = {"a": ("100", "50"), "b": ("200", "0"), "c": ("300", "10"), "d": ("400", "0")}
 
 
-def setup(session: Session) -> None:
-    apply_partner_file(session, parse_partner_toml(TOML), datetime(2026, 10, 1, tzinfo=UTC))
+def setup(session: Session, partner: str = PARTNER) -> None:
+    toml = TOML.replace(f'id = "{PARTNER}"', f'id = "{partner}"')
+    apply_partner_file(session, parse_partner_toml(toml), datetime(2026, 10, 1, tzinfo=UTC))
     session.commit()
     rows = []
     for client, (voice, sms) in USAGE.items():
@@ -86,13 +87,13 @@ def setup(session: Session) -> None:
             if quantity != "0":
                 rows.append(
                     {
-                        "event_id": f"{client}-{code}",
+                        "event_id": f"{partner}-{client}-{code}",
                         "client": client,
                         "usage_type": code,
                         "quantity": quantity,
                         "occurred_at": "2026-11-05T10:00:00Z",
                     }
                 )
-    result = ingest(session, PARTNER, rows, received_at=NOW)
+    result = ingest(session, partner, rows, received_at=NOW)
     assert not result.rejections
     session.commit()
