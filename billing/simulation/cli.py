@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.models import ChangeSource
@@ -23,14 +22,13 @@ from billing.pricing.render import change_lines
 from billing.simulation.apply import apply_proposal
 from billing.simulation.out import simulation_out
 from billing.simulation.render import describe_change, simulation_lines
-from billing.simulation.schemas import SimulationIn
+from billing.simulation.schemas import SimulationIn, parse_proposal
 from billing.simulation.service import simulate
 from billing.tenants.errors import TenantError
 from config.cli_helpers import AsJson, echo_json, fail
 from config.db import session_scope
 from config.db_types import utcnow
 from config.partner_file import ConfigProblem
-from config.partner_file.problems import problems_from_validation_error
 
 __all__ = ["simulate_command"]
 
@@ -164,10 +162,7 @@ def simulate_command(
     if not raw.get("periods"):
         raise fail("give --period (a month such as 2026-11) or periods in --file", 2)
     try:
-        body = SimulationIn.model_validate(raw)
-    except ValidationError as exc:
-        raise _refuse(problems_from_validation_error(exc, raw)) from exc
-    try:
+        body = parse_proposal(raw)
         with session_scope() as session:
             result = simulate(session, partner, body.periods, body.changes, utcnow(), top=top)
             session.rollback()  # nothing to write; say so to the database too

@@ -5,11 +5,13 @@ so a price the simulator accepts is one `config apply` and `PUT /v1/plans/{code}
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt, ValidationError
 
-from config.partner_file import PriceEntry
+from billing.pricing.errors import InvalidPricingError
+from config.partner_file import ConfigProblem, PriceEntry
+from config.partner_file.problems import problems_from_validation_error
 from config.prices import MoneyAmount, Percent
 from config.text import CheckedInput, Line
 
@@ -21,6 +23,7 @@ __all__ = [
     "PlanPriceChange",
     "SimulationIn",
     "WholesaleChange",
+    "parse_proposal",
 ]
 
 MAX_CHANGES = 200
@@ -95,3 +98,38 @@ class SimulationIn(CheckedInput):
     )
     changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES)
     top: StrictInt = Field(default=10, ge=1, le=100, description="How many movers each way.")
+
+
+KINDS = ("plan_price", "plan_fees", "client_price", "client_discount", "wholesale")
+
+
+def _kind_problems(raw: Any) -> list[ConfigProblem]:
+    changes = raw.get("changes") if isinstance(raw, dict) else None
+    problems = []
+    for index, change in enumerate(changes if isinstance(changes, list) else []):
+        kind = change.get("kind") if isinstance(change, dict) else None
+        if kind not in KINDS:
+            shown = "required key is missing" if kind is None else f"{kind!r} is not a kind"
+            problems.append(
+                ConfigProblem(("changes", index, "kind"), f"{shown}; use one of {', '.join(KINDS)}")
+            )
+    return problems
+
+
+def parse_proposal(raw: Any) -> SimulationIn:
+    """`raw` validated, or `InvalidPricingError` with every problem at its path
+    (`changes[0].price.unit_price`; the change's `kind` is not part of the path)."""
+    problems = _kind_problems(raw)
+    if problems:
+        raise InvalidPricingError(problems)
+    try:
+        return SimulationIn.model_validate(raw)
+    except ValidationError as exc:
+        found = problems_from_validation_error(exc, raw)
+    cleaned = []
+    for problem in found:
+        loc = problem.loc
+        if len(loc) > 2 and loc[0] == "changes" and loc[2] in KINDS:
+            loc = (*loc[:2], *loc[3:])
+        cleaned.append(ConfigProblem(loc, problem.message))
+    raise InvalidPricingError(cleaned)
