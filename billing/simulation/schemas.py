@@ -100,36 +100,45 @@ class SimulationIn(CheckedInput):
     top: StrictInt = Field(default=10, ge=1, le=100, description="How many movers each way.")
 
 
-KINDS = ("plan_price", "plan_fees", "client_price", "client_discount", "wholesale")
+_BY_KIND: dict[str, type[_Change]] = {
+    "plan_price": PlanPriceChange,
+    "plan_fees": PlanFeesChange,
+    "client_price": ClientPriceChange,
+    "client_discount": ClientDiscountChange,
+    "wholesale": WholesaleChange,
+}
 
 
-def _kind_problems(raw: Any) -> list[ConfigProblem]:
-    changes = raw.get("changes") if isinstance(raw, dict) else None
-    problems = []
-    for index, change in enumerate(changes if isinstance(changes, list) else []):
-        kind = change.get("kind") if isinstance(change, dict) else None
-        if kind not in KINDS:
-            shown = "required key is missing" if kind is None else f"{kind!r} is not a kind"
-            problems.append(
-                ConfigProblem(("changes", index, "kind"), f"{shown}; use one of {', '.join(KINDS)}")
-            )
-    return problems
+def _change_problems(index: int, change: Any) -> list[ConfigProblem]:
+    """One change validated by the model its `kind` names (so no tag enters the path)."""
+    at = ("changes", index)
+    kind = change.get("kind") if isinstance(change, dict) else None
+    model = _BY_KIND.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        shown = "required key is missing" if kind is None else f"{kind!r} is not a kind"
+        return [ConfigProblem((*at, "kind"), f"{shown}; use one of {', '.join(_BY_KIND)}")]
+    try:
+        model.model_validate(change)
+    except ValidationError as exc:
+        return problems_from_validation_error(exc, change, at)
+    return []
 
 
 def parse_proposal(raw: Any) -> SimulationIn:
     """`raw` validated, or `InvalidPricingError` with every problem at its path
-    (`changes[0].price.unit_price`; the change's `kind` is not part of the path)."""
-    problems = _kind_problems(raw)
+    (`changes[0].price.unit_price`)."""
+    problems: list[ConfigProblem] = []
+    changes = raw.get("changes") if isinstance(raw, dict) else None
+    if isinstance(changes, list) and len(changes) <= MAX_CHANGES:
+        for index, change in enumerate(changes):
+            problems += _change_problems(index, change)
+        rest = {**raw, "changes": []}
+    else:
+        rest = raw
+    try:
+        SimulationIn.model_validate(rest)
+    except ValidationError as exc:
+        problems += problems_from_validation_error(exc, rest)
     if problems:
         raise InvalidPricingError(problems)
-    try:
-        return SimulationIn.model_validate(raw)
-    except ValidationError as exc:
-        found = problems_from_validation_error(exc, raw)
-    cleaned = []
-    for problem in found:
-        loc = problem.loc
-        if len(loc) > 2 and loc[0] == "changes" and loc[2] in KINDS:
-            loc = (*loc[:2], *loc[3:])
-        cleaned.append(ConfigProblem(loc, problem.message))
-    raise InvalidPricingError(cleaned)
+    return SimulationIn.model_validate(raw)
