@@ -66,7 +66,8 @@ class Simulation:
     changes: tuple[Change, ...]
     threshold: Decimal | None
     client_periods: int
-    """How many client periods were re-rated."""
+    """How many client periods were re-rated: those the proposal can reach (on a changed plan,
+    named by a change, or using a usage type whose wholesale price changed)."""
     portfolio: tuple[Comparison, ...]
     clients: tuple[Comparison, ...]
     usage_types: tuple[Comparison, ...]

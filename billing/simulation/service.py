@@ -11,7 +11,9 @@ proposal, beside the margins it really made. Reads only: nothing is added to the
   empty proposal gives after == before to the cent, and a change moves exactly what an invoice
   of that period would move.
 - Usage is read once per billing window as totals per client and usage type (one GROUP BY,
-  `UsageTotalsRepository.totals`), the price book once; the rest happens in memory.
+  `UsageTotalsRepository.totals`), the price book once; the rest happens in memory, and only
+  for the clients the proposal can reach (on a changed plan, named by a change, or using a
+  usage type whose wholesale price changed): for any other client both ratings are equal.
 
 The client periods re-rated are those the margins show for the selection; see
 docs/simulator.md for what the figures leave out.
@@ -20,7 +22,7 @@ docs/simulator.md for what the figures leave out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -29,16 +31,23 @@ from sqlmodel import Session
 from billing.margins.figures import Cell, live_amounts, period_figures
 from billing.margins.selection import PeriodSelection, label, parse_period
 from billing.margins.service import MarginRow, group, thresholds
-from billing.pricing.book import client_period, period_window
+from billing.pricing.book import PriceBook, client_period, period_window
 from billing.pricing.errors import InvalidPricingError
-from billing.pricing.live import aggregation_rules, few_collections, rate_client
+from billing.pricing.live import ClientFigures, aggregation_rules, few_collections, rate_client
 from billing.pricing.repository import PricingRepository, RatedClient
 from billing.pricing.service import load_book
 from billing.pricing.usage_repository import UsageTotal, UsageTotalsRepository
 from billing.rating import BillingPeriod
 from billing.simulation.proposal import check_changes, edited_book
 from billing.simulation.results import Comparison, Mover, Simulation, compare
-from billing.simulation.schemas import Change
+from billing.simulation.schemas import (
+    Change,
+    ClientDiscountChange,
+    ClientPriceChange,
+    PlanFeesChange,
+    PlanPriceChange,
+    WholesaleChange,
+)
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
 from config.partner_file import ConfigProblem
@@ -68,6 +77,31 @@ class _Rerated:
     count: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """Who a proposal can move: clients on a changed plan, clients changed by name, and every
+    client that used a usage type whose wholesale price changed."""
+
+    plans: frozenset[str]
+    clients: frozenset[str]
+    wholesale: frozenset[str]
+
+    @classmethod
+    def of(cls, changes: Sequence[Change]) -> _Reach:
+        plans = {c.plan for c in changes if isinstance(c, PlanPriceChange | PlanFeesChange)}
+        named = {
+            c.client for c in changes if isinstance(c, ClientPriceChange | ClientDiscountChange)
+        }
+        costs = {c.usage_type for c in changes if isinstance(c, WholesaleChange)}
+        return cls(frozenset(plans), frozenset(named), frozenset(costs))
+
+    def touches(self, book: PriceBook, client_id: str, day: date, used: Iterable[str]) -> bool:
+        if client_id in self.clients or not self.wholesale.isdisjoint(used):
+            return True
+        terms = book.terms_at(client_id, day)
+        return terms is not None and terms.plan_code in self.plans
+
+
 def _rerate(
     session: Session,
     partner_id: str,
@@ -76,7 +110,12 @@ def _rerate(
     span: tuple[date, date],
     clients: dict[str, RatedClient],
 ) -> _Rerated:
-    """The difference the proposal makes to each client period of `keys`, as cells."""
+    """The difference the proposal makes to each client period of `keys` it can reach, as
+    cells; a period it cannot reach is not rated at all (its difference is nil)."""
+    found = _Rerated([], defaultdict(lambda: [0, 0]))
+    reach = _Reach.of(changes)
+    if not changes:
+        return found
     book = load_book(session, partner_id)
     proposed = edited_book(book, changes, *span)
     rules = aggregation_rules(session, partner_id)
@@ -88,7 +127,6 @@ def _rerate(
                 client
             )
     usage = UsageTotalsRepository(session)
-    found = _Rerated([], defaultdict(lambda: [0, 0]))
     with few_collections():
         for (period, zone), members in windows.items():
             window = period_window(period, zone)
@@ -98,25 +136,28 @@ def _rerate(
                 by_client[client_id][code] = total
             for client in members:
                 totals = by_client.get(client.id, {})
+                if not reach.touches(book, client.id, period.start, totals):
+                    continue
                 now = rate_client(book, client, period, window, totals)
                 then = rate_client(proposed, client, period, window, totals)
                 found.count += 1
                 invoice = found.invoices[(client.id, now.statement.currency)]
                 invoice[0] += now.statement.total
                 invoice[1] += then.statement.total
-                if then.statement == now.statement and then.costs == now.costs:
-                    continue
-                for sign, figures in ((-1, now), (1, then)):
-                    charges, costs = live_amounts(figures)
-                    for client_id, start, kind, currency, amount in charges:
-                        found.delta.append(
-                            Cell(client_id, start, kind, currency, sign * amount, 0, 0, 0)
-                        )
-                    for client_id, start, kind, currency, amount in costs:
-                        found.delta.append(
-                            Cell(client_id, start, kind, currency, 0, sign * amount, 0, 0)
-                        )
+                if then.statement != now.statement or then.costs != now.costs:
+                    found.delta += _difference(now, then)
     return found
+
+
+def _difference(now: ClientFigures, then: ClientFigures) -> list[Cell]:
+    cells = []
+    for sign, figures in ((-1, now), (1, then)):
+        charges, costs = live_amounts(figures)
+        for client_id, start, kind, currency, amount in charges:
+            cells.append(Cell(client_id, start, kind, currency, sign * amount, 0, 0, 0))
+        for client_id, start, kind, currency, amount in costs:
+            cells.append(Cell(client_id, start, kind, currency, 0, sign * amount, 0, 0))
+    return cells
 
 
 def _movers(invoices: Sequence[Mover], top: int) -> tuple[list[Mover], ...]:

@@ -11,6 +11,7 @@ A wholesale change on top moves cost and margin, never revenue.
 from __future__ import annotations
 
 import itertools
+import tomllib
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +33,13 @@ from billing.pricing.accrual import accrue
 from billing.pricing.apply import apply_partner_file
 from billing.simulation import SimulationIn, simulate
 from config.partner_file import parse_partner_toml
-from tests.billing.margins.test_properties import SEPTEMBER, ZONES, _toml, client_strategy
+from tests.billing.margins.test_properties import (
+    MODELS,
+    SEPTEMBER,
+    ZONES,
+    _toml,
+    client_strategy,
+)
 from tests.billing.simulation.helpers import row_counts, untouched
 
 _ids = itertools.count(1)
@@ -104,10 +111,27 @@ def test_no_change_equals_the_issued_invoices_and_the_margins(
         now = issued_at + timedelta(hours=1)
 
         counts = row_counts(session)
-        body = SimulationIn.model_validate({"periods": ["2026-09"], "changes": []})
+        empty = SimulationIn.model_validate({"periods": ["2026-09"], "changes": []})
+        nothing = simulate(session, partner, empty.periods, empty.changes, now)
+        assert nothing.client_periods == 0
+        # "no change" that reaches every client: each plan's calls price set to what it is, so
+        # every client period is re-rated twice and compared
+        same = [
+            {
+                "kind": "plan_price",
+                "plan": f"plan_{spec['id']}",
+                "usage_type": "calls",
+                "price": tomllib.loads(MODELS[spec["calls"]]),
+            }
+            for spec in clients
+        ]
+        body = SimulationIn.model_validate({"periods": ["2026-09"], "changes": same})
         sim = simulate(session, partner, body.periods, body.changes, now)
         assert untouched(session)
         assert row_counts(session) == counts
+        assert [(c.key, c.before, c.after) for c in nothing.clients] == [
+            (c.key, c.before, c.after) for c in sim.clients
+        ]
 
         margins = period_figures(session, partner, parse_period("2026-09"), now).cells
         by_client = {r.key: (r.charge, r.cost) for r in group(margins, lambda c: c.client_id)}
