@@ -16,6 +16,7 @@ from api.dashboard import (
     routes_clients,
     routes_invoices,
     routes_overview,
+    routes_simulator,
     routes_usage,
 )
 from api.dashboard.session import dashboard_settings
@@ -46,4 +47,5 @@ def mount_dashboard(app: FastAPI) -> None:
     app.include_router(routes_client_changes.router)
     app.include_router(routes_invoices.router)
     app.include_router(routes_usage.router)
+    app.include_router(routes_simulator.router)
     app.add_exception_handler(SignInRequired, _to_signin)
