@@ -123,9 +123,16 @@ def live_amounts(figures: ClientFigures) -> tuple[list[Amount], list[Amount]]:
 
 
 def period_figures(
-    session: Session, partner_id: str, selection: PeriodSelection, now: datetime
+    session: Session,
+    partner_id: str,
+    selection: PeriodSelection,
+    now: datetime,
+    *,
+    rated: list[ClientFigures] | None = None,
 ) -> PeriodFigures:
-    """Every client's periods starting in `selection` (see the module doc)."""
+    """Every client's periods starting in `selection` (see the module doc). With `rated`, the
+    live figures rated on the way of every client period in the selection (invoiced or not) are
+    appended to it, so that the pricing simulator re-rates from them instead of twice."""
     repo = MarginsRepository(session)
     sums = _Sums()
     for what, amount in repo.booked(partner_id, selection):
@@ -139,6 +146,8 @@ def period_figures(
         key = (figures.client_id, figures.period.start)
         if not selection.contains(figures.period.start):
             continue
+        if rated is not None:
+            rated.append(figures)
         today = local_today(zones[figures.client_id], now)
         if key in issued and not figures.period.contains(today):
             continue  # the previous period, invoiced: read from the books

@@ -102,6 +102,37 @@ class _Reach:
         return terms is not None and terms.plan_code in self.plans
 
 
+class _Rerating:
+    """Both ratings of each client period the proposal can reach, and their difference."""
+
+    def __init__(self, book: PriceBook, proposed: PriceBook, reach: _Reach) -> None:
+        self.book, self.proposed, self.reach = book, proposed, reach
+        self.found = _Rerated([], defaultdict(lambda: [0, 0]))
+
+    def can_reach(self, client_id: str, day: date) -> bool:
+        """Whether the proposal may move the client's period, before its usage is known."""
+        return bool(self.reach.wholesale) or self.reach.touches(self.book, client_id, day, ())
+
+    def add(
+        self,
+        client: RatedClient,
+        period: BillingPeriod,
+        window: tuple[datetime, datetime],
+        totals: dict[str, UsageTotal],
+        as_is: ClientFigures | None = None,
+    ) -> None:
+        if not self.reach.touches(self.book, client.id, period.start, totals):
+            return
+        now = as_is or rate_client(self.book, client, period, window, totals)
+        then = rate_client(self.proposed, client, period, window, totals)
+        self.found.count += 1
+        invoice = self.found.invoices[(client.id, now.statement.currency)]
+        invoice[0] += now.statement.total
+        invoice[1] += then.statement.total
+        if then.statement != now.statement or then.costs != now.costs:
+            self.found.delta += _difference(now, then)
+
+
 def _rerate(
     session: Session,
     partner_id: str,
@@ -109,25 +140,30 @@ def _rerate(
     changes: Sequence[Change],
     span: tuple[date, date],
     clients: dict[str, RatedClient],
+    rated: Sequence[ClientFigures],
 ) -> _Rerated:
     """The difference the proposal makes to each client period of `keys` it can reach, as
-    cells; a period it cannot reach is not rated at all (its difference is nil)."""
-    found = _Rerated([], defaultdict(lambda: [0, 0]))
-    reach = _Reach.of(changes)
+    cells; a period it cannot reach is not rated at all (its difference is nil). Periods that
+    `period_figures` rated on its way (`rated`) are not read or rated again as they are."""
     if not changes:
-        return found
+        return _Rerated([], {})
     book = load_book(session, partner_id)
-    proposed = edited_book(book, changes, *span)
-    rules = aggregation_rules(session, partner_id)
+    run = _Rerating(book, edited_book(book, changes, *span), _Reach.of(changes))
+    known = {(f.client_id, f.period.start): f for f in rated}
     windows: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
-    for client_id, start in sorted(keys):
-        client = clients.get(client_id)
-        if client is not None:
-            windows[(client_period(client.billing_anchor_day, start), client.timezone)].append(
-                client
-            )
-    usage = UsageTotalsRepository(session)
     with few_collections():
+        for key in sorted(keys):
+            client = clients.get(key[0])
+            as_is = known.get(key)
+            if client is None:
+                continue
+            if as_is is not None:
+                run.add(client, as_is.period, as_is.window, as_is.totals, as_is)
+            elif run.can_reach(client.id, key[1]):
+                period = client_period(client.billing_anchor_day, key[1])
+                windows[(period, client.timezone)].append(client)
+        rules = aggregation_rules(session, partner_id) if windows else {}
+        usage = UsageTotalsRepository(session)
         for (period, zone), members in windows.items():
             window = period_window(period, zone)
             named = None if 2 * len(members) > len(clients) else [c.id for c in members]
@@ -135,18 +171,8 @@ def _rerate(
             for (client_id, code), total in usage.totals(partner_id, *window, rules, named).items():
                 by_client[client_id][code] = total
             for client in members:
-                totals = by_client.get(client.id, {})
-                if not reach.touches(book, client.id, period.start, totals):
-                    continue
-                now = rate_client(book, client, period, window, totals)
-                then = rate_client(proposed, client, period, window, totals)
-                found.count += 1
-                invoice = found.invoices[(client.id, now.statement.currency)]
-                invoice[0] += now.statement.total
-                invoice[1] += then.statement.total
-                if then.statement != now.statement or then.costs != now.costs:
-                    found.delta += _difference(now, then)
-    return found
+                run.add(client, period, window, by_client.get(client.id, {}))
+    return run.found
 
 
 def _difference(now: ClientFigures, then: ClientFigures) -> list[Cell]:
@@ -187,11 +213,12 @@ def simulate(
     if problems:
         raise InvalidPricingError(problems)
     before: list[Cell] = []
+    rated: list[ClientFigures] = []
     for selection in dict.fromkeys(chosen):
-        before += period_figures(session, partner_id, selection, now).cells
+        before += period_figures(session, partner_id, selection, now, rated=rated).cells
     keys = {(cell.client_id, cell.period_start) for cell in before}
     span = (min(s.first for s in chosen), max(s.last for s in chosen))
-    rerated = _rerate(session, partner_id, keys, changes, span, clients)
+    rerated = _rerate(session, partner_id, keys, changes, span, clients, rated)
     after = before + rerated.delta
     limit = thresholds(partner.settings).below_percent
     by_client = compare(
