@@ -35,8 +35,8 @@ from billing.margins.selection import PeriodSelection
 from billing.pricing.book import local_today
 from billing.pricing.components import DISCOUNT, SUBSCRIPTION, statement_components
 from billing.pricing.live import ClientFigures, rate_clients
+from billing.pricing.repository import PricingRepository
 from billing.pricing.service import load_book
-from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
 
 __all__ = ["Cell", "PeriodFigures", "live_amounts", "period_figures"]
@@ -140,7 +140,7 @@ def period_figures(
     live = rate_clients(session, partner_id, now, previous=True, used_only=True)
     earliest = min((f.period.start for f in live), default=selection.first)
     issued = repo.issued_periods(partner_id, earliest, selection.last)
-    zones = {c.id: c.timezone for c in TenantRepository(session).clients(partner_id)}
+    zones = {c.id: c.timezone for c in PricingRepository(session).rated_clients(partner_id)}
     open_periods: set[tuple[str, date]] = set()
     for figures in live:
         key = (figures.client_id, figures.period.start)
@@ -166,7 +166,7 @@ def _add_late(
 ) -> None:
     """Late usage of invoiced periods that no issued invoice carries yet."""
     partner = get_partner(session, partner_id)
-    clients = TenantRepository(session).clients(partner_id)
+    clients = PricingRepository(session).rated_clients(partner_id)  # plain rows: cheap
     oldest = now - timedelta(days=int(partner.settings.get("late_event_days", 90)) + 62)
     if selection.last < oldest.date() or not clients:
         return

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session
 
 from billing.margins.figures import Cell, live_amounts, period_figures
 from billing.margins.selection import PeriodSelection, label, parse_period
-from billing.margins.service import MarginRow, group, thresholds
+from billing.margins.service import MarginRow, below, group, thresholds
 from billing.pricing.book import PriceBook, client_period, period_window
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.live import ClientFigures, aggregation_rules, few_collections, rate_client
@@ -136,6 +138,7 @@ class _Rerating:
 def _rerate(
     session: Session,
     partner_id: str,
+    book: PriceBook,
     keys: set[tuple[str, date]],
     changes: Sequence[Change],
     span: tuple[date, date],
@@ -147,43 +150,74 @@ def _rerate(
     `period_figures` rated on its way (`rated`) are not read or rated again as they are."""
     if not changes:
         return _Rerated([], {})
-    book = load_book(session, partner_id)
     run = _Rerating(book, edited_book(book, changes, *span), _Reach.of(changes))
     known = {(f.client_id, f.period.start): f for f in rated}
     windows: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
-    with few_collections():
-        for key in sorted(keys):
-            client = clients.get(key[0])
-            as_is = known.get(key)
-            if client is None:
-                continue
-            if as_is is not None:
-                run.add(client, as_is.period, as_is.window, as_is.totals, as_is)
-            elif run.can_reach(client.id, key[1]):
-                period = client_period(client.billing_anchor_day, key[1])
-                windows[(period, client.timezone)].append(client)
-        rules = aggregation_rules(session, partner_id) if windows else {}
-        usage = UsageTotalsRepository(session)
-        for (period, zone), members in windows.items():
-            window = period_window(period, zone)
-            named = None if 2 * len(members) > len(clients) else [c.id for c in members]
-            by_client: dict[str, dict[str, UsageTotal]] = defaultdict(dict)
-            for (client_id, code), total in usage.totals(partner_id, *window, rules, named).items():
-                by_client[client_id][code] = total
-            for client in members:
-                run.add(client, period, window, by_client.get(client.id, {}))
+    for key in sorted(keys):
+        client = clients.get(key[0])
+        as_is = known.get(key)
+        if client is None:
+            continue
+        if as_is is not None:
+            run.add(client, as_is.period, as_is.window, as_is.totals, as_is)
+        elif run.can_reach(client.id, key[1]):
+            period = client_period(client.billing_anchor_day, key[1])
+            windows[(period, client.timezone)].append(client)
+    rules = aggregation_rules(session, partner_id) if windows else {}
+    usage = UsageTotalsRepository(session)
+    for (period, zone), members in windows.items():
+        window = period_window(period, zone)
+        named = None if 2 * len(members) > len(clients) else [c.id for c in members]
+        by_client: dict[str, dict[str, UsageTotal]] = defaultdict(dict)
+        for (client_id, code), total in usage.totals(partner_id, *window, rules, named).items():
+            by_client[client_id][code] = total
+        for client in members:
+            run.add(client, period, window, by_client.get(client.id, {}))
     return run.found
 
 
 def _difference(now: ClientFigures, then: ClientFigures) -> list[Cell]:
-    cells = []
+    """The cells that differ between two ratings of one client period (then - now), cut as the
+    margins cut a period (`live_amounts`)."""
+    amounts: dict[tuple[str, date, str | None, str, bool], int] = defaultdict(int)
     for sign, figures in ((-1, now), (1, then)):
         charges, costs = live_amounts(figures)
-        for client_id, start, kind, currency, amount in charges:
-            cells.append(Cell(client_id, start, kind, currency, sign * amount, 0, 0, 0))
-        for client_id, start, kind, currency, amount in costs:
-            cells.append(Cell(client_id, start, kind, currency, 0, sign * amount, 0, 0))
-    return cells
+        for cost, rows in ((False, charges), (True, costs)):
+            for client, start, kind, currency, amount in rows:
+                amounts[(client, start, kind, currency, cost)] += sign * amount
+    return [
+        Cell(client, start, kind, currency, 0 if cost else amount, amount if cost else 0, 0, 0)
+        for (client, start, kind, currency, cost), amount in amounts.items()
+        if amount
+    ]
+
+
+def _plus(
+    before: Sequence[MarginRow], delta: Sequence[MarginRow], limit: Decimal | None
+) -> tuple[MarginRow, ...]:
+    """Rows after = before + the difference, per (key, currency), flagged afresh."""
+    moved = {(row.key, row.currency): row for row in delta}
+    rows = []
+    for row in before:
+        change = moved.pop((row.key, row.currency), None)
+        if change is None:
+            rows.append(row)
+            continue
+        charge, cost = row.charge + change.charge, row.cost + change.cost
+        rows.append(
+            MarginRow(
+                row.key,
+                row.currency,
+                charge,
+                cost,
+                row.unbilled_charge,
+                row.unbilled_cost,
+                below(charge, cost, limit),
+            )
+        )
+    for change in moved.values():
+        rows.append(replace(change, flagged=below(change.charge, change.cost, limit)))
+    return tuple(sorted(rows, key=lambda row: (row.key, row.currency)))
 
 
 def _movers(invoices: Sequence[Mover], top: int) -> tuple[list[Mover], ...]:
@@ -212,18 +246,33 @@ def simulate(
     problems = check_changes(changes, book, clients, usage_types)
     if problems:
         raise InvalidPricingError(problems)
-    before: list[Cell] = []
-    rated: list[ClientFigures] = []
-    for selection in dict.fromkeys(chosen):
-        before += period_figures(session, partner_id, selection, now, rated=rated).cells
-    keys = {(cell.client_id, cell.period_start) for cell in before}
-    span = (min(s.first for s in chosen), max(s.last for s in chosen))
-    rerated = _rerate(session, partner_id, keys, changes, span, clients, rated)
-    after = before + rerated.delta
-    limit = thresholds(partner.settings).below_percent
-    by_client = compare(
-        group(before, lambda c: c.client_id, limit), group(after, lambda c: c.client_id, limit)
-    )
+    with few_collections():
+        before: list[Cell] = []
+        rated: list[ClientFigures] = []
+        for selection in dict.fromkeys(chosen):
+            before += period_figures(session, partner_id, selection, now, rated=rated).cells
+        keys = {(cell.client_id, cell.period_start) for cell in before}
+        span = (min(s.first for s in chosen), max(s.last for s in chosen))
+        rerated = _rerate(session, partner_id, book, keys, changes, span, clients, rated)
+        return _result(partner_id, chosen, changes, before, rerated, partner.settings, top)
+
+
+def _result(
+    partner_id: str,
+    chosen: Sequence[PeriodSelection],
+    changes: Sequence[Change],
+    before: list[Cell],
+    rerated: _Rerated,
+    settings: dict[str, Any],
+    top: int,
+) -> Simulation:
+    limit = thresholds(settings).below_percent
+    sides = []
+    for key_of, flag in ((_client, limit), (_usage_type, None), (_total, None)):
+        was = group(before, key_of, flag)
+        sides.append((was, _plus(was, group(rerated.delta, key_of), flag)))
+    (clients_before, clients_after), types, totals = sides
+    by_client = compare(clients_before, clients_after)
     invoices = tuple(
         Mover(client, currency, was, now)
         for (client, currency), (was, now) in sorted(rerated.invoices.items())
@@ -235,15 +284,19 @@ def simulate(
         changes=tuple(changes),
         threshold=limit,
         client_periods=rerated.count,
-        portfolio=compare(group(before, _total), group(after, _total)),
+        portfolio=compare(*totals),
         clients=by_client,
-        usage_types=compare(group(before, _usage_type), group(after, _usage_type)),
+        usage_types=compare(*types),
         invoices=invoices,
         rises=tuple(rises),
         falls=tuple(falls),
         crossed_below=tuple(c for c in by_client if not c.before.flagged and c.after.flagged),
         crossed_above=tuple(c for c in by_client if c.before.flagged and not c.after.flagged),
     )
+
+
+def _client(cell: Cell) -> str:
+    return cell.client_id
 
 
 def _total(_cell: Cell) -> str:
