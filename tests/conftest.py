@@ -196,6 +196,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 BROWSER_TESTS = (
     "tests/api/dashboard/test_browser.py::",
     "tests/api/dashboard/test_browser_invoices.py::",
+    "tests/api/dashboard/test_browser_simulator.py::",
 )
 
 

@@ -23,7 +23,7 @@ figures of different currencies are never added.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -37,6 +37,7 @@ from billing.pricing.components import DISCOUNT, SUBSCRIPTION, statement_compone
 from billing.pricing.live import ClientFigures, rate_clients
 from billing.pricing.repository import PricingRepository
 from billing.pricing.service import load_book
+from billing.rating import BillingPeriod
 from billing.tenants.service import get_partner
 
 __all__ = ["Cell", "PeriodFigures", "live_amounts", "period_figures"]
@@ -137,7 +138,9 @@ def period_figures(
     sums = _Sums()
     for what, amount in repo.booked(partner_id, selection):
         sums.add(_CHARGE if what == "charge" else _COST, [amount])
-    live = rate_clients(session, partner_id, now, previous=True, used_only=True)
+    live = rate_clients(
+        session, partner_id, now, previous=True, used_only=True, keep=_starts_in(selection)
+    )
     earliest = min((f.period.start for f in live), default=selection.first)
     issued = repo.issued_periods(partner_id, earliest, selection.last)
     zones = {c.id: c.timezone for c in PricingRepository(session).rated_clients(partner_id)}
@@ -159,6 +162,10 @@ def period_figures(
     sums.add(_INVOICED_CHARGE, repo.invoiced_charges(partner_id, selection))
     sums.add(_INVOICED_COST, repo.invoiced_costs(partner_id, selection))
     return PeriodFigures(partner_id, selection, sums.cells(), frozenset(open_periods))
+
+
+def _starts_in(selection: PeriodSelection) -> Callable[[BillingPeriod], bool]:
+    return lambda period: selection.contains(period.start)
 
 
 def _add_late(

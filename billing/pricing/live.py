@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -156,11 +156,13 @@ def rate_clients(
     previous: bool = False,
     grace: timedelta | None = None,
     used_only: bool = False,
+    keep: Callable[[BillingPeriod], bool] | None = None,
 ) -> list[ClientFigures]:
     """Figures for the period containing `now` (or the local date `on`) of every client (or of
     `client_ids`); with `previous`, the period before it too (with `grace`, only until that
     long after it ended: the window in which late events still reach the period); with
-    `used_only`, only the periods that have usage (what accrual needs)."""
+    `used_only`, only the periods that have usage (what accrual needs); with `keep`, only the
+    periods it keeps (their usage is not even read: what margins of a chosen month need)."""
     partner = get_partner(session, partner_id)
     clients = PricingRepository(session).rated_clients(partner_id, client_ids)
     if client_ids is not None:
@@ -184,6 +186,8 @@ def rate_clients(
     figures: list[ClientFigures] = []
     with few_collections():
         for key, members in groups.items():
+            if keep is not None and not keep(key[0]):
+                continue
             # a window holding most of the partner's clients reads all of them in one pass (the
             # others' totals are left unused): cheaper than seeking to each of them by name
             most = client_ids is None and 2 * len(members) > len(clients)
