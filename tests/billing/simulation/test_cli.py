@@ -68,6 +68,21 @@ def test_file_proposal(world: Engine, tmp_path: Path) -> None:
     assert revenue == {"a": 1890, "b": 2600, "c": 3819, "d": 4000}
 
 
+def test_json_file_with_a_period_flag(world: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "proposal.json"
+    change = {
+        "kind": "client_price",
+        "client": "b",
+        "usage_type": "voice",
+        "price": {"model": "per_unit", "unit_price": 0.05},
+    }
+    path.write_text(json.dumps({"changes": [change]}), encoding="utf-8")
+    payload = json.loads(run("--file", str(path), "--period", "2026-11", "--json"))
+    # b: 10.00 + 200 x 0.05 = 20.00 (was 26.00); nobody else moves
+    assert [(m["client"], m["change"]) for m in payload["falls"]] == [("b", -600)]
+    assert payload["rises"] == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
