@@ -22,6 +22,7 @@ from billing.payments.cli import payments_app
 from billing.portal.cli import portal_app
 from billing.pricing import clients_cli  # noqa: F401 (registers `clients create`)
 from billing.pricing.cli import attach, config_app, prices_app
+from billing.simulation.cli import simulate_command
 from billing.tenants.cli import apikeys_app, clients_app, partners_app, usage_types_app
 from config.cli_errors import describe_failure, safe_database_url
 from config.db import get_engine
@@ -48,6 +49,7 @@ app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(usage_app, name="usage")
 app.add_typer(config_app, name="config")
 app.add_typer(prices_app, name="prices")
+prices_app.command("simulate")(simulate_command)
 app.command("margins")(margins_command)
 ledger_app.command("retag-periods")(retag_command)
 attach(usage_app, ledger_app)

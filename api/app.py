@@ -21,6 +21,7 @@ from billing.metering import endpoints as metering_endpoints
 from billing.payments import endpoints as payments_endpoints
 from billing.portal import endpoints as portal_endpoints
 from billing.pricing import endpoints as pricing_endpoints
+from billing.simulation import endpoints as simulation_endpoints
 from billing.tenants import endpoints as tenant_endpoints
 from config.secret_key import secret_key
 from sync.reconcile import endpoints as reconcile_endpoints
@@ -47,6 +48,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(metering_endpoints.router)
     app.include_router(pricing_endpoints.router)
     app.include_router(margins_endpoints.router)
+    app.include_router(simulation_endpoints.router)
     app.include_router(invoicing_endpoints.router)
     app.include_router(document_endpoints.router)
     app.include_router(payments_endpoints.router)

@@ -198,6 +198,7 @@ BROWSER_TESTS = (
     "tests/api/dashboard/test_browser_invoices.py::",
     "tests/api/dashboard/test_browser_webhooks.py::",
     "tests/api/portal/test_browser_portal.py::",
+    "tests/api/dashboard/test_browser_simulator.py::",
 )
 
 

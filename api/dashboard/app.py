@@ -16,6 +16,7 @@ from api.dashboard import (
     routes_clients,
     routes_invoices,
     routes_overview,
+    routes_simulator,
     routes_usage,
     routes_webhooks,
 )
@@ -48,4 +49,5 @@ def mount_dashboard(app: FastAPI) -> None:
     app.include_router(routes_invoices.router)
     app.include_router(routes_usage.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_simulator.router)
     app.add_exception_handler(SignInRequired, _to_signin)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,7 +34,14 @@ from billing.rating import (
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_client, get_partner
 
-__all__ = ["ClientFigures", "few_collections", "live_figures", "rate_clients"]
+__all__ = [
+    "ClientFigures",
+    "aggregation_rules",
+    "few_collections",
+    "live_figures",
+    "rate_client",
+    "rate_clients",
+]
 
 _ZERO = Decimal(0)
 
@@ -103,20 +110,21 @@ def few_collections() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
-def _rules(session: Session, partner_id: str) -> dict[str, AggregationRule]:
+def aggregation_rules(session: Session, partner_id: str) -> dict[str, AggregationRule]:
     return {
         t.code: AggregationRule(t.aggregation, t.aggregation_property)
         for t in TenantRepository(session).usage_types(partner_id)
     }
 
 
-def _figures(
+def rate_client(
     book: PriceBook,
     client: RatedClient,
     period: BillingPeriod,
     window: tuple[datetime, datetime],
     totals: dict[str, UsageTotal],
 ) -> ClientFigures:
+    """One client's period rated with `book` (the pricing simulator passes an edited copy)."""
     pricing = book.client_pricing(client.id, period)
     quantities = {code: max(total.quantity, _ZERO) for code, total in totals.items()}
     statement = rate_period(
@@ -148,11 +156,13 @@ def rate_clients(
     previous: bool = False,
     grace: timedelta | None = None,
     used_only: bool = False,
+    keep: Callable[[BillingPeriod], bool] | None = None,
 ) -> list[ClientFigures]:
     """Figures for the period containing `now` (or the local date `on`) of every client (or of
     `client_ids`); with `previous`, the period before it too (with `grace`, only until that
     long after it ended: the window in which late events still reach the period); with
-    `used_only`, only the periods that have usage (what accrual needs)."""
+    `used_only`, only the periods that have usage (what accrual needs); with `keep`, only the
+    periods it keeps (their usage is not even read: what margins of a chosen month need)."""
     partner = get_partner(session, partner_id)
     clients = PricingRepository(session).rated_clients(partner_id, client_ids)
     if client_ids is not None:
@@ -162,7 +172,7 @@ def rate_clients(
                 get_client(session, partner_id, client_id)  # raises NotFoundError
         clients = [by_id[client_id] for client_id in client_ids]
     book = load_book(session, partner_id, None if client_ids is None else list(client_ids))
-    rules = _rules(session, partner.id)
+    rules = aggregation_rules(session, partner.id)
     groups: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
     for client in clients:
         period = client_period(client.billing_anchor_day, on or local_today(client.timezone, now))
@@ -176,6 +186,8 @@ def rate_clients(
     figures: list[ClientFigures] = []
     with few_collections():
         for key, members in groups.items():
+            if keep is not None and not keep(key[0]):
+                continue
             # a window holding most of the partner's clients reads all of them in one pass (the
             # others' totals are left unused): cheaper than seeking to each of them by name
             most = client_ids is None and 2 * len(members) > len(clients)
@@ -187,7 +199,7 @@ def rate_clients(
             for client in members:
                 used = by_client.get(client.id)
                 if used or not used_only:
-                    figures.append(_figures(book, client, key[0], window, used or {}))
+                    figures.append(rate_client(book, client, key[0], window, used or {}))
     return figures
 
 
