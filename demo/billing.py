@@ -37,9 +37,13 @@ from billing.invoicing.models import InvoiceStatus
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
 from billing.invoicing.service import approve_invoice, list_invoices, set_auto_approve
 from billing.metering import ingest
+from billing.portal import issue_link_for
 from billing.pricing.accrual import accrue
 from billing.pricing.apply import apply_partner_file
 from billing.rating import margin_percent
+from billing.simulation import simulate
+from billing.simulation.render import describe_change
+from billing.simulation.schemas import WholesaleChange
 from config.db import session_scope
 from config.money import format_minor
 from config.partner_file import load_partner_file
@@ -309,3 +313,32 @@ def _summary(engine: Engine, month: date) -> None:
     _say(f"Trial balance of {PARTNER}:")
     for line in render_trial_balance(balance):
         _say(line)
+    _portal_and_what_if(engine, month, invoices[0].number if invoices else None)
+
+
+#: The what-if the demo asks: the platform raises the voice wholesale price by a cent a minute.
+WHAT_IF = WholesaleChange(
+    kind="wholesale",
+    usage_type="voice_minutes",
+    price={"model": "per_unit", "unit_price": "0.055"},
+)
+
+
+def _portal_and_what_if(engine: Engine, month: date, number: str | None) -> None:
+    """The two things a partner asks next: what its client sees, and what a price change would
+    have done to this month's margins (re-rated, nothing written)."""
+    if number is not None:
+        with session_scope(engine) as session:
+            url = issue_link_for(session, PARTNER, number).url
+        _say(f"Client portal of {number} (after `python main.py serve`): {url}")
+    with session_scope(engine) as session:
+        result = simulate(session, PARTNER, [f"{month:%Y-%m}"], [WHAT_IF], datetime.now(UTC))
+    _say(f"What if {describe_change(WHAT_IF)} (python main.py prices simulate):")
+    for row in result.portfolio:
+        before, after = row.before, row.after
+        _say(
+            f"  margin {format_minor(before.margin, row.currency)} "
+            f"({before.margin_percent}%) -> {format_minor(after.margin, row.currency)} "
+            f"({after.margin_percent}%); clients crossing below the threshold: "
+            f"{', '.join(c.key for c in result.crossed_below) or 'none'}"
+        )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine
@@ -28,6 +30,11 @@ def test_the_demo_runs_and_is_idempotent(
     first = capsys.readouterr().out
     assert "20 drafts (12 auto-approved)" in first and "issued 20 invoices" in first
     assert "Dispute packs: 20 of 20 invoices add up" in first
+    assert "Client portal of BL-000001 (after `python main.py serve`): http" in first
+    # The what-if moves the margin down (a dearer wholesale price) and names the command.
+    [what_if] = [line for line in first.splitlines() if line.startswith("  margin ")]
+    before, after = (Decimal(p) for p in re.findall(r"\(([0-9.]+)%\)", what_if))
+    assert after < before
     run_demo(engine)
     second = capsys.readouterr().out
     assert "nothing new" in second and "0 drafts" in second
