@@ -34,6 +34,7 @@ from sync.stripe import connect_account
 from tests.api.dashboard.browser import expect, live_server, shoot
 from tests.api.dashboard.test_browser import browser
 from tests.api.portal.conftest import World, build, link_in
+from tests.contracts.checks import stripe_check
 
 __all__ = ["browser"]  # the module-scoped chromium of the dashboard's browser tests
 
@@ -48,10 +49,12 @@ FAKE_CHECKOUT = "<!doctype html><title>Checkout</title><h1>Stripe Checkout (fake
 @pytest.fixture
 def fake() -> Iterator[FakeStripe]:
     fake = FakeStripe(base_url=BASE)
+    fake.checks.append(stripe_check())  # every request and answer against Stripe's OpenAPI
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="api.stripe.test").mock(side_effect=fake.handle)
         mock.route(host="127.0.0.1").pass_through()  # our own webhook deliveries
         yield fake
+    assert not fake.violations, fake.violations
 
 
 @pytest.fixture

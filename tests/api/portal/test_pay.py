@@ -25,6 +25,7 @@ from sync.stripe.models import ChargeStatus, StripeCharge, StripeCustomer
 from sync.stripe.repository import account_for_partner
 from tests.api.portal.conftest import TOML, World, build, email_of, link_in, path_of
 from tests.billing.invoicing.builders import balance
+from tests.contracts.checks import stripe_check
 
 BASE = "https://api.stripe.test"
 SECRET = "whsec_portal_test"
@@ -33,9 +34,11 @@ SECRET = "whsec_portal_test"
 @pytest.fixture
 def fake() -> Iterator[FakeStripe]:
     fake = FakeStripe(base_url=BASE)
+    fake.checks.append(stripe_check())  # every request and answer against Stripe's OpenAPI
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="api.stripe.test").mock(side_effect=fake.handle)
         yield fake
+    assert not fake.violations, fake.violations
 
 
 @pytest.fixture
