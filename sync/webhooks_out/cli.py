@@ -1,5 +1,5 @@
-"""`python main.py webhooks ...`: partner webhook endpoints (add, list, rotate, disable,
-enable), their deliveries with the last answers, replay by hand, and a send pass (the `worker`
+"""`python main.py webhooks ...`: partner webhook endpoints (add, list, update, rotate,
+disable, enable), their deliveries with the last answers, replay by hand, and a send pass (the `worker`
 and the scheduler's `webhooks` job send them too). Each command is one unit of work."""
 
 from __future__ import annotations
@@ -127,6 +127,38 @@ def rotate_command(
         raise fail(exc, 2) from exc
     typer.echo(f"secret: {secret}  (shown once)")
     typer.echo(f"the previous secret signs too until {until:%Y-%m-%d %H:%M} UTC")
+
+
+@endpoints_app.command("update")
+def update_command(
+    endpoint_id: Annotated[int, typer.Argument(help="The endpoint.")],
+    url: Annotated[str | None, typer.Option(help="A new https URL.")] = None,
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", "-e", help=f"Replaces the subscriptions (repeat): {_TYPES}."),
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="What the endpoint is for.")] = None,
+    partner: PartnerOpt = None,
+) -> None:
+    """Change the URL, the events subscribed to or the description (as `PATCH` does); the
+    secret and the deliveries already queued stay."""
+    if url is None and not event and description is None:
+        raise fail("nothing to change: give --url, --event or --description", 2)
+    try:
+        with session_scope() as session:
+            row = _endpoint(session, partner_for_command(session, partner), endpoint_id)
+            update_endpoint(
+                session,
+                row,
+                url=url,
+                event_types=event or None,
+                description=description,
+                allow_private=get_settings().webhooks_allow_private_networks,
+            )
+            shown = f"{row.url} ({', '.join(row.event_types)})"
+    except (EndpointError, TenantError) as exc:
+        raise fail(exc, 2) from exc
+    typer.echo(f"webhook endpoint {endpoint_id} -> {shown}")
 
 
 def _set_enabled(endpoint_id: int, partner: str | None, *, enabled: bool) -> None:

@@ -1,4 +1,4 @@
-"""`python main.py webhooks ...`: endpoints add / list / rotate / disable / enable,
+"""`python main.py webhooks ...`: endpoints add / list / update / rotate / disable / enable,
 deliveries with their answers, replay, send; mistakes are one line and exit code 2."""
 
 from __future__ import annotations
@@ -96,3 +96,34 @@ def test_mistakes_are_one_line_and_exit_2(partner: str) -> None:
     assert code == 2 and "webhook endpoint 42: not found" in err
     code, _, err = cli("webhooks", "replay", "42")
     assert code == 2 and "webhook delivery 42: not found" in err
+
+
+def test_update_changes_url_and_subscriptions_and_refuses_bad_ones(partner: str) -> None:
+    code, out, _ = cli(
+        "webhooks", "endpoints", "add", "https://hooks.example.com/a", "-e", "invoice.paid"
+    )
+    assert code == 0, out
+    [endpoint] = json.loads(cli("webhooks", "endpoints", "list", "--json")[1])
+    ident = str(endpoint["id"])
+    code, out, _ = cli(
+        "webhooks",
+        "endpoints",
+        "update",
+        ident,
+        "--url",
+        "https://hooks.example.com/b",
+        "-e",
+        "invoice.issued",
+        "-e",
+        "payment.failed",
+    )
+    assert code == 0 and "https://hooks.example.com/b (invoice.issued, payment.failed)" in out
+    [after] = json.loads(cli("webhooks", "endpoints", "list", "--json")[1])
+    assert after["url"] == "https://hooks.example.com/b"
+    assert sorted(after["event_types"]) == ["invoice.issued", "payment.failed"]
+    code, _, err = cli("webhooks", "endpoints", "update", ident, "--url", "https://10.0.0.1/")
+    assert code == 2 and "not a public address" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("webhooks", "endpoints", "update", ident)
+    assert code == 2 and "nothing to change" in err
+    [unchanged] = json.loads(cli("webhooks", "endpoints", "list", "--json")[1])
+    assert unchanged["url"] == "https://hooks.example.com/b"  # the refused update wrote nothing
