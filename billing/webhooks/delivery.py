@@ -9,8 +9,8 @@ same `webhook-id` and body (at-least-once; receivers dedupe on the id, as the sp
 
 Outcomes (Standard Webhooks, "Delivery success and failure"): 2xx delivered; 410 Gone: the
 receiver wants no more, the delivery is dead and the endpoint disabled; any other answer
-(3xx included: redirects are not followed, the partner should update the URL), a timeout or a
-connection failure: retried on `queue.RETRY_POLICY`, never sooner than a `Retry-After` (429,
+(3xx included: redirects are not followed, the partner should update the URL), a timeout, a
+connection failure or a host that does not resolve (DNS recovers): retried on `queue.RETRY_POLICY`, never sooner than a `Retry-After` (429,
 503), then dead. A refused destination (a private address) is dead at once, with no connection
 opened.
 """
@@ -42,7 +42,7 @@ from workqueue import repository as queue
 
 from . import repository as repo
 from .models import DeliveryStatus, WebhookEndpoint
-from .network import RefusedDestinationError, resolve
+from .network import RefusedDestinationError, UnresolvedHostError, resolve
 from .queue import MAX_ATTEMPTS, RETRY_POLICY, WEBHOOK_QUEUE
 from .service import SecretBox, signing_secrets
 
@@ -190,6 +190,8 @@ def send(
         target, host_header, extensions = _target(url, allow_private=allow_private)
     except RefusedDestinationError as exc:
         raise SendError(f"refused destination: {exc}", retryable=False) from exc
+    except UnresolvedHostError as exc:
+        raise SendError(f"connection failed: {exc}") from exc
     request_headers = {
         **headers,
         "host": host_header,

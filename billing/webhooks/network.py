@@ -23,13 +23,25 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-__all__ = ["RefusedDestinationError", "check_url", "is_public", "resolve"]
+__all__ = [
+    "RefusedDestinationError",
+    "UnresolvedHostError",
+    "check_url",
+    "is_public",
+    "resolve",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class RefusedDestinationError(Exception):
     """The URL's host is, or resolves to, an address webhooks may not reach."""
+
+
+class UnresolvedHostError(Exception):
+    """The host did not resolve now. Not a refusal: DNS fails for a while (a lapsed record, a
+    resolver timeout) and then works again, so the delivery is retried like a refused
+    connection."""
 
 
 def is_public(address: IPAddress) -> bool:
@@ -84,7 +96,8 @@ def check_url(url: str, *, allow_private: bool) -> str | None:
 
 def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
     """Every address `host` resolves to, each checked; raises `RefusedDestinationError` when one
-    is not public (and the allowance is off) or the name does not resolve."""
+    is not public (and the allowance is off), `UnresolvedHostError` when the name does not
+    resolve."""
     literal = _literal(host)
     if literal is not None:
         found: list[IPAddress] = [literal]
@@ -92,12 +105,12 @@ def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
-            raise RefusedDestinationError(f"{host} does not resolve ({exc})") from exc
+            raise UnresolvedHostError(f"{host} does not resolve ({exc})") from exc
         found = list(
             dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
         )
     if not found:
-        raise RefusedDestinationError(f"{host} resolves to no address")
+        raise UnresolvedHostError(f"{host} resolves to no address")
     if not allow_private:
         refused = [a for a in found if not is_public(a)]
         if refused:

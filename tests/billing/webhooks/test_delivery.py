@@ -146,6 +146,21 @@ def test_connection_refused_is_retried_then_dead(
     assert row.last_status_code is None
 
 
+def test_a_host_that_does_not_resolve_is_retried_not_refused(
+    engine: Engine, session: Session, partner: str, box: SecretBox
+) -> None:
+    """DNS failures pass (a lapsed record, a resolver down): the delivery waits for its next
+    attempt instead of going dead at once like a private address."""
+    endpoint(session, box, "https://hooks.does-not-exist.invalid/hook")  # RFC 6761: never resolves
+    fire(session)
+    report = run(engine, box)
+    assert (report.dead, report.retrying) == (0, 1)
+    [row] = deliveries(session)
+    assert row.status is not DeliveryStatus.DEAD
+    assert row.last_error is not None and "does not resolve" in row.last_error
+    assert row.next_attempt_at is not None and row.next_attempt_at > NOW
+
+
 def test_a_receiver_that_does_not_answer_in_time_is_retried(
     engine: Engine, session: Session, partner: str, box: SecretBox, receiver: Receiver
 ) -> None:
