@@ -163,28 +163,31 @@ def rate_clients(
     long after it ended: the window in which late events still reach the period); with
     `used_only`, only the periods that have usage (what accrual needs); with `keep`, only the
     periods it keeps (their usage is not even read: what margins of a chosen month need)."""
-    partner = get_partner(session, partner_id)
-    clients = PricingRepository(session).rated_clients(partner_id, client_ids)
-    if client_ids is not None:
-        by_id = {client.id: client for client in clients}
-        for client_id in client_ids:
-            if client_id not in by_id:
-                get_client(session, partner_id, client_id)  # raises NotFoundError
-        clients = [by_id[client_id] for client_id in client_ids]
-    book = load_book(session, partner_id, None if client_ids is None else list(client_ids))
-    rules = aggregation_rules(session, partner.id)
-    groups: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
-    for client in clients:
-        period = client_period(client.billing_anchor_day, on or local_today(client.timezone, now))
-        groups[(period, client.timezone)].append(client)
-        if previous:
-            before = client_period(client.billing_anchor_day, period.start - timedelta(days=1))
-            ended = period_window(before, client.timezone)[1]
-            if grace is None or now < ended + grace:
-                groups[(before, client.timezone)].append(client)
-    usage = UsageTotalsRepository(session)
-    figures: list[ClientFigures] = []
+    # The book, the totals and the figures are all allocated here: collect less meanwhile.
     with few_collections():
+        partner = get_partner(session, partner_id)
+        clients = PricingRepository(session).rated_clients(partner_id, client_ids)
+        if client_ids is not None:
+            by_id = {client.id: client for client in clients}
+            for client_id in client_ids:
+                if client_id not in by_id:
+                    get_client(session, partner_id, client_id)  # raises NotFoundError
+            clients = [by_id[client_id] for client_id in client_ids]
+        book = load_book(session, partner_id, None if client_ids is None else list(client_ids))
+        rules = aggregation_rules(session, partner.id)
+        groups: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
+        for client in clients:
+            period = client_period(
+                client.billing_anchor_day, on or local_today(client.timezone, now)
+            )
+            groups[(period, client.timezone)].append(client)
+            if previous:
+                before = client_period(client.billing_anchor_day, period.start - timedelta(days=1))
+                ended = period_window(before, client.timezone)[1]
+                if grace is None or now < ended + grace:
+                    groups[(before, client.timezone)].append(client)
+        usage = UsageTotalsRepository(session)
+        figures: list[ClientFigures] = []
         for key, members in groups.items():
             if keep is not None and not keep(key[0]):
                 continue
