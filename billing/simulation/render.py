@@ -62,7 +62,7 @@ _HEAD = (f"  {'':<24} {'revenue':>18} {'cost':>18} {'margin':>18} {'margin %':>9
 
 def _comparison(row: Comparison, name: str) -> list[str]:
     cur = row.currency
-    lines = [f"  {name[:24]}"]
+    lines = [f"  {name}"]  # a line of its own: never cut
     for label, side in (("before", row.before), ("after", row.after)):
         lines.append(
             f"    {label:<22} {format_money(side.charge, cur):>18} "
@@ -119,7 +119,7 @@ def simulation_lines(result: Simulation, *, every_client: bool = False) -> list[
         lines.append("  (nothing charged or costed in these periods)")
     lines += ["", "By usage type", *_HEAD]
     for row in result.usage_types:
-        lines += _comparison(row, row.key)
+        lines += _comparison(row, result.label(row.key))
     lines += ["", *_movers("Invoices that rise most (with tax)", result.rises)]
     lines += _movers("Invoices that fall most (with tax)", result.falls)
     threshold = result.threshold

@@ -7,8 +7,8 @@ same as `margins --period` prints it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing.margins.service import MarginRow
@@ -79,6 +79,12 @@ class Simulation:
     """Clients at or above the partner's margin threshold before, under it after."""
     crossed_above: tuple[Comparison, ...]
     """Clients under the threshold before, back at or above it after."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """What people read for a usage type's key (its display name; the base fees, minimum
+    true-ups and discounts for the row without one). The keys stay codes for machines."""
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, key)
 
 
 def compare(before: Sequence[MarginRow], after: Sequence[MarginRow]) -> tuple[Comparison, ...]:

@@ -254,7 +254,10 @@ def simulate(
         keys = {(cell.client_id, cell.period_start) for cell in before}
         span = (min(s.first for s in chosen), max(s.last for s in chosen))
         rerated = _rerate(session, partner_id, book, keys, changes, span, clients, rated)
-        return _result(partner_id, chosen, changes, before, rerated, partner.settings, top)
+        simulation = _result(partner_id, chosen, changes, before, rerated, partner.settings, top)
+    labels = {code: t.display_name for code, t in usage_types.items()}
+    labels[_NO_USAGE_TYPE] = "Base fees, minimum true-ups and discounts"
+    return replace(simulation, labels=labels)
 
 
 def _result(

@@ -71,6 +71,9 @@ def test_compare_a_proposal(page_client: TestClient, token: str, session: Sessio
     assert _minor(html, "sim-portfolio", "total", "change") == [770, 4000, -3230]
     assert "135.19 USD" in html and "142.89 USD" in html
     assert "plan std: voice at" in html and "wholesale voice:" in html
+    # usage types by the names people know; the fee row said in words (data-key keeps the code)
+    assert 'rowspan="3">Voice minutes <span' in html
+    assert 'rowspan="3">Base fees, minimum true-ups and discounts <span' in html
     assert 'data-testid="apply-form"' in html
     session.rollback()
     assert row_counts(session) == counts

@@ -42,6 +42,8 @@ def test_table_and_json(world: Engine) -> None:
     # portfolio: 135.19 -> 135.19 + 2.00 (a) + 5.70 (c: 6.00 less 5 %) = 142.89
     assert "135.19 USD" in text and "142.89 USD" in text and "+7.70 USD" in text
     assert "c " in text and "a " in text
+    # usage types by the names people know, the fee row said in words (JSON keeps the codes)
+    assert "  Voice minutes\n" in text and "  Base fees, minimum true-ups and discounts" in text
     payload = json.loads(
         run("--period", "2026-11", "--wholesale", "voice=0.09", "--json", "--top", "2")
     )
