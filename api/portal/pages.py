@@ -35,7 +35,7 @@ from billing.documents.render import document_view
 from billing.invoicing.browse_repository import BrowseFilter, browse_invoices, payment_state_of
 from billing.invoicing.documents import invoice_document
 from billing.invoicing.explain import explain_invoice, line_event_rows
-from billing.invoicing.models import Invoice, InvoiceLineKind, InvoiceStatus
+from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.invoicing.pdfs import invoice_pdf
 from billing.invoicing.repository import InvoiceRepository
 from billing.portal import (
@@ -55,7 +55,6 @@ from config.request_session import DbSession
 __all__ = ["EARLIER_SHOWN", "router"]
 
 EARLIER_SHOWN = 24  # the client's invoices listed on a page (two years of monthly invoices)
-_TOTALS = frozenset({InvoiceLineKind.DISCOUNT, InvoiceLineKind.TAX})
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 # No length limit here: an over-long token gets the same "not valid" page as any other
@@ -112,7 +111,6 @@ def _invoice_page(
         invoice=invoice,
         doc=doc,
         view=document_view(doc),
-        lines=[line for line in lines if line.kind not in _TOTALS],
         explanation=explanation,
         state=_state(invoice, today),
         earlier=[(i, _state(i, today)) for i in earlier],

@@ -225,6 +225,7 @@ class DocumentLine:
     unit: str | None = None
     tier_label: str | None = None
     tier: int | None = None
+    position: int | None = None  # the stored invoice line's; None for document-only rows
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", DocumentLineKind(self.kind))

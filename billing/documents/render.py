@@ -104,6 +104,7 @@ class _LineView:
     unit_price: str
     amount: str
     included: bool
+    position: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,7 @@ def _line_view(line: DocumentLine, currency: str, locale: str) -> _LineView:
         unit_price=rate,
         amount=format_amount(line.amount_minor, currency, locale),
         included=line.kind is DocumentLineKind.INCLUDED and line.amount_minor == 0,
+        position=line.position,
     )
 
 

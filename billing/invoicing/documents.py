@@ -109,6 +109,7 @@ def _document_line(
         usage_type=line.usage_type,
         unit=unit,
         tier=tier,
+        position=line.position if isinstance(line, InvoiceLine) else None,
     )
 
 

@@ -6,11 +6,14 @@ client's invoice."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlmodel import col, select
 
 from billing.documents.events_csv import EVENTS_CSV_HEADER
@@ -91,6 +94,31 @@ def test_the_pdf_is_the_stored_document(client: TestClient, link: str, world: Wo
     _secured(response)
     with world.session() as session:
         assert response.content == invoice_pdf(session, world.last)
+
+
+def test_the_lines_table_is_the_pdfs(client: TestClient, link: str, world: World) -> None:
+    """The page prints the document's own lines (`document_view`), so each row's description
+    and amount are the stored PDF's, in its order: the client sees one invoice, not two."""
+    page = client.get(f"{link}/invoices/{world.last.id}").text
+    table = page.split('data-testid="lines"')[1].split("</table>")[0]
+    rows = [
+        [re.sub(r"<[^>]+>", " ", cell).split("Usage:")[0].strip() for cell in cells]
+        for cells in (
+            re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>")[1], flags=re.S)
+        )
+    ]
+    assert rows and all(len(cells) == 4 for cells in rows)
+    with world.session() as session:
+        pdf = invoice_pdf(session, world.last)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    flat = " ".join(text.split())
+    found = 0
+    for description, _quantity, _rate, amount in rows:
+        spot = flat.find(" ".join(html.unescape(description).split()), found)
+        assert spot >= 0, (description, flat)
+        assert html.unescape(amount) in flat[spot:], (amount, description)
+        found = spot
 
 
 def test_a_lines_usage_and_its_csv(client: TestClient, link: str, world: World) -> None:
