@@ -24,7 +24,7 @@ import ssl
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -53,7 +53,7 @@ _T = TypeVar("_T")
 
 EXCERPT_BYTES = 1024
 """How much of an answer's body is kept (the dashboard and the CLI show it)."""
-MAX_RETRY_AFTER = 24 * 3600.0
+MAX_RETRY_AFTER = timedelta(days=1)
 USER_AGENT = "Rebill-Webhooks/1"
 _jitter = random.Random()  # noqa: S311 - jitter, not secrets
 
@@ -62,7 +62,7 @@ _jitter = random.Random()  # noqa: S311 - jitter, not secrets
 class Answer:
     status_code: int
     excerpt: str
-    retry_after: float | None = None
+    retry_after: timedelta | None = None
 
 
 class SendError(Exception):
@@ -105,18 +105,24 @@ def sign_headers(message_id: str, body: str, secrets: list[str], at: datetime) -
     }
 
 
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a `Retry-After` header (delay-seconds or an HTTP date), capped at a day."""
+def _seconds(wait: timedelta | None) -> int | None:
+    """The work queue takes a provider's wait in seconds (rounded up: never sooner)."""
+    return None if wait is None else -(-wait // timedelta(seconds=1))
+
+
+def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """The wait a `Retry-After` header asks for (delay-seconds or an HTTP date), capped at a
+    day."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
+        return min(timedelta(seconds=int(value[:9])), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
+    return min(max(timedelta(0), when - now), MAX_RETRY_AFTER)
 
 
 def _target(url: str, *, allow_private: bool) -> tuple[str, str, dict[str, Any]]:
@@ -138,14 +144,14 @@ async def _exchange(
     body: bytes,
     headers: dict[str, str],
     extensions: dict[str, Any],
-    connect_timeout: float,
-    timeout: float,
+    connect_timeout: timedelta,
+    timeout: timedelta,
     *,
     verify: ssl.SSLContext | bool,
 ) -> tuple[int, httpx.Headers, bytes]:
     """One POST: (status, headers, the first `EXCERPT_BYTES` of the body). No redirect is
     followed and no proxy is taken from the environment."""
-    limits = httpx.Timeout(timeout, connect=connect_timeout)
+    limits = httpx.Timeout(timeout.total_seconds(), connect=connect_timeout.total_seconds())
     async with (
         httpx.AsyncClient(
             timeout=limits, follow_redirects=False, trust_env=False, verify=verify
@@ -179,8 +185,8 @@ def send(
     headers: dict[str, str],
     *,
     allow_private: bool,
-    connect_timeout: float,
-    timeout: float,
+    connect_timeout: timedelta,
+    timeout: timedelta,
     verify: ssl.SSLContext | bool = True,
 ) -> Answer:
     """POST `body`; the answer on a 2xx, `SendError` otherwise. At most `connect_timeout` to
@@ -208,9 +214,10 @@ def send(
         verify=verify,
     )
     try:
-        code, answer_headers, excerpt = _run(asyncio.wait_for(exchange, timeout))
+        code, answer_headers, excerpt = _run(asyncio.wait_for(exchange, timeout.total_seconds()))
     except (TimeoutError, httpx.TimeoutException) as exc:
-        raise SendError(f"timed out ({type(exc).__name__}, limit {timeout:g} s)") from exc
+        limit = timeout.total_seconds()
+        raise SendError(f"timed out ({type(exc).__name__}, limit {limit:g} s)") from exc
     except httpx.HTTPError as exc:
         raise SendError(f"connection failed: {type(exc).__name__}: {exc}") from exc
     answer = Answer(
@@ -293,7 +300,7 @@ def _fail(
             now=now,
             policy=policy,
             rng=_jitter,
-            retry_after=None if exc.answer is None else exc.answer.retry_after,
+            retry_after=_seconds(None if exc.answer is None else exc.answer.retry_after),
             permanent=not exc.retryable,
             attempt=claim.attempt,
             values=_answer_values(exc.answer, now),
@@ -322,8 +329,8 @@ def deliver_due(
     limit: int = 100,
     policy: RetryPolicy = RETRY_POLICY,
     allow_private: bool | None = None,
-    connect_timeout: float | None = None,
-    timeout: float | None = None,
+    connect_timeout: timedelta | None = None,
+    timeout: timedelta | None = None,
     tls: ssl.SSLContext | None = None,
 ) -> DeliveryReport:
     """Send up to `limit` deliveries due at `now` (tests fix it; the signature's timestamp is
@@ -332,8 +339,8 @@ def deliver_due(
     replaces the system's trusted certificates (tests; certifi's bundle by default)."""
     settings = get_settings()
     private = settings.webhooks_allow_private_networks if allow_private is None else allow_private
-    connect = connect_timeout or settings.webhooks_connect_timeout_seconds
-    total = timeout or settings.webhooks_timeout_seconds
+    connect = connect_timeout or timedelta(seconds=settings.webhooks_connect_timeout_seconds)
+    total = timeout or timedelta(seconds=settings.webhooks_timeout_seconds)
     factory = session_factory(sessions)
     clock: Callable[[], datetime] = utcnow if now is None else (lambda: now)
     with factory() as session:

@@ -62,7 +62,9 @@ def deliveries(session: Session) -> list[WebhookDelivery]:
 
 
 def run(engine: Engine, box: SecretBox, now: datetime = NOW, **kwargs: Any) -> Any:
-    return deliver_due(engine, box, now=now, allow_private=True, timeout=2, **kwargs)
+    return deliver_due(
+        engine, box, now=now, allow_private=True, timeout=timedelta(seconds=2), **kwargs
+    )
 
 
 def test_a_delivery_is_signed_and_verifies_with_the_reference_library(
@@ -167,7 +169,14 @@ def test_a_receiver_that_does_not_answer_in_time_is_retried(
     endpoint(session, box, receiver.url)
     fire(session)
     receiver.script = ["stall"]
-    report = deliver_due(engine, box, now=NOW, allow_private=True, timeout=0.3, connect_timeout=1)
+    report = deliver_due(
+        engine,
+        box,
+        now=NOW,
+        allow_private=True,
+        timeout=timedelta(milliseconds=300),
+        connect_timeout=timedelta(seconds=1),
+    )
     assert report.retrying == 1
     [row] = deliveries(session)
     assert row.status == DeliveryStatus.FAILED
