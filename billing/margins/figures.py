@@ -32,7 +32,7 @@ from sqlmodel import Session
 from billing.invoicing.late import RunContext, late_adjustments
 from billing.margins.repository import Amount, MarginsRepository
 from billing.margins.selection import PeriodSelection
-from billing.pricing.book import local_today
+from billing.pricing.book import PriceBook, local_today
 from billing.pricing.components import DISCOUNT, SUBSCRIPTION, statement_components
 from billing.pricing.live import ClientFigures, rate_clients
 from billing.pricing.repository import PricingRepository
@@ -131,14 +131,17 @@ def period_figures(
     *,
     client_id: str | None = None,
     rated: list[ClientFigures] | None = None,
+    book: PriceBook | None = None,
 ) -> PeriodFigures:
     """Every client's periods starting in `selection` (see the module doc); with `client_id`,
     that client's only: the same cells, without rating and reading the rest of the partner.
     With `rated`, the live figures rated on the way of every client period in the selection
     (invoiced or not) are appended to it, so that the pricing simulator re-rates from them
-    instead of twice."""
+    instead of twice. `book` is the partner's price book when the caller has loaded it; else it
+    is loaded here, once for the live figures and the late usage both."""
     repo = MarginsRepository(session, client_id)
     only = None if client_id is None else [client_id]
+    book = book or load_book(session, partner_id, only)
     sums = _Sums()
     for what, amount in repo.booked(partner_id, selection):
         sums.add(_CHARGE if what == "charge" else _COST, [amount])
@@ -150,6 +153,7 @@ def period_figures(
         previous=True,
         used_only=True,
         keep=_starts_in(selection),
+        book=book,
     )
     earliest = min((f.period.start for f in live), default=selection.first)
     issued = repo.issued_periods(partner_id, earliest, selection.last)
@@ -168,7 +172,7 @@ def period_figures(
         sums.replace(*key, _CHARGE, charges)
         sums.replace(*key, _COST, costs)
         open_periods.add(key)
-    _add_late(session, partner_id, selection, now, sums, only)
+    _add_late(session, partner_id, selection, now, sums, only, book)
     sums.add(_INVOICED_CHARGE, repo.invoiced_charges(partner_id, selection))
     sums.add(_INVOICED_COST, repo.invoiced_costs(partner_id, selection))
     return PeriodFigures(partner_id, selection, sums.cells(), frozenset(open_periods))
@@ -185,6 +189,7 @@ def _add_late(
     now: datetime,
     sums: _Sums,
     only: list[str] | None,
+    book: PriceBook,
 ) -> None:
     """Late usage of invoiced periods that no issued invoice carries yet (of `only`'s clients
     when given)."""
@@ -194,7 +199,7 @@ def _add_late(
     if selection.last < oldest.date() or not clients:
         return
     currencies = {client.id: client.currency for client in clients}
-    ctx = RunContext(session, partner, load_book(session, partner_id), now)
+    ctx = RunContext(session, partner, book, now)
     found = late_adjustments(ctx, sorted(currencies), issued_only=True)
     for client_id, adjustments in found.items():
         for item in adjustments:

@@ -157,12 +157,16 @@ def rate_clients(
     grace: timedelta | None = None,
     used_only: bool = False,
     keep: Callable[[BillingPeriod], bool] | None = None,
+    book: PriceBook | None = None,
 ) -> list[ClientFigures]:
     """Figures for the period containing `now` (or the local date `on`) of every client (or of
     `client_ids`); with `previous`, the period before it too (with `grace`, only until that
     long after it ended: the window in which late events still reach the period); with
     `used_only`, only the periods that have usage (what accrual needs); with `keep`, only the
-    periods it keeps (their usage is not even read: what margins of a chosen month need)."""
+    periods it keeps (their usage is not even read: what margins of a chosen month need);
+    with `book`, that price book (loaded by a caller that needs it too) instead of loading
+    it again; it must hold `client_ids`' rows, as `load_book` for them or for every client
+    does."""
     # The book, the totals and the figures are all allocated here: collect less meanwhile.
     with few_collections():
         partner = get_partner(session, partner_id)
@@ -173,7 +177,8 @@ def rate_clients(
                 if client_id not in by_id:
                     get_client(session, partner_id, client_id)  # raises NotFoundError
             clients = [by_id[client_id] for client_id in client_ids]
-        book = load_book(session, partner_id, None if client_ids is None else list(client_ids))
+        if book is None:
+            book = load_book(session, partner_id, None if client_ids is None else list(client_ids))
         rules = aggregation_rules(session, partner.id)
         groups: dict[tuple[BillingPeriod, str], list[RatedClient]] = defaultdict(list)
         for client in clients:

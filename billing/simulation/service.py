@@ -250,7 +250,8 @@ def simulate(
         before: list[Cell] = []
         rated: list[ClientFigures] = []
         for selection in dict.fromkeys(chosen):
-            before += period_figures(session, partner_id, selection, now, rated=rated).cells
+            figures = period_figures(session, partner_id, selection, now, rated=rated, book=book)
+            before += figures.cells
         keys = {(cell.client_id, cell.period_start) for cell in before}
         span = (min(s.first for s in chosen), max(s.last for s in chosen))
         rerated = _rerate(session, partner_id, book, keys, changes, span, clients, rated)
