@@ -22,11 +22,10 @@ from billing.invoicing.credits import create_credit_note
 from billing.invoicing.errors import (
     InvalidCreditError,
     InvalidTransitionError,
-    InvoiceKeyError,
-    InvoiceNotFoundError,
     InvoicingError,
 )
 from billing.invoicing.explain import explain_invoice
+from billing.invoicing.http_errors import invoice_key_errors
 from billing.invoicing.issuing import issue_invoice
 from billing.invoicing.models import Invoice, InvoiceStatus
 from billing.invoicing.repository import InvoiceFilter, InvoiceRepository
@@ -44,7 +43,6 @@ from billing.invoicing.schemas import (
 )
 from billing.invoicing.service import approve_invoice, get_invoice, list_invoices, void_invoice
 from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, partner_of
-from billing.tenants.endpoints import translate_errors
 from billing.tenants.models import Scope
 from billing.tenants.schemas import ErrorResponse, Principal
 from config.bounds import database_id, month_days
@@ -78,12 +76,8 @@ class CloseOut(BaseModel):
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
-        with translate_errors():
+        with invoice_key_errors():
             yield
-    except InvoiceNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except InvoiceKeyError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"key: {exc}") from exc
     except InvalidTransitionError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except (InvalidCreditError, InvoicingError, ValueError) as exc:

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from billing.idempotency.guard import idempotent
-from billing.invoicing.errors import InvoiceKeyError, InvoiceNotFoundError, InvoicingError
+from billing.invoicing.errors import InvoicingError
+from billing.invoicing.http_errors import invoice_key_errors
 from billing.invoicing.repository import InvoiceRepository
 from billing.payments.errors import PaymentsError, PaymentStateError
 from billing.payments.manual import list_payments, record_manual_payment
 from billing.payments.schemas import PaymentIn, PaymentPage, PaymentRead, payment_read
 from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, partner_of
-from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
 from config.bounds import database_id
 from config.request_session import DbSession
@@ -36,12 +36,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @contextmanager
 def _errors(key_parameter: str = "key") -> Iterator[None]:
     try:
-        with translate_errors():
+        with invoice_key_errors(key_parameter):
             yield
-    except InvoiceNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except InvoiceKeyError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{key_parameter}: {exc}") from exc
     except PaymentStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except (PaymentsError, InvoicingError, ValueError) as exc:

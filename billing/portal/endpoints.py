@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response, status
 
 from billing.idempotency.guard import idempotent
-from billing.invoicing.errors import InvoiceKeyError, InvoiceNotFoundError
+from billing.invoicing.http_errors import invoice_key_errors
 from billing.portal.errors import NotIssuedError
 from billing.portal.repository import PortalRepository
 from billing.portal.schemas import PortalLinkPage, PortalLinkRead, RevokedCount, link_read
@@ -25,7 +25,6 @@ from billing.portal.service import (
     revoke_link,
 )
 from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, partner_of
-from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import ErrorResponse
 from billing.tenants.service import get_client
 from config.request_session import DbSession
@@ -42,12 +41,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
-        with translate_errors():
+        with invoice_key_errors():
             yield
-    except InvoiceNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except InvoiceKeyError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"key: {exc}") from exc
     except NotIssuedError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
