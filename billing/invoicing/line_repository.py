@@ -12,14 +12,13 @@ from sqlmodel import Session, col
 
 from billing.invoicing.models import CreditNoteLine, InvoiceLine, InvoiceUsage
 from billing.invoicing.rows import LineFigure, UsageFigure
-from config.key_arrays import keyed_queries
+from config.key_arrays import keyed_queries, on_postgres
 
 __all__ = ["LineQueries"]
 
 
 class LineQueries:
     session: Session
-    postgres: bool  # `UsageQueries.postgres`, beside it in `InvoiceRepository`
 
     def delete_draft_content(self, invoice_id: int) -> None:
         """A refresh replaces a draft's lines and usage (the database refuses it once issued)."""
@@ -31,7 +30,7 @@ class LineQueries:
         found: dict[int, list[InvoiceLine]] = {i: [] for i in invoice_ids}
         query = select(InvoiceLine).order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.position))
         for chunked in keyed_queries(
-            query, col(InvoiceLine.invoice_id), invoice_ids, postgres=self.postgres
+            query, col(InvoiceLine.invoice_id), invoice_ids, postgres=on_postgres(self.session)
         ):
             for line in self.session.scalars(chunked):
                 found[line.invoice_id].append(line)
@@ -41,7 +40,7 @@ class LineQueries:
         found: dict[int, list[InvoiceUsage]] = {i: [] for i in invoice_ids}
         query = select(InvoiceUsage).order_by(col(InvoiceUsage.id))
         for chunked in keyed_queries(
-            query, col(InvoiceUsage.invoice_id), invoice_ids, postgres=self.postgres
+            query, col(InvoiceUsage.invoice_id), invoice_ids, postgres=on_postgres(self.session)
         ):
             for row in self.session.scalars(chunked):
                 found[row.invoice_id].append(row)
@@ -59,7 +58,7 @@ class LineQueries:
             col(line.adjusts),
         ).order_by(col(line.invoice_id), col(line.position))
         for chunked in keyed_queries(
-            query, col(line.invoice_id), invoice_ids, postgres=self.postgres
+            query, col(line.invoice_id), invoice_ids, postgres=on_postgres(self.session)
         ):
             for invoice_id, *values in self.session.execute(chunked):
                 found[invoice_id].append(LineFigure(*values))
@@ -77,7 +76,7 @@ class LineQueries:
             col(row.cost_minor),
         ).order_by(col(row.id))
         for chunked in keyed_queries(
-            query, col(row.invoice_id), invoice_ids, postgres=self.postgres
+            query, col(row.invoice_id), invoice_ids, postgres=on_postgres(self.session)
         ):
             for invoice_id, *values in self.session.execute(chunked):
                 found[invoice_id].append(UsageFigure(*values))
@@ -89,7 +88,10 @@ class LineQueries:
             col(CreditNoteLine.credit_note_id), col(CreditNoteLine.position)
         )
         for chunked in keyed_queries(
-            query, col(CreditNoteLine.credit_note_id), credit_note_ids, postgres=self.postgres
+            query,
+            col(CreditNoteLine.credit_note_id),
+            credit_note_ids,
+            postgres=on_postgres(self.session),
         ):
             for line in self.session.scalars(chunked):
                 found[line.credit_note_id].append(line)
