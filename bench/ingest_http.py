@@ -63,7 +63,7 @@ from bench._common import (  # noqa: E402
 from bench._ingest_setup import TYPES as INGEST_TYPES  # noqa: E402
 from bench._ingest_setup import seed as seed_partner  # noqa: E402
 from billing.metering import EventSource, ingest  # noqa: E402
-from billing.metering.validation import parse_batch  # noqa: E402
+from billing.metering.batch_body import parse_batch  # noqa: E402
 from billing.tenants import Scope, create_api_key  # noqa: E402
 from config.db import session_scope  # noqa: E402
 from config.secret_key import generate_key  # noqa: E402

@@ -210,8 +210,8 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--events-per-client", type=int, default=10)
     args = parser.parse_args()
-    from sandbox.base import FakeTransport
     from sandbox.quickbooks import FakeQuickBooks
+    from sandbox.transport import FakeTransport
 
     engine, path = fresh_sqlite()
     print(

@@ -118,7 +118,7 @@ def _remote(provider: str, fake: Any) -> Remote:
 
 
 def _fake(provider: str) -> Any:
-    from sandbox.base import FakeTransport
+    from sandbox.transport import FakeTransport
 
     if provider == "quickbooks":
         from sandbox.quickbooks import FakeQuickBooks

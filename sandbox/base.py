@@ -7,8 +7,8 @@ token (401 with `auth_error_response`), check the rate limits (429 with Retry-Af
 `rate_limit_response`), then dispatch; and replays idempotent requests (`replay` / `remember`).
 
 Use it as a respx side effect (``respx_mock.route(host=...).mock(side_effect=fake.handle)``),
-through `FakeTransport` (an `httpx.AsyncBaseTransport`, which also measures concurrency and
-can add latency), or on loopback through an ASGI adapter.
+through `transport.FakeTransport` (an `httpx.AsyncBaseTransport`, which also measures
+concurrency and can add latency), or on loopback through an ASGI adapter.
 
 Time is `fake.now()`: the monotonic clock plus whatever `advance(seconds)` added, so tests can
 step over a rate-limit window without sleeping.
@@ -16,7 +16,6 @@ step over a rate-limit window without sleeping.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import json
@@ -29,15 +28,11 @@ from typing import Any, Literal
 
 import httpx
 
-from connectors.base import AuthExpiredError
-
 __all__ = [
     "ContractCheck",
     "ContractViolationError",
     "FailureKind",
     "FakeRemote",
-    "FakeTokens",
-    "FakeTransport",
     "LoggedRequest",
     "RateLimit",
     "json_response",
@@ -357,55 +352,3 @@ class FakeRemote:
     def invoices_by_number(self, number: str) -> list[dict[str, Any]]:
         """Every stored invoice (voided ones included) with this number, in remote shape."""
         raise NotImplementedError
-
-
-class FakeTransport(httpx.AsyncBaseTransport):
-    """Routes an `httpx.AsyncClient` to a fake, optionally with latency so concurrency limits
-    can be exceeded and measured (`max_in_flight`)."""
-
-    def __init__(self, fake: FakeRemote, *, latency: float = 0.0) -> None:
-        self.fake = fake
-        self.latency = latency
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        self.fake.enter(request)
-        try:
-            if self.latency:
-                await asyncio.sleep(self.latency)
-            response = self.fake.handle(request)
-        finally:
-            self.fake.leave(request)
-            self.in_flight -= 1
-        await response.aread()
-        return response
-
-
-class FakeTokens:
-    """A `connectors.http.TokenSource` backed by a fake: `refresh_after_rejection` gets a
-    fresh token from the fake, or raises the AuthExpiredError of `connectors.base` when
-    `refresh_fails` is set (an invalid refresh token)."""
-
-    def __init__(self, fake: FakeRemote, *, on_refresh: Callable[[], None] | None = None) -> None:
-        self.fake = fake
-        self.token = fake.initial_token
-        self.refresh_fails = False
-        self.refreshes = 0
-        self._on_refresh = on_refresh
-
-    async def access_token(self) -> str:
-        return self.token
-
-    async def refresh_after_rejection(self, rejected: str) -> str:
-        if self.refresh_fails:
-            raise AuthExpiredError("the refresh token was refused: reconnect the company")
-        if rejected == self.token:  # another caller may have refreshed already
-            self.refreshes += 1
-            self.token = self.fake.issue_token()
-            if self._on_refresh is not None:
-                self._on_refresh()
-        return self.token

@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 from api.dashboard.models import DashboardRole
 from api.dashboard.session import SessionData, csrf_ok, read_session
 from api.dashboard.signins import session_user
-from billing.documents.document import PartnerBranding
 from billing.documents.formatting import format_amount, format_money, format_quantity
+from billing.documents.parties import PartnerBranding
 from billing.tenants.models import Partner
 from billing.tenants.repository import TenantRepository
 from config.bounds import month_days

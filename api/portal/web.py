@@ -30,7 +30,6 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from billing.documents.document import Logo, PartnerBranding
 from billing.documents.formatting import (
     format_amount,
     format_date,
@@ -38,6 +37,7 @@ from billing.documents.formatting import (
     format_quantity,
     format_rate,
 )
+from billing.documents.parties import Logo, PartnerBranding
 from billing.portal import (
     LinkExpiredError,
     LinkForgedError,

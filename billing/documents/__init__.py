@@ -17,13 +17,10 @@ from .backends import (
 )
 from .delivery import QueuedDocument, queue_document
 from .document import (
-    ClientDetails,
     DocumentKind,
     DocumentLine,
     DocumentLineKind,
     InvoiceDocument,
-    Logo,
-    PartnerBranding,
     TaxDetails,
     document_lines,
 )
@@ -39,6 +36,7 @@ from .outbox import (
     retry_email,
     send_due_emails,
 )
+from .parties import ClientDetails, Logo, PartnerBranding
 from .pdf import document_path, render_invoice_pdf, stored_path, write_invoice_pdf
 from .render import render_email_html, render_email_text, render_invoice_html
 

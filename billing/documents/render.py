@@ -28,8 +28,6 @@ from .document import (
     DocumentLine,
     DocumentLineKind,
     InvoiceDocument,
-    Logo,
-    PartnerBranding,
 )
 from .formatting import (
     format_amount,
@@ -39,6 +37,7 @@ from .formatting import (
     format_quantity,
     format_rate,
 )
+from .parties import Logo, PartnerBranding
 
 __all__ = [
     "MAX_LOGO_BYTES",

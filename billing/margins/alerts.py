@@ -36,9 +36,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from billing.documents.document import PartnerBranding
 from billing.documents.formatting import format_date
 from billing.documents.outbox import queue_email
+from billing.documents.parties import PartnerBranding
 from billing.margins.figures import period_figures
 from billing.margins.models import MarginAlert, MarginAlertDigest
 from billing.margins.selection import PeriodSelection, shift_month

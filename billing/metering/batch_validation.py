@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from billing.metering.event_properties import InvalidEventError, encode_properties
 from billing.metering.models import QUANTITY_SCALE
 from billing.metering.validation import (
     FUTURE_TOLERANCE,
@@ -29,10 +30,8 @@ from billing.metering.validation import (
     MAX_EVENT_ID,
     MAX_PROPERTIES_BYTES,
     Catalog,
-    InvalidEventError,
     ValidEvent,
     body_hash,
-    encode_properties,
 )
 from config.money import to_minor
 from config.text import text_problem

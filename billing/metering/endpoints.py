@@ -26,6 +26,12 @@ from pydantic import AwareDatetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from billing.metering.batch_body import (
+    MAX_BATCH,
+    BatchTooLargeError,
+    MalformedBatchError,
+    parse_batch,
+)
 from billing.metering.export import EXPORT_COLUMNS, export_csv_chunks
 from billing.metering.models import EventSource
 from billing.metering.repository import EventFilter
@@ -45,12 +51,6 @@ from billing.metering.service import (
     list_events,
     month_bounds,
     summarize,
-)
-from billing.metering.validation import (
-    MAX_BATCH,
-    BatchTooLargeError,
-    MalformedBatchError,
-    parse_batch,
 )
 from billing.tenants.auth import AUTH_RESPONSES, IngestKey, ReadKey, for_key, partner_of
 from billing.tenants.endpoints import translate_errors

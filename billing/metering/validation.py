@@ -16,45 +16,36 @@ client's issued periods, which the service reads once per batch.
 from __future__ import annotations
 
 import hashlib
-import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from billing.metering.event_properties import InvalidEventError, encode_properties
 from billing.metering.models import QUANTITY_SCALE
-from config.json_body import JsonBodyError, parse_json
 from config.money import to_minor
-from config.text import MAX_JSON_DEPTH, dotted, find_text_problem, printable, text_problem
+from config.text import printable, text_problem
 
 __all__ = [
     "EVENT_FIELDS",
     "FUTURE_TOLERANCE",
     "MAX_ADJUSTED",
-    "MAX_BATCH",
     "MAX_EVENT_ID",
     "MAX_PROPERTIES_BYTES",
-    "BatchTooLargeError",
     "Catalog",
     "EventValidator",
-    "InvalidEventError",
     "IssuedPeriod",
-    "MalformedBatchError",
     "Rejection",
     "UsageTypeRule",
     "ValidEvent",
     "body_hash",
-    "encode_properties",
     "late_rejection",
-    "parse_batch",
 ]
 
 EVENT_FIELDS = frozenset(
     {"event_id", "client", "usage_type", "quantity", "occurred_at", "properties", "adjusts"}
 )
-MAX_BATCH = 10_000
 MAX_PROPERTIES_BYTES = 16 * 1024
 MAX_EVENT_ID = 200
 FUTURE_TOLERANCE = timedelta(hours=24)
@@ -122,102 +113,6 @@ class ValidEvent:
     # the id of the stored original in the same form.
     id: str | None = None
     adjusts_id: str | None = None
-
-
-class MalformedBatchError(JsonBodyError):
-    pass
-
-
-class BatchTooLargeError(ValueError):
-    pass
-
-
-def parse_batch(body: bytes, limit: int = MAX_BATCH) -> list[object]:
-    """A JSON array of events with every number parsed as `Decimal` (never a binary float)."""
-    try:
-        parsed = parse_json(body)
-    except JsonBodyError as exc:
-        raise MalformedBatchError(str(exc).split(": ", 1)[-1], exc.line, exc.column) from None
-    if not isinstance(parsed, list):
-        raise MalformedBatchError("the body must be a JSON array of events")
-    if len(parsed) > limit:
-        raise BatchTooLargeError(f"{len(parsed)} events in one batch; the limit is {limit}")
-    return parsed
-
-
-class InvalidEventError(Exception):
-    """One event's problem, caught where the event is validated and turned into its rejection."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-
-
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-
-
-def encode_properties(value: dict[str, Any]) -> str:
-    """Compact, key-sorted JSON; exact decimals (parsed as `Decimal`) stay JSON numbers.
-
-    What cannot be stored is refused as the event's rejection, at its path: a lone surrogate
-    or NUL in any key or value, or nesting deeper than `MAX_JSON_DEPTH`."""
-    try:
-        text = _ENCODER.encode(value)
-    except TypeError:  # holds a Decimal (a JSON number with a fraction): the slow path below
-        text = _encode_with_decimals(value)
-    except ValueError as exc:  # a float NaN or infinity from a Python caller
-        raise InvalidEventError("properties", "must not contain NaN or infinity") from exc
-    except RecursionError:
-        raise _too_deep() from None
-    # Cheap tests on the text first: NUL is escaped as \u0000 by the encoder, a surrogate is
-    # left raw, and there cannot be more levels than opening brackets.
-    if (
-        "\\u0000" in text
-        or text_problem(text) is not None
-        or text.count("{") + text.count("[") > MAX_JSON_DEPTH
-    ):
-        found = find_text_problem(value)
-        if found is not None:
-            loc, problem = found
-            raise InvalidEventError(dotted(("properties", *loc)), problem)
-    return text
-
-
-def _too_deep() -> InvalidEventError:
-    return InvalidEventError("properties", f"is nested deeper than {MAX_JSON_DEPTH} levels")
-
-
-def _encode_with_decimals(value: dict[str, Any]) -> str:
-    decimals: list[str] = []
-    # A mark no sender can guess: the placeholders are replaced by the exact decimal texts.
-    mark = f"\ue000{secrets.token_hex(8)}:"
-
-    def placeholder(item: object) -> str:
-        if isinstance(item, Decimal):
-            if not item.is_finite():
-                raise InvalidEventError("properties", "must not contain NaN or infinity")
-            decimals.append(str(item))
-            return f"{mark}{len(decimals) - 1}"
-        raise InvalidEventError("properties", f"cannot hold a {type(item).__name__}")
-
-    encoder = json.JSONEncoder(
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=placeholder,
-    )
-    try:
-        text = encoder.encode(value)
-    except ValueError as exc:
-        raise InvalidEventError("properties", "must not contain NaN or infinity") from exc
-    except RecursionError:
-        raise _too_deep() from None
-    for number, decimal_text in enumerate(decimals):
-        text = text.replace(f'"{mark}{number}"', decimal_text, 1)
-    return text
 
 
 class EventValidator:

@@ -16,9 +16,9 @@ from email.headerregistry import Address
 
 from sqlmodel import Session
 
-from billing.documents.document import PartnerBranding
 from billing.documents.message import MissingAddressError, checked_address, new_message
 from billing.documents.outbox import queue_email
+from billing.documents.parties import PartnerBranding
 from billing.invoicing.repository import InvoiceRepository
 from billing.portal.repository import PortalRepository
 from billing.portal.service import VISIBLE, issue_link

@@ -28,12 +28,12 @@ from billing.pricing.clients import set_client_dates, set_client_prices, set_cli
 from billing.pricing.describe import describe_value
 from billing.pricing.file_checks import check_tenants
 from billing.pricing.models import ChangeSource
+from billing.pricing.plan_versions import set_plan
 from billing.pricing.versions import (
     ChangeContext,
     FieldChange,
     change_context,
     log_change,
-    set_plan,
     set_wholesale,
 )
 from billing.tenants import service as tenants

@@ -19,10 +19,11 @@ from billing.pricing.book import TermsValue, custom_plan_code
 from billing.pricing.clients import set_client_dates, set_client_prices, set_client_terms
 from billing.pricing.errors import InvalidPricingError
 from billing.pricing.models import ChangeSource
+from billing.pricing.plan_versions import set_plan
 from billing.pricing.repository import PricingRepository
 from billing.pricing.schemas import ClientPricingIn
 from billing.pricing.service import load_book
-from billing.pricing.versions import ChangeContext, FieldChange, change_context, set_plan
+from billing.pricing.versions import ChangeContext, FieldChange, change_context
 from billing.tenants.errors import AlreadyExistsError
 from billing.tenants.models import UsageType
 from billing.tenants.repository import TenantRepository

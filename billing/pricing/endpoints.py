@@ -33,9 +33,9 @@ from billing.pricing.schemas import (
 )
 from billing.pricing.service import plan_histories, plan_history, pricing_for
 from billing.tenants.auth import AUTH_RESPONSES, AdminKey, ReadKey, for_key, partner_of
+from billing.tenants.cost_visibility import COST_WORDS
 from billing.tenants.endpoints import translate_errors
 from billing.tenants.schemas import (
-    COST_WORDS,
     ONE_PAGE,
     ErrorResponse,
     Principal,

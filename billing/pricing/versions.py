@@ -15,12 +15,14 @@ Rules (docs/partner-file.md, "Versions", and these decisions where it is silent)
   client it affects is refused (a problem at the key path of that date), unless forced: those
   periods may already be invoiced. Affected: the plan's clients (newest terms), every client
   for wholesale prices, the client itself for its own terms, prices and plan.
+
+Plans (a header and prices) are written by `plan_versions.set_plan` under the same rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -29,26 +31,23 @@ from sqlmodel import Session
 
 from billing.pricing.book import (
     BEGINNING,
-    PlanHeader,
     Timeline,
     client_period,
     local_today,
 )
-from billing.pricing.describe import describe_price, describe_value
+from billing.pricing.describe import describe_price
 from billing.pricing.models import (
     ChangeSource,
-    PlanVersion,
     PriceChange,
     PriceScope,
     PriceVersion,
-    PricingPlan,
 )
 from billing.pricing.repository import PricingRepository
 from billing.pricing.store import PriceHistory, VersionStore
 from billing.tenants.repository import TenantRepository
 from billing.tenants.service import get_partner
 from config.db_types import utcnow
-from config.partner_file import ConfigProblem, PlanSpec, entry_price
+from config.partner_file import ConfigProblem
 from config.prices import Loc, PriceModel, price_to_json
 
 __all__ = [
@@ -59,7 +58,6 @@ __all__ = [
     "decide",
     "log_change",
     "put_prices",
-    "set_plan",
     "set_wholesale",
 ]
 
@@ -327,102 +325,4 @@ def put_prices(
         )
         if change is not None:
             changes.append(change)
-    return changes
-
-
-# --- plans --------------------------------------------------------------------------------------
-
-
-def _header_fields(before: PlanHeader | None, after: PlanHeader, when: date) -> list[FieldChange]:
-    old = {} if before is None else asdict(before)
-    return [
-        FieldChange(name, describe_value(old.get(name)), describe_value(value), when)
-        for name, value in asdict(after).items()
-        if (before is None and value is not None) or (before is not None and old.get(name) != value)
-    ]
-
-
-def set_plan(
-    session: Session,
-    context: ChangeContext,
-    code: str,
-    spec: PlanSpec,
-    currency: str,
-    *,
-    client_id: str | None = None,
-    loc: Loc = (),
-) -> list[FieldChange]:
-    """Make plan `code` (a client's own plan when `client_id` is given) say what `spec` says:
-    its header and its prices, each versioned (see the module's rules)."""
-    store = context.versions
-    new_owner = code not in store.plan_codes()
-    if new_owner:
-        PricingRepository(session).add(
-            PricingPlan(partner_id=context.partner_id, code=code, client_id=client_id)
-        )
-        store.plan_codes().add(code)
-    affected = sorted(
-        {client_id} if client_id is not None else context.plan_members.get(code, set())
-    )
-    history = store.plan(code)
-    rows, timeline = history.rows, history.timeline
-    desired = PlanHeader(spec.name, currency, spec.base_fee, spec.minimum_spend)
-    changes: list[FieldChange] = []
-    explicit_loc = (*loc, "effective_from")
-    decided = decide(
-        context,
-        timeline,
-        desired,
-        spec.effective_from,
-        new_owner=new_owner,
-        affected=affected,
-        loc=explicit_loc,
-    )
-    if decided is not None:
-        when, before = decided
-        row = rows.get(when) or PlanVersion(
-            partner_id=context.partner_id,
-            plan_code=code,
-            effective_from=when,
-            name=desired.name,
-            currency=currency,
-            base_fee=desired.base_fee,
-            source=context.source,
-        )
-        row.name, row.currency, row.base_fee = desired.name, currency, desired.base_fee
-        row.minimum_spend, row.source = desired.minimum_spend, context.source
-        store.add(row)
-        rows[when] = row
-        timeline.add(when, desired)
-        changes.extend(_header_fields(before, desired, when))
-        log_change(
-            session,
-            context,
-            "plan",
-            code,
-            change_action(before, desired),
-            when,
-            None if before is None else asdict(before),
-            asdict(desired),
-        )
-    prices = {
-        usage_type: (
-            entry_price(entry),
-            entry.effective_from or spec.effective_from,
-            (*loc, "prices", usage_type, "effective_from")
-            if entry.effective_from
-            else explicit_loc,
-        )
-        for usage_type, entry in spec.prices.items()
-    }
-    changes += put_prices(
-        session,
-        context,
-        PriceScope.PLAN,
-        code,
-        prices,
-        (spec.effective_from, explicit_loc),
-        new_owner=new_owner,
-        affected=affected,
-    )
     return changes

@@ -16,9 +16,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, HTTPException, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from billing.tenants.cost_visibility import hide_costs
 from billing.tenants.errors import AuthenticationError
 from billing.tenants.models import Scope
-from billing.tenants.schemas import ErrorResponse, Principal, hide_costs
+from billing.tenants.schemas import ErrorResponse, Principal
 from billing.tenants.service import authenticate
 from config.db import session_scope
 from config.request_session import AppEngine

@@ -7,23 +7,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Self, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from billing.tenants.branding import Branding
 from billing.tenants.models import Aggregation, ClientStatus, Scope
 from config import validators
 from config.problems import Problem
 from config.text import CheckedInput
 
 __all__ = [
-    "COST_WORDS",
     "MAX_PRECISION",
     "ONE_PAGE",
     "Address",
     "ApiKeyCreated",
     "ApiKeyRead",
-    "Branding",
     "ClientCreate",
     "ClientPage",
     "ClientRead",
@@ -39,8 +38,6 @@ __all__ = [
     "UsageTypePage",
     "UsageTypeRead",
     "UsageTypeUpdate",
-    "hide_costs",
-    "is_cost_field",
 ]
 
 MAX_PRECISION = 6
@@ -158,50 +155,6 @@ class PartnerSettings(_Input):
             "Credentials never go here; they are stored encrypted by `connections connect`."
         ),
     )
-
-
-_UPLOAD_LOGO = (
-    "the logo is uploaded, not named: PUT /v1/partners/{id}/logo, `partners logo`, or "
-    "branding.logo in a partner file (read at `config apply`)"
-)
-
-
-def _logo_url(value: str) -> str:
-    if not value.startswith(("https://", "http://")) or len(value) > 500:
-        raise ValueError(f"must be an http(s) URL (a link only, never fetched); {_UPLOAD_LOGO}")
-    return value
-
-
-class Branding(CheckedInput):
-    """Free-form beyond these keys: invoice templates may read more. `logo_url` is a link kept
-    for the partner's own use; documents show only the uploaded logo."""
-
-    model_config = ConfigDict(extra="allow")
-
-    display_name: Name | None = None
-    logo_url: Annotated[validators.Line, AfterValidator(_logo_url)] | None = None
-    primary_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    footer: validators.DocumentText | None = Field(
-        default=None, description="Printed at the foot of invoices, credit notes and e-mails."
-    )
-    tax_id: validators.TaxId | None = Field(
-        default=None, description="The partner's tax/VAT registration number, printed."
-    )
-    payment_instructions: validators.DocumentText | None = Field(
-        default=None, description="How to pay (bank details), printed on invoices."
-    )
-    pay_link: validators.HttpsUrl | None = Field(
-        default=None, description="An https link where the client pays, printed on invoices."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_logo_paths(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in ("logo", "logo_path"):
-                if key in data:
-                    raise ValueError(f"{key}: {_UPLOAD_LOGO}")
-        return data
 
 
 class Address(_Input):
@@ -396,38 +349,3 @@ class Principal:
         """Wholesale cost and margin are for admin keys only (docs/api-input.md): a read key
         may sit in a client portal or a platform's dashboard."""
         return Scope.ADMIN in self.scopes
-
-
-COST_WORDS = ("cost", "margin", "wholesale")
-"""A field whose name holds one of these carries wholesale cost or margin (or reveals them)."""
-
-
-def is_cost_field(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in COST_WORDS)
-
-
-Shown = TypeVar("Shown")
-
-
-def hide_costs(value: Shown) -> Shown:
-    """`value` as a non-admin key sees it: every field named for cost, margin or wholesale
-    (`is_cost_field`), at any depth of a response model, dict or list, set to None. The shape
-    stays the same, so one client model reads both answers."""
-    if isinstance(value, BaseModel):
-        updates = {
-            name: None if is_cost_field(name) else hide_costs(getattr(value, name))
-            for name in type(value).model_fields
-        }
-        return value.model_copy(update=updates)
-    if isinstance(value, dict):
-        return cast(
-            Shown,
-            {
-                k: None if isinstance(k, str) and is_cost_field(k) else hide_costs(v)
-                for k, v in value.items()
-            },
-        )
-    if isinstance(value, list):
-        return cast(Shown, [hide_costs(item) for item in value])
-    return value

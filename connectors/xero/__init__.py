@@ -12,9 +12,10 @@ import httpx
 from connectors.base import ConnectionInfo
 from connectors.http import HttpClient, RateBudget, RetryPolicy, TokenSource
 from connectors.provider_profile import ProviderProfile
-from connectors.xero.connector import MAX_BATCH, PAGE_SIZE, XeroConnector
+from connectors.xero.connector import XeroConnector
 from connectors.xero.errors import parse_error
 from connectors.xero.profile import DEFAULT_BASE_URL, LIMITS, OAUTH, choose_organisation
+from connectors.xero.transport import MAX_BATCH, PAGE_SIZE
 
 __all__ = [
     "BASE_URL",

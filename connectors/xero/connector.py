@@ -1,7 +1,8 @@
 """`XeroConnector`: the `connectors.base.Connector` for one Xero organisation (tenant).
 
 Every request goes through our `HttpClient` (bearer token, the tenant's shared rate budget,
-retries, Xero error parsing) with ``xero-tenant-id`` set. Writes carry an ``Idempotency-Key``
+retries, Xero error parsing) with ``xero-tenant-id`` set, by way of the base class
+`transport.XeroTransport` (requests, batches, pages). Writes carry an ``Idempotency-Key``
 (see `queries.request_key`) and send many elements per request with ``summarizeErrors=false``,
 so Xero answers 200 with each element marked ``OK`` or ``ERROR``: one bad invoice is one
 `RejectedError` in the result list, never a failed batch of 50.
@@ -15,15 +16,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
 
 from connectors.base import Capability, ConnectorError, RejectedError, RetryableError
-from connectors.http import HttpClient
-from connectors.paging import Page, PageNumberPaginator
 from connectors.xero import payloads, payments
 from connectors.xero.credit_notes import push_credit_note
-from connectors.xero.errors import element_error
-from connectors.xero.profile import LIMITS
 from connectors.xero.queries import chunks, date_where, equals_any, request_key
 from connectors.xero.references import check_references
 from connectors.xero.results import (
@@ -38,6 +34,7 @@ from connectors.xero.results import (
     same_length,
     settled,
 )
+from connectors.xero.transport import MAX_BATCH, Element, XeroTransport
 from remote_specs import (
     CreditNoteSpec,
     CustomerSpec,
@@ -50,17 +47,12 @@ from remote_specs import (
     RemoteStatus,
 )
 
-__all__ = ["API", "MAX_BATCH", "PAGE_SIZE", "XeroConnector"]
+__all__ = ["XeroConnector"]
 
-API = "/api.xro/2.0"
-MAX_BATCH = LIMITS.batch_size or 50  # Xero recommends at most 50 elements per request
-PAGE_SIZE = 100  # Xero pages lists by 100 unless asked for more (up to LIMITS.page_size)
-_ID_FIELDS = {"CreditNotes": "CreditNoteID"}
 LOOKUP_CHUNK = 50  # values per `where`/`InvoiceNumbers` lookup: one batch, one lookup
-Element = Mapping[str, Any]
 
 
-class XeroConnector:
+class XeroConnector(XeroTransport):
     provider = "xero"
     capabilities = frozenset(
         {
@@ -75,96 +67,6 @@ class XeroConnector:
         }
     )
     max_batch = MAX_BATCH
-
-    def __init__(
-        self,
-        client: HttpClient,
-        *,
-        connection_id: str,
-        tenant_id: str,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        if not 1 <= page_size <= LIMITS.page_size:
-            raise ValueError(
-                f"page_size: Xero pages hold 1 to {LIMITS.page_size:,} elements, got {page_size}"
-            )
-        self.client = client
-        self.connection_id = connection_id
-        self.tenant_id = tenant_id
-        self.page_size = page_size  # sent as pageSize; a shorter page is the last one
-
-    # -- transport ----------------------------------------------------------------------------
-    async def read(self, resource: str, params: Mapping[str, object] | None = None) -> Any:
-        """GET ``/api.xro/2.0/{resource}``, parsed with exact decimals."""
-        response = await self.client.request("GET", f"{API}/{resource}", params=params)
-        return payloads.loads(response.content)
-
-    async def send(
-        self,
-        method: str,
-        resource: str,
-        body: Mapping[str, object],
-        key: str,
-        params: Mapping[str, object] | None = None,
-    ) -> Any:
-        """A write with its Idempotency-Key: the client may resend it after an uncertain
-        failure (timeout, reset), since Xero answers a repeated key with its first answer."""
-        response = await self.client.request(
-            method,
-            f"{API}/{resource}",
-            params=params,
-            content=payloads.dumps(body),
-            headers={"Content-Type": "application/json", "Idempotency-Key": key},
-            idempotent=True,  # Xero replays a request with the same key
-        )
-        return payloads.loads(response.content)
-
-    async def _batch(
-        self,
-        method: str,
-        collection: str,
-        bodies: Sequence[Element],
-        keys: Sequence[str],
-        *,
-        noun: str,
-        label: str,
-        unitdp: bool = False,
-    ) -> list[Element | ConnectorError]:
-        """Send elements `MAX_BATCH` at a time with ``summarizeErrors=false``; each answer is
-        the element Xero returned or the error for it."""
-        results: list[Element | ConnectorError] = []
-        for start in range(0, len(bodies), MAX_BATCH):
-            part = bodies[start : start + MAX_BATCH]
-            part_keys = keys[start : start + MAX_BATCH]
-            params: dict[str, object] = {"summarizeErrors": "false"}
-            if unitdp:
-                params["unitdp"] = 4
-            key = request_key(part_keys, op=f"{method.lower()}-{collection.lower()}")
-            try:
-                data = await self.send(method, collection, {collection: list(part)}, key, params)
-            except ConnectorError as error:
-                results.extend([error] * len(part))
-                continue
-            answered = list(data.get(collection) or ()) if isinstance(data, Mapping) else []
-            for index, body in enumerate(part):
-                if index >= len(answered):
-                    results.append(
-                        RetryableError(
-                            f"Xero answered {len(answered)} of {len(part)} {collection}; "
-                            "look the missing ones up before resending",
-                            uncertain=True,
-                        )
-                    )
-                    continue
-                element = answered[index]
-                if str(element.get("StatusAttributeString", "OK")).upper() == "ERROR":
-                    what = f"{noun} {body.get(label)}" if body.get(label) else noun
-                    results.append(
-                        element_error(element, what=what, path=f"{collection}[{start + index}]")
-                    )
-                else:
-                    results.append(element)
-        return results
 
     # -- contacts -------------------------------------------------------------------------------
     async def _find_contacts(
@@ -302,27 +204,6 @@ class XeroConnector:
             current = found.get(invoice.number)
             if current is None or (is_dead(current) and not is_dead(invoice)):
                 found[invoice.number] = invoice
-
-    async def _pages(self, resource: str, params: Mapping[str, object]) -> list[Element]:
-        """Every element of a paged list: ``page=1, 2, ...`` with ``pageSize``, until the
-        page count Xero reports, or (without one) a page shorter than asked; a page answered
-        twice stops with `PagingLoopError`."""
-        id_field = _ID_FIELDS.get(resource, f"{resource.rstrip('s')}ID")
-
-        async def fetch(page: int) -> Page[Element]:
-            data = await self.read(resource, {**params, "page": page, "pageSize": self.page_size})
-            batch = [e for e in data.get(resource) or () if isinstance(e, Mapping)]
-            paging = data.get("pagination") or {}
-            pages, number = paging.get("pageCount"), paging.get("page")
-            return Page(
-                batch,
-                keys=[str(e.get(id_field, "")) for e in batch],
-                total_pages=pages if isinstance(pages, int) else None,
-                number=number if isinstance(number, int) else None,
-            )
-
-        paginator = PageNumberPaginator("Xero", f"GET {resource}", self.page_size)
-        return await paginator.all(fetch)
 
     async def push_invoices(
         self, invoices: Sequence[InvoiceSpec], idempotency_keys: Sequence[str]

@@ -17,9 +17,9 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session
 
-from billing.documents.document import Logo, PartnerBranding
 from billing.documents.message import add_bodies, checked_address, new_message
 from billing.documents.outbox import queue_email
+from billing.documents.parties import Logo, PartnerBranding
 from billing.documents.render import logo_of
 from billing.tenants.logos import get_logo
 from billing.tenants.models import Partner

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sqlmodel import Session
 
 from api.app import create_app
-from billing.tenants.schemas import is_cost_field
+from billing.tenants.cost_visibility import is_cost_field
 from billing.webhooks.service import create_endpoint
 from connectors.connections.crypto import cipher_from_settings
 from tests.api.seeded import WHOLESALE_PRICE, Seeded, seed

@@ -53,7 +53,8 @@ from remote_specs import (
     RemoteRef,
     RemoteStatus,
 )
-from sandbox.base import FakeRemote, FakeTokens
+from sandbox.base import FakeRemote
+from sandbox.transport import FakeTokens
 
 __all__ = ["ConnectorContract", "awkward_lines", "simple_lines"]
 

@@ -25,8 +25,8 @@ from connectors.freshbooks import FreshBooksConnector, build_connector
 from connectors.freshbooks.identity import Business, account_ids, choose_business
 from connectors.http import RateBudget, RetryPolicy
 from remote_specs import LineSpec, PaymentSpec, RemoteRef, RemoteStatus
-from sandbox.base import FakeTokens, FakeTransport
 from sandbox.freshbooks import FakeFreshBooks
+from sandbox.transport import FakeTokens, FakeTransport
 from tests.connectors.contract import ISSUE, ConnectorContract, simple_lines
 
 ACCOUNT = "acc-1"

@@ -24,8 +24,8 @@ from connectors.freshbooks.webhooks import (
     verification_request,
     verify_signature,
 )
-from sandbox.base import FakeTokens
 from sandbox.freshbooks import FakeFreshBooks
+from sandbox.transport import FakeTokens
 from tests.connectors.test_freshbooks import ACCOUNT, make_connector
 
 with warnings.catch_warnings():

@@ -16,10 +16,11 @@ import respx
 from connectors.paging import PagingLoopError
 from connectors.stripe import StripeCredentials, StripeGateway
 from remote_specs import RemoteRef
-from sandbox.base import ContractViolationError, FakeRemote, FakeTokens, FakeTransport
+from sandbox.base import ContractViolationError, FakeRemote
 from sandbox.freshbooks import FakeFreshBooks
 from sandbox.quickbooks import FakeQuickBooks
 from sandbox.stripe import FakeStripe
+from sandbox.transport import FakeTokens, FakeTransport
 from sandbox.xero import FakeXero
 from tests.connectors import test_freshbooks as fb
 from tests.connectors import test_quickbooks as qb

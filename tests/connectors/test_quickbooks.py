@@ -16,8 +16,8 @@ from connectors.http import RateBudget, RetryPolicy
 from connectors.quickbooks import MINOR_VERSION, QuickBooksConnector, build_connector, request_id
 from mappings.quickbooks import mapping_from_settings
 from remote_specs import CustomerSpec, InvoiceSpec, ItemSpec, LineSpec, RemoteRef, RemoteStatus
-from sandbox.base import FakeTokens, FakeTransport
 from sandbox.quickbooks import FakeQuickBooks
+from sandbox.transport import FakeTokens, FakeTransport
 from tests.connectors.contract import ISSUE as CONTRACT_DATE
 from tests.connectors.contract import ConnectorContract
 

@@ -12,8 +12,8 @@ import pytest
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
 from remote_specs import RemoteRef
-from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
+from sandbox.transport import FakeTokens
 from tests.connectors.test_quickbooks import CONTRACT, REALM, make_connector
 
 

@@ -16,8 +16,8 @@ from connectors.base import RejectedError
 from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
 from remote_specs import CreditNoteSpec, CustomerSpec, ItemSpec, LineSpec, RemoteRef, RemoteStatus
-from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
+from sandbox.transport import FakeTokens
 from tests.connectors.test_quickbooks import CONTRACT, make_connector
 
 

@@ -15,8 +15,8 @@ from connectors.http import RetryPolicy
 from connectors.quickbooks import QuickBooksConnector
 from connectors.quickbooks.payments import our_payment_reference, payment_payload
 from remote_specs import PaymentSpec, RemoteRef
-from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
+from sandbox.transport import FakeTokens
 from tests.connectors.test_quickbooks import CONTRACT, make_connector, spec
 
 PAID_ON = date(2026, 11, 5)

@@ -16,8 +16,8 @@ from connectors.http import RetryPolicy
 from mappings.invoices import line_spec
 from mappings.quickbooks import mapping_from_settings
 from remote_specs import RemoteRef, RemoteStatus
-from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
+from sandbox.transport import FakeTokens
 from tests.connectors.test_quickbooks import CONTRACT, make_connector
 
 MAPPING = mapping_from_settings(

@@ -17,7 +17,7 @@ from connectors.base import ConnectionInfo, Connector, RejectedError
 from connectors.http import RateBudget, RetryPolicy
 from connectors.xero import XeroConnector, build_connector
 from remote_specs import LineSpec, RemoteRef, RemoteStatus
-from sandbox.base import FakeTokens, FakeTransport
+from sandbox.transport import FakeTokens, FakeTransport
 from sandbox.xero import FakeXero
 from tests.connectors.contract import ISSUE, ConnectorContract
 

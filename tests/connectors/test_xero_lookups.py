@@ -9,7 +9,7 @@ import pytest
 
 from connectors.xero import XeroConnector
 from remote_specs import RemoteRef
-from sandbox.base import FakeTokens
+from sandbox.transport import FakeTokens
 from sandbox.xero import FakeXero
 from tests.connectors.test_xero import TENANT, contract, make_connector
 

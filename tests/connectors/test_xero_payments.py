@@ -14,7 +14,7 @@ import pytest
 from connectors.base import Capability, PaymentsConnector, RejectedError
 from connectors.xero import XeroConnector
 from remote_specs import PaymentSpec, RemoteRef
-from sandbox.base import FakeTokens
+from sandbox.transport import FakeTokens
 from sandbox.xero import FakeXero
 from tests.connectors.test_xero import contract, make_connector
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sandbox.base import FakeRemote, FakeTransport, json_response
+from sandbox.base import FakeRemote, json_response
+from sandbox.transport import FakeTransport
 
 
 class Echo(FakeRemote):

@@ -11,9 +11,9 @@ import anyio
 import httpx
 import pytest
 
-from sandbox.base import FakeTransport
 from sandbox.quickbooks import FakeQuickBooks
 from sandbox.quickbooks_query import Cond, QueryError, parse_query
+from sandbox.transport import FakeTransport
 
 BASE = "https://quickbooks.api.intuit.com/v3/company/9130357"
 

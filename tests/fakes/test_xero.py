@@ -255,8 +255,8 @@ async def test_the_connector_against_the_fake_on_loopback(fake: FakeXero) -> Non
     from connectors.base import ConnectionInfo
     from connectors.xero import build_connector
     from remote_specs import CustomerSpec, InvoiceSpec, LineSpec, RemoteRef
-    from sandbox.base import FakeTokens
     from sandbox.server import FakeServer
+    from sandbox.transport import FakeTokens
 
     with FakeServer(fake) as server:
         info = ConnectionInfo("conn-l", "acme", "xero", "t-1", base_url=server.url)

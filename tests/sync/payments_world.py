@@ -21,8 +21,8 @@ from connectors.http import RateBudget, RetryPolicy
 from connectors.quickbooks import build_connector as build_quickbooks
 from connectors.xero import build_connector as build_xero
 from mappings import quickbooks, xero
-from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
+from sandbox.transport import FakeTokens
 from sandbox.xero import FakeXero
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote

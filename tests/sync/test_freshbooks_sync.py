@@ -16,8 +16,8 @@ from connectors.base import ConnectionInfo
 from connectors.freshbooks import build_connector
 from connectors.http import RateBudget, RetryPolicy
 from mappings.freshbooks import mapping_from_settings
-from sandbox.base import FakeTokens
 from sandbox.freshbooks import FakeFreshBooks
+from sandbox.transport import FakeTokens
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxStatus

@@ -15,8 +15,8 @@ from connectors.freshbooks import build_connector
 from connectors.http import RateBudget, RetryPolicy
 from mappings.freshbooks import mapping_from_settings
 from mappings.references import RefKind, get_ref
-from sandbox.base import FakeTokens
 from sandbox.freshbooks import FakeFreshBooks
+from sandbox.transport import FakeTokens
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxOp, OutboxStatus

@@ -16,7 +16,7 @@ from connectors.base import ConnectionInfo
 from connectors.http import RateBudget, RetryPolicy
 from connectors.xero import build_connector
 from mappings.xero import mapping_from_settings
-from sandbox.base import FakeTokens
+from sandbox.transport import FakeTokens
 from sandbox.xero import FakeXero
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote

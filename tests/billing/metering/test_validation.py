@@ -11,17 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.metering.batch_body import BatchTooLargeError, MalformedBatchError, parse_batch
+from billing.metering.event_properties import encode_properties
 from billing.metering.validation import (
     MAX_PROPERTIES_BYTES,
-    BatchTooLargeError,
     Catalog,
     EventValidator,
-    MalformedBatchError,
     Rejection,
     UsageTypeRule,
     ValidEvent,
-    encode_properties,
-    parse_batch,
 )
 
 NOW = datetime(2026, 10, 15, 12, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ from connectors.base import ConnectionInfo
 from connectors.http import RetryPolicy
 from connectors.quickbooks import build_connector
 from mappings.quickbooks import mapping_from_settings
-from sandbox.base import FakeTokens
 from sandbox.quickbooks import FakeQuickBooks
+from sandbox.transport import FakeTokens
 from sync.connections import ConnectionSummary
 from sync.handlers import Remote
 from sync.models import OutboxStatus
