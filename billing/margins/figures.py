@@ -34,7 +34,7 @@ from billing.margins.repository import Amount, MarginsRepository
 from billing.margins.selection import PeriodSelection
 from billing.pricing.book import PriceBook, local_today
 from billing.pricing.components import DISCOUNT, SUBSCRIPTION, statement_components
-from billing.pricing.live import ClientFigures, rate_clients
+from billing.pricing.live import ClientFigures, few_collections, rate_clients
 from billing.pricing.repository import PricingRepository
 from billing.pricing.service import load_book
 from billing.rating import BillingPeriod
@@ -123,6 +123,7 @@ def live_amounts(figures: ClientFigures) -> tuple[list[Amount], list[Amount]]:
     return charges, costs
 
 
+@few_collections()  # the book, the figures and the cells live until the end: collect less
 def period_figures(
     session: Session,
     partner_id: str,

@@ -95,19 +95,24 @@ class ClientFigures:
 
 @contextmanager
 def few_collections() -> Iterator[None]:
-    """Collect garbage less often while rating thousands of clients.
+    """Keep the cyclic garbage collector off while rating thousands of clients.
 
     Rating allocates millions of small objects (lines, statements, entries), almost none of them
-    in reference cycles, and keeps them until the run ends; at the default threshold the cyclic
-    collector walks that growing heap again and again (a fifth of a partner-wide run). A higher
-    first-generation threshold for the run's duration keeps collection, and restores it after.
+    in reference cycles, and keeps them until the run ends: a collection frees next to nothing
+    and walks that growing heap anyway. Even with a first generation of 100,000 objects,
+    collections took 0.49 s of a 10,000-client simulation (counted with `gc.callbacks`); with
+    the collector off, 0.22 s (the one collection that follows the run, over what it left
+    alive), and the run's peak memory was the same (219 against 217 MiB). Reference counting
+    still frees everything else. The collector is switched back on afterwards only if it was
+    on when the run began, so a nested run never switches it on under its caller.
     """
-    saved = gc.get_threshold()
-    gc.set_threshold(max(saved[0], 100_000), *saved[1:])
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*saved)
+        if enabled:
+            gc.enable()
 
 
 def aggregation_rules(session: Session, partner_id: str) -> dict[str, AggregationRule]:

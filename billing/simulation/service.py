@@ -240,13 +240,15 @@ def simulate(
     `InvalidPricingError` naming every bad field. Writes nothing."""
     partner = get_partner(session, partner_id)
     chosen = selections(periods)
-    clients = {c.id: c for c in PricingRepository(session).rated_clients(partner_id)}
-    book = load_book(session, partner_id)
-    usage_types = {t.code: t for t in TenantRepository(session).usage_types(partner_id)}
-    problems = check_changes(changes, book, clients, usage_types)
-    if problems:
-        raise InvalidPricingError(problems)
+    # The clients and the book are allocated here for the whole run, as rating's: collect less
+    # from here on (`few_collections`; outside it they cost 160 collections at 10,000 clients).
     with few_collections():
+        clients = {c.id: c for c in PricingRepository(session).rated_clients(partner_id)}
+        book = load_book(session, partner_id)
+        usage_types = {t.code: t for t in TenantRepository(session).usage_types(partner_id)}
+        problems = check_changes(changes, book, clients, usage_types)
+        if problems:
+            raise InvalidPricingError(problems)
         before: list[Cell] = []
         rated: list[ClientFigures] = []
         for selection in dict.fromkeys(chosen):
