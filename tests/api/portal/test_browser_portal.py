@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
@@ -34,13 +33,13 @@ from sync.stripe import connect_account
 from tests.api.dashboard.browser import expect, live_server, shoot
 from tests.api.dashboard.test_browser import browser
 from tests.api.portal.conftest import World, build, link_in
-from tests.contracts.checks import stripe_check
+from tests.fakes.stripe_served import STRIPE_BASE, served_stripe
 
 __all__ = ["browser"]  # the module-scoped chromium of the dashboard's browser tests
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-BASE = "https://api.stripe.test"
+BASE = STRIPE_BASE
 SECRET = "whsec_portal_browser"
 PHONE = {"width": 390, "height": 844}
 FAKE_CHECKOUT = "<!doctype html><title>Checkout</title><h1>Stripe Checkout (fake)</h1>"
@@ -48,13 +47,9 @@ FAKE_CHECKOUT = "<!doctype html><title>Checkout</title><h1>Stripe Checkout (fake
 
 @pytest.fixture
 def fake() -> Iterator[FakeStripe]:
-    fake = FakeStripe(base_url=BASE)
-    fake.checks.append(stripe_check())  # every request and answer against Stripe's OpenAPI
-    with respx.mock(assert_all_called=False) as mock:
-        mock.route(host="api.stripe.test").mock(side_effect=fake.handle)
-        mock.route(host="127.0.0.1").pass_through()  # our own webhook deliveries
+    # every request and answer against Stripe's OpenAPI; our own webhook deliveries pass
+    with served_stripe(pass_through_hosts=("127.0.0.1",)) as fake:
         yield fake
-    assert not fake.violations, fake.violations
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import respx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -25,20 +24,16 @@ from sync.stripe.models import ChargeStatus, StripeCharge, StripeCustomer
 from sync.stripe.repository import account_for_partner
 from tests.api.portal.conftest import TOML, World, build, email_of, link_in, path_of
 from tests.billing.invoicing.builders import balance
-from tests.contracts.checks import stripe_check
+from tests.fakes.stripe_served import STRIPE_BASE, served_stripe
 
-BASE = "https://api.stripe.test"
+BASE = STRIPE_BASE
 SECRET = "whsec_portal_test"
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeStripe]:
-    fake = FakeStripe(base_url=BASE)
-    fake.checks.append(stripe_check())  # every request and answer against Stripe's OpenAPI
-    with respx.mock(assert_all_called=False) as mock:
-        mock.route(host="api.stripe.test").mock(side_effect=fake.handle)
+    with served_stripe() as fake:  # every request and answer against Stripe's OpenAPI
         yield fake
-    assert not fake.violations, fake.violations
 
 
 @pytest.fixture

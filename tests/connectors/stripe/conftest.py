@@ -5,23 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import respx
 
 from connectors.stripe import StripeCredentials, StripeGateway
 from sandbox.stripe import FakeStripe
-from tests.contracts.checks import stripe_check
+from tests.fakes.stripe_served import STRIPE_BASE, served_stripe
 
-BASE = "https://api.stripe.test"
+BASE = STRIPE_BASE
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeStripe]:
-    fake = FakeStripe(base_url=BASE)
-    fake.checks.append(stripe_check())  # every request and answer against Stripe's OpenAPI
-    with respx.mock(assert_all_called=False) as mock:
-        mock.route(host="api.stripe.test").mock(side_effect=fake.handle)
+    with served_stripe() as fake:  # every request and answer against Stripe's OpenAPI
         yield fake
-    assert not fake.violations, fake.violations
 
 
 @pytest.fixture

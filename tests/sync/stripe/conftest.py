@@ -12,7 +12,6 @@ from email.policy import SMTP
 from typing import Any
 
 import pytest
-import respx
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
@@ -30,8 +29,9 @@ from sync.stripe import (
 from sync.stripe.accounts import gateway_for
 from sync.stripe.repository import account_for_partner
 from tests.billing.invoicing.builders import SIMPLE, at, close_and_issue, last_month, send
+from tests.fakes.stripe_served import STRIPE_BASE, served_stripe
 
-BASE = "https://api.stripe.test"
+BASE = STRIPE_BASE
 SECRET = "whsec_acme_test"
 PARTNER = "acme"
 
@@ -43,9 +43,7 @@ TOML = SIMPLE.replace(
 
 @pytest.fixture
 def fake() -> Iterator[FakeStripe]:
-    fake = FakeStripe(base_url=BASE)
-    with respx.mock(assert_all_called=False) as mock:
-        mock.route(host="api.stripe.test").mock(side_effect=fake.handle)
+    with served_stripe() as fake:  # every request and answer against Stripe's OpenAPI
         yield fake
 
 
