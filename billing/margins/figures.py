@@ -142,7 +142,8 @@ def period_figures(
     is loaded here, once for the live figures and the late usage both."""
     repo = MarginsRepository(session, client_id)
     only = None if client_id is None else [client_id]
-    book = book or load_book(session, partner_id, only)
+    if book is None:
+        book = load_book(session, partner_id, only)
     sums = _Sums()
     for what, amount in repo.booked(partner_id, selection):
         sums.add(_CHARGE if what == "charge" else _COST, [amount])
